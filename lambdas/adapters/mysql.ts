@@ -1,0 +1,357 @@
+/**
+ * MySQL adapter: pools, the keyset source reader, the batched target writer, schema inspection and
+ * target preparation. mysql2 errors are converted into our typed errors at this boundary.
+ */
+import mysql, { type Pool, type PoolOptions, type RowDataPacket, type ResultSetHeader } from 'mysql2/promise';
+import type { ConnectionConfig } from '../core/config.js';
+import { ConfigError, ReshardError, SchemaError, TransientError } from '../core/errors.js';
+import { kindOfType, type ColumnKinds } from '../core/rowdiff.js';
+import { copyUpsertSql, pageQuery, q, qt, rowCrcExpr, windowPredicates, type Window } from '../core/sql.js';
+import type { KeyKind } from '../core/segments.js';
+
+export type Row = Record<string, unknown>;
+
+/** mysql2 error codes worth retrying. */
+const TRANSIENT = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'PROTOCOL_CONNECTION_LOST',
+  'ER_LOCK_DEADLOCK',
+  'ER_LOCK_WAIT_TIMEOUT',
+  'ER_CON_COUNT_ERROR',
+  'ER_SERVER_SHUTDOWN',
+  'ER_TOO_MANY_USER_CONNECTIONS',
+  'POOL_CLOSED',
+]);
+
+/** Converts a mysql2 error into a typed one, naming where it happened. */
+export function dbError(err: unknown, where: string): Error {
+  if (err instanceof ReshardError) return err;
+  const e = err as { code?: string; message?: string; sqlMessage?: string };
+  const text = `${where}: ${e.code ? `${e.code} ` : ''}${e.sqlMessage ?? e.message ?? String(err)}`;
+  if (e.code && TRANSIENT.has(e.code)) return new TransientError(text, { cause: err });
+  if (e.code === 'ER_ACCESS_DENIED_ERROR' || e.code === 'ENOTFOUND' || e.code === 'ER_BAD_DB_ERROR') return new ConfigError(text);
+  if (e.code === 'ER_NO_SUCH_TABLE' || e.code === 'ER_BAD_FIELD_ERROR') return new SchemaError(text);
+  return new ReshardError(text, { cause: err });
+}
+
+export function poolOptions(c: ConnectionConfig, database?: string): PoolOptions {
+  const password = c.passwordEnv ? process.env[c.passwordEnv] : c.password;
+  return {
+    host: c.host,
+    port: c.port,
+    user: c.user,
+    password: password ?? '',
+    ...(database ? { database } : {}),
+    connectionLimit: c.poolSize,
+    connectTimeout: c.connectTimeoutMs,
+    waitForConnections: true,
+    charset: 'utf8mb4_general_ci',
+    dateStrings: true,
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    decimalNumbers: false,
+    multipleStatements: false,
+    enableKeepAlive: true,
+    // JSON, dates and big numbers as text: exact, and written back unchanged.
+    jsonStrings: true,
+    // Without FOUND_ROWS, an upsert that changes nothing counts 0: we can tell inserted / updated / skipped.
+    flags: ['-FOUND_ROWS'],
+  };
+}
+
+/** A pool whose sessions use UTC, so TIMESTAMP values move between servers unchanged. */
+export function createPool(c: ConnectionConfig, database?: string): Pool {
+  const pool = mysql.createPool(poolOptions(c, database));
+  pool.pool.on('connection', (conn) => {
+    conn.query("SET time_zone = '+00:00'");
+  });
+  return pool;
+}
+
+export async function ping(pool: Pool, where: string): Promise<void> {
+  try {
+    await pool.query('SELECT 1');
+  } catch (err) {
+    throw dbError(err, `cannot reach ${where}`);
+  }
+}
+
+export interface ColumnInfo {
+  readonly name: string;
+  readonly dataType: string;
+  readonly columnType: string;
+  readonly nullable: boolean;
+}
+
+export async function columnsOf(pool: Pool, database: string, table: string): Promise<ColumnInfo[]> {
+  const [rows] = await pool.query<RowDataPacket[]>(
+    `SELECT COLUMN_NAME AS name, DATA_TYPE AS dataType, COLUMN_TYPE AS columnType, IS_NULLABLE AS nullable
+       FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
+    [database, table],
+  );
+  return rows.map((r) => ({ name: String(r.name), dataType: String(r.dataType), columnType: String(r.columnType), nullable: r.nullable === 'YES' }));
+}
+
+export function kindsOf(columns: readonly ColumnInfo[]): ColumnKinds {
+  return Object.fromEntries(columns.map((c) => [c.name, kindOfType(c.dataType)]));
+}
+
+export function keyKindOf(columns: readonly ColumnInfo[], scrollKey: string): KeyKind {
+  const col = columns.find((c) => c.name === scrollKey);
+  return col && kindOfType(col.dataType) === 'int' ? 'int' : 'string';
+}
+
+/** Binds a cursor: integer keys as BigInt so MySQL never compares them as doubles. */
+export function bindKey(value: string | null, kind: KeyKind): unknown {
+  if (value === null) return null;
+  return kind === 'int' ? BigInt(value) : value;
+}
+
+/** The source side: reads keyset pages. */
+export class SourceReader {
+  constructor(
+    private readonly pool: Pool,
+    private readonly database: string,
+  ) {}
+
+  async page(args: {
+    table: string;
+    columns: readonly string[];
+    scrollKey: string;
+    keyKind: KeyKind;
+    after: string | null;
+    upTo: string | null;
+    timeColumn?: string | undefined;
+    window?: Window | undefined;
+    limit: number;
+  }): Promise<Row[]> {
+    const { sql, params } = pageQuery({
+      ...args,
+      database: this.database,
+      after: bindKey(args.after, args.keyKind),
+      upTo: bindKey(args.upTo, args.keyKind),
+    });
+    try {
+      const [rows] = await this.pool.query<RowDataPacket[]>(sql, params);
+      return rows as Row[];
+    } catch (err) {
+      throw dbError(err, `reading ${this.database}.${args.table} after ${args.scrollKey}=${args.after ?? '(start)'}`);
+    }
+  }
+}
+
+export interface WriteStats {
+  inserted: number;
+  updated: number;
+  skipped: number;
+}
+
+/** Parses `Records: 3  Duplicates: 1  Warnings: 0` of a multi-row INSERT. */
+export function upsertStats(header: ResultSetHeader, rows: number): WriteStats {
+  const dup = /Duplicates:\s*(\d+)/.exec(header.info ?? '');
+  const duplicates = dup ? Number(dup[1]) : 0;
+  const inserted = rows - duplicates;
+  const updated = Math.max(0, (header.affectedRows - inserted) / 2);
+  return { inserted, updated, skipped: duplicates - updated };
+}
+
+/** The target side: one pool per distinct target connection. */
+export class TargetWriter {
+  constructor(private readonly pools: readonly Pool[]) {}
+
+  poolFor(db: number): Pool {
+    const p = this.pools[db] ?? this.pools[0];
+    if (!p) throw new ConfigError('no target connection configured');
+    return p;
+  }
+
+  /** One multi-row guarded upsert into one target table (see `copyUpsertSql`). */
+  async upsert(args: {
+    db: number;
+    database: string;
+    table: string;
+    columns: readonly string[];
+    recordKey: readonly string[];
+    versionColumn?: string | undefined;
+    rows: readonly Row[];
+  }): Promise<WriteStats> {
+    if (args.rows.length === 0) return { inserted: 0, updated: 0, skipped: 0 };
+    const sql = copyUpsertSql(args);
+    const values = args.rows.map((r) => args.columns.map((c) => r[c] ?? null));
+    try {
+      const [header] = await this.poolFor(args.db).query<ResultSetHeader>(sql, [values]);
+      return upsertStats(header, args.rows.length);
+    } catch (err) {
+      throw dbError(err, `writing ${args.rows.length} rows into ${args.database}.${args.table}`);
+    }
+  }
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight. */
+export async function inParallel<T, R>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  let failure: unknown;
+  const worker = async () => {
+    while (failure === undefined && next < items.length) {
+      const i = next++;
+      try {
+        out[i] = await fn(items[i]!, i);
+      } catch (err) {
+        failure ??= err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure !== undefined) throw failure;
+  return out;
+}
+
+/** Checks that a keyset scroll on `key` is served by an index (EXPLAIN), naming the index to add if not. */
+export async function checkScrollIndex(pool: Pool, database: string, table: string, key: string): Promise<void> {
+  const [rows] = await pool.query<RowDataPacket[]>(`EXPLAIN SELECT ${q(key)} FROM ${qt(database, table)} WHERE ${q(key)} > 0 ORDER BY ${q(key)} LIMIT 100`);
+  const plan: RowDataPacket = rows[0] ?? ({} as RowDataPacket);
+  const usedKey = plan.key as string | null | undefined;
+  const extra = String(plan.Extra ?? '');
+  if (!usedKey || /filesort/i.test(extra)) {
+    throw new SchemaError(
+      `${database}.${table}: no index serves the keyset scroll on ${key} (EXPLAIN: key=${usedKey ?? 'NULL'}${extra ? `, ${extra}` : ''}). ` +
+        `Add one: ALTER TABLE ${qt(database, table)} ADD INDEX ${q(`idx_${key}`)} (${q(key)});`,
+    );
+  }
+}
+
+export async function showCreateTable(pool: Pool, database: string, table: string): Promise<string> {
+  try {
+    const [rows] = await pool.query<RowDataPacket[]>(`SHOW CREATE TABLE ${qt(database, table)}`);
+    return String(rows[0]?.['Create Table']);
+  } catch (err) {
+    throw dbError(err, `reading the definition of ${database}.${table}`);
+  }
+}
+
+/** Rewrites a source `CREATE TABLE` for a target table: new name, IF NOT EXISTS, no AUTO_INCREMENT counter. */
+export function targetDdl(createSql: string, database: string, table: string): string {
+  return createSql
+    .replace(/^CREATE TABLE `(?:[^`]|``)+`/, `CREATE TABLE IF NOT EXISTS ${qt(database, table)}`)
+    .replace(/\s+AUTO_INCREMENT=\d+/, '');
+}
+
+function sameColumns(a: readonly ColumnInfo[], b: readonly ColumnInfo[]): string | undefined {
+  const byName = new Map(b.map((c) => [c.name, c]));
+  for (const c of a) {
+    const t = byName.get(c.name);
+    if (!t) return `column ${c.name} is missing`;
+    if (t.columnType.toLowerCase() !== c.columnType.toLowerCase()) return `column ${c.name} is ${t.columnType}, source has ${c.columnType}`;
+    if (t.nullable !== c.nullable) return `column ${c.name} nullability differs from the source`;
+  }
+  for (const t of b) if (!a.some((c) => c.name === t.name)) return `column ${t.name} does not exist in the source`;
+  return undefined;
+}
+
+/**
+ * Creates missing target databases and tables from the source definition; refuses an existing target
+ * table whose columns differ from the source's.
+ */
+export async function prepareTargets(args: {
+  writer: TargetWriter;
+  createSql: string;
+  sourceColumns: readonly ColumnInfo[];
+  targets: readonly { db: number; database: string; tableName: string }[];
+  concurrency: number;
+}): Promise<{ created: number; existing: number }> {
+  let created = 0;
+  let existing = 0;
+  const databases = new Map<string, number>();
+  for (const t of args.targets) databases.set(t.database, t.db);
+  await inParallel([...databases], args.concurrency, async ([database, db]) => {
+    try {
+      await args.writer.poolFor(db).query(`CREATE DATABASE IF NOT EXISTS ${q(database)} CHARACTER SET utf8mb4`);
+    } catch (err) {
+      throw dbError(err, `creating target database ${database}`);
+    }
+  });
+  await inParallel(args.targets, args.concurrency, async (t) => {
+    const pool = args.writer.poolFor(t.db);
+    const cols = await columnsOf(pool, t.database, t.tableName);
+    if (cols.length > 0) {
+      const why = sameColumns(args.sourceColumns, cols);
+      if (why) throw new SchemaError(`target table ${t.database}.${t.tableName} exists with different columns: ${why}`);
+      existing++;
+      return;
+    }
+    try {
+      await pool.query(targetDdl(args.createSql, t.database, t.tableName));
+      created++;
+    } catch (err) {
+      throw dbError(err, `creating target table ${t.database}.${t.tableName}`);
+    }
+  });
+  return { created, existing };
+}
+
+/** Rows per day of the time column within the window (or one bucket `all` without a time column). */
+export async function rowsPerDay(
+  pool: Pool,
+  database: string,
+  table: string,
+  timeColumn: string | undefined,
+  window: Window | undefined,
+): Promise<{ day: string; rows: number }[]> {
+  if (!timeColumn) {
+    const [r] = await pool.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${qt(database, table)}`);
+    return [{ day: 'all', rows: Number(r[0]?.n ?? 0) }];
+  }
+  const params: unknown[] = [];
+  const where = windowPredicates(timeColumn, window, params);
+  const [rows] = await pool.query<RowDataPacket[]>(
+    `SELECT DATE_FORMAT(${q(timeColumn)}, '%Y-%m-%d') AS day, COUNT(*) AS n FROM ${qt(database, table)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} GROUP BY day ORDER BY day`,
+    params,
+  );
+  return rows.map((r) => ({ day: r.day === null ? 'null' : String(r.day), rows: Number(r.n) }));
+}
+
+/**
+ * One ordered pass over the table returning two samples of about 1/`step` of the rows each:
+ * `quantile` rows are every `step`-th scroll key (segment boundaries fall at row quantiles), and
+ * `skew` rows are picked by a hash of the row number, so that periodic shard keys (sequential order
+ * numbers) do not alias with the sampling period in the skew preview.
+ */
+export async function sampleKeys(
+  pool: Pool,
+  database: string,
+  table: string,
+  scrollKey: string,
+  shardKeys: readonly string[],
+  step: number,
+): Promise<{ quantile: Row[]; skew: Row[] }> {
+  const cols = [scrollKey, ...shardKeys.filter((c) => c !== scrollKey)].map(q).join(', ');
+  const k = Math.max(1, Math.trunc(step));
+  const [rows] = await pool.query<RowDataPacket[]>(
+    `SELECT ${cols}, MOD(rn__ - 1, ?) = 0 AS q__, MOD(CRC32(rn__), ?) = 0 AS s__
+       FROM (SELECT ${cols}, ROW_NUMBER() OVER (ORDER BY ${q(scrollKey)}) AS rn__ FROM ${qt(database, table)}) s
+      WHERE MOD(rn__ - 1, ?) = 0 OR MOD(CRC32(rn__), ?) = 0 ORDER BY rn__`,
+    [k, k, k, k],
+  );
+  return { quantile: rows.filter((r) => Number(r.q__) === 1) as Row[], skew: rows.filter((r) => Number(r.s__) === 1) as Row[] };
+}
+
+/** Count and checksum (BIT_XOR and SUM of a per-row CRC32) of a table, optionally filtered. */
+export async function tableChecksum(
+  pool: Pool,
+  database: string,
+  table: string,
+  columns: readonly string[],
+  where = '',
+  params: unknown[] = [],
+): Promise<{ rows: number; xor: string; sum: string }> {
+  const crc = rowCrcExpr(columns);
+  const [r] = await pool.query<RowDataPacket[]>(
+    `SELECT COUNT(*) AS n, BIT_XOR(${crc}) AS x, SUM(${crc}) AS s FROM ${qt(database, table)}${where ? ` WHERE ${where}` : ''}`,
+    params,
+  );
+  return { rows: Number(r[0]?.n ?? 0), xor: String(r[0]?.x ?? 0), sum: String(r[0]?.s ?? 0) };
+}

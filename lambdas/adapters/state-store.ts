@@ -1,0 +1,369 @@
+/**
+ * DynamoDB state: plans, segment checkpoints with leases, statistics. Every state change is one
+ * single-item conditional write (no transactions: they are not available locally and not needed):
+ * - progress only moves forward: a checkpoint commit requires the `pagesDone` it read;
+ * - leases fence stale workers: a commit requires the lease owner *and* the token it was granted,
+ *   so a worker whose lease expired and was taken over can never move the checkpoint again.
+ * `ConditionalCheckFailedException` is turned into typed errors carrying the current item.
+ */
+import { ConditionalCheckFailedException, DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { LeaseHeldError, LeaseLostError } from '../core/errors.js';
+import type { Segment, KeyKind } from '../core/segments.js';
+
+export const SegmentStatus = {
+  INIT: 'INIT',
+  RUNNING: 'RUNNING',
+  FAILED: 'FAILED',
+  DONE: 'DONE',
+} as const;
+export type SegmentStatus = (typeof SegmentStatus)[keyof typeof SegmentStatus];
+
+export interface Checkpoint {
+  readonly table: string;
+  readonly segment: number;
+  readonly lo: string | null;
+  readonly hi: string | null;
+  readonly cursor: string | null;
+  readonly status: SegmentStatus;
+  readonly pagesDone: number;
+  readonly rowsCopied: number;
+  readonly rowsInserted: number;
+  readonly rowsUpdated: number;
+  readonly rowsSkipped: number;
+  readonly retries: number;
+  readonly lastError?: string;
+  readonly leaseOwner?: string;
+  readonly leaseExpiry?: number;
+  readonly leaseToken: number;
+  readonly updatedAt?: number;
+  readonly startedAt?: number;
+  readonly finishedAt?: number;
+}
+
+export interface TablePlan {
+  readonly table: string;
+  readonly keyKind: KeyKind;
+  readonly columns: string[];
+  readonly segments: number;
+  readonly minKey: string | null;
+  readonly maxKey: string | null;
+  readonly createdAt: number;
+}
+
+export interface DayStat {
+  readonly table: string;
+  readonly day: string;
+  readonly rows: number;
+}
+
+const pk = (migrationId: string) => `MIG#${migrationId}`;
+const segSk = (table: string, segment: number) => `SEG#${table}#${String(segment).padStart(6, '0')}`;
+
+export function dynamoClient(config: DynamoDBClientConfig = {}): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(new DynamoDBClient(config), { marshallOptions: { removeUndefinedValues: true } });
+}
+
+function toCheckpoint(item: Record<string, unknown>): Checkpoint {
+  return {
+    table: String(item.table),
+    segment: Number(item.segment),
+    lo: (item.lo as string | null | undefined) ?? null,
+    hi: (item.hi as string | null | undefined) ?? null,
+    cursor: (item.cursor as string | null | undefined) ?? null,
+    status: item.status as SegmentStatus,
+    pagesDone: Number(item.pagesDone ?? 0),
+    rowsCopied: Number(item.rowsCopied ?? 0),
+    rowsInserted: Number(item.rowsInserted ?? 0),
+    rowsUpdated: Number(item.rowsUpdated ?? 0),
+    rowsSkipped: Number(item.rowsSkipped ?? 0),
+    retries: Number(item.retries ?? 0),
+    leaseToken: Number(item.leaseToken ?? 0),
+    ...(item.lastError !== undefined ? { lastError: String(item.lastError) } : {}),
+    ...(item.leaseOwner !== undefined ? { leaseOwner: String(item.leaseOwner) } : {}),
+    ...(item.leaseExpiry !== undefined ? { leaseExpiry: Number(item.leaseExpiry) } : {}),
+    ...(item.updatedAt !== undefined ? { updatedAt: Number(item.updatedAt) } : {}),
+    ...(item.startedAt !== undefined ? { startedAt: Number(item.startedAt) } : {}),
+    ...(item.finishedAt !== undefined ? { finishedAt: Number(item.finishedAt) } : {}),
+  };
+}
+
+export interface PageCommit {
+  readonly cursor: string | null;
+  readonly rows: number;
+  readonly inserted: number;
+  readonly updated: number;
+  readonly skipped: number;
+  readonly done: boolean;
+}
+
+export class StateStore {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    readonly tableName: string,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  private async queryAll(migrationId: string, prefix: string): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out: QueryCommandOutput = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+          ExpressionAttributeValues: { ':pk': pk(migrationId), ':p': prefix },
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      items.push(...((out.Items ?? []) as Record<string, unknown>[]));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return items;
+  }
+
+  async getPlan(migrationId: string, table: string): Promise<TablePlan | undefined> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { pk: pk(migrationId), sk: `PLAN#${table}` }, ConsistentRead: true }));
+    return out.Item as TablePlan | undefined;
+  }
+
+  /** Stores a table's plan and its segments; an existing plan is kept (a plan is made once per migration). */
+  async savePlanIfAbsent(migrationId: string, plan: TablePlan, segments: readonly Segment[]): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: pk(migrationId), sk: `PLAN#${plan.table}`, ...plan },
+          ConditionExpression: 'attribute_not_exists(sk)',
+        }),
+      );
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+    // Segments are written after the plan: a crash in between leaves a plan whose missing segments
+    // `ensureSegments` (called on every plan) creates.
+    await this.ensureSegments(migrationId, plan.table, segments);
+    return true;
+  }
+
+  async ensureSegments(migrationId: string, table: string, segments: readonly Segment[]): Promise<void> {
+    const now = this.now();
+    await Promise.all(
+      segments.map(async (s) => {
+        try {
+          await this.doc.send(
+            new PutCommand({
+              TableName: this.tableName,
+              Item: {
+                pk: pk(migrationId),
+                sk: segSk(table, s.index),
+                table,
+                segment: s.index,
+                lo: s.lo,
+                hi: s.hi,
+                cursor: s.lo,
+                status: SegmentStatus.INIT,
+                pagesDone: 0,
+                rowsCopied: 0,
+                rowsInserted: 0,
+                rowsUpdated: 0,
+                rowsSkipped: 0,
+                retries: 0,
+                leaseToken: 0,
+                updatedAt: now,
+              },
+              ConditionExpression: 'attribute_not_exists(sk)',
+            }),
+          );
+        } catch (err) {
+          if (!(err instanceof ConditionalCheckFailedException)) throw err;
+        }
+      }),
+    );
+  }
+
+  async segments(migrationId: string, table?: string): Promise<Checkpoint[]> {
+    const items = await this.queryAll(migrationId, table ? `SEG#${table}#` : 'SEG#');
+    return items.map(toCheckpoint);
+  }
+
+  async plans(migrationId: string): Promise<TablePlan[]> {
+    return (await this.queryAll(migrationId, 'PLAN#')) as unknown as TablePlan[];
+  }
+
+  async getSegment(migrationId: string, table: string, segment: number): Promise<Checkpoint | undefined> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { pk: pk(migrationId), sk: segSk(table, segment) }, ConsistentRead: true }));
+    return out.Item ? toCheckpoint(out.Item) : undefined;
+  }
+
+  /**
+   * Takes the segment's lease for `owner` (free, expired, or already ours) and marks it RUNNING.
+   * A DONE segment is returned as is, without a lease.
+   */
+  async acquire(migrationId: string, table: string, segment: number, owner: string, leaseMs: number): Promise<Checkpoint> {
+    const now = this.now();
+    try {
+      const out = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: pk(migrationId), sk: segSk(table, segment) },
+          UpdateExpression: 'SET leaseOwner = :o, leaseExpiry = :exp, leaseToken = leaseToken + :one, #st = :running, updatedAt = :now, startedAt = if_not_exists(startedAt, :now)',
+          ConditionExpression: 'attribute_exists(sk) AND #st <> :done AND (attribute_not_exists(leaseOwner) OR leaseExpiry < :now OR leaseOwner = :o)',
+          ExpressionAttributeNames: { '#st': 'status' },
+          ExpressionAttributeValues: { ':o': owner, ':exp': now + leaseMs, ':one': 1, ':running': SegmentStatus.RUNNING, ':now': now, ':done': SegmentStatus.DONE },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return toCheckpoint(out.Attributes!);
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      const current = await this.getSegment(migrationId, table, segment);
+      if (!current) throw new LeaseLostError(`segment ${table}#${segment} of ${migrationId} does not exist: run plan first`);
+      if (current.status === SegmentStatus.DONE) return current;
+      throw new LeaseHeldError(
+        `segment ${table}#${segment} is leased by ${current.leaseOwner} until ${new Date(current.leaseExpiry ?? 0).toISOString()}`,
+        current.leaseOwner,
+        current.leaseExpiry,
+      );
+    }
+  }
+
+  /**
+   * Commits one page: moves the cursor forward, adds the counts and renews the lease — only if this
+   * worker still holds the lease with the same token and the checkpoint is still at `expectPages`.
+   */
+  async commitPage(migrationId: string, held: Checkpoint, owner: string, leaseMs: number, page: PageCommit): Promise<Checkpoint> {
+    const now = this.now();
+    try {
+      const out = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: pk(migrationId), sk: segSk(held.table, held.segment) },
+          UpdateExpression:
+            'SET #c = :c, pagesDone = pagesDone + :one, rowsCopied = rowsCopied + :n, rowsInserted = rowsInserted + :ins, rowsUpdated = rowsUpdated + :upd, rowsSkipped = rowsSkipped + :skp, #st = :st, updatedAt = :now' +
+            // The last page ends the segment and gives the lease back; any other renews it.
+            (page.done ? ', finishedAt = :now REMOVE leaseOwner, leaseExpiry, lastError' : ', leaseExpiry = :exp'),
+          ConditionExpression: 'leaseOwner = :o AND leaseToken = :tok AND leaseExpiry >= :now AND pagesDone = :p',
+          ExpressionAttributeNames: { '#c': 'cursor', '#st': 'status' },
+          ExpressionAttributeValues: {
+            ':c': page.cursor,
+            ':one': 1,
+            ':n': page.rows,
+            ':ins': page.inserted,
+            ':upd': page.updated,
+            ':skp': page.skipped,
+            ...(page.done ? {} : { ':exp': now + leaseMs }),
+            ':st': page.done ? SegmentStatus.DONE : SegmentStatus.RUNNING,
+            ':now': now,
+            ':o': owner,
+            ':tok': held.leaseToken,
+            ':p': held.pagesDone,
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return toCheckpoint(out.Attributes!);
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      const current = await this.getSegment(migrationId, held.table, held.segment);
+      throw new LeaseLostError(
+        `checkpoint of ${held.table}#${held.segment} not moved: lease or progress changed (held token ${held.leaseToken} at page ${held.pagesDone}, now owner ${current?.leaseOwner ?? '-'} token ${current?.leaseToken} page ${current?.pagesDone})`,
+        current as unknown as Record<string, unknown>,
+      );
+    }
+  }
+
+  /** Gives the lease back (end of a time budget) so the next call need not wait for expiry. */
+  async release(migrationId: string, held: Checkpoint, owner: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: pk(migrationId), sk: segSk(held.table, held.segment) },
+          UpdateExpression: 'REMOVE leaseOwner, leaseExpiry',
+          ConditionExpression: 'leaseOwner = :o AND leaseToken = :tok',
+          ExpressionAttributeValues: { ':o': owner, ':tok': held.leaseToken },
+        }),
+      );
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    }
+  }
+
+  /** Records an attempt's error and counts it as a retry; releases the lease if this owner holds it. */
+  async recordError(migrationId: string, table: string, segment: number, owner: string | undefined, error: string): Promise<void> {
+    const key = { pk: pk(migrationId), sk: segSk(table, segment) };
+    const values = { ':e': error, ':one': 1, ':now': this.now() };
+    if (owner) {
+      try {
+        await this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: key,
+            UpdateExpression: 'SET lastError = :e, retries = retries + :one, updatedAt = :now REMOVE leaseOwner, leaseExpiry',
+            ConditionExpression: 'leaseOwner = :o',
+            ExpressionAttributeValues: { ...values, ':o': owner },
+          }),
+        );
+        return;
+      } catch (err) {
+        if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      }
+    }
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: key,
+        UpdateExpression: 'SET lastError = :e, retries = retries + :one, updatedAt = :now',
+        ConditionExpression: 'attribute_exists(sk)',
+        ExpressionAttributeValues: values,
+      }),
+    );
+  }
+
+  /** Marks a segment FAILED (after the state machine gave up retrying). A DONE segment stays DONE. */
+  async markFailed(migrationId: string, table: string, segment: number, error: string): Promise<Checkpoint | undefined> {
+    try {
+      const out = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: pk(migrationId), sk: segSk(table, segment) },
+          UpdateExpression: 'SET #st = :failed, lastError = :e, updatedAt = :now REMOVE leaseOwner, leaseExpiry',
+          ConditionExpression: 'attribute_exists(sk) AND #st <> :done',
+          ExpressionAttributeNames: { '#st': 'status' },
+          ExpressionAttributeValues: { ':failed': SegmentStatus.FAILED, ':e': error, ':now': this.now(), ':done': SegmentStatus.DONE },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return toCheckpoint(out.Attributes!);
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return this.getSegment(migrationId, table, segment);
+      throw err;
+    }
+  }
+
+  async putStats(migrationId: string, stats: readonly DayStat[]): Promise<void> {
+    const now = this.now();
+    // Few items (one per day): plain puts in parallel are enough and overwrite stale counts.
+    await Promise.all(
+      stats.map((s) =>
+        this.doc.send(new PutCommand({ TableName: this.tableName, Item: { pk: pk(migrationId), sk: `STAT#${s.table}#${s.day}`, ...s, computedAt: now } })),
+      ),
+    );
+  }
+
+  async stats(migrationId: string, table?: string): Promise<DayStat[]> {
+    const items = await this.queryAll(migrationId, table ? `STAT#${table}#` : 'STAT#');
+    return items.map((i) => ({ table: String(i.table), day: String(i.day), rows: Number(i.rows) }));
+  }
+
+  async putTableStatus(migrationId: string, table: string, status: Record<string, unknown>): Promise<void> {
+    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { pk: pk(migrationId), sk: `TABLE#${table}`, table, ...status, updatedAt: this.now() } }));
+  }
+
+  async tableStatuses(migrationId: string): Promise<Record<string, unknown>[]> {
+    return this.queryAll(migrationId, 'TABLE#');
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * What the use cases need, built once per Lambda container (pools stay warm between invocations) or
+ * once per local runtime. Handlers receive it; tests inject faults through `hooks`.
+ */
+import type { Pool } from 'mysql2/promise';
+import type { MigrationConfig, TableConfig } from '../core/config.js';
+import { ConfigError } from '../core/errors.js';
+import { TableRouter, type RouteFn } from '../core/routing.js';
+import type { StateStore } from '../adapters/state-store.js';
+import { TargetWriter } from '../adapters/mysql.js';
+
+/** Points where tests inject faults (a crash is an exception thrown from one of these). */
+export interface CopyHooks {
+  beforePage?(table: string, segment: number, cursor: string | null): void | Promise<void>;
+  /** After each target table of a page is written (`written` of `total`): a crash here leaves a page half written. */
+  afterTableWrite?(table: string, segment: number, written: number, total: number): void | Promise<void>;
+  beforeCommit?(table: string, segment: number): void | Promise<void>;
+  afterCommit?(table: string, segment: number, pagesDone: number): void | Promise<void>;
+}
+
+export interface AppContext {
+  readonly config: MigrationConfig;
+  readonly source: Pool;
+  /** One pool per target database index (entries may share a pool). */
+  readonly targets: readonly Pool[];
+  readonly writer: TargetWriter;
+  readonly store: StateStore;
+  readonly routeFn: RouteFn;
+  readonly hooks: CopyHooks;
+  /** Identifies this process in lease owners. */
+  readonly workerId: string;
+}
+
+export function tableConfig(ctx: Pick<AppContext, 'config'>, name: string): TableConfig {
+  const t = ctx.config.tables.find((x) => x.name === name);
+  if (!t) throw new ConfigError(`table ${name} is not in the migration config (tables: ${ctx.config.tables.map((x) => x.name).join(', ')})`);
+  return t;
+}
+
+export function routerFor(ctx: Pick<AppContext, 'config' | 'routeFn'>, table: TableConfig): TableRouter {
+  return new TableRouter(ctx.config, table, ctx.routeFn);
+}
+
+export function checkMigrationId(ctx: Pick<AppContext, 'config'>, migrationId: string): void {
+  if (migrationId !== ctx.config.migrationId)
+    throw new ConfigError(`event is for migration ${migrationId} but this deployment is configured for ${ctx.config.migrationId}`);
+}

@@ -1,0 +1,126 @@
+/**
+ * Copies one segment, page after page, within a time budget (gh-ost's row copy, Vitess' vcopier):
+ * read a keyset page → route every row → guarded multi-row upserts grouped by target table (in
+ * parallel) → commit the checkpoint (cursor + counts, conditional on lease and progress). The next
+ * page is read while the current one is written. A crash anywhere redoes at most the current page,
+ * and redoing a page changes nothing (the upsert never overwrites what a previous attempt wrote).
+ */
+import { groupByTarget } from '../core/routing.js';
+import { keyText } from '../core/segments.js';
+import { SchemaError, describeError } from '../core/errors.js';
+import { inParallel, type Row, type WriteStats, SourceReader } from '../adapters/mysql.js';
+import { SegmentStatus, type Checkpoint } from '../adapters/state-store.js';
+import { recordKeyOf } from '../core/config.js';
+import { tableConfig, routerFor, type AppContext } from './context.js';
+
+export interface CopyRequest {
+  readonly table: string;
+  readonly segment: number;
+  /** Milliseconds this call may use (from the Lambda context and the configured budget). */
+  readonly budgetMs: number;
+}
+
+export interface CopyResult {
+  readonly table: string;
+  readonly segment: number;
+  readonly done: boolean;
+  readonly cursor: string | null;
+  readonly pagesDone: number;
+  readonly rowsCopied: number;
+  /** Pages this call committed. */
+  readonly pages: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function copySegment(ctx: AppContext, req: CopyRequest, owner: string): Promise<CopyResult> {
+  const { config, store } = ctx;
+  const migrationId = config.migrationId;
+  const table = tableConfig(ctx, req.table);
+  const plan = await store.getPlan(migrationId, table.name);
+  if (!plan) throw new SchemaError(`no plan stored for ${table.name} in migration ${migrationId}: run plan first`);
+  const router = routerFor(ctx, table);
+  const reader = new SourceReader(ctx.source, config.source.database);
+  const recordKey = recordKeyOf(table);
+  const started = Date.now();
+  const leaseMs = config.copy.leaseSeconds * 1000;
+  const perSegmentRate = config.copy.maxRowsPerSec > 0 ? config.copy.maxRowsPerSec / config.copy.concurrency : 0;
+
+  let cp: Checkpoint = await store.acquire(migrationId, table.name, req.segment, owner, leaseMs);
+  if (cp.status === SegmentStatus.DONE) return result(cp, true, 0);
+
+  const read = (after: string | null) =>
+    reader.page({
+      table: table.name,
+      columns: plan.columns,
+      scrollKey: table.scrollKey,
+      keyKind: plan.keyKind,
+      after,
+      upTo: cp.hi,
+      timeColumn: table.timeColumn,
+      window: table.window,
+      limit: config.copy.pageSize,
+    });
+
+  let pages = 0;
+  let rowsThisCall = 0;
+  let pending: Promise<Row[]> | undefined;
+  try {
+    for (;;) {
+      await ctx.hooks.beforePage?.(table.name, req.segment, cp.cursor);
+      const rows = await (pending ?? read(cp.cursor));
+      pending = undefined;
+      const done = rows.length < config.copy.pageSize;
+      const last = rows[rows.length - 1];
+      const cursor = last ? keyText(last[table.scrollKey], plan.keyKind, `${table.name} page after ${cp.cursor}`) : cp.cursor;
+      // Route the whole page before writing any of it: a row that cannot be routed fails the page untouched.
+      const groups = [...groupByTarget(router, rows).values()];
+      if (!done) {
+        pending = read(cursor);
+        pending.catch(() => undefined); // observed below; never an unhandled rejection
+      }
+      let written = 0;
+      const stats = await inParallel(groups, config.copy.writeConcurrency, async (g) => {
+        const s = await ctx.writer.upsert({
+          db: g.target.db,
+          database: g.target.database,
+          table: g.target.tableName,
+          columns: plan.columns,
+          recordKey,
+          versionColumn: table.versionColumn,
+          rows: g.rows,
+        });
+        await ctx.hooks.afterTableWrite?.(table.name, req.segment, ++written, groups.length);
+        return s;
+      });
+      const sum = stats.reduce<WriteStats>((a, s) => ({ inserted: a.inserted + s.inserted, updated: a.updated + s.updated, skipped: a.skipped + s.skipped }), {
+        inserted: 0,
+        updated: 0,
+        skipped: 0,
+      });
+      await ctx.hooks.beforeCommit?.(table.name, req.segment);
+      cp = await store.commitPage(migrationId, cp, owner, leaseMs, { cursor, rows: rows.length, ...sum, done });
+      await ctx.hooks.afterCommit?.(table.name, req.segment, cp.pagesDone);
+      pages++;
+      rowsThisCall += rows.length;
+      if (done) return result(cp, true, pages);
+      const elapsed = Date.now() - started;
+      if (perSegmentRate > 0) {
+        const due = (rowsThisCall / perSegmentRate) * 1000 - elapsed;
+        if (due > 0) await sleep(due);
+      }
+      if (Date.now() - started >= req.budgetMs) break;
+    }
+    await pending?.catch(() => undefined);
+    await store.release(migrationId, cp, owner);
+    return result(cp, false, pages);
+  } catch (err) {
+    await pending?.catch(() => undefined);
+    await store.recordError(migrationId, table.name, req.segment, owner, describeError(err)).catch(() => undefined);
+    throw err;
+  }
+}
+
+function result(cp: Checkpoint, done: boolean, pages: number): CopyResult {
+  return { table: cp.table, segment: cp.segment, done, cursor: cp.cursor, pagesDone: cp.pagesDone, rowsCopied: cp.rowsCopied, pages };
+}

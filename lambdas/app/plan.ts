@@ -1,0 +1,138 @@
+/**
+ * Plan: inspect the source, prepare the targets, compute statistics and segments, preview the skew.
+ * Idempotent: a table planned once keeps its segments (checkpoints refer to them); statistics are
+ * recomputed on every call because rows keep arriving. Returns the segments still to copy.
+ */
+import { recordKeyOf, type TableConfig } from '../core/config.js';
+import { RowRoutingError, SchemaError } from '../core/errors.js';
+import { planSegments, keyText, type Segment } from '../core/segments.js';
+import { skew } from '../core/routing.js';
+import { checkScrollIndex, columnsOf, keyKindOf, ping, prepareTargets, rowsPerDay, sampleKeys, showCreateTable } from '../adapters/mysql.js';
+import { SegmentStatus, type TablePlan } from '../adapters/state-store.js';
+import { routerFor, type AppContext } from './context.js';
+
+export interface TablePlanReport {
+  readonly table: string;
+  readonly rows: number;
+  readonly days: number;
+  readonly minKey: string | null;
+  readonly maxKey: string | null;
+  readonly segments: readonly Segment[];
+  readonly reusedPlan: boolean;
+  readonly targetsCreated: number;
+  readonly targetsExisting: number;
+  /** Rows per target table, routed from the quantile sample and scaled to the table's row count. */
+  readonly skew: { readonly target: string; readonly rows: number }[];
+  /** Largest target ÷ mean target (1 = perfectly even). */
+  readonly skewFactor: number;
+  readonly unusedTargets: number;
+}
+
+export interface PlanResult {
+  readonly migrationId: string;
+  readonly tables: TablePlanReport[];
+  /** Map items: segments not DONE yet. */
+  readonly segments: { table: string; segment: number }[];
+}
+
+/** How many sampled keys to aim for per table: enough for even segments and a fair skew preview. */
+const SAMPLE_TARGET = 20_000;
+
+export async function plan(ctx: AppContext, opts: { dryRun?: boolean } = {}): Promise<PlanResult> {
+  const { config, store } = ctx;
+  await ping(ctx.source, `source ${config.source.host}:${config.source.port}`);
+  await Promise.all([...new Set(ctx.targets)].map((p, i) => ping(p, `target connection #${i}`)));
+  const tables: TablePlanReport[] = [];
+  for (const table of config.tables) tables.push(await planTable(ctx, table, opts.dryRun ?? false));
+  const segments: { table: string; segment: number }[] = [];
+  if (!opts.dryRun) {
+    for (const t of config.tables)
+      for (const cp of await store.segments(config.migrationId, t.name))
+        if (cp.status !== SegmentStatus.DONE) segments.push({ table: t.name, segment: cp.segment });
+  }
+  return { migrationId: config.migrationId, tables, segments };
+}
+
+async function planTable(ctx: AppContext, table: TableConfig, dryRun: boolean): Promise<TablePlanReport> {
+  const { config, store } = ctx;
+  const db = config.source.database;
+  const columns = await columnsOf(ctx.source, db, table.name);
+  if (columns.length === 0) throw new SchemaError(`source table ${db}.${table.name} does not exist`);
+  const names = new Set(columns.map((c) => c.name));
+  const needed: [string, string][] = [
+    ['scrollKey', table.scrollKey],
+    ...table.shardKeys.map((c, i): [string, string] => [`shardKeys[${i}]`, c]),
+    ...recordKeyOf(table).map((c, i): [string, string] => [`recordKey[${i}]`, c]),
+    ...(table.versionColumn ? [['versionColumn', table.versionColumn] as [string, string]] : []),
+    ...(table.timeColumn ? [['timeColumn', table.timeColumn] as [string, string]] : []),
+  ];
+  for (const [field, col] of needed)
+    if (!names.has(col)) throw new SchemaError(`tables.${table.name}.${field}: column ${col} does not exist in ${db}.${table.name}`);
+  await checkScrollIndex(ctx.source, db, table.name, table.scrollKey);
+  const keyKind = keyKindOf(columns, table.scrollKey);
+  const router = routerFor(ctx, table);
+
+  const perDay = await rowsPerDay(ctx.source, db, table.name, table.timeColumn, table.window);
+  const total = perDay.reduce((a, d) => a + d.rows, 0);
+  const allRows = table.timeColumn && table.window ? (await rowsPerDay(ctx.source, db, table.name, undefined, undefined))[0]!.rows : total;
+  const step = Math.max(1, Math.ceil(allRows / SAMPLE_TARGET));
+  const sample = await sampleKeys(ctx.source, db, table.name, table.scrollKey, table.shardKeys, step);
+  const keys = sample.quantile.map((r) => keyText(r[table.scrollKey], keyKind, `${table.name} sample`));
+
+  // Skew preview: route the sampled rows (a row that cannot be routed is reported now, before any write).
+  const shardKeys: string[] = [];
+  for (const r of sample.skew) {
+    try {
+      shardKeys.push(router.shardKey(r));
+    } catch (err) {
+      if (!(err instanceof RowRoutingError)) throw err;
+    }
+  }
+  const counts = skew(router, shardKeys);
+  const scale = shardKeys.length ? allRows / shardKeys.length : 0;
+  const skewRows = counts.map((c) => ({ target: c.target, rows: Math.round(c.rows * scale) }));
+  const mean = skewRows.reduce((a, c) => a + c.rows, 0) / Math.max(1, skewRows.length);
+  const skewFactor = mean > 0 ? Math.max(...skewRows.map((c) => c.rows)) / mean : 1;
+
+  let segments = planSegments(keys, config.copy.segments, keyKind);
+  let reusedPlan = false;
+  let created = 0;
+  let existing = 0;
+  if (!dryRun) {
+    const createSql = await showCreateTable(ctx.source, db, table.name);
+    const prepared = await prepareTargets({ writer: ctx.writer, createSql, sourceColumns: columns, targets: router.allTargets(), concurrency: 8 });
+    created = prepared.created;
+    existing = prepared.existing;
+    const stored: TablePlan = {
+      table: table.name,
+      keyKind,
+      columns: columns.map((c) => c.name),
+      segments: segments.length,
+      minKey: keys[0] ?? null,
+      maxKey: keys[keys.length - 1] ?? null,
+      createdAt: Date.now(),
+    };
+    const fresh = await store.savePlanIfAbsent(config.migrationId, stored, segments);
+    if (!fresh) {
+      reusedPlan = true;
+      const cps = await store.segments(config.migrationId, table.name);
+      if (cps.length === 0) await store.ensureSegments(config.migrationId, table.name, segments);
+      else segments = cps.map((c) => ({ index: c.segment, lo: c.lo, hi: c.hi }));
+    }
+    await store.putStats(config.migrationId, perDay.map((d) => ({ table: table.name, day: d.day, rows: d.rows })));
+  }
+  return {
+    table: table.name,
+    rows: total,
+    days: perDay.length,
+    minKey: keys[0] ?? null,
+    maxKey: keys[keys.length - 1] ?? null,
+    segments,
+    reusedPlan,
+    targetsCreated: created,
+    targetsExisting: existing,
+    skew: skewRows,
+    skewFactor,
+    unusedTargets: skewRows.filter((c) => c.rows === 0).length,
+  };
+}

@@ -1,0 +1,165 @@
+/**
+ * The migration config: one zod schema is the single source of truth for validation,
+ * TypeScript types and the JSON Schema printed by `reshard schema`.
+ */
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+
+/** MySQL identifiers we accept: plain names only, so escaping can never be defeated. */
+const IDENT = /^[A-Za-z_][A-Za-z0-9_$]{0,63}$/;
+export const identifier = z
+  .string()
+  .regex(IDENT, 'must be a plain MySQL identifier (letters, digits, _ or $, at most 64, not starting with a digit)');
+
+/** A name pattern such as `order_db_{db}` or `order_info_{table}`; the result must be an identifier. */
+const pattern = (placeholder: string) =>
+  z
+    .string()
+    .refine((p) => p.includes(`{${placeholder}}`), `must contain {${placeholder}}`)
+    .refine((p) => IDENT.test(p.replaceAll(`{${placeholder}}`, '0')), 'must expand to a plain MySQL identifier');
+
+export const connectionSchema = z
+  .object({
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z.number().int().min(1).max(65535).default(3306),
+    user: z.string().min(1).default('root'),
+    /** Literal password: fine locally; in AWS use `passwordEnv` (filled from Secrets Manager). */
+    password: z.string().optional(),
+    /** Name of an environment variable holding the password. */
+    passwordEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(),
+    /** Connections per pool. */
+    poolSize: z.number().int().min(1).max(64).default(8),
+    connectTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+  })
+  .strict();
+
+const isoDate = z.iso.datetime({ offset: true, local: true }).or(z.iso.date());
+
+export const tableSchema = z
+  .object({
+    /** Logical (source) table name. */
+    name: identifier,
+    /** Single-column unique key scrolled in keyset order; an index must start with it. */
+    scrollKey: identifier.default('id'),
+    /** Column(s) that identify a record in the target (its primary key). Default: the scroll key. */
+    recordKey: z.array(identifier).min(1).optional(),
+    /** Shard key columns in priority order: the first non-NULL one routes the row. */
+    shardKeys: z.array(identifier).min(1),
+    /** Optional monotonically increasing version (e.g. `update_time` or a counter): newer wins on conflicts. */
+    versionColumn: identifier.optional(),
+    /** Optional time column for statistics per day and the time window. */
+    timeColumn: identifier.optional(),
+    /** Copy only rows with `from <= timeColumn < to`. Requires `timeColumn`. */
+    window: z
+      .object({ from: isoDate.optional(), to: isoDate.optional() })
+      .strict()
+      .optional(),
+    /** Target table name pattern, e.g. `order_info_{table}`. */
+    targetTable: pattern('table'),
+    /** Tables per target database. */
+    tablesPerDb: z.number().int().min(1).max(1024),
+  })
+  .strict()
+  .superRefine((t, ctx) => {
+    if (t.window && !t.timeColumn) ctx.addIssue({ code: 'custom', path: ['window'], message: 'a window needs timeColumn' });
+    if (t.window?.from && t.window.to && !(new Date(t.window.from) < new Date(t.window.to)))
+      ctx.addIssue({ code: 'custom', path: ['window'], message: 'window.from must be before window.to' });
+  });
+
+export const routingSchema = z
+  .object({
+    /**
+     * `spread` (default): numeric shard key mod (databases × tablesPerDb), uses every table.
+     * `last3-mod`: the original platform's rule: last 3 digits mod database count, and the same for the table.
+     * `custom`: a module exporting `route(shardKey, layout)`, see `lambdas/core/routing.ts`.
+     */
+    algorithm: z.enum(['spread', 'last3-mod', 'custom']).default('spread'),
+    module: z.string().optional(),
+  })
+  .strict()
+  .refine((r) => r.algorithm !== 'custom' || !!r.module, { path: ['module'], message: 'custom routing needs a module' })
+  .default({ algorithm: 'spread' });
+
+export const copySchema = z
+  .object({
+    pageSize: z.number().int().min(1).max(100_000).default(5000),
+    /** Key-range segments per table (each one a Map iteration). */
+    segments: z.number().int().min(1).max(10_000).default(8),
+    /** Segments copied at once (Map MaxConcurrency). */
+    concurrency: z.number().int().min(1).max(1000).default(4),
+    /** Concurrent target-table writes per page. */
+    writeConcurrency: z.number().int().min(1).max(64).default(8),
+    /** 0 = unlimited. */
+    maxRowsPerSec: z.number().min(0).default(0),
+    /** A copy-batch call stops taking new pages after this long and returns `{done:false}`. */
+    timeBudgetSeconds: z.number().min(1).max(840).default(600),
+    /** Segment lease length; renewed at every checkpoint. */
+    leaseSeconds: z.number().min(1).max(3600).default(120),
+  })
+  .strict()
+  .default({} as never);
+
+export const configSchema = z
+  .object({
+    /** Identifies the migration; checkpoints are keyed by it. */
+    migrationId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/),
+    source: connectionSchema.extend({ database: identifier }).strict(),
+    target: z
+      .object({
+        connection: connectionSchema.default({} as never),
+        /** One connection per database, overriding `connection` (length must equal `databases`). */
+        connections: z.array(connectionSchema).optional(),
+        databases: z.number().int().min(1).max(1024),
+        databasePattern: pattern('db'),
+      })
+      .strict()
+      .superRefine((t, ctx) => {
+        if (t.connections && t.connections.length !== t.databases)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['connections'],
+            message: `has ${t.connections.length} entries but databases is ${t.databases}`,
+          });
+      }),
+    tables: z.array(tableSchema).min(1),
+    routing: routingSchema,
+    copy: copySchema,
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const seen = new Set<string>();
+    c.tables.forEach((t, i) => {
+      if (seen.has(t.name)) ctx.addIssue({ code: 'custom', path: ['tables', i, 'name'], message: `duplicate table ${t.name}` });
+      seen.add(t.name);
+    });
+  });
+
+export type MigrationConfig = z.output<typeof configSchema>;
+export type TableConfig = z.output<typeof tableSchema>;
+export type ConnectionConfig = z.output<typeof connectionSchema>;
+
+/** Formats zod issues as `path.to.field: message` lines. */
+export function formatIssues(error: z.ZodError): string[] {
+  return error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
+}
+
+/** Validates an already-parsed config object. Throws ConfigError naming every field at fault. */
+export function parseConfig(raw: unknown, origin = 'config'): MigrationConfig {
+  const result = configSchema.safeParse(raw);
+  if (!result.success) throw new ConfigError(`invalid ${origin}`, formatIssues(result.error));
+  return result.data;
+}
+
+/** The JSON Schema of the config file (input shape: defaults may be omitted). */
+export function configJsonSchema(): unknown {
+  return z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' });
+}
+
+/** Expands a name pattern (`order_db_{db}`). */
+export function expand(patternText: string, placeholder: 'db' | 'table', index: number): string {
+  return patternText.replaceAll(`{${placeholder}}`, String(index));
+}
+
+export function recordKeyOf(table: TableConfig): string[] {
+  return table.recordKey ?? [table.scrollKey];
+}

@@ -1,0 +1,155 @@
+/**
+ * Routing: which target database and table a row belongs to. Pure.
+ *
+ * Built-in rules:
+ * - `spread` (default): slot = key mod (databases × tablesPerDb); db = slot mod databases,
+ *   table = slot div databases. Every one of the N×M tables is used, evenly for sequential keys.
+ * - `last3-mod`: the original platform's rule, kept for layouts it built: the last 3 digits of the key,
+ *   mod the database count for the db and mod the tables-per-db count for the table. When the two counts
+ *   are equal, every row of db k lands in table k (only N of the N×M tables are used): `plan` shows that skew.
+ * - custom: any module exporting `route` with the `RouteFn` signature (config `routing.module`).
+ */
+import type { MigrationConfig, TableConfig } from './config.js';
+import { expand } from './config.js';
+import { RowRoutingError } from './errors.js';
+
+export interface Layout {
+  readonly databases: number;
+  readonly tablesPerDb: number;
+}
+
+export interface Route {
+  readonly db: number;
+  readonly table: number;
+}
+
+/** A routing rule: shard key text (already chosen among the shard key columns) → db/table indexes. */
+export type RouteFn = (shardKey: string, layout: Layout) => Route;
+
+const DIGITS = /^\d+$/;
+
+export const spread: RouteFn = (key, { databases, tablesPerDb }) => {
+  if (!DIGITS.test(key)) throw new TypeError(`spread routing needs a non-negative integer key, got ${JSON.stringify(key)}`);
+  const slot = Number(BigInt(key) % BigInt(databases * tablesPerDb));
+  return { db: slot % databases, table: Math.floor(slot / databases) };
+};
+
+export const last3Mod: RouteFn = (key, { databases, tablesPerDb }) => {
+  const tail = key.slice(-3);
+  if (!DIGITS.test(tail)) throw new TypeError(`last3-mod routing needs the key to end in digits, got ${JSON.stringify(key)}`);
+  const n = Number(tail);
+  return { db: n % databases, table: n % tablesPerDb };
+};
+
+export const builtInRouters: Readonly<Record<'spread' | 'last3-mod', RouteFn>> = { spread, 'last3-mod': last3Mod };
+
+/** Text of a shard key value as the router sees it; `undefined` for NULL. */
+export function shardKeyText(value: unknown): string | undefined {
+  if (value === null || value === undefined) return undefined;
+  if (typeof value === 'string') return value.trim();
+  if (typeof value === 'number') return Number.isInteger(value) ? String(value) : String(value);
+  if (typeof value === 'bigint') return value.toString();
+  if (Buffer.isBuffer(value)) return value.toString('utf8');
+  return String(value);
+}
+
+export interface TargetName {
+  readonly db: number;
+  readonly table: number;
+  readonly database: string;
+  readonly tableName: string;
+}
+
+/** Routes rows of one table: picks the first non-NULL shard key column, applies the rule, names the target. */
+export class TableRouter {
+  readonly layout: Layout;
+  constructor(
+    private readonly config: Pick<MigrationConfig, 'target'>,
+    private readonly table: TableConfig,
+    private readonly routeFn: RouteFn,
+  ) {
+    this.layout = { databases: config.target.databases, tablesPerDb: table.tablesPerDb };
+  }
+
+  /** The shard key text of a row, or a RowRoutingError naming the row and the columns tried. */
+  shardKey(row: Record<string, unknown>): string {
+    for (const col of this.table.shardKeys) {
+      const text = shardKeyText(row[col]);
+      if (text !== undefined && text !== '') return text;
+    }
+    const key = row[this.table.scrollKey];
+    throw new RowRoutingError(
+      `${this.table.name} row ${this.table.scrollKey}=${String(key)}: every shard key column (${this.table.shardKeys.join(', ')}) is NULL or empty`,
+      this.table.name,
+      key,
+    );
+  }
+
+  route(row: Record<string, unknown>): TargetName {
+    return this.routeKey(this.shardKey(row), row[this.table.scrollKey]);
+  }
+
+  /** Routes a shard key text; `rowKey` only names the row in the error. */
+  routeKey(key: string, rowKey?: unknown): TargetName {
+    let r: Route;
+    try {
+      r = this.routeFn(key, this.layout);
+    } catch (err) {
+      throw new RowRoutingError(
+        `${this.table.name} row ${this.table.scrollKey}=${String(rowKey)}: cannot route shard key ${JSON.stringify(key)}: ${(err as Error).message}`,
+        this.table.name,
+        rowKey,
+      );
+    }
+    return this.target(r);
+  }
+
+  target(r: Route): TargetName {
+    const { databases, tablesPerDb } = this.layout;
+    if (!Number.isInteger(r.db) || r.db < 0 || r.db >= databases || !Number.isInteger(r.table) || r.table < 0 || r.table >= tablesPerDb)
+      throw new RangeError(`router returned ${JSON.stringify(r)} outside ${databases} dbs × ${tablesPerDb} tables`);
+    return {
+      db: r.db,
+      table: r.table,
+      database: expand(this.config.target.databasePattern, 'db', r.db),
+      tableName: expand(this.table.targetTable, 'table', r.table),
+    };
+  }
+
+  /** Every target of this table, in (db, table) order. */
+  allTargets(): TargetName[] {
+    const out: TargetName[] = [];
+    for (let db = 0; db < this.layout.databases; db++)
+      for (let table = 0; table < this.layout.tablesPerDb; table++) out.push(this.target({ db, table }));
+    return out;
+  }
+}
+
+/** Groups rows by target `database.table`, keeping page order inside each group. */
+export function groupByTarget<R extends Record<string, unknown>>(
+  router: TableRouter,
+  rows: readonly R[],
+): Map<string, { target: TargetName; rows: R[] }> {
+  const groups = new Map<string, { target: TargetName; rows: R[] }>();
+  for (const row of rows) {
+    const target = router.route(row);
+    const id = `${target.database}.${target.tableName}`;
+    let g = groups.get(id);
+    if (!g) groups.set(id, (g = { target, rows: [] }));
+    g.rows.push(row);
+  }
+  return groups;
+}
+
+/** Rows per target from a sample of shard keys, for plan's skew preview. */
+export function skew(router: TableRouter, shardKeys: readonly string[]): { target: string; rows: number }[] {
+  const counts = new Map<string, number>();
+  for (const t of router.allTargets()) counts.set(`${t.database}.${t.tableName}`, 0);
+  for (const key of shardKeys) {
+    const t = router.routeKey(key);
+    const id = `${t.database}.${t.tableName}`;
+    counts.set(id, (counts.get(id) ?? 0) + 1);
+  }
+  return [...counts].map(([target, rows]) => ({ target, rows }));
+}
+

@@ -1,0 +1,69 @@
+/**
+ * Filter and merge rules (DESIGN §4), pure. The copy applies them in SQL (a guarded upsert decides
+ * atomically in the database, so no read-then-write race); these functions are the specification
+ * that the SQL is tested against, and that the CDC apply path uses directly.
+ */
+import { rowsEqual, type ColumnKinds } from './rowdiff.js';
+
+export type Row = Record<string, unknown>;
+export type Op = 'insert' | 'update' | 'delete';
+export type Action = 'insert' | 'update' | 'delete' | 'skip';
+
+/** Compares version column values (numbers, numeric text or DATETIME text). */
+export function compareVersions(a: unknown, b: unknown): number {
+  if (a === null || a === undefined) return b === null || b === undefined ? 0 : -1;
+  if (b === null || b === undefined) return 1;
+  const sa = typeof a === 'string' ? a : String(a);
+  const sb = typeof b === 'string' ? b : String(b);
+  if (/^-?\d+$/.test(sa) && /^-?\d+$/.test(sb)) {
+    const x = BigInt(sa);
+    const y = BigInt(sb);
+    return x < y ? -1 : x > y ? 1 : 0;
+  }
+  if (/^-?\d+(\.\d+)?$/.test(sa) && /^-?\d+(\.\d+)?$/.test(sb)) return Math.sign(Number(sa) - Number(sb));
+  // DATETIME text: equal-length padding of the fraction makes lexical order chronological.
+  const pad = (s: string) => (s.includes('.') ? s.padEnd(26, '0') : `${s}.000000`);
+  const pa = pad(sa);
+  const pb = pad(sb);
+  return pa < pb ? -1 : pa > pb ? 1 : 0;
+}
+
+/**
+ * What the full copy does with a source row given the target's current row.
+ * - target missing → insert
+ * - same content → skip
+ * - with a version column: source strictly newer → update, else skip
+ * - without one: skip. A row already in the target was written by CDC (newer than what the copy read)
+ *   or by an earlier copy of the same page; the copy never overwrites it (DESIGN §2.5), verification repairs the rest.
+ */
+export function copyAction(source: Row, target: Row | undefined, versionColumn: string | undefined, kinds?: ColumnKinds): Action {
+  if (target === undefined) return 'insert';
+  if (rowsEqual(source, target, kinds)) return 'skip';
+  if (versionColumn !== undefined && compareVersions(source[versionColumn], target[versionColumn]) > 0) return 'update';
+  return 'skip';
+}
+
+/**
+ * What applying a change event does, given the target's current row (CDC apply, DESIGN §4):
+ * delete of a missing row → skip; insert/update of a missing row → insert; same content → skip;
+ * with a version column, an event not newer than the target → skip; otherwise write.
+ */
+export function applyAction(op: Op, after: Row | undefined, target: Row | undefined, versionColumn: string | undefined, kinds?: ColumnKinds): Action {
+  if (op === 'delete') return target === undefined ? 'skip' : 'delete';
+  if (after === undefined) throw new TypeError(`${op} event without an after image`);
+  if (target === undefined) return 'insert';
+  if (rowsEqual(after, target, kinds)) return 'skip';
+  if (versionColumn !== undefined && compareVersions(after[versionColumn], target[versionColumn]) <= 0) return 'skip';
+  return 'update';
+}
+
+/** Keeps the last event per record key, preserving the order of first appearance (merge before write). */
+export function mergeLatest<E>(events: readonly E[], keyOf: (e: E) => string): E[] {
+  const last = new Map<string, E>();
+  for (const e of events) {
+    const k = keyOf(e);
+    last.delete(k);
+    last.set(k, e);
+  }
+  return [...last.values()];
+}

@@ -1,0 +1,103 @@
+/**
+ * SQL text builders, pure. Identifiers come only from validated config (plain names) and are still
+ * escaped here; every value is a bound parameter.
+ */
+export function q(identifier: string): string {
+  return `\`${identifier.replaceAll('`', '``')}\``;
+}
+
+export function qt(database: string, table: string): string {
+  return `${q(database)}.${q(table)}`;
+}
+
+export interface Window {
+  readonly from?: string | undefined;
+  readonly to?: string | undefined;
+}
+
+export interface PageQuery {
+  readonly sql: string;
+  readonly params: unknown[];
+}
+
+/** `WHERE key > :cursor [AND key <= :hi] [AND time in window] ORDER BY key LIMIT :n` */
+export function pageQuery(args: {
+  database: string;
+  table: string;
+  columns: readonly string[];
+  scrollKey: string;
+  after: unknown | null;
+  upTo: unknown | null;
+  timeColumn?: string | undefined;
+  window?: Window | undefined;
+  limit: number;
+}): PageQuery {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const k = q(args.scrollKey);
+  if (args.after !== null) {
+    where.push(`${k} > ?`);
+    params.push(args.after);
+  }
+  if (args.upTo !== null) {
+    where.push(`${k} <= ?`);
+    params.push(args.upTo);
+  }
+  where.push(...windowPredicates(args.timeColumn, args.window, params));
+  const cols = args.columns.map(q).join(', ');
+  const sql = `SELECT ${cols} FROM ${qt(args.database, args.table)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${k} LIMIT ${Math.trunc(args.limit)}`;
+  return { sql, params };
+}
+
+export function windowPredicates(timeColumn: string | undefined, window: Window | undefined, params: unknown[]): string[] {
+  const out: string[] = [];
+  if (!timeColumn || !window) return out;
+  if (window.from) {
+    out.push(`${q(timeColumn)} >= ?`);
+    params.push(mysqlTime(window.from));
+  }
+  if (window.to) {
+    out.push(`${q(timeColumn)} < ?`);
+    params.push(mysqlTime(window.to));
+  }
+  return out;
+}
+
+/** ISO date/time text → MySQL DATETIME text (UTC when an offset is given). */
+export function mysqlTime(iso: string): string {
+  if (/^\d{4}-\d{2}-\d{2}$/.test(iso)) return `${iso} 00:00:00`;
+  if (/[zZ]|[+-]\d{2}:?\d{2}$/.test(iso)) return new Date(iso).toISOString().replace('T', ' ').replace('Z', '');
+  return iso.replace('T', ' ');
+}
+
+/**
+ * Multi-row guarded upsert for the copy (the SQL form of `copyAction`):
+ * - without a version column the duplicate branch is a no-op (never overwrite what is there);
+ * - with one, every column takes the new value only if the new version is strictly newer, and the
+ *   version column is assigned last (MySQL evaluates assignments left to right).
+ * The rows are bound as one nested array (`VALUES ?`).
+ */
+export function copyUpsertSql(args: {
+  database: string;
+  table: string;
+  columns: readonly string[];
+  recordKey: readonly string[];
+  versionColumn?: string | undefined;
+}): string {
+  const cols = args.columns.map(q).join(', ');
+  const head = `INSERT INTO ${qt(args.database, args.table)} (${cols}) VALUES ?`;
+  const firstKey = q(args.recordKey[0] ?? args.columns[0]!);
+  if (!args.versionColumn) return `${head} ON DUPLICATE KEY UPDATE ${firstKey} = ${firstKey}`;
+  const v = q(args.versionColumn);
+  const newer = `(VALUES(${v}) IS NOT NULL AND (${v} IS NULL OR VALUES(${v}) > ${v}))`;
+  const assign = args.columns
+    .filter((c) => !args.recordKey.includes(c) && c !== args.versionColumn)
+    .map((c) => `${q(c)} = IF(${newer}, VALUES(${q(c)}), ${q(c)})`);
+  assign.push(`${v} = IF(${newer}, VALUES(${v}), ${v})`);
+  return `${head} ON DUPLICATE KEY UPDATE ${assign.join(', ')}`;
+}
+
+/** A row checksum expression usable on both sides: NULL-safe, column-order sensitive. */
+export function rowCrcExpr(columns: readonly string[]): string {
+  return `CRC32(CONCAT_WS('|', ${columns.map((c) => `IFNULL(HEX(CAST(${q(c)} AS BINARY)), '~')`).join(', ')}))`;
+}

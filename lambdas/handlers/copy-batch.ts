@@ -1,0 +1,28 @@
+/**
+ * Copy-batch handler: `{migrationId, table, segment}` → copies pages of that segment until done or the
+ * time budget runs out, checkpointing each page; returns `{done, cursor, ...}` for the state machine's loop.
+ */
+import { z } from 'zod';
+import { copySegment } from '../app/copy-segment.js';
+import { checkMigrationId } from '../app/context.js';
+import { envContext } from '../app/env-context.js';
+import { logger, parseEvent, type ContextProvider, type InvocationContext } from './common.js';
+
+const CopyBatchEvent = z.object({ migrationId: z.string().min(1), table: z.string().min(1), segment: z.number().int().min(0) }).loose();
+
+/** Time kept back from the Lambda timeout to commit the last page and return. */
+const SAFETY_MS = 30_000;
+
+export const makeCopyBatchHandler = (getContext: ContextProvider) => async (event: unknown, invocation?: InvocationContext) => {
+  const req = parseEvent(CopyBatchEvent, event, 'copy-batch');
+  const ctx = await getContext();
+  checkMigrationId(ctx, req.migrationId);
+  const remaining = invocation ? invocation.getRemainingTimeInMillis() - SAFETY_MS : Number.POSITIVE_INFINITY;
+  const budgetMs = Math.max(1000, Math.min(ctx.config.copy.timeBudgetSeconds * 1000, remaining));
+  const owner = `${ctx.workerId}:${invocation?.awsRequestId ?? 'direct'}`;
+  const result = await copySegment(ctx, { table: req.table, segment: req.segment, budgetMs }, owner);
+  logger.info('copy-batch', { ...result });
+  return { migrationId: req.migrationId, ...result };
+};
+
+export const handler = makeCopyBatchHandler(envContext);

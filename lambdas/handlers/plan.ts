@@ -1,0 +1,20 @@
+/** Plan handler: `{migrationId}` → statistics, segments, skew; returns the segments still to copy. */
+import { z } from 'zod';
+import { plan } from '../app/plan.js';
+import { checkMigrationId } from '../app/context.js';
+import { envContext } from '../app/env-context.js';
+import { logger, parseEvent, type ContextProvider } from './common.js';
+
+const PlanEvent = z.object({ migrationId: z.string().min(1) }).loose();
+
+export const makePlanHandler = (getContext: ContextProvider) => async (event: unknown) => {
+  const { migrationId } = parseEvent(PlanEvent, event, 'plan');
+  const ctx = await getContext();
+  checkMigrationId(ctx, migrationId);
+  const result = await plan(ctx);
+  logger.info('planned', { tables: result.tables.map((t) => ({ table: t.table, rows: t.rows, segments: t.segments.length, skewFactor: t.skewFactor })) });
+  // Only what the state machine needs travels in its payload (256 KB limit); details stay in DynamoDB.
+  return { migrationId, segments: result.segments.map((s) => ({ migrationId, ...s })), tables: result.tables.map((t) => ({ table: t.table, rows: t.rows })) };
+};
+
+export const handler = makePlanHandler(envContext);

@@ -1,0 +1,84 @@
+/**
+ * The reshard stack (minimal deployment of the full copy): state table, the four Lambdas, the state machine.
+ * VPC placement, secrets, alarms and per-environment settings are the deployment issue's work.
+ */
+import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { Construct } from 'constructs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { FullCopyStateMachine } from './full-copy-state-machine.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Handler modules, by the name the local runtime binds (`RESHARD_HANDLER`). */
+export const HANDLERS = {
+  plan: 'lambdas/handlers/plan.ts',
+  'copy-batch': 'lambdas/handlers/copy-batch.ts',
+  'mark-failed': 'lambdas/handlers/mark-failed.ts',
+  finalize: 'lambdas/handlers/finalize.ts',
+} as const;
+export type HandlerName = keyof typeof HANDLERS;
+
+export interface ReshardStackProps extends StackProps {
+  /** The validated migration config as JSON (passwords only by `passwordEnv`). */
+  readonly migrationConfigJson: string;
+  /** Map concurrency. @default 4 */
+  readonly maxConcurrency?: number;
+  /** Keep the state table when the stack is deleted. @default true */
+  readonly retainState?: boolean;
+}
+
+export class ReshardStack extends Stack {
+  readonly stateTable: dynamodb.Table;
+  readonly fullCopy: FullCopyStateMachine;
+  readonly functions: Record<HandlerName, NodejsFunction>;
+
+  constructor(scope: Construct, id: string, props: ReshardStackProps) {
+    super(scope, id, props);
+    const retain = props.retainState ?? true;
+    this.stateTable = new dynamodb.Table(this, 'State', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      removalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+
+    const fn = (name: HandlerName, timeout: Duration, memorySize: number) =>
+      new NodejsFunction(this, `Fn-${name}`, {
+        entry: join(root, HANDLERS[name]),
+        handler: 'handler',
+        runtime: lambda.Runtime.NODEJS_22_X,
+        architecture: lambda.Architecture.ARM_64,
+        timeout,
+        memorySize,
+        environment: {
+          RESHARD_HANDLER: name,
+          RESHARD_STATE_TABLE: this.stateTable.tableName,
+          RESHARD_CONFIG_JSON: props.migrationConfigJson,
+          POWERTOOLS_SERVICE_NAME: 'reshard',
+          NODE_OPTIONS: '--enable-source-maps',
+        },
+        bundling: { format: OutputFormat.ESM, target: 'node22', sourceMap: true, forceDockerBundling: false, mainFields: ['module', 'main'] },
+      });
+    this.functions = {
+      plan: fn('plan', Duration.minutes(15), 1024),
+      'copy-batch': fn('copy-batch', Duration.minutes(15), 1024),
+      'mark-failed': fn('mark-failed', Duration.seconds(30), 256),
+      finalize: fn('finalize', Duration.minutes(1), 256),
+    };
+    for (const f of Object.values(this.functions)) this.stateTable.grantReadWriteData(f);
+
+    this.fullCopy = new FullCopyStateMachine(this, 'FullCopy', {
+      planFunction: this.functions.plan,
+      copyBatchFunction: this.functions['copy-batch'],
+      markFailedFunction: this.functions['mark-failed'],
+      finalizeFunction: this.functions.finalize,
+      ...(props.maxConcurrency !== undefined ? { maxConcurrency: props.maxConcurrency } : {}),
+    });
+  }
+}

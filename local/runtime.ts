@@ -1,0 +1,106 @@
+/**
+ * The local runtime: the synthesized state machine, executed by aws-local-stepfunctions, with each
+ * Task state's Lambda bound to the same handler code that is deployed, over dynalite and a real MySQL.
+ * This is the embedded default for `reshard run`, `npm run demo` and the tests.
+ */
+import { randomUUID } from 'node:crypto';
+import { StateMachine } from 'aws-local-stepfunctions';
+import type { MigrationConfig } from '../lambdas/core/config.js';
+import { dynamoClient, StateStore } from '../lambdas/adapters/state-store.js';
+import { buildContext, closeContext } from '../lambdas/app/build-context.js';
+import type { AppContext, CopyHooks } from '../lambdas/app/context.js';
+import { makePlanHandler } from '../lambdas/handlers/plan.js';
+import { makeCopyBatchHandler } from '../lambdas/handlers/copy-batch.js';
+import { makeMarkFailedHandler } from '../lambdas/handlers/mark-failed.js';
+import { makeFinalizeHandler } from '../lambdas/handlers/finalize.js';
+import { logger, type ContextProvider, type InvocationContext } from '../lambdas/handlers/common.js';
+import type { HandlerName } from '../lib/reshard-stack.js';
+import { ensureStateTable, startDynamo, type LocalDynamo } from './emulators.js';
+import { synthesizeStateMachine, type SynthesizedMachine } from './asl.js';
+
+export interface LocalRuntimeOptions {
+  readonly config: MigrationConfig;
+  /** Directory for dynalite's data; omitted = in memory. */
+  readonly stateDir?: string;
+  /** Use an already running dynalite (tests share one per file). */
+  readonly dynamo?: LocalDynamo;
+  readonly stateTable?: string;
+  /** Fault injection points (tests only). */
+  readonly hooks?: CopyHooks;
+  /** Pause between Task retries, replacing the definition's seconds. @default 250 */
+  readonly retryIntervalMs?: number;
+}
+
+type Handler = (event: unknown, ctx?: InvocationContext) => Promise<unknown>;
+
+const makers: Record<HandlerName, (p: ContextProvider) => Handler> = {
+  plan: makePlanHandler,
+  'copy-batch': makeCopyBatchHandler,
+  'mark-failed': makeMarkFailedHandler,
+  finalize: makeFinalizeHandler,
+};
+
+const synthCache = new Map<string, SynthesizedMachine>();
+
+/** The Lambda timeout the local invocation context reports (as deployed). */
+const LAMBDA_TIMEOUT_MS = 15 * 60 * 1000;
+
+export interface Execution {
+  readonly id: string;
+  readonly result: Promise<unknown>;
+  abort(): void;
+}
+
+export class LocalRuntime {
+  private constructor(
+    readonly config: MigrationConfig,
+    readonly ctx: AppContext,
+    readonly store: StateStore,
+    readonly machine: SynthesizedMachine,
+    private readonly dynamo: LocalDynamo,
+    private readonly ownsDynamo: boolean,
+    private readonly retryIntervalMs: number,
+  ) {}
+
+  static async start(opts: LocalRuntimeOptions): Promise<LocalRuntime> {
+    // The handlers' structured logs are for CloudWatch; locally only warnings unless asked for.
+    if (!process.env.POWERTOOLS_LOG_LEVEL) logger.setLogLevel('WARN');
+    const key = JSON.stringify(opts.config);
+    let machine = synthCache.get(key);
+    if (!machine) synthCache.set(key, (machine = synthesizeStateMachine(opts.config)));
+    const dynamo = opts.dynamo ?? (await startDynamo(opts.stateDir));
+    const tableName = opts.stateTable ?? 'reshard-state';
+    await ensureStateTable(dynamo.client, tableName);
+    const store = new StateStore(dynamoClient({ region: 'us-east-1', endpoint: dynamo.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }), tableName);
+    const ctx = await buildContext({ config: opts.config, store, workerId: `local-${randomUUID().slice(0, 8)}`, ...(opts.hooks ? { hooks: opts.hooks } : {}) });
+    return new LocalRuntime(opts.config, ctx, store, machine, dynamo, !opts.dynamo, opts.retryIntervalMs ?? 250);
+  }
+
+  /** Starts one execution of the synthesized state machine (input `{migrationId}`). */
+  execute(input: Record<string, unknown> = {}): Execution {
+    const provider: ContextProvider = async () => this.ctx;
+    const taskResourceLocalHandlers: Record<string, (input: unknown) => Promise<unknown>> = {};
+    const retryIntervalOverrides: Record<string, number> = {};
+    for (const [state, name] of Object.entries(this.machine.taskHandlers)) {
+      const handler = makers[name](provider);
+      taskResourceLocalHandlers[state] = async (taskInput: unknown) => {
+        // `arn:aws:states:::lambda:invoke` sends {FunctionName, Payload} and returns {Payload, StatusCode}.
+        const deadline = Date.now() + LAMBDA_TIMEOUT_MS;
+        const invocation: InvocationContext = { awsRequestId: randomUUID(), getRemainingTimeInMillis: () => deadline - Date.now() };
+        const payload = (taskInput as { Payload?: unknown }).Payload;
+        return { StatusCode: 200, Payload: await handler(payload, invocation) };
+      };
+      retryIntervalOverrides[state] = this.retryIntervalMs;
+    }
+    const sm = new StateMachine(this.machine.definition as never, { validationOptions: { checkArn: false, checkPaths: false } });
+    const run = sm.run({ migrationId: this.config.migrationId, ...input } as never, {
+      overrides: { taskResourceLocalHandlers: taskResourceLocalHandlers as never, retryIntervalOverrides },
+    });
+    return { id: randomUUID(), result: run.result, abort: run.abort };
+  }
+
+  async close(): Promise<void> {
+    await closeContext(this.ctx);
+    if (this.ownsDynamo) await this.dynamo.close();
+  }
+}
