@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { StateMachine } from 'aws-local-stepfunctions';
 import type { MigrationConfig } from '../lambdas/core/config.js';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { dynamoClient, StateStore } from '../lambdas/adapters/state-store.js';
 import { buildContext, closeContext } from '../lambdas/app/build-context.js';
 import type { AppContext, CopyHooks } from '../lambdas/app/context.js';
@@ -15,7 +16,7 @@ import { makeMarkFailedHandler } from '../lambdas/handlers/mark-failed.js';
 import { makeFinalizeHandler } from '../lambdas/handlers/finalize.js';
 import { logger, type ContextProvider, type InvocationContext } from '../lambdas/handlers/common.js';
 import type { HandlerName } from '../lib/reshard-stack.js';
-import { ensureStateTable, startDynamo, type LocalDynamo } from './emulators.js';
+import { ensureStateTable, LOCAL_AWS, startDynamo, type LocalDynamo } from './emulators.js';
 import { synthesizeStateMachine, type SynthesizedMachine } from './asl.js';
 
 export interface LocalRuntimeOptions {
@@ -27,6 +28,8 @@ export interface LocalRuntimeOptions {
   readonly stateTable?: string;
   /** Fault injection points (tests only). */
   readonly hooks?: CopyHooks;
+  /** Called with the DynamoDB client before use (tests add middleware to simulate a killed process). */
+  readonly onDocumentClient?: (doc: DynamoDBDocumentClient) => void;
   /** Pause between Task retries, replacing the definition's seconds. @default 250 */
   readonly retryIntervalMs?: number;
 }
@@ -71,7 +74,9 @@ export class LocalRuntime {
     const dynamo = opts.dynamo ?? (await startDynamo(opts.stateDir));
     const tableName = opts.stateTable ?? 'reshard-state';
     await ensureStateTable(dynamo.client, tableName);
-    const store = new StateStore(dynamoClient({ region: 'us-east-1', endpoint: dynamo.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }), tableName);
+    const doc = dynamoClient({ ...LOCAL_AWS, endpoint: dynamo.endpoint });
+    opts.onDocumentClient?.(doc);
+    const store = new StateStore(doc, tableName);
     const ctx = await buildContext({ config: opts.config, store, workerId: `local-${randomUUID().slice(0, 8)}`, ...(opts.hooks ? { hooks: opts.hooks } : {}) });
     return new LocalRuntime(opts.config, ctx, store, machine, dynamo, !opts.dynamo, opts.retryIntervalMs ?? 250);
   }

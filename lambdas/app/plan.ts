@@ -4,7 +4,7 @@
  * recomputed on every call because rows keep arriving. Returns the segments still to copy.
  */
 import { recordKeyOf, type TableConfig } from '../core/config.js';
-import { RowRoutingError, SchemaError } from '../core/errors.js';
+import { SchemaError } from '../core/errors.js';
 import { planSegments, keyText, type Segment } from '../core/segments.js';
 import { skew } from '../core/routing.js';
 import { checkScrollIndex, columnsOf, keyKindOf, ping, prepareTargets, rowsPerDay, sampleKeys, showCreateTable } from '../adapters/mysql.js';
@@ -26,6 +26,8 @@ export interface TablePlanReport {
   /** Largest target ÷ mean target (1 = perfectly even). */
   readonly skewFactor: number;
   readonly unusedTargets: number;
+  /** Sampled rows that cannot be routed (each message names the row); the copy will stop at them. */
+  readonly unroutableSample: string[];
 }
 
 export interface PlanResult {
@@ -79,18 +81,11 @@ async function planTable(ctx: AppContext, table: TableConfig, dryRun: boolean): 
   const sample = await sampleKeys(ctx.source, db, table.name, table.scrollKey, table.shardKeys, step);
   const keys = sample.quantile.map((r) => keyText(r[table.scrollKey], keyKind, `${table.name} sample`));
 
-  // Skew preview: route the sampled rows (a row that cannot be routed is reported now, before any write).
-  const shardKeys: string[] = [];
-  for (const r of sample.skew) {
-    try {
-      shardKeys.push(router.shardKey(r));
-    } catch (err) {
-      if (!(err instanceof RowRoutingError)) throw err;
-    }
-  }
-  const counts = skew(router, shardKeys);
-  const scale = shardKeys.length ? allRows / shardKeys.length : 0;
-  const skewRows = counts.map((c) => ({ target: c.target, rows: Math.round(c.rows * scale) }));
+  // Skew preview: route the sampled rows; rows that cannot be routed are reported now, before any write.
+  const preview = skew(router, sample.skew);
+  const routed = sample.skew.length - preview.unroutable.length;
+  const scale = routed ? allRows / sample.skew.length : 0;
+  const skewRows = preview.counts.map((c) => ({ target: c.target, rows: Math.round(c.rows * scale) }));
   const mean = skewRows.reduce((a, c) => a + c.rows, 0) / Math.max(1, skewRows.length);
   const skewFactor = mean > 0 ? Math.max(...skewRows.map((c) => c.rows)) / mean : 1;
 
@@ -134,5 +129,6 @@ async function planTable(ctx: AppContext, table: TableConfig, dryRun: boolean): 
     skew: skewRows,
     skewFactor,
     unusedTargets: skewRows.filter((c) => c.rows === 0).length,
+    unroutableSample: preview.unroutable.slice(0, 20),
   };
 }

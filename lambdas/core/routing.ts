@@ -141,15 +141,23 @@ export function groupByTarget<R extends Record<string, unknown>>(
   return groups;
 }
 
-/** Rows per target from a sample of shard keys, for plan's skew preview. */
-export function skew(router: TableRouter, shardKeys: readonly string[]): { target: string; rows: number }[] {
+/**
+ * Rows per target for a sample of rows (plan's skew preview). Rows that cannot be routed are not
+ * fatal here: they are returned with the error naming them, so plan can warn before anything is written.
+ */
+export function skew(router: TableRouter, rows: readonly Record<string, unknown>[]): { counts: { target: string; rows: number }[]; unroutable: string[] } {
   const counts = new Map<string, number>();
   for (const t of router.allTargets()) counts.set(`${t.database}.${t.tableName}`, 0);
-  for (const key of shardKeys) {
-    const t = router.routeKey(key);
-    const id = `${t.database}.${t.tableName}`;
-    counts.set(id, (counts.get(id) ?? 0) + 1);
+  const unroutable: string[] = [];
+  for (const row of rows) {
+    try {
+      const t = router.route(row);
+      const id = `${t.database}.${t.tableName}`;
+      counts.set(id, (counts.get(id) ?? 0) + 1);
+    } catch (err) {
+      if (!(err instanceof RowRoutingError)) throw err;
+      unroutable.push(err.message);
+    }
   }
-  return [...counts].map(([target, rows]) => ({ target, rows }));
+  return { counts: [...counts].map(([target, n]) => ({ target, rows: n })), unroutable };
 }
-

@@ -1,0 +1,160 @@
+#!/usr/bin/env -S node --import tsx
+/**
+ * reshard CLI (local mode: the synthesized state machine over embedded emulators and real MySQL).
+ * Every verb exits 0 on success and non-zero on failure; errors name the field, row or segment at fault.
+ */
+import { Command, Option } from 'commander';
+import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { configJsonSchema, type MigrationConfig } from '../lambdas/core/config.js';
+import { loadConfigFile } from '../lambdas/app/load-config.js';
+import { buildContext, closeContext } from '../lambdas/app/build-context.js';
+import { plan } from '../lambdas/app/plan.js';
+import { migrationStatus, type MigrationView } from '../lambdas/app/status.js';
+import { LocalRuntime } from '../local/runtime.js';
+import { startProgress } from '../local/progress.js';
+import { runDemo } from '../local/demo.js';
+import { StateStore, dynamoClient } from '../lambdas/adapters/state-store.js';
+
+const program = new Command()
+  .name('reshard')
+  .description('Move MySQL tables into a sharded layout: resumable, checkpointed, verifiable.')
+  .showHelpAfterError()
+  .configureOutput({ outputError: (s, write) => write(s) });
+
+const configOption = new Option('-c, --config <file>', 'migration config (JSON or YAML); see `reshard schema`').makeOptionMandatory();
+const stateOption = new Option('--state-dir <dir>', 'where local state (checkpoints) is kept; default .reshard/<migrationId>');
+
+const stateDir = (config: MigrationConfig, dir?: string) => dir ?? join('.reshard', config.migrationId);
+
+function printStatus(view: MigrationView): void {
+  console.log(`migration ${view.migrationId}: ${view.status}`);
+  for (const t of view.tables) {
+    console.log(`  ${t.table}: ${t.status}  copied ${t.rowsCopied.toLocaleString('en-US')}/${t.statisticsTotal.toLocaleString('en-US')} (${t.percent}%)  segments ${t.segments.filter((s) => s.status === 'DONE').length}/${t.segments.length} done`);
+    for (const s of t.segments.filter((x) => x.status !== 'DONE'))
+      console.log(`    #${s.segment} ${s.status} cursor=${s.cursor ?? '(start)'} pages=${s.pagesDone} rows=${s.rowsCopied} retries=${s.retries}${s.error ? `\n      error: ${s.error}` : ''}`);
+  }
+}
+
+async function withRuntime<T>(config: MigrationConfig, dir: string | undefined, fn: (rt: LocalRuntime) => Promise<T>): Promise<T> {
+  const rt = await LocalRuntime.start({ config, stateDir: stateDir(config, dir) });
+  try {
+    return await fn(rt);
+  } finally {
+    await rt.close();
+  }
+}
+
+async function execute(config: MigrationConfig, dir: string | undefined): Promise<void> {
+  await withRuntime(config, dir, async (rt) => {
+    const progress = startProgress(config, rt.store);
+    let failure: unknown;
+    try {
+      await rt.execute().result;
+    } catch (err) {
+      failure = err;
+    } finally {
+      await progress.stop();
+    }
+    const view = await migrationStatus(config, rt.store);
+    printStatus(view);
+    if (failure) throw failure;
+  });
+}
+
+program
+  .command('schema')
+  .description('print the JSON Schema of the config file')
+  .action(() => {
+    console.log(JSON.stringify(configJsonSchema(), null, 2));
+  });
+
+program
+  .command('plan')
+  .description('check the source (indexes, columns), count rows per day, cut segments and preview rows per target table; writes nothing')
+  .addOption(configOption)
+  .option('--json', 'print the plan as JSON')
+  .action(async (opts: { config: string; json?: boolean }) => {
+    const config = await loadConfigFile(opts.config);
+    const store = new StateStore(dynamoClient({ region: 'us-east-1' }), 'unused');
+    const ctx = await buildContext({ config, store, workerId: 'plan' });
+    try {
+      const result = await plan(ctx, { dryRun: true });
+      if (opts.json) return void console.log(JSON.stringify(result.tables, null, 2));
+      for (const t of result.tables) {
+        console.log(`${t.table}: ${t.rows.toLocaleString('en-US')} rows over ${t.days} day(s), keys ${t.minKey ?? '-'}..${t.maxKey ?? '-'}, ${t.segments.length} segment(s)`);
+        const sorted = [...t.skew].sort((a, b) => b.rows - a.rows);
+        console.log(`  rows per target (estimated): max ${sorted[0]?.rows ?? 0} (${sorted[0]?.target}), min ${sorted.at(-1)?.rows ?? 0}; skew ×${t.skewFactor.toFixed(2)}; ${t.unusedTargets} of ${t.skew.length} target tables unused`);
+        for (const u of t.unroutableSample) console.log(`  warning: ${u}`);
+        if (t.unusedTargets > 0) console.log(`  warning: ${t.unusedTargets} target tables would stay empty with routing "${config.routing.algorithm}"`);
+      }
+    } finally {
+      await closeContext(ctx);
+    }
+  });
+
+program
+  .command('run')
+  .description('run the full copy (plan, copy every segment, finalize) through the synthesized state machine')
+  .addOption(configOption)
+  .addOption(stateOption)
+  .action(async (opts: { config: string; stateDir?: string }) => {
+    const config = await loadConfigFile(opts.config);
+    await execute(config, opts.stateDir);
+  });
+
+program
+  .command('retry')
+  .description('rerun FAILED and unfinished segments from their checkpoints (the local twin of a console redrive)')
+  .addOption(configOption)
+  .addOption(stateOption)
+  .action(async (opts: { config: string; stateDir?: string }) => {
+    const config = await loadConfigFile(opts.config);
+    const dir = stateDir(config, opts.stateDir);
+    if (!existsSync(dir)) throw new Error(`no state for migration ${config.migrationId} in ${dir}: use \`reshard run\` first`);
+    await withRuntime(config, opts.stateDir, async (rt) => {
+      const before = await migrationStatus(config, rt.store);
+      const pending = before.tables.flatMap((t) => t.segments.filter((s) => s.status !== 'DONE').map((s) => `${t.table}#${s.segment} (${s.status})`));
+      console.log(pending.length ? `rerunning ${pending.length} segment(s): ${pending.join(', ')}` : 'every segment is DONE; finalizing');
+    });
+    await execute(config, opts.stateDir);
+  });
+
+program
+  .command('status')
+  .description('show per table: status, rows copied / statistics total, segments with cursor, error and retries')
+  .addOption(configOption)
+  .addOption(stateOption)
+  .option('--json', 'print as JSON')
+  .action(async (opts: { config: string; stateDir?: string; json?: boolean }) => {
+    const config = await loadConfigFile(opts.config);
+    const view = await withRuntime(config, opts.stateDir, (rt) => migrationStatus(config, rt.store));
+    if (opts.json) console.log(JSON.stringify(view, null, 2));
+    else printStatus(view);
+    if (view.status === 'FAILED') process.exitCode = 1;
+  });
+
+program
+  .command('demo')
+  .description('start a private MariaDB, generate orders + items, copy them into 8 dbs × 8 tables, compare checksums')
+  .option('--orders <n>', 'orders to generate', (v) => Number.parseInt(v, 10), 200_000)
+  .option('--port <port>', 'port of the private MariaDB', (v) => Number.parseInt(v, 10), 3407)
+  .option('--dir <dir>', 'where the demo keeps its MariaDB and state', '.reshard/demo')
+  .option('--keep', 'leave the MariaDB running and print its connection URLs')
+  .action(async (opts: { orders: number; port: number; dir: string; keep?: boolean }) => {
+    const ok = await runDemo({ orders: opts.orders, port: opts.port, dir: opts.dir, keep: opts.keep ?? false });
+    if (!ok) process.exitCode = 1;
+  });
+
+program.parseAsync(process.argv).then(
+  () => {
+    // Pools and timers are closed; exit explicitly in case a library keeps a handle open.
+    setImmediate(() => process.exit(process.exitCode ?? 0));
+  },
+  (err: unknown) => {
+    const e = err as Error;
+    console.error(`reshard: ${e.name && e.name !== 'Error' ? `${e.name}: ` : ''}${e.message}`);
+    if (process.env.RESHARD_DEBUG) console.error(e.stack);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,64 @@
+/** The migration's state as `reshard status --json` prints it (a contract others rely on). */
+import { SegmentStatus } from '../adapters/state-store.js';
+import type { StateStore } from '../adapters/state-store.js';
+import type { MigrationConfig } from '../core/config.js';
+
+export interface SegmentView {
+  readonly segment: number;
+  readonly status: SegmentStatus;
+  readonly cursor: string | null;
+  readonly lo: string | null;
+  readonly hi: string | null;
+  readonly pagesDone: number;
+  readonly rowsCopied: number;
+  readonly retries: number;
+  readonly error?: string;
+}
+
+export interface TableView {
+  readonly table: string;
+  readonly status: 'NOT_PLANNED' | 'INIT' | 'RUNNING' | 'FAILED' | 'DONE';
+  readonly rowsCopied: number;
+  readonly statisticsTotal: number;
+  readonly percent: number;
+  readonly segments: SegmentView[];
+}
+
+export interface MigrationView {
+  readonly migrationId: string;
+  readonly status: TableView['status'];
+  readonly tables: TableView[];
+}
+
+export async function migrationStatus(config: MigrationConfig, store: StateStore): Promise<MigrationView> {
+  const [cps, stats] = await Promise.all([store.segments(config.migrationId), store.stats(config.migrationId)]);
+  const tables = config.tables.map((t): TableView => {
+    const mine = cps.filter((c) => c.table === t.name).sort((a, b) => a.segment - b.segment);
+    const total = stats.filter((s) => s.table === t.name).reduce((a, s) => a + s.rows, 0);
+    const copied = mine.reduce((a, c) => a + c.rowsCopied, 0);
+    const has = (s: SegmentStatus) => mine.some((c) => c.status === s);
+    const status: TableView['status'] =
+      mine.length === 0 ? 'NOT_PLANNED' : has(SegmentStatus.FAILED) ? 'FAILED' : mine.every((c) => c.status === SegmentStatus.DONE) ? 'DONE' : has(SegmentStatus.RUNNING) || copied > 0 ? 'RUNNING' : 'INIT';
+    return {
+      table: t.name,
+      status,
+      rowsCopied: copied,
+      statisticsTotal: total,
+      percent: total > 0 ? Math.min(100, Math.round((copied / total) * 1000) / 10) : status === 'DONE' ? 100 : 0,
+      segments: mine.map((c) => ({
+        segment: c.segment,
+        status: c.status,
+        cursor: c.cursor,
+        lo: c.lo,
+        hi: c.hi,
+        pagesDone: c.pagesDone,
+        rowsCopied: c.rowsCopied,
+        retries: c.retries,
+        ...(c.lastError ? { error: c.lastError } : {}),
+      })),
+    };
+  });
+  const order: TableView['status'][] = ['FAILED', 'RUNNING', 'INIT', 'NOT_PLANNED', 'DONE'];
+  const status = order.find((s) => tables.some((t) => t.status === s)) ?? 'DONE';
+  return { migrationId: config.migrationId, status, tables };
+}
