@@ -63,7 +63,15 @@ export class ReshardStack extends Stack {
           POWERTOOLS_SERVICE_NAME: 'reshard',
           NODE_OPTIONS: '--enable-source-maps',
         },
-        bundling: { format: OutputFormat.ESM, target: 'node22', sourceMap: true, forceDockerBundling: false, mainFields: ['module', 'main'] },
+        bundling: {
+          format: OutputFormat.ESM,
+          target: 'node22',
+          sourceMap: true,
+          forceDockerBundling: false,
+          mainFields: ['module', 'main'],
+          // CommonJS dependencies (mysql2) call require(): give the ESM bundle one.
+          banner: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+        },
       });
     this.functions = {
       plan: fn('plan', Duration.minutes(15), 1024),

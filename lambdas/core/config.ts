@@ -78,7 +78,7 @@ export const routingSchema = z
   })
   .strict()
   .refine((r) => r.algorithm !== 'custom' || !!r.module, { path: ['module'], message: 'custom routing needs a module' })
-  .default({ algorithm: 'spread' });
+  .prefault({});
 
 export const copySchema = z
   .object({
@@ -97,7 +97,7 @@ export const copySchema = z
     leaseSeconds: z.number().min(1).max(3600).default(120),
   })
   .strict()
-  .default({} as never);
+  .prefault({});
 
 export const configSchema = z
   .object({
@@ -106,7 +106,7 @@ export const configSchema = z
     source: connectionSchema.extend({ database: identifier }).strict(),
     target: z
       .object({
-        connection: connectionSchema.default({} as never),
+        connection: connectionSchema.prefault({}),
         /** One connection per database, overriding `connection` (length must equal `databases`). */
         connections: z.array(connectionSchema).optional(),
         databases: z.number().int().min(1).max(1024),
@@ -127,6 +127,14 @@ export const configSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
+    // Patterns were checked with index 0; the longest expansion (highest index) must fit MySQL's 64 characters too.
+    const tooLong = (p: string, ph: 'db' | 'table', n: number) => expand(p, ph, n - 1).length > 64;
+    if (tooLong(c.target.databasePattern, 'db', c.target.databases))
+      ctx.addIssue({ code: 'custom', path: ['target', 'databasePattern'], message: `expands to more than 64 characters for db ${c.target.databases - 1}` });
+    c.tables.forEach((t, i) => {
+      if (tooLong(t.targetTable, 'table', t.tablesPerDb))
+        ctx.addIssue({ code: 'custom', path: ['tables', i, 'targetTable'], message: `expands to more than 64 characters for table ${t.tablesPerDb - 1}` });
+    });
     const seen = new Set<string>();
     c.tables.forEach((t, i) => {
       if (seen.has(t.name)) ctx.addIssue({ code: 'custom', path: ['tables', i, 'name'], message: `duplicate table ${t.name}` });

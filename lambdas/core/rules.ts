@@ -9,6 +9,21 @@ export type Row = Record<string, unknown>;
 export type Op = 'insert' | 'update' | 'delete';
 export type Action = 'insert' | 'update' | 'delete' | 'skip';
 
+/** Exact comparison of decimal texts (no floating point): scale both to the same fraction length as BigInt. */
+export function compareDecimals(a: string, b: string): number {
+  const [ai = '0', af = ''] = a.split('.');
+  const [bi = '0', bf = ''] = b.split('.');
+  const scale = Math.max(af.length, bf.length);
+  const big = (i: string, f: string) => {
+    const neg = i.startsWith('-');
+    const v = BigInt(i.replace('-', '') + f.padEnd(scale, '0'));
+    return neg ? -v : v;
+  };
+  const x = big(ai, af);
+  const y = big(bi, bf);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
 /** Compares version column values (numbers, numeric text or DATETIME text). */
 export function compareVersions(a: unknown, b: unknown): number {
   if (a === null || a === undefined) return b === null || b === undefined ? 0 : -1;
@@ -20,7 +35,7 @@ export function compareVersions(a: unknown, b: unknown): number {
     const y = BigInt(sb);
     return x < y ? -1 : x > y ? 1 : 0;
   }
-  if (/^-?\d+(\.\d+)?$/.test(sa) && /^-?\d+(\.\d+)?$/.test(sb)) return Math.sign(Number(sa) - Number(sb));
+  if (/^-?\d+(\.\d+)?$/.test(sa) && /^-?\d+(\.\d+)?$/.test(sb)) return compareDecimals(sa, sb);
   // DATETIME text: equal-length padding of the fraction makes lexical order chronological.
   const pad = (s: string) => (s.includes('.') ? s.padEnd(26, '0') : `${s}.000000`);
   const pa = pad(sa);
@@ -57,7 +72,7 @@ export function applyAction(op: Op, after: Row | undefined, target: Row | undefi
   return 'update';
 }
 
-/** Keeps the last event per record key, preserving the order of first appearance (merge before write). */
+/** Keeps the last event per record key, in the order of those last events (merge before write). */
 export function mergeLatest<E>(events: readonly E[], keyOf: (e: E) => string): E[] {
   const last = new Map<string, E>();
   for (const e of events) {

@@ -1,0 +1,88 @@
+/**
+ * `npm run bench`: 1,000,000 `order_info` rows (~200 bytes each) copied into 8 dbs × 8 tables through the
+ * real path (synthesized state machine, copy-batch handler, checkpoints in dynalite), beside the server's
+ * own ceiling for the same rows (one INSERT … SELECT into a single unsharded table).
+ * Last line: one JSON object. Options: --rows N, --page-size N, --segments N, --concurrency N.
+ */
+import { parseArgs } from 'node:util';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mysql from 'mysql2/promise';
+import { parseConfig } from '../lambdas/core/config.js';
+import { startMariaDb } from '../local/mariadb.js';
+import { ordersConfig, seedOrders } from '../local/seed.js';
+import { LocalRuntime } from '../local/runtime.js';
+import { checkAll } from '../local/checksum.js';
+
+const { values } = parseArgs({
+  options: {
+    rows: { type: 'string', default: '1000000' },
+    'page-size': { type: 'string', default: '5000' },
+    segments: { type: 'string', default: '8' },
+    concurrency: { type: 'string', default: '4' },
+    port: { type: 'string', default: '3427' },
+  },
+});
+const rows = Number(values.rows);
+const pageSize = Number(values['page-size']);
+const segments = Number(values.segments);
+const concurrency = Number(values.concurrency);
+const port = Number(values.port);
+
+let peakRss = 0;
+const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
+
+const server = await startMariaDb({ dir: join(tmpdir(), `reshard-bench-mariadb-${port}`), port, log: (l) => console.log(l) });
+const admin = mysql.createPool({ host: '127.0.0.1', port, user: 'root', password: '', connectionLimit: 4 });
+try {
+  for (const db of ['bench_src', 'bench_ceiling', ...Array.from({ length: 8 }, (_, i) => `bench_db_${i}`)]) await admin.query(`DROP DATABASE IF EXISTS \`${db}\``);
+  let t = Date.now();
+  await seedOrders(admin, 'bench_src', { orders: rows, itemsPerOrder: 0, seed: 1, batch: 5000 });
+  console.log(`generated ${rows.toLocaleString('en-US')} order_info rows in ${((Date.now() - t) / 1000).toFixed(1)}s`);
+  const [[size]] = (await admin.query(`SELECT AVG_ROW_LENGTH AS l FROM information_schema.TABLES WHERE TABLE_SCHEMA='bench_src' AND TABLE_NAME='order_info'`)) as unknown as [[{ l: number }]];
+
+  // Ceiling: the server copying the same rows into one table by itself.
+  await admin.query('CREATE DATABASE bench_ceiling');
+  await admin.query('CREATE TABLE bench_ceiling.order_info LIKE bench_src.order_info');
+  t = Date.now();
+  await admin.query('INSERT INTO bench_ceiling.order_info SELECT * FROM bench_src.order_info');
+  const ceilingSec = (Date.now() - t) / 1000;
+  await admin.query('DROP DATABASE bench_ceiling');
+
+  const config = parseConfig(ordersConfig({ migrationId: `bench-${Date.now()}`, port, sourceDb: 'bench_src', targetPrefix: 'bench_db', pageSize, segments, concurrency, items: false }));
+  const rt = await LocalRuntime.start({ config });
+  t = Date.now();
+  await rt.execute().result;
+  const copySec = (Date.now() - t) / 1000;
+  const [check] = await checkAll(config, rt.ctx.source, rt.ctx.targets);
+  const checkpoints = (await rt.store.segments(config.migrationId)).reduce((a, s) => a + s.pagesDone, 0);
+  await rt.close();
+  clearInterval(rssTimer);
+
+  const copyRowsPerSec = Math.round(rows / copySec);
+  const ceilingRowsPerSec = Math.round(rows / ceilingSec);
+  console.log(`\nrows ${rows.toLocaleString('en-US')} (avg ${size.l} bytes on disk), page ${pageSize}, ${segments} segments × concurrency ${concurrency}`);
+  console.log(`full copy (state machine → copy-batch → 64 tables, ${checkpoints} checkpoints): ${copySec.toFixed(1)}s = ${copyRowsPerSec.toLocaleString('en-US')} rows/s`);
+  console.log(`ceiling (INSERT … SELECT into one table):                 ${ceilingSec.toFixed(1)}s = ${ceilingRowsPerSec.toLocaleString('en-US')} rows/s`);
+  console.log(`ratio ${(copyRowsPerSec / ceilingRowsPerSec).toFixed(2)}, peak RSS ${Math.round(peakRss / 1048576)} MB, checksums ${check!.match ? 'MATCH' : 'MISMATCH'}`);
+  console.log(
+    JSON.stringify({
+      rows,
+      copyRowsPerSec,
+      ceilingRowsPerSec,
+      ratio: Number((copyRowsPerSec / ceilingRowsPerSec).toFixed(3)),
+      peakRssMb: Math.round(peakRss / 1048576),
+      pageSize,
+      segments,
+      concurrency,
+      checkpoints,
+      checksumMatch: check!.match,
+    }),
+  );
+  if (!check!.match) process.exitCode = 1;
+} finally {
+  clearInterval(rssTimer);
+  for (const db of ['bench_src', ...Array.from({ length: 8 }, (_, i) => `bench_db_${i}`)]) await admin.query(`DROP DATABASE IF EXISTS \`${db}\``).catch(() => undefined);
+  await admin.end();
+  await server.stop();
+}

@@ -1,0 +1,158 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { ReshardStack } from '../../lib/reshard-stack.js';
+import { States, TRANSIENT_ERRORS } from '../../lib/full-copy-state-machine.js';
+
+interface AslState {
+  Type: string;
+  Next?: string;
+  End?: boolean;
+  Default?: string;
+  Choices?: { Next: string; Variable?: string; BooleanEquals?: boolean }[];
+  Retry?: { ErrorEquals: string[]; IntervalSeconds?: number; MaxAttempts?: number; BackoffRate?: number; MaxDelaySeconds?: number; JitterStrategy?: string }[];
+  Catch?: { ErrorEquals: string[]; Next: string; ResultPath?: string }[];
+  ItemsPath?: string;
+  MaxConcurrency?: number;
+  ResultPath?: string | null;
+  ItemProcessor?: { ProcessorConfig: { Mode: string; ExecutionType?: string }; StartAt: string; States: Record<string, AslState> };
+}
+interface Asl {
+  StartAt: string;
+  States: Record<string, AslState>;
+  TimeoutSeconds?: number;
+}
+
+const PLACEHOLDER = 'TOKEN';
+
+/** DefinitionString is `Fn::Join('', [strings and intrinsic objects])`: replace the objects and parse. */
+function parseDefinition(definition: unknown): Asl {
+  if (typeof definition === 'string') return JSON.parse(definition) as Asl;
+  const join = (definition as { 'Fn::Join': [string, unknown[]] })['Fn::Join'];
+  expect(join).toBeDefined();
+  const [sep, parts] = join;
+  return JSON.parse(parts.map((p) => (typeof p === 'string' ? p : PLACEHOLDER)).join(sep)) as Asl;
+}
+
+describe('ReshardStack', () => {
+  let template: Template;
+  let asl: Asl;
+
+  beforeAll(() => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new ReshardStack(app, 'ReshardTest', { migrationConfigJson: '{}', maxConcurrency: 3 });
+    template = Template.fromStack(stack);
+    const machines = template.findResources('AWS::StepFunctions::StateMachine');
+    const [machine] = Object.values(machines) as { Properties: { DefinitionString: unknown } }[];
+    asl = parseDefinition(machine!.Properties.DefinitionString);
+  });
+
+  it('has exactly one state machine', () => {
+    template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
+  });
+
+  it('has a DynamoDB state table with point-in-time recovery and pk/sk keys', () => {
+    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: Match.arrayWith([
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ]),
+      BillingMode: 'PAY_PER_REQUEST',
+    });
+    template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain' });
+  });
+
+  it('has the 4 handler Lambdas on nodejs22.x', () => {
+    const fns = Object.values(template.findResources('AWS::Lambda::Function')) as {
+      Properties: { Runtime?: string; Environment?: { Variables?: Record<string, unknown> } };
+    }[];
+    const handlers = fns.filter((f) => f.Properties.Environment?.Variables?.RESHARD_HANDLER !== undefined);
+    expect(handlers).toHaveLength(4);
+    expect(handlers.map((f) => f.Properties.Environment!.Variables!.RESHARD_HANDLER).sort()).toEqual(['copy-batch', 'finalize', 'mark-failed', 'plan']);
+    for (const f of handlers) {
+      expect(f.Properties.Runtime).toBe('nodejs22.x');
+      expect(f.Properties.Environment!.Variables!.RESHARD_CONFIG_JSON).toBe('{}');
+      expect(f.Properties.Environment!.Variables!.RESHARD_STATE_TABLE).toEqual({ Ref: expect.any(String) });
+    }
+  });
+
+  it('starts with Plan, then the CopySegments Map, then Finalize', () => {
+    expect(asl.StartAt).toBe(States.plan);
+    expect(asl.States[States.plan]).toMatchObject({ Type: 'Task', Next: States.map });
+    expect(asl.States[States.map]).toMatchObject({ Type: 'Map', Next: States.finalize });
+    expect(asl.States[States.finalize]).toMatchObject({ Type: 'Task', End: true });
+    expect(Object.keys(asl.States).sort()).toEqual([States.map, States.finalize, States.plan].sort());
+  });
+
+  it('CopySegments is a distributed Map over the planned segments with MaxConcurrency 3', () => {
+    const map = asl.States[States.map]!;
+    expect(map.ItemProcessor?.ProcessorConfig.Mode).toBe('DISTRIBUTED');
+    expect(map.ItemProcessor?.ProcessorConfig.ExecutionType).toBe('STANDARD');
+    expect(map.MaxConcurrency).toBe(3);
+    expect(map.ItemsPath).toBe('$.plan.segments');
+    expect(map.ResultPath).toBeNull();
+    expect(map.ItemProcessor?.StartAt).toBe(States.copyBatch);
+  });
+
+  describe('inside the Map', () => {
+    const inner = () => asl.States[States.map]!.ItemProcessor!.States;
+
+    it('CopyBatch retries TransientError with exponential backoff and full jitter', () => {
+      const copyBatch = inner()[States.copyBatch]!;
+      expect(copyBatch.Type).toBe('Task');
+      expect(copyBatch.Next).toBe(States.segmentCopied);
+      const transient = copyBatch.Retry?.find((r) => r.ErrorEquals.includes('TransientError'));
+      expect(transient).toBeDefined();
+      expect(transient).toMatchObject({ BackoffRate: 2, JitterStrategy: 'FULL' });
+      expect(transient!.ErrorEquals).toEqual(expect.arrayContaining(TRANSIENT_ERRORS));
+      expect(transient!.MaxAttempts).toBeGreaterThan(0);
+    });
+
+    it('CopyBatch retries LeaseHeldError', () => {
+      const lease = inner()[States.copyBatch]!.Retry?.find((r) => r.ErrorEquals.includes('LeaseHeldError'));
+      expect(lease).toBeDefined();
+      expect(lease!.MaxAttempts).toBeGreaterThan(0);
+      expect(lease!.ErrorEquals).not.toContain('States.ALL');
+    });
+
+    it('CopyBatch catches States.ALL into MarkFailed, which ends in SegmentFailed', () => {
+      const copyBatch = inner()[States.copyBatch]!;
+      expect(copyBatch.Catch).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: States.markFailed, ResultPath: '$.error' })]);
+      expect(inner()[States.markFailed]).toMatchObject({ Type: 'Task', Next: States.segmentFailed });
+      expect(inner()[States.segmentFailed]).toMatchObject({ Type: 'Pass', End: true });
+    });
+
+    it('SegmentCopied? loops back to CopyBatch until done', () => {
+      const choice = inner()[States.segmentCopied]!;
+      expect(choice.Type).toBe('Choice');
+      expect(choice.Default).toBe(States.copyBatch);
+      expect(choice.Choices).toEqual([expect.objectContaining({ Variable: '$.copy.done', BooleanEquals: true, Next: States.segmentDone })]);
+      expect(inner()[States.segmentDone]).toMatchObject({ Type: 'Succeed' });
+    });
+
+    it('contains only the per-segment states', () => {
+      expect(Object.keys(inner()).sort()).toEqual([States.copyBatch, States.markFailed, States.segmentCopied, States.segmentDone, States.segmentFailed].sort());
+    });
+  });
+
+  it('logs to a vended log group', () => {
+    const groups = template.findResources('AWS::Logs::LogGroup');
+    const entries = Object.entries(groups) as [string, { Properties: { LogGroupName?: string } }][];
+    const vended = entries.filter(([, g]) => g.Properties.LogGroupName?.startsWith('/aws/vendedlogs/states/'));
+    expect(vended).toHaveLength(1);
+    const [logicalId] = vended[0]!;
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      LoggingConfiguration: Match.objectLike({
+        Level: 'ERROR',
+        IncludeExecutionData: false,
+        Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [logicalId, 'Arn'] } } }],
+      }),
+    });
+  });
+});
