@@ -10,16 +10,19 @@ import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { parseConfig } from '../lambdas/core/config.js';
 import { startMariaDb } from '../local/mariadb.js';
-import { ordersConfig, seedOrders } from '../local/seed.js';
+import { ordersConfig } from '../local/seed.js';
+import { spawnSync } from 'node:child_process';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { LocalRuntime } from '../local/runtime.js';
 import { checkAll } from '../local/checksum.js';
 
 const { values } = parseArgs({
   options: {
     rows: { type: 'string', default: '1000000' },
-    'page-size': { type: 'string', default: '5000' },
+    'page-size': { type: 'string', default: '10000' },
     segments: { type: 'string', default: '8' },
-    concurrency: { type: 'string', default: '4' },
+    concurrency: { type: 'string', default: '2' },
     port: { type: 'string', default: '3427' },
   },
 });
@@ -37,8 +40,10 @@ const admin = mysql.createPool({ host: '127.0.0.1', port, user: 'root', password
 try {
   for (const db of ['bench_src', 'bench_ceiling', ...Array.from({ length: 8 }, (_, i) => `bench_db_${i}`)]) await admin.query(`DROP DATABASE IF EXISTS \`${db}\``);
   let t = Date.now();
-  await seedOrders(admin, 'bench_src', { orders: rows, itemsPerOrder: 0, seed: 1, batch: 5000 });
+  const seeded = spawnSync(process.execPath, ['--import', 'tsx', join(dirname(fileURLToPath(import.meta.url)), 'seed-child.ts'), String(port), String(rows), 'bench_src'], { stdio: 'inherit' });
+  if (seeded.status !== 0) throw new Error('generating the bench rows failed');
   console.log(`generated ${rows.toLocaleString('en-US')} order_info rows in ${((Date.now() - t) / 1000).toFixed(1)}s`);
+  await admin.query('ANALYZE TABLE bench_src.order_info');
   const [[size]] = (await admin.query(`SELECT AVG_ROW_LENGTH AS l FROM information_schema.TABLES WHERE TABLE_SCHEMA='bench_src' AND TABLE_NAME='order_info'`)) as unknown as [[{ l: number }]];
 
   // Ceiling: the server copying the same rows into one table by itself.
@@ -50,10 +55,17 @@ try {
   await admin.query('DROP DATABASE bench_ceiling');
 
   const config = parseConfig(ordersConfig({ migrationId: `bench-${Date.now()}`, port, sourceDb: 'bench_src', targetPrefix: 'bench_db', pageSize, segments, concurrency, items: false }));
+  const rssAt = (phase: string) => console.log(`  rss ${phase}: ${Math.round(process.memoryUsage().rss / 1048576)} MB (heap ${Math.round(process.memoryUsage().heapUsed / 1048576)} MB)`);
+  rssAt('before copy');
+  const seedPeak = peakRss;
+  peakRss = 0;
   const rt = await LocalRuntime.start({ config });
+  rssAt('runtime started');
   t = Date.now();
   await rt.execute().result;
   const copySec = (Date.now() - t) / 1000;
+  rssAt('after copy');
+  console.log(`  peak rss while generating ${Math.round(seedPeak / 1048576)} MB, while copying ${Math.round(peakRss / 1048576)} MB`);
   const [check] = await checkAll(config, rt.ctx.source, rt.ctx.targets);
   const checkpoints = (await rt.store.segments(config.migrationId)).reduce((a, s) => a + s.pagesDone, 0);
   await rt.close();

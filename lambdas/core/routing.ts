@@ -63,12 +63,22 @@ export interface TargetName {
 /** Routes rows of one table: picks the first non-NULL shard key column, applies the rule, names the target. */
 export class TableRouter {
   readonly layout: Layout;
+  /** Target names by `db * tablesPerDb + table`, built once (routing runs per row). */
+  private readonly names: TargetName[] = [];
   constructor(
     private readonly config: Pick<MigrationConfig, 'target'>,
     private readonly table: TableConfig,
     private readonly routeFn: RouteFn,
   ) {
     this.layout = { databases: config.target.databases, tablesPerDb: table.tablesPerDb };
+    for (let db = 0; db < this.layout.databases; db++)
+      for (let t = 0; t < this.layout.tablesPerDb; t++)
+        this.names.push({
+          db,
+          table: t,
+          database: expand(config.target.databasePattern, 'db', db),
+          tableName: expand(table.targetTable, 'table', t),
+        });
   }
 
   /** The shard key text of a row, or a RowRoutingError naming the row and the columns tried. */
@@ -108,20 +118,12 @@ export class TableRouter {
     const { databases, tablesPerDb } = this.layout;
     if (!Number.isInteger(r.db) || r.db < 0 || r.db >= databases || !Number.isInteger(r.table) || r.table < 0 || r.table >= tablesPerDb)
       throw new RangeError(`router returned ${JSON.stringify(r)} outside ${databases} dbs × ${tablesPerDb} tables`);
-    return {
-      db: r.db,
-      table: r.table,
-      database: expand(this.config.target.databasePattern, 'db', r.db),
-      tableName: expand(this.table.targetTable, 'table', r.table),
-    };
+    return this.names[r.db * tablesPerDb + r.table]!;
   }
 
   /** Every target of this table, in (db, table) order. */
   allTargets(): TargetName[] {
-    const out: TargetName[] = [];
-    for (let db = 0; db < this.layout.databases; db++)
-      for (let table = 0; table < this.layout.tablesPerDb; table++) out.push(this.target({ db, table }));
-    return out;
+    return [...this.names];
   }
 }
 
@@ -133,7 +135,7 @@ export function groupByTarget<R extends Record<string, unknown>>(
   const groups = new Map<string, { target: TargetName; rows: R[] }>();
   for (const row of rows) {
     const target = router.route(row);
-    const id = `${target.database}.${target.tableName}`;
+    const id = `${target.db}.${target.table}`;
     let g = groups.get(id);
     if (!g) groups.set(id, (g = { target, rows: [] }));
     g.rows.push(row);
