@@ -135,7 +135,7 @@ export function groupByTarget<R extends Record<string, unknown>>(
   const groups = new Map<string, { target: TargetName; rows: R[] }>();
   for (const row of rows) {
     const target = router.route(row);
-    const id = `${target.db}.${target.table}`;
+    const id = `${target.database}.${target.tableName}`;
     let g = groups.get(id);
     if (!g) groups.set(id, (g = { target, rows: [] }));
     g.rows.push(row);
