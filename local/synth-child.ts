@@ -1,6 +1,6 @@
 /** Runs in a child process: synthesizes the stack and prints the runnable state machine as JSON. */
 import { parseConfig } from '../lambdas/core/config.js';
-import { synthesizeInProcess } from './asl.js';
+import { synthesizeInProcess } from './synth.js';
 
 const chunks: Buffer[] = [];
 for await (const c of process.stdin) chunks.push(c as Buffer);

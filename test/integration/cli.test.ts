@@ -1,0 +1,83 @@
+/** The CLI as a user runs it: exit codes, errors naming the field at fault, the `status --json` contract. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Pool } from 'mysql2/promise';
+import { seedOrders } from '../../local/seed.js';
+import { dropPrefixed, rootPool, testConfig, uniquePrefix } from '../helpers/db.js';
+
+const root = resolve(import.meta.dirname, '../..');
+const work = mkdtempSync(join(tmpdir(), 'reshard-cli-'));
+
+function reshard(...args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'bin/reshard.ts'), ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+let pool: Pool;
+const prefix = uniquePrefix('cli');
+beforeAll(() => {
+  pool = rootPool();
+});
+afterAll(async () => {
+  await dropPrefixed(pool, prefix);
+  await pool.end();
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe('reshard CLI', () => {
+  it('rejects an invalid config before touching anything, naming every field at fault', () => {
+    const file = join(work, 'bad.yaml');
+    writeFileSync(file, ['migrationId: x', 'source: { database: "src`; DROP" }', 'target: { databases: 0, databasePattern: "db" }', 'tables:', '  - name: order_info', '    shardKeys: []', '    targetTable: t_{table}', '    tablesPerDb: 4', '    colour: red'].join('\n'));
+    const r = reshard('plan', '--config', file);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('ConfigError: invalid');
+    expect(r.stderr).toMatch(/source\.database: must be a plain MySQL identifier/);
+    expect(r.stderr).toMatch(/target\.databases: .*>=1/i);
+    expect(r.stderr).toMatch(/target\.databasePattern: must contain \{db\}/);
+    expect(r.stderr).toMatch(/tables\.0\.shardKeys: .*>=1/i);
+    expect(r.stderr).toMatch(/tables\.0: Unrecognized key: "colour"/);
+  });
+
+  it('prints the config JSON Schema', () => {
+    const r = reshard('schema');
+    expect(r.code).toBe(0);
+    const schema = JSON.parse(r.stdout) as { properties: Record<string, unknown>; required: string[] };
+    expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(['migrationId', 'source', 'target', 'tables', 'routing', 'copy']));
+    expect(schema.required).toEqual(expect.arrayContaining(['migrationId', 'source', 'target', 'tables']));
+  });
+
+  it('plans (writing nothing), runs, and reports status as JSON', async () => {
+    const config = testConfig(prefix, { databases: 2, tablesPerDb: 2, pageSize: 200, segments: 2, concurrency: 2, items: false });
+    await seedOrders(pool, config.source.database, { orders: 900, itemsPerOrder: 0, seed: 21 });
+    const file = join(work, 'ok.json');
+    writeFileSync(file, JSON.stringify(config));
+    const stateDir = join(work, 'state');
+
+    const planned = reshard('plan', '--config', file, '--json');
+    expect(planned.code).toBe(0);
+    const [p] = JSON.parse(planned.stdout) as { table: string; rows: number; segments: unknown[]; skew: unknown[] }[];
+    expect(p).toMatchObject({ table: 'order_info', rows: 900 });
+    expect(p!.skew).toHaveLength(4);
+    const [dbs] = await pool.query<import('mysql2').RowDataPacket[]>('SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE ?', [`${prefix}\\_db\\_%`]);
+    expect(dbs).toHaveLength(0); // plan wrote nothing
+
+    const run = reshard('run', '--config', file, '--state-dir', stateDir);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/order_info: copied 900\/900 \(100\.0%\)/);
+
+    const status = reshard('status', '--config', file, '--state-dir', stateDir, '--json');
+    expect(status.code).toBe(0);
+    const view = JSON.parse(status.stdout) as { migrationId: string; status: string; tables: { table: string; status: string; rowsCopied: number; statisticsTotal: number; segments: { status: string; cursor: string; retries: number }[] }[] };
+    expect(view).toMatchObject({ migrationId: config.migrationId, status: 'DONE' });
+    expect(view.tables[0]).toMatchObject({ table: 'order_info', status: 'DONE', rowsCopied: 900, statisticsTotal: 900 });
+    expect(view.tables[0]!.segments.every((s) => s.status === 'DONE' && s.retries === 0 && s.cursor !== null)).toBe(true);
+
+    const retry = reshard('retry', '--config', file, '--state-dir', stateDir);
+    expect(retry.code).toBe(0);
+    expect(retry.stdout).toContain('every segment is DONE; finalizing');
+  });
+});
