@@ -61,14 +61,16 @@ export function copyAction(source: Row, target: Row | undefined, versionColumn: 
 /**
  * What applying a change event does, given the target's current row (CDC apply, DESIGN §4):
  * delete of a missing row → skip; insert/update of a missing row → insert; same content → skip;
- * with a version column, an event not newer than the target → skip; otherwise write.
+ * with a version column, an event older than the target → skip; otherwise write.
+ * An event with the *same* version but other content is applied: CDC events arrive in binlog order per key,
+ * and two changes within one clock tick (equal `update_time`) must both land, the later last (DESIGN §2.5).
  */
 export function applyAction(op: Op, after: Row | undefined, target: Row | undefined, versionColumn: string | undefined, kinds?: ColumnKinds): Action {
   if (op === 'delete') return target === undefined ? 'skip' : 'delete';
   if (after === undefined) throw new TypeError(`${op} event without an after image`);
   if (target === undefined) return 'insert';
   if (rowsEqual(after, target, kinds)) return 'skip';
-  if (versionColumn !== undefined && compareVersions(after[versionColumn], target[versionColumn]) <= 0) return 'skip';
+  if (versionColumn !== undefined && compareVersions(after[versionColumn], target[versionColumn]) < 0) return 'skip';
   return 'update';
 }
 

@@ -101,3 +101,38 @@ export function copyUpsertSql(args: {
 export function rowCrcExpr(columns: readonly string[]): string {
   return `CRC32(CONCAT_WS('|', ${columns.map((c) => `IFNULL(HEX(CAST(${q(c)} AS BINARY)), '~')`).join(', ')}))`;
 }
+
+/** `(k1, k2) IN ((?, ?), …)` or `k IN (?, …)` for a list of record keys. */
+export function keysPredicate(recordKey: readonly string[], count: number): string {
+  if (recordKey.length === 1) return `${q(recordKey[0]!)} IN (${Array(count).fill('?').join(', ')})`;
+  const tuple = `(${recordKey.map(() => '?').join(', ')})`;
+  return `(${recordKey.map(q).join(', ')}) IN (${Array(count).fill(tuple).join(', ')})`;
+}
+
+export function selectByKeysSql(database: string, table: string, columns: readonly string[], recordKey: readonly string[], count: number): string {
+  return `SELECT ${columns.map(q).join(', ')} FROM ${qt(database, table)} WHERE ${keysPredicate(recordKey, count)}`;
+}
+
+export function deleteByKeysSql(database: string, table: string, recordKey: readonly string[], count: number): string {
+  return `DELETE FROM ${qt(database, table)} WHERE ${keysPredicate(recordKey, count)}`;
+}
+
+/**
+ * Multi-row upsert for CDC apply: the event's row image wins, except over a target row whose version is
+ * strictly newer (with a version column). Equal versions apply: two changes within one clock tick must
+ * still land in binlog order (DESIGN §2.5). The version column is assigned last.
+ */
+export function applyUpsertSql(args: { database: string; table: string; columns: readonly string[]; recordKey: readonly string[]; versionColumn?: string | undefined }): string {
+  const cols = args.columns.map(q).join(', ');
+  const head = `INSERT INTO ${qt(args.database, args.table)} (${cols}) VALUES ?`;
+  const rest = args.columns.filter((c) => !args.recordKey.includes(c) && c !== args.versionColumn);
+  if (!args.versionColumn) {
+    if (rest.length === 0) return `${head} ON DUPLICATE KEY UPDATE ${q(args.recordKey[0]!)} = ${q(args.recordKey[0]!)}`;
+    return `${head} ON DUPLICATE KEY UPDATE ${rest.map((c) => `${q(c)} = VALUES(${q(c)})`).join(', ')}`;
+  }
+  const v = q(args.versionColumn);
+  const notOlder = `(${v} IS NULL OR VALUES(${v}) IS NOT NULL AND VALUES(${v}) >= ${v})`;
+  const assign = rest.map((c) => `${q(c)} = IF(${notOlder}, VALUES(${q(c)}), ${q(c)})`);
+  assign.push(`${v} = IF(${notOlder}, VALUES(${v}), ${v})`);
+  return `${head} ON DUPLICATE KEY UPDATE ${assign.join(', ')}`;
+}

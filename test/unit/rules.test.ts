@@ -131,7 +131,8 @@ describe('applyAction', () => {
     ['update, different content, no version → update', 'update', row(1, 'b'), row(1, 'a'), undefined, 'update'],
     ['insert over existing different row, no version → update', 'insert', row(1, 'b'), row(1, 'a'), undefined, 'update'],
     ['update, newer version → update', 'update', row(1, 'b', 2), row(1, 'a', 1), 'version', 'update'],
-    ['update, same version → skip', 'update', row(1, 'b', 2), row(1, 'a', 2), 'version', 'skip'],
+    // Two changes within one clock tick share a version: binlog order decides, so the later one applies.
+    ['update, same version, other content → update', 'update', row(1, 'b', 2), row(1, 'a', 2), 'version', 'update'],
     ['update, older version → skip', 'update', row(1, 'b', 1), row(1, 'a', 2), 'version', 'skip'],
     ['update, newer DATETIME version → update', 'update', row(1, 'b', '2026-01-01 00:00:00.5'), row(1, 'a', '2026-01-01 00:00:00.400000'), 'version', 'update'],
     ['update, NULL version vs set → skip', 'update', row(1, 'b', null), row(1, 'a', 1), 'version', 'skip'],

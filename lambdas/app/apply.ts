@@ -1,0 +1,146 @@
+/**
+ * CDC apply: a window of change events (binlog order per shard key) → merge to the last change per
+ * record key → read the targets' current rows → filter (DESIGN §4) → one multi-row upsert and one batched
+ * delete per target table. Re-applying any window changes nothing (the writes are row images, not deltas).
+ */
+import type { Pool, RowDataPacket, ResultSetHeader } from 'mysql2/promise';
+import { recordKeyOf, type TableConfig } from '../core/config.js';
+import { ReshardError, SchemaError } from '../core/errors.js';
+import { applyAction, mergeLatest } from '../core/rules.js';
+import type { ChangeEvent, RowImage } from '../core/events.js';
+import { applyUpsertSql, deleteByKeysSql, selectByKeysSql } from '../core/sql.js';
+import type { TargetName } from '../core/routing.js';
+import { dbError, inParallel } from '../adapters/mysql.js';
+import { routerFor, tableConfig, type AppContext } from './context.js';
+
+export interface ApplyStats {
+  events: number;
+  merged: number;
+  inserted: number;
+  updated: number;
+  deleted: number;
+  skipped: number;
+}
+
+/** One effective change after merging: the final image of a record at its target (or its deletion). */
+interface Change {
+  readonly table: TableConfig;
+  readonly target: TargetName;
+  readonly key: unknown[];
+  readonly keyId: string;
+  readonly op: 'upsert' | 'delete';
+  readonly image?: RowImage;
+}
+
+const columnsCache = new WeakMap<AppContext, Map<string, string[]>>();
+
+async function columnsFor(ctx: AppContext, table: string): Promise<string[]> {
+  let m = columnsCache.get(ctx);
+  if (!m) columnsCache.set(ctx, (m = new Map()));
+  let cols = m.get(table);
+  if (!cols) {
+    const plan = await ctx.store.getPlan(ctx.config.migrationId, table);
+    if (!plan) throw new SchemaError(`no plan stored for ${table} in migration ${ctx.config.migrationId}: run plan first`);
+    m.set(table, (cols = plan.columns));
+  }
+  return cols;
+}
+
+function keyOf(table: TableConfig, image: RowImage): unknown[] {
+  return recordKeyOf(table).map((c) => {
+    const v = image[c];
+    if (v === undefined || v === null) throw new ReshardError(`${table.name}: change event without record key column ${c}`);
+    return v;
+  });
+}
+
+/** Re-reads rows whose images were too large for SQS (`reread` events): the source's current row, or none. */
+async function reread(ctx: AppContext, table: TableConfig, columns: string[], key: unknown[]): Promise<RowImage | undefined> {
+  const rk = recordKeyOf(table);
+  const [rows] = await ctx.source.query<RowDataPacket[]>(selectByKeysSql(ctx.config.source.database, table.name, columns, rk, 1), key);
+  return rows[0] as RowImage | undefined;
+}
+
+/** Turns events into effective changes per (target, record key), last change wins. */
+async function toChanges(ctx: AppContext, events: readonly ChangeEvent[]): Promise<Change[]> {
+  const changes: Change[] = [];
+  for (const e of events) {
+    const table = tableConfig(ctx, e.table);
+    const router = routerFor(ctx, table);
+    let after = e.after;
+    let op = e.op;
+    if (e.reread) {
+      const columns = await columnsFor(ctx, table.name);
+      after = await reread(ctx, table, columns, keyOf(table, (e.after ?? e.before)!));
+      op = after ? 'update' : 'delete';
+    }
+    const push = (image: RowImage, kind: 'upsert' | 'delete') => {
+      const target = router.route(image);
+      const key = keyOf(table, image);
+      changes.push({ table, target, key, keyId: `${target.database}.${target.tableName}|${JSON.stringify(key)}`, op: kind, ...(kind === 'upsert' ? { image } : {}) });
+    };
+    if (op === 'delete') push((e.before ?? e.after)!, 'delete');
+    else {
+      // A change of the shard key moves the row: delete it where it was, write it where it belongs.
+      if (op === 'update' && e.before) {
+        const from = router.route(e.before);
+        const to = router.route(after!);
+        if (from !== to || JSON.stringify(keyOf(table, e.before)) !== JSON.stringify(keyOf(table, after!))) push(e.before, 'delete');
+      }
+      push(after!, 'upsert');
+    }
+  }
+  return mergeLatest(changes, (c) => c.keyId);
+}
+
+export async function applyEvents(ctx: AppContext, events: readonly ChangeEvent[]): Promise<ApplyStats> {
+  const stats: ApplyStats = { events: events.length, merged: 0, inserted: 0, updated: 0, deleted: 0, skipped: 0 };
+  const changes = await toChanges(ctx, events);
+  stats.merged = changes.length;
+  const byTarget = new Map<string, Change[]>();
+  for (const c of changes) {
+    const id = `${c.target.database}.${c.target.tableName}`;
+    let list = byTarget.get(id);
+    if (!list) byTarget.set(id, (list = []));
+    list.push(c);
+  }
+  await inParallel([...byTarget.values()], ctx.config.copy.writeConcurrency, async (list) => {
+    const { table, target } = list[0]!;
+    const columns = await columnsFor(ctx, table.name);
+    const rk = recordKeyOf(table);
+    const pool: Pool = ctx.writer.poolFor(target.db);
+    const where = `${target.database}.${target.tableName}`;
+    try {
+      const [current] = await pool.query<RowDataPacket[]>(selectByKeysSql(target.database, target.tableName, columns, rk, list.length), list.flatMap((c) => c.key));
+      const existing = new Map(current.map((r) => [JSON.stringify(rk.map((k) => String(r[k]))), r as RowImage]));
+      const upserts: RowImage[] = [];
+      const deletes: unknown[][] = [];
+      for (const c of list) {
+        const have = existing.get(JSON.stringify(c.key.map(String)));
+        const action = applyAction(c.op === 'delete' ? 'delete' : 'update', c.image, have, table.versionColumn);
+        if (action === 'skip') stats.skipped++;
+        else if (action === 'delete') deletes.push(c.key);
+        else {
+          upserts.push(c.image!);
+          if (action === 'insert') stats.inserted++;
+          else stats.updated++;
+        }
+      }
+      if (upserts.length) {
+        for (const img of upserts)
+          for (const col of columns) if (!(col in img)) throw new SchemaError(`${table.name}: change event row image lacks column ${col} (binlog_row_image must be FULL)`);
+        await pool.query<ResultSetHeader>(applyUpsertSql({ database: target.database, table: target.tableName, columns, recordKey: rk, versionColumn: table.versionColumn }), [
+          upserts.map((img) => columns.map((col) => img[col] ?? null)),
+        ]);
+      }
+      if (deletes.length) {
+        const [res] = await pool.query<ResultSetHeader>(deleteByKeysSql(target.database, target.tableName, rk, deletes.length), deletes.flat());
+        stats.deleted += res.affectedRows;
+      }
+    } catch (err) {
+      throw dbError(err, `applying ${list.length} change(s) to ${where}`);
+    }
+  });
+  return stats;
+}
+

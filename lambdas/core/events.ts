@@ -1,0 +1,161 @@
+/**
+ * Change events (CDC), pure: their wire format on SQS FIFO, group and deduplication ids, and packing
+ * consecutive events of one group into messages under the SQS size limit.
+ *
+ * A message carries one or more events of the same group (shard key), in binlog order. Row values are
+ * JSON with Buffers as `{"$b64": "..."}`; everything else is already text/number/null as mysql2 reads it.
+ */
+import { z } from 'zod';
+import { createHash } from 'node:crypto';
+
+export type ChangeOp = 'insert' | 'update' | 'delete';
+export type RowImage = Record<string, unknown>;
+
+export interface Position {
+  readonly file: string;
+  readonly position: number;
+}
+
+export interface ChangeEvent {
+  readonly table: string;
+  readonly op: ChangeOp;
+  readonly before?: RowImage;
+  readonly after?: RowImage;
+  readonly position: Position;
+  readonly rowIndex: number;
+  readonly timestamp: number;
+  /** Set when the row image was too large for SQS: apply re-reads the row from the source by its key. */
+  readonly reread?: boolean;
+}
+
+/** Total order of events: binlog file (names sort in order), position, row index. */
+export function comparePositions(a: Position & { rowIndex?: number }, b: Position & { rowIndex?: number }): number {
+  if (a.file !== b.file) return a.file < b.file ? -1 : 1;
+  if (a.position !== b.position) return a.position < b.position ? -1 : 1;
+  return (a.rowIndex ?? 0) - (b.rowIndex ?? 0);
+}
+
+export function positionText(e: Pick<ChangeEvent, 'position' | 'rowIndex'>): string {
+  return `${e.position.file}:${e.position.position}:${e.rowIndex}`;
+}
+
+function encodeValue(v: unknown): unknown {
+  if (Buffer.isBuffer(v)) return { $b64: v.toString('base64') };
+  if (typeof v === 'bigint') return v.toString();
+  if (v instanceof Date) return v.toISOString();
+  return v;
+}
+
+function decodeValue(v: unknown): unknown {
+  if (v && typeof v === 'object' && !Array.isArray(v) && typeof (v as { $b64?: unknown }).$b64 === 'string') return Buffer.from((v as { $b64: string }).$b64, 'base64');
+  return v;
+}
+
+const mapImage = (img: RowImage | undefined, f: (v: unknown) => unknown): RowImage | undefined =>
+  img === undefined ? undefined : Object.fromEntries(Object.entries(img).map(([k, v]) => [k, f(v)]));
+
+const wireEvent = z
+  .object({
+    t: z.string().min(1),
+    o: z.enum(['insert', 'update', 'delete']),
+    b: z.record(z.string(), z.unknown()).optional(),
+    a: z.record(z.string(), z.unknown()).optional(),
+    f: z.string().min(1),
+    p: z.number().int().nonnegative(),
+    i: z.number().int().nonnegative(),
+    ts: z.number(),
+    r: z.literal(true).optional(),
+  })
+  .strict()
+  .refine((e) => (e.o === 'insert' ? e.a : e.o === 'delete' ? e.b : e.a && e.b) !== undefined, { message: 'missing row image for the operation' });
+
+export const messageBodySchema = z.object({ v: z.literal(1), events: z.array(wireEvent).min(1) }).strict();
+
+export function encodeEvent(e: ChangeEvent): z.input<typeof wireEvent> {
+  return {
+    t: e.table,
+    o: e.op,
+    ...(e.before ? { b: mapImage(e.before, encodeValue)! } : {}),
+    ...(e.after ? { a: mapImage(e.after, encodeValue)! } : {}),
+    f: e.position.file,
+    p: e.position.position,
+    i: e.rowIndex,
+    ts: e.timestamp,
+    ...(e.reread ? { r: true as const } : {}),
+  };
+}
+
+export function decodeEvents(body: unknown): ChangeEvent[] {
+  const m = messageBodySchema.parse(body);
+  return m.events.map((w) => ({
+    table: w.t,
+    op: w.o,
+    ...(w.b ? { before: mapImage(w.b, decodeValue)! } : {}),
+    ...(w.a ? { after: mapImage(w.a, decodeValue)! } : {}),
+    position: { file: w.f, position: w.p },
+    rowIndex: w.i,
+    timestamp: w.ts,
+    ...(w.r ? { reread: true } : {}),
+  }));
+}
+
+/** SQS allows 128 characters of [A-Za-z0-9!"#$%&'()*+,-./:;<=>?@[\]^_`{|}~] in group and deduplication ids. */
+export function sqsId(text: string): string {
+  const clean = text.replace(/[^A-Za-z0-9!"#$%&'()*+,\-./:;<=>?@[\\\]^_`{|}~]/g, '_');
+  return clean.length <= 128 ? clean : `${clean.slice(0, 80)}~${createHash('sha256').update(text).digest('hex').slice(0, 40)}`;
+}
+
+export interface OutgoingMessage {
+  readonly groupId: string;
+  readonly dedupId: string;
+  readonly body: string;
+  readonly events: number;
+  /** Position of the last event in the message. */
+  readonly last: Pick<ChangeEvent, 'position' | 'rowIndex'>;
+}
+
+/**
+ * Packs events (in binlog order) into messages: consecutive events of one group share a message while it
+ * stays under `maxBytes`; an event too large even alone is replaced by a key-only `reread` event built by
+ * `keyOnly`. The deduplication id is the first event's position, so a replay after a crash reproduces it.
+ */
+export function packMessages(
+  events: readonly ChangeEvent[],
+  groupOf: (e: ChangeEvent) => string,
+  keyOnly: (e: ChangeEvent) => ChangeEvent,
+  maxBytes = 240 * 1024,
+  maxEventsPerMessage = 100,
+): OutgoingMessage[] {
+  const out: OutgoingMessage[] = [];
+  let group: string | undefined;
+  let batch: { e: ChangeEvent; json: string }[] = [];
+  let size = 0;
+  const flush = () => {
+    if (!batch.length || group === undefined) return;
+    const first = batch[0]!.e;
+    const last = batch[batch.length - 1]!.e;
+    out.push({
+      groupId: sqsId(group),
+      dedupId: sqsId(positionText(first)),
+      body: `{"v":1,"events":[${batch.map((b) => b.json).join(',')}]}`,
+      events: batch.length,
+      last: { position: last.position, rowIndex: last.rowIndex },
+    });
+    batch = [];
+    size = 0;
+  };
+  for (const raw of events) {
+    const g = groupOf(raw);
+    let json = JSON.stringify(encodeEvent(raw));
+    if (Buffer.byteLength(json) > maxBytes - 32) json = JSON.stringify(encodeEvent(keyOnly(raw)));
+    const bytes = Buffer.byteLength(json) + 1;
+    if (g !== group || size + bytes > maxBytes - 32 || batch.length >= maxEventsPerMessage) {
+      flush();
+      group = g;
+    }
+    batch.push({ e: raw, json });
+    size += bytes;
+  }
+  flush();
+  return out;
+}
