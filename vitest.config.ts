@@ -10,5 +10,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 180_000,
     reporters: ['default'],
+    // Handlers log structured JSON for CloudWatch; tests assert on data, not on logs.
+    env: { POWERTOOLS_LOG_LEVEL: 'SILENT' },
   },
 });

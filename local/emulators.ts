@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { mkdirSync } from 'node:fs';
 import dynalite from 'dynalite';
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 
 export const LOCAL_AWS = {
@@ -63,4 +64,52 @@ export async function ensureStateTable(client: DynamoDBClient, tableName: string
       BillingMode: 'PAY_PER_REQUEST',
     }),
   );
+}
+
+export interface LocalQueues {
+  readonly endpoint: string;
+  readonly queueUrl: string;
+  readonly queueArn: string;
+  readonly dlqUrl: string;
+  readonly sqs: SQSClient;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts fauxqs (SQS) on a free loopback port and creates the change queue (FIFO, high-throughput mode)
+ * and its DLQ with a redrive policy, through the real SDK: the local twin of the CDK queues.
+ */
+export async function startQueues(opts: { dataDir?: string; maxReceiveCount?: number; visibilityTimeout?: number; name?: string } = {}): Promise<LocalQueues> {
+  const { startFauxqs } = await import('fauxqs');
+  if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
+  const server = await startFauxqs({ port: 0, logger: false, ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) });
+  const sqs = new SQSClient({ ...LOCAL_AWS, endpoint: server.address });
+  const name = opts.name ?? 'reshard-changes';
+  const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq.fifo`, Attributes: { FifoQueue: 'true', MessageRetentionPeriod: '1209600' } }));
+  const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl!, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+  const q = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: `${name}.fifo`,
+      Attributes: {
+        FifoQueue: 'true',
+        ContentBasedDeduplication: 'false',
+        DeduplicationScope: 'messageGroup',
+        FifoThroughputLimit: 'perMessageGroupId',
+        VisibilityTimeout: String(opts.visibilityTimeout ?? 30),
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: opts.maxReceiveCount ?? 5 }),
+      },
+    }),
+  );
+  const queueArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: q.QueueUrl!, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+  return {
+    endpoint: server.address,
+    queueUrl: q.QueueUrl!,
+    queueArn,
+    dlqUrl: dlq.QueueUrl!,
+    sqs,
+    close: async () => {
+      sqs.destroy();
+      await server.stop();
+    },
+  };
 }

@@ -105,6 +105,17 @@ export function sqsId(text: string): string {
   return clean.length <= 128 ? clean : `${clean.slice(0, 80)}~${createHash('sha256').update(text).digest('hex').slice(0, 40)}`;
 }
 
+/**
+ * SQS message bodies may only hold #x9 #xA #xD #x20–#xD7FF #xE000–#xFFFD (and, on AWS, #x10000+ — the
+ * local emulator refuses those). JSON text is ASCII outside its strings, so every other character
+ * (emoji, lone surrogates, U+FFFE/FFFF) is written as a `\uXXXX` escape, which JSON.parse restores.
+ */
+export function sqsSafe(json: string): string {
+  return json.replace(/[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD]/gu, (ch) =>
+    Array.from({ length: ch.length }, (_, i) => `\\u${ch.charCodeAt(i).toString(16).padStart(4, '0')}`).join(''),
+  );
+}
+
 export interface OutgoingMessage {
   readonly groupId: string;
   readonly dedupId: string;
@@ -137,7 +148,7 @@ export function packMessages(
     out.push({
       groupId: sqsId(group),
       dedupId: sqsId(positionText(first)),
-      body: `{"v":1,"events":[${batch.map((b) => b.json).join(',')}]}`,
+      body: sqsSafe(`{"v":1,"events":[${batch.map((b) => b.json).join(',')}]}`),
       events: batch.length,
       last: { position: last.position, rowIndex: last.rowIndex },
     });

@@ -1,0 +1,57 @@
+/**
+ * Apply handler (SQS FIFO event source, ReportBatchItemFailures). Fast path: every record decodes and the
+ * whole window applies in one merged, batched write. If that fails, Powertools' FIFO processor applies
+ * record by record: a failing record and every later record of its group are reported failed (order kept)
+ * while other groups go on; after maxReceiveCount the queue moves the poison message to the DLQ.
+ */
+import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
+import type { SQSEvent, SQSRecord, SQSBatchResponse } from 'aws-lambda';
+import { decodeEvents, type ChangeEvent } from '../core/events.js';
+import { InvalidEventError, describeError } from '../core/errors.js';
+import { formatIssues } from '../core/config.js';
+import { applyEvents } from '../app/apply.js';
+import { envContext } from '../app/env-context.js';
+import { logger, type ContextProvider, type InvocationContext } from './common.js';
+import { ZodError } from 'zod';
+
+function eventsOf(record: SQSRecord): ChangeEvent[] {
+  try {
+    return decodeEvents(JSON.parse(record.body));
+  } catch (err) {
+    const why = err instanceof ZodError ? formatIssues(err).join('; ') : (err as Error).message;
+    throw new InvalidEventError(`message ${record.messageId} (group ${record.attributes.MessageGroupId}) is not a change message: ${why}`);
+  }
+}
+
+export const makeApplyHandler = (getContext: ContextProvider) => async (event: SQSEvent, invocation?: InvocationContext): Promise<SQSBatchResponse> => {
+  const ctx = await getContext();
+  try {
+    const all = event.Records.flatMap(eventsOf);
+    const stats = await applyEvents(ctx, all);
+    logger.debug('applied', { records: event.Records.length, ...stats });
+    return { batchItemFailures: [] };
+  } catch (err) {
+    logger.warn('batch apply failed; applying record by record', { error: describeError(err) });
+  }
+  const processor = new SqsFifoPartialProcessorAsync();
+  return processPartialResponse(
+    event,
+    async (record: SQSRecord) => {
+      try {
+        await applyEvents(ctx, eventsOf(record));
+      } catch (err) {
+        logger.error('change message failed', {
+          messageId: record.messageId,
+          group: record.attributes.MessageGroupId,
+          receiveCount: record.attributes.ApproximateReceiveCount,
+          error: describeError(err),
+        });
+        throw err;
+      }
+    },
+    processor,
+    { skipGroupOnError: true, ...(invocation ? { context: invocation as never } : {}) },
+  );
+};
+
+export const handler = makeApplyHandler(envContext);
