@@ -366,4 +366,129 @@ export class StateStore {
   async tableStatuses(migrationId: string): Promise<Record<string, unknown>[]> {
     return this.queryAll(migrationId, 'TABLE#');
   }
+
+  // ---- CDC capture position (one item per migration, single-flight lease) ----
+
+  /** Records where capture starts (taken at plan time, before the copy reads anything); kept if present. */
+  async initCapture(migrationId: string, position: CapturePosition): Promise<CaptureState> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: pk(migrationId), sk: 'CAPTURE', file: position.file, position: position.position, startFile: position.file, startPosition: position.position, events: 0, leaseToken: 0, updatedAt: this.now() },
+          ConditionExpression: 'attribute_not_exists(sk)',
+        }),
+      );
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    }
+    return (await this.getCapture(migrationId))!;
+  }
+
+  async getCapture(migrationId: string): Promise<CaptureState | undefined> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { pk: pk(migrationId), sk: 'CAPTURE' }, ConsistentRead: true }));
+    return out.Item ? toCapture(out.Item) : undefined;
+  }
+
+  async acquireCapture(migrationId: string, owner: string, leaseMs: number): Promise<CaptureState> {
+    const now = this.now();
+    try {
+      const out = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: pk(migrationId), sk: 'CAPTURE' },
+          UpdateExpression: 'SET leaseOwner = :o, leaseExpiry = :exp, leaseToken = leaseToken + :one, updatedAt = :now',
+          ConditionExpression: 'attribute_exists(sk) AND (attribute_not_exists(leaseOwner) OR leaseExpiry < :now OR leaseOwner = :o)',
+          ExpressionAttributeValues: { ':o': owner, ':exp': now + leaseMs, ':one': 1, ':now': now },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return toCapture(out.Attributes!);
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      const current = await this.getCapture(migrationId);
+      if (!current) throw new LeaseLostError(`no capture position stored for ${migrationId}: run plan first`);
+      throw new LeaseHeldError(`capture of ${migrationId} is leased by ${current.leaseOwner} until ${new Date(current.leaseExpiry ?? 0).toISOString()}`, current.leaseOwner, current.leaseExpiry);
+    }
+  }
+
+  /** Moves the capture position forward after its events were accepted by SQS (lease-fenced, forward only). */
+  async commitCapture(migrationId: string, held: CaptureState, owner: string, leaseMs: number, next: { position: CapturePosition; events: number; lastEventAt?: number }): Promise<CaptureState> {
+    const now = this.now();
+    try {
+      const out = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: pk(migrationId), sk: 'CAPTURE' },
+          UpdateExpression: 'SET #f = :f, #p = :p, events = events + :n, leaseExpiry = :exp, updatedAt = :now' + (next.lastEventAt !== undefined ? ', lastEventAt = :t' : ''),
+          ConditionExpression: 'leaseOwner = :o AND leaseToken = :tok AND leaseExpiry >= :now AND #f = :hf AND #p = :hp',
+          ExpressionAttributeNames: { '#f': 'file', '#p': 'position' },
+          ExpressionAttributeValues: {
+            ':f': next.position.file,
+            ':p': next.position.position,
+            ':n': next.events,
+            ':exp': now + leaseMs,
+            ':now': now,
+            ':o': owner,
+            ':tok': held.leaseToken,
+            ':hf': held.position.file,
+            ':hp': held.position.position,
+            ...(next.lastEventAt !== undefined ? { ':t': next.lastEventAt } : {}),
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return toCapture(out.Attributes!);
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      throw new LeaseLostError(`capture position of ${migrationId} not moved: lease or position changed`, (await this.getCapture(migrationId)) as unknown as Record<string, unknown>);
+    }
+  }
+
+  async releaseCapture(migrationId: string, held: CaptureState, owner: string, caughtUpAt?: number): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: pk(migrationId), sk: 'CAPTURE' },
+          UpdateExpression: 'REMOVE leaseOwner, leaseExpiry' + (caughtUpAt !== undefined ? ' SET caughtUpAt = :c' : ''),
+          ConditionExpression: 'leaseOwner = :o AND leaseToken = :tok',
+          ExpressionAttributeValues: { ':o': owner, ':tok': held.leaseToken, ...(caughtUpAt !== undefined ? { ':c': caughtUpAt } : {}) },
+        }),
+      );
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    }
+  }
+}
+
+export interface CapturePosition {
+  readonly file: string;
+  readonly position: number;
+}
+
+export interface CaptureState {
+  readonly position: CapturePosition;
+  readonly start: CapturePosition;
+  readonly events: number;
+  readonly leaseToken: number;
+  readonly leaseOwner?: string;
+  readonly leaseExpiry?: number;
+  /** Source time (ms) of the last event captured. */
+  readonly lastEventAt?: number;
+  /** When a capture run last found nothing more to read. */
+  readonly caughtUpAt?: number;
+}
+
+function toCapture(item: Record<string, unknown>): CaptureState {
+  return {
+    position: { file: String(item.file), position: Number(item.position) },
+    start: { file: String(item.startFile ?? item.file), position: Number(item.startPosition ?? item.position) },
+    events: Number(item.events ?? 0),
+    leaseToken: Number(item.leaseToken ?? 0),
+    ...(item.leaseOwner !== undefined ? { leaseOwner: String(item.leaseOwner) } : {}),
+    ...(item.leaseExpiry !== undefined ? { leaseExpiry: Number(item.leaseExpiry) } : {}),
+    ...(item.lastEventAt !== undefined ? { lastEventAt: Number(item.lastEventAt) } : {}),
+    ...(item.caughtUpAt !== undefined ? { caughtUpAt: Number(item.caughtUpAt) } : {}),
+  };
 }

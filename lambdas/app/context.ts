@@ -37,8 +37,15 @@ export function tableConfig(ctx: Pick<AppContext, 'config'>, name: string): Tabl
   return t;
 }
 
+const routers = new WeakMap<object, Map<TableConfig, TableRouter>>();
+
+/** The router of a table, built once per context (routing runs per row and per event). */
 export function routerFor(ctx: Pick<AppContext, 'config' | 'routeFn'>, table: TableConfig): TableRouter {
-  return new TableRouter(ctx.config, table, ctx.routeFn);
+  let m = routers.get(ctx);
+  if (!m) routers.set(ctx, (m = new Map()));
+  let r = m.get(table);
+  if (!r) m.set(table, (r = new TableRouter(ctx.config, table, ctx.routeFn)));
+  return r;
 }
 
 export function checkMigrationId(ctx: Pick<AppContext, 'config'>, migrationId: string): void {

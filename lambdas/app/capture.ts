@@ -1,0 +1,108 @@
+/**
+ * CDC capture: read ROW events from the checkpointed binlog position, send them to the SQS FIFO queue
+ * (group = shard key, dedup id = binlog position + row index, consecutive events of one group packed into
+ * one message), and only then move the checkpoint. One capture at a time (DynamoDB lease); a run stops
+ * before its time budget and the next one resumes from the checkpoint. A crash between send and
+ * checkpoint resends the same messages (same dedup ids; apply is idempotent beyond the dedup window).
+ */
+import { recordKeyOf } from '../core/config.js';
+import { RowRoutingError } from '../core/errors.js';
+import { packMessages, type ChangeEvent, type Position } from '../core/events.js';
+import type { ChangeQueue } from '../adapters/sqs.js';
+import type { CaptureState } from '../adapters/state-store.js';
+import { routerFor, tableConfig, type AppContext } from './context.js';
+
+/** Reads change events from `from` (see `adapters/binlog.ts`), awaiting `onBatch` before reading on. */
+export type ReadChanges = (opts: {
+  from: Position;
+  database: string;
+  tables: string[];
+  maxEvents: number;
+  idleMs: number;
+  deadlineMs: number;
+  onBatch: (events: ChangeEvent[]) => Promise<void>;
+}) => Promise<{ position: Position; events: number }>;
+
+export interface CaptureDeps {
+  readonly queue: ChangeQueue;
+  readonly read: ReadChanges;
+}
+
+export interface CaptureRun {
+  readonly events: number;
+  readonly messages: number;
+  readonly position: Position;
+  readonly caughtUp: boolean;
+}
+
+/** The FIFO group of an event: its row's shard key, so all changes of one order stay in order. */
+export function groupOf(ctx: AppContext): (e: ChangeEvent) => string {
+  return (e) => {
+    const table = tableConfig(ctx, e.table);
+    const image = (e.after ?? e.before)!;
+    try {
+      return routerFor(ctx, table).shardKey(image);
+    } catch (err) {
+      if (!(err instanceof RowRoutingError)) throw err;
+      // Unroutable rows still travel (apply reports them, the DLQ keeps them) in a group of their own.
+      return `${table.name}#${recordKeyOf(table).map((c) => String(image[c])).join(',')}`;
+    }
+  };
+}
+
+/** A key-only event for rows too large for one SQS message: apply re-reads the row from the source. */
+export function keyOnly(ctx: AppContext): (e: ChangeEvent) => ChangeEvent {
+  return (e) => {
+    const table = tableConfig(ctx, e.table);
+    const image = (e.after ?? e.before)!;
+    const cols = [...new Set([...recordKeyOf(table), ...table.shardKeys])];
+    const slim = Object.fromEntries(cols.map((c) => [c, image[c] ?? null]));
+    return { table: e.table, op: e.op, ...(e.op === 'delete' ? { before: slim } : { after: slim }), position: e.position, rowIndex: e.rowIndex, timestamp: e.timestamp, reread: true };
+  };
+}
+
+export async function captureRun(ctx: AppContext, deps: CaptureDeps, opts: { owner: string; budgetMs: number; leaseMs?: number; maxEventsPerRead?: number; idleMs?: number }): Promise<CaptureRun> {
+  const { config, store } = ctx;
+  const leaseMs = opts.leaseMs ?? Math.max(60_000, opts.budgetMs + 30_000);
+  const deadline = Date.now() + opts.budgetMs;
+  let held: CaptureState = await store.acquireCapture(config.migrationId, opts.owner, leaseMs);
+  const group = groupOf(ctx);
+  const slim = keyOnly(ctx);
+  let events = 0;
+  let messages = 0;
+  let caughtUp = false;
+  try {
+    while (Date.now() < deadline) {
+      let lastEventAt: number | undefined;
+      const res = await deps.read({
+        from: held.position,
+        database: config.source.database,
+        tables: config.tables.map((t) => t.name),
+        maxEvents: opts.maxEventsPerRead ?? 5000,
+        idleMs: opts.idleMs ?? 300,
+        deadlineMs: deadline,
+        onBatch: async (batch) => {
+          if (!batch.length) return;
+          const packed = packMessages(batch, group, slim);
+          await deps.queue.send(packed);
+          messages += packed.length;
+          lastEventAt = batch[batch.length - 1]!.timestamp;
+        },
+      });
+      if (res.events === 0) {
+        caughtUp = true;
+        if (res.position.file === held.position.file && res.position.position === held.position.position) break;
+      }
+      held = await store.commitCapture(config.migrationId, held, opts.owner, leaseMs, {
+        position: res.position,
+        events: res.events,
+        ...(lastEventAt !== undefined ? { lastEventAt } : {}),
+      });
+      events += res.events;
+      if (caughtUp) break;
+    }
+  } finally {
+    await store.releaseCapture(config.migrationId, held, opts.owner, caughtUp ? Date.now() : undefined);
+  }
+  return { events, messages, position: held.position, caughtUp };
+}
