@@ -16,7 +16,9 @@ import { makeMarkFailedHandler } from '../lambdas/handlers/mark-failed.js';
 import { makeFinalizeHandler } from '../lambdas/handlers/finalize.js';
 import { logger, type ContextProvider, type InvocationContext } from '../lambdas/handlers/common.js';
 import type { HandlerName } from '../lib/reshard-stack.js';
-import { ensureStateTable, LOCAL_AWS, startDynamo, type LocalDynamo } from './emulators.js';
+import { ensureStateTable, LOCAL_AWS, startDynamo, startQueues, type LocalDynamo, type LocalQueues } from './emulators.js';
+import { LocalCdc } from './cdc.js';
+import { join } from 'node:path';
 import { synthesizeStateMachine, type SynthesizedMachine } from './asl.js';
 
 export interface LocalRuntimeOptions {
@@ -30,6 +32,8 @@ export interface LocalRuntimeOptions {
   readonly hooks?: CopyHooks;
   /** Called with the DynamoDB client before use (tests add middleware to simulate a killed process). */
   readonly onDocumentClient?: (doc: DynamoDBDocumentClient) => void;
+  /** Use already running queues (tests); otherwise started when `cdc.enabled`. */
+  readonly queues?: LocalQueues;
   /** Pause between Task retries, replacing the definition's seconds. @default 250 */
   readonly retryIntervalMs?: number;
 }
@@ -63,6 +67,9 @@ export class LocalRuntime {
     private readonly dynamo: LocalDynamo,
     private readonly ownsDynamo: boolean,
     private readonly retryIntervalMs: number,
+    /** Change capture and apply, when the config enables CDC (not started until `cdc.start()`). */
+    readonly cdc: LocalCdc | undefined,
+    private readonly ownedQueues: LocalQueues | undefined,
   ) {}
 
   static async start(opts: LocalRuntimeOptions): Promise<LocalRuntime> {
@@ -78,7 +85,15 @@ export class LocalRuntime {
     opts.onDocumentClient?.(doc);
     const store = new StateStore(doc, tableName);
     const ctx = await buildContext({ config: opts.config, store, workerId: `local-${randomUUID().slice(0, 8)}`, ...(opts.hooks ? { hooks: opts.hooks } : {}) });
-    return new LocalRuntime(opts.config, ctx, store, machine, dynamo, !opts.dynamo, opts.retryIntervalMs ?? 250);
+    let queues = opts.queues;
+    let ownedQueues: LocalQueues | undefined;
+    if (opts.config.cdc.enabled && !queues)
+      queues = ownedQueues = await startQueues({
+        ...(opts.stateDir ? { dataDir: join(opts.stateDir, 'sqs') } : {}),
+        maxReceiveCount: opts.config.cdc.maxReceiveCount,
+      });
+    const cdc = opts.config.cdc.enabled && queues ? new LocalCdc(ctx, queues) : undefined;
+    return new LocalRuntime(opts.config, ctx, store, machine, dynamo, !opts.dynamo, opts.retryIntervalMs ?? 250, cdc, ownedQueues);
   }
 
   /** Starts one execution of the synthesized state machine (input `{migrationId}`). */
@@ -105,6 +120,8 @@ export class LocalRuntime {
   }
 
   async close(): Promise<void> {
+    await this.cdc?.stop();
+    await this.ownedQueues?.close();
     await closeContext(this.ctx);
     if (this.ownsDynamo) await this.dynamo.close();
   }

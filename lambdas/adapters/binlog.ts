@@ -15,7 +15,7 @@
  * TableMap and the rows events that need it). It therefore only stops at a statement boundary of the tables
  * read: `maxEvents`, `deadlineMs` and `idleMs` may be exceeded by the rest of one statement's rows.
  */
-import ZongJi, { type AnyBinlogEvent, type RotateEvent, type TableMapEntry, type TableMapEvent, type UpdateRowsEvent, type WriteRowsEvent } from '@vlasky/zongji';
+import ZongJi, { type AnyBinlogEvent, type RotateEvent, type TableMapEntry, type UpdateRowsEvent, type WriteRowsEvent } from '@vlasky/zongji';
 import type { ConnectionOptions } from 'mysql2';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { ConfigError, ReshardError, SchemaError } from '../core/errors.js';
@@ -65,6 +65,11 @@ export interface ReadChangesOptions {
   idleMs?: number | undefined;
   /** Absolute time (ms since the epoch) to stop at. */
   deadlineMs?: number | undefined;
+  /**
+   * Stop once everything up to this position was read (e.g. `currentPosition` taken before the call: a
+   * bounded catch-up that does not depend on the server falling quiet).
+   */
+  until?: BinlogPosition | undefined;
   /** Stop (at the next safe point) when aborted. */
   signal?: AbortSignal | undefined;
   /** Largest batch handed to `onBatch`. @default 500 */
@@ -81,7 +86,7 @@ export interface ReadChangesResult {
   /** Resumable: reading again from here delivers nothing already delivered and misses nothing. */
   position: BinlogPosition;
   events: number;
-  stoppedBy: 'maxEvents' | 'idle' | 'deadline' | 'aborted';
+  stoppedBy: 'maxEvents' | 'idle' | 'deadline' | 'until' | 'aborted';
 }
 
 /** The requested binlog position does not exist (purged, rotated away, past the end, or not an event boundary). */
@@ -233,7 +238,7 @@ const ROWS_EVENTS = new Set(['writerows', 'updaterows', 'deleterows']);
 
 type Item =
   | { kind: 'rows'; events: ChangeEvent[]; end: BinlogPosition; stmtEnd: boolean }
-  | { kind: 'table'; start: BinlogPosition }
+  | { kind: 'table' }
   | { kind: 'mark'; at: BinlogPosition };
 
 interface PausableConnection {
@@ -268,8 +273,8 @@ function validate(opts: ReadChangesOptions): void {
   if (opts.maxEvents !== undefined && !(Number.isInteger(opts.maxEvents) && opts.maxEvents > 0)) issues.push('maxEvents: must be a positive integer');
   if (opts.idleMs !== undefined && !(opts.idleMs >= 0)) issues.push('idleMs: must be ≥ 0');
   if (opts.batchSize !== undefined && !(Number.isInteger(opts.batchSize) && opts.batchSize > 0)) issues.push('batchSize: must be a positive integer');
-  if (opts.maxEvents === undefined && opts.idleMs === undefined && opts.deadlineMs === undefined && !opts.signal) {
-    issues.push('one of maxEvents, idleMs, deadlineMs or signal is required (the binlog never ends)');
+  if (opts.maxEvents === undefined && opts.idleMs === undefined && opts.deadlineMs === undefined && !opts.until && !opts.signal) {
+    issues.push('one of maxEvents, idleMs, deadlineMs, until or signal is required (the binlog never ends)');
   }
   if (issues.length) throw new ConfigError('invalid readChanges options', issues);
 }
@@ -287,7 +292,7 @@ function binlogError(err: unknown, from: BinlogPosition): Error {
 /**
  * Streams the row changes of `database`.`tables` from `from`, in binlog order, in batches handed to
  * `onBatch` (awaited: the binlog connection is paused while too much is pending). Resolves when
- * `maxEvents`, `idleMs`, `deadlineMs` or `signal` says so — at the next point a restart is safe from.
+ * `maxEvents`, `until`, `idleMs`, `deadlineMs` or `signal` says so — at the next point a restart is safe from.
  */
 export async function readChanges(opts: ReadChangesOptions): Promise<ReadChangesResult> {
   validate(opts);
@@ -333,14 +338,13 @@ export async function readChanges(opts: ReadChangesOptions): Promise<ReadChanges
     failure ??= err;
     notify();
   };
+  // Backpressure: the binlog connection is paused while more than highWater rows (or items) wait.
   const push = (item: Item) => {
     queue.push(item);
-    if (item.kind === 'rows') {
-      queuedRows += item.events.length;
-      if (!paused && queuedRows >= highWater && zongji.connection) {
-        paused = true;
-        (zongji.connection as unknown as PausableConnection).pause();
-      }
+    if (item.kind === 'rows') queuedRows += item.events.length;
+    if (!paused && queuedRows + queue.length >= highWater && zongji.connection) {
+      paused = true;
+      (zongji.connection as unknown as PausableConnection).pause();
     }
     notify();
   };
@@ -357,8 +361,7 @@ export async function readChanges(opts: ReadChangesOptions): Promise<ReadChanges
       return;
     }
     if (name === 'tablemap') {
-      const t = event as TableMapEvent;
-      push({ kind: 'table', start: { file, position: t.nextPosition - (t.size + headerLength()) } });
+      push({ kind: 'table' });
       return;
     }
     if (ROWS_EVENTS.has(name)) {
@@ -410,7 +413,13 @@ export async function readChanges(opts: ReadChangesOptions): Promise<ReadChanges
     position: opts.from.position,
     includeSchema: { [database]: [...tables] },
   });
-  if (zongji.connection) installPauseGate(zongji.connection as unknown as PausableConnection);
+  if (zongji.connection) {
+    installPauseGate(zongji.connection as unknown as PausableConnection);
+    // Events of other tables are dropped inside zongji unseen; bytes arriving still mean "not caught up".
+    (zongji.connection as unknown as { stream?: NodeJS.EventEmitter }).stream?.on('data', () => {
+      lastArrival = Date.now();
+    });
+  }
 
   // ---- consumer state
   let resume: BinlogPosition = { ...opts.from };
@@ -419,7 +428,6 @@ export async function readChanges(opts: ReadChangesOptions): Promise<ReadChanges
   /** Events taken since `resume` was last moved (they are not covered by it while !safe). */
   let sinceSafe = 0;
   let taken = 0;
-  let lastKind: Item['kind'] | undefined;
   let batch: ChangeEvent[] = [];
   const canStop = () => safe || sinceSafe === 0;
 
@@ -441,7 +449,10 @@ export async function readChanges(opts: ReadChangesOptions): Promise<ReadChanges
   try {
     for (;;) {
       if (failure) throw failure;
-      const reason = timeReason() ?? (opts.maxEvents !== undefined && taken >= opts.maxEvents ? 'maxEvents' : undefined);
+      const reason =
+        timeReason() ??
+        (opts.maxEvents !== undefined && taken >= opts.maxEvents ? 'maxEvents' : undefined) ??
+        (opts.until && compareBinlogPositions(resume, opts.until) >= 0 ? 'until' : undefined);
       if (reason && canStop()) {
         stoppedBy = reason;
         break;
@@ -478,12 +489,12 @@ export async function readChanges(opts: ReadChangesOptions): Promise<ReadChanges
         break;
       }
       queue.shift();
+      if (item.kind === 'rows') queuedRows -= item.events.length;
+      if (paused && queuedRows + queue.length <= lowWater && zongji.connection) {
+        paused = false;
+        (zongji.connection as unknown as PausableConnection).resume();
+      }
       if (item.kind === 'rows') {
-        queuedRows -= item.events.length;
-        if (paused && queuedRows <= lowWater && zongji.connection) {
-          paused = false;
-          (zongji.connection as unknown as PausableConnection).resume();
-        }
         for (const e of item.events) batch.push(e);
         taken += item.events.length;
         if (item.stmtEnd) {
@@ -495,19 +506,16 @@ export async function readChanges(opts: ReadChangesOptions): Promise<ReadChanges
           sinceSafe += item.events.length;
         }
       } else if (item.kind === 'table') {
-        if (lastKind === 'rows') {
-          // A TableMap right after rows events starts a new statement: the previous one is complete (its
-          // end flag was on a rows event of a table not read), so just before this TableMap is safe.
-          resume = item.start;
-          sinceSafe = 0;
-        }
+        // Inside a statement of a table read: restarting here would lose its TableMap. (A TableMap after rows
+        // events without the statement-end flag is not proof of a new statement: MariaDB may write a table's
+        // map lazily, when the statement first changes it.)
         safe = false;
-      } else if (compareBinlogPositions(item.at, resume) >= 0 || item.at.file !== resume.file) {
+      } else if (item.at.file !== resume.file || item.at.position >= resume.position) {
+        // A commit, DDL or file boundary: no rows event of the current statement can follow.
         safe = true;
         resume = item.at;
         sinceSafe = 0;
       }
-      lastKind = item.kind;
       if (batch.length >= batchSize) await flush();
     }
     await flush();

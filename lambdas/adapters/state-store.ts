@@ -7,7 +7,7 @@
  * `ConditionalCheckFailedException` is turned into typed errors carrying the current item.
  */
 import { ConditionalCheckFailedException, DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { LeaseHeldError, LeaseLostError } from '../core/errors.js';
 import type { Segment, KeyKind } from '../core/segments.js';
 
@@ -367,6 +367,51 @@ export class StateStore {
     return this.queryAll(migrationId, 'TABLE#');
   }
 
+  // ---- Tombstones: rows CDC deleted, so a copy that read them earlier can take them out again ----
+
+  /**
+   * Records deleted rows (before apply deletes them from the target). `sortKey` orders them like the
+   * scroll key so a copy page can look up its own key range.
+   */
+  async putTombstones(migrationId: string, stones: readonly Tombstone[]): Promise<void> {
+    const now = this.now();
+    const items = stones.map((t) => ({
+      PutRequest: { Item: { pk: pk(migrationId), sk: `TOMB#${t.table}#${t.sortKey}`, ...t, at: now, expiresAt: Math.floor(now / 1000) + 14 * 86_400 } },
+    }));
+    for (let i = 0; i < items.length; i += 25) {
+      let pending: typeof items | undefined = items.slice(i, i + 25);
+      for (let attempt = 0; pending && pending.length; attempt++) {
+        const out = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending } }));
+        pending = out.UnprocessedItems?.[this.tableName] as typeof items | undefined;
+        if (pending?.length) {
+          if (attempt > 8) throw new Error(`DynamoDB kept ${pending.length} tombstone write(s) unprocessed`);
+          await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+        }
+      }
+    }
+  }
+
+  /** Tombstones of a table with sort keys in `(lo, hi]` (null = unbounded). */
+  async tombstones(migrationId: string, table: string, lo: string | null, hi: string | null): Promise<Tombstone[]> {
+    const items: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    const prefix = `TOMB#${table}#`;
+    do {
+      const out: QueryCommandOutput = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :a AND :b',
+          ExpressionAttributeValues: { ':pk': pk(migrationId), ':a': `${prefix}${lo ?? ''}`, ':b': `${prefix}${hi ?? '\uffff'}` },
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      items.push(...((out.Items ?? []) as Record<string, unknown>[]));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return items.filter((i) => lo === null || String(i.sortKey) > lo).map((i) => ({ table: String(i.table), sortKey: String(i.sortKey), key: i.key as unknown[], db: Number(i.db), database: String(i.database), tableName: String(i.tableName) }));
+  }
+
   // ---- CDC capture position (one item per migration, single-flight lease) ----
 
   /** Records where capture starts (taken at plan time, before the copy reads anything); kept if present. */
@@ -460,6 +505,25 @@ export class StateStore {
       if (!(err instanceof ConditionalCheckFailedException)) throw err;
     }
   }
+}
+
+export interface Tombstone {
+  readonly table: string;
+  /** The scroll key as sortable text (`sortableKey`). */
+  readonly sortKey: string;
+  /** Record key values. */
+  readonly key: unknown[];
+  /** Where apply found (or would have found) the row. */
+  readonly db: number;
+  readonly database: string;
+  readonly tableName: string;
+}
+
+/** Scroll key text that sorts like the key: integers zero-padded (sign-aware), strings as they are. */
+export function sortableKey(text: string, kind: KeyKind): string {
+  if (kind !== 'int') return text;
+  const n = BigInt(text);
+  return n < 0n ? `-${(10n ** 20n + n).toString().padStart(20, '0')}` : `0${n.toString().padStart(20, '0')}`;
 }
 
 export interface CapturePosition {

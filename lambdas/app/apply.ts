@@ -11,6 +11,8 @@ import type { ChangeEvent, RowImage } from '../core/events.js';
 import { applyUpsertSql, deleteByKeysSql, selectByKeysSql } from '../core/sql.js';
 import type { TargetName } from '../core/routing.js';
 import { dbError, inParallel } from '../adapters/mysql.js';
+import { sortableKey, type TablePlan, type Tombstone } from '../adapters/state-store.js';
+import { keyText } from '../core/segments.js';
 import { routerFor, tableConfig, type AppContext } from './context.js';
 
 export interface ApplyStats {
@@ -28,22 +30,27 @@ interface Change {
   readonly target: TargetName;
   readonly key: unknown[];
   readonly keyId: string;
+  readonly scrollKey: unknown;
   readonly op: 'upsert' | 'delete';
   readonly image?: RowImage;
 }
 
-const columnsCache = new WeakMap<AppContext, Map<string, string[]>>();
+const plans = new WeakMap<AppContext, Map<string, TablePlan>>();
+
+async function planFor(ctx: AppContext, table: string): Promise<TablePlan> {
+  let m = plans.get(ctx);
+  if (!m) plans.set(ctx, (m = new Map()));
+  let plan = m.get(table);
+  if (!plan) {
+    plan = await ctx.store.getPlan(ctx.config.migrationId, table);
+    if (!plan) throw new SchemaError(`no plan stored for ${table} in migration ${ctx.config.migrationId}: run plan first`);
+    m.set(table, plan);
+  }
+  return plan;
+}
 
 async function columnsFor(ctx: AppContext, table: string): Promise<string[]> {
-  let m = columnsCache.get(ctx);
-  if (!m) columnsCache.set(ctx, (m = new Map()));
-  let cols = m.get(table);
-  if (!cols) {
-    const plan = await ctx.store.getPlan(ctx.config.migrationId, table);
-    if (!plan) throw new SchemaError(`no plan stored for ${table} in migration ${ctx.config.migrationId}: run plan first`);
-    m.set(table, (cols = plan.columns));
-  }
-  return cols;
+  return (await planFor(ctx, table)).columns;
 }
 
 function keyOf(table: TableConfig, image: RowImage): unknown[] {
@@ -77,7 +84,7 @@ async function toChanges(ctx: AppContext, events: readonly ChangeEvent[]): Promi
     const push = (image: RowImage, kind: 'upsert' | 'delete') => {
       const target = router.route(image);
       const key = keyOf(table, image);
-      changes.push({ table, target, key, keyId: `${target.database}.${target.tableName}|${JSON.stringify(key)}`, op: kind, ...(kind === 'upsert' ? { image } : {}) });
+      changes.push({ table, target, key, keyId: `${target.database}.${target.tableName}|${JSON.stringify(key)}`, scrollKey: image[table.scrollKey], op: kind, ...(kind === 'upsert' ? { image } : {}) });
     };
     if (op === 'delete') push((e.before ?? e.after)!, 'delete');
     else {
@@ -97,6 +104,22 @@ export async function applyEvents(ctx: AppContext, events: readonly ChangeEvent[
   const stats: ApplyStats = { events: events.length, merged: 0, inserted: 0, updated: 0, deleted: 0, skipped: 0 };
   const changes = await toChanges(ctx, events);
   stats.merged = changes.length;
+  // Tombstones first, then the deletes: a copy that read a row before CDC deleted it finds the tombstone
+  // after writing its page (or, if it wrote first, this delete finds and removes its row).
+  const stones: Tombstone[] = [];
+  for (const c of changes) {
+    if (c.op !== 'delete') continue;
+    const plan = await planFor(ctx, c.table.name);
+    stones.push({
+      table: c.table.name,
+      sortKey: sortableKey(keyText(c.scrollKey, plan.keyKind, `${c.table.name} delete event`), plan.keyKind),
+      key: c.key,
+      db: c.target.db,
+      database: c.target.database,
+      tableName: c.target.tableName,
+    });
+  }
+  if (stones.length) await ctx.store.putTombstones(ctx.config.migrationId, stones);
   const byTarget = new Map<string, Change[]>();
   for (const c of changes) {
     const id = `${c.target.database}.${c.target.tableName}`;

@@ -8,8 +8,12 @@
 import { groupByTarget } from '../core/routing.js';
 import { keyText } from '../core/segments.js';
 import { SchemaError, describeError } from '../core/errors.js';
-import { inParallel, type Row, type WriteStats, SourceReader } from '../adapters/mysql.js';
-import { SegmentStatus, type Checkpoint } from '../adapters/state-store.js';
+import type { RowDataPacket } from 'mysql2/promise';
+import { dbError, inParallel, type Row, type WriteStats, SourceReader } from '../adapters/mysql.js';
+import { deleteByKeysSql, selectByKeysSql } from '../core/sql.js';
+import type { KeyKind } from '../core/segments.js';
+import type { TableConfig } from '../core/config.js';
+import { SegmentStatus, sortableKey, type Checkpoint } from '../adapters/state-store.js';
 import { recordKeyOf } from '../core/config.js';
 import { tableConfig, routerFor, type AppContext } from './context.js';
 
@@ -70,6 +74,7 @@ export async function copySegment(ctx: AppContext, req: CopyRequest, owner: stri
       await ctx.hooks.beforePage?.(table.name, req.segment, cp.cursor);
       const rows = await (pending ?? read(cp.cursor));
       pending = undefined;
+      await ctx.hooks.afterRead?.(table.name, req.segment, rows);
       const done = rows.length < config.copy.pageSize;
       const last = rows[rows.length - 1];
       const cursor = last ? keyText(last[table.scrollKey], plan.keyKind, `${table.name} page after ${cp.cursor}`) : cp.cursor;
@@ -98,6 +103,8 @@ export async function copySegment(ctx: AppContext, req: CopyRequest, owner: stri
         updated: 0,
         skipped: 0,
       });
+      // Rows of this page that CDC deleted after the page was read: take them out again (DESIGN §2.5).
+      if (config.cdc.enabled && rows.length && cursor !== null) await removeTombstoned(ctx, table, plan.keyKind, cp.cursor, cursor);
       await ctx.hooks.beforeCommit?.(table.name, req.segment);
       cp = await store.commitPage(migrationId, cp, owner, leaseMs, { cursor, rows: rows.length, ...sum, done });
       await ctx.hooks.afterCommit?.(table.name, req.segment, cp.pagesDone);
@@ -123,4 +130,24 @@ export async function copySegment(ctx: AppContext, req: CopyRequest, owner: stri
 
 function result(cp: Checkpoint, done: boolean, pages: number): CopyResult {
   return { table: cp.table, segment: cp.segment, done, cursor: cp.cursor, pagesDone: cp.pagesDone, rowsCopied: cp.rowsCopied, pages };
+}
+
+/**
+ * Deletes from the targets the rows in `(after, upTo]` that CDC deleted (tombstones) and that the source
+ * no longer has: the copy may have read such a row before the delete and written it after CDC applied it.
+ */
+async function removeTombstoned(ctx: AppContext, table: TableConfig, kind: KeyKind, after: string | null, upTo: string): Promise<void> {
+  const stones = await ctx.store.tombstones(ctx.config.migrationId, table.name, after === null ? null : sortableKey(after, kind), sortableKey(upTo, kind));
+  if (!stones.length) return;
+  const rk = recordKeyOf(table);
+  const [present] = await ctx.source.query<RowDataPacket[]>(selectByKeysSql(ctx.config.source.database, table.name, rk, rk, stones.length), stones.flatMap((s) => s.key));
+  const alive = new Set(present.map((r) => JSON.stringify(rk.map((k) => String(r[k])))));
+  for (const s of stones) {
+    if (alive.has(JSON.stringify(s.key.map(String)))) continue;
+    try {
+      await ctx.writer.poolFor(s.db).query(deleteByKeysSql(s.database, s.tableName, rk, 1), s.key);
+    } catch (err) {
+      throw dbError(err, `removing deleted row ${JSON.stringify(s.key)} from ${s.database}.${s.tableName}`);
+    }
+  }
 }

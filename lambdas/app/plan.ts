@@ -9,6 +9,7 @@ import { planSegments, keyText, type Segment } from '../core/segments.js';
 import { skew } from '../core/routing.js';
 import { checkScrollIndex, columnsOf, keyKindOf, ping, prepareTargets, rowsPerDay, sampleKeys, showCreateTable } from '../adapters/mysql.js';
 import { SegmentStatus, type TablePlan } from '../adapters/state-store.js';
+import { checkRowImage, currentPosition } from '../adapters/binlog.js';
 import { routerFor, type AppContext } from './context.js';
 
 export interface TablePlanReport {
@@ -44,6 +45,11 @@ export async function plan(ctx: AppContext, opts: { dryRun?: boolean } = {}): Pr
   const { config, store } = ctx;
   await ping(ctx.source, `source ${config.source.host}:${config.source.port}`);
   await Promise.all([...new Set(ctx.targets)].map((p, i) => ping(p, `target connection #${i}`)));
+  // CDC starts where the copy cannot have read yet: the position is taken before any table is scanned.
+  if (config.cdc.enabled) {
+    await checkRowImage(ctx.source);
+    if (!opts.dryRun) await store.initCapture(config.migrationId, await currentPosition(ctx.source));
+  }
   const tables: TablePlanReport[] = [];
   for (const table of config.tables) tables.push(await planTable(ctx, table, opts.dryRun ?? false));
   const segments: { table: string; segment: number }[] = [];

@@ -99,6 +99,22 @@ export const copySchema = z
   .strict()
   .prefault({});
 
+export const cdcSchema = z
+  .object({
+    /** Capture the source binlog from plan time on and apply the changes to the targets. */
+    enabled: z.boolean().default(false),
+    /** Replica id announced to the source: unique among its replicas, different from its server_id. */
+    serverId: z.number().int().min(1).max(4294967295).default(7001),
+    /** Receives before a change message goes to the DLQ. */
+    maxReceiveCount: z.number().int().min(1).max(1000).default(5),
+    /** Concurrent apply invocations (Lambda maximum concurrency; local pollers). */
+    applyConcurrency: z.number().int().min(1).max(1000).default(4),
+    /** One capture run's budget (it is started every minute on AWS). */
+    captureBudgetSeconds: z.number().min(1).max(840).default(50),
+  })
+  .strict()
+  .prefault({});
+
 export const configSchema = z
   .object({
     /** Identifies the migration; checkpoints are keyed by it. */
@@ -124,6 +140,7 @@ export const configSchema = z
     tables: z.array(tableSchema).min(1),
     routing: routingSchema,
     copy: copySchema,
+    cdc: cdcSchema,
   })
   .strict()
   .superRefine((c, ctx) => {

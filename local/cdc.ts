@@ -1,0 +1,116 @@
+/**
+ * Local CDC: the capture loop (the twin of the capture Lambda on its EventBridge schedule, here run back
+ * to back) and the SQS event-source pollers invoking the apply handler, over fauxqs.
+ */
+import { randomUUID } from 'node:crypto';
+import { readChanges, currentPosition, compareBinlogPositions } from '../lambdas/adapters/binlog.js';
+import { ChangeQueue } from '../lambdas/adapters/sqs.js';
+import { captureRun, type ReadChanges } from '../lambdas/app/capture.js';
+import type { AppContext } from '../lambdas/app/context.js';
+import { LeaseHeldError, describeError } from '../lambdas/core/errors.js';
+import { makeApplyHandler } from '../lambdas/handlers/apply.js';
+import { Poller } from './poller.js';
+import type { LocalQueues } from './emulators.js';
+
+export interface CdcLag {
+  /** Events captured so far. */
+  readonly captured: number;
+  /** Messages waiting in the queue and in flight. */
+  readonly backlog: number;
+  /** Messages in the DLQ. */
+  readonly dead: number;
+  /** Seconds between the source's newest write and the newest captured event (0 when caught up). */
+  readonly secondsBehind: number;
+  /** Capture has read up to the source's current binlog position. */
+  readonly caughtUp: boolean;
+}
+
+export class LocalCdc {
+  private running = false;
+  private loop?: Promise<void>;
+  readonly queue: ChangeQueue;
+  readonly dlq: ChangeQueue;
+  readonly poller: Poller;
+  lastError?: string;
+
+  constructor(
+    private readonly ctx: AppContext,
+    readonly queues: LocalQueues,
+  ) {
+    this.queue = new ChangeQueue(queues.sqs, queues.queueUrl);
+    this.dlq = new ChangeQueue(queues.sqs, queues.dlqUrl);
+    this.poller = new Poller({
+      queue: this.queue,
+      queueArn: queues.queueArn,
+      handler: makeApplyHandler(async () => ctx),
+      concurrency: ctx.config.cdc.applyConcurrency,
+      visibilityTimeout: 30,
+      onError: (err) => (this.lastError = describeError(err)),
+    });
+  }
+
+  private get read(): ReadChanges {
+    const src = this.ctx.config.source;
+    return (opts) =>
+      readChanges({
+        ...opts,
+        connection: { host: src.host, port: src.port, user: src.user, password: src.passwordEnv ? process.env[src.passwordEnv] : src.password, connectTimeoutMs: src.connectTimeoutMs },
+        serverId: this.ctx.config.cdc.serverId,
+      });
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.poller.start();
+    const owner = `local-capture-${randomUUID().slice(0, 8)}`;
+    this.loop = (async () => {
+      while (this.running) {
+        try {
+          const run = await captureRun(this.ctx, { queue: this.queue, read: this.read }, { owner, budgetMs: 2000, leaseMs: 30_000, idleMs: 200 });
+          if (run.caughtUp && run.events === 0) await new Promise((r) => setTimeout(r, 100));
+        } catch (err) {
+          if (!(err instanceof LeaseHeldError)) this.lastError = describeError(err);
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      }
+    })();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+    await this.poller.stop();
+  }
+
+  async lag(): Promise<CdcLag> {
+    const [state, source, depth, dead] = await Promise.all([
+      this.ctx.store.getCapture(this.ctx.config.migrationId),
+      currentPosition(this.ctx.source),
+      this.queue.depth(),
+      this.dlq.depth(),
+    ]);
+    const caughtUp = !!state && compareBinlogPositions(state.position, source) >= 0;
+    return {
+      captured: state?.events ?? 0,
+      backlog: depth.visible + depth.inFlight,
+      dead: dead.visible + dead.inFlight,
+      secondsBehind: caughtUp || !state?.lastEventAt ? 0 : Math.max(0, (Date.now() - state.lastEventAt) / 1000),
+      caughtUp,
+    };
+  }
+
+  /** Waits until capture has reached the source's current position and every message is applied. */
+  async drain(timeoutMs = 120_000): Promise<CdcLag> {
+    const deadline = Date.now() + timeoutMs;
+    let calm = 0;
+    for (;;) {
+      const lag = await this.lag();
+      // Two consecutive calm readings: the poller may hold a message between receive and delete.
+      calm = lag.caughtUp && lag.backlog === 0 ? calm + 1 : 0;
+      if (calm >= 2) return lag;
+      if (Date.now() > deadline) throw new Error(`CDC did not catch up within ${timeoutMs} ms (backlog ${lag.backlog}, caught up ${lag.caughtUp}${this.lastError ? `, last error: ${this.lastError}` : ''})`);
+      await new Promise((r) => setTimeout(r, 150));
+    }
+  }
+}
