@@ -10,6 +10,7 @@ import type { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { FullCopyStateMachine } from './full-copy-state-machine.js';
+import { ChangeDataCapture } from './cdc.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -19,6 +20,8 @@ export const HANDLERS = {
   'copy-batch': 'lambdas/handlers/copy-batch.ts',
   'mark-failed': 'lambdas/handlers/mark-failed.ts',
   finalize: 'lambdas/handlers/finalize.ts',
+  capture: 'lambdas/handlers/capture.ts',
+  apply: 'lambdas/handlers/apply.ts',
 } as const;
 export type HandlerName = keyof typeof HANDLERS;
 
@@ -35,6 +38,7 @@ export class ReshardStack extends Stack {
   readonly stateTable: dynamodb.Table;
   readonly fullCopy: FullCopyStateMachine;
   readonly functions: Record<HandlerName, NodejsFunction>;
+  readonly cdc: ChangeDataCapture;
 
   constructor(scope: Construct, id: string, props: ReshardStackProps) {
     super(scope, id, props);
@@ -78,8 +82,13 @@ export class ReshardStack extends Stack {
       'copy-batch': fn('copy-batch', Duration.minutes(15), 1024),
       'mark-failed': fn('mark-failed', Duration.seconds(30), 256),
       finalize: fn('finalize', Duration.minutes(1), 256),
+      capture: fn('capture', Duration.minutes(1), 1024),
+      apply: fn('apply', Duration.minutes(1), 1024),
     };
     for (const f of Object.values(this.functions)) this.stateTable.grantReadWriteData(f);
+
+    this.cdc = new ChangeDataCapture(this, 'Cdc', { captureFunction: this.functions.capture, applyFunction: this.functions.apply });
+    this.functions.capture.addEnvironment('RESHARD_QUEUE_URL', this.cdc.queue.queueUrl);
 
     this.fullCopy = new FullCopyStateMachine(this, 'FullCopy', {
       planFunction: this.functions.plan,

@@ -40,7 +40,8 @@ export interface LocalRuntimeOptions {
 
 type Handler = (event: unknown, ctx?: InvocationContext) => Promise<unknown>;
 
-const makers: Record<HandlerName, (p: ContextProvider) => Handler> = {
+/** Handlers the state machine invokes (capture and apply run beside it, see `cdc.ts`). */
+const makers: Record<Exclude<HandlerName, 'capture' | 'apply'>, (p: ContextProvider) => Handler> = {
   plan: makePlanHandler,
   'copy-batch': makeCopyBatchHandler,
   'mark-failed': makeMarkFailedHandler,
@@ -102,7 +103,8 @@ export class LocalRuntime {
     const taskResourceLocalHandlers: Record<string, (input: unknown) => Promise<unknown>> = {};
     const retryIntervalOverrides: Record<string, number> = {};
     for (const [state, name] of Object.entries(this.machine.taskHandlers)) {
-      const handler = makers[name](provider);
+      if (!(name in makers)) throw new Error(`state ${state} invokes the ${name} handler, which the state machine does not run`);
+      const handler = makers[name as keyof typeof makers](provider);
       taskResourceLocalHandlers[state] = async (taskInput: unknown) => {
         // `arn:aws:states:::lambda:invoke` sends {FunctionName, Payload} and returns {Payload, StatusCode}.
         const deadline = Date.now() + LAMBDA_TIMEOUT_MS;

@@ -68,13 +68,13 @@ describe('ReshardStack', () => {
     template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain' });
   });
 
-  it('has the 4 handler Lambdas on nodejs22.x', () => {
+  it('has the 6 handler Lambdas on nodejs22.x', () => {
     const fns = Object.values(template.findResources('AWS::Lambda::Function')) as {
       Properties: { Runtime?: string; Environment?: { Variables?: Record<string, unknown> } };
     }[];
     const handlers = fns.filter((f) => f.Properties.Environment?.Variables?.RESHARD_HANDLER !== undefined);
-    expect(handlers).toHaveLength(4);
-    expect(handlers.map((f) => f.Properties.Environment!.Variables!.RESHARD_HANDLER).sort()).toEqual(['copy-batch', 'finalize', 'mark-failed', 'plan']);
+    expect(handlers).toHaveLength(6);
+    expect(handlers.map((f) => f.Properties.Environment!.Variables!.RESHARD_HANDLER).sort()).toEqual(['apply', 'capture', 'copy-batch', 'finalize', 'mark-failed', 'plan']);
     for (const f of handlers) {
       expect(f.Properties.Runtime).toBe('nodejs22.x');
       expect(f.Properties.Environment!.Variables!.RESHARD_CONFIG_JSON).toBe('{}');
@@ -153,6 +153,40 @@ describe('ReshardStack', () => {
         IncludeExecutionData: false,
         Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [logicalId, 'Arn'] } } }],
       }),
+    });
+  });
+
+  it('carries changes on an encrypted SQS FIFO queue in high-throughput mode with a DLQ', () => {
+    const queues = template.findResources('AWS::SQS::Queue') as Record<string, { Properties: Record<string, unknown> }>;
+    const [dlqId] = Object.entries(queues).find(([, q]) => q.Properties.RedrivePolicy === undefined)!;
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      FifoQueue: true,
+      ContentBasedDeduplication: false,
+      DeduplicationScope: 'messageGroup',
+      FifoThroughputLimit: 'perMessageGroupId',
+      SqsManagedSseEnabled: true,
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] }, maxReceiveCount: 5 },
+    });
+    template.hasResourceProperties('AWS::SQS::Queue', { FifoQueue: true, MessageRetentionPeriod: 1209600 });
+  });
+
+  it('feeds the apply Lambda with partial batch responses and limited concurrency', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: 10,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 4 },
+    });
+  });
+
+  it('runs capture every minute, with the queue URL and send permission only', () => {
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)' });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ RESHARD_HANDLER: 'capture', RESHARD_QUEUE_URL: Match.anyValue() }) },
+    });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({ Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'], Effect: 'Allow' })]),
+      },
     });
   });
 });

@@ -1,0 +1,50 @@
+/**
+ * Capture handler (EventBridge schedule, every minute): one single-flight capture run from the
+ * checkpointed binlog position into the SQS FIFO queue, stopping before the Lambda's time budget.
+ */
+import { randomUUID } from 'node:crypto';
+import { readChanges } from '../adapters/binlog.js';
+import { ChangeQueue, sqsClient } from '../adapters/sqs.js';
+import { captureRun } from '../app/capture.js';
+import { envContext } from '../app/env-context.js';
+import { ConfigError, LeaseHeldError } from '../core/errors.js';
+import { logger, type ContextProvider, type InvocationContext } from './common.js';
+
+/** Time kept back to commit the last position and release the lease. */
+const SAFETY_MS = 20_000;
+
+export const makeCaptureHandler = (getContext: ContextProvider, queue?: ChangeQueue) => async (_event: unknown, invocation?: InvocationContext) => {
+  const ctx = await getContext();
+  const queueUrl = process.env.RESHARD_QUEUE_URL;
+  if (!queue && !queueUrl) throw new ConfigError('set RESHARD_QUEUE_URL (the change queue)');
+  const q = queue ?? new ChangeQueue(sqsClient(), queueUrl!);
+  const src = ctx.config.source;
+  const remaining = invocation ? invocation.getRemainingTimeInMillis() - SAFETY_MS : Number.POSITIVE_INFINITY;
+  const budgetMs = Math.max(1000, Math.min(ctx.config.cdc.captureBudgetSeconds * 1000, remaining));
+  try {
+    const run = await captureRun(
+      ctx,
+      {
+        queue: q,
+        read: (opts) =>
+          readChanges({
+            ...opts,
+            connection: { host: src.host, port: src.port, user: src.user, password: src.passwordEnv ? process.env[src.passwordEnv] : src.password, connectTimeoutMs: src.connectTimeoutMs },
+            serverId: ctx.config.cdc.serverId,
+          }),
+      },
+      { owner: `${ctx.workerId}:${invocation?.awsRequestId ?? randomUUID()}`, budgetMs },
+    );
+    logger.info('captured', { ...run });
+    return run;
+  } catch (err) {
+    // Another run still holds the lease (the previous minute's run is finishing): nothing to do this time.
+    if (err instanceof LeaseHeldError) {
+      logger.info('capture already running', { owner: err.owner });
+      return { skipped: true };
+    }
+    throw err;
+  }
+};
+
+export const handler = makeCaptureHandler(envContext);
