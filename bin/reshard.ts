@@ -14,6 +14,7 @@ import { migrationStatus, type MigrationView } from '../lambdas/app/status.js';
 import { LocalRuntime } from '../local/runtime.js';
 import { startProgress } from '../local/progress.js';
 import { runDemo } from '../local/demo.js';
+import type { CdcLag } from '../local/cdc.js';
 import { StateStore, dynamoClient } from '../lambdas/adapters/state-store.js';
 
 const program = new Command()
@@ -27,8 +28,10 @@ const stateOption = new Option('--state-dir <dir>', 'where local state (checkpoi
 
 const stateDir = (config: MigrationConfig, dir?: string) => dir ?? join('.reshard', config.migrationId);
 
-function printStatus(view: MigrationView): void {
+function printStatus(view: MigrationView, lag?: CdcLag): void {
   console.log(`migration ${view.migrationId}: ${view.status}`);
+  if (lag)
+    console.log(`  cdc: captured ${lag.captured.toLocaleString('en-US')} events, backlog ${lag.backlog} message(s), ${lag.secondsBehind.toFixed(1)} s behind the source${lag.caughtUp ? ' (caught up)' : ''}${lag.dead ? `, ${lag.dead} in the DLQ` : ''}`);
   for (const t of view.tables) {
     console.log(`  ${t.table}: ${t.status}  copied ${t.rowsCopied.toLocaleString('en-US')}/${t.statisticsTotal.toLocaleString('en-US')} (${t.percent}%)  segments ${t.segments.filter((s) => s.status === 'DONE').length}/${t.segments.length} done`);
     for (const s of t.segments.filter((x) => x.status !== 'DONE'))
@@ -45,19 +48,28 @@ async function withRuntime<T>(config: MigrationConfig, dir: string | undefined, 
   }
 }
 
-async function execute(config: MigrationConfig, dir: string | undefined): Promise<void> {
+async function execute(config: MigrationConfig, dir: string | undefined, follow = false): Promise<void> {
   await withRuntime(config, dir, async (rt) => {
-    const progress = startProgress(config, rt.store);
+    // CDC starts first: it waits for plan to record the binlog position, then captures from there.
+    rt.cdc?.start();
+    const progress = startProgress(config, rt.store, rt.cdc ? { lag: () => rt.cdc!.lag() } : {});
     let failure: unknown;
     try {
       await rt.execute().result;
+      if (rt.cdc) {
+        console.log('copy finished; applying changes until CDC lag reaches 0…');
+        await rt.cdc.drain(10 * 60_000);
+        if (follow) {
+          console.log('following the binlog (Ctrl-C to stop)…');
+          await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+        }
+      }
     } catch (err) {
       failure = err;
     } finally {
       await progress.stop();
     }
-    const view = await migrationStatus(config, rt.store);
-    printStatus(view);
+    printStatus(await migrationStatus(config, rt.store), rt.cdc ? await rt.cdc.lag() : undefined);
     if (failure) throw failure;
   });
 }
@@ -98,9 +110,10 @@ program
   .description('run the full copy (plan, copy every segment, finalize) through the synthesized state machine')
   .addOption(configOption)
   .addOption(stateOption)
-  .action(async (opts: { config: string; stateDir?: string }) => {
+  .option('--follow', 'with CDC: keep capturing and applying after the copy until Ctrl-C')
+  .action(async (opts: { config: string; stateDir?: string; follow?: boolean }) => {
     const config = await loadConfigFile(opts.config);
-    await execute(config, opts.stateDir);
+    await execute(config, opts.stateDir, opts.follow ?? false);
   });
 
 program
@@ -128,9 +141,9 @@ program
   .option('--json', 'print as JSON')
   .action(async (opts: { config: string; stateDir?: string; json?: boolean }) => {
     const config = await loadConfigFile(opts.config);
-    const view = await withRuntime(config, opts.stateDir, (rt) => migrationStatus(config, rt.store));
-    if (opts.json) console.log(JSON.stringify(view, null, 2));
-    else printStatus(view);
+    const [view, lag] = await withRuntime(config, opts.stateDir, async (rt) => [await migrationStatus(config, rt.store), rt.cdc ? await rt.cdc.lag() : undefined] as const);
+    if (opts.json) console.log(JSON.stringify(lag ? { ...view, cdc: lag } : view, null, 2));
+    else printStatus(view, lag);
     if (view.status === 'FAILED') process.exitCode = 1;
   });
 

@@ -4,10 +4,10 @@
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import mysql from 'mysql2/promise';
+import mysql, { type Pool } from 'mysql2/promise';
 import { parseConfig } from '../lambdas/core/config.js';
 import { startMariaDb } from './mariadb.js';
-import { ordersConfig, seedOrders } from './seed.js';
+import { ordersConfig, rng, seedOrders } from './seed.js';
 import { LocalRuntime } from './runtime.js';
 import { startProgress } from './progress.js';
 import { checkAll } from './checksum.js';
@@ -32,7 +32,10 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
     log(`  ${seeded.orders.toLocaleString('en-US')} orders, ${seeded.items.toLocaleString('en-US')} items in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
 
     const config = parseConfig(
-      ordersConfig({ migrationId: 'demo', port: opts.port, sourceDb: 'demo_src', targetPrefix: 'demo_order_db', databases: 8, tablesPerDb: 8, pageSize: 5000, segments: 8, concurrency: 4 }),
+      {
+        ...ordersConfig({ migrationId: 'demo', port: opts.port, sourceDb: 'demo_src', targetPrefix: 'demo_order_db', databases: 8, tablesPerDb: 8, pageSize: 5000, segments: 8, concurrency: 4 }),
+        cdc: { enabled: true, serverId: 7101, applyConcurrency: 4 },
+      },
       'demo config',
     );
     const stateDir = join(opts.dir, 'state');
@@ -40,13 +43,21 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
     runtime = await LocalRuntime.start({ config, stateDir });
     log('copying into demo_order_db_{0..7}.{order_info,order_item_detail}_{0..7} through the synthesized state machine…');
     const started = Date.now();
-    const progress = startProgress(config, runtime.store);
+    const rt = runtime;
+    rt.cdc!.start();
+    const progress = startProgress(config, rt.store, { lag: () => rt.cdc!.lag() });
+    const writer = new DemoWriter(admin, 'demo_src', opts.orders);
     let ok = true;
     try {
-      await runtime.execute().result;
+      writer.start();
+      await rt.execute().result;
+      await writer.stop();
+      log(`copy done; the writer changed the source ${writer.ops.toLocaleString('en-US')} times meanwhile (${writer.summary()}); applying until CDC lag reaches 0…`);
+      await rt.cdc!.drain(10 * 60_000);
     } catch (err) {
       ok = false;
-      console.error(`copy failed: ${(err as Error).message}`);
+      await writer.stop();
+      console.error(`migration failed: ${(err as Error).message}`);
     } finally {
       await progress.stop();
     }
@@ -57,7 +68,8 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
     log(`  ${'table'.padEnd(20)} ${'source rows'.padStart(12)} ${'target rows'.padStart(12)}  targets  checksum`);
     for (const c of checks)
       log(`  ${c.table.padEnd(20)} ${c.sourceRows.toLocaleString('en-US').padStart(12)} ${c.targetRows.toLocaleString('en-US').padStart(12)}  ${String(c.targets.filter((t) => t.targetRows > 0).length).padStart(7)}  ${c.match ? 'MATCH' : 'MISMATCH'}`);
-    log(`  copied ${totalRows.toLocaleString('en-US')} rows in ${seconds.toFixed(1)}s (${Math.round(totalRows / seconds).toLocaleString('en-US')} rows/s)`);
+    const lag = await rt.cdc!.lag();
+    log(`  copied and synced ${totalRows.toLocaleString('en-US')} rows in ${seconds.toFixed(1)}s (${Math.round(totalRows / seconds).toLocaleString('en-US')} rows/s); CDC captured ${lag.captured.toLocaleString('en-US')} events, backlog ${lag.backlog}, DLQ ${lag.dead}`);
     ok &&= checks.every((c) => c.match);
     if (opts.keep) {
       log(`\nMariaDB left running (datadir ${join(opts.dir, 'mariadb')}):`);
@@ -69,5 +81,63 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
     await runtime?.close();
     await admin.end();
     if (!opts.keep) await server.stop();
+  }
+}
+
+/** Changes the source while the copy runs: updates, deletes and new orders with items, in small transactions. */
+class DemoWriter {
+  ops = 0;
+  private counts = { insert: 0, update: 0, delete: 0 };
+  private running = false;
+  private loop?: Promise<void>;
+  private nextId: number;
+  constructor(
+    private readonly pool: Pool,
+    private readonly db: string,
+    private readonly orders: number,
+  ) {
+    this.nextId = orders + 10_000_000;
+  }
+  start(): void {
+    this.running = true;
+    const rand = rng(7);
+    const t = (name: string) => `\`${this.db}\`.${name}`;
+    this.loop = (async () => {
+      while (this.running) {
+        const conn = await this.pool.getConnection();
+        try {
+          await conn.beginTransaction();
+          for (let i = 0; i < 20; i++) {
+            const id = 1 + Math.floor(rand() * this.orders);
+            const r = rand();
+            if (r < 0.6) {
+              await conn.query(`UPDATE ${t('order_info')} SET status = status + 1, remark = ?, update_time = NOW(6) WHERE id = ?`, [`updated during the copy ✓`, id]);
+              this.counts.update++;
+            } else if (r < 0.75) {
+              await conn.query(`DELETE FROM ${t('order_info')} WHERE id = ?`, [id]);
+              await conn.query(`DELETE FROM ${t('order_item_detail')} WHERE id = ?`, [id]);
+              this.counts.delete += 2;
+            } else {
+              const no = `20261122${String(this.nextId++).padStart(10, '0')}`;
+              await conn.query(`INSERT INTO ${t('order_info')} (order_no, user_id, amount, buyer_name, create_time, update_time) VALUES (?, ?, 42.00, 'Nouveau client 🆕', NOW(3), NOW(6))`, [no, 100000 + i]);
+              await conn.query(`INSERT INTO ${t('order_item_detail')} (order_no, user_id, sku_id, product_name, price, quantity, create_time, update_time) VALUES (?, ?, 1, '新商品', 42.00, 1, NOW(3), NOW(6))`, [no, 100000 + i]);
+              this.counts.insert += 2;
+            }
+            this.ops++;
+          }
+          await conn.commit();
+        } finally {
+          conn.release();
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+  }
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
+  summary(): string {
+    return `${this.counts.insert} inserts, ${this.counts.update} updates, ${this.counts.delete} deletes`;
   }
 }

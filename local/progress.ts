@@ -7,12 +7,17 @@ import type { MigrationConfig } from '../lambdas/core/config.js';
 import type { StateStore } from '../lambdas/adapters/state-store.js';
 import { migrationStatus } from '../lambdas/app/status.js';
 import { formatDuration, progressLine, RateMeter } from '../lambdas/core/progress.js';
+import type { CdcLag } from './cdc.js';
 
 export interface ProgressReporter {
   stop(): Promise<void>;
 }
 
-export function startProgress(config: MigrationConfig, store: StateStore, opts: { tty?: boolean; intervalMs?: number; write?: (line: string) => void } = {}): ProgressReporter {
+export function startProgress(
+  config: MigrationConfig,
+  store: StateStore,
+  opts: { tty?: boolean; intervalMs?: number; write?: (line: string) => void; lag?: () => Promise<CdcLag> } = {},
+): ProgressReporter {
   const tty = opts.tty ?? Boolean(process.stdout.isTTY);
   const write = opts.write ?? ((l: string) => process.stdout.write(`${l}\n`));
   const meters = new Map(config.tables.map((t) => [t.name, new RateMeter()]));
@@ -24,6 +29,7 @@ export function startProgress(config: MigrationConfig, store: StateStore, opts: 
     : undefined;
   const bars = new Map<string, cliProgress.SingleBar>();
   let lastPlain = 0;
+  let lagBar: cliProgress.SingleBar | undefined;
   let stopped = false;
   const tick = async (final = false) => {
     const view = await migrationStatus(config, store).catch(() => undefined);
@@ -43,6 +49,13 @@ export function startProgress(config: MigrationConfig, store: StateStore, opts: 
         lines.push(progressLine({ table: t.table, copied: t.rowsCopied, total: t.statisticsTotal, rowsPerSec: rate, status: t.status }));
       }
     }
+    const lag = opts.lag ? await opts.lag().catch(() => undefined) : undefined;
+    const lagText = lag ? `cdc: applied backlog ${lag.backlog} msg, lag ${lag.secondsBehind.toFixed(1)} s${lag.caughtUp ? ' (caught up)' : ''}${lag.dead ? `, DLQ ${lag.dead}` : ''}` : undefined;
+    if (multi && lagText) {
+      if (!lagBar) lagBar = multi.create(1, 0, { table: 'cdc'.padEnd(20), rate: 0, etaText: '--', state: lagText });
+      lagBar.update(0, { table: 'cdc'.padEnd(20), rate: 0, etaText: '--', state: lagText });
+    }
+    if (lagText) lines.push(lagText);
     if (!multi && (final || now - lastPlain >= (opts.intervalMs ?? 5000))) {
       lastPlain = now;
       for (const l of lines) write(l);
