@@ -12,13 +12,22 @@
  * Positions: `ChangeEvent.position` is the start offset of the rows event that carried the row (identical
  * on every replay); `rowIndex` orders rows inside it. `readChanges` resolves with a *resumable* position:
  * every change before it has been delivered, none after it, and restarting there is safe (never between a
- * TableMap and the rows events that need it). It therefore only stops at a statement boundary of the tables
- * read: `maxEvents`, `deadlineMs` and `idleMs` may be exceeded by the rest of one statement's rows.
+ * TableMap and the rows events that need it: a rows event whose TableMap was not read is dropped by zongji
+ * without a word). It therefore only stops where no rows event of the current statement can follow: after a
+ * rows event flagged STMT_END, a commit, DDL or file boundary. `maxEvents`, `deadlineMs` and `idleMs` may be
+ * exceeded by the rest of one statement (up to the commit when the statement's last rows event belongs to a
+ * table not read). Positions come from the events' end_log_pos (start = end - length); rows events of other
+ * tables are filtered inside zongji, so the position only moves at boundaries the reader sees (commits of any
+ * table, statement ends of the tables read).
+ *
+ * Column metadata: unless the server runs with binlog_row_metadata=FULL, zongji reads each table's columns
+ * from INFORMATION_SCHEMA when it first meets the table, i.e. the *current* definition: reading a backlog
+ * across an ALTER TABLE of a table read can misdecode rows written before it.
  */
 import ZongJi, { type AnyBinlogEvent, type RotateEvent, type TableMapEntry, type UpdateRowsEvent, type WriteRowsEvent } from '@vlasky/zongji';
 import type { ConnectionOptions } from 'mysql2';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import { ConfigError, ReshardError, SchemaError } from '../core/errors.js';
+import { ConfigError, ReshardError, SchemaError, TransientError } from '../core/errors.js';
 import { dbError } from './mysql.js';
 
 export interface BinlogPosition {
@@ -61,7 +70,10 @@ export interface ReadChangesOptions {
   tables: readonly string[];
   /** Stop once this many events were delivered (a soft limit: the rest of a statement is always delivered). */
   maxEvents?: number | undefined;
-  /** Stop after this long without any binlog event arriving (caught up). Time spent in `onBatch` does not count. */
+  /**
+   * Stop after this long without anything arriving on the binlog connection (caught up; traffic of other
+   * tables counts as arriving). Time spent in `onBatch` does not count.
+   */
   idleMs?: number | undefined;
   /** Absolute time (ms since the epoch) to stop at. */
   deadlineMs?: number | undefined;
@@ -169,62 +181,70 @@ function fileSequence(file: string): number {
 // ---------------------------------------------------------------------------------------------------------
 // Value conversion
 
-const T = { FLOAT: 4, DOUBLE: 5, LONGLONG: 8, YEAR: 13, ENUM: 247 } as const;
+const T = { VARCHAR: 15, BIT: 16, FLOAT: 4, DOUBLE: 5, LONGLONG: 8, YEAR: 13, ENUM: 247, VAR_STRING: 253, STRING: 254 } as const;
+/** Wire types whose values may be Buffers (binary strings, BLOBs, BIT, MariaDB COMPRESSED columns). */
+const BUFFER_TYPES = new Set<number>([T.VARCHAR, T.BIT, T.VAR_STRING, T.STRING, 249, 250, 251, 252, 140, 141]);
 
 type Convert = (v: unknown) => unknown;
+/** The columns whose zongji value differs from what poolOptions reads, and how to fix each. */
 interface TableConverter {
   readonly names: readonly string[];
-  readonly convert: readonly (Convert | undefined)[];
+  readonly convert: readonly Convert[];
 }
 
 const toText: Convert = (v) => (typeof v === 'number' || typeof v === 'bigint' ? String(v) : v);
+/** Buffers are slices of the packet: copied, so a kept value does not pin the whole packet. */
+const copyBuffer: Convert = (v) => (Buffer.isBuffer(v) ? Buffer.from(v) : v);
+const fixed = (scale: number): Convert => (v) => (typeof v === 'number' ? Number(v.toFixed(scale)) : v);
 
 /** Builds the per-column conversions for one table map (cached per TableMapEntry object). */
 function converterFor(entry: TableMapEntry): TableConverter {
-  const columns = entry.columns ?? [];
-  const names = columns.map((c) => c.name);
-  const convert = columns.map((c, i): Convert | undefined => {
+  const names: string[] = [];
+  const convert: Convert[] = [];
+  (entry.columns ?? []).forEach((c, i) => {
     const columnType = (entry.columnSchemas[i]?.COLUMN_TYPE ?? '').toLowerCase();
     const scale = /\(\s*\d+\s*,\s*(\d+)\s*\)/.exec(columnType)?.[1];
+    let f: Convert | undefined;
     switch (c.type) {
       case T.LONGLONG:
-        // bigNumberStrings: BIGINT is always text, whatever its size.
-        return toText;
+        // bigNumberStrings: BIGINT is always text, whatever its size (zongji: a number when safe).
+        f = toText;
+        break;
       case T.FLOAT:
         // The server prints FLOAT with 6 significant digits (or its declared scale); zongji gives the raw float32.
-        return scale !== undefined
-          ? (v) => (typeof v === 'number' ? Number(v.toFixed(Number(scale))) : v)
-          : (v) => (typeof v === 'number' && Number.isFinite(v) ? Number(v.toPrecision(6)) : v);
+        f = scale !== undefined ? fixed(Number(scale)) : (v) => (typeof v === 'number' && Number.isFinite(v) ? Number(v.toPrecision(6)) : v);
+        break;
       case T.DOUBLE:
-        return scale !== undefined ? (v) => (typeof v === 'number' ? Number(v.toFixed(Number(scale))) : v) : undefined;
+        if (scale !== undefined) f = fixed(Number(scale));
+        break;
       case T.YEAR:
         // zongji adds 1900 to the stored byte; YEAR 0000 is stored as 0 (1900 itself is not a valid YEAR).
-        return (v) => (v === 1900 ? 0 : v);
+        f = (v) => (v === 1900 ? 0 : v);
+        break;
       case T.ENUM:
         // The empty (invalid) ENUM value has index 0, which zongji maps to undefined.
-        return (v) => (v === undefined ? '' : v);
+        f = (v) => (v === undefined ? '' : v);
+        break;
       default:
-        return undefined;
+        if (BUFFER_TYPES.has(c.type)) f = copyBuffer;
+    }
+    if (f) {
+      names.push(c.name);
+      convert.push(f);
     }
   });
   return { names, convert };
 }
 
-function convertRow(raw: Record<string, unknown>, conv: TableConverter): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
+/** Converts zongji's row object in place (it is not shared) and returns it. */
+function convertRow(row: Record<string, unknown>, conv: TableConverter): Record<string, unknown> {
   const { names, convert } = conv;
   for (let i = 0; i < names.length; i++) {
     const name = names[i]!;
-    let v = raw[name];
-    if (v === undefined) v = convert[i] ? convert[i]!(v) : null;
-    else if (v !== null) {
-      // Buffers are slices of the packet: copy them so a kept value does not pin the whole packet.
-      if (Buffer.isBuffer(v)) v = Buffer.from(v);
-      else if (convert[i]) v = convert[i]!(v);
-    }
-    out[name] = v === undefined ? null : v;
+    const v = row[name];
+    if (v !== null) row[name] = convert[i]!(v) ?? null;
   }
-  return out;
+  return row;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -267,7 +287,9 @@ function validate(opts: ReadChangesOptions): void {
   const issues: string[] = [];
   if (!Number.isInteger(opts.serverId) || opts.serverId < 1 || opts.serverId > 0xffffffff) issues.push(`serverId: must be an integer in 1..4294967295 (got ${opts.serverId})`);
   if (!opts.from || typeof opts.from.file !== 'string' || !opts.from.file) issues.push('from.file: must name a binlog file');
-  if (!opts.from || !Number.isInteger(opts.from.position) || opts.from.position < 4) issues.push(`from.position: must be an integer ≥ 4 (got ${opts.from?.position})`);
+  if (!opts.from || !Number.isInteger(opts.from.position) || opts.from.position < 4 || opts.from.position > 0xffffffff) {
+    issues.push(`from.position: must be an integer in 4..4294967295 (got ${opts.from?.position})`);
+  }
   if (!opts.database) issues.push('database: required');
   if (!opts.tables.length) issues.push('tables: at least one table');
   if (opts.maxEvents !== undefined && !(Number.isInteger(opts.maxEvents) && opts.maxEvents > 0)) issues.push('maxEvents: must be a positive integer');
@@ -283,7 +305,7 @@ function binlogError(err: unknown, from: BinlogPosition): Error {
   const e = err as { errno?: number; code?: string; message?: string; sqlMessage?: string };
   const where = `reading the binlog from ${from.file}:${from.position}`;
   if (e.errno === 1236 || e.code === 'ER_MASTER_FATAL_ERROR_READING_BINLOG') {
-    return new BinlogPositionError(`${where}: ${e.sqlMessage ?? e.message ?? String(err)} (purged or invalid position: a new snapshot is needed)`, { cause: err });
+    return new BinlogPositionError(`${where}: ${e.sqlMessage ?? e.message ?? String(err)} (the file was purged, or the position is not the start of an event)`, { cause: err });
   }
   if (err instanceof Error && !e.code && !e.errno) return new ReshardError(`${where}: ${err.message}`, { cause: err });
   return dbError(err, where);
@@ -416,8 +438,12 @@ export async function readChanges(opts: ReadChangesOptions): Promise<ReadChanges
   if (zongji.connection) {
     installPauseGate(zongji.connection as unknown as PausableConnection);
     // Events of other tables are dropped inside zongji unseen; bytes arriving still mean "not caught up".
-    (zongji.connection as unknown as { stream?: NodeJS.EventEmitter }).stream?.on('data', () => {
+    const stream = (zongji.connection as unknown as { stream?: NodeJS.EventEmitter }).stream;
+    stream?.on('data', () => {
       lastArrival = Date.now();
+    });
+    stream?.on('close', () => {
+      if (!finished) fail(new TransientError(`reading the binlog from ${opts.from.file}:${opts.from.position}: the server closed the binlog connection`));
     });
   }
 
@@ -431,11 +457,12 @@ export async function readChanges(opts: ReadChangesOptions): Promise<ReadChanges
   let batch: ChangeEvent[] = [];
   const canStop = () => safe || sinceSafe === 0;
 
-  const flush = async () => {
+  /** Hands the first `count` pending events (all by default) to onBatch. */
+  const flush = async (count = batch.length) => {
     if (!batch.length) return;
-    const events = batch;
-    batch = [];
-    await onBatch(events, canStop() ? { ...resume } : null);
+    const events = batch.length <= count ? batch : batch.slice(0, count);
+    batch = batch.length <= count ? [] : batch.slice(count);
+    await onBatch(events, !batch.length && canStop() ? { ...resume } : null);
     lastArrival = Math.max(lastArrival, Date.now());
   };
 
@@ -464,18 +491,21 @@ export async function readChanges(opts: ReadChangesOptions): Promise<ReadChanges
           continue;
         }
         const now = Date.now();
-        if (opts.idleMs !== undefined && now - lastArrival >= opts.idleMs && canStop()) {
+        const idleAt = opts.idleMs !== undefined ? lastArrival + opts.idleMs : Infinity;
+        if (now >= idleAt && canStop()) {
           stoppedBy = 'idle';
           break;
         }
-        let waitMs = 60_000;
-        if (opts.idleMs !== undefined) waitMs = Math.min(waitMs, lastArrival + opts.idleMs - now);
-        if (opts.deadlineMs !== undefined) waitMs = Math.min(waitMs, opts.deadlineMs - now);
+        // Sleep until an item arrives or a timer that can still change the outcome fires (inside a statement,
+        // a passed idle time or deadline must wait for the statement's remaining rows).
+        let wakeAt = now + 60_000;
+        if (idleAt > now) wakeAt = Math.min(wakeAt, idleAt);
+        if (opts.deadlineMs !== undefined && opts.deadlineMs > now) wakeAt = Math.min(wakeAt, opts.deadlineMs);
         await new Promise<void>((resolve) => {
           const timer = setTimeout(() => {
             wake = undefined;
             resolve();
-          }, Math.max(1, waitMs));
+          }, Math.max(1, wakeAt - now));
           wake = () => {
             clearTimeout(timer);
             resolve();
@@ -516,7 +546,7 @@ export async function readChanges(opts: ReadChangesOptions): Promise<ReadChanges
         resume = item.at;
         sinceSafe = 0;
       }
-      if (batch.length >= batchSize) await flush();
+      while (batch.length >= batchSize) await flush(batchSize);
     }
     await flush();
   } finally {
