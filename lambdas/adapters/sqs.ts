@@ -31,10 +31,23 @@ export class ChangeQueue {
   ) {}
 
   /**
-   * Sends messages in order. Batches go one after another (never in parallel) so that messages of one
-   * group keep their order; failed entries are resent, in order, before anything after them.
+   * Sends messages keeping each group's order: a group's batches go one after another (never in
+   * parallel); failed entries are resent, in order, before anything after them.
    */
-  async send(messages: readonly OutgoingMessage[]): Promise<void> {
+  async send(messages: readonly OutgoingMessage[], lanes = 4): Promise<void> {
+    if (lanes <= 1) return this.sendLane(messages);
+    // Order matters only within a group: groups are spread over lanes sent concurrently, each lane in order.
+    const split: OutgoingMessage[][] = Array.from({ length: lanes }, () => []);
+    const laneOf = new Map<string, number>();
+    for (const m of messages) {
+      let l = laneOf.get(m.groupId);
+      if (l === undefined) laneOf.set(m.groupId, (l = laneOf.size % lanes));
+      split[l]!.push(m);
+    }
+    await Promise.all(split.filter((l) => l.length).map((l) => this.sendLane(l)));
+  }
+
+  private async sendLane(messages: readonly OutgoingMessage[]): Promise<void> {
     let i = 0;
     while (i < messages.length) {
       const batch: OutgoingMessage[] = [];

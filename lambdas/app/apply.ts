@@ -11,7 +11,7 @@ import type { ChangeEvent, RowImage } from '../core/events.js';
 import { applyUpsertSql, deleteByKeysSql, selectByKeysSql } from '../core/sql.js';
 import type { TargetName } from '../core/routing.js';
 import { dbError, inParallel } from '../adapters/mysql.js';
-import { sortableKey, type TablePlan, type Tombstone } from '../adapters/state-store.js';
+import { SegmentStatus, sortableKey, type TablePlan, type Tombstone } from '../adapters/state-store.js';
 import { keyText } from '../core/segments.js';
 import { routerFor, tableConfig, type AppContext } from './context.js';
 
@@ -47,6 +47,19 @@ async function planFor(ctx: AppContext, table: string): Promise<TablePlan> {
     m.set(table, plan);
   }
   return plan;
+}
+
+const doneTables = new WeakMap<AppContext, Set<string>>();
+
+/** Whether every segment of a table's copy is DONE (remembered: a finished copy stays finished). */
+async function copyDone(ctx: AppContext, table: string): Promise<boolean> {
+  let done = doneTables.get(ctx);
+  if (!done) doneTables.set(ctx, (done = new Set()));
+  if (done.has(table)) return true;
+  const segments = await ctx.store.segments(ctx.config.migrationId, table);
+  if (segments.length === 0 || segments.some((s) => s.status !== SegmentStatus.DONE)) return false;
+  done.add(table);
+  return true;
 }
 
 async function columnsFor(ctx: AppContext, table: string): Promise<string[]> {
@@ -105,10 +118,11 @@ export async function applyEvents(ctx: AppContext, events: readonly ChangeEvent[
   const changes = await toChanges(ctx, events);
   stats.merged = changes.length;
   // Tombstones first, then the deletes: a copy that read a row before CDC deleted it finds the tombstone
-  // after writing its page (or, if it wrote first, this delete finds and removes its row).
+  // after writing its page (or, if it wrote first, this delete finds and removes its row). Not needed once
+  // the table's copy is DONE.
   const stones: Tombstone[] = [];
   for (const c of changes) {
-    if (c.op !== 'delete') continue;
+    if (c.op !== 'delete' || (await copyDone(ctx, c.table.name))) continue;
     const plan = await planFor(ctx, c.table.name);
     stones.push({
       table: c.table.name,

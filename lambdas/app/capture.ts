@@ -20,6 +20,8 @@ export type ReadChanges = (opts: {
   maxEvents: number;
   idleMs: number;
   deadlineMs: number;
+  /** Largest batch handed to `onBatch` (one SendMessageBatch sequence; bigger batches pack fuller messages). */
+  batchSize?: number;
   onBatch: (events: ChangeEvent[]) => Promise<void>;
 }) => Promise<{ position: Position; events: number }>;
 
@@ -35,13 +37,20 @@ export interface CaptureRun {
   readonly caughtUp: boolean;
 }
 
-/** The FIFO group of an event: its row's shard key, so all changes of one order stay in order. */
+/**
+ * The FIFO group of an event (config `cdc.messageGroup`): its row's target table, or its shard key. Either
+ * way all changes of one order stay in order; a shard-key change is grouped where the row goes.
+ */
 export function groupOf(ctx: AppContext): (e: ChangeEvent) => string {
+  const byTarget = ctx.config.cdc.messageGroup === 'target';
   return (e) => {
     const table = tableConfig(ctx, e.table);
     const image = (e.after ?? e.before)!;
     try {
-      return routerFor(ctx, table).shardKey(image);
+      const router = routerFor(ctx, table);
+      if (!byTarget) return router.shardKey(image);
+      const t = router.route(image);
+      return `${t.database}.${t.tableName}`;
     } catch (err) {
       if (!(err instanceof RowRoutingError)) throw err;
       // Unroutable rows still travel (apply reports them, the DLQ keeps them) in a group of their own.
@@ -61,7 +70,7 @@ export function keyOnly(ctx: AppContext): (e: ChangeEvent) => ChangeEvent {
   };
 }
 
-export async function captureRun(ctx: AppContext, deps: CaptureDeps, opts: { owner: string; budgetMs: number; leaseMs?: number; maxEventsPerRead?: number; idleMs?: number }): Promise<CaptureRun> {
+export async function captureRun(ctx: AppContext, deps: CaptureDeps, opts: { owner: string; budgetMs: number; leaseMs?: number; maxEventsPerRead?: number; idleMs?: number; batchSize?: number }): Promise<CaptureRun> {
   const { config, store } = ctx;
   const leaseMs = opts.leaseMs ?? Math.max(60_000, opts.budgetMs + 30_000);
   const deadline = Date.now() + opts.budgetMs;
@@ -81,6 +90,7 @@ export async function captureRun(ctx: AppContext, deps: CaptureDeps, opts: { own
         maxEvents: opts.maxEventsPerRead ?? 5000,
         idleMs: opts.idleMs ?? 300,
         deadlineMs: deadline,
+        batchSize: opts.batchSize ?? 5000,
         onBatch: async (batch) => {
           if (!batch.length) return;
           const packed = packMessages(batch, group, slim);

@@ -105,6 +105,12 @@ export const cdcSchema = z
     enabled: z.boolean().default(false),
     /** Replica id announced to the source: unique among its replicas, different from its server_id. */
     serverId: z.number().int().min(1).max(4294967295).default(7001),
+    /**
+     * FIFO message group of a change: `target` (default) = the row's target table, `shardKey` = the row's
+     * shard key. Both keep every key's changes in binlog order (a key always routes to one target); `target`
+     * lets one message carry many changes (far fewer SQS requests), `shardKey` gives the most parallel groups.
+     */
+    messageGroup: z.enum(['target', 'shardKey']).default('target'),
     /** Receives before a change message goes to the DLQ. */
     maxReceiveCount: z.number().int().min(1).max(1000).default(5),
     /** Concurrent apply invocations (Lambda maximum concurrency; local pollers). */

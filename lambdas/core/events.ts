@@ -126,47 +126,53 @@ export interface OutgoingMessage {
 }
 
 /**
- * Packs events (in binlog order) into messages: consecutive events of one group share a message while it
- * stays under `maxBytes`; an event too large even alone is replaced by a key-only `reread` event built by
- * `keyOnly`. The deduplication id is the first event's position, so a replay after a crash reproduces it.
+ * Packs a batch of events (in binlog order) into messages: the events of each group, in their order, share
+ * messages while they stay under `maxBytes` and `maxEventsPerMessage`. Order *across* groups is not kept
+ * (it need not be); order within a group is. An event too large even alone is replaced by a key-only
+ * `reread` event built by `keyOnly`. The deduplication id is the message's first event position, so a replay
+ * that cuts the same batch reproduces it (and one that cuts differently is made harmless by idempotent apply).
  */
 export function packMessages(
   events: readonly ChangeEvent[],
   groupOf: (e: ChangeEvent) => string,
   keyOnly: (e: ChangeEvent) => ChangeEvent,
   maxBytes = 240 * 1024,
-  maxEventsPerMessage = 100,
+  maxEventsPerMessage = 200,
 ): OutgoingMessage[] {
-  const out: OutgoingMessage[] = [];
-  let group: string | undefined;
-  let batch: { e: ChangeEvent; json: string }[] = [];
-  let size = 0;
-  const flush = () => {
-    if (!batch.length || group === undefined) return;
-    const first = batch[0]!.e;
-    const last = batch[batch.length - 1]!.e;
-    out.push({
-      groupId: sqsId(group),
-      dedupId: sqsId(positionText(first)),
-      body: sqsSafe(`{"v":1,"events":[${batch.map((b) => b.json).join(',')}]}`),
-      events: batch.length,
-      last: { position: last.position, rowIndex: last.rowIndex },
-    });
-    batch = [];
-    size = 0;
-  };
+  const byGroup = new Map<string, { e: ChangeEvent; json: string }[]>();
   for (const raw of events) {
     const g = groupOf(raw);
     let json = JSON.stringify(encodeEvent(raw));
     if (Buffer.byteLength(json) > maxBytes - 32) json = JSON.stringify(encodeEvent(keyOnly(raw)));
-    const bytes = Buffer.byteLength(json) + 1;
-    if (g !== group || size + bytes > maxBytes - 32 || batch.length >= maxEventsPerMessage) {
-      flush();
-      group = g;
-    }
-    batch.push({ e: raw, json });
-    size += bytes;
+    let list = byGroup.get(g);
+    if (!list) byGroup.set(g, (list = []));
+    list.push({ e: raw, json });
   }
-  flush();
+  const out: OutgoingMessage[] = [];
+  for (const [group, list] of byGroup) {
+    let batch: { e: ChangeEvent; json: string }[] = [];
+    let size = 0;
+    const flush = () => {
+      if (!batch.length) return;
+      const first = batch[0]!.e;
+      const last = batch[batch.length - 1]!.e;
+      out.push({
+        groupId: sqsId(group),
+        dedupId: sqsId(positionText(first)),
+        body: sqsSafe(`{"v":1,"events":[${batch.map((b) => b.json).join(',')}]}`),
+        events: batch.length,
+        last: { position: last.position, rowIndex: last.rowIndex },
+      });
+      batch = [];
+      size = 0;
+    };
+    for (const item of list) {
+      const bytes = Buffer.byteLength(item.json) + 1;
+      if (size + bytes > maxBytes - 32 || batch.length >= maxEventsPerMessage) flush();
+      batch.push(item);
+      size += bytes;
+    }
+    flush();
+  }
   return out;
 }

@@ -1,0 +1,200 @@
+/**
+ * `npm run bench:cdc`: the incremental-sync path on a copied 8 × 8 layout.
+ * - capture: a backlog of ~160,000 row changes read from the binlog and sent to SQS FIFO (packed messages);
+ * - apply: the same events through the apply handler (merged windows, batched writes) on the 64 tables,
+ *   beside one statement per event, measured on the handler and the database (not the SQS emulator);
+ * - lag: 1,000 source writes/s for 60 s with capture and apply running; p95 of write → visible in target.
+ * Last line: one JSON object. Options: --orders N, --lag-seconds N, --port N.
+ */
+import { parseArgs } from 'node:util';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { spawnSync } from 'node:child_process';
+import mysql, { type RowDataPacket } from 'mysql2/promise';
+import type { SQSEvent } from 'aws-lambda';
+import { parseConfig } from '../lambdas/core/config.js';
+import { decodeEvents, type ChangeEvent, type OutgoingMessage } from '../lambdas/core/events.js';
+import { ChangeQueue } from '../lambdas/adapters/sqs.js';
+import { readChanges } from '../lambdas/adapters/binlog.js';
+import { captureRun, groupOf } from '../lambdas/app/capture.js';
+import { applyEvents } from '../lambdas/app/apply.js';
+import { routerFor, tableConfig } from '../lambdas/app/context.js';
+import { makeApplyHandler } from '../lambdas/handlers/apply.js';
+import { inParallel } from '../lambdas/adapters/mysql.js';
+import { startMariaDb } from '../local/mariadb.js';
+import { ordersConfig } from '../local/seed.js';
+import { LocalRuntime } from '../local/runtime.js';
+import { checkAll } from '../local/checksum.js';
+import { toRecord } from '../local/poller.js';
+
+const { values } = parseArgs({ options: { orders: { type: 'string', default: '200000' }, 'lag-seconds': { type: 'string', default: '60' }, port: { type: 'string', default: '3428' } } });
+const orders = Number(values.orders);
+const lagSeconds = Number(values['lag-seconds']);
+const port = Number(values.port);
+const here = dirname(fileURLToPath(import.meta.url));
+
+const server = await startMariaDb({ dir: join(tmpdir(), `reshard-bench-cdc-${port}`), port, log: (l) => console.log(l) });
+const admin = mysql.createPool({ host: '127.0.0.1', port, user: 'root', password: '', connectionLimit: 8 });
+const dbs = ['benchcdc_src', ...Array.from({ length: 8 }, (_, i) => `benchcdc_db_${i}`)];
+let rt: LocalRuntime | undefined;
+try {
+  for (const db of dbs) await admin.query(`DROP DATABASE IF EXISTS \`${db}\``);
+  if (spawnSync(process.execPath, ['--import', 'tsx', join(here, 'seed-child.ts'), String(port), String(orders), 'benchcdc_src'], { stdio: 'inherit' }).status !== 0) throw new Error('seeding failed');
+  const config = parseConfig({
+    ...ordersConfig({ migrationId: `benchcdc-${Date.now()}`, port, sourceDb: 'benchcdc_src', targetPrefix: 'benchcdc_db', pageSize: 10000, segments: 8, concurrency: 2, items: false }),
+    cdc: { enabled: true, serverId: 9100, applyConcurrency: 4 },
+  });
+  rt = await LocalRuntime.start({ config });
+  await rt.execute().result; // plan records the binlog position, then the full copy
+  console.log(`copied ${orders.toLocaleString('en-US')} orders into 8 × 8 tables`);
+
+  // A backlog: ~100k updates, ~20k deletes, ~40k inserts.
+  const src = '`benchcdc_src`.order_info';
+  for (let lo = 1; lo <= Math.min(orders, 100_000); lo += 5000) await admin.query(`UPDATE ${src} SET status = status + 1, remark = CONCAT('u', id), update_time = NOW(6) WHERE id BETWEEN ? AND ?`, [lo, lo + 4999]);
+  await admin.query(`DELETE FROM ${src} WHERE id > ? AND id <= ?`, [orders - 20_000, orders]);
+  await admin.query(
+    `INSERT INTO ${src} (order_no, user_id, amount, buyer_name, create_time, update_time) SELECT CONCAT('2026112299', LPAD(seq, 8, '0')), seq, 1.50, 'bench ✓', NOW(3), NOW(6) FROM mysql.seq_1_to_40000`,
+  );
+
+  // Capture the backlog into the FIFO queue, recording what was sent.
+  const sent: OutgoingMessage[] = [];
+  const base = rt.cdc!.queue;
+  const recorder = new (class extends ChangeQueue {
+    override async send(messages: readonly OutgoingMessage[]) {
+      sent.push(...messages);
+      await super.send(messages);
+    }
+  })(base.sqs, base.queueUrl);
+  const src0 = config.source;
+  let t = Date.now();
+  let captured = 0;
+  for (;;) {
+    const run = await captureRun(
+      rt.ctx,
+      { queue: recorder, read: (o) => readChanges({ ...o, connection: { host: src0.host, port: src0.port, user: src0.user, password: '' }, serverId: config.cdc.serverId }) },
+      { owner: 'bench', budgetMs: 120_000, maxEventsPerRead: 20_000, idleMs: 500 },
+    );
+    captured += run.events;
+    if (run.caughtUp) break;
+  }
+  const captureSec = (Date.now() - t) / 1000 - 0.5; // minus the idle wait that detects the end
+  console.log(`captured ${captured.toLocaleString('en-US')} events into ${sent.length.toLocaleString('en-US')} messages in ${captureSec.toFixed(1)}s`);
+  await base.sqs.send(new (await import('@aws-sdk/client-sqs')).PurgeQueueCommand({ QueueUrl: base.queueUrl }));
+
+  // One statement per event (the naive way), on the messages holding the first ~10,000 events.
+  let split = 0;
+  for (let n = 0; split < sent.length && n < 10_000; split++) n += sent[split]!.events;
+  const sample = sent.slice(0, split).flatMap((m) => decodeEvents(JSON.parse(m.body)));
+  const byGroup = new Map<string, ChangeEvent[]>();
+  const group = groupOf(rt.ctx);
+  for (const e of sample) {
+    const g = group(e);
+    byGroup.set(g, [...(byGroup.get(g) ?? []), e]);
+  }
+  t = Date.now();
+  await inParallel([...byGroup.values()], 8, async (list) => {
+    for (const e of list) await applyOneByOne(e);
+  });
+  const oneByOneSec = (Date.now() - t) / 1000;
+
+  // The apply handler on the rest, as the event source would call it: 10 messages per invocation, 4 at once.
+  const restMessages = sent.slice(split);
+  const invocations: SQSEvent[] = [];
+  // FIFO: one group's messages never run in parallel; invocations are formed by group.
+  const groups = new Map<string, OutgoingMessage[]>();
+  for (const m of restMessages) groups.set(m.groupId, [...(groups.get(m.groupId) ?? []), m]);
+  const lanes: OutgoingMessage[][] = [[], [], [], []];
+  let lane = 0;
+  for (const list of groups.values()) lanes[lane++ % 4]!.push(...list);
+  for (const l of lanes) for (let i = 0; i < l.length; i += 10) invocations.push({ Records: l.slice(i, i + 10).map((m, n) => toRecord({ MessageId: `${i}-${n}`, ReceiptHandle: 'x', Body: m.body, Attributes: { MessageGroupId: m.groupId } }, 'arn:bench')) });
+  const handler = makeApplyHandler(async () => rt!.ctx);
+  const applyEventCount = restMessages.reduce((a, m) => a + m.events, 0);
+  t = Date.now();
+  const perLane = Math.ceil(invocations.length / 4);
+  await Promise.all(
+    lanes.map(async (_l, i) => {
+      for (const inv of invocations.filter((_, k) => Math.floor(k / perLane) === i)) {
+        const res = await handler(inv);
+        if (res.batchItemFailures.length) throw new Error(`apply reported ${res.batchItemFailures.length} failure(s)`);
+      }
+    }),
+  );
+  const applySec = (Date.now() - t) / 1000;
+  const [check] = await checkAll(config, rt.ctx.source, rt.ctx.targets);
+  console.log(`applied ${applyEventCount.toLocaleString('en-US')} events in ${applySec.toFixed(1)}s; one by one ${sample.length} in ${oneByOneSec.toFixed(1)}s; checksums ${check!.match ? 'MATCH' : 'MISMATCH'}`);
+
+  // Lag under a sustained write load, with the local capture loop and pollers running.
+  rt.cdc!.start();
+  await rt.cdc!.drain(120_000);
+  const lags: number[] = [];
+  const writerPool = mysql.createPool({ host: '127.0.0.1', port, user: 'root', password: '', connectionLimit: 16, dateStrings: true });
+  const reader = mysql.createPool({ host: '127.0.0.1', port, user: 'root', password: '', connectionLimit: 2 });
+  const router = routerFor(rt.ctx, tableConfig(rt.ctx, 'order_info'));
+  const [idRows] = await writerPool.query<RowDataPacket[]>(`SELECT id, order_no, user_id FROM ${src} ORDER BY id LIMIT 5000`);
+  const pending: { id: number; marker: string; at: number; where: string }[] = [];
+  const end = Date.now() + lagSeconds * 1000;
+  let writes = 0;
+  const probe = (async () => {
+    await Promise.resolve();
+    while (Date.now() < end + 30_000 && (Date.now() < end || pending.length)) {
+      const now = Date.now();
+      for (const p of pending.splice(0, pending.length)) {
+        const [r] = await reader.query<RowDataPacket[]>(`SELECT remark FROM ${p.where} WHERE id = ?`, [p.id]);
+        if (r[0]?.remark === p.marker) lags.push((now - p.at) / 1000);
+        else pending.push(p);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  while (Date.now() < end) {
+    const tick = Date.now();
+    const batch = Array.from({ length: 100 }, () => idRows[Math.floor(Math.random() * idRows.length)]!);
+    await Promise.all(
+      batch.map(async (row, n) => {
+        const marker = `lag ${writes + n} ${tick}`;
+        await writerPool.query(`UPDATE ${src} SET remark = ?, update_time = NOW(6) WHERE id = ?`, [marker, row.id]);
+        if (n % 20 === 0) {
+          const target = router.route(row as Record<string, unknown>);
+          pending.push({ id: Number(row.id), marker, at: Date.now(), where: `\`${target.database}\`.\`${target.tableName}\`` });
+        }
+      }),
+    );
+    writes += batch.length;
+    void probe.catch(() => undefined);
+    const wait = 100 - (Date.now() - tick); // 100 writes per 100 ms = 1,000 writes/s
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  }
+  const writeSec = lagSeconds;
+  await probe;
+  await rt.cdc!.drain(120_000);
+  await writerPool.end();
+  await reader.end();
+  lags.sort((a, b) => a - b);
+  const p95 = lags[Math.floor(lags.length * 0.95)] ?? Number.NaN;
+  const [final] = await checkAll(config, rt.ctx.source, rt.ctx.targets);
+
+  const result = {
+    events: captured,
+    captureEventsPerSec: Math.round(captured / captureSec),
+    applyEventsPerSec: Math.round(applyEventCount / applySec),
+    applyOneByOneEventsPerSec: Math.round(sample.length / oneByOneSec),
+    lagP95Sec: Number(p95.toFixed(2)),
+    lagSamples: lags.length,
+    sourceWritesPerSec: Math.round(writes / writeSec),
+    checksumMatch: check!.match && final!.match,
+  };
+  console.log(`capture ${result.captureEventsPerSec.toLocaleString('en-US')} events/s, apply ${result.applyEventsPerSec.toLocaleString('en-US')} events/s (one by one ${result.applyOneByOneEventsPerSec.toLocaleString('en-US')}), lag p95 ${result.lagP95Sec}s at ${result.sourceWritesPerSec} writes/s`);
+  console.log(JSON.stringify(result));
+  if (!result.checksumMatch) process.exitCode = 1;
+
+  /** The naive apply: one statement per event, no merging, no batching. */
+  async function applyOneByOne(e: ChangeEvent): Promise<void> {
+    await applyEvents(rt!.ctx, [e]);
+  }
+} finally {
+  await rt?.close();
+  for (const db of dbs) await admin.query(`DROP DATABASE IF EXISTS \`${db}\``).catch(() => undefined);
+  await admin.end();
+  await server.stop();
+}
