@@ -73,7 +73,7 @@ try {
     const run = await captureRun(
       rt.ctx,
       { queue: recorder, read: (o) => readChanges({ ...o, connection: { host: src0.host, port: src0.port, user: src0.user, password: '' }, serverId: config.cdc.serverId }) },
-      { owner: 'bench', budgetMs: 120_000, maxEventsPerRead: 20_000, idleMs: 500 },
+      { owner: 'bench', budgetMs: 120_000, maxEventsPerRead: 500_000, idleMs: 500, batchSize: 20_000 },
     );
     captured += run.events;
     if (run.caughtUp) break;

@@ -59,14 +59,18 @@ export function groupOf(ctx: AppContext): (e: ChangeEvent) => string {
   };
 }
 
-/** A key-only event for rows too large for one SQS message: apply re-reads the row from the source. */
+/**
+ * A key-only event for rows too large for one SQS message: apply re-reads the row from the source. Images
+ * keep the record key and shard key columns, so a shard-key change still deletes the row where it was.
+ */
 export function keyOnly(ctx: AppContext): (e: ChangeEvent) => ChangeEvent {
   return (e) => {
     const table = tableConfig(ctx, e.table);
-    const image = (e.after ?? e.before)!;
     const cols = [...new Set([...recordKeyOf(table), ...table.shardKeys])];
-    const slim = Object.fromEntries(cols.map((c) => [c, image[c] ?? null]));
-    return { table: e.table, op: e.op, ...(e.op === 'delete' ? { before: slim } : { after: slim }), position: e.position, rowIndex: e.rowIndex, timestamp: e.timestamp, reread: true };
+    const slim = (image: Record<string, unknown> | undefined) => (image ? Object.fromEntries(cols.map((c) => [c, image[c] ?? null])) : undefined);
+    const before = slim(e.before);
+    const after = slim(e.after);
+    return { table: e.table, op: e.op, ...(before ? { before } : {}), ...(after ? { after } : {}), position: e.position, rowIndex: e.rowIndex, timestamp: e.timestamp, reread: true };
   };
 }
 

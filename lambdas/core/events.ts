@@ -54,12 +54,15 @@ function decodeValue(v: unknown): unknown {
 const mapImage = (img: RowImage | undefined, f: (v: unknown) => unknown): RowImage | undefined =>
   img === undefined ? undefined : Object.fromEntries(Object.entries(img).map(([k, v]) => [k, f(v)]));
 
+/** A row image: any plain object. (`z.record` would drop a column named `__proto__`, which MySQL allows.) */
+const rowImageSchema = z.custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'must be a row image object');
+
 const wireEvent = z
   .object({
     t: z.string().min(1),
     o: z.enum(['insert', 'update', 'delete']),
-    b: z.record(z.string(), z.unknown()).optional(),
-    a: z.record(z.string(), z.unknown()).optional(),
+    b: rowImageSchema.optional(),
+    a: rowImageSchema.optional(),
     f: z.string().min(1),
     p: z.number().int().nonnegative(),
     i: z.number().int().nonnegative(),
@@ -67,7 +70,8 @@ const wireEvent = z
     r: z.literal(true).optional(),
   })
   .strict()
-  .refine((e) => (e.o === 'insert' ? e.a : e.o === 'delete' ? e.b : e.a && e.b) !== undefined, { message: 'missing row image for the operation' });
+  // A key-only `reread` event needs just one image with the key; otherwise the operation's images are required.
+  .refine((e) => (e.r ? (e.a ?? e.b) : e.o === 'insert' ? e.a : e.o === 'delete' ? e.b : e.a && e.b) !== undefined, { message: 'missing row image for the operation' });
 
 export const messageBodySchema = z.object({ v: z.literal(1), events: z.array(wireEvent).min(1) }).strict();
 
@@ -102,7 +106,8 @@ export function decodeEvents(body: unknown): ChangeEvent[] {
 /** SQS allows 128 characters of [A-Za-z0-9!"#$%&'()*+,-./:;<=>?@[\]^_`{|}~] in group and deduplication ids. */
 export function sqsId(text: string): string {
   const clean = text.replace(/[^A-Za-z0-9!"#$%&'()*+,\-./:;<=>?@[\\\]^_`{|}~]/g, '_');
-  return clean.length <= 128 ? clean : `${clean.slice(0, 80)}~${createHash('sha256').update(text).digest('hex').slice(0, 40)}`;
+  // Hash the UTF-16 code units: UTF-8 would turn every lone surrogate into U+FFFD and collide.
+  return clean.length <= 128 ? clean : `${clean.slice(0, 80)}~${createHash('sha256').update(text, 'utf16le').digest('hex').slice(0, 40)}`;
 }
 
 /**
@@ -142,8 +147,9 @@ export function packMessages(
   const byGroup = new Map<string, { e: ChangeEvent; json: string }[]>();
   for (const raw of events) {
     const g = groupOf(raw);
-    let json = JSON.stringify(encodeEvent(raw));
-    if (Buffer.byteLength(json) > maxBytes - 32) json = JSON.stringify(encodeEvent(keyOnly(raw)));
+    // Sizes are measured on what is sent: the SQS-safe text (an escaped emoji takes 12 bytes, not 4).
+    let json = sqsSafe(JSON.stringify(encodeEvent(raw)));
+    if (Buffer.byteLength(json) > maxBytes - 32) json = sqsSafe(JSON.stringify(encodeEvent(keyOnly(raw))));
     let list = byGroup.get(g);
     if (!list) byGroup.set(g, (list = []));
     list.push({ e: raw, json });
@@ -159,7 +165,7 @@ export function packMessages(
       out.push({
         groupId: sqsId(group),
         dedupId: sqsId(positionText(first)),
-        body: sqsSafe(`{"v":1,"events":[${batch.map((b) => b.json).join(',')}]}`),
+        body: `{"v":1,"events":[${batch.map((b) => b.json).join(',')}]}`,
         events: batch.length,
         last: { position: last.position, rowIndex: last.rowIndex },
       });

@@ -148,4 +148,31 @@ describe('apply through SQS FIFO', () => {
     const [check] = await checkAll(config, pool, [pool]);
     expect(check!.targets.filter((t) => !t.match)).toEqual([]);
   });
+
+  it('a row too large for SQS travels as its key and is re-read from the source', async () => {
+    const handler = makeApplyHandler(async () => rt.ctx);
+    const before = await sourceRow(50);
+    const huge = 'é'.repeat(200); // the real case is a >256 KB row; the key-only form is what matters here
+    await pool.query(`UPDATE ${src()} SET remark = ? WHERE id = 50`, [huge]);
+    const key = { id: before.id, order_no: before.order_no, user_id: before.user_id };
+    const keyOnly = { ...changeEvent('order_info', 'update', { before: key, after: key }), reread: true };
+    expect((await handler(sqsEvent([sqsRecord('R', [keyOnly])]))).batchItemFailures).toEqual([]);
+    expect((await targetRow(before))!.remark).toBe(huge);
+    // …and a key-only delete of a row the source no longer has removes it
+    await pool.query(`DELETE FROM ${src()} WHERE id = 51`);
+    const gone = await sourceRow(52);
+    const key51 = { id: 51, order_no: (await targetRowById(51))!.order_no, user_id: (await targetRowById(51))!.user_id };
+    expect((await handler(sqsEvent([sqsRecord('R', [{ ...changeEvent('order_info', 'update', { before: key51, after: key51 }), reread: true }])]))).batchItemFailures).toEqual([]);
+    expect(await targetRowById(51)).toBeUndefined();
+    expect(gone).toBeDefined();
+  });
 });
+
+/** Finds a row in whichever target holds it. */
+async function targetRowById(id: number): Promise<RowImage | undefined> {
+  for (const t of routerFor(rt.ctx, tableConfig(rt.ctx, 'order_info')).allTargets()) {
+    const [rows] = await reader.query<RowDataPacket[]>(`SELECT * FROM \`${t.database}\`.\`${t.tableName}\` WHERE id = ?`, [id]);
+    if (rows[0]) return rows[0] as RowImage;
+  }
+  return undefined;
+}
