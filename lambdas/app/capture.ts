@@ -74,35 +74,62 @@ export function keyOnly(ctx: AppContext): (e: ChangeEvent) => ChangeEvent {
   };
 }
 
-export async function captureRun(ctx: AppContext, deps: CaptureDeps, opts: { owner: string; budgetMs: number; leaseMs?: number; maxEventsPerRead?: number; idleMs?: number; batchSize?: number }): Promise<CaptureRun> {
+/**
+ * An update's `before` image is only used for its keys (where the row was, if its shard key changed):
+ * sending just the record key and shard key columns halves the bytes on the queue.
+ */
+export function keysOnlyBefore(ctx: AppContext): (e: ChangeEvent) => ChangeEvent {
+  const colsOf = new Map(ctx.config.tables.map((t) => [t.name, [...new Set([...recordKeyOf(t), ...t.shardKeys])]]));
+  return (e) => {
+    if (e.op !== 'update' || !e.before) return e;
+    const cols = colsOf.get(e.table);
+    if (!cols) return e;
+    return { ...e, before: Object.fromEntries(cols.map((c) => [c, e.before![c] ?? null])) };
+  };
+}
+
+export async function captureRun(ctx: AppContext, deps: CaptureDeps, opts: { owner: string; budgetMs: number; leaseMs?: number; maxEventsPerRead?: number; idleMs?: number; batchSize?: number; sendEvents?: number; maxBufferMs?: number }): Promise<CaptureRun> {
   const { config, store } = ctx;
   const leaseMs = opts.leaseMs ?? Math.max(60_000, opts.budgetMs + 30_000);
   const deadline = Date.now() + opts.budgetMs;
   let held: CaptureState = await store.acquireCapture(config.migrationId, opts.owner, leaseMs);
   const group = groupOf(ctx);
   const slim = keyOnly(ctx);
+  const slimBefore = keysOnlyBefore(ctx);
   let events = 0;
   let messages = 0;
   let caughtUp = false;
   try {
     while (Date.now() < deadline) {
       let lastEventAt: number | undefined;
+      // The reader hands over what arrived per tick (often a few hundred events); buffering up to
+      // `sendEvents` lets each group's message carry many events. Everything is sent before the commit.
+      let buffer: ChangeEvent[] = [];
+      let bufferedSince = 0;
+      const flush = async () => {
+        if (!buffer.length) return;
+        const packed = packMessages(buffer.map(slimBefore), group, slim);
+        lastEventAt = buffer[buffer.length - 1]!.timestamp;
+        buffer = [];
+        await deps.queue.send(packed);
+        messages += packed.length;
+      };
       const res = await deps.read({
         from: held.position,
         database: config.source.database,
         tables: config.tables.map((t) => t.name),
-        maxEvents: opts.maxEventsPerRead ?? 5000,
+        maxEvents: opts.maxEventsPerRead ?? 20_000,
         idleMs: opts.idleMs ?? 300,
         deadlineMs: deadline,
         batchSize: opts.batchSize ?? 5000,
         onBatch: async (batch) => {
-          if (!batch.length) return;
-          const packed = packMessages(batch, group, slim);
-          await deps.queue.send(packed);
-          messages += packed.length;
-          lastEventAt = batch[batch.length - 1]!.timestamp;
+          if (!buffer.length) bufferedSince = Date.now();
+          buffer.push(...batch);
+          // Full enough, or waited long enough (lag): send.
+          if (buffer.length >= (opts.sendEvents ?? 5000) || Date.now() - bufferedSince >= (opts.maxBufferMs ?? 200)) await flush();
         },
       });
+      await flush();
       if (res.events === 0) {
         caughtUp = true;
         if (res.position.file === held.position.file && res.position.position === held.position.position) break;

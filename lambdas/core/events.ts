@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { createHash } from 'node:crypto';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 
 export type ChangeOp = 'insert' | 'update' | 'delete';
 export type RowImage = Record<string, unknown>;
@@ -51,8 +52,15 @@ function decodeValue(v: unknown): unknown {
   return v;
 }
 
-const mapImage = (img: RowImage | undefined, f: (v: unknown) => unknown): RowImage | undefined =>
-  img === undefined ? undefined : Object.fromEntries(Object.entries(img).map(([k, v]) => [k, f(v)]));
+const special = (v: unknown) => v !== null && typeof v === 'object' || typeof v === 'bigint';
+
+/** Maps an image's values with `f`; an image with only plain values (the usual case) is used as it is. */
+const mapImage = (img: RowImage | undefined, f: (v: unknown) => unknown): RowImage | undefined => {
+  if (img === undefined) return undefined;
+  let plain = true;
+  for (const k in img) if (special(img[k])) plain = false;
+  return plain ? img : Object.fromEntries(Object.entries(img).map(([k, v]) => [k, f(v)]));
+};
 
 /** A row image: any plain object. (`z.record` would drop a column named `__proto__`, which MySQL allows.) */
 const rowImageSchema = z.custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'must be a row image object');
@@ -74,6 +82,28 @@ const wireEvent = z
   .refine((e) => (e.r ? (e.a ?? e.b) : e.o === 'insert' ? e.a : e.o === 'delete' ? e.b : e.a && e.b) !== undefined, { message: 'missing row image for the operation' });
 
 export const messageBodySchema = z.object({ v: z.literal(1), events: z.array(wireEvent).min(1) }).strict();
+/** A compressed body: `z` is the base64 of the raw-deflated `{"v":1,"events":[…]}` text. */
+const compressedBodySchema = z.object({ v: z.literal(1), z: z.string().min(1) }).strict();
+
+/** Bodies above this size are sent compressed (SQS bills per 64 KB, and row images compress well). */
+export const COMPRESS_ABOVE = 4096;
+
+export function compressBody(json: string): string {
+  if (json.length <= COMPRESS_ABOVE) return json;
+  return `{"v":1,"z":"${deflateRawSync(Buffer.from(json, 'utf8'), { level: 1 }).toString('base64')}"}`;
+}
+
+function inflateBody(body: unknown): unknown {
+  const c = compressedBodySchema.safeParse(body);
+  if (!c.success) return body;
+  let text: string;
+  try {
+    text = inflateRawSync(Buffer.from(c.data.z, 'base64')).toString('utf8');
+  } catch (err) {
+    throw new TypeError(`compressed change message does not inflate: ${(err as Error).message}`);
+  }
+  return JSON.parse(text) as unknown;
+}
 
 export function encodeEvent(e: ChangeEvent): z.input<typeof wireEvent> {
   return {
@@ -90,7 +120,7 @@ export function encodeEvent(e: ChangeEvent): z.input<typeof wireEvent> {
 }
 
 export function decodeEvents(body: unknown): ChangeEvent[] {
-  const m = messageBodySchema.parse(body);
+  const m = messageBodySchema.parse(inflateBody(body));
   return m.events.map((w) => ({
     table: w.t,
     op: w.o,
@@ -115,7 +145,10 @@ export function sqsId(text: string): string {
  * local emulator refuses those). JSON text is ASCII outside its strings, so every other character
  * (emoji, lone surrogates, U+FFFE/FFFF) is written as a `\uXXXX` escape, which JSON.parse restores.
  */
+const UNSAFE = /[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD]/;
+
 export function sqsSafe(json: string): string {
+  if (!UNSAFE.test(json)) return json; // the common case: nothing to escape, no copy
   return json.replace(/[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD]/gu, (ch) =>
     Array.from({ length: ch.length }, (_, i) => `\\u${ch.charCodeAt(i).toString(16).padStart(4, '0')}`).join(''),
   );
@@ -165,7 +198,7 @@ export function packMessages(
       out.push({
         groupId: sqsId(group),
         dedupId: sqsId(positionText(first)),
-        body: `{"v":1,"events":[${batch.map((b) => b.json).join(',')}]}`,
+        body: compressBody(`{"v":1,"events":[${batch.map((b) => b.json).join(',')}]}`),
         events: batch.length,
         last: { position: last.position, rowIndex: last.rowIndex },
       });
