@@ -3,39 +3,23 @@
  * converging with a full copy that runs while the source keeps changing; and the copy/CDC races of
  * DESIGN §2.5, each staged at the exact moment between the copy's read and its write.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Pool } from 'mysql2/promise';
+import { describe, expect, it } from 'vitest';
 import { LocalRuntime } from '../../local/runtime.js';
-import { startDynamo, type LocalDynamo } from '../../local/emulators.js';
 import { rng, seedOrders } from '../../local/seed.js';
 import { checkAll } from '../../local/checksum.js';
 import { parseConfig, type MigrationConfig } from '../../lambdas/core/config.js';
 import type { CopyHooks } from '../../lambdas/app/context.js';
-import { dropPrefixed, rootPool, testConfig, uniquePrefix } from '../helpers/db.js';
+import { integrationSuite } from '../helpers/suite.js';
 
-let pool: Pool;
-let dynamo: LocalDynamo;
-const prefixes: string[] = [];
+const suite = integrationSuite({ databases: 4, tablesPerDb: 4, segments: 3, concurrency: 2, items: false });
 
-beforeAll(async () => {
-  pool = rootPool();
-  dynamo = await startDynamo();
-});
-afterAll(async () => {
-  await dynamo?.close();
-  for (const p of prefixes) await dropPrefixed(pool, p);
-  await pool.end();
-});
-
-function cdcConfig(name: string, overrides: Parameters<typeof testConfig>[1] = {}, serverId = 7000): MigrationConfig {
-  const prefix = uniquePrefix(name);
-  prefixes.push(prefix);
-  const base = testConfig(prefix, { databases: 4, tablesPerDb: 4, segments: 3, concurrency: 2, items: false, ...overrides });
+function cdcConfig(name: string, overrides: Parameters<typeof suite.config>[1] = {}, serverId = 7000): MigrationConfig {
+  const base = suite.config(name, overrides);
   return parseConfig({ ...base, cdc: { enabled: true, serverId: serverId + Math.floor(Math.random() * 100_000), applyConcurrency: 4 } });
 }
 
 async function expectConverged(config: MigrationConfig): Promise<void> {
-  for (const c of await checkAll(config, pool, [pool])) {
+  for (const c of await checkAll(config, suite.pool, [suite.pool])) {
     expect(c.targets.filter((t) => !t.match), `${c.table}: targets that differ from the source`).toEqual([]);
     expect(c.targetRows).toBe(c.sourceRows);
   }
@@ -45,8 +29,8 @@ describe('copy while the source changes', () => {
   it('20,000 random inserts/updates/deletes during the copy: after lag reaches 0 the targets equal the source', async () => {
     const config = cdcConfig('converge', { pageSize: 200 });
     const src = `\`${config.source.database}\`.order_info`;
-    await seedOrders(pool, config.source.database, { orders: 20_000, itemsPerOrder: 0, seed: 31 });
-    const rt = await LocalRuntime.start({ config, dynamo, retryIntervalMs: 100 });
+    await seedOrders(suite.pool, config.source.database, { orders: 20_000, itemsPerOrder: 0, seed: 31 });
+    const rt = await LocalRuntime.start({ config, dynamo: suite.dynamo, retryIntervalMs: 100 });
     try {
       rt.cdc!.start();
       const copy = rt.execute().result;
@@ -55,7 +39,7 @@ describe('copy while the source changes', () => {
       const writer = (async () => {
         let ops = 0;
         while (ops < 20_000) {
-          const conn = await pool.getConnection();
+          const conn = await suite.pool.getConnection();
           try {
             await conn.beginTransaction();
             for (let i = 0; i < 50; i++, ops++) {
@@ -97,7 +81,7 @@ describe('the copy/CDC races (DESIGN §2.5), with and without a version column',
     const base = cdcConfig(name, { pageSize: 100, segments: 1 });
     const config = versioned ? base : parseConfig({ ...base, tables: [{ ...base.tables[0]!, versionColumn: undefined }] });
     const src = `\`${config.source.database}\`.order_info`;
-    await seedOrders(pool, config.source.database, { orders: 300, itemsPerOrder: 0, seed: 5 });
+    await seedOrders(suite.pool, config.source.database, { orders: 300, itemsPerOrder: 0, seed: 5 });
     let staged = false;
     let rt: LocalRuntime;
     const hooks: CopyHooks = {
@@ -108,7 +92,7 @@ describe('the copy/CDC races (DESIGN §2.5), with and without a version column',
         await rt.cdc!.drain(60_000); // CDC applies the change before the copy writes what it read
       },
     };
-    rt = await LocalRuntime.start({ config, dynamo, hooks, retryIntervalMs: 100 });
+    rt = await LocalRuntime.start({ config, dynamo: suite.dynamo, hooks, retryIntervalMs: 100 });
     try {
       rt.cdc!.start();
       await rt.execute().result;
@@ -124,29 +108,29 @@ describe('the copy/CDC races (DESIGN §2.5), with and without a version column',
     const v = versioned ? 'with' : 'without';
     it(`a row updated after the copy read it (${v} version column)`, () =>
       race(`rupd${versioned ? 'v' : ''}`, versioned, async (src, rows) => {
-        await pool.query(`UPDATE ${src} SET remark = 'changed after the copy read me', status = 9 WHERE id = ?`, [rows[5]!.id]);
+        await suite.pool.query(`UPDATE ${src} SET remark = 'changed after the copy read me', status = 9 WHERE id = ?`, [rows[5]!.id]);
       }));
 
     it(`a row deleted after the copy read it (${v} version column)`, () =>
       race(`rdel${versioned ? 'v' : ''}`, versioned, async (src, rows) => {
-        await pool.query(`DELETE FROM ${src} WHERE id IN (?, ?)`, [rows[7]!.id, rows[8]!.id]);
+        await suite.pool.query(`DELETE FROM ${src} WHERE id IN (?, ?)`, [rows[7]!.id, rows[8]!.id]);
       }));
 
     it(`a row inserted, updated and deleted during the copy (${v} version column)`, () =>
       race(`riud${versioned ? 'v' : ''}`, versioned, async (src, rows) => {
         const id = Number(rows[3]!.id) + 100_000;
-        await pool.query(`INSERT INTO ${src} (id, order_no, user_id, amount, buyer_name, create_time, update_time) VALUES (?, '20261122000777', 1, 1.00, 'x', NOW(3), NOW(6))`, [id]);
-        await pool.query(`UPDATE ${src} SET amount = 2.00 WHERE id = ?`, [id]);
-        await pool.query(`DELETE FROM ${src} WHERE id = ?`, [id]);
+        await suite.pool.query(`INSERT INTO ${src} (id, order_no, user_id, amount, buyer_name, create_time, update_time) VALUES (?, '20261122000777', 1, 1.00, 'x', NOW(3), NOW(6))`, [id]);
+        await suite.pool.query(`UPDATE ${src} SET amount = 2.00 WHERE id = ?`, [id]);
+        await suite.pool.query(`DELETE FROM ${src} WHERE id = ?`, [id]);
         // …and one inserted then updated that stays
-        await pool.query(`INSERT INTO ${src} (id, order_no, user_id, amount, buyer_name, create_time, update_time) VALUES (?, '20261122000778', 1, 1.00, 'y', NOW(3), NOW(6))`, [id + 1]);
-        await pool.query(`UPDATE ${src} SET amount = 3.00 WHERE id = ?`, [id + 1]);
+        await suite.pool.query(`INSERT INTO ${src} (id, order_no, user_id, amount, buyer_name, create_time, update_time) VALUES (?, '20261122000778', 1, 1.00, 'y', NOW(3), NOW(6))`, [id + 1]);
+        await suite.pool.query(`UPDATE ${src} SET amount = 3.00 WHERE id = ?`, [id + 1]);
       }));
 
     it(`the same key changed many times within one millisecond (${v} version column)`, () =>
       race(`rms${versioned ? 'v' : ''}`, versioned, async (src, rows) => {
         const id = rows[10]!.id;
-        const conn = await pool.getConnection();
+        const conn = await suite.pool.getConnection();
         try {
           await conn.query('SET timestamp = 1782000000.123456'); // NOW(6) frozen: every update has the same update_time
           for (let i = 0; i < 20; i++) await conn.query(`UPDATE ${src} SET remark = ?, update_time = NOW(6) WHERE id = ?`, [`same instant #${i}`, id]);

@@ -2,10 +2,9 @@
  * Failure handling on the real stack: a persistently failing segment, fencing of a stale worker,
  * and bad input (missing scroll index, unreachable database, unroutable rows).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Pool } from 'mysql2/promise';
+import { describe, expect, it } from 'vitest';
 import { LocalRuntime } from '../../local/runtime.js';
-import { startDynamo, ensureStateTable, LOCAL_AWS, type LocalDynamo } from '../../local/emulators.js';
+import { ensureStateTable, LOCAL_AWS } from '../../local/emulators.js';
 import { seedOrders } from '../../local/seed.js';
 import { checkAll } from '../../local/checksum.js';
 import { migrationStatus } from '../../lambdas/app/status.js';
@@ -14,32 +13,15 @@ import { buildContext, closeContext } from '../../lambdas/app/build-context.js';
 import { dynamoClient, StateStore } from '../../lambdas/adapters/state-store.js';
 import { LeaseHeldError, LeaseLostError, SchemaError, TransientError } from '../../lambdas/core/errors.js';
 import { parseConfig } from '../../lambdas/core/config.js';
-import { dropPrefixed, rootPool, testConfig, uniquePrefix } from '../helpers/db.js';
+import { integrationSuite } from '../helpers/suite.js';
 
-let pool: Pool;
-let dynamo: LocalDynamo;
-const prefixes: string[] = [];
-
-beforeAll(async () => {
-  pool = rootPool();
-  dynamo = await startDynamo();
-});
-afterAll(async () => {
-  await dynamo?.close();
-  for (const p of prefixes) await dropPrefixed(pool, p);
-  await pool.end();
-});
-
-function fresh(name: string, overrides: Parameters<typeof testConfig>[1] = {}) {
-  const prefix = uniquePrefix(name);
-  prefixes.push(prefix);
-  return testConfig(prefix, { databases: 2, tablesPerDb: 2, pageSize: 100, segments: 4, concurrency: 2, leaseSeconds: 2, items: false, ...overrides });
-}
+const suite = integrationSuite({ databases: 2, tablesPerDb: 2, pageSize: 100, segments: 4, concurrency: 2, leaseSeconds: 2, items: false });
+const fresh = suite.config;
 
 describe('a persistently failing segment', () => {
   it('lets the others finish, fails the execution, shows the error and retries, and retry reruns only that segment', async () => {
     const config = fresh('failseg');
-    await seedOrders(pool, config.source.database, { orders: 1200, itemsPerOrder: 0, seed: 3 });
+    await seedOrders(suite.pool, config.source.database, { orders: 1200, itemsPerOrder: 0, seed: 3 });
     let broken = true;
     const touched: number[] = [];
     const hooks = {
@@ -48,7 +30,7 @@ describe('a persistently failing segment', () => {
         if (broken && segment === 2) throw new TransientError('injected: target shard unavailable');
       },
     };
-    const rt = await LocalRuntime.start({ config, dynamo, hooks, retryIntervalMs: 20 });
+    const rt = await LocalRuntime.start({ config, dynamo: suite.dynamo, hooks, retryIntervalMs: 20 });
     try {
       await expect(rt.execute().result).rejects.toThrow(/1 segment\(s\) failed: order_info#2 \(TransientError: injected/);
       const view = await migrationStatus(config, rt.store);
@@ -64,7 +46,7 @@ describe('a persistently failing segment', () => {
       await rt.execute().result;
       expect(new Set(touched)).toEqual(new Set([2]));
       expect((await migrationStatus(config, rt.store)).status).toBe('DONE');
-      const [check] = await checkAll(config, pool, [pool]);
+      const [check] = await checkAll(config, suite.pool, [suite.pool]);
       expect(check!.match).toBe(true);
     } finally {
       await rt.close();
@@ -74,9 +56,9 @@ describe('a persistently failing segment', () => {
 
 describe('fencing', () => {
   it('a stale worker whose lease expired cannot move the checkpoint', async () => {
-    await ensureStateTable(dynamo.client, 'fencing');
+    await ensureStateTable(suite.dynamo.client, 'fencing');
     let now = 1_000_000;
-    const store = new StateStore(dynamoClient({ ...LOCAL_AWS, endpoint: dynamo.endpoint }), 'fencing', () => now);
+    const store = new StateStore(dynamoClient({ ...LOCAL_AWS, endpoint: suite.dynamo.endpoint }), 'fencing', () => now);
     await store.ensureSegments('m1', 't', [{ index: 0, lo: null, hi: null }]);
     const a = await store.acquire('m1', 't', 0, 'worker-a', 1000);
     await expect(store.acquire('m1', 't', 0, 'worker-b', 1000)).rejects.toBeInstanceOf(LeaseHeldError);
@@ -101,11 +83,11 @@ describe('fencing', () => {
 describe('bad input', () => {
   it('plan refuses a source table whose scroll key has no index, naming the index to add', async () => {
     const config = fresh('noidx');
-    await seedOrders(pool, config.source.database, { orders: 50, itemsPerOrder: 0 });
-    await pool.query(`ALTER TABLE \`${config.source.database}\`.order_info ADD COLUMN seq BIGINT NOT NULL DEFAULT 0`);
-    await pool.query(`UPDATE \`${config.source.database}\`.order_info SET seq = id * 10`);
+    await seedOrders(suite.pool, config.source.database, { orders: 50, itemsPerOrder: 0 });
+    await suite.pool.query(`ALTER TABLE \`${config.source.database}\`.order_info ADD COLUMN seq BIGINT NOT NULL DEFAULT 0`);
+    await suite.pool.query(`UPDATE \`${config.source.database}\`.order_info SET seq = id * 10`);
     const noIndex = parseConfig({ ...config, tables: [{ ...config.tables[0]!, scrollKey: 'seq' }] });
-    const ctx = await buildContext({ config: noIndex, store: new StateStore(dynamoClient({ ...LOCAL_AWS, endpoint: dynamo.endpoint }), 'x'), workerId: 't' });
+    const ctx = await buildContext({ config: noIndex, store: new StateStore(dynamoClient({ ...LOCAL_AWS, endpoint: suite.dynamo.endpoint }), 'x'), workerId: 't' });
     try {
       const err = await plan(ctx, { dryRun: true }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(SchemaError);
@@ -119,7 +101,7 @@ describe('bad input', () => {
   it('an unreachable database is named in the error', async () => {
     const config = fresh('unreach');
     const bad = parseConfig({ ...config, source: { ...config.source, port: 1, connectTimeoutMs: 500 } });
-    const ctx = await buildContext({ config: bad, store: new StateStore(dynamoClient({ ...LOCAL_AWS, endpoint: dynamo.endpoint }), 'x'), workerId: 't' });
+    const ctx = await buildContext({ config: bad, store: new StateStore(dynamoClient({ ...LOCAL_AWS, endpoint: suite.dynamo.endpoint }), 'x'), workerId: 't' });
     try {
       await expect(plan(ctx, { dryRun: true })).rejects.toThrow(/cannot reach source 127\.0\.0\.1:1: ECONNREFUSED/);
     } finally {
@@ -129,10 +111,10 @@ describe('bad input', () => {
 
   it('a row whose shard keys are NULL or non-numeric fails its batch with an error naming the row, loses nothing, and retry completes after the fix', async () => {
     const config = fresh('badrow', { segments: 1 });
-    await seedOrders(pool, config.source.database, { orders: 500, itemsPerOrder: 0, seed: 5 });
+    await seedOrders(suite.pool, config.source.database, { orders: 500, itemsPerOrder: 0, seed: 5 });
     const db = `\`${config.source.database}\``;
-    await pool.query(`UPDATE ${db}.order_info SET order_no = NULL, user_id = NULL WHERE id = 250`);
-    const rt = await LocalRuntime.start({ config, dynamo, retryIntervalMs: 20 });
+    await suite.pool.query(`UPDATE ${db}.order_info SET order_no = NULL, user_id = NULL WHERE id = 250`);
+    const rt = await LocalRuntime.start({ config, dynamo: suite.dynamo, retryIntervalMs: 20 });
     try {
       await expect(rt.execute().result).rejects.toThrow(/SegmentsFailedError|segment\(s\) failed/);
       let seg = (await migrationStatus(config, rt.store)).tables[0]!.segments[0]!;
@@ -142,14 +124,14 @@ describe('bad input', () => {
       expect(seg.retries).toBe(1);
       expect(seg.rowsCopied).toBe(200);
 
-      await pool.query(`UPDATE ${db}.order_info SET order_no = 'SO-X12' WHERE id = 250`);
+      await suite.pool.query(`UPDATE ${db}.order_info SET order_no = 'SO-X12' WHERE id = 250`);
       await expect(rt.execute().result).rejects.toThrow(/order_info row id=250: cannot route shard key "SO-X12"/);
 
-      await pool.query(`UPDATE ${db}.order_info SET order_no = '20260101000000250' WHERE id = 250`);
+      await suite.pool.query(`UPDATE ${db}.order_info SET order_no = '20260101000000250' WHERE id = 250`);
       await rt.execute().result;
       seg = (await migrationStatus(config, rt.store)).tables[0]!.segments[0]!;
       expect(seg.status).toBe('DONE');
-      const [check] = await checkAll(config, pool, [pool]);
+      const [check] = await checkAll(config, suite.pool, [suite.pool]);
       expect(check!.sourceRows).toBe(500);
       expect(check!.match).toBe(true);
     } finally {
