@@ -22,7 +22,8 @@ export interface MariaDb {
   readonly port: number;
   readonly url: string;
   readonly reused: boolean;
-  stop(): Promise<void>;
+  /** Stops the server: a clean shutdown, or `kill` for a throw-away datadir (instant). */
+  stop(mode?: 'shutdown' | 'kill'): Promise<void>;
 }
 
 const CANDIDATES = ['mariadbd', 'mysqld'].flatMap((b) => [`/usr/sbin/${b}`, `/usr/bin/${b}`, `/usr/local/bin/${b}`]);
@@ -132,10 +133,10 @@ export async function startMariaDb(opts: MariaDbOptions): Promise<MariaDb> {
     port: opts.port,
     url,
     reused: false,
-    stop: async () => {
+    stop: async (mode = 'shutdown') => {
       if (exited !== null) return;
       const done = new Promise<void>((r) => child.once('exit', () => r()));
-      child.kill('SIGTERM');
+      child.kill(mode === 'kill' ? 'SIGKILL' : 'SIGTERM');
       await Promise.race([done, sleep(20_000)]);
       if (exited === null) child.kill('SIGKILL');
     },
