@@ -44,7 +44,7 @@ export async function buildContext(args: { config: MigrationConfig; store: State
     config,
     source,
     targets,
-    writer: new TargetWriter(targets),
+    writer: new TargetWriter(targets, config.copy.writeMethod),
     store: args.store,
     routeFn: await loadRouter(config),
     hooks: args.hooks ?? {},

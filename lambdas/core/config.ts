@@ -89,6 +89,12 @@ export const copySchema = z
     concurrency: z.number().int().min(1).max(1000).default(4),
     /** Concurrent target-table writes per page. */
     writeConcurrency: z.number().int().min(1).max(64).default(8),
+    /**
+     * How fresh rows are written: `load` = LOAD DATA LOCAL INFILE (fastest; needs `local_infile` on the
+     * target), `insert` = multi-row INSERT, `auto` = load, falling back to insert if the server refuses it.
+     * Rows that already exist always go through the guarded upsert.
+     */
+    writeMethod: z.enum(['auto', 'load', 'insert']).default('auto'),
     /** 0 = unlimited. */
     maxRowsPerSec: z.number().min(0).default(0),
     /** A copy-batch call stops taking new pages after this long and returns `{done:false}`. */

@@ -103,3 +103,29 @@ describe('target preparation', () => {
     }
   });
 });
+
+describe('write methods', () => {
+  for (const writeMethod of ['load', 'insert'] as const) {
+    it(`copies awkward values exactly with ${writeMethod === 'load' ? 'LOAD DATA LOCAL' : 'multi-row INSERT'}`, async () => {
+      const base = fresh(`wm${writeMethod}`, { segments: 1 });
+      const config = parseConfig({ ...base, copy: { ...base.copy, writeMethod } });
+      await seedOrders(suite.pool, config.source.database, { orders: 300, itemsPerOrder: 0, seed: 12 });
+      const awkward = ['back\\slash', 'tab\tin', 'new\nline', 'nul\0byte', '\\N', 'N', '', 'emoji 🧪 ✓', 'quote \' "dq"', 'trailing space '];
+      for (const [i, remark] of awkward.entries())
+        await suite.pool.query(`UPDATE \`${config.source.database}\`.order_info SET remark = ?, attrs = ? WHERE id = ?`, [remark, JSON.stringify({ k: remark }), i + 1]);
+      await suite.pool.query(`ALTER TABLE \`${config.source.database}\`.order_info ADD COLUMN blob_col BLOB NULL`);
+      await suite.pool.query(`UPDATE \`${config.source.database}\`.order_info SET blob_col = ? WHERE id = 1`, [Buffer.from([0x5c, 0x09, 0x0a, 0x00, 0xff, 0x4e, 0x5c, 0x4e])]);
+      await suite.pool.query(`UPDATE \`${config.source.database}\`.order_info SET blob_col = ? WHERE id = 2`, [Buffer.alloc(0)]);
+      const rt = await LocalRuntime.start({ config, dynamo: suite.dynamo });
+      try {
+        await rt.execute().result;
+        const [check] = await checkAll(config, suite.pool, [suite.pool]);
+        expect(check!.targets.filter((t) => !t.match)).toEqual([]);
+        expect(check!.targetRows).toBe(300);
+      } finally {
+        await rt.close();
+      }
+    });
+  }
+});
+
