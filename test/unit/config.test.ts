@@ -43,11 +43,10 @@ describe('parseConfig', () => {
 
   it('fills copy defaults when copy is given empty', () => {
     const c = parseConfig({ ...minimal(), copy: {} });
-    expect(c.copy).toEqual({ pageSize: 5000, segments: 8, concurrency: 4, writeConcurrency: 8, maxRowsPerSec: 0, timeBudgetSeconds: 600, leaseSeconds: 120 });
+    expect(c.copy).toEqual({ pageSize: 5000, segments: 8, concurrency: 4, writeConcurrency: 8, writeMethod: 'insert', maxRowsPerSec: 0, timeBudgetSeconds: 600, leaseSeconds: 120 });
   });
 
-  // BUG (lambdas/core/config.ts, copySchema / target.connection): zod 4's `.default(x)` returns `x` as is
-  // without parsing it, so `.default({} as never)` yields `{}` instead of the object's defaults.
+  // Regression: zod 4's `.default(x)` returns `x` as is without parsing it; `.prefault({})` applies the defaults.
   it('fills copy defaults when copy is omitted', () => {
     const c = parseConfig(minimal());
     expect(c.copy.pageSize).toBe(5000);
@@ -156,7 +155,7 @@ describe('parseConfig', () => {
     expect(() => parseConfig(raw)).toThrow(ConfigError);
   });
 
-  // BUG (lambdas/core/config.ts, `pattern`): a pattern is checked only for index 0, so a long pattern that is a
+  // Regression, fixed (lambdas/core/config.ts, `pattern`): a pattern is checked only for index 0, so a long pattern that is a
   // valid identifier for `{db}` = 0 expands to a name over MySQL's 64-character limit for db 10 and above.
   it('rejects a databasePattern that expands beyond 64 characters for some database index', () => {
     const pattern = `${'d'.repeat(63)}{db}`;

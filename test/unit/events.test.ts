@@ -309,7 +309,7 @@ describe('encodeEvent / decodeEvents', () => {
     expect(() => decodeEvents(body)).toThrow();
   });
 
-  // BUG: zod's z.record drops an own "__proto__" key while parsing, so a column named `__proto__` (legal in MySQL)
+  // Regression, fixed: zod's z.record drops an own "__proto__" key while parsing, so a column named `__proto__` (legal in MySQL)
   // silently disappears from the decoded row image (encodeEvent does write it).
   it('keeps a column named __proto__', () => {
     const after = JSON.parse('{"__proto__":"x","id":1}') as RowImage;
@@ -444,7 +444,7 @@ describe('sqsId', () => {
     );
   });
 
-  // BUG: the hash is taken over `text` as UTF-8, where every lone surrogate becomes U+FFFD; the cleaned part maps
+  // Regression, fixed: the hash is taken over `text` as UTF-8, where every lone surrogate becomes U+FFFD; the cleaned part maps
   // them all to `_` too. Distinct long texts that differ only in lone surrogates (or a lone surrogate vs U+FFFD)
   // get the same id.
   it.each<[string, string, string]>([
@@ -687,7 +687,7 @@ describe('packMessages', () => {
     expect(m!.dedupId).toBe('bin_log.000001:5:0');
   });
 
-  // BUG: the size check measures the JSON *before* sqsSafe, which turns every emoji (4 UTF-8 bytes) into a 12-byte
+  // Regression, fixed: the size check measures the JSON *before* sqsSafe, which turns every emoji (4 UTF-8 bytes) into a 12-byte
   // `\uXXXX\uXXXX` escape and every U+FFFE/U+FFFF (3 bytes) into 6 bytes. Rows rich in such characters make bodies
   // up to 3x maxBytes (over the SQS 256 KiB limit with the default 240 KiB), and are not replaced by key-only events.
   it('keeps bodies within maxBytes when images hold emoji', () => {
@@ -702,7 +702,7 @@ describe('packMessages', () => {
     for (const m of messages) expect(Buffer.byteLength(m.body)).toBeLessThanOrEqual(3000);
   });
 
-  // BUG (events.ts schema vs. the key-only events capture builds): capture's keyOnly gives a reread *update* only
+  // Regression, fixed (events.ts schema vs. the key-only events capture builds): capture's keyOnly gives a reread *update* only
   // its `after` key image, and apply reads `e.after ?? e.before` for reread events, but the wire schema requires both
   // `a` and `b` for every update, so decodeEvents throws and the whole message (every event in it) is rejected.
   it('decodes an oversized update replaced by a key-only reread event carrying its key as after only', () => {

@@ -48,7 +48,7 @@ describe('compareVersions', () => {
     expect(compareVersions(a, b)).toBe(expected);
   });
 
-  // BUG: decimal text is compared through Number, so decimals beyond double precision compare equal,
+  // Regression, fixed: decimal text is compared through Number, so decimals beyond double precision compare equal,
   // while the SQL guard (`VALUES(v) > v`) compares them exactly.
   it('compares decimals beyond double precision exactly', () => {
     expect(compareVersions('9007199254740993.5', '9007199254740993.25')).toBe(1);
