@@ -14,6 +14,7 @@ import { migrationStatus, type MigrationView } from '../lambdas/app/status.js';
 import { LocalRuntime } from '../local/runtime.js';
 import { startProgress } from '../local/progress.js';
 import { runDemo } from '../local/demo.js';
+import { verifyTable } from '../lambdas/app/verify.js';
 import type { CdcLag } from '../local/cdc.js';
 import { StateStore, dynamoClient } from '../lambdas/adapters/state-store.js';
 
@@ -131,6 +132,33 @@ program
       console.log(pending.length ? `rerunning ${pending.length} segment(s): ${pending.join(', ')}` : 'every segment is DONE; finalizing');
     });
     await execute(config, opts.stateDir);
+  });
+
+program
+  .command('verify')
+  .description('compare source and targets per key-range batch (checksums, then row by row where they differ); --repair rewrites what differs')
+  .addOption(configOption)
+  .addOption(stateOption)
+  .option('--repair', 'rewrite missing and different rows from the source, delete extra ones, then compare again')
+  .option('--batch-rows <n>', 'rows per batch', (v) => Number.parseInt(v, 10), 20_000)
+  .option('--json', 'print the result as JSON')
+  .action(async (opts: { config: string; stateDir?: string; repair?: boolean; batchRows: number; json?: boolean }) => {
+    const config = await loadConfigFile(opts.config);
+    const results = await withRuntime(config, opts.stateDir, async (rt) => {
+      const out = [];
+      for (const t of config.tables) out.push(await verifyTable(rt.ctx, t.name, { repair: opts.repair ?? false, batchRows: opts.batchRows }));
+      return out;
+    });
+    if (opts.json) console.log(JSON.stringify(results, null, 2));
+    else
+      for (const r of results) {
+        console.log(
+          `${r.table}: ${r.clean ? 'CLEAN' : 'DIRTY'}  compared ${r.rowsCompared.toLocaleString('en-US')} rows in ${r.batches} batches (${r.byChecksum.toLocaleString('en-US')} by checksum, ${r.byRows.toLocaleString('en-US')} row by row)  missing ${r.missing}, different ${r.different}, extra ${r.extra}${opts.repair ? `, repaired ${r.repaired}` : ''}`,
+        );
+        for (const d of r.dirty.slice(0, 20)) console.log(`  ${d.kind} ${JSON.stringify(d.key)} in ${d.target}${d.columns ? ` (${d.columns.join(', ')})` : ''}`);
+        if (r.dirty.length > 20) console.log(`  … ${r.dirty.length - 20} more (see --json)`);
+      }
+    if (results.some((r) => !r.clean)) process.exitCode = 1;
   });
 
 program

@@ -367,6 +367,35 @@ export class StateStore {
     return this.queryAll(migrationId, 'TABLE#');
   }
 
+  // ---- Verification (dirty-record state per batch) ----
+
+  async putVerifyBatch(migrationId: string, state: VerifyBatchState): Promise<void> {
+    const now = this.now();
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { pk: pk(migrationId), sk: `VERIFY#${state.table}#${String(state.batch).padStart(8, '0')}`, ...state, updatedAt: now, expiresAt: Math.floor(now / 1000) + 30 * 86_400 },
+      }),
+    );
+  }
+
+  /** Forgets a table's previous verification (a new pass may cut different batches). */
+  async clearVerify(migrationId: string, table: string): Promise<void> {
+    const items = await this.queryAll(migrationId, `VERIFY#${table}#`);
+    for (let i = 0; i < items.length; i += 25) {
+      let pending: Record<string, unknown>[] | undefined = items.slice(i, i + 25).map((it) => ({ DeleteRequest: { Key: { pk: it.pk, sk: it.sk } } }));
+      for (let attempt = 0; pending && pending.length; attempt++) {
+        const out = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending as never } }));
+        pending = out.UnprocessedItems?.[this.tableName] as Record<string, unknown>[] | undefined;
+        if (pending?.length) await new Promise((r) => setTimeout(r, 50 * 2 ** Math.min(attempt, 6)));
+      }
+    }
+  }
+
+  async verifyBatches(migrationId: string, table?: string): Promise<VerifyBatchState[]> {
+    return (await this.queryAll(migrationId, table ? `VERIFY#${table}#` : 'VERIFY#')) as unknown as VerifyBatchState[];
+  }
+
   // ---- Tombstones: rows CDC deleted, so a copy that read them earlier can take them out again ----
 
   /**
@@ -505,6 +534,41 @@ export class StateStore {
       if (!(err instanceof ConditionalCheckFailedException)) throw err;
     }
   }
+}
+
+export const VerifyStatus = {
+  PENDING: 'PENDING',
+  VERIFYING: 'VERIFYING',
+  CLEAN: 'CLEAN',
+  DIRTY: 'DIRTY',
+  REPAIRED: 'REPAIRED',
+  FAILED: 'FAILED',
+} as const;
+export type VerifyStatus = (typeof VerifyStatus)[keyof typeof VerifyStatus];
+
+/** One differing row: where, its record key, what kind of difference, and (when different) which columns. */
+export interface DirtyRow {
+  readonly target: string;
+  readonly key: unknown[];
+  readonly kind: 'missing' | 'different' | 'extra';
+  readonly columns?: string[];
+}
+
+export interface VerifyBatchState {
+  readonly table: string;
+  readonly batch: number;
+  readonly lo: string | null;
+  readonly hi: string | null;
+  readonly status: VerifyStatus;
+  /** `checksum` when the fast path proved the batch equal; `rows` when it was compared row by row. */
+  readonly method: 'checksum' | 'rows';
+  readonly sourceRows: number;
+  readonly targetRows: number;
+  readonly missing: number;
+  readonly different: number;
+  readonly extra: number;
+  readonly repaired: number;
+  readonly dirtyRows: DirtyRow[];
 }
 
 export interface Tombstone {

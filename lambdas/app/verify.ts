@@ -1,0 +1,249 @@
+/**
+ * Verification (VDiff-style): walk the source in key-range batches; per batch compare a checksum computed
+ * in SQL on both sides (count + BIT_XOR/SUM of a per-row CRC32 over every column), and only when it differs
+ * compare row by row with type-aware equality, classifying missing / different (which columns) / extra rows
+ * — a row in a table it does not route to counts as extra there and missing where it belongs. With `repair`,
+ * differing and missing rows are rewritten from a fresh source read, extras are deleted if the source does
+ * not have them, and the batch is compared again. Each batch's state is kept in DynamoDB.
+ */
+import type { Pool, RowDataPacket } from 'mysql2/promise';
+import { recordKeyOf, type TableConfig } from '../core/config.js';
+import { SchemaError } from '../core/errors.js';
+import { diffColumns, type ColumnKinds } from '../core/rowdiff.js';
+import { applyUpsertSql, deleteByKeysSql, q, qt, rowCrcExpr, selectByKeysSql, windowPredicates } from '../core/sql.js';
+import { keyText, type KeyKind } from '../core/segments.js';
+import type { TargetName } from '../core/routing.js';
+import { bindKey, columnsOf, dbError, inParallel, kindsOf } from '../adapters/mysql.js';
+import { VerifyStatus, type VerifyBatchState, type DirtyRow } from '../adapters/state-store.js';
+import { routerFor, tableConfig, type AppContext } from './context.js';
+
+export interface VerifyOptions {
+  /** Rows per batch. @default 20000 */
+  readonly batchRows?: number;
+  readonly repair?: boolean;
+  /** Dirty rows kept per batch in the state (the counts are always exact). @default 200 */
+  readonly keepDirty?: number;
+}
+
+export interface VerifySummary {
+  readonly table: string;
+  readonly batches: number;
+  readonly rowsCompared: number;
+  readonly byChecksum: number;
+  readonly byRows: number;
+  readonly missing: number;
+  readonly different: number;
+  readonly extra: number;
+  readonly repaired: number;
+  readonly clean: boolean;
+  readonly dirty: DirtyRow[];
+}
+
+type Row = Record<string, unknown>;
+
+interface Side {
+  rows: number;
+  xor: bigint;
+  sum: bigint;
+}
+
+async function checksum(pool: Pool, database: string, table: string, columns: readonly string[], where: string, params: unknown[]): Promise<Side> {
+  const crc = rowCrcExpr(columns);
+  const [r] = await pool.query<RowDataPacket[]>(`SELECT COUNT(*) AS n, BIT_XOR(${crc}) AS x, SUM(${crc}) AS s FROM ${qt(database, table)} WHERE ${where}`, params);
+  return { rows: Number(r[0]?.n ?? 0), xor: BigInt(String(r[0]?.x ?? 0)), sum: BigInt(String(r[0]?.s ?? 0)) };
+}
+
+function rangeWhere(table: TableConfig, kind: KeyKind, lo: string | null, hi: string | null): { where: string; params: unknown[] } {
+  const parts: string[] = [];
+  const params: unknown[] = [];
+  if (lo !== null) {
+    parts.push(`${q(table.scrollKey)} > ?`);
+    params.push(bindKey(lo, kind));
+  }
+  if (hi !== null) {
+    parts.push(`${q(table.scrollKey)} <= ?`);
+    params.push(bindKey(hi, kind));
+  }
+  parts.push(...windowPredicates(table.timeColumn, table.window, params));
+  return { where: parts.length ? parts.join(' AND ') : '1=1', params };
+}
+
+const keyId = (rk: readonly string[], r: Row) => JSON.stringify(rk.map((k) => String(r[k])));
+
+export async function verifyTable(ctx: AppContext, tableName: string, opts: VerifyOptions = {}): Promise<VerifySummary> {
+  const table = tableConfig(ctx, tableName);
+  const plan = await ctx.store.getPlan(ctx.config.migrationId, table.name);
+  if (!plan) throw new SchemaError(`no plan stored for ${table.name}: run the copy first`);
+  const db = ctx.config.source.database;
+  const columns = plan.columns;
+  const kinds = kindsOf(await columnsOf(ctx.source, db, table.name));
+  const router = routerFor(ctx, table);
+  const targets = router.allTargets();
+  const rk = recordKeyOf(table);
+  const batchRows = opts.batchRows ?? 20_000;
+  const summary = { table: table.name, batches: 0, rowsCompared: 0, byChecksum: 0, byRows: 0, missing: 0, different: 0, extra: 0, repaired: 0, clean: true, dirty: [] as DirtyRow[] };
+
+  await ctx.store.clearVerify(ctx.config.migrationId, table.name);
+  let lo: string | null = null;
+  for (let batch = 0; ; batch++) {
+    // The batch's upper key: the batchRows-th key after `lo` (index only), or open-ended for the last batch.
+    const params: unknown[] = [];
+    const where: string[] = [...(lo !== null ? [`${q(table.scrollKey)} > ?`] : []), ...windowPredicates(table.timeColumn, table.window, params)];
+    if (lo !== null) params.unshift(bindKey(lo, plan.keyKind));
+    const [edge]: [RowDataPacket[], unknown] = await ctx.source.query<RowDataPacket[]>(
+      `SELECT ${q(table.scrollKey)} AS k FROM ${qt(db, table.name)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${q(table.scrollKey)} LIMIT 1 OFFSET ${batchRows - 1}`,
+      params,
+    );
+    const hi: string | null = edge[0] ? keyText(edge[0].k, plan.keyKind, `${table.name} verify`) : null;
+    const state = await verifyRange(ctx, table, plan.keyKind, columns, kinds, targets, rk, lo, hi, batch, opts);
+    summary.batches++;
+    summary.rowsCompared += state.sourceRows;
+    if (state.method === 'checksum') summary.byChecksum += state.sourceRows;
+    else summary.byRows += state.sourceRows;
+    summary.missing += state.missing;
+    summary.different += state.different;
+    summary.extra += state.extra;
+    summary.repaired += state.repaired;
+    if (state.status === VerifyStatus.DIRTY || state.status === VerifyStatus.FAILED) summary.clean = false;
+    summary.dirty.push(...state.dirtyRows);
+    if (hi === null) break;
+    lo = hi;
+  }
+  return summary;
+}
+
+interface Compared {
+  sourceRows: number;
+  missing: DirtyRow[];
+  different: DirtyRow[];
+  extra: DirtyRow[];
+  /** Source rows by routed target id + key, for repair. */
+  sourceByKey: Map<string, { target: TargetName; row: Row }>;
+}
+
+async function compareRows(ctx: AppContext, table: TableConfig, kind: KeyKind, columns: readonly string[], kinds: ColumnKinds, targets: TargetName[], rk: readonly string[], lo: string | null, hi: string | null): Promise<Compared> {
+  const { where, params } = rangeWhere(table, kind, lo, hi);
+  const cols = columns.map(q).join(', ');
+  const [src] = await ctx.source.query<RowDataPacket[]>(`SELECT ${cols} FROM ${qt(ctx.config.source.database, table.name)} WHERE ${where}`, params);
+  const router = routerFor(ctx, table);
+  const sourceByKey = new Map<string, { target: TargetName; row: Row }>();
+  for (const r of src as Row[]) {
+    const t = router.route(r);
+    sourceByKey.set(`${t.database}.${t.tableName}|${keyId(rk, r)}`, { target: t, row: r });
+  }
+  const missing: DirtyRow[] = [];
+  const different: DirtyRow[] = [];
+  const extra: DirtyRow[] = [];
+  const seen = new Set<string>();
+  await inParallel(targets, ctx.config.copy.writeConcurrency, async (t) => {
+    let rows: RowDataPacket[];
+    try {
+      [rows] = await ctx.writer.poolFor(t.db).query<RowDataPacket[]>(`SELECT ${cols} FROM ${qt(t.database, t.tableName)} WHERE ${where}`, params);
+    } catch (err) {
+      throw dbError(err, `reading ${t.database}.${t.tableName} to verify`);
+    }
+    for (const r of rows as Row[]) {
+      const id = `${t.database}.${t.tableName}|${keyId(rk, r)}`;
+      const s = sourceByKey.get(id);
+      const key = rk.map((k) => r[k]);
+      if (!s) extra.push({ target: `${t.database}.${t.tableName}`, key, kind: 'extra' });
+      else {
+        seen.add(id);
+        const cols = diffColumns(s.row, r, kinds);
+        if (cols.length) different.push({ target: `${t.database}.${t.tableName}`, key, kind: 'different', columns: cols });
+      }
+    }
+  });
+  for (const [id, s] of sourceByKey) if (!seen.has(id)) missing.push({ target: `${s.target.database}.${s.target.tableName}`, key: rk.map((k) => s.row[k]), kind: 'missing' });
+  return { sourceRows: sourceByKey.size, missing, different, extra, sourceByKey };
+}
+
+async function repairRows(ctx: AppContext, table: TableConfig, columns: readonly string[], rk: readonly string[], found: Compared): Promise<number> {
+  let repaired = 0;
+  const router = routerFor(ctx, table);
+  // Missing and different: rewrite from a fresh source read (the row may have changed since it was compared).
+  const toWrite = [...found.missing, ...found.different];
+  if (toWrite.length) {
+    const [fresh] = await ctx.source.query<RowDataPacket[]>(selectByKeysSql(ctx.config.source.database, table.name, columns, rk, toWrite.length), toWrite.flatMap((d) => d.key));
+    const byTarget = new Map<string, { target: TargetName; rows: Row[] }>();
+    for (const r of fresh as Row[]) {
+      const t = router.route(r);
+      const id = `${t.database}.${t.tableName}`;
+      let g = byTarget.get(id);
+      if (!g) byTarget.set(id, (g = { target: t, rows: [] }));
+      g.rows.push(r);
+    }
+    for (const g of byTarget.values()) {
+      await ctx.writer
+        .poolFor(g.target.db)
+        .query(applyUpsertSql({ database: g.target.database, table: g.target.tableName, columns, recordKey: rk }), [g.rows.map((r) => columns.map((c) => r[c] ?? null))]);
+      repaired += g.rows.length;
+    }
+  }
+  // Extra: delete where found, unless the source has the row and routes it exactly there.
+  for (const d of found.extra) {
+    const [still] = await ctx.source.query<RowDataPacket[]>(selectByKeysSql(ctx.config.source.database, table.name, columns, rk, 1), d.key);
+    const row = still[0] as Row | undefined;
+    if (row) {
+      const t = router.route(row);
+      if (`${t.database}.${t.tableName}` === d.target) continue;
+    }
+    const [database, tableName] = d.target.split('.') as [string, string];
+    const target = router.allTargets().find((t) => t.database === database && t.tableName === tableName)!;
+    await ctx.writer.poolFor(target.db).query(deleteByKeysSql(database, tableName, rk, 1), d.key);
+    repaired++;
+  }
+  return repaired;
+}
+
+async function verifyRange(
+  ctx: AppContext,
+  table: TableConfig,
+  kind: KeyKind,
+  columns: readonly string[],
+  kinds: ColumnKinds,
+  targets: TargetName[],
+  rk: readonly string[],
+  lo: string | null,
+  hi: string | null,
+  batch: number,
+  opts: VerifyOptions,
+): Promise<VerifyBatchState> {
+  const { where, params } = rangeWhere(table, kind, lo, hi);
+  const base = { table: table.name, batch, lo, hi };
+  await ctx.store.putVerifyBatch(ctx.config.migrationId, { ...base, status: VerifyStatus.VERIFYING, method: 'checksum', sourceRows: 0, targetRows: 0, missing: 0, different: 0, extra: 0, repaired: 0, dirtyRows: [] });
+  // Fast path: both sides' checksums, the targets' combined (XOR and SUM are order-free).
+  const source = await checksum(ctx.source, ctx.config.source.database, table.name, columns, where, params);
+  const parts = await inParallel(targets, ctx.config.copy.writeConcurrency, (t) => checksum(ctx.writer.poolFor(t.db), t.database, t.tableName, columns, where, params));
+  const target = parts.reduce((a, p) => ({ rows: a.rows + p.rows, xor: a.xor ^ p.xor, sum: a.sum + p.sum }), { rows: 0, xor: 0n, sum: 0n });
+  if (source.rows === target.rows && source.xor === target.xor && source.sum === target.sum) {
+    const clean: VerifyBatchState = { ...base, status: VerifyStatus.CLEAN, method: 'checksum', sourceRows: source.rows, targetRows: target.rows, missing: 0, different: 0, extra: 0, repaired: 0, dirtyRows: [] };
+    await ctx.store.putVerifyBatch(ctx.config.migrationId, clean);
+    return clean;
+  }
+  // Row by row (also catches rows that sit in the wrong target table, which a sum over all targets cannot).
+  let found = await compareRows(ctx, table, kind, columns, kinds, targets, rk, lo, hi);
+  const keep = opts.keepDirty ?? 200;
+  const first = found;
+  let repaired = 0;
+  let status: VerifyStatus = found.missing.length + found.different.length + found.extra.length === 0 ? VerifyStatus.CLEAN : VerifyStatus.DIRTY;
+  if (status === VerifyStatus.DIRTY && opts.repair) {
+    repaired = await repairRows(ctx, table, columns, rk, found);
+    found = await compareRows(ctx, table, kind, columns, kinds, targets, rk, lo, hi);
+    status = found.missing.length + found.different.length + found.extra.length === 0 ? VerifyStatus.REPAIRED : VerifyStatus.FAILED;
+  }
+  const state: VerifyBatchState = {
+    ...base,
+    status,
+    method: 'rows',
+    sourceRows: first.sourceRows,
+    targetRows: target.rows,
+    missing: first.missing.length,
+    different: first.different.length,
+    extra: first.extra.length,
+    repaired,
+    dirtyRows: [...first.missing, ...first.different, ...first.extra].slice(0, keep),
+  };
+  await ctx.store.putVerifyBatch(ctx.config.migrationId, state);
+  return state;
+}
