@@ -11,6 +11,7 @@ import { ordersConfig, rng, seedOrders } from './seed.js';
 import { LocalRuntime } from './runtime.js';
 import { startProgress } from './progress.js';
 import { checkAll } from './checksum.js';
+import { verifyTable } from '../lambdas/app/verify.js';
 
 export interface DemoOptions {
   readonly orders: number;
@@ -71,6 +72,11 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
     const lag = await rt.cdc!.lag();
     log(`  copied and synced ${totalRows.toLocaleString('en-US')} rows in ${seconds.toFixed(1)}s (${Math.round(totalRows / seconds).toLocaleString('en-US')} rows/s); CDC captured ${lag.captured.toLocaleString('en-US')} events, backlog ${lag.backlog}, DLQ ${lag.dead}`);
     ok &&= checks.every((c) => c.match);
+    for (const t of config.tables) {
+      const v = await verifyTable(rt.ctx, t.name);
+      log(`  verify ${t.name}: ${v.clean ? 'CLEAN' : 'DIRTY'} — ${v.rowsCompared.toLocaleString('en-US')} rows in ${v.batches} batches (${v.byChecksum.toLocaleString('en-US')} by checksum, ${v.byRows.toLocaleString('en-US')} row by row)`);
+      ok &&= v.clean;
+    }
     if (opts.keep) {
       log(`\nMariaDB left running (datadir ${join(opts.dir, 'mariadb')}):`);
       log(`  source: mysql://root@127.0.0.1:${opts.port}/demo_src`);

@@ -45,13 +45,12 @@ export async function plan(ctx: AppContext, opts: { dryRun?: boolean } = {}): Pr
   const { config, store } = ctx;
   await ping(ctx.source, `source ${config.source.host}:${config.source.port}`);
   await Promise.all([...new Set(ctx.targets)].map((p, i) => ping(p, `target connection #${i}`)));
-  // CDC starts where the copy cannot have read yet: the position is taken before any table is scanned.
-  if (config.cdc.enabled) {
-    await checkRowImage(ctx.source);
-    if (!opts.dryRun) await store.initCapture(config.migrationId, await currentPosition(ctx.source));
-  }
+  if (config.cdc.enabled) await checkRowImage(ctx.source);
   const tables: TablePlanReport[] = [];
   for (const table of config.tables) tables.push(await planTable(ctx, table, opts.dryRun ?? false));
+  // CDC starts where the copy cannot have read yet: after planning (targets exist, plans are stored, so
+  // apply can route every event) and before the copy's first page. Kept if already recorded.
+  if (config.cdc.enabled && !opts.dryRun) await store.initCapture(config.migrationId, await currentPosition(ctx.source));
   const segments: { table: string; segment: number }[] = [];
   if (!opts.dryRun) {
     for (const t of config.tables)

@@ -76,6 +76,10 @@ describe('reshard CLI', () => {
     expect(view.tables[0]).toMatchObject({ table: 'order_info', status: 'DONE', rowsCopied: 900, statisticsTotal: 900 });
     expect(view.tables[0]!.segments.every((s) => s.status === 'DONE' && s.retries === 0 && s.cursor !== null)).toBe(true);
 
+    const verified = reshard('verify', '--config', file, '--state-dir', stateDir);
+    expect(verified.code).toBe(0);
+    expect(verified.stdout).toMatch(/order_info: CLEAN {2}compared 900 rows in 1 batches \(900 by checksum, 0 row by row\)/);
+
     const retry = reshard('retry', '--config', file, '--state-dir', stateDir);
     expect(retry.code).toBe(0);
     expect(retry.stdout).toContain('every segment is DONE; finalizing');
