@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { readChanges, currentPosition, compareBinlogPositions } from '../lambdas/adapters/binlog.js';
 import { ChangeQueue } from '../lambdas/adapters/sqs.js';
+import type { OutgoingMessage } from '../lambdas/core/events.js';
 import { captureRun, type ReadChanges } from '../lambdas/app/capture.js';
 import type { AppContext } from '../lambdas/app/context.js';
 import { LeaseHeldError, describeError } from '../lambdas/core/errors.js';
@@ -33,11 +34,20 @@ export class LocalCdc {
   readonly poller: Poller;
   lastError?: string;
 
+  /** Messages handed to SQS by capture (for `catchUp`). */
+  private sent = 0;
+
   constructor(
     private readonly ctx: AppContext,
     readonly queues: LocalQueues,
   ) {
-    this.queue = new ChangeQueue(queues.sqs, queues.queueUrl);
+    const self = this;
+    this.queue = new (class extends ChangeQueue {
+      override async send(messages: readonly OutgoingMessage[], lanes?: number): Promise<void> {
+        await super.send(messages, lanes);
+        self.sent += messages.length;
+      }
+    })(queues.sqs, queues.queueUrl);
     this.dlq = new ChangeQueue(queues.sqs, queues.dlqUrl);
     this.poller = new Poller({
       queue: this.queue,
@@ -98,6 +108,29 @@ export class LocalCdc {
       secondsBehind: caughtUp || !state?.lastEventAt ? 0 : Math.max(0, (Date.now() - state.lastEventAt) / 1000),
       caughtUp,
     };
+  }
+
+  /**
+   * Waits until every change the source had made when called is applied — a watermark, so it also ends
+   * while the source keeps changing: capture passes the source's current position, then every message sent
+   * up to that point has been handled (applied, or moved towards the DLQ).
+   */
+  async catchUp(timeoutMs = 120_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const mark = await currentPosition(this.ctx.source);
+    for (;;) {
+      const state = await this.ctx.store.getCapture(this.ctx.config.migrationId);
+      if (state && compareBinlogPositions(state.position, mark) >= 0) break;
+      if (Date.now() > deadline) throw new Error(`CDC capture did not reach ${mark.file}:${mark.position} within ${timeoutMs} ms${this.lastError ? ` (last error: ${this.lastError})` : ''}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const sent = this.sent;
+    while (this.poller.processed + this.poller.failedReports < sent) {
+      const depth = await this.queue.depth();
+      if (depth.visible + depth.inFlight === 0) break; // deduplicated resends are never delivered
+      if (Date.now() > deadline) throw new Error(`CDC apply did not catch up within ${timeoutMs} ms (backlog ${depth.visible + depth.inFlight})`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   /** Waits until capture has reached the source's current position and every message is applied. */

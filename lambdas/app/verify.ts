@@ -10,7 +10,7 @@ import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { recordKeyOf, type TableConfig } from '../core/config.js';
 import { SchemaError } from '../core/errors.js';
 import { diffColumns, type ColumnKinds } from '../core/rowdiff.js';
-import { applyUpsertSql, deleteByKeysSql, q, qt, rowCrcExpr, selectByKeysSql, windowPredicates } from '../core/sql.js';
+import { applyUpsertSql, deleteByKeysSql, keysPredicate, q, qt, rowCrcExpr, selectByKeysSql, windowPredicates } from '../core/sql.js';
 import { keyText, type KeyKind } from '../core/segments.js';
 import type { TargetName } from '../core/routing.js';
 import { bindKey, columnsOf, dbError, inParallel, kindsOf } from '../adapters/mysql.js';
@@ -23,6 +23,12 @@ export interface VerifyOptions {
   readonly repair?: boolean;
   /** Dirty rows kept per batch in the state (the counts are always exact). @default 200 */
   readonly keepDirty?: number;
+  /**
+   * Waits until changes in flight have been applied (CDC lag past now). A batch that differs is compared
+   * again after it, so a change the source made but CDC has not applied yet is not called dirty (nor
+   * "repaired" from a read that CDC is about to overwrite anyway).
+   */
+  readonly settle?: () => Promise<void>;
 }
 
 export interface VerifySummary {
@@ -121,8 +127,7 @@ interface Compared {
   sourceByKey: Map<string, { target: TargetName; row: Row }>;
 }
 
-async function compareRows(ctx: AppContext, table: TableConfig, kind: KeyKind, columns: readonly string[], kinds: ColumnKinds, targets: TargetName[], rk: readonly string[], lo: string | null, hi: string | null): Promise<Compared> {
-  const { where, params } = rangeWhere(table, kind, lo, hi);
+async function compareRows(ctx: AppContext, table: TableConfig, columns: readonly string[], kinds: ColumnKinds, targets: TargetName[], rk: readonly string[], where: string, params: unknown[]): Promise<Compared> {
   const cols = columns.map(q).join(', ');
   const [src] = await ctx.source.query<RowDataPacket[]>(`SELECT ${cols} FROM ${qt(ctx.config.source.database, table.name)} WHERE ${where}`, params);
   const router = routerFor(ctx, table);
@@ -222,21 +227,30 @@ async function verifyRange(
     return clean;
   }
   // Row by row (also catches rows that sit in the wrong target table, which a sum over all targets cannot).
-  let found = await compareRows(ctx, table, kind, columns, kinds, targets, rk, lo, hi);
+  const dirtyCount = (f: Compared) => f.missing.length + f.different.length + f.extra.length;
+  let found = await compareRows(ctx, table, columns, kinds, targets, rk, where, params);
+  const rangeRows = found.sourceRows;
+  // Live migration: a difference may be a change still in flight. Let CDC catch up past now, then compare
+  // those keys again; a key the source changed again meanwhile gets another round.
+  for (let round = 0; opts.settle && round < 5 && dirtyCount(found) > 0; round++) {
+    await opts.settle();
+    const keys = [...new Map([...found.missing, ...found.different, ...found.extra].map((d) => [JSON.stringify(d.key.map(String)), d.key])).values()];
+    found = await compareRows(ctx, table, columns, kinds, targets, rk, keysPredicate(rk, keys.length), keys.flat());
+  }
   const keep = opts.keepDirty ?? 200;
   const first = found;
   let repaired = 0;
   let status: VerifyStatus = found.missing.length + found.different.length + found.extra.length === 0 ? VerifyStatus.CLEAN : VerifyStatus.DIRTY;
   if (status === VerifyStatus.DIRTY && opts.repair) {
     repaired = await repairRows(ctx, table, columns, rk, found);
-    found = await compareRows(ctx, table, kind, columns, kinds, targets, rk, lo, hi);
+    found = await compareRows(ctx, table, columns, kinds, targets, rk, where, params);
     status = found.missing.length + found.different.length + found.extra.length === 0 ? VerifyStatus.REPAIRED : VerifyStatus.FAILED;
   }
   const state: VerifyBatchState = {
     ...base,
     status,
     method: 'rows',
-    sourceRows: first.sourceRows,
+    sourceRows: rangeRows,
     targetRows: target.rows,
     missing: first.missing.length,
     different: first.different.length,
