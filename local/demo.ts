@@ -73,7 +73,7 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
     log(`  copied and synced ${totalRows.toLocaleString('en-US')} rows in ${seconds.toFixed(1)}s (${Math.round(totalRows / seconds).toLocaleString('en-US')} rows/s); CDC captured ${lag.captured.toLocaleString('en-US')} events, backlog ${lag.backlog}, DLQ ${lag.dead}`);
     ok &&= checks.every((c) => c.match);
     for (const t of config.tables) {
-      const v = await verifyTable(rt.ctx, t.name);
+      const v = await verifyTable(rt.ctx, t.name, { settle: () => rt.cdc!.catchUp(5 * 60_000) });
       log(`  verify ${t.name}: ${v.clean ? 'CLEAN' : 'DIRTY'} — ${v.rowsCompared.toLocaleString('en-US')} rows in ${v.batches} batches (${v.byChecksum.toLocaleString('en-US')} by checksum, ${v.byRows.toLocaleString('en-US')} row by row)`);
       ok &&= v.clean;
     }
