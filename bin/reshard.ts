@@ -34,7 +34,9 @@ function printStatus(view: MigrationView, lag?: CdcLag): void {
   if (lag)
     console.log(`  cdc: captured ${lag.captured.toLocaleString('en-US')} events, backlog ${lag.backlog} message(s), ${lag.secondsBehind.toFixed(1)} s behind the source${lag.caughtUp ? ' (caught up)' : ''}${lag.dead ? `, ${lag.dead} in the DLQ` : ''}`);
   for (const t of view.tables) {
-    console.log(`  ${t.table}: ${t.status}  copied ${t.rowsCopied.toLocaleString('en-US')}/${t.statisticsTotal.toLocaleString('en-US')} (${t.percent}%)  segments ${t.segments.filter((s) => s.status === 'DONE').length}/${t.segments.length} done`);
+    console.log(
+      `  ${t.table}: ${t.status}  copied ${t.rowsCopied.toLocaleString('en-US')}/${t.statisticsTotal.toLocaleString('en-US')} (${t.percent}%)  segments ${t.segments.filter((s) => s.status === 'DONE').length}/${t.segments.length} done  verified ${t.verifiedRows.toLocaleString('en-US')}, dirty ${t.dirtyRows}, repaired ${t.repairedRows}${t.complete && (!lag || (lag.caughtUp && lag.backlog === 0)) ? '  COMPLETE' : ''}`,
+    );
     for (const s of t.segments.filter((x) => x.status !== 'DONE'))
       console.log(`    #${s.segment} ${s.status} cursor=${s.cursor ?? '(start)'} pages=${s.pagesDone} rows=${s.rowsCopied} retries=${s.retries}${s.error ? `\n      error: ${s.error}` : ''}`);
   }

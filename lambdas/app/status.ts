@@ -21,6 +21,15 @@ export interface TableView {
   readonly rowsCopied: number;
   readonly statisticsTotal: number;
   readonly percent: number;
+  /** Rows verified by the last verification pass, and its findings (0 when never verified). */
+  readonly verifiedRows: number;
+  readonly dirtyRows: number;
+  readonly repairedRows: number;
+  /**
+   * Copy DONE, the last verification covered at least the statistics total and every batch is CLEAN or
+   * REPAIRED. (With CDC, the CLI adds: lag 0.)
+   */
+  readonly complete: boolean;
   readonly segments: SegmentView[];
 }
 
@@ -31,7 +40,7 @@ export interface MigrationView {
 }
 
 export async function migrationStatus(config: MigrationConfig, store: StateStore): Promise<MigrationView> {
-  const [cps, stats] = await Promise.all([store.segments(config.migrationId), store.stats(config.migrationId)]);
+  const [cps, stats, verified] = await Promise.all([store.segments(config.migrationId), store.stats(config.migrationId), store.verifyBatches(config.migrationId)]);
   const tables = config.tables.map((t): TableView => {
     const mine = cps.filter((c) => c.table === t.name).sort((a, b) => a.segment - b.segment);
     const total = stats.filter((s) => s.table === t.name).reduce((a, s) => a + s.rows, 0);
@@ -39,12 +48,21 @@ export async function migrationStatus(config: MigrationConfig, store: StateStore
     const has = (s: SegmentStatus) => mine.some((c) => c.status === s);
     const status: TableView['status'] =
       mine.length === 0 ? 'NOT_PLANNED' : has(SegmentStatus.FAILED) ? 'FAILED' : mine.every((c) => c.status === SegmentStatus.DONE) ? 'DONE' : has(SegmentStatus.RUNNING) || copied > 0 ? 'RUNNING' : 'INIT';
+    const batches = verified.filter((v) => v.table === t.name);
+    const verifiedRows = batches.reduce((a, v) => a + v.sourceRows, 0);
+    const dirtyRows = batches.reduce((a, v) => a + (v.status === 'REPAIRED' ? 0 : v.missing + v.different + v.extra), 0);
+    const repairedRows = batches.reduce((a, v) => a + v.repaired, 0);
+    const verifiedClean = batches.length > 0 && batches.every((v) => v.status === 'CLEAN' || v.status === 'REPAIRED');
     return {
       table: t.name,
       status,
       rowsCopied: copied,
       statisticsTotal: total,
       percent: total > 0 ? Math.min(100, Math.round((copied / total) * 1000) / 10) : status === 'DONE' ? 100 : 0,
+      verifiedRows,
+      dirtyRows,
+      repairedRows,
+      complete: status === 'DONE' && verifiedClean && verifiedRows >= total,
       segments: mine.map((c) => ({
         segment: c.segment,
         status: c.status,

@@ -77,6 +77,10 @@ describe('verify', () => {
       expect(states.every((s) => s.status === 'CLEAN' || s.status === 'REPAIRED')).toBe(true);
 
       const again = await verifyTable(rt.ctx, 'order_info', { batchRows: 1000 });
+      const { migrationStatus } = await import('../../lambdas/app/status.js');
+      const [view] = (await migrationStatus(config, rt.store)).tables;
+      // Complete needs the statistics total verified: 5 rows were inserted into targets only, the source still has 5000.
+      expect(view).toMatchObject({ status: 'DONE', verifiedRows: again.rowsCompared, dirtyRows: 0, complete: true });
       expect(again).toMatchObject({ clean: true, missing: 0, different: 0, extra: 0, byRows: 0 });
       const [[{ n }]] = (await suite.pool.query(`SELECT COUNT(*) AS n FROM \`${config.source.database}\`.order_info`)) as unknown as [[RowDataPacket]];
       expect(again.rowsCompared).toBe(Number(n));
