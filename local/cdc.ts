@@ -3,10 +3,10 @@
  * to back) and the SQS event-source pollers invoking the apply handler, over fauxqs.
  */
 import { randomUUID } from 'node:crypto';
-import { readChanges, currentPosition, compareBinlogPositions } from '../lambdas/adapters/binlog.js';
+import { currentPosition, compareBinlogPositions } from '../lambdas/adapters/binlog.js';
 import { ChangeQueue } from '../lambdas/adapters/sqs.js';
 import type { OutgoingMessage } from '../lambdas/core/events.js';
-import { captureRun, type ReadChanges } from '../lambdas/app/capture.js';
+import { captureRun, sourceBinlogReader } from '../lambdas/app/capture.js';
 import type { AppContext } from '../lambdas/app/context.js';
 import { LeaseHeldError, describeError } from '../lambdas/core/errors.js';
 import { makeApplyHandler } from '../lambdas/handlers/apply.js';
@@ -59,16 +59,6 @@ export class LocalCdc {
     });
   }
 
-  private get read(): ReadChanges {
-    const src = this.ctx.config.source;
-    return (opts) =>
-      readChanges({
-        ...opts,
-        connection: { host: src.host, port: src.port, user: src.user, password: src.passwordEnv ? process.env[src.passwordEnv] : src.password, connectTimeoutMs: src.connectTimeoutMs },
-        serverId: this.ctx.config.cdc.serverId,
-      });
-  }
-
   start(): void {
     if (this.running) return;
     this.running = true;
@@ -77,7 +67,7 @@ export class LocalCdc {
     this.loop = (async () => {
       while (this.running) {
         try {
-          const run = await captureRun(this.ctx, { queue: this.queue, read: this.read }, { owner, budgetMs: 2000, leaseMs: 30_000, idleMs: 200 });
+          const run = await captureRun(this.ctx, { queue: this.queue, read: sourceBinlogReader(this.ctx.config) }, { owner, budgetMs: 2000, leaseMs: 30_000, idleMs: 200 });
           if (run.caughtUp && run.events === 0) await new Promise((r) => setTimeout(r, 100));
         } catch (err) {
           if (!(err instanceof LeaseHeldError)) this.lastError = describeError(err);

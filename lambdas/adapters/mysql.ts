@@ -38,8 +38,13 @@ export function dbError(err: unknown, where: string): Error {
   return new ReshardError(text, { cause: err });
 }
 
+/** A connection's password: from its environment variable when `passwordEnv` is set. */
+export function passwordOf(c: ConnectionConfig): string | undefined {
+  return c.passwordEnv ? process.env[c.passwordEnv] : c.password;
+}
+
 export function poolOptions(c: ConnectionConfig, database?: string): PoolOptions {
-  const password = c.passwordEnv ? process.env[c.passwordEnv] : c.password;
+  const password = passwordOf(c);
   return {
     host: c.host,
     port: c.port,

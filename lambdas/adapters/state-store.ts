@@ -382,14 +382,7 @@ export class StateStore {
   /** Forgets a table's previous verification (a new pass may cut different batches). */
   async clearVerify(migrationId: string, table: string): Promise<void> {
     const items = await this.queryAll(migrationId, `VERIFY#${table}#`);
-    for (let i = 0; i < items.length; i += 25) {
-      let pending: Record<string, unknown>[] | undefined = items.slice(i, i + 25).map((it) => ({ DeleteRequest: { Key: { pk: it.pk, sk: it.sk } } }));
-      for (let attempt = 0; pending && pending.length; attempt++) {
-        const out = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending as never } }));
-        pending = out.UnprocessedItems?.[this.tableName] as Record<string, unknown>[] | undefined;
-        if (pending?.length) await new Promise((r) => setTimeout(r, 50 * 2 ** Math.min(attempt, 6)));
-      }
-    }
+    await this.batchWrite(items.map((it) => ({ DeleteRequest: { Key: { pk: it.pk, sk: it.sk } } })), 'verification state delete');
   }
 
   async verifyBatches(migrationId: string, table?: string): Promise<VerifyBatchState[]> {
@@ -404,16 +397,23 @@ export class StateStore {
    */
   async putTombstones(migrationId: string, stones: readonly Tombstone[]): Promise<void> {
     const now = this.now();
-    const items = stones.map((t) => ({
-      PutRequest: { Item: { pk: pk(migrationId), sk: `TOMB#${t.table}#${t.sortKey}`, ...t, at: now, expiresAt: Math.floor(now / 1000) + 14 * 86_400 } },
-    }));
-    for (let i = 0; i < items.length; i += 25) {
-      let pending: typeof items | undefined = items.slice(i, i + 25);
+    await this.batchWrite(
+      stones.map((t) => ({
+        PutRequest: { Item: { pk: pk(migrationId), sk: `TOMB#${t.table}#${t.sortKey}`, ...t, at: now, expiresAt: Math.floor(now / 1000) + 14 * 86_400 } },
+      })),
+      'tombstone write',
+    );
+  }
+
+  /** BatchWriteItem in chunks of 25, resending unprocessed requests with backoff (bounded). */
+  private async batchWrite(requests: readonly Record<string, unknown>[], what: string): Promise<void> {
+    for (let i = 0; i < requests.length; i += 25) {
+      let pending: Record<string, unknown>[] | undefined = requests.slice(i, i + 25);
       for (let attempt = 0; pending && pending.length; attempt++) {
-        const out = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending } }));
-        pending = out.UnprocessedItems?.[this.tableName] as typeof items | undefined;
+        const out = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending as never } }));
+        pending = out.UnprocessedItems?.[this.tableName] as Record<string, unknown>[] | undefined;
         if (pending?.length) {
-          if (attempt > 8) throw new Error(`DynamoDB kept ${pending.length} tombstone write(s) unprocessed`);
+          if (attempt > 8) throw new Error(`DynamoDB kept ${pending.length} ${what}(s) unprocessed`);
           await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
         }
       }

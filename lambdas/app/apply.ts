@@ -4,16 +4,16 @@
  * delete per target table. Re-applying any window changes nothing (the writes are row images, not deltas).
  */
 import type { Pool, RowDataPacket, ResultSetHeader } from 'mysql2/promise';
-import { recordKeyOf, type TableConfig } from '../core/config.js';
+import { recordKeyId, recordKeyOf, type TableConfig } from '../core/config.js';
 import { ReshardError, SchemaError } from '../core/errors.js';
 import { applyAction, mergeLatest } from '../core/rules.js';
 import type { ChangeEvent, RowImage } from '../core/events.js';
 import { applyUpsertSql, deleteByKeysSql, selectByKeysSql } from '../core/sql.js';
 import type { TargetName } from '../core/routing.js';
 import { dbError, inParallel } from '../adapters/mysql.js';
-import { SegmentStatus, sortableKey, type TablePlan, type Tombstone } from '../adapters/state-store.js';
+import { SegmentStatus, sortableKey, type Tombstone } from '../adapters/state-store.js';
 import { keyText } from '../core/segments.js';
-import { routerFor, tableConfig, type AppContext } from './context.js';
+import { planFor, routerFor, tableConfig, type AppContext } from './context.js';
 
 export interface ApplyStats {
   events: number;
@@ -35,20 +35,6 @@ interface Change {
   readonly image?: RowImage;
 }
 
-const plans = new WeakMap<AppContext, Map<string, TablePlan>>();
-
-async function planFor(ctx: AppContext, table: string): Promise<TablePlan> {
-  let m = plans.get(ctx);
-  if (!m) plans.set(ctx, (m = new Map()));
-  let plan = m.get(table);
-  if (!plan) {
-    plan = await ctx.store.getPlan(ctx.config.migrationId, table);
-    if (!plan) throw new SchemaError(`no plan stored for ${table} in migration ${ctx.config.migrationId}: run plan first`);
-    m.set(table, plan);
-  }
-  return plan;
-}
-
 const doneTables = new WeakMap<AppContext, Set<string>>();
 
 /** Whether every segment of a table's copy is DONE (remembered: a finished copy stays finished). */
@@ -60,10 +46,6 @@ async function copyDone(ctx: AppContext, table: string): Promise<boolean> {
   if (segments.length === 0 || segments.some((s) => s.status !== SegmentStatus.DONE)) return false;
   done.add(table);
   return true;
-}
-
-async function columnsFor(ctx: AppContext, table: string): Promise<string[]> {
-  return (await planFor(ctx, table)).columns;
 }
 
 function keyOf(table: TableConfig, image: RowImage): unknown[] {
@@ -90,7 +72,7 @@ async function toChanges(ctx: AppContext, events: readonly ChangeEvent[]): Promi
     let after = e.after;
     let op = e.op;
     if (e.reread) {
-      const columns = await columnsFor(ctx, table.name);
+      const { columns } = await planFor(ctx, table.name);
       after = await reread(ctx, table, columns, keyOf(table, (e.after ?? e.before)!));
       op = after ? 'update' : 'delete';
     }
@@ -143,17 +125,17 @@ export async function applyEvents(ctx: AppContext, events: readonly ChangeEvent[
   }
   await inParallel([...byTarget.values()], ctx.config.copy.writeConcurrency, async (list) => {
     const { table, target } = list[0]!;
-    const columns = await columnsFor(ctx, table.name);
+    const { columns } = await planFor(ctx, table.name);
     const rk = recordKeyOf(table);
     const pool: Pool = ctx.writer.poolFor(target.db);
     const where = `${target.database}.${target.tableName}`;
     try {
       const [current] = await pool.query<RowDataPacket[]>(selectByKeysSql(target.database, target.tableName, columns, rk, list.length), list.flatMap((c) => c.key));
-      const existing = new Map(current.map((r) => [JSON.stringify(rk.map((k) => String(r[k]))), r as RowImage]));
+      const existing = new Map(current.map((r) => [recordKeyId(rk.map((k) => r[k])), r as RowImage]));
       const upserts: RowImage[] = [];
       const deletes: unknown[][] = [];
       for (const c of list) {
-        const have = existing.get(JSON.stringify(c.key.map(String)));
+        const have = existing.get(recordKeyId(c.key));
         const action = applyAction(c.op === 'delete' ? 'delete' : 'update', c.image, have, table.versionColumn);
         if (action === 'skip') stats.skipped++;
         else if (action === 'delete') deletes.push(c.key);

@@ -5,7 +5,9 @@
  * before its time budget and the next one resumes from the checkpoint. A crash between send and
  * checkpoint resends the same messages (same dedup ids; apply is idempotent beyond the dedup window).
  */
-import { recordKeyOf } from '../core/config.js';
+import { recordKeyOf, type MigrationConfig } from '../core/config.js';
+import { readChanges } from '../adapters/binlog.js';
+import { passwordOf } from '../adapters/mysql.js';
 import { RowRoutingError } from '../core/errors.js';
 import { packMessages, type ChangeEvent, type Position } from '../core/events.js';
 import type { ChangeQueue } from '../adapters/sqs.js';
@@ -24,6 +26,13 @@ export type ReadChanges = (opts: {
   batchSize?: number;
   onBatch: (events: ChangeEvent[]) => Promise<void>;
 }) => Promise<{ position: Position; events: number }>;
+
+/** Reads the configured source's binlog as the configured replica (`cdc.serverId`). */
+export function sourceBinlogReader(config: MigrationConfig): ReadChanges {
+  const src = config.source;
+  const connection = { host: src.host, port: src.port, user: src.user, password: passwordOf(src), connectTimeoutMs: src.connectTimeoutMs };
+  return (opts) => readChanges({ ...opts, connection, serverId: config.cdc.serverId });
+}
 
 export interface CaptureDeps {
   readonly queue: ChangeQueue;

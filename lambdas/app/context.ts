@@ -4,9 +4,9 @@
  */
 import type { Pool } from 'mysql2/promise';
 import type { MigrationConfig, TableConfig } from '../core/config.js';
-import { ConfigError } from '../core/errors.js';
+import { ConfigError, SchemaError } from '../core/errors.js';
 import { TableRouter, type RouteFn } from '../core/routing.js';
-import type { StateStore } from '../adapters/state-store.js';
+import type { StateStore, TablePlan } from '../adapters/state-store.js';
 import { TargetWriter } from '../adapters/mysql.js';
 
 /** Points where tests inject faults (a crash is an exception thrown from one of these). */
@@ -48,6 +48,21 @@ export function routerFor(ctx: Pick<AppContext, 'config' | 'routeFn'>, table: Ta
   let r = m.get(table);
   if (!r) m.set(table, (r = new TableRouter(ctx.config, table, ctx.routeFn)));
   return r;
+}
+
+const plans = new WeakMap<object, Map<string, TablePlan>>();
+
+/** A table's stored plan (columns, key kind), read once per context: a plan never changes once made. */
+export async function planFor(ctx: Pick<AppContext, 'config' | 'store'>, table: string): Promise<TablePlan> {
+  let m = plans.get(ctx);
+  if (!m) plans.set(ctx, (m = new Map()));
+  let plan = m.get(table);
+  if (!plan) {
+    plan = await ctx.store.getPlan(ctx.config.migrationId, table);
+    if (!plan) throw new SchemaError(`no plan stored for ${table} in migration ${ctx.config.migrationId}: run plan first`);
+    m.set(table, plan);
+  }
+  return plan;
 }
 
 export function checkMigrationId(ctx: Pick<AppContext, 'config'>, migrationId: string): void {

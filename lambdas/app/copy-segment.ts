@@ -7,15 +7,15 @@
  */
 import { groupByTarget } from '../core/routing.js';
 import { keyText } from '../core/segments.js';
-import { SchemaError, describeError } from '../core/errors.js';
+import { describeError } from '../core/errors.js';
 import type { RowDataPacket } from 'mysql2/promise';
 import { dbError, inParallel, type Row, type WriteStats, SourceReader } from '../adapters/mysql.js';
 import { deleteByKeysSql, selectByKeysSql } from '../core/sql.js';
 import type { KeyKind } from '../core/segments.js';
 import type { TableConfig } from '../core/config.js';
 import { SegmentStatus, sortableKey, type Checkpoint } from '../adapters/state-store.js';
-import { recordKeyOf } from '../core/config.js';
-import { tableConfig, routerFor, type AppContext } from './context.js';
+import { recordKeyId, recordKeyOf } from '../core/config.js';
+import { planFor, tableConfig, routerFor, type AppContext } from './context.js';
 
 export interface CopyRequest {
   readonly table: string;
@@ -41,8 +41,7 @@ export async function copySegment(ctx: AppContext, req: CopyRequest, owner: stri
   const { config, store } = ctx;
   const migrationId = config.migrationId;
   const table = tableConfig(ctx, req.table);
-  const plan = await store.getPlan(migrationId, table.name);
-  if (!plan) throw new SchemaError(`no plan stored for ${table.name} in migration ${migrationId}: run plan first`);
+  const plan = await planFor(ctx, table.name);
   const router = routerFor(ctx, table);
   const reader = new SourceReader(ctx.source, config.source.database);
   const recordKey = recordKeyOf(table);
@@ -141,9 +140,9 @@ async function removeTombstoned(ctx: AppContext, table: TableConfig, kind: KeyKi
   if (!stones.length) return;
   const rk = recordKeyOf(table);
   const [present] = await ctx.source.query<RowDataPacket[]>(selectByKeysSql(ctx.config.source.database, table.name, rk, rk, stones.length), stones.flatMap((s) => s.key));
-  const alive = new Set(present.map((r) => JSON.stringify(rk.map((k) => String(r[k])))));
+  const alive = new Set(present.map((r) => recordKeyId(rk.map((k) => r[k]))));
   for (const s of stones) {
-    if (alive.has(JSON.stringify(s.key.map(String)))) continue;
+    if (alive.has(recordKeyId(s.key))) continue;
     try {
       await ctx.writer.poolFor(s.db).query(deleteByKeysSql(s.database, s.tableName, rk, 1), s.key);
     } catch (err) {

@@ -7,15 +7,14 @@
  * not have them, and the batch is compared again. Each batch's state is kept in DynamoDB.
  */
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import { recordKeyOf, type TableConfig } from '../core/config.js';
-import { SchemaError } from '../core/errors.js';
+import { recordKeyId, recordKeyOf, type TableConfig } from '../core/config.js';
 import { diffColumns, type ColumnKinds } from '../core/rowdiff.js';
 import { applyUpsertSql, deleteByKeysSql, keysPredicate, q, qt, rowCrcExpr, selectByKeysSql, windowPredicates } from '../core/sql.js';
 import { keyText, type KeyKind } from '../core/segments.js';
-import type { TargetName } from '../core/routing.js';
+import { groupByTarget, type TargetName } from '../core/routing.js';
 import { bindKey, columnsOf, dbError, inParallel, kindsOf } from '../adapters/mysql.js';
 import { VerifyStatus, type VerifyBatchState, type DirtyRow } from '../adapters/state-store.js';
-import { routerFor, tableConfig, type AppContext } from './context.js';
+import { planFor, routerFor, tableConfig, type AppContext } from './context.js';
 
 export interface VerifyOptions {
   /** Rows per batch. @default 20000 */
@@ -74,12 +73,11 @@ function rangeWhere(table: TableConfig, kind: KeyKind, lo: string | null, hi: st
   return { where: parts.length ? parts.join(' AND ') : '1=1', params };
 }
 
-const keyId = (rk: readonly string[], r: Row) => JSON.stringify(rk.map((k) => String(r[k])));
+const keyId = (rk: readonly string[], r: Row) => recordKeyId(rk.map((k) => r[k]));
 
 export async function verifyTable(ctx: AppContext, tableName: string, opts: VerifyOptions = {}): Promise<VerifySummary> {
   const table = tableConfig(ctx, tableName);
-  const plan = await ctx.store.getPlan(ctx.config.migrationId, table.name);
-  if (!plan) throw new SchemaError(`no plan stored for ${table.name}: run the copy first`);
+  const plan = await planFor(ctx, table.name);
   const db = ctx.config.source.database;
   const columns = plan.columns;
   const kinds = kindsOf(await columnsOf(ctx.source, db, table.name));
@@ -170,15 +168,7 @@ async function repairRows(ctx: AppContext, table: TableConfig, columns: readonly
   const toWrite = [...found.missing, ...found.different];
   if (toWrite.length) {
     const [fresh] = await ctx.source.query<RowDataPacket[]>(selectByKeysSql(ctx.config.source.database, table.name, columns, rk, toWrite.length), toWrite.flatMap((d) => d.key));
-    const byTarget = new Map<string, { target: TargetName; rows: Row[] }>();
-    for (const r of fresh as Row[]) {
-      const t = router.route(r);
-      const id = `${t.database}.${t.tableName}`;
-      let g = byTarget.get(id);
-      if (!g) byTarget.set(id, (g = { target: t, rows: [] }));
-      g.rows.push(r);
-    }
-    for (const g of byTarget.values()) {
+    for (const g of groupByTarget(router, fresh as Row[]).values()) {
       await ctx.writer
         .poolFor(g.target.db)
         .query(applyUpsertSql({ database: g.target.database, table: g.target.tableName, columns, recordKey: rk }), [g.rows.map((r) => columns.map((c) => r[c] ?? null))]);
@@ -234,7 +224,7 @@ async function verifyRange(
   // those keys again; a key the source changed again meanwhile gets another round.
   for (let round = 0; opts.settle && round < 5 && dirtyCount(found) > 0; round++) {
     await opts.settle();
-    const keys = [...new Map([...found.missing, ...found.different, ...found.extra].map((d) => [JSON.stringify(d.key.map(String)), d.key])).values()];
+    const keys = [...new Map([...found.missing, ...found.different, ...found.extra].map((d) => [recordKeyId(d.key), d.key])).values()];
     found = await compareRows(ctx, table, columns, kinds, targets, rk, keysPredicate(rk, keys.length), keys.flat());
   }
   const keep = opts.keepDirty ?? 200;

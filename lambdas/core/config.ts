@@ -201,3 +201,8 @@ export function expand(patternText: string, placeholder: 'db' | 'table', index: 
 export function recordKeyOf(table: TableConfig): string[] {
   return table.recordKey ?? [table.scrollKey];
 }
+
+/** A map key for record key values, equal whether the values came as numbers or as text. */
+export function recordKeyId(values: readonly unknown[]): string {
+  return JSON.stringify(values.map(String));
+}

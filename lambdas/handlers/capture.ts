@@ -3,9 +3,8 @@
  * checkpointed binlog position into the SQS FIFO queue, stopping before the Lambda's time budget.
  */
 import { randomUUID } from 'node:crypto';
-import { readChanges } from '../adapters/binlog.js';
 import { ChangeQueue, sqsClient } from '../adapters/sqs.js';
-import { captureRun } from '../app/capture.js';
+import { captureRun, sourceBinlogReader } from '../app/capture.js';
 import { envContext } from '../app/env-context.js';
 import { ConfigError, LeaseHeldError } from '../core/errors.js';
 import { logger, type ContextProvider, type InvocationContext } from './common.js';
@@ -18,21 +17,12 @@ export const makeCaptureHandler = (getContext: ContextProvider, queue?: ChangeQu
   const queueUrl = process.env.RESHARD_QUEUE_URL;
   if (!queue && !queueUrl) throw new ConfigError('set RESHARD_QUEUE_URL (the change queue)');
   const q = queue ?? new ChangeQueue(sqsClient(), queueUrl!);
-  const src = ctx.config.source;
   const remaining = invocation ? invocation.getRemainingTimeInMillis() - SAFETY_MS : Number.POSITIVE_INFINITY;
   const budgetMs = Math.max(1000, Math.min(ctx.config.cdc.captureBudgetSeconds * 1000, remaining));
   try {
     const run = await captureRun(
       ctx,
-      {
-        queue: q,
-        read: (opts) =>
-          readChanges({
-            ...opts,
-            connection: { host: src.host, port: src.port, user: src.user, password: src.passwordEnv ? process.env[src.passwordEnv] : src.password, connectTimeoutMs: src.connectTimeoutMs },
-            serverId: ctx.config.cdc.serverId,
-          }),
-      },
+      { queue: q, read: sourceBinlogReader(ctx.config) },
       { owner: `${ctx.workerId}:${invocation?.awsRequestId ?? randomUUID()}`, budgetMs },
     );
     logger.info('captured', { ...run });
