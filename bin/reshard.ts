@@ -142,16 +142,16 @@ program
   .addOption(configOption)
   .addOption(stateOption)
   .option('--repair', 'rewrite missing and different rows from the source, delete extra ones, then compare again')
-  .option('--batch-rows <n>', 'rows per batch', (v) => Number.parseInt(v, 10), 20_000)
+  .option('--batch-rows <n>', 'rows per batch (default: verify.batchRows of the config)', (v) => Number.parseInt(v, 10))
   .option('--json', 'print the result as JSON')
-  .action(async (opts: { config: string; stateDir?: string; repair?: boolean; batchRows: number; json?: boolean }) => {
+  .action(async (opts: { config: string; stateDir?: string; repair?: boolean; batchRows?: number; json?: boolean }) => {
     const config = await loadConfigFile(opts.config);
     const results = await withRuntime(config, opts.stateDir, async (rt) => {
       // With CDC, changes keep flowing while we compare: differences are rechecked once CDC has caught up.
       rt.cdc?.start();
       const settle = rt.cdc ? () => rt.cdc!.catchUp(5 * 60_000) : undefined;
       const out = [];
-      for (const t of config.tables) out.push(await verifyTable(rt.ctx, t.name, { repair: opts.repair ?? false, batchRows: opts.batchRows, ...(settle ? { settle } : {}) }));
+      for (const t of config.tables) out.push(await verifyTable(rt.ctx, t.name, { repair: opts.repair ?? false, ...(opts.batchRows ? { batchRows: opts.batchRows } : {}), ...(settle ? { settle } : {}) }));
       return out;
     });
     if (opts.json) console.log(JSON.stringify(results, null, 2));

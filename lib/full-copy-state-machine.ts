@@ -1,11 +1,18 @@
 /**
  * The full-copy state machine construct:
  *
- *   Plan → CopySegments (Distributed Map over segments, child executions)
+ *   Plan → CopySegments (Distributed Map over segments, one child execution each)
  *            └─ CopyBatch ⟲ (until done; each call copies many pages within its time budget)
  *               ├─ Retry: transient DB/Lambda errors (backoff + full jitter); LeaseHeldError (wait for lease expiry)
- *               └─ Catch → MarkFailed → SegmentFailed (the iteration succeeds, so the other segments finish)
- *        → Finalize (fails the execution with SegmentsFailedError if any segment FAILED)
+ *               └─ Catch → MarkFailed (error + retries into the checkpoint) → SegmentFailed (Fail: the child fails)
+ *        → VerifySegments (Distributed Map over the same segments)
+ *            └─ VerifyBatch ⟲ (checksum per batch, row by row where it differs, repair when configured)
+ *               └─ Catch → MarkVerifyFailed → VerifyFailed (Fail)
+ *        → Finalize (marks complete tables; fails the execution if a segment failed or stayed dirty)
+ *
+ * Failure is redrive-able: a child that gives up FAILS, so once more than `toleratedFailurePercentage` of
+ * the children failed the Map Run fails (running children are aborted) and the execution ends FAILED. The
+ * console's Redrive then reruns only the unsuccessful children, each resuming from its DynamoDB checkpoint.
  *
  * JSONPath only: the same definition runs locally in aws-local-stepfunctions, which ignores JSONata.
  * Results are discarded from the Map (`ResultPath: null`) so history and payloads stay O(1) per segment.
@@ -26,8 +33,17 @@ export const States = {
   segmentDone: 'SegmentDone',
   markFailed: 'MarkFailed',
   segmentFailed: 'SegmentFailed',
+  verifyMap: 'VerifySegments',
+  verifyBatch: 'VerifyBatch',
+  segmentVerified: 'SegmentVerified?',
+  verifyDone: 'VerifyDone',
+  markVerifyFailed: 'MarkVerifyFailed',
+  verifyFailed: 'VerifyFailed',
   finalize: 'Finalize',
 } as const;
+
+/** The error a child execution fails with when its segment gave up (copy or verification). */
+export const SEGMENT_FAILED_ERROR = 'SegmentFailedError';
 
 /** Errors worth retrying with backoff (our TransientError plus the Lambda service's own). */
 export const TRANSIENT_ERRORS = [
@@ -43,9 +59,15 @@ export interface FullCopyStateMachineProps {
   readonly planFunction: lambda.IFunction;
   readonly copyBatchFunction: lambda.IFunction;
   readonly markFailedFunction: lambda.IFunction;
+  readonly verifyBatchFunction: lambda.IFunction;
   readonly finalizeFunction: lambda.IFunction;
-  /** Segments copied at once. @default 4 */
+  /** Segments copied (and verified) at once. @default 4 */
   readonly maxConcurrency?: number;
+  /**
+   * Failed segments (child executions) tolerated before the Map Run fails, in percent. 0: the first
+   * segment that gives up fails the run (the others are aborted and resume on redrive). @default 0
+   */
+  readonly toleratedFailurePercentage?: number;
   /** Attempts for transient errors per CopyBatch call. @default 6 */
   readonly transientRetries?: number;
   /** How long a CopyBatch call may wait for another worker's lease to expire, in attempts. @default 30 */
@@ -58,9 +80,12 @@ export interface FullCopyStateMachineProps {
   readonly tracing?: boolean;
 }
 
-export function fullCopyDefaults(props: FullCopyStateMachineProps): Required<Omit<FullCopyStateMachineProps, 'planFunction' | 'copyBatchFunction' | 'markFailedFunction' | 'finalizeFunction'>> {
+export function fullCopyDefaults(
+  props: FullCopyStateMachineProps,
+): Required<Omit<FullCopyStateMachineProps, 'planFunction' | 'copyBatchFunction' | 'markFailedFunction' | 'verifyBatchFunction' | 'finalizeFunction'>> {
   return {
     maxConcurrency: props.maxConcurrency ?? 4,
+    toleratedFailurePercentage: props.toleratedFailurePercentage ?? 0,
     transientRetries: props.transientRetries ?? 6,
     leaseRetries: props.leaseRetries ?? 30,
     timeout: props.timeout ?? Duration.hours(24 * 7),
@@ -77,6 +102,8 @@ export class FullCopyStateMachine extends Construct {
     super(scope, id);
     const d = fullCopyDefaults(props);
     if (!Number.isInteger(d.maxConcurrency) || d.maxConcurrency < 1) throw new Error(`maxConcurrency must be a positive integer, got ${d.maxConcurrency}`);
+    if (!(d.toleratedFailurePercentage >= 0 && d.toleratedFailurePercentage <= 100))
+      throw new Error(`toleratedFailurePercentage must be 0..100, got ${d.toleratedFailurePercentage}`);
 
     const invoke = (stateId: string, fn: lambda.IFunction, payload: Record<string, string>, extra: Partial<tasks.LambdaInvokeProps> = {}) =>
       new tasks.LambdaInvoke(this, stateId, {
@@ -122,15 +149,20 @@ export class FullCopyStateMachine extends Construct {
       jitterStrategy: sfn.JitterType.FULL,
     });
 
-    const markFailed = invoke(States.markFailed, props.markFailedFunction, {
-      'migrationId.$': '$.migrationId',
-      'table.$': '$.table',
-      'segment.$': '$.segment',
-      'error.$': '$.error',
-    }, { resultPath: sfn.JsonPath.DISCARD });
-    markFailed.addRetry({ ...transientRetry, errors: [...TRANSIENT_ERRORS, 'States.TaskFailed'] });
-    copyBatch.addCatch(markFailed, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
-    markFailed.next(new sfn.Pass(this, States.segmentFailed, { stateName: States.segmentFailed }));
+    // A segment that gives up: record why in its checkpoint, then fail the child execution (redrive-able).
+    const giveUp = (markId: string, failId: string, stage: 'copy' | 'verify') => {
+      const mark = invoke(markId, props.markFailedFunction, {
+        'migrationId.$': '$.migrationId',
+        'table.$': '$.table',
+        'segment.$': '$.segment',
+        'error.$': '$.error',
+        stage,
+      }, { resultSelector: { 'error.$': '$.Payload.error' }, resultPath: '$.failure' });
+      mark.addRetry({ ...transientRetry, errors: [...TRANSIENT_ERRORS, 'States.TaskFailed'] });
+      mark.next(new sfn.Fail(this, failId, { stateName: failId, error: SEGMENT_FAILED_ERROR, causePath: sfn.JsonPath.stringAt('$.failure.error') }));
+      return mark;
+    };
+    copyBatch.addCatch(giveUp(States.markFailed, States.segmentFailed, 'copy'), { errors: [sfn.Errors.ALL], resultPath: '$.error' });
 
     const loop = copyBatch.next(
       new sfn.Choice(this, States.segmentCopied, { stateName: States.segmentCopied })
@@ -138,15 +170,45 @@ export class FullCopyStateMachine extends Construct {
         .otherwise(copyBatch),
     );
 
-    const map = new sfn.DistributedMap(this, States.map, {
-      stateName: States.map,
-      itemsPath: '$.plan.segments',
-      maxConcurrency: d.maxConcurrency,
-      mapExecutionType: sfn.StateMachineType.STANDARD,
-      resultPath: sfn.JsonPath.DISCARD,
-      label: 'Segments',
-    });
+    const segmentMap = (stateId: string, label: string, itemSelector?: Record<string, unknown>) =>
+      new sfn.DistributedMap(this, stateId, {
+        stateName: stateId,
+        itemsPath: '$.plan.segments',
+        ...(itemSelector ? { itemSelector } : {}),
+        maxConcurrency: d.maxConcurrency,
+        toleratedFailurePercentage: d.toleratedFailurePercentage,
+        mapExecutionType: sfn.StateMachineType.STANDARD,
+        resultPath: sfn.JsonPath.DISCARD,
+        label,
+      });
+    const map = segmentMap(States.map, 'Segments');
     map.itemProcessor(loop);
+
+    // Verification of every copied segment: a cursor travels through the loop (verification is read-only
+    // until a repair, and a rerun of a batch is harmless).
+    const verifyBatch = invoke(States.verifyBatch, props.verifyBatchFunction, {
+      'migrationId.$': '$.migrationId',
+      'table.$': '$.table',
+      'segment.$': '$.segment',
+      'verify.$': '$.verify',
+    }, {
+      resultSelector: { 'done.$': '$.Payload.done', 'cursor.$': '$.Payload.cursor', 'batch.$': '$.Payload.batch' },
+      resultPath: '$.verify',
+    });
+    verifyBatch.addRetry(transientRetry);
+    verifyBatch.addCatch(giveUp(States.markVerifyFailed, States.verifyFailed, 'verify'), { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+    const verifyLoop = verifyBatch.next(
+      new sfn.Choice(this, States.segmentVerified, { stateName: States.segmentVerified })
+        .when(sfn.Condition.booleanEquals('$.verify.done', true), new sfn.Succeed(this, States.verifyDone, { stateName: States.verifyDone }))
+        .otherwise(verifyBatch),
+    );
+    const verifyMap = segmentMap(States.verifyMap, 'Verify', {
+      'migrationId.$': '$$.Map.Item.Value.migrationId',
+      'table.$': '$$.Map.Item.Value.table',
+      'segment.$': '$$.Map.Item.Value.segment',
+      verify: { batch: 0 },
+    });
+    verifyMap.itemProcessor(verifyLoop);
 
     const finalize = invoke(States.finalize, props.finalizeFunction, { 'migrationId.$': '$.migrationId' }, { outputPath: '$.Payload' });
     finalize.addRetry(transientRetry);
@@ -157,7 +219,7 @@ export class FullCopyStateMachine extends Construct {
       removalPolicy: d.logRemovalPolicy,
     });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      definitionBody: sfn.DefinitionBody.fromChainable(plan.next(map).next(finalize)),
+      definitionBody: sfn.DefinitionBody.fromChainable(plan.next(map).next(verifyMap).next(finalize)),
       stateMachineType: sfn.StateMachineType.STANDARD,
       timeout: d.timeout,
       tracingEnabled: d.tracing,

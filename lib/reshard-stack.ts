@@ -19,6 +19,7 @@ export const HANDLERS = {
   plan: 'lambdas/handlers/plan.ts',
   'copy-batch': 'lambdas/handlers/copy-batch.ts',
   'mark-failed': 'lambdas/handlers/mark-failed.ts',
+  'verify-batch': 'lambdas/handlers/verify-batch.ts',
   finalize: 'lambdas/handlers/finalize.ts',
   capture: 'lambdas/handlers/capture.ts',
   apply: 'lambdas/handlers/apply.ts',
@@ -30,6 +31,8 @@ export interface ReshardStackProps extends StackProps {
   readonly migrationConfigJson: string;
   /** Map concurrency. @default 4 */
   readonly maxConcurrency?: number;
+  /** Failed segments tolerated by the segment Maps, in percent. @default 0 */
+  readonly toleratedFailurePercentage?: number;
   /** Keep the state table when the stack is deleted. @default true */
   readonly retainState?: boolean;
 }
@@ -81,6 +84,7 @@ export class ReshardStack extends Stack {
       plan: fn('plan', Duration.minutes(15), 1024),
       'copy-batch': fn('copy-batch', Duration.minutes(15), 1024),
       'mark-failed': fn('mark-failed', Duration.seconds(30), 256),
+      'verify-batch': fn('verify-batch', Duration.minutes(15), 1024),
       finalize: fn('finalize', Duration.minutes(1), 256),
       capture: fn('capture', Duration.minutes(1), 1024),
       apply: fn('apply', Duration.minutes(1), 1024),
@@ -89,13 +93,18 @@ export class ReshardStack extends Stack {
 
     this.cdc = new ChangeDataCapture(this, 'Cdc', { captureFunction: this.functions.capture, applyFunction: this.functions.apply });
     this.functions.capture.addEnvironment('RESHARD_QUEUE_URL', this.cdc.queue.queueUrl);
+    // Verification under live CDC waits for the queue to drain before it rechecks a differing batch.
+    this.functions['verify-batch'].addEnvironment('RESHARD_QUEUE_URL', this.cdc.queue.queueUrl);
+    this.cdc.queue.grant(this.functions['verify-batch'], 'sqs:GetQueueAttributes');
 
     this.fullCopy = new FullCopyStateMachine(this, 'FullCopy', {
       planFunction: this.functions.plan,
       copyBatchFunction: this.functions['copy-batch'],
       markFailedFunction: this.functions['mark-failed'],
+      verifyBatchFunction: this.functions['verify-batch'],
       finalizeFunction: this.functions.finalize,
       ...(props.maxConcurrency !== undefined ? { maxConcurrency: props.maxConcurrency } : {}),
+      ...(props.toleratedFailurePercentage !== undefined ? { toleratedFailurePercentage: props.toleratedFailurePercentage } : {}),
     });
   }
 }

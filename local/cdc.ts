@@ -59,6 +59,11 @@ export class LocalCdc {
     });
   }
 
+  /** Capture and apply are running (`start` was called, `stop` not yet). */
+  get active(): boolean {
+    return this.running;
+  }
+
   start(): void {
     if (this.running) return;
     this.running = true;

@@ -13,6 +13,7 @@ import type { AppContext, CopyHooks } from '../lambdas/app/context.js';
 import { makePlanHandler } from '../lambdas/handlers/plan.js';
 import { makeCopyBatchHandler } from '../lambdas/handlers/copy-batch.js';
 import { makeMarkFailedHandler } from '../lambdas/handlers/mark-failed.js';
+import { makeVerifyBatchHandler } from '../lambdas/handlers/verify-batch.js';
 import { makeFinalizeHandler } from '../lambdas/handlers/finalize.js';
 import { logger, type ContextProvider, type InvocationContext } from '../lambdas/handlers/common.js';
 import type { HandlerName } from '../lib/reshard-stack.js';
@@ -45,6 +46,7 @@ const makers: Record<Exclude<HandlerName, 'capture' | 'apply'>, (p: ContextProvi
   plan: makePlanHandler,
   'copy-batch': makeCopyBatchHandler,
   'mark-failed': makeMarkFailedHandler,
+  'verify-batch': makeVerifyBatchHandler,
   finalize: makeFinalizeHandler,
 };
 
@@ -52,6 +54,14 @@ const synthCache = new Map<string, SynthesizedMachine>();
 
 /** The Lambda timeout the local invocation context reports (as deployed). */
 const LAMBDA_TIMEOUT_MS = 15 * 60 * 1000;
+
+/** What a Task of an aborted local execution fails with (not retried: the name matches no Retry). */
+class ExecutionAbortedError extends Error {
+  constructor(name: string, message: string) {
+    super(message);
+    this.name = name;
+  }
+}
 
 export interface Execution {
   readonly id: string;
@@ -85,7 +95,16 @@ export class LocalRuntime {
     const doc = dynamoClient({ ...LOCAL_AWS, endpoint: dynamo.endpoint });
     opts.onDocumentClient?.(doc);
     const store = new StateStore(doc, tableName);
-    const ctx = await buildContext({ config: opts.config, store, workerId: `local-${randomUUID().slice(0, 8)}`, ...(opts.hooks ? { hooks: opts.hooks } : {}) });
+    // Verification under live CDC waits for the local capture + apply to catch up (bound below, once they exist).
+    let cdcRef: LocalCdc | undefined;
+    const settle = opts.config.cdc.enabled ? async () => (cdcRef?.active ? cdcRef.catchUp(opts.config.verify.settleSeconds * 1000) : undefined) : undefined;
+    const ctx = await buildContext({
+      config: opts.config,
+      store,
+      workerId: `local-${randomUUID().slice(0, 8)}`,
+      ...(opts.hooks ? { hooks: opts.hooks } : {}),
+      ...(settle ? { settle } : {}),
+    });
     let queues = opts.queues;
     let ownedQueues: LocalQueues | undefined;
     if (opts.config.cdc.enabled && !queues)
@@ -94,23 +113,41 @@ export class LocalRuntime {
         maxReceiveCount: opts.config.cdc.maxReceiveCount,
       });
     const cdc = opts.config.cdc.enabled && queues ? new LocalCdc(ctx, queues) : undefined;
+    cdcRef = cdc;
     return new LocalRuntime(opts.config, ctx, store, machine, dynamo, !opts.dynamo, opts.retryIntervalMs ?? 250, cdc, ownedQueues);
   }
 
-  /** Starts one execution of the synthesized state machine (input `{migrationId}`). */
+  /**
+   * Starts one execution of the synthesized state machine (input `{migrationId}`).
+   *
+   * A Map whose iteration fails behaves as a Distributed Map with ToleratedFailurePercentage 0 does in AWS:
+   * the run fails and the other child executions are aborted. aws-local-stepfunctions stops the running
+   * iterations at their next state but still starts queued ones and lets a Task in progress finish; here an
+   * aborted execution's Tasks fail at once and the result settles only after every Task in progress has
+   * returned, so nothing of a failed execution keeps running beside the next one.
+   */
   execute(input: Record<string, unknown> = {}): Execution {
     const provider: ContextProvider = async () => this.ctx;
     const taskResourceLocalHandlers: Record<string, (input: unknown) => Promise<unknown>> = {};
     const retryIntervalOverrides: Record<string, number> = {};
+    const inFlight = new Set<Promise<unknown>>();
+    let aborted = false;
     for (const [state, name] of Object.entries(this.machine.taskHandlers)) {
       if (!(name in makers)) throw new Error(`state ${state} invokes the ${name} handler, which the state machine does not run`);
       const handler = makers[name as keyof typeof makers](provider);
       taskResourceLocalHandlers[state] = async (taskInput: unknown) => {
+        if (aborted) throw new ExecutionAbortedError('States.Aborted', 'the execution was aborted (a Map iteration failed)');
         // `arn:aws:states:::lambda:invoke` sends {FunctionName, Payload} and returns {Payload, StatusCode}.
         const deadline = Date.now() + LAMBDA_TIMEOUT_MS;
         const invocation: InvocationContext = { awsRequestId: randomUUID(), getRemainingTimeInMillis: () => deadline - Date.now() };
         const payload = (taskInput as { Payload?: unknown }).Payload;
-        return { StatusCode: 200, Payload: await handler(payload, invocation) };
+        const call = handler(payload, invocation);
+        inFlight.add(call);
+        try {
+          return { StatusCode: 200, Payload: await call };
+        } finally {
+          inFlight.delete(call);
+        }
       };
       retryIntervalOverrides[state] = this.retryIntervalMs;
     }
@@ -118,7 +155,28 @@ export class LocalRuntime {
     const run = sm.run({ migrationId: this.config.migrationId, ...input } as never, {
       overrides: { taskResourceLocalHandlers: taskResourceLocalHandlers as never, retryIntervalOverrides },
     });
-    return { id: randomUUID(), result: run.result, abort: run.abort };
+    const settleAll = async () => {
+      aborted = true;
+      while (inFlight.size) await Promise.allSettled([...inFlight]);
+    };
+    const result = run.result.then(
+      async (out: unknown) => {
+        await settleAll();
+        return out;
+      },
+      async (err: unknown) => {
+        await settleAll();
+        throw err;
+      },
+    );
+    return {
+      id: randomUUID(),
+      result,
+      abort: () => {
+        aborted = true;
+        run.abort();
+      },
+    };
   }
 
   async close(): Promise<void> {

@@ -39,6 +39,10 @@ export interface Checkpoint {
   readonly updatedAt?: number;
   readonly startedAt?: number;
   readonly finishedAt?: number;
+  /** The segment's last verification: its worst batch status (DIRTY/FAILED over REPAIRED over CLEAN). */
+  readonly verifyStatus?: VerifyStatus;
+  readonly verifyError?: string;
+  readonly verifiedAt?: number;
 }
 
 export interface TablePlan {
@@ -59,6 +63,9 @@ export interface DayStat {
 
 const pk = (migrationId: string) => `MIG#${migrationId}`;
 const segSk = (table: string, segment: number) => `SEG#${table}#${String(segment).padStart(6, '0')}`;
+/** `VERIFY#table#segment#` (a segment's prefix), or with `batch` one batch's key. */
+const verifySk = (table: string, segment: number, batch?: number) =>
+  `VERIFY#${table}#${String(segment).padStart(6, '0')}#${batch === undefined ? '' : String(batch).padStart(6, '0')}`;
 
 export function dynamoClient(config: DynamoDBClientConfig = {}): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(new DynamoDBClient(config), { marshallOptions: { removeUndefinedValues: true } });
@@ -85,6 +92,9 @@ function toCheckpoint(item: Record<string, unknown>): Checkpoint {
     ...(item.updatedAt !== undefined ? { updatedAt: Number(item.updatedAt) } : {}),
     ...(item.startedAt !== undefined ? { startedAt: Number(item.startedAt) } : {}),
     ...(item.finishedAt !== undefined ? { finishedAt: Number(item.finishedAt) } : {}),
+    ...(item.verifyStatus !== undefined ? { verifyStatus: item.verifyStatus as VerifyStatus } : {}),
+    ...(item.verifyError !== undefined ? { verifyError: String(item.verifyError) } : {}),
+    ...(item.verifiedAt !== undefined ? { verifiedAt: Number(item.verifiedAt) } : {}),
   };
 }
 
@@ -374,19 +384,48 @@ export class StateStore {
     await this.doc.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { pk: pk(migrationId), sk: `VERIFY#${state.table}#${String(state.batch).padStart(8, '0')}`, ...state, updatedAt: now, expiresAt: Math.floor(now / 1000) + 30 * 86_400 },
+        Item: { pk: pk(migrationId), sk: verifySk(state.table, state.segment, state.batch), ...state, updatedAt: now, expiresAt: Math.floor(now / 1000) + 30 * 86_400 },
       }),
     );
   }
 
-  /** Forgets a table's previous verification (a new pass may cut different batches). */
-  async clearVerify(migrationId: string, table: string): Promise<void> {
-    const items = await this.queryAll(migrationId, `VERIFY#${table}#`);
+  /** Forgets a segment's (or a table's) previous verification: a new pass may cut different batches. */
+  async clearVerify(migrationId: string, table: string, segment?: number): Promise<void> {
+    const items = await this.queryAll(migrationId, segment === undefined ? `VERIFY#${table}#` : verifySk(table, segment));
     await this.batchWrite(items.map((it) => ({ DeleteRequest: { Key: { pk: it.pk, sk: it.sk } } })), 'verification state delete');
+    if (segment !== undefined)
+      await this.doc
+        .send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { pk: pk(migrationId), sk: segSk(table, segment) },
+            UpdateExpression: 'SET verifyStatus = :v, updatedAt = :now REMOVE verifyError, verifiedAt',
+            ConditionExpression: 'attribute_exists(sk)',
+            ExpressionAttributeValues: { ':v': VerifyStatus.VERIFYING, ':now': this.now() },
+          }),
+        )
+        .catch((err: unknown) => {
+          if (!(err instanceof ConditionalCheckFailedException)) throw err;
+        });
   }
 
-  async verifyBatches(migrationId: string, table?: string): Promise<VerifyBatchState[]> {
-    return (await this.queryAll(migrationId, table ? `VERIFY#${table}#` : 'VERIFY#')) as unknown as VerifyBatchState[];
+  async verifyBatches(migrationId: string, table?: string, segment?: number): Promise<VerifyBatchState[]> {
+    const prefix = table === undefined ? 'VERIFY#' : segment === undefined ? `VERIFY#${table}#` : verifySk(table, segment);
+    return (await this.queryAll(migrationId, prefix)) as unknown as VerifyBatchState[];
+  }
+
+  /** Records a segment's verification outcome on its checkpoint (what `status` and `finalize` read). */
+  async markSegmentVerified(migrationId: string, table: string, segment: number, status: VerifyStatus, error?: string): Promise<void> {
+    const now = this.now();
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: pk(migrationId), sk: segSk(table, segment) },
+        UpdateExpression: `SET verifyStatus = :v, verifiedAt = :now, updatedAt = :now${error ? ', verifyError = :e' : ' REMOVE verifyError'}`,
+        ConditionExpression: 'attribute_exists(sk)',
+        ExpressionAttributeValues: { ':v': status, ':now': now, ...(error ? { ':e': error } : {}) },
+      }),
+    );
   }
 
   // ---- Tombstones: rows CDC deleted, so a copy that read them earlier can take them out again ----
@@ -556,6 +595,8 @@ export interface DirtyRow {
 
 export interface VerifyBatchState {
   readonly table: string;
+  /** The copy segment whose key range the batch lies in, and the batch's index within it. */
+  readonly segment: number;
   readonly batch: number;
   readonly lo: string | null;
   readonly hi: string | null;

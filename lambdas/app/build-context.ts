@@ -23,7 +23,7 @@ export async function loadRouter(config: MigrationConfig): Promise<RouteFn> {
   return fn as RouteFn;
 }
 
-export async function buildContext(args: { config: MigrationConfig; store: StateStore; workerId: string; hooks?: CopyHooks }): Promise<AppContext> {
+export async function buildContext(args: { config: MigrationConfig; store: StateStore; workerId: string; hooks?: CopyHooks; settle?: () => Promise<void> }): Promise<AppContext> {
   const { config } = args;
   const source = createPool(config.source, undefined);
   const shared = createPool(config.target.connection);
@@ -49,6 +49,7 @@ export async function buildContext(args: { config: MigrationConfig; store: State
     routeFn: await loadRouter(config),
     hooks: args.hooks ?? {},
     workerId: args.workerId,
+    ...(args.settle ? { settle: args.settle } : {}),
   };
 }
 

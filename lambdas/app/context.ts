@@ -31,6 +31,8 @@ export interface AppContext {
   readonly hooks: CopyHooks;
   /** Identifies this process in lease owners. */
   readonly workerId: string;
+  /** With CDC: waits until changes made up to now are applied (verification rechecks after it). */
+  readonly settle?: () => Promise<void>;
 }
 
 export function tableConfig(ctx: Pick<AppContext, 'config'>, name: string): TableConfig {

@@ -10,6 +10,8 @@ import { parseConfigText } from './load-config.js';
 import { buildContext } from './build-context.js';
 import { dynamoClient, StateStore } from '../adapters/state-store.js';
 import type { AppContext } from './context.js';
+import { ChangeQueue, sqsClient } from '../adapters/sqs.js';
+import { waitForCdc } from './settle.js';
 
 let cached: Promise<AppContext> | undefined;
 
@@ -22,7 +24,19 @@ export function envContext(): Promise<AppContext> {
     const tableName = process.env.RESHARD_STATE_TABLE;
     if (!tableName) throw new ConfigError('set RESHARD_STATE_TABLE (DynamoDB state table name)');
     const store = new StateStore(dynamoClient(), tableName);
-    return buildContext({ config, store, workerId: `lambda-${randomUUID().slice(0, 8)}` });
+    // Verification under live CDC rechecks a differing batch once CDC has caught up (needs the queue).
+    const queueUrl = process.env.RESHARD_QUEUE_URL;
+    let settle: (() => Promise<void>) | undefined;
+    if (config.cdc.enabled && queueUrl) {
+      const queue = new ChangeQueue(sqsClient(), queueUrl);
+      const backlog = async () => {
+        const d = await queue.depth();
+        return d.visible + d.inFlight;
+      };
+      settle = () => waitForCdc({ config, source: ctx.source, store }, backlog, config.verify.settleSeconds * 1000);
+    }
+    const ctx = await buildContext({ config, store, workerId: `lambda-${randomUUID().slice(0, 8)}`, ...(settle ? { settle } : {}) });
+    return ctx;
   })();
   cached.catch(() => (cached = undefined));
   return cached;

@@ -1,14 +1,14 @@
 /**
  * Plan: inspect the source, prepare the targets, compute statistics and segments, preview the skew.
  * Idempotent: a table planned once keeps its segments (checkpoints refer to them); statistics are
- * recomputed on every call because rows keep arriving. Returns the segments still to copy.
+ * recomputed on every call because rows keep arriving. Returns the segments still to copy or verify.
  */
 import { recordKeyOf, type TableConfig } from '../core/config.js';
 import { SchemaError } from '../core/errors.js';
 import { planSegments, keyText, type Segment } from '../core/segments.js';
 import { skew } from '../core/routing.js';
 import { checkScrollIndex, columnsOf, keyKindOf, ping, prepareTargets, rowsPerDay, sampleKeys, showCreateTable } from '../adapters/mysql.js';
-import { SegmentStatus, type TablePlan } from '../adapters/state-store.js';
+import { SegmentStatus, VerifyStatus, type TablePlan } from '../adapters/state-store.js';
 import { checkRowImage, currentPosition } from '../adapters/binlog.js';
 import { routerFor, type AppContext } from './context.js';
 
@@ -34,7 +34,7 @@ export interface TablePlanReport {
 export interface PlanResult {
   readonly migrationId: string;
   readonly tables: TablePlanReport[];
-  /** Map items: segments not DONE yet. */
+  /** Map items: segments not copied (DONE) or, when verification is on, not yet verified CLEAN or REPAIRED. */
   readonly segments: { table: string; segment: number }[];
 }
 
@@ -55,7 +55,8 @@ export async function plan(ctx: AppContext, opts: { dryRun?: boolean } = {}): Pr
   if (!opts.dryRun) {
     for (const t of config.tables)
       for (const cp of await store.segments(config.migrationId, t.name))
-        if (cp.status !== SegmentStatus.DONE) segments.push({ table: t.name, segment: cp.segment });
+        if (cp.status !== SegmentStatus.DONE || (config.verify.enabled && cp.verifyStatus !== VerifyStatus.CLEAN && cp.verifyStatus !== VerifyStatus.REPAIRED))
+          segments.push({ table: t.name, segment: cp.segment });
   }
   return { migrationId: config.migrationId, tables, segments };
 }

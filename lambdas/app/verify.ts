@@ -14,11 +14,13 @@ import { keyText, type KeyKind } from '../core/segments.js';
 import { groupByTarget, type TargetName } from '../core/routing.js';
 import { bindKey, columnsOf, dbError, inParallel, kindsOf } from '../adapters/mysql.js';
 import { VerifyStatus, type VerifyBatchState, type DirtyRow } from '../adapters/state-store.js';
+import { SchemaError } from '../core/errors.js';
 import { planFor, routerFor, tableConfig, type AppContext } from './context.js';
 
 export interface VerifyOptions {
-  /** Rows per batch. @default 20000 */
+  /** Rows per batch. @default config.verify.batchRows */
   readonly batchRows?: number;
+  /** @default config.verify.repair */
   readonly repair?: boolean;
   /** Dirty rows kept per batch in the state (the counts are always exact). @default 200 */
   readonly keepDirty?: number;
@@ -30,8 +32,8 @@ export interface VerifyOptions {
   readonly settle?: () => Promise<void>;
 }
 
-export interface VerifySummary {
-  readonly table: string;
+/** What a pass over some batches found (a whole table, or one verify-batch call). */
+export interface VerifyCounts {
   readonly batches: number;
   readonly rowsCompared: number;
   readonly byChecksum: number;
@@ -42,6 +44,31 @@ export interface VerifySummary {
   readonly repaired: number;
   readonly clean: boolean;
   readonly dirty: DirtyRow[];
+}
+
+export interface VerifySummary extends VerifyCounts {
+  readonly table: string;
+}
+
+export interface VerifySegmentRequest {
+  readonly table: string;
+  readonly segment: number;
+  /** Where the previous call stopped (`null`: start of the segment, forgetting its previous verification). */
+  readonly cursor: string | null;
+  /** Index of the next batch within the segment. */
+  readonly batch: number;
+  /** Stop starting new batches after this long. @default unlimited */
+  readonly budgetMs?: number;
+}
+
+export interface VerifySegmentResult extends VerifyCounts {
+  readonly table: string;
+  readonly segment: number;
+  readonly done: boolean;
+  readonly cursor: string | null;
+  readonly batch: number;
+  /** When done: the segment's outcome over all its batches. */
+  readonly status?: VerifyStatus;
 }
 
 type Row = Record<string, unknown>;
@@ -75,45 +102,114 @@ function rangeWhere(table: TableConfig, kind: KeyKind, lo: string | null, hi: st
 
 const keyId = (rk: readonly string[], r: Row) => recordKeyId(rk.map((k) => r[k]));
 
+const emptyCounts = (): { -readonly [K in keyof VerifyCounts]: VerifyCounts[K] } => ({
+  batches: 0,
+  rowsCompared: 0,
+  byChecksum: 0,
+  byRows: 0,
+  missing: 0,
+  different: 0,
+  extra: 0,
+  repaired: 0,
+  clean: true,
+  dirty: [],
+});
+
+function addCounts(into: ReturnType<typeof emptyCounts>, c: VerifyCounts): void {
+  into.batches += c.batches;
+  into.rowsCompared += c.rowsCompared;
+  into.byChecksum += c.byChecksum;
+  into.byRows += c.byRows;
+  into.missing += c.missing;
+  into.different += c.different;
+  into.extra += c.extra;
+  into.repaired += c.repaired;
+  into.clean &&= c.clean;
+  into.dirty.push(...c.dirty);
+}
+
+/** A segment's outcome from its batches: any DIRTY or FAILED batch makes it so; else REPAIRED if any was. */
+export function segmentOutcome(batches: readonly Pick<VerifyBatchState, 'status'>[]): VerifyStatus {
+  const has = (s: VerifyStatus) => batches.some((b) => b.status === s);
+  if (has(VerifyStatus.FAILED)) return VerifyStatus.FAILED;
+  if (has(VerifyStatus.DIRTY)) return VerifyStatus.DIRTY;
+  if (has(VerifyStatus.VERIFYING) || has(VerifyStatus.PENDING)) return VerifyStatus.PENDING;
+  return has(VerifyStatus.REPAIRED) ? VerifyStatus.REPAIRED : VerifyStatus.CLEAN;
+}
+
+/** Verifies a whole table: every planned segment from its start (segments in parallel, `copy.concurrency`). */
 export async function verifyTable(ctx: AppContext, tableName: string, opts: VerifyOptions = {}): Promise<VerifySummary> {
   const table = tableConfig(ctx, tableName);
-  const plan = await planFor(ctx, table.name);
-  const db = ctx.config.source.database;
-  const columns = plan.columns;
-  const kinds = kindsOf(await columnsOf(ctx.source, db, table.name));
-  const router = routerFor(ctx, table);
-  const targets = router.allTargets();
-  const rk = recordKeyOf(table);
-  const batchRows = opts.batchRows ?? 20_000;
-  const summary = { table: table.name, batches: 0, rowsCompared: 0, byChecksum: 0, byRows: 0, missing: 0, different: 0, extra: 0, repaired: 0, clean: true, dirty: [] as DirtyRow[] };
+  const segments = await ctx.store.segments(ctx.config.migrationId, table.name);
+  if (segments.length === 0) throw new SchemaError(`no segments planned for ${table.name} in migration ${ctx.config.migrationId}: run plan first`);
+  const parts = await inParallel(segments, ctx.config.copy.concurrency, (cp) => verifySegment(ctx, { table: table.name, segment: cp.segment, cursor: null, batch: 0 }, opts));
+  const summary = emptyCounts();
+  for (const p of parts) addCounts(summary, p);
+  return { table: table.name, ...summary };
+}
 
-  await ctx.store.clearVerify(ctx.config.migrationId, table.name);
-  let lo: string | null = null;
-  for (let batch = 0; ; batch++) {
-    // The batch's upper key: the batchRows-th key after `lo` (index only), or open-ended for the last batch.
+/**
+ * Verifies a segment's key range `(lo, hi]` in batches of `batchRows` source rows, from `cursor`, until the
+ * segment ends or the budget runs out; each batch's state is stored as it is decided. When the segment
+ * ends, its outcome is recorded on its checkpoint.
+ */
+export async function verifySegment(ctx: AppContext, req: VerifySegmentRequest, opts: VerifyOptions = {}): Promise<VerifySegmentResult> {
+  const started = Date.now();
+  const table = tableConfig(ctx, req.table);
+  const plan = await planFor(ctx, table.name);
+  const cp = await ctx.store.getSegment(ctx.config.migrationId, table.name, req.segment);
+  if (!cp) throw new SchemaError(`segment ${table.name}#${req.segment} of migration ${ctx.config.migrationId} does not exist: run plan first`);
+  const db = ctx.config.source.database;
+  const kinds = kindsOf(await columnsOf(ctx.source, db, table.name));
+  const targets = routerFor(ctx, table).allTargets();
+  const rk = recordKeyOf(table);
+  const batchRows = opts.batchRows ?? ctx.config.verify.batchRows;
+  const counts = emptyCounts();
+  if (req.cursor === null && req.batch === 0) await ctx.store.clearVerify(ctx.config.migrationId, table.name, req.segment);
+
+  let lo = req.cursor ?? cp.lo;
+  let batch = req.batch;
+  for (;;) {
+    // The batch's upper key: the batchRows-th key after `lo` within the segment (index only), else the segment's end.
     const params: unknown[] = [];
-    const where: string[] = [...(lo !== null ? [`${q(table.scrollKey)} > ?`] : []), ...windowPredicates(table.timeColumn, table.window, params)];
-    if (lo !== null) params.unshift(bindKey(lo, plan.keyKind));
-    const [edge]: [RowDataPacket[], unknown] = await ctx.source.query<RowDataPacket[]>(
+    const where: string[] = [];
+    if (lo !== null) {
+      where.push(`${q(table.scrollKey)} > ?`);
+      params.push(bindKey(lo, plan.keyKind));
+    }
+    if (cp.hi !== null) {
+      where.push(`${q(table.scrollKey)} <= ?`);
+      params.push(bindKey(cp.hi, plan.keyKind));
+    }
+    where.push(...windowPredicates(table.timeColumn, table.window, params));
+    const [edge] = await ctx.source.query<RowDataPacket[]>(
       `SELECT ${q(table.scrollKey)} AS k FROM ${qt(db, table.name)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${q(table.scrollKey)} LIMIT 1 OFFSET ${batchRows - 1}`,
       params,
     );
-    const hi: string | null = edge[0] ? keyText(edge[0].k, plan.keyKind, `${table.name} verify`) : null;
-    const state = await verifyRange(ctx, table, plan.keyKind, columns, kinds, targets, rk, lo, hi, batch, opts);
-    summary.batches++;
-    summary.rowsCompared += state.sourceRows;
-    if (state.method === 'checksum') summary.byChecksum += state.sourceRows;
-    else summary.byRows += state.sourceRows;
-    summary.missing += state.missing;
-    summary.different += state.different;
-    summary.extra += state.extra;
-    summary.repaired += state.repaired;
-    if (state.status === VerifyStatus.DIRTY || state.status === VerifyStatus.FAILED) summary.clean = false;
-    summary.dirty.push(...state.dirtyRows);
-    if (hi === null) break;
+    const hi: string | null = edge[0] ? keyText(edge[0].k, plan.keyKind, `${table.name} verify`) : cp.hi;
+    const state = await verifyRange(ctx, table, plan.keyKind, plan.columns, kinds, targets, rk, req.segment, lo, hi, batch, opts);
+    batch++;
+    addCounts(counts, {
+      batches: 1,
+      rowsCompared: state.sourceRows,
+      byChecksum: state.method === 'checksum' ? state.sourceRows : 0,
+      byRows: state.method === 'rows' ? state.sourceRows : 0,
+      missing: state.missing,
+      different: state.different,
+      extra: state.extra,
+      repaired: state.repaired,
+      clean: state.status !== VerifyStatus.DIRTY && state.status !== VerifyStatus.FAILED,
+      dirty: state.dirtyRows,
+    });
+    const done = hi === cp.hi;
     lo = hi;
+    if (done) {
+      const status = segmentOutcome(await ctx.store.verifyBatches(ctx.config.migrationId, table.name, req.segment));
+      await ctx.store.markSegmentVerified(ctx.config.migrationId, table.name, req.segment, status);
+      return { table: table.name, segment: req.segment, done: true, cursor: lo, batch, status, ...counts };
+    }
+    if (req.budgetMs !== undefined && Date.now() - started >= req.budgetMs) return { table: table.name, segment: req.segment, done: false, cursor: lo, batch, ...counts };
   }
-  return summary;
 }
 
 interface Compared {
@@ -199,13 +295,14 @@ async function verifyRange(
   kinds: ColumnKinds,
   targets: TargetName[],
   rk: readonly string[],
+  segment: number,
   lo: string | null,
   hi: string | null,
   batch: number,
   opts: VerifyOptions,
 ): Promise<VerifyBatchState> {
   const { where, params } = rangeWhere(table, kind, lo, hi);
-  const base = { table: table.name, batch, lo, hi };
+  const base = { table: table.name, segment, batch, lo, hi };
   await ctx.store.putVerifyBatch(ctx.config.migrationId, { ...base, status: VerifyStatus.VERIFYING, method: 'checksum', sourceRows: 0, targetRows: 0, missing: 0, different: 0, extra: 0, repaired: 0, dirtyRows: [] });
   // Fast path: both sides' checksums, the targets' combined (XOR and SUM are order-free).
   const source = await checksum(ctx.source, ctx.config.source.database, table.name, columns, where, params);
@@ -231,7 +328,7 @@ async function verifyRange(
   const first = found;
   let repaired = 0;
   let status: VerifyStatus = found.missing.length + found.different.length + found.extra.length === 0 ? VerifyStatus.CLEAN : VerifyStatus.DIRTY;
-  if (status === VerifyStatus.DIRTY && opts.repair) {
+  if (status === VerifyStatus.DIRTY && (opts.repair ?? ctx.config.verify.repair)) {
     repaired = await repairRows(ctx, table, columns, rk, found);
     found = await compareRows(ctx, table, columns, kinds, targets, rk, where, params);
     status = found.missing.length + found.different.length + found.extra.length === 0 ? VerifyStatus.REPAIRED : VerifyStatus.FAILED;

@@ -128,6 +128,22 @@ export const cdcSchema = z
   .strict()
   .prefault({});
 
+const verifySchema = z
+  .object({
+    /** Verify every segment after it is copied (the state machine's VerifySegments stage). */
+    enabled: z.boolean().default(true),
+    /** Rewrite differing/missing rows from a fresh source read and delete extras, then compare again. */
+    repair: z.boolean().default(false),
+    /** Source rows per verification batch (one checksum query per side, one dirty-record state item). */
+    batchRows: z.number().int().min(100).max(1_000_000).default(20_000),
+    /** One verify-batch call's budget before it returns its cursor to the state machine. */
+    timeBudgetSeconds: z.number().min(1).max(840).default(600),
+    /** With CDC: how long a batch that differs waits for CDC to catch up before it is compared again. */
+    settleSeconds: z.number().min(1).max(840).default(120),
+  })
+  .strict()
+  .prefault({});
+
 export const configSchema = z
   .object({
     /** Identifies the migration; checkpoints are keyed by it. */
@@ -154,6 +170,7 @@ export const configSchema = z
     routing: routingSchema,
     copy: copySchema,
     cdc: cdcSchema,
+    verify: verifySchema,
   })
   .strict()
   .superRefine((c, ctx) => {

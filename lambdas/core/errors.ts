@@ -67,6 +67,16 @@ export class SegmentsFailedError extends ReshardError {
   }
 }
 
+/** Verification found rows that differ and were not repaired (the execution fails so an alarm fires). */
+export class VerificationDirtyError extends ReshardError {
+  constructor(
+    message: string,
+    public readonly dirty: readonly { table: string; segment: number; error?: string }[],
+  ) {
+    super(message);
+  }
+}
+
 /** Serialises any thrown value to a short, single-line description (for checkpoints and logs). */
 export function describeError(err: unknown, max = 1000): string {
   let text: string;

@@ -1,11 +1,13 @@
 /**
- * Mark-failed handler: the state machine's Catch sends `{migrationId, table, segment, error: {Error, Cause}}`
- * once retries are exhausted; the segment is recorded FAILED with the error (its retry count is already
- * counted by copy-batch), so `status` shows it and `retry` / a rerun resumes it from its checkpoint.
+ * Mark-failed handler: the state machine's Catch sends `{migrationId, table, segment, error: {Error, Cause},
+ * stage}` once retries are exhausted; the segment (or its verification) is recorded FAILED with the error
+ * (the retry count is already counted by copy-batch), so `status` shows it and a redrive / `retry`
+ * resumes it from its checkpoint. The state machine then fails the segment's child execution.
  */
 import { z } from 'zod';
 import { checkMigrationId } from '../app/context.js';
 import { envContext } from '../app/env-context.js';
+import { VerifyStatus } from '../adapters/state-store.js';
 import { logger, parseEvent, type ContextProvider } from './common.js';
 
 const MarkFailedEvent = z
@@ -14,6 +16,8 @@ const MarkFailedEvent = z
     table: z.string().min(1),
     segment: z.number().int().min(0),
     error: z.object({ Error: z.string().optional(), Cause: z.string().optional() }).loose().default({}),
+    /** Which loop gave up: the copy (segment FAILED) or its verification (verifyStatus FAILED). */
+    stage: z.enum(['copy', 'verify']).default('copy'),
   })
   .loose();
 
@@ -22,6 +26,11 @@ export const makeMarkFailedHandler = (getContext: ContextProvider) => async (eve
   const ctx = await getContext();
   checkMigrationId(ctx, req.migrationId);
   const error = causeText(req.error.Error, req.error.Cause);
+  if (req.stage === 'verify') {
+    await ctx.store.markSegmentVerified(req.migrationId, req.table, req.segment, VerifyStatus.FAILED, error);
+    logger.error('segment verification failed', { table: req.table, segment: req.segment, error });
+    return { migrationId: req.migrationId, table: req.table, segment: req.segment, status: VerifyStatus.FAILED, error };
+  }
   const cp = await ctx.store.markFailed(req.migrationId, req.table, req.segment, error);
   logger.error('segment failed', { table: req.table, segment: req.segment, error, retries: cp?.retries });
   return { migrationId: req.migrationId, table: req.table, segment: req.segment, status: cp?.status ?? 'FAILED', error, retries: cp?.retries ?? 0 };

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { ReshardStack } from '../../lib/reshard-stack.js';
-import { States, TRANSIENT_ERRORS } from '../../lib/full-copy-state-machine.js';
+import { SEGMENT_FAILED_ERROR, States, TRANSIENT_ERRORS } from '../../lib/full-copy-state-machine.js';
 
 interface AslState {
   Type: string;
@@ -68,13 +68,13 @@ describe('ReshardStack', () => {
     template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain' });
   });
 
-  it('has the 6 handler Lambdas on nodejs22.x', () => {
+  it('has the 7 handler Lambdas on nodejs22.x', () => {
     const fns = Object.values(template.findResources('AWS::Lambda::Function')) as {
       Properties: { Runtime?: string; Environment?: { Variables?: Record<string, unknown> } };
     }[];
     const handlers = fns.filter((f) => f.Properties.Environment?.Variables?.RESHARD_HANDLER !== undefined);
-    expect(handlers).toHaveLength(6);
-    expect(handlers.map((f) => f.Properties.Environment!.Variables!.RESHARD_HANDLER).sort()).toEqual(['apply', 'capture', 'copy-batch', 'finalize', 'mark-failed', 'plan']);
+    expect(handlers).toHaveLength(7);
+    expect(handlers.map((f) => f.Properties.Environment!.Variables!.RESHARD_HANDLER).sort()).toEqual(['apply', 'capture', 'copy-batch', 'finalize', 'mark-failed', 'plan', 'verify-batch']);
     for (const f of handlers) {
       expect(f.Properties.Runtime).toBe('nodejs22.x');
       expect(f.Properties.Environment!.Variables!.RESHARD_CONFIG_JSON).toBe('{}');
@@ -82,22 +82,47 @@ describe('ReshardStack', () => {
     }
   });
 
-  it('starts with Plan, then the CopySegments Map, then Finalize', () => {
+  it('starts with Plan, then the CopySegments Map, the VerifySegments Map, then Finalize', () => {
     expect(asl.StartAt).toBe(States.plan);
     expect(asl.States[States.plan]).toMatchObject({ Type: 'Task', Next: States.map });
-    expect(asl.States[States.map]).toMatchObject({ Type: 'Map', Next: States.finalize });
+    expect(asl.States[States.map]).toMatchObject({ Type: 'Map', Next: States.verifyMap });
+    expect(asl.States[States.verifyMap]).toMatchObject({ Type: 'Map', Next: States.finalize });
     expect(asl.States[States.finalize]).toMatchObject({ Type: 'Task', End: true });
-    expect(Object.keys(asl.States).sort()).toEqual([States.map, States.finalize, States.plan].sort());
+    expect(Object.keys(asl.States).sort()).toEqual([States.map, States.verifyMap, States.finalize, States.plan].sort());
   });
 
-  it('CopySegments is a distributed Map over the planned segments with MaxConcurrency 3', () => {
-    const map = asl.States[States.map]!;
+  it.each([
+    [States.map, States.copyBatch],
+    [States.verifyMap, States.verifyBatch],
+  ])('%s is a distributed Map over the planned segments with MaxConcurrency 3 that fails on the first failed child', (name, start) => {
+    const map = asl.States[name]!;
     expect(map.ItemProcessor?.ProcessorConfig.Mode).toBe('DISTRIBUTED');
     expect(map.ItemProcessor?.ProcessorConfig.ExecutionType).toBe('STANDARD');
     expect(map.MaxConcurrency).toBe(3);
     expect(map.ItemsPath).toBe('$.plan.segments');
     expect(map.ResultPath).toBeNull();
-    expect(map.ItemProcessor?.StartAt).toBe(States.copyBatch);
+    expect(map.ItemProcessor?.StartAt).toBe(start);
+    // Redrive-able: a failed child fails the Map Run (tolerance 0, which is also the ASL default when the
+    // field is absent), so the execution ends FAILED.
+    expect((map as { ToleratedFailurePercentage?: number }).ToleratedFailurePercentage ?? 0).toBe(0);
+  });
+
+  it('VerifySegments starts each child at batch 0 of its segment', () => {
+    expect((asl.States[States.verifyMap] as { ItemSelector?: unknown }).ItemSelector).toEqual({
+      'migrationId.$': '$$.Map.Item.Value.migrationId',
+      'table.$': '$$.Map.Item.Value.table',
+      'segment.$': '$$.Map.Item.Value.segment',
+      verify: { batch: 0 },
+    });
+  });
+
+  it('tolerates failed segments when asked', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new ReshardStack(app, 'Tolerant', { migrationConfigJson: '{}', toleratedFailurePercentage: 10 });
+    const [machine] = Object.values(Template.fromStack(stack).findResources('AWS::StepFunctions::StateMachine')) as { Properties: { DefinitionString: unknown } }[];
+    const def = parseDefinition(machine!.Properties.DefinitionString);
+    expect((def.States[States.map] as { ToleratedFailurePercentage?: number }).ToleratedFailurePercentage).toBe(10);
+    expect(() => new ReshardStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Bad', { migrationConfigJson: '{}', toleratedFailurePercentage: 150 })).toThrow(/toleratedFailurePercentage/);
   });
 
   describe('inside the Map', () => {
@@ -121,11 +146,11 @@ describe('ReshardStack', () => {
       expect(lease!.ErrorEquals).not.toContain('States.ALL');
     });
 
-    it('CopyBatch catches States.ALL into MarkFailed, which ends in SegmentFailed', () => {
+    it('CopyBatch catches States.ALL into MarkFailed, which fails the child in SegmentFailed with the recorded cause', () => {
       const copyBatch = inner()[States.copyBatch]!;
       expect(copyBatch.Catch).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: States.markFailed, ResultPath: '$.error' })]);
-      expect(inner()[States.markFailed]).toMatchObject({ Type: 'Task', Next: States.segmentFailed });
-      expect(inner()[States.segmentFailed]).toMatchObject({ Type: 'Pass', End: true });
+      expect(inner()[States.markFailed]).toMatchObject({ Type: 'Task', Next: States.segmentFailed, ResultPath: '$.failure' });
+      expect(inner()[States.segmentFailed]).toEqual({ Type: 'Fail', Error: SEGMENT_FAILED_ERROR, CausePath: '$.failure.error' });
     });
 
     it('SegmentCopied? loops back to CopyBatch until done', () => {
@@ -138,6 +163,28 @@ describe('ReshardStack', () => {
 
     it('contains only the per-segment states', () => {
       expect(Object.keys(inner()).sort()).toEqual([States.copyBatch, States.markFailed, States.segmentCopied, States.segmentDone, States.segmentFailed].sort());
+    });
+  });
+
+  describe('inside the verify Map', () => {
+    const inner = () => asl.States[States.verifyMap]!.ItemProcessor!.States;
+
+    it('VerifyBatch passes its cursor around the SegmentVerified? loop and retries transient errors', () => {
+      const verify = inner()[States.verifyBatch]! as AslState & { Parameters?: Record<string, unknown>; ResultSelector?: Record<string, unknown> };
+      expect(verify).toMatchObject({ Type: 'Task', Next: States.segmentVerified, ResultPath: '$.verify' });
+      expect(verify.Parameters?.Payload).toMatchObject({ 'verify.$': '$.verify', 'segment.$': '$.segment' });
+      expect(verify.ResultSelector).toEqual({ 'done.$': '$.Payload.done', 'cursor.$': '$.Payload.cursor', 'batch.$': '$.Payload.batch' });
+      expect(verify.Retry?.find((r) => r.ErrorEquals.includes('TransientError'))).toMatchObject({ BackoffRate: 2, JitterStrategy: 'FULL' });
+      const choice = inner()[States.segmentVerified]!;
+      expect(choice.Default).toBe(States.verifyBatch);
+      expect(choice.Choices).toEqual([expect.objectContaining({ Variable: '$.verify.done', BooleanEquals: true, Next: States.verifyDone })]);
+    });
+
+    it('a verification that gives up is recorded and fails the child', () => {
+      expect(inner()[States.verifyBatch]!.Catch).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: States.markVerifyFailed })]);
+      const mark = inner()[States.markVerifyFailed]! as AslState & { Parameters?: { Payload?: Record<string, unknown> } };
+      expect(mark.Parameters?.Payload).toMatchObject({ stage: 'verify' });
+      expect(inner()[States.verifyFailed]).toEqual({ Type: 'Fail', Error: SEGMENT_FAILED_ERROR, CausePath: '$.failure.error' });
     });
   });
 
@@ -175,6 +222,15 @@ describe('ReshardStack', () => {
       BatchSize: 10,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       ScalingConfig: { MaximumConcurrency: 4 },
+    });
+  });
+
+  it('lets verify-batch read the queue depth (to wait for CDC) but not send or receive', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ RESHARD_HANDLER: 'verify-batch', RESHARD_QUEUE_URL: Match.anyValue() }) },
+    });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'sqs:GetQueueAttributes', Effect: 'Allow' })]) },
     });
   });
 

@@ -1,0 +1,38 @@
+/**
+ * Verify-batch handler: `{migrationId, table, segment, verify: {cursor, batch}}` → verifies batches of the
+ * segment's key range (checksum fast path, row by row where it differs, repair when configured) until the
+ * segment ends or the time budget runs out; returns `{done, cursor, batch, ...counts}` for the loop.
+ */
+import { z } from 'zod';
+import { verifySegment } from '../app/verify.js';
+import { checkMigrationId } from '../app/context.js';
+import { envContext } from '../app/env-context.js';
+import { logger, parseEvent, type ContextProvider, type InvocationContext } from './common.js';
+
+const VerifyBatchEvent = z
+  .object({
+    migrationId: z.string().min(1),
+    table: z.string().min(1),
+    segment: z.number().int().min(0),
+    verify: z.object({ cursor: z.string().nullable().default(null), batch: z.number().int().min(0).default(0) }).prefault({}),
+  })
+  .loose();
+
+/** Time kept back from the Lambda timeout to finish the batch in progress (with its CDC settle waits) and return. */
+const safetyMs = (settleSeconds: number) => 60_000 + 2 * settleSeconds * 1000;
+
+export const makeVerifyBatchHandler = (getContext: ContextProvider) => async (event: unknown, invocation?: InvocationContext) => {
+  const req = parseEvent(VerifyBatchEvent, event, 'verify-batch');
+  const ctx = await getContext();
+  checkMigrationId(ctx, req.migrationId);
+  if (!ctx.config.verify.enabled) return { migrationId: req.migrationId, done: true, cursor: null, batch: 0, skipped: true };
+  const remaining = invocation ? invocation.getRemainingTimeInMillis() - safetyMs(ctx.config.verify.settleSeconds) : Number.POSITIVE_INFINITY;
+  const budgetMs = Math.max(1000, Math.min(ctx.config.verify.timeBudgetSeconds * 1000, remaining));
+  const result = await verifySegment(ctx, { table: req.table, segment: req.segment, cursor: req.verify.cursor, batch: req.verify.batch, budgetMs }, ctx.settle ? { settle: ctx.settle } : {});
+  const { dirty, ...counts } = result;
+  logger.info('verify-batch', { ...counts, dirtySample: dirty.slice(0, 5) });
+  // Dirty keys stay in DynamoDB (VERIFY# items); only counts travel in the state machine's payload.
+  return { migrationId: req.migrationId, ...counts };
+};
+
+export const handler = makeVerifyBatchHandler(envContext);
