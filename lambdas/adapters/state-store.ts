@@ -302,6 +302,29 @@ export class StateStore {
     }
   }
 
+  /**
+   * Reopens a DONE segment whose range got new rows after its copy ended (the open-ended last segment):
+   * the copy resumes from its cursor, and its verification is due again.
+   */
+  async reopenSegment(migrationId: string, table: string, segment: number): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: pk(migrationId), sk: segSk(table, segment) },
+          UpdateExpression: 'SET #st = :running, updatedAt = :now REMOVE finishedAt, verifyStatus, verifiedAt, verifyError',
+          ConditionExpression: '#st = :done',
+          ExpressionAttributeNames: { '#st': 'status' },
+          ExpressionAttributeValues: { ':running': SegmentStatus.RUNNING, ':done': SegmentStatus.DONE, ':now': this.now() },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+  }
+
   /** Records an attempt's error and counts it as a retry; releases the lease if this owner holds it. */
   async recordError(migrationId: string, table: string, segment: number, owner: string | undefined, error: string): Promise<void> {
     const key = { pk: pk(migrationId), sk: segSk(table, segment) };

@@ -5,9 +5,11 @@
  */
 import { recordKeyOf, type TableConfig } from '../core/config.js';
 import { SchemaError } from '../core/errors.js';
-import { planSegments, keyText, type Segment } from '../core/segments.js';
+import { planSegments, keyText, type KeyKind, type Segment } from '../core/segments.js';
+import { q, qt, windowPredicates } from '../core/sql.js';
+import type { RowDataPacket } from 'mysql2/promise';
 import { skew } from '../core/routing.js';
-import { checkScrollIndex, columnsOf, keyKindOf, ping, prepareTargets, rowsPerDay, sampleKeys, showCreateTable } from '../adapters/mysql.js';
+import { bindKey, checkScrollIndex, columnsOf, keyKindOf, ping, prepareTargets, rowsPerDay, sampleKeys, showCreateTable } from '../adapters/mysql.js';
 import { SegmentStatus, VerifyStatus, type TablePlan } from '../adapters/state-store.js';
 import { checkRowImage, currentPosition } from '../adapters/binlog.js';
 import { routerFor, type AppContext } from './context.js';
@@ -59,6 +61,16 @@ export async function plan(ctx: AppContext, opts: { dryRun?: boolean } = {}): Pr
           segments.push({ table: t.name, segment: cp.segment });
   }
   return { migrationId: config.migrationId, tables, segments };
+}
+
+async function reopenGrownSegment(ctx: AppContext, table: TableConfig, keyKind: KeyKind): Promise<void> {
+  const cps = await ctx.store.segments(ctx.config.migrationId, table.name);
+  const last = cps.find((c) => c.hi === null);
+  if (!last || last.status !== SegmentStatus.DONE || last.cursor === null) return;
+  const params: unknown[] = [bindKey(last.cursor, keyKind)];
+  const where = [`${q(table.scrollKey)} > ?`, ...windowPredicates(table.timeColumn, table.window, params)];
+  const [rows] = await ctx.source.query<RowDataPacket[]>(`SELECT 1 FROM ${qt(ctx.config.source.database, table.name)} WHERE ${where.join(' AND ')} LIMIT 1`, params);
+  if (rows.length) await ctx.store.reopenSegment(ctx.config.migrationId, table.name, last.segment);
 }
 
 async function planTable(ctx: AppContext, table: TableConfig, dryRun: boolean): Promise<TablePlanReport> {
@@ -121,6 +133,8 @@ async function planTable(ctx: AppContext, table: TableConfig, dryRun: boolean): 
       else segments = cps.map((c) => ({ index: c.segment, lo: c.lo, hi: c.hi }));
     }
     await store.putStats(config.migrationId, perDay.map((d) => ({ table: table.name, day: d.day, rows: d.rows })));
+    // Rows that arrived beyond the end of a finished copy (the last segment is open above): copy them too.
+    if (reusedPlan) await reopenGrownSegment(ctx, table, keyKind);
   }
   return {
     table: table.name,

@@ -13,6 +13,9 @@ export interface SegmentView {
   readonly rowsCopied: number;
   readonly retries: number;
   readonly error?: string;
+  /** The segment's last verification outcome (absent: not verified yet). */
+  readonly verifyStatus?: string;
+  readonly verifyError?: string;
 }
 
 export interface TableView {
@@ -26,8 +29,8 @@ export interface TableView {
   readonly dirtyRows: number;
   readonly repairedRows: number;
   /**
-   * Copy DONE, the last verification covered at least the statistics total and every batch is CLEAN or
-   * REPAIRED. (With CDC, the CLI adds: lag 0.)
+   * Copy DONE, every segment's last verification is CLEAN or REPAIRED and verification covered at least
+   * the statistics total. (With CDC, the CLI adds: lag 0.)
    */
   readonly complete: boolean;
   readonly segments: SegmentView[];
@@ -52,7 +55,7 @@ export async function migrationStatus(config: MigrationConfig, store: StateStore
     const verifiedRows = batches.reduce((a, v) => a + v.sourceRows, 0);
     const dirtyRows = batches.reduce((a, v) => a + (v.status === 'REPAIRED' ? 0 : v.missing + v.different + v.extra), 0);
     const repairedRows = batches.reduce((a, v) => a + v.repaired, 0);
-    const verifiedClean = batches.length > 0 && batches.every((v) => v.status === 'CLEAN' || v.status === 'REPAIRED');
+    const verifiedClean = mine.length > 0 && mine.every((c) => c.verifyStatus === 'CLEAN' || c.verifyStatus === 'REPAIRED');
     return {
       table: t.name,
       status,
@@ -73,6 +76,8 @@ export async function migrationStatus(config: MigrationConfig, store: StateStore
         rowsCopied: c.rowsCopied,
         retries: c.retries,
         ...(c.lastError ? { error: c.lastError } : {}),
+        ...(c.verifyStatus ? { verifyStatus: c.verifyStatus } : {}),
+        ...(c.verifyError ? { verifyError: c.verifyError } : {}),
       })),
     };
   });

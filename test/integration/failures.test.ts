@@ -19,7 +19,7 @@ const suite = integrationSuite({ databases: 2, tablesPerDb: 2, pageSize: 100, se
 const fresh = suite.config;
 
 describe('a persistently failing segment', () => {
-  it('lets the others finish, fails the execution, shows the error and retries, and retry reruns only that segment', async () => {
+  it('fails its child and the execution (redrive-able), records the error and retries, and a rerun resumes from the checkpoints', async () => {
     const config = fresh('failseg');
     await seedOrders(suite.pool, config.source.database, { orders: 1200, itemsPerOrder: 0, seed: 3 });
     let broken = true;
@@ -32,20 +32,33 @@ describe('a persistently failing segment', () => {
     };
     const rt = await LocalRuntime.start({ config, dynamo: suite.dynamo, hooks, retryIntervalMs: 20 });
     try {
-      await expect(rt.execute().result).rejects.toThrow(/1 segment\(s\) failed: order_info#2 \(TransientError: injected/);
+      // The child fails with SegmentFailedError, its cause the recorded error; the Map Run (tolerance 0) fails.
+      const failure = await rt.execute().result.then(
+        () => undefined,
+        (e: unknown) => e as Error & { cause?: { name?: string } },
+      );
+      expect(failure?.message).toMatch(/TransientError: injected: target shard unavailable/);
+      expect(failure?.cause?.name ?? failure?.name).toMatch(/SegmentFailedError|ExecutionError/);
       const view = await migrationStatus(config, rt.store);
       const segs = view.tables[0]!.segments;
-      expect(segs.map((s) => s.status)).toEqual(['DONE', 'DONE', 'FAILED', 'DONE']);
+      expect(segs[2]!.status).toBe('FAILED');
       expect(segs[2]!.error).toMatch(/TransientError: injected: target shard unavailable/);
       // 1 attempt + 6 retries of the state machine, each counted by copy-batch.
       expect(segs[2]!.retries).toBe(7);
       expect(view.status).toBe('FAILED');
+      // Aborted children stopped at a page boundary: whatever they committed stays.
+      const committed = segs.map((s) => s.pagesDone);
 
       broken = false;
       touched.length = 0;
       await rt.execute().result;
-      expect(new Set(touched)).toEqual(new Set([2]));
-      expect((await migrationStatus(config, rt.store)).status).toBe('DONE');
+      // Only unfinished segments copy pages again, each from its checkpoint.
+      for (const [i, s] of segs.entries()) if (s.status === 'DONE') expect(touched).not.toContain(i);
+      expect(touched).toContain(2);
+      const after = await migrationStatus(config, rt.store);
+      expect(after.status).toBe('DONE');
+      for (const [i, s] of after.tables[0]!.segments.entries()) expect(s.pagesDone).toBeGreaterThanOrEqual(committed[i]!);
+      expect(after.tables[0]!.rowsCopied).toBe(1200);
       const [check] = await checkAll(config, suite.pool, [suite.pool]);
       expect(check!.match).toBe(true);
     } finally {
@@ -116,7 +129,7 @@ describe('bad input', () => {
     await suite.pool.query(`UPDATE ${db}.order_info SET order_no = NULL, user_id = NULL WHERE id = 250`);
     const rt = await LocalRuntime.start({ config, dynamo: suite.dynamo, retryIntervalMs: 20 });
     try {
-      await expect(rt.execute().result).rejects.toThrow(/SegmentsFailedError|segment\(s\) failed/);
+      await expect(rt.execute().result).rejects.toThrow(/RowRoutingError: order_info row id=250/);
       let seg = (await migrationStatus(config, rt.store)).tables[0]!.segments[0]!;
       expect(seg.status).toBe('FAILED');
       expect(seg.error).toMatch(/RowRoutingError: order_info row id=250: every shard key column \(order_no, user_id\) is NULL or empty/);
