@@ -155,10 +155,14 @@ export class LocalRuntime {
     const run = sm.run({ migrationId: this.config.migrationId, ...input } as never, {
       overrides: { taskResourceLocalHandlers: taskResourceLocalHandlers as never, retryIntervalOverrides },
     });
+    let killed = false;
     const settleAll = async () => {
       aborted = true;
-      while (inFlight.size) await Promise.allSettled([...inFlight]);
+      // An execution aborted from outside (a simulated kill) settles at once, whatever is still running.
+      while (inFlight.size && !killed) await Promise.race([Promise.allSettled([...inFlight]), killSignal]);
     };
+    let onKill: () => void = () => undefined;
+    const killSignal = new Promise<void>((r) => (onKill = r));
     const result = run.result.then(
       async (out: unknown) => {
         await settleAll();
@@ -174,6 +178,8 @@ export class LocalRuntime {
       result,
       abort: () => {
         aborted = true;
+        killed = true;
+        onKill();
         run.abort();
       },
     };

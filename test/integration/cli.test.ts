@@ -71,14 +71,19 @@ describe('reshard CLI', () => {
 
     const status = reshard('status', '--config', file, '--state-dir', stateDir, '--json');
     expect(status.code).toBe(0);
-    const view = JSON.parse(status.stdout) as { migrationId: string; status: string; tables: { table: string; status: string; rowsCopied: number; statisticsTotal: number; segments: { status: string; cursor: string; retries: number }[] }[] };
+    const view = JSON.parse(status.stdout) as {
+      migrationId: string;
+      status: string;
+      tables: { table: string; status: string; rowsCopied: number; statisticsTotal: number; segments: { status: string; cursor: string; retries: number; verifyStatus?: string }[] }[];
+    };
     expect(view).toMatchObject({ migrationId: config.migrationId, status: 'DONE' });
-    expect(view.tables[0]).toMatchObject({ table: 'order_info', status: 'DONE', rowsCopied: 900, statisticsTotal: 900 });
-    expect(view.tables[0]!.segments.every((s) => s.status === 'DONE' && s.retries === 0 && s.cursor !== null)).toBe(true);
+    // The run verified every segment (VerifySegments) and finalize found the table complete.
+    expect(view.tables[0]).toMatchObject({ table: 'order_info', status: 'DONE', rowsCopied: 900, statisticsTotal: 900, verifiedRows: 900, dirtyRows: 0, complete: true });
+    expect(view.tables[0]!.segments.every((s) => s.status === 'DONE' && s.retries === 0 && s.cursor !== null && s.verifyStatus === 'CLEAN')).toBe(true);
 
     const verified = reshard('verify', '--config', file, '--state-dir', stateDir);
     expect(verified.code).toBe(0);
-    expect(verified.stdout).toMatch(/order_info: CLEAN {2}compared 900 rows in 1 batches \(900 by checksum, 0 row by row\)/);
+    expect(verified.stdout).toMatch(/order_info: CLEAN {2}compared 900 rows in 2 batches \(900 by checksum, 0 row by row\)/);
 
     const retry = reshard('retry', '--config', file, '--state-dir', stateDir);
     expect(retry.code).toBe(0);
