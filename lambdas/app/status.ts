@@ -24,6 +24,8 @@ export interface TableView {
   readonly rowsCopied: number;
   readonly statisticsTotal: number;
   readonly percent: number;
+  /** Seconds until rowsCopied reaches the statistics total at the copy's average rate so far (null: done or unknown). */
+  readonly etaSeconds: number | null;
   /** Rows verified by the last verification pass, and its findings (0 when never verified). */
   readonly verifiedRows: number;
   readonly dirtyRows: number;
@@ -42,7 +44,14 @@ export interface MigrationView {
   readonly tables: TableView[];
 }
 
-export async function migrationStatus(config: MigrationConfig, store: StateStore): Promise<MigrationView> {
+/** ETA from the average rate since the first segment started (pure, for tests). */
+export function etaSeconds(copied: number, total: number, startedAt: number | undefined, now: number): number | null {
+  if (copied >= total || startedAt === undefined || copied <= 0 || now <= startedAt) return null;
+  const rate = copied / ((now - startedAt) / 1000);
+  return Math.round((total - copied) / rate);
+}
+
+export async function migrationStatus(config: MigrationConfig, store: StateStore, now = Date.now()): Promise<MigrationView> {
   const [cps, stats, verified] = await Promise.all([store.segments(config.migrationId), store.stats(config.migrationId), store.verifyBatches(config.migrationId)]);
   const tables = config.tables.map((t): TableView => {
     const mine = cps.filter((c) => c.table === t.name).sort((a, b) => a.segment - b.segment);
@@ -62,6 +71,15 @@ export async function migrationStatus(config: MigrationConfig, store: StateStore
       rowsCopied: copied,
       statisticsTotal: total,
       percent: total > 0 ? Math.min(100, Math.round((copied / total) * 1000) / 10) : status === 'DONE' ? 100 : 0,
+      etaSeconds:
+        status === 'DONE'
+          ? null
+          : etaSeconds(
+              copied,
+              total,
+              mine.reduce<number | undefined>((a, c) => (c.startedAt !== undefined && (a === undefined || c.startedAt < a) ? c.startedAt : a), undefined),
+              now,
+            ),
       verifiedRows,
       dirtyRows,
       repairedRows,
