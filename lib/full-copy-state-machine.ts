@@ -3,16 +3,18 @@
  *
  *   Plan → CopySegments (Distributed Map over segments, one child execution each)
  *            └─ CopyBatch ⟲ (until done; each call copies many pages within its time budget)
- *               ├─ Retry: transient DB/Lambda errors (backoff + full jitter); LeaseHeldError (wait for lease expiry)
- *               └─ Catch → MarkFailed (error + retries into the checkpoint) → SegmentFailed (Fail: the child fails)
+ *               └─ Retry: transient DB/Lambda errors (backoff + full jitter); LeaseHeldError (wait for lease expiry)
  *        → VerifySegments (Distributed Map over the same segments)
  *            └─ VerifyBatch ⟲ (checksum per batch, row by row where it differs, repair when configured)
- *               └─ Catch → MarkVerifyFailed → VerifyFailed (Fail)
  *        → Finalize (marks complete tables; fails the execution if a segment failed or stayed dirty)
  *
- * Failure is redrive-able: a child that gives up FAILS, so once more than `toleratedFailurePercentage` of
- * the children failed the Map Run fails (running children are aborted) and the execution ends FAILED. The
- * console's Redrive then reruns only the unsuccessful children, each resuming from its DynamoDB checkpoint.
+ * Failure is redrive-able: no Catch. The handler records every failed attempt in the segment's checkpoint
+ * (FAILED, the error, the attempt count) before it throws; when the retries are spent, the child execution
+ * fails *in* CopyBatch (or VerifyBatch). Once more than `toleratedFailurePercentage` of the children failed,
+ * the Map Run fails (running children are aborted) and the execution ends FAILED. The console's Redrive
+ * then reruns the unsuccessful children from the state that failed — the batch Task, with the same input —
+ * so each resumes from its DynamoDB checkpoint (a Catch leading to a Fail state would be redriven into the
+ * Fail state and fail again).
  *
  * JSONPath only: the same definition runs locally in aws-local-stepfunctions, which ignores JSONata.
  * Results are discarded from the Map (`ResultPath: null`) so history and payloads stay O(1) per segment.
@@ -31,19 +33,12 @@ export const States = {
   copyBatch: 'CopyBatch',
   segmentCopied: 'SegmentCopied?',
   segmentDone: 'SegmentDone',
-  markFailed: 'MarkFailed',
-  segmentFailed: 'SegmentFailed',
   verifyMap: 'VerifySegments',
   verifyBatch: 'VerifyBatch',
   segmentVerified: 'SegmentVerified?',
   verifyDone: 'VerifyDone',
-  markVerifyFailed: 'MarkVerifyFailed',
-  verifyFailed: 'VerifyFailed',
   finalize: 'Finalize',
 } as const;
-
-/** The error a child execution fails with when its segment gave up (copy or verification). */
-export const SEGMENT_FAILED_ERROR = 'SegmentFailedError';
 
 /** Errors worth retrying with backoff (our TransientError plus the Lambda service's own). */
 export const TRANSIENT_ERRORS = [
@@ -58,7 +53,6 @@ export const TRANSIENT_ERRORS = [
 export interface FullCopyStateMachineProps {
   readonly planFunction: lambda.IFunction;
   readonly copyBatchFunction: lambda.IFunction;
-  readonly markFailedFunction: lambda.IFunction;
   readonly verifyBatchFunction: lambda.IFunction;
   readonly finalizeFunction: lambda.IFunction;
   /** Segments copied (and verified) at once. @default 4 */
@@ -82,7 +76,7 @@ export interface FullCopyStateMachineProps {
 
 export function fullCopyDefaults(
   props: FullCopyStateMachineProps,
-): Required<Omit<FullCopyStateMachineProps, 'planFunction' | 'copyBatchFunction' | 'markFailedFunction' | 'verifyBatchFunction' | 'finalizeFunction'>> {
+): Required<Omit<FullCopyStateMachineProps, 'planFunction' | 'copyBatchFunction' | 'verifyBatchFunction' | 'finalizeFunction'>> {
   return {
     maxConcurrency: props.maxConcurrency ?? 4,
     toleratedFailurePercentage: props.toleratedFailurePercentage ?? 0,
@@ -149,21 +143,6 @@ export class FullCopyStateMachine extends Construct {
       jitterStrategy: sfn.JitterType.FULL,
     });
 
-    // A segment that gives up: record why in its checkpoint, then fail the child execution (redrive-able).
-    const giveUp = (markId: string, failId: string, stage: 'copy' | 'verify') => {
-      const mark = invoke(markId, props.markFailedFunction, {
-        'migrationId.$': '$.migrationId',
-        'table.$': '$.table',
-        'segment.$': '$.segment',
-        'error.$': '$.error',
-        stage,
-      }, { resultSelector: { 'error.$': '$.Payload.error' }, resultPath: '$.failure' });
-      mark.addRetry({ ...transientRetry, errors: [...TRANSIENT_ERRORS, 'States.TaskFailed'] });
-      mark.next(new sfn.Fail(this, failId, { stateName: failId, error: SEGMENT_FAILED_ERROR, causePath: sfn.JsonPath.stringAt('$.failure.error') }));
-      return mark;
-    };
-    copyBatch.addCatch(giveUp(States.markFailed, States.segmentFailed, 'copy'), { errors: [sfn.Errors.ALL], resultPath: '$.error' });
-
     const loop = copyBatch.next(
       new sfn.Choice(this, States.segmentCopied, { stateName: States.segmentCopied })
         .when(sfn.Condition.booleanEquals('$.copy.done', true), new sfn.Succeed(this, States.segmentDone, { stateName: States.segmentDone }))
@@ -196,7 +175,6 @@ export class FullCopyStateMachine extends Construct {
       resultPath: '$.verify',
     });
     verifyBatch.addRetry(transientRetry);
-    verifyBatch.addCatch(giveUp(States.markVerifyFailed, States.verifyFailed, 'verify'), { errors: [sfn.Errors.ALL], resultPath: '$.error' });
     const verifyLoop = verifyBatch.next(
       new sfn.Choice(this, States.segmentVerified, { stateName: States.segmentVerified })
         .when(sfn.Condition.booleanEquals('$.verify.done', true), new sfn.Succeed(this, States.verifyDone, { stateName: States.verifyDone }))

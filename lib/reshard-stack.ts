@@ -18,7 +18,6 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const HANDLERS = {
   plan: 'lambdas/handlers/plan.ts',
   'copy-batch': 'lambdas/handlers/copy-batch.ts',
-  'mark-failed': 'lambdas/handlers/mark-failed.ts',
   'verify-batch': 'lambdas/handlers/verify-batch.ts',
   finalize: 'lambdas/handlers/finalize.ts',
   capture: 'lambdas/handlers/capture.ts',
@@ -83,7 +82,6 @@ export class ReshardStack extends Stack {
     this.functions = {
       plan: fn('plan', Duration.minutes(15), 1024),
       'copy-batch': fn('copy-batch', Duration.minutes(15), 1024),
-      'mark-failed': fn('mark-failed', Duration.seconds(30), 256),
       'verify-batch': fn('verify-batch', Duration.minutes(15), 1024),
       finalize: fn('finalize', Duration.minutes(1), 256),
       capture: fn('capture', Duration.minutes(1), 1024),
@@ -100,7 +98,6 @@ export class ReshardStack extends Stack {
     this.fullCopy = new FullCopyStateMachine(this, 'FullCopy', {
       planFunction: this.functions.plan,
       copyBatchFunction: this.functions['copy-batch'],
-      markFailedFunction: this.functions['mark-failed'],
       verifyBatchFunction: this.functions['verify-batch'],
       finalizeFunction: this.functions.finalize,
       ...(props.maxConcurrency !== undefined ? { maxConcurrency: props.maxConcurrency } : {}),

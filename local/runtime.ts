@@ -12,7 +12,6 @@ import { buildContext, closeContext } from '../lambdas/app/build-context.js';
 import type { AppContext, CopyHooks } from '../lambdas/app/context.js';
 import { makePlanHandler } from '../lambdas/handlers/plan.js';
 import { makeCopyBatchHandler } from '../lambdas/handlers/copy-batch.js';
-import { makeMarkFailedHandler } from '../lambdas/handlers/mark-failed.js';
 import { makeVerifyBatchHandler } from '../lambdas/handlers/verify-batch.js';
 import { makeFinalizeHandler } from '../lambdas/handlers/finalize.js';
 import { logger, type ContextProvider, type InvocationContext } from '../lambdas/handlers/common.js';
@@ -45,7 +44,6 @@ type Handler = (event: unknown, ctx?: InvocationContext) => Promise<unknown>;
 const makers: Record<Exclude<HandlerName, 'capture' | 'apply'>, (p: ContextProvider) => Handler> = {
   plan: makePlanHandler,
   'copy-batch': makeCopyBatchHandler,
-  'mark-failed': makeMarkFailedHandler,
   'verify-batch': makeVerifyBatchHandler,
   finalize: makeFinalizeHandler,
 };
@@ -127,6 +125,21 @@ export class LocalRuntime {
    * returned, so nothing of a failed execution keeps running beside the next one.
    */
   execute(input: Record<string, unknown> = {}): Execution {
+    return this.run(this.machine.definition, { migrationId: this.config.migrationId, ...input });
+  }
+
+  /**
+   * Runs one child execution of a Distributed Map of the synthesized definition (its ItemProcessor) with
+   * `item` as input — what a redrive does for a failed child: Step Functions restarts it at the state that
+   * failed with that state's input, and for our children that is the batch Task they start with.
+   */
+  executeChild(mapState: string, item: Record<string, unknown>): Execution {
+    const map = (this.machine.definition as { States: Record<string, { ItemProcessor?: { StartAt: string; States: Record<string, unknown> } }> }).States[mapState];
+    if (!map?.ItemProcessor) throw new Error(`state ${mapState} is not a Map of the synthesized definition`);
+    return this.run({ StartAt: map.ItemProcessor.StartAt, States: map.ItemProcessor.States }, item);
+  }
+
+  private run(definition: unknown, input: Record<string, unknown>): Execution {
     const provider: ContextProvider = async () => this.ctx;
     const taskResourceLocalHandlers: Record<string, (input: unknown) => Promise<unknown>> = {};
     const retryIntervalOverrides: Record<string, number> = {};
@@ -151,8 +164,8 @@ export class LocalRuntime {
       };
       retryIntervalOverrides[state] = this.retryIntervalMs;
     }
-    const sm = new StateMachine(this.machine.definition as never, { validationOptions: { checkArn: false, checkPaths: false } });
-    const run = sm.run({ migrationId: this.config.migrationId, ...input } as never, {
+    const sm = new StateMachine(definition as never, { validationOptions: { checkArn: false, checkPaths: false } });
+    const run = sm.run(input as never, {
       overrides: { taskResourceLocalHandlers: taskResourceLocalHandlers as never, retryIntervalOverrides },
     });
     let killed = false;

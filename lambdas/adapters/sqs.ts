@@ -47,18 +47,14 @@ export class ChangeQueue {
     await Promise.all(split.filter((l) => l.length).map((l) => this.sendLane(l)));
   }
 
+  /**
+   * Sends a lane's messages in order per group. A SendMessageBatch call never carries two messages of the
+   * same group: if an entry fails, nothing after it in its group has been sent yet, so resending just the
+   * failed entries (before the lane goes on) keeps every group's order — even when SQS accepts some
+   * entries of a batch and rejects others.
+   */
   private async sendLane(messages: readonly OutgoingMessage[]): Promise<void> {
-    let i = 0;
-    while (i < messages.length) {
-      const batch: OutgoingMessage[] = [];
-      let bytes = 0;
-      while (i < messages.length && batch.length < MAX_ENTRIES && bytes + Buffer.byteLength(messages[i]!.body) <= MAX_BATCH_BYTES) {
-        bytes += Buffer.byteLength(messages[i]!.body);
-        batch.push(messages[i++]!);
-      }
-      if (batch.length === 0) batch.push(messages[i++]!); // one message alone is always allowed (it is under the limit)
-      await this.sendBatch(batch);
-    }
+    for (const batch of groupDistinctBatches(messages)) await this.sendBatch(batch);
   }
 
   private async sendBatch(batch: readonly OutgoingMessage[]): Promise<void> {
@@ -80,12 +76,9 @@ export class ChangeQueue {
         await sleep(100 * 2 ** attempt);
         continue;
       }
-      // Keep order: resend from the first failed entry on (later entries of its group must follow it).
-      const firstFailed = pending.findIndex((p) => failed.has(p.id));
-      if (firstFailed < 0) return;
+      pending = pending.filter((p) => failed.has(p.id));
+      if (pending.length === 0) return;
       if (attempt >= 5) throw new TransientError(`SQS kept failing ${failed.size} message(s)`);
-      const failedGroups = new Set(pending.filter((p) => failed.has(p.id)).map((p) => p.m.groupId));
-      pending = pending.filter((p, n) => n >= firstFailed && (failed.has(p.id) || failedGroups.has(p.m.groupId)));
       await sleep(100 * 2 ** attempt);
     }
   }
@@ -120,4 +113,36 @@ export class ChangeQueue {
       inFlight: Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0),
     };
   }
+}
+
+/**
+ * Cuts messages into SendMessageBatch calls (≤ 10 entries, ≤ 256 KiB) in which no group appears twice,
+ * keeping each group's order across calls: a call takes, in order, the next message of each group whose
+ * earlier messages have all gone in earlier calls.
+ */
+export function groupDistinctBatches(messages: readonly OutgoingMessage[]): OutgoingMessage[][] {
+  const out: OutgoingMessage[][] = [];
+  let rest = [...messages];
+  while (rest.length) {
+    const batch: OutgoingMessage[] = [];
+    const inBatch = new Set<string>();
+    const held = new Set<string>(); // groups with an earlier message left for a later call
+    const left: OutgoingMessage[] = [];
+    let bytes = 0;
+    for (const m of rest) {
+      const size = Buffer.byteLength(m.body);
+      const fits = batch.length < MAX_ENTRIES && (batch.length === 0 || bytes + size <= MAX_BATCH_BYTES);
+      if (fits && !inBatch.has(m.groupId) && !held.has(m.groupId)) {
+        batch.push(m);
+        inBatch.add(m.groupId);
+        bytes += size;
+      } else {
+        left.push(m);
+        held.add(m.groupId);
+      }
+    }
+    out.push(batch);
+    rest = left;
+  }
+  return out;
 }

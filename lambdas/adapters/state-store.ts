@@ -325,18 +325,25 @@ export class StateStore {
     }
   }
 
-  /** Records an attempt's error and counts it as a retry; releases the lease if this owner holds it. */
+  /**
+   * Records a failed attempt: the segment is FAILED with the error and one more retry counted, and the
+   * lease is released if this owner holds it. The next attempt (a Step Functions retry, a redrive, a rerun)
+   * takes the segment RUNNING again from its checkpoint; after the last one it stays FAILED. A DONE segment
+   * stays DONE.
+   */
   async recordError(migrationId: string, table: string, segment: number, owner: string | undefined, error: string): Promise<void> {
     const key = { pk: pk(migrationId), sk: segSk(table, segment) };
-    const values = { ':e': error, ':one': 1, ':now': this.now() };
+    const values = { ':e': error, ':one': 1, ':now': this.now(), ':failed': SegmentStatus.FAILED, ':done': SegmentStatus.DONE };
+    const names = { '#st': 'status' };
     if (owner) {
       try {
         await this.doc.send(
           new UpdateCommand({
             TableName: this.tableName,
             Key: key,
-            UpdateExpression: 'SET lastError = :e, retries = retries + :one, updatedAt = :now REMOVE leaseOwner, leaseExpiry',
-            ConditionExpression: 'leaseOwner = :o',
+            UpdateExpression: 'SET #st = :failed, lastError = :e, retries = retries + :one, updatedAt = :now REMOVE leaseOwner, leaseExpiry',
+            ConditionExpression: 'leaseOwner = :o AND #st <> :done',
+            ExpressionAttributeNames: names,
             ExpressionAttributeValues: { ...values, ':o': owner },
           }),
         );
@@ -345,35 +352,19 @@ export class StateStore {
         if (!(err instanceof ConditionalCheckFailedException)) throw err;
       }
     }
-    await this.doc.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: key,
-        UpdateExpression: 'SET lastError = :e, retries = retries + :one, updatedAt = :now',
-        ConditionExpression: 'attribute_exists(sk)',
-        ExpressionAttributeValues: values,
-      }),
-    );
-  }
-
-  /** Marks a segment FAILED (after the state machine gave up retrying). A DONE segment stays DONE. */
-  async markFailed(migrationId: string, table: string, segment: number, error: string): Promise<Checkpoint | undefined> {
     try {
-      const out = await this.doc.send(
+      await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: { pk: pk(migrationId), sk: segSk(table, segment) },
-          UpdateExpression: 'SET #st = :failed, lastError = :e, updatedAt = :now REMOVE leaseOwner, leaseExpiry',
+          Key: key,
+          UpdateExpression: 'SET #st = :failed, lastError = :e, retries = retries + :one, updatedAt = :now',
           ConditionExpression: 'attribute_exists(sk) AND #st <> :done',
-          ExpressionAttributeNames: { '#st': 'status' },
-          ExpressionAttributeValues: { ':failed': SegmentStatus.FAILED, ':e': error, ':now': this.now(), ':done': SegmentStatus.DONE },
-          ReturnValues: 'ALL_NEW',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
         }),
       );
-      return toCheckpoint(out.Attributes!);
     } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return this.getSegment(migrationId, table, segment);
-      throw err;
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
     }
   }
 

@@ -7,6 +7,8 @@ import { z } from 'zod';
 import { verifySegment } from '../app/verify.js';
 import { checkMigrationId } from '../app/context.js';
 import { envContext } from '../app/env-context.js';
+import { VerifyStatus } from '../adapters/state-store.js';
+import { describeError } from '../core/errors.js';
 import { logger, parseEvent, type ContextProvider, type InvocationContext } from './common.js';
 
 const VerifyBatchEvent = z
@@ -28,7 +30,14 @@ export const makeVerifyBatchHandler = (getContext: ContextProvider) => async (ev
   if (!ctx.config.verify.enabled) return { migrationId: req.migrationId, done: true, cursor: null, batch: 0, skipped: true };
   const remaining = invocation ? invocation.getRemainingTimeInMillis() - safetyMs(ctx.config.verify.settleSeconds) : Number.POSITIVE_INFINITY;
   const budgetMs = Math.max(1000, Math.min(ctx.config.verify.timeBudgetSeconds * 1000, remaining));
-  const result = await verifySegment(ctx, { table: req.table, segment: req.segment, cursor: req.verify.cursor, batch: req.verify.batch, budgetMs }, ctx.settle ? { settle: ctx.settle } : {});
+  let result;
+  try {
+    result = await verifySegment(ctx, { table: req.table, segment: req.segment, cursor: req.verify.cursor, batch: req.verify.batch, budgetMs }, ctx.settle ? { settle: ctx.settle } : {});
+  } catch (err) {
+    // Recorded before the state machine retries (or, retries spent, fails the child where a redrive resumes).
+    await ctx.store.markSegmentVerified(req.migrationId, req.table, req.segment, VerifyStatus.FAILED, describeError(err)).catch(() => undefined);
+    throw err;
+  }
   const { dirty, ...counts } = result;
   logger.info('verify-batch', { ...counts, dirtySample: dirty.slice(0, 5) });
   // Dirty keys stay in DynamoDB (VERIFY# items); only counts travel in the state machine's payload.

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { ReshardStack } from '../../lib/reshard-stack.js';
-import { SEGMENT_FAILED_ERROR, States, TRANSIENT_ERRORS } from '../../lib/full-copy-state-machine.js';
+import { States, TRANSIENT_ERRORS } from '../../lib/full-copy-state-machine.js';
 
 interface AslState {
   Type: string;
@@ -68,13 +68,13 @@ describe('ReshardStack', () => {
     template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain' });
   });
 
-  it('has the 7 handler Lambdas on nodejs22.x', () => {
+  it('has the 6 handler Lambdas on nodejs22.x', () => {
     const fns = Object.values(template.findResources('AWS::Lambda::Function')) as {
       Properties: { Runtime?: string; Environment?: { Variables?: Record<string, unknown> } };
     }[];
     const handlers = fns.filter((f) => f.Properties.Environment?.Variables?.RESHARD_HANDLER !== undefined);
-    expect(handlers).toHaveLength(7);
-    expect(handlers.map((f) => f.Properties.Environment!.Variables!.RESHARD_HANDLER).sort()).toEqual(['apply', 'capture', 'copy-batch', 'finalize', 'mark-failed', 'plan', 'verify-batch']);
+    expect(handlers).toHaveLength(6);
+    expect(handlers.map((f) => f.Properties.Environment!.Variables!.RESHARD_HANDLER).sort()).toEqual(['apply', 'capture', 'copy-batch', 'finalize', 'plan', 'verify-batch']);
     for (const f of handlers) {
       expect(f.Properties.Runtime).toBe('nodejs22.x');
       expect(f.Properties.Environment!.Variables!.RESHARD_CONFIG_JSON).toBe('{}');
@@ -146,11 +146,9 @@ describe('ReshardStack', () => {
       expect(lease!.ErrorEquals).not.toContain('States.ALL');
     });
 
-    it('CopyBatch catches States.ALL into MarkFailed, which fails the child in SegmentFailed with the recorded cause', () => {
-      const copyBatch = inner()[States.copyBatch]!;
-      expect(copyBatch.Catch).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: States.markFailed, ResultPath: '$.error' })]);
-      expect(inner()[States.markFailed]).toMatchObject({ Type: 'Task', Next: States.segmentFailed, ResultPath: '$.failure' });
-      expect(inner()[States.segmentFailed]).toEqual({ Type: 'Fail', Error: SEGMENT_FAILED_ERROR, CausePath: '$.failure.error' });
+    it('CopyBatch has no Catch: when its retries are spent the child fails in CopyBatch, where a redrive resumes it', () => {
+      expect(inner()[States.copyBatch]!.Catch).toBeUndefined();
+      expect(Object.values(inner()).filter((st) => st.Type === 'Fail')).toEqual([]);
     });
 
     it('SegmentCopied? loops back to CopyBatch until done', () => {
@@ -162,7 +160,7 @@ describe('ReshardStack', () => {
     });
 
     it('contains only the per-segment states', () => {
-      expect(Object.keys(inner()).sort()).toEqual([States.copyBatch, States.markFailed, States.segmentCopied, States.segmentDone, States.segmentFailed].sort());
+      expect(Object.keys(inner()).sort()).toEqual([States.copyBatch, States.segmentCopied, States.segmentDone].sort());
     });
   });
 
@@ -180,11 +178,9 @@ describe('ReshardStack', () => {
       expect(choice.Choices).toEqual([expect.objectContaining({ Variable: '$.verify.done', BooleanEquals: true, Next: States.verifyDone })]);
     });
 
-    it('a verification that gives up is recorded and fails the child', () => {
-      expect(inner()[States.verifyBatch]!.Catch).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: States.markVerifyFailed })]);
-      const mark = inner()[States.markVerifyFailed]! as AslState & { Parameters?: { Payload?: Record<string, unknown> } };
-      expect(mark.Parameters?.Payload).toMatchObject({ stage: 'verify' });
-      expect(inner()[States.verifyFailed]).toEqual({ Type: 'Fail', Error: SEGMENT_FAILED_ERROR, CausePath: '$.failure.error' });
+    it('VerifyBatch has no Catch either (redrive resumes it with its cursor)', () => {
+      expect(inner()[States.verifyBatch]!.Catch).toBeUndefined();
+      expect(Object.keys(inner()).sort()).toEqual([States.verifyBatch, States.segmentVerified, States.verifyDone].sort());
     });
   });
 
