@@ -28,6 +28,8 @@ export class ChangeQueue {
   constructor(
     readonly sqs: SQSClient,
     readonly queueUrl: string,
+    /** First pause before resending failed entries (doubles per attempt). */
+    private readonly backoffMs = 100,
   ) {}
 
   /**
@@ -73,13 +75,13 @@ export class ChangeQueue {
         if (permanent.length) throw new Error(`SQS rejected ${permanent.length} message(s): ${permanent.map((f) => `${f.Code} ${f.Message}`).join('; ')}`);
       } catch (err) {
         if (attempt >= 5) throw new TransientError(`sending ${pending.length} change message(s) failed: ${(err as Error).message}`, { cause: err });
-        await sleep(100 * 2 ** attempt);
+        await sleep(this.backoffMs * 2 ** attempt);
         continue;
       }
       pending = pending.filter((p) => failed.has(p.id));
       if (pending.length === 0) return;
       if (attempt >= 5) throw new TransientError(`SQS kept failing ${failed.size} message(s)`);
-      await sleep(100 * 2 ** attempt);
+      await sleep(this.backoffMs * 2 ** attempt);
     }
   }
 
