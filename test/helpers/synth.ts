@@ -68,11 +68,27 @@ export function resolveIntrinsic(value: unknown, resources: Resources): string {
     const [id, attr] = obj['Fn::GetAtt'] as [string, string];
     return attr === 'Arn' ? arnOf(resources, id) : `${id}.${attr}`;
   }
+  if ('Fn::Select' in obj) {
+    const [index, list] = obj['Fn::Select'] as [number | string, unknown];
+    const items = Array.isArray(list) ? list.map((i) => resolveIntrinsic(i, resources)) : resolveList(list, resources);
+    const item = items[Number(index)];
+    if (item === undefined) throw new Error(`Fn::Select index ${index} out of range`);
+    return item;
+  }
   if ('Fn::Join' in obj) {
     const [sep, parts] = obj['Fn::Join'] as [string, unknown[]];
     return parts.map((p) => resolveIntrinsic(p, resources)).join(sep);
   }
   throw new Error(`state machine definition uses an intrinsic the test helper cannot resolve yet: ${JSON.stringify(value).slice(0, 200)}`);
+}
+
+function resolveList(value: unknown, resources: Resources): string[] {
+  const obj = value as Record<string, unknown>;
+  if ('Fn::Split' in obj) {
+    const [sep, text] = obj['Fn::Split'] as [string, unknown];
+    return resolveIntrinsic(text, resources).split(sep);
+  }
+  throw new Error(`cannot resolve a list from ${JSON.stringify(value).slice(0, 200)}`);
 }
 
 export interface SynthesizedStateMachine {
