@@ -103,8 +103,15 @@ export async function applyEvents(ctx: AppContext, events: readonly ChangeEvent[
   // after writing its page (or, if it wrote first, this delete finds and removes its row). Not needed once
   // the table's copy is DONE.
   const stones: Tombstone[] = [];
+  // One look at the checkpoints per table and invocation (not per delete: they share one partition).
+  const doneNow = new Map<string, Promise<boolean>>();
+  const isDone = (table: string) => {
+    let p = doneNow.get(table);
+    if (!p) doneNow.set(table, (p = copyDone(ctx, table)));
+    return p;
+  };
   for (const c of changes) {
-    if (c.op !== 'delete' || (await copyDone(ctx, c.table.name))) continue;
+    if (c.op !== 'delete' || (await isDone(c.table.name))) continue;
     const plan = await planFor(ctx, c.table.name);
     stones.push({
       table: c.table.name,

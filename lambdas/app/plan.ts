@@ -134,7 +134,8 @@ async function planTable(ctx: AppContext, table: TableConfig, dryRun: boolean): 
     }
     await store.putStats(config.migrationId, perDay.map((d) => ({ table: table.name, day: d.day, rows: d.rows })));
     // Rows that arrived beyond the end of a finished copy (the last segment is open above): copy them too.
-    if (reusedPlan) await reopenGrownSegment(ctx, table, keyKind);
+    // (With CDC they are applied from the binlog, and a finished copy must stay finished for apply's tombstones.)
+    if (reusedPlan && !config.cdc.enabled) await reopenGrownSegment(ctx, table, keyKind);
   }
   return {
     table: table.name,
