@@ -54,7 +54,11 @@ try {
   const ceilingSec = (Date.now() - t) / 1000;
   await admin.query('DROP DATABASE bench_ceiling');
 
-  const config = parseConfig(ordersConfig({ migrationId: `bench-${Date.now()}`, port, sourceDb: 'bench_src', targetPrefix: 'bench_db', pageSize, segments, concurrency, items: false }));
+  // The copy alone: verification has its own benchmark (bench:verify).
+  const config = parseConfig({
+    ...ordersConfig({ migrationId: `bench-${Date.now()}`, port, sourceDb: 'bench_src', targetPrefix: 'bench_db', pageSize, segments, concurrency, items: false }),
+    verify: { enabled: false },
+  });
   const rssAt = (phase: string) => console.log(`  rss ${phase}: ${Math.round(process.memoryUsage().rss / 1048576)} MB (heap ${Math.round(process.memoryUsage().heapUsed / 1048576)} MB)`);
   rssAt('before copy');
   const seedPeak = peakRss;
