@@ -4,9 +4,9 @@
  * delete per target table. Re-applying any window changes nothing (the writes are row images, not deltas).
  */
 import type { Pool, RowDataPacket, ResultSetHeader } from 'mysql2/promise';
-import { recordKeyId, recordKeyOf, type TableConfig } from '../core/config.js';
+import { recordKeyOf, type TableConfig } from '../core/config.js';
 import { ReshardError, SchemaError } from '../core/errors.js';
-import { applyAction, mergeLatest } from '../core/rules.js';
+import { mergeLatest } from '../core/rules.js';
 import type { ChangeEvent, RowImage } from '../core/events.js';
 import { applyUpsertSql, deleteByKeysSql, selectByKeysSql } from '../core/sql.js';
 import type { TargetName } from '../core/routing.js';
@@ -95,6 +95,19 @@ async function toChanges(ctx: AppContext, events: readonly ChangeEvent[]): Promi
   return mergeLatest(changes, (c) => c.keyId);
 }
 
+/**
+ * What a multi-row `INSERT … ON DUPLICATE KEY UPDATE` did, from its OK packet (found rows off): every
+ * inserted row counts 1 and every changed row 2 in `affectedRows`; `info` says how many rows met an
+ * existing key ("Records: N  Duplicates: D  Warnings: W"; empty for a single row).
+ */
+export function upsertCounts(rows: number, res: Pick<ResultSetHeader, 'affectedRows' | 'info'>): { inserted: number; updated: number; unchanged: number } {
+  const m = /Duplicates:\s*(\d+)/.exec(res.info ?? '');
+  const duplicates = m ? Number(m[1]) : rows === 1 ? (res.affectedRows === 1 ? 0 : 1) : Math.max(0, rows - res.affectedRows);
+  const inserted = rows - duplicates;
+  const updated = Math.max(0, Math.round((res.affectedRows - inserted) / 2));
+  return { inserted, updated, unchanged: Math.max(0, duplicates - updated) };
+}
+
 export async function applyEvents(ctx: AppContext, events: readonly ChangeEvent[]): Promise<ApplyStats> {
   const stats: ApplyStats = { events: events.length, merged: 0, inserted: 0, updated: 0, deleted: 0, skipped: 0 };
   const changes = await toChanges(ctx, events);
@@ -137,31 +150,30 @@ export async function applyEvents(ctx: AppContext, events: readonly ChangeEvent[
     const pool: Pool = ctx.writer.poolFor(target.db);
     const where = `${target.database}.${target.tableName}`;
     try {
-      const [current] = await pool.query<RowDataPacket[]>(selectByKeysSql(target.database, target.tableName, columns, rk, list.length), list.flatMap((c) => c.key));
-      const existing = new Map(current.map((r) => [recordKeyId(rk.map((k) => r[k])), r as RowImage]));
+      // No read before the write: the statements themselves are the filter (DESIGN §4). The guarded upsert
+      // inserts a missing row, leaves a row with a newer version alone and changes nothing for the same
+      // content; a delete of a missing row deletes nothing. The counts come from the server's answer.
       const upserts: RowImage[] = [];
       const deletes: unknown[][] = [];
       for (const c of list) {
-        const have = existing.get(recordKeyId(c.key));
-        const action = applyAction(c.op === 'delete' ? 'delete' : 'update', c.image, have, table.versionColumn);
-        if (action === 'skip') stats.skipped++;
-        else if (action === 'delete') deletes.push(c.key);
-        else {
-          upserts.push(c.image!);
-          if (action === 'insert') stats.inserted++;
-          else stats.updated++;
-        }
+        if (c.op === 'delete') deletes.push(c.key);
+        else upserts.push(c.image!);
       }
       if (upserts.length) {
         for (const img of upserts)
           for (const col of columns) if (!(col in img)) throw new SchemaError(`${table.name}: change event row image lacks column ${col} (binlog_row_image must be FULL)`);
-        await pool.query<ResultSetHeader>(applyUpsertSql({ database: target.database, table: target.tableName, columns, recordKey: rk, versionColumn: table.versionColumn }), [
+        const [res] = await pool.query<ResultSetHeader>(applyUpsertSql({ database: target.database, table: target.tableName, columns, recordKey: rk, versionColumn: table.versionColumn }), [
           upserts.map((img) => columns.map((col) => img[col] ?? null)),
         ]);
+        const counted = upsertCounts(upserts.length, res);
+        stats.inserted += counted.inserted;
+        stats.updated += counted.updated;
+        stats.skipped += counted.unchanged;
       }
       if (deletes.length) {
         const [res] = await pool.query<ResultSetHeader>(deleteByKeysSql(target.database, target.tableName, rk, deletes.length), deletes.flat());
         stats.deleted += res.affectedRows;
+        stats.skipped += deletes.length - res.affectedRows;
       }
     } catch (err) {
       throw dbError(err, `applying ${list.length} change(s) to ${where}`);

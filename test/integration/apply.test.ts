@@ -14,6 +14,8 @@ import { createPool } from '../../lambdas/adapters/mysql.js';
 import { makeApplyHandler } from '../../lambdas/handlers/apply.js';
 import { packMessages, type ChangeEvent, type RowImage } from '../../lambdas/core/events.js';
 import { routerFor, tableConfig } from '../../lambdas/app/context.js';
+import { applyEvents, upsertCounts } from '../../lambdas/app/apply.js';
+import { applyAction } from '../../lambdas/core/rules.js';
 import { dropPrefixed, rootPool, testConfig, uniquePrefix } from '../helpers/db.js';
 import { changeEvent, sqsEvent, sqsRecord } from '../helpers/events.js';
 
@@ -26,6 +28,7 @@ let queues: LocalQueues;
 let rt: LocalRuntime;
 
 const src = () => `\`${config.source.database}\`.order_info`;
+const src_ = src;
 
 async function sourceRow(id: number): Promise<RowImage> {
   const [rows] = await reader.query<RowDataPacket[]>(`SELECT * FROM ${src()} WHERE id = ?`, [id]);
@@ -165,6 +168,48 @@ describe('apply through SQS FIFO', () => {
     expect((await handler(sqsEvent([sqsRecord('R', [{ ...changeEvent('order_info', 'update', { before: key51, after: key51 }), reread: true }])]))).batchItemFailures).toEqual([]);
     expect(await targetRowById(51)).toBeUndefined();
     expect(gone).toBeDefined();
+  });
+});
+
+describe('the write statements are the filter', () => {
+  // Every (target state × event) case, applied by the guarded statements without a read before the write,
+  // ends as the pure rule (applyAction, DESIGN §4) says, and the counts from the server's answer agree.
+  const states = ['missing', 'older', 'equal-same', 'equal-other', 'newer'] as const;
+  const ops = ['insert', 'update', 'delete'] as const;
+  it.each(states.flatMap((st) => ops.map((op) => [st, op] as const)))('target %s, %s event', async (state, op) => {
+    const id = 700 + states.indexOf(state) * 10 + ops.indexOf(op);
+    const src = await sourceRow(id);
+    const at = (() => {
+      const t = routerFor(rt.ctx, tableConfig(rt.ctx, 'order_info')).route(src);
+      return `\`${t.database}\`.\`${t.tableName}\``;
+    })();
+    const base = '2026-10-01 00:00:00.000000';
+    const image: RowImage = { ...src, remark: `event ${id}`, update_time: base };
+    // Arrange the target row.
+    await pool.query(`DELETE FROM ${at} WHERE id = ?`, [id]);
+    if (state !== 'missing') {
+      const version = state === 'older' ? '2026-09-01 00:00:00.000000' : state === 'newer' ? '2026-11-01 00:00:00.000000' : base;
+      const remark = state === 'equal-same' ? image.remark : `target ${id}`;
+      await pool.query(`INSERT INTO ${at} SELECT * FROM ${src_()} WHERE id = ?`, [id]);
+      await pool.query(`UPDATE ${at} SET remark = ?, update_time = ? WHERE id = ?`, [remark, version, id]);
+    }
+    const before = await targetRow(src);
+    const expected = applyAction(op, op === 'delete' ? undefined : image, before, 'update_time');
+    const event = changeEvent('order_info', op, op === 'delete' ? { before: image } : op === 'update' ? { before: src, after: image } : { after: image });
+    const stats = await applyEvents(rt.ctx, [event]);
+    const after = await targetRow(src);
+    if (expected === 'delete') expect(after).toBeUndefined();
+    else if (expected === 'skip') expect(after).toEqual(before);
+    else expect(after).toMatchObject({ remark: image.remark, update_time: base });
+    const counted = { insert: stats.inserted, update: stats.updated, delete: stats.deleted, skip: stats.skipped };
+    expect(counted).toEqual({ insert: 0, update: 0, delete: 0, skip: 0, [expected]: 1 });
+  });
+
+  it('counts a mixed multi-row statement from the OK packet', () => {
+    expect(upsertCounts(5, { affectedRows: 2 + 2 * 2, info: 'Records: 5  Duplicates: 3  Warnings: 0' })).toEqual({ inserted: 2, updated: 2, unchanged: 1 });
+    expect(upsertCounts(1, { affectedRows: 1, info: '' })).toEqual({ inserted: 1, updated: 0, unchanged: 0 });
+    expect(upsertCounts(1, { affectedRows: 2, info: '' })).toEqual({ inserted: 0, updated: 1, unchanged: 0 });
+    expect(upsertCounts(1, { affectedRows: 0, info: '' })).toEqual({ inserted: 0, updated: 0, unchanged: 1 });
   });
 });
 
