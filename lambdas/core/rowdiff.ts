@@ -96,11 +96,18 @@ export function normalize(value: unknown, kind?: ColumnKind): string | null {
   }
 }
 
-/** Columns whose values differ between two rows (union of both rows' columns). */
+/** Equality of two values under a kind; the same value read twice (the usual case) is decided without normalizing. */
+export function sameValue(x: unknown, y: unknown, kind?: ColumnKind): boolean {
+  if (x === y) return true; // normalize is a function of (value, kind): identical values are equal under every kind
+  if (Buffer.isBuffer(x) && Buffer.isBuffer(y)) return x.equals(y);
+  return normalize(x, kind) === normalize(y, kind);
+}
+
+/** Columns whose values differ between two rows (union of both rows' columns, `a`'s first). */
 export function diffColumns(a: Record<string, unknown>, b: Record<string, unknown>, kinds: ColumnKinds = {}): string[] {
-  const cols = new Set([...Object.keys(a), ...Object.keys(b)]);
   const out: string[] = [];
-  for (const c of cols) if (normalize(a[c], kinds[c]) !== normalize(b[c], kinds[c])) out.push(c);
+  for (const c of Object.keys(a)) if (!sameValue(a[c], b[c], kinds[c])) out.push(c);
+  for (const c of Object.keys(b)) if (!Object.hasOwn(a, c) && !sameValue(undefined, b[c], kinds[c])) out.push(c);
   return out;
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { diffColumns, kindOfType, normalize, rowsEqual, type ColumnKind, type ColumnKinds } from '../../lambdas/core/rowdiff.js';
+import { diffColumns, kindOfType, normalize, rowsEqual, sameValue, type ColumnKind, type ColumnKinds } from '../../lambdas/core/rowdiff.js';
 
 /** Equality of two single values under a kind. */
 const same = (a: unknown, b: unknown, kind?: ColumnKind) => rowsEqual({ c: a }, { c: b }, kind ? { c: kind } : {});
@@ -153,6 +153,27 @@ describe('diffColumns', () => {
         expect(diffColumns(b, a)).toEqual(expected);
         expect(rowsEqual(a, b)).toBe(expected.length === 0);
       }),
+    );
+  });
+});
+
+describe('sameValue (the fast path diffColumns takes)', () => {
+  it('agrees with comparing normalized values, for every kind', () => {
+    const valueArb = fc.oneof(
+      fc.constant(null),
+      fc.constant(undefined),
+      fc.constantFrom('', '1', '1.0', '1.50', '{"a":1}', '{ "a": 1 }', '2026-01-01 10:00:00.100', '2026-01-01 10:00:00.1', 'a ', '🚀'),
+      fc.string(),
+      fc.integer(),
+      fc.uint8Array({ maxLength: 4 }).map((a) => Buffer.from(a)),
+    );
+    const kindArb = fc.constantFrom<ColumnKind | undefined>(undefined, 'int', 'decimal', 'float', 'datetime', 'json', 'binary', 'text');
+    fc.assert(
+      fc.property(valueArb, valueArb, kindArb, (x, y, kind) => {
+        expect(sameValue(x, y, kind)).toBe(normalize(x, kind) === normalize(y, kind));
+        expect(sameValue(x, x, kind)).toBe(true);
+      }),
+      { numRuns: 2000 },
     );
   });
 });
