@@ -68,12 +68,19 @@ function daysSection(t: TableReport): string {
     ? `by <code>${esc(t.timeColumn)}</code>${t.window ? `, window ${esc(t.window.from ?? '−∞')} ≤ ${esc(t.timeColumn)} &lt; ${esc(t.window.to ?? '+∞')}` : ''}`
     : 'no <code>timeColumn</code> configured: one total';
   const label = (d: DayCount) => (d.day === 'all' && !t.timeColumn ? 'all rows' : d.day === 'null' ? `${t.timeColumn ?? 'time'} is NULL` : d.day);
-  const mismatched = t.days.filter((d) => d.source !== d.target).length;
+  const mismatched = t.days.filter((d) => d.source !== d.target);
+  const delta = (d: DayCount) => `${d.target - d.source > 0 ? '+' : ''}${(d.target - d.source).toLocaleString('en-US')}`;
+  const differ = mismatched.length
+    ? `<strong>${num(mismatched.length)} day(s) differ</strong>: ${mismatched
+        .slice(0, 12)
+        .map((d) => `${esc(label(d))} (${esc(delta(d))})`)
+        .join(', ')}${mismatched.length > 12 ? ', …' : ''}.`
+    : 'Every day matches.';
   const body = t.days
-    .map((d) => `<tr${d.source !== d.target ? ' class="mismatch"' : ''}><td>${esc(label(d))}</td><td class="n">${num(d.source)}</td><td class="n">${num(d.target)}</td><td class="n">${d.target - d.source === 0 ? '0' : esc((d.target - d.source > 0 ? '+' : '') + (d.target - d.source).toLocaleString('en-US'))}</td></tr>`)
+    .map((d) => `<tr${d.source !== d.target ? ' class="mismatch"' : ''}><td>${esc(label(d))}</td><td class="n">${num(d.source)}</td><td class="n">${num(d.target)}</td><td class="n">${esc(delta(d))}</td></tr>`)
     .join('\n');
   return `<h3>Rows per day, source vs targets</h3>
-<p class="note">Source ${scope}; targets: the same count over all ${num(t.shards.length)} target tables. ${mismatched ? `${num(mismatched)} day(s) differ.` : 'Every day matches.'}</p>
+<p class="note">Source ${scope}; targets: the same count over all ${num(t.shards.length)} target tables. Total: source ${num(t.sourceRows)}, targets ${num(t.targetRows)}. ${differ}</p>
 <div class="scroll"><table class="days" id="${anchor(t.table)}-days">
 <thead><tr><th>Day</th><th class="n">Source</th><th class="n">Targets</th><th class="n">Targets − source</th></tr></thead>
 <tbody>

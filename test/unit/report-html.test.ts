@@ -69,6 +69,7 @@ describe('renderReport', () => {
     expect(html).toMatch(/<tr class="mismatch"><td>2026-06-02<\/td><td class="n">1,300<\/td><td class="n">1,299<\/td><td class="n">-1<\/td><\/tr>/);
     expect(html).toMatch(/<tr class="total"><td>Total<\/td><td class="n">2,500<\/td><td class="n">2,499<\/td>/);
     expect(html).toContain('window 2026-06-01 ≤ create_time &lt; +∞');
+    expect(html).toContain('Total: source 2,500, targets 2,499. <strong>1 day(s) differ</strong>: 2026-06-02 (-1).');
     // One bar per target table, the empty one marked.
     const chart = html.slice(html.indexOf('id="t-order_info-shards"'), html.indexOf('</svg>', html.indexOf('id="t-order_info-shards"')));
     expect(chart.match(/<rect /g)).toHaveLength(3);
