@@ -6,6 +6,7 @@
 import { Command, Option } from 'commander';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { configJsonSchema, type MigrationConfig } from '../lambdas/core/config.js';
 import { loadConfigFile } from '../lambdas/app/load-config.js';
 import { buildContext, closeContext } from '../lambdas/app/build-context.js';
@@ -15,6 +16,8 @@ import { LocalRuntime } from '../local/runtime.js';
 import { startProgress } from '../local/progress.js';
 import { runDemo } from '../local/demo.js';
 import { verifyTable } from '../lambdas/app/verify.js';
+import { gatherReport } from '../lambdas/app/report.js';
+import { renderReport } from '../local/report-html.js';
 import type { CdcLag } from '../local/cdc.js';
 import { StateStore, dynamoClient } from '../lambdas/adapters/state-store.js';
 
@@ -151,7 +154,8 @@ program
   .option('--repair', 'rewrite missing and different rows from the source, delete extra ones, then compare again')
   .option('--batch-rows <n>', 'rows per batch (default: verify.batchRows of the config)', (v) => Number.parseInt(v, 10))
   .option('--json', 'print the result as JSON')
-  .action(async (opts: { config: string; stateDir?: string; repair?: boolean; batchRows?: number; json?: boolean }) => {
+  .option('--report <file>', 'also write a self-contained HTML report (summary, rows per day and per target table, differences)')
+  .action(async (opts: { config: string; stateDir?: string; repair?: boolean; batchRows?: number; json?: boolean; report?: string }) => {
     const config = await loadConfigFile(opts.config);
     const results = await withRuntime(config, opts.stateDir, async (rt) => {
       // With CDC, changes keep flowing while we compare: differences are rechecked once CDC has caught up.
@@ -159,6 +163,7 @@ program
       const settle = rt.cdc ? () => rt.cdc!.catchUp(5 * 60_000) : undefined;
       const out = [];
       for (const t of config.tables) out.push(await verifyTable(rt.ctx, t.name, { repair: opts.repair ?? false, ...(opts.batchRows ? { batchRows: opts.batchRows } : {}), ...(settle ? { settle } : {}) }));
+      if (opts.report) await writeFile(opts.report, renderReport(await gatherReport(rt.ctx, out)));
       return out;
     });
     if (opts.json) console.log(JSON.stringify(results, null, 2));
@@ -168,8 +173,10 @@ program
           `${r.table}: ${r.clean ? 'CLEAN' : 'DIRTY'}  compared ${r.rowsCompared.toLocaleString('en-US')} rows in ${r.batches} batches (${r.byChecksum.toLocaleString('en-US')} by checksum, ${r.byRows.toLocaleString('en-US')} row by row)  missing ${r.missing}, different ${r.different}, extra ${r.extra}${opts.repair ? `, repaired ${r.repaired}` : ''}`,
         );
         for (const d of r.dirty.slice(0, 20)) console.log(`  ${d.kind} ${JSON.stringify(d.key)} in ${d.target}${d.columns ? ` (${d.columns.join(', ')})` : ''}`);
-        if (r.dirty.length > 20) console.log(`  … ${r.dirty.length - 20} more (see --json)`);
+        if (r.dirty.length > 20) console.log(`  … ${r.dirty.length - 20} more (see --json${opts.report ? ' or the report' : ''})`);
       }
+    // stdout stays pure JSON with --json.
+    if (opts.report) (opts.json ? console.error : console.log)(`report written to ${opts.report}`);
     if (results.some((r) => !r.clean)) process.exitCode = 1;
   });
 

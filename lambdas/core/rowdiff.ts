@@ -19,16 +19,44 @@ export function kindOfType(dataType: string): ColumnKind {
   return 'text';
 }
 
-function canonicalJson(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(canonicalJson);
-  if (v && typeof v === 'object') {
-    return Object.fromEntries(
-      Object.keys(v as object)
-        .sort()
-        .map((k) => [k, canonicalJson((v as Record<string, unknown>)[k])]),
-    );
-  }
-  return v;
+/** A JSON number as its exact source text (JSON.parse would round integers beyond 2^53 and long fractions). */
+class JsonNumber {
+  constructor(readonly text: string) {}
+}
+
+/** Parses JSON keeping every number's source text (Node 22: the reviver's third argument). */
+function parseJsonExact(text: string): unknown {
+  const reviver = (_key: string, value: unknown, context?: { source?: string }) =>
+    typeof value === 'number' ? new JsonNumber(context?.source ?? String(value)) : value;
+  return JSON.parse(text, reviver as (key: string, value: unknown) => unknown);
+}
+
+/** An exact decimal text for a JSON/JS number literal: `1e3` → `1000`, `2.50` → `2.5`, `-0` → `0`. */
+function exactNumber(text: string): string {
+  const m = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(text.trim());
+  if (!m) return text;
+  const [, sign = '', int = '', frac = '', exp = '0'] = m;
+  let digits = `${int}${frac}`;
+  let point = int.length + Number(exp);
+  if (point < 0) {
+    digits = '0'.repeat(-point) + digits;
+    point = 0;
+  } else if (point > digits.length) digits += '0'.repeat(point - digits.length);
+  return decimalText(`${sign}${digits.slice(0, point) || '0'}.${digits.slice(point)}`);
+}
+
+/** Canonical JSON text: keys sorted, no whitespace, numbers by exact value (never rounded through a double). */
+function canonicalJson(v: unknown): string {
+  if (v instanceof JsonNumber) return exactNumber(v.text);
+  if (typeof v === 'number') return Number.isFinite(v) ? exactNumber(String(v)) : 'null';
+  if (typeof v === 'bigint') return v.toString();
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v && typeof v === 'object')
+    return `{${Object.keys(v as object)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  return JSON.stringify(v) ?? 'null';
 }
 
 function decimalText(s: string): string {
@@ -45,7 +73,7 @@ export function normalize(value: unknown, kind?: ColumnKind): string | null {
   if (value === null || value === undefined) return null;
   if (Buffer.isBuffer(value)) return `x${value.toString('hex')}`;
   if (value instanceof Date) return `t${value.toISOString()}`;
-  if (typeof value === 'object') return `j${JSON.stringify(canonicalJson(value))}`;
+  if (typeof value === 'object') return `j${canonicalJson(value)}`;
   const text = String(value);
   switch (kind) {
     case 'decimal':
@@ -57,7 +85,7 @@ export function normalize(value: unknown, kind?: ColumnKind): string | null {
       return `t${text.replace(/\.(\d*?)0+$/, (_m, d: string) => (d ? `.${d}` : ''))}`;
     case 'json':
       try {
-        return `j${JSON.stringify(canonicalJson(JSON.parse(text)))}`;
+        return `j${canonicalJson(parseJsonExact(text))}`;
       } catch {
         return `s${text}`;
       }
@@ -68,11 +96,18 @@ export function normalize(value: unknown, kind?: ColumnKind): string | null {
   }
 }
 
-/** Columns whose values differ between two rows (union of both rows' columns). */
+/** Equality of two values under a kind; the same value read twice (the usual case) is decided without normalizing. */
+export function sameValue(x: unknown, y: unknown, kind?: ColumnKind): boolean {
+  if (x === y) return true; // normalize is a function of (value, kind): identical values are equal under every kind
+  if (Buffer.isBuffer(x) && Buffer.isBuffer(y)) return x.equals(y);
+  return normalize(x, kind) === normalize(y, kind);
+}
+
+/** Columns whose values differ between two rows (union of both rows' columns, `a`'s first). */
 export function diffColumns(a: Record<string, unknown>, b: Record<string, unknown>, kinds: ColumnKinds = {}): string[] {
-  const cols = new Set([...Object.keys(a), ...Object.keys(b)]);
   const out: string[] = [];
-  for (const c of cols) if (normalize(a[c], kinds[c]) !== normalize(b[c], kinds[c])) out.push(c);
+  for (const c of Object.keys(a)) if (!sameValue(a[c], b[c], kinds[c])) out.push(c);
+  for (const c of Object.keys(b)) if (!Object.hasOwn(a, c) && !sameValue(undefined, b[c], kinds[c])) out.push(c);
   return out;
 }
 

@@ -97,9 +97,15 @@ export function copyUpsertSql(args: {
   return `${head} ON DUPLICATE KEY UPDATE ${assign.join(', ')}`;
 }
 
-/** A row checksum expression usable on both sides: NULL-safe, column-order sensitive. */
+/**
+ * A row checksum expression usable on both sides: NULL-safe, column-order sensitive. Each column's bytes
+ * get their own CRC32 and the row's CRC32 is taken over those numbers: no string function ever builds a
+ * value larger than the column's own. (Hex-encoding whole values made any value longer than half of
+ * `max_allowed_packet` come out as NULL, i.e. `~`: two different large BLOBs, or a large BLOB and NULL,
+ * had the same checksum.)
+ */
 export function rowCrcExpr(columns: readonly string[]): string {
-  return `CRC32(CONCAT_WS('|', ${columns.map((c) => `IFNULL(HEX(CAST(${q(c)} AS BINARY)), '~')`).join(', ')}))`;
+  return `CRC32(CONCAT_WS('|', ${columns.map((c) => `IFNULL(CRC32(CAST(${q(c)} AS BINARY)), '~')`).join(', ')}))`;
 }
 
 /** `(k1, k2) IN ((?, ?), …)` or `k IN (?, …)` for a list of record keys. */

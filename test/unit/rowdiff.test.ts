@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { diffColumns, kindOfType, normalize, rowsEqual, type ColumnKind, type ColumnKinds } from '../../lambdas/core/rowdiff.js';
+import { diffColumns, kindOfType, normalize, rowsEqual, sameValue, type ColumnKind, type ColumnKinds } from '../../lambdas/core/rowdiff.js';
 
 /** Equality of two single values under a kind. */
 const same = (a: unknown, b: unknown, kind?: ColumnKind) => rowsEqual({ c: a }, { c: b }, kind ? { c: kind } : {});
@@ -45,6 +45,14 @@ describe('value equality by kind', () => {
     ['json parsed objects, key order', { a: 1, b: [{ d: 1, c: 2 }] }, { b: [{ c: 2, d: 1 }], a: 1 }, undefined, true],
     ['json invalid text compared as text', '{bad', '{bad', 'json', true],
     ['json string vs number', '"1"', '1', 'json', false],
+    // JSON numbers compare by exact value: JSON.parse would round them through a double first.
+    ['json integers beyond 2^53 differ', '{"a":9007199254740993}', '{"a":9007199254740992}', 'json', false],
+    ['json big unsigned integers differ', '[18446744073709551615]', '[18446744073709551614]', 'json', false],
+    ['json long fractions differ', '{"a":0.12345678901234567891}', '{"a":0.12345678901234567892}', 'json', false],
+    ['json number forms of one value', '[1.0, 1e3, -0, 2.50E-1, 0.1e1]', '[1,1000,0,0.25,1]', 'json', true],
+    ['json huge exponent', '[1e400]', '[1E+400]', 'json', true],
+    ['json nested key order with big numbers', '{"b":{"y":12345678901234567890,"x":1},"a":[]}', '{"a":[],"b":{"x":1,"y":12345678901234567890}}', 'json', true],
+    ['json big integer vs parsed object', '{"a":9007199254740993}', { a: 9007199254740992 }, 'json', false],
     // BINARY
     ['buffer equal', Buffer.from([0, 1, 255]), Buffer.from([0, 1, 255]), 'binary', true],
     ['buffer different', Buffer.from([0, 1, 255]), Buffer.from([0, 1, 254]), 'binary', false],
@@ -145,6 +153,27 @@ describe('diffColumns', () => {
         expect(diffColumns(b, a)).toEqual(expected);
         expect(rowsEqual(a, b)).toBe(expected.length === 0);
       }),
+    );
+  });
+});
+
+describe('sameValue (the fast path diffColumns takes)', () => {
+  it('agrees with comparing normalized values, for every kind', () => {
+    const valueArb = fc.oneof(
+      fc.constant(null),
+      fc.constant(undefined),
+      fc.constantFrom('', '1', '1.0', '1.50', '{"a":1}', '{ "a": 1 }', '2026-01-01 10:00:00.100', '2026-01-01 10:00:00.1', 'a ', '🚀'),
+      fc.string(),
+      fc.integer(),
+      fc.uint8Array({ maxLength: 4 }).map((a) => Buffer.from(a)),
+    );
+    const kindArb = fc.constantFrom<ColumnKind | undefined>(undefined, 'int', 'decimal', 'float', 'datetime', 'json', 'binary', 'text');
+    fc.assert(
+      fc.property(valueArb, valueArb, kindArb, (x, y, kind) => {
+        expect(sameValue(x, y, kind)).toBe(normalize(x, kind) === normalize(y, kind));
+        expect(sameValue(x, x, kind)).toBe(true);
+      }),
+      { numRuns: 2000 },
     );
   });
 });

@@ -1,0 +1,236 @@
+/**
+ * `npm run bench:verify`: verification of 1,000,000 `order_info` rows copied into 8 dbs × 8 tables by the
+ * real copy (state machine, copy-batch handler), timed two ways in the same run:
+ * - clean: `verifyTable` on an equal target (every batch proven by its checksums, the fast path);
+ * - row by row: one row changed in every batch of the target, so every batch falls back to the row-by-row
+ *   comparison (its time includes the checksums that failed first).
+ * Then a profile of one clean pass, replaying verify's own queries batch by batch with the same SQL
+ * builders: the batch-edge query, the source checksum, the 64 target checksums (as verify runs them, 8 at a
+ * time), the DynamoDB state writes — and the checksum expression's own cost over the whole table.
+ * Last line: one JSON object. Options: --rows N, --batch-rows N, --passes N, --port N, --keep, --reuse.
+ * The server: RESHARD_TEST_MYSQL_PORT / RESHARD_TEST_MYSQL_DIR when set (reused if running), else its own.
+ */
+import { parseArgs } from 'node:util';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { spawnSync } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
+import mysql, { type Pool, type RowDataPacket } from 'mysql2/promise';
+import { parseConfig } from '../lambdas/core/config.js';
+import { q, qt, rowCrcExpr } from '../lambdas/core/sql.js';
+import { inParallel } from '../lambdas/adapters/mysql.js';
+import { verifyTable, type VerifySummary } from '../lambdas/app/verify.js';
+import { planFor, routerFor, tableConfig } from '../lambdas/app/context.js';
+import { startMariaDb } from '../local/mariadb.js';
+import { ordersConfig } from '../local/seed.js';
+import { LocalRuntime } from '../local/runtime.js';
+
+const { values } = parseArgs({
+  options: {
+    rows: { type: 'string', default: '1000000' },
+    'batch-rows': { type: 'string', default: '20000' },
+    passes: { type: 'string', default: '2' },
+    port: { type: 'string', default: process.env.RESHARD_TEST_MYSQL_PORT ?? '3429' },
+    keep: { type: 'boolean', default: false },
+    reuse: { type: 'boolean', default: false },
+  },
+});
+const rows = Number(values.rows);
+const batchRows = Number(values['batch-rows']);
+const passes = Math.max(1, Number(values.passes));
+const port = Number(values.port);
+const here = dirname(fileURLToPath(import.meta.url));
+const SRC = 'bench_verify_src';
+const DBS = [SRC, ...Array.from({ length: 8 }, (_, i) => `bench_verify_db_${i}`)];
+const stateDir = join(tmpdir(), `reshard-bench-verify-state-${port}`);
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const secs = (ms: number) => (ms / 1000).toFixed(2);
+
+const server = await startMariaDb({ dir: process.env.RESHARD_TEST_MYSQL_DIR ?? join(tmpdir(), `reshard-bench-mariadb-${port}`), port, log: (l) => console.log(l) });
+const admin = mysql.createPool({ host: '127.0.0.1', port, user: 'root', password: '', connectionLimit: 4 });
+let rt: LocalRuntime | undefined;
+
+async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
+  const t = performance.now();
+  const out = await fn();
+  return [out, performance.now() - t];
+}
+
+async function one(pool: Pool, sql: string, params: unknown[] = []): Promise<RowDataPacket | undefined> {
+  const [r] = await pool.query<RowDataPacket[]>(sql, params);
+  return r[0];
+}
+
+try {
+  const config = parseConfig(ordersConfig({ migrationId: 'bench-verify', port, sourceDb: SRC, targetPrefix: 'bench_verify_db', pageSize: 10_000, segments: 8, concurrency: 2, items: false }));
+  const have = values.reuse && existsSync(stateDir) && (await one(admin, `SELECT COUNT(*) AS n FROM ${SRC}.order_info`).then((r) => Number(r?.n) === rows, () => false));
+  if (!have) {
+    for (const db of DBS) await admin.query(`DROP DATABASE IF EXISTS \`${db}\``);
+    rmSync(stateDir, { recursive: true, force: true });
+    const [, seedMs] = await timed(async () => {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', join(here, 'seed-child.ts'), String(port), String(rows), SRC], { stdio: 'inherit' });
+      if (r.status !== 0) throw new Error('generating the bench rows failed');
+    });
+    console.log(`generated ${fmt(rows)} order_info rows in ${secs(seedMs)}s`);
+    await admin.query(`ANALYZE TABLE ${SRC}.order_info`);
+  } else console.log(`reusing ${fmt(rows)} rows in ${SRC} and their copy (--reuse)`);
+
+  rt = await LocalRuntime.start({ config, stateDir });
+  if (!have) {
+    const [, copyMs] = await timed(() => rt!.execute().result);
+    console.log(`copied into 8 × 8 tables by the real copy in ${secs(copyMs)}s (${fmt(rows / (copyMs / 1000))} rows/s)`);
+  }
+  const ctx = rt.ctx;
+
+  // DynamoDB time inside verifyTable (state writes per batch, clearing the previous pass).
+  let dynamoMs = 0;
+  for (const m of ['putVerifyBatch', 'clearVerify'] as const) {
+    const orig = rt.store[m].bind(rt.store) as (...a: unknown[]) => Promise<void>;
+    (rt.store as unknown as Record<string, unknown>)[m] = async (...a: unknown[]) => {
+      const t = performance.now();
+      try {
+        return await orig(...a);
+      } finally {
+        dynamoMs += performance.now() - t;
+      }
+    };
+  }
+
+  // 1. Clean: the checksum fast path.
+  const clean: { ms: number; dynamoMs: number; summary: VerifySummary }[] = [];
+  for (let p = 0; p < passes; p++) {
+    dynamoMs = 0;
+    const [summary, ms] = await timed(() => verifyTable(ctx, 'order_info', { batchRows }));
+    if (!summary.clean || summary.byChecksum !== rows) throw new Error(`clean pass ${p + 1} is not clean by checksum: ${JSON.stringify({ ...summary, dirty: summary.dirty.slice(0, 5) })}`);
+    clean.push({ ms, dynamoMs, summary });
+    console.log(`clean pass ${p + 1}: ${fmt(rows)} rows in ${summary.batches} batches, ${secs(ms)}s = ${fmt(rows / (ms / 1000))} rows/s (DynamoDB ${secs(dynamoMs)}s)`);
+  }
+  const best = clean.reduce((a, b) => (b.ms < a.ms ? b : a));
+  const batches = best.summary.batches;
+
+  // 2. Profile: verify's queries for the same batches, one phase at a time.
+  const table = tableConfig(ctx, 'order_info');
+  const plan = await planFor(ctx, 'order_info');
+  const targets = routerFor(ctx, table).allTargets();
+  const crc = rowCrcExpr(plan.columns);
+  const key = q(table.scrollKey);
+  const prof = { edgeMs: 0, sourceMs: 0, targetsWallMs: 0, targetsSumMs: 0, targetQueries: 0, overlapMs: 0, proposedMs: 0 };
+  let lo: string | null = null;
+  for (;;) {
+    const [edge, edgeMs] = await timed(() => one(ctx.source, `SELECT ${key} AS k FROM ${qt(SRC, 'order_info')}${lo !== null ? ` WHERE ${key} > ?` : ''} ORDER BY ${key} LIMIT 1 OFFSET ${batchRows - 1}`, lo !== null ? [BigInt(lo)] : []));
+    prof.edgeMs += edgeMs;
+    const hi: string | null = edge ? String(edge.k) : null;
+    const parts = [...(lo !== null ? [`${key} > ?`] : []), ...(hi !== null ? [`${key} <= ?`] : [])];
+    const where = parts.length ? parts.join(' AND ') : '1=1';
+    const params = [...(lo !== null ? [BigInt(lo)] : []), ...(hi !== null ? [BigInt(hi)] : [])];
+    const checksum = `SELECT COUNT(*) AS n, BIT_XOR(${crc}) AS x, SUM(${crc}) AS s FROM %T WHERE ${where}`;
+    const [, sourceMs] = await timed(() => ctx.source.query(checksum.replace('%T', qt(SRC, 'order_info')), params));
+    prof.sourceMs += sourceMs;
+    const [, wallMs] = await timed(() =>
+      inParallel(targets, ctx.config.copy.writeConcurrency, async (t) => {
+        const [, ms] = await timed(() => ctx.writer.poolFor(t.db).query(checksum.replace('%T', qt(t.database, t.tableName)), params));
+        prof.targetsSumMs += ms;
+        prof.targetQueries++;
+      }),
+    );
+    prof.targetsWallMs += wallMs;
+    // The same two phases overlapped (source beside the targets), as a suggestion's measure.
+    const [, overlapMs] = await timed(() =>
+      Promise.all([
+        ctx.source.query(checksum.replace('%T', qt(SRC, 'order_info')), params),
+        inParallel(targets, ctx.config.copy.writeConcurrency, (t) => ctx.writer.poolFor(t.db).query(checksum.replace('%T', qt(t.database, t.tableName)), params)),
+      ]),
+    );
+    prof.overlapMs += overlapMs;
+    // Proposed: the row CRC evaluated once per row (a materialized derived table) on both sides, overlapped.
+    const once = `SELECT COUNT(*) AS n, BIT_XOR(c) AS x, SUM(c) AS s FROM (SELECT ${crc} AS c FROM %T WHERE ${where} LIMIT 18446744073709551615) d`;
+    const [, proposedMs] = await timed(() =>
+      Promise.all([
+        ctx.source.query(once.replace('%T', qt(SRC, 'order_info')), params),
+        inParallel(targets, ctx.config.copy.writeConcurrency, (t) => ctx.writer.poolFor(t.db).query(once.replace('%T', qt(t.database, t.tableName)), params)),
+      ]),
+    );
+    prof.proposedMs += proposedMs + edgeMs;
+    if (hi === null) break;
+    lo = hi;
+  }
+  const phases = prof.edgeMs + prof.sourceMs + prof.targetsWallMs;
+  console.log(`\nprofile of one clean pass (${batches} batches of ${fmt(batchRows)}; verify runs these one after the other):`);
+  console.log(`  batch-edge queries (LIMIT 1 OFFSET ${batchRows - 1}):   ${secs(prof.edgeMs)}s  ${((prof.edgeMs / phases) * 100).toFixed(0)}%`);
+  console.log(`  source checksums (1 per batch):             ${secs(prof.sourceMs)}s  ${((prof.sourceMs / phases) * 100).toFixed(0)}%  = ${fmt(rows / (prof.sourceMs / 1000))} rows/s`);
+  console.log(`  target checksums (${targets.length} per batch, ${ctx.config.copy.writeConcurrency} at a time): ${secs(prof.targetsWallMs)}s  ${((prof.targetsWallMs / phases) * 100).toFixed(0)}%  (${fmt(prof.targetQueries)} queries, ${(prof.targetsSumMs / prof.targetQueries).toFixed(2)} ms each on average)`);
+  console.log(`  DynamoDB state writes (inside verifyTable):  ${secs(best.dynamoMs)}s`);
+  console.log(`  sum ${secs(phases + best.dynamoMs)}s vs verifyTable ${secs(best.ms)}s`);
+  console.log(`  source and target checksums overlapped instead: ${secs(prof.overlapMs)}s vs ${secs(prof.sourceMs + prof.targetsWallMs)}s one after the other`);
+  console.log(`  proposed (row CRC evaluated once, source beside targets, + edge): ${secs(prof.proposedMs)}s = ${fmt(rows / (prof.proposedMs / 1000))} rows/s before DynamoDB`);
+
+  // The checksum expression's own cost, over the whole source table in one statement.
+  const whole = async (select: string, from = qt(SRC, 'order_info')) => (await timed(() => ctx.source.query(`SELECT ${select} FROM ${from}`)))[1];
+  const cols = plan.columns;
+  const hexCrc = `CRC32(CONCAT_WS('|', ${cols.map((c) => `IFNULL(HEX(CAST(${q(c)} AS BINARY)), '~')`).join(', ')}))`;
+  await whole('COUNT(*)'); // warm
+  const expr = {
+    scanOnly: await whole('COUNT(*)'),
+    scanAllColumns: await whole(`COUNT(*), MAX(${cols.map((c) => `LENGTH(${q(c)})`).join(' + ')})`),
+    crcXorOnly: await whole(`COUNT(*), BIT_XOR(${crc})`),
+    crcXorAndSum: await whole(`COUNT(*), BIT_XOR(${crc}), SUM(${crc})`),
+    // The per-row CRC evaluated once: a derived table with LIMIT is materialized, not merged (which would
+    // put the expression into both aggregates again).
+    crcOnceXorAndSum: await whole('COUNT(*), BIT_XOR(c), SUM(c)', `(SELECT ${crc} AS c FROM ${qt(SRC, 'order_info')} LIMIT 18446744073709551615) x`),
+    hexCrcXorAndSum: await whole(`COUNT(*), BIT_XOR(${hexCrc}), SUM(${hexCrc})`),
+  };
+  console.log(`\nwhole-table statements on the source (${fmt(rows)} rows, one thread):`);
+  for (const [name, ms] of Object.entries(expr)) console.log(`  ${name.padEnd(16)} ${secs(ms)}s = ${fmt(rows / (ms / 1000))} rows/s`);
+
+  // 3. Row by row: one row changed in every batch, so no batch passes by checksum.
+  const router = routerFor(ctx, table);
+  for (let b = 0; b < batches; b++) {
+    const id = Math.min(rows, b * batchRows + 1 + (b % 7));
+    const row = await one(ctx.source, `SELECT id, order_no, user_id FROM ${qt(SRC, 'order_info')} WHERE id = ?`, [id]);
+    const t = router.route(row!);
+    await admin.query(`UPDATE ${qt(t.database, t.tableName)} SET remark = CONCAT(IFNULL(remark, ''), ' ~') WHERE id = ?`, [id]);
+  }
+  dynamoMs = 0;
+  const [byRows, rowsMs] = await timed(() => verifyTable(ctx, 'order_info', { batchRows }));
+  if (byRows.byRows !== rows || byRows.different !== batches || byRows.missing + byRows.extra !== 0)
+    throw new Error(`row-by-row pass found ${JSON.stringify({ ...byRows, dirty: byRows.dirty.slice(0, 5) })}, expected ${batches} different rows over ${rows} rows compared row by row`);
+  console.log(`\nrow-by-row pass (1 changed row per batch, all ${batches} batches compared row by row): ${secs(rowsMs)}s = ${fmt(rows / (rowsMs / 1000))} rows/s; found ${byRows.different} different`);
+  console.log(`  of which beyond the checksums: ${secs(rowsMs - best.ms)}s = ${fmt(rows / ((rowsMs - best.ms) / 1000))} rows/s for reading both sides and comparing in Node`);
+  const [, repairMs] = await timed(() => verifyTable(ctx, 'order_info', { batchRows, repair: true }));
+  console.log(`  repair pass: ${secs(repairMs)}s`);
+
+  const verifyRowsPerSec = Math.round(rows / (best.ms / 1000));
+  const verifyRowByRowRowsPerSec = Math.round(rows / (rowsMs / 1000));
+  console.log(`\nverified ${fmt(rows)} rows: ${fmt(verifyRowsPerSec)} rows/s clean (checksums), ${fmt(verifyRowByRowRowsPerSec)} rows/s row by row; target ≥ 300,000 rows/s clean: ${verifyRowsPerSec >= 300_000 ? 'met' : 'not met'}`);
+  console.log(
+    JSON.stringify({
+      rows,
+      batchRows,
+      batches,
+      verifySeconds: Number((best.ms / 1000).toFixed(3)),
+      verifyRowsPerSec,
+      verifyRowByRowSeconds: Number((rowsMs / 1000).toFixed(3)),
+      verifyRowByRowRowsPerSec,
+      cleanPasses: clean.map((c) => Number((c.ms / 1000).toFixed(3))),
+      profile: {
+        edgeSeconds: Number((prof.edgeMs / 1000).toFixed(3)),
+        sourceChecksumSeconds: Number((prof.sourceMs / 1000).toFixed(3)),
+        targetChecksumSeconds: Number((prof.targetsWallMs / 1000).toFixed(3)),
+        targetQueries: prof.targetQueries,
+        dynamoSeconds: Number((best.dynamoMs / 1000).toFixed(3)),
+        overlappedChecksumSeconds: Number((prof.overlapMs / 1000).toFixed(3)),
+        proposedSeconds: Number((prof.proposedMs / 1000).toFixed(3)),
+        wholeTableSeconds: Object.fromEntries(Object.entries(expr).map(([k, v]) => [k, Number((v / 1000).toFixed(3))])),
+      },
+    }),
+  );
+} finally {
+  await rt?.close();
+  if (!values.keep) {
+    for (const db of DBS) await admin.query(`DROP DATABASE IF EXISTS \`${db}\``).catch(() => undefined);
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+  await admin.end();
+  if (!server.reused) await server.stop();
+}
