@@ -6,7 +6,8 @@ import { z } from 'zod';
 import { copySegment } from '../app/copy-segment.js';
 import { checkMigrationId } from '../app/context.js';
 import { envContext } from '../app/env-context.js';
-import { logger, parseEvent, type ContextProvider, type InvocationContext } from './common.js';
+import { Metric } from '../core/metric-names.js';
+import { logger, parseEvent, publishMetrics, type ContextProvider, type InvocationContext } from './common.js';
 
 const CopyBatchEvent = z.object({ migrationId: z.string().min(1), table: z.string().min(1), segment: z.number().int().min(0) }).loose();
 
@@ -22,6 +23,8 @@ export const makeCopyBatchHandler = (getContext: ContextProvider) => async (even
   const owner = `${ctx.workerId}:${invocation?.awsRequestId ?? 'direct'}`;
   const result = await copySegment(ctx, { table: req.table, segment: req.segment, budgetMs }, owner);
   logger.info('copy-batch', { ...result });
+  // Reported when the call returns (up to copy.timeBudgetSeconds after it started): the copy-stalled alarm allows for that.
+  publishMetrics(req.migrationId, [[Metric.rowsCopied, result.rows]]);
   return { migrationId: req.migrationId, ...result };
 };
 

@@ -6,7 +6,8 @@
 import { z } from 'zod';
 import { checkMigrationId } from '../app/context.js';
 import { envContext } from '../app/env-context.js';
-import { logger, parseEvent, type ContextProvider } from './common.js';
+import { Metric } from '../core/metric-names.js';
+import { logger, parseEvent, publishMetrics, type ContextProvider } from './common.js';
 
 const MarkFailedEvent = z
   .object({
@@ -24,6 +25,7 @@ export const makeMarkFailedHandler = (getContext: ContextProvider) => async (eve
   const error = causeText(req.error.Error, req.error.Cause);
   const cp = await ctx.store.markFailed(req.migrationId, req.table, req.segment, error);
   logger.error('segment failed', { table: req.table, segment: req.segment, error, retries: cp?.retries });
+  publishMetrics(req.migrationId, [[Metric.segmentsFailed, 1]]);
   return { migrationId: req.migrationId, table: req.table, segment: req.segment, status: cp?.status ?? 'FAILED', error, retries: cp?.retries ?? 0 };
 };
 
