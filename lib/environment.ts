@@ -219,5 +219,18 @@ export function stackPropsFor(env: Environment): ReshardStackProps {
       maxConcurrency: s.concurrency.applyMaxConcurrency ?? Math.max(2, m.cdc.applyConcurrency),
     },
     toleratedFailurePercentage: s.toleratedFailurePercentage,
+    monitoring: {
+      ...(s.alarms.email ? { alarmEmail: s.alarms.email } : {}),
+      ...(s.alarms.topicArn ? { alarmTopicArn: s.alarms.topicArn } : {}),
+      thresholds: {
+        lambdaErrors: s.alarms.lambdaErrors,
+        lambdaThrottles: s.alarms.lambdaThrottles,
+        dlqMessages: s.alarms.dlqMessages,
+        cdcLagSeconds: s.alarms.cdcLagSeconds,
+        cdcLagMinutes: s.alarms.cdcLagMinutes,
+        dirtyRows: s.alarms.dirtyRows,
+        copyStalledMinutes: s.alarms.copyStalledMinutes,
+      },
+    },
   };
 }

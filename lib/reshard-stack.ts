@@ -2,7 +2,7 @@
  * The reshard stack: state table, the handler Lambdas, the full-copy state machine, CDC (queue, DLQ,
  * apply event source, capture schedule). Per environment (`lib/environment.ts` builds the props from
  * `config/<env>.json`): VPC placement and Secrets Manager passwords for the functions that reach the
- * databases, tracing, concurrency limits, deletion protection.
+ * databases, tracing, concurrency limits, deletion protection, and the dashboard + alarms (`monitoring.ts`).
  */
 import { Annotations, Duration, Fn, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { FullCopyStateMachine } from './full-copy-state-machine.js';
 import { ChangeDataCapture, type ChangeDataCaptureProps } from './cdc.js';
+import { ReshardMonitoring, type ReshardMonitoringProps } from './monitoring.js';
 import { BUNDLED_CONFIG_FILE, RuntimeEnv } from '../lambdas/core/runtime-env.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -71,6 +72,8 @@ export interface ReshardStackProps extends StackProps {
   readonly cdc?: Pick<ChangeDataCaptureProps, 'maxReceiveCount' | 'batchSize' | 'maxConcurrency'>;
   /** Failed segment child executions the Map tolerates, in percent. @default 0 */
   readonly toleratedFailurePercentage?: number;
+  /** Dashboard and alarms. @default none */
+  readonly monitoring?: Pick<ReshardMonitoringProps, 'alarmEmail' | 'alarmTopicArn' | 'thresholds'>;
 }
 
 export class ReshardStack extends Stack {
@@ -78,6 +81,8 @@ export class ReshardStack extends Stack {
   readonly fullCopy: FullCopyStateMachine;
   readonly functions: Record<HandlerName, NodejsFunction>;
   readonly cdc: ChangeDataCapture;
+  /** Present when `props.monitoring` is given. */
+  readonly monitoring?: ReshardMonitoring;
 
   constructor(scope: Construct, id: string, props: ReshardStackProps) {
     super(scope, id, props);
@@ -154,7 +159,7 @@ export class ReshardStack extends Stack {
       ...(props.tracing !== undefined ? { tracing: props.tracing } : {}),
     });
 
-    // ── Per-environment deployment (issue #5): secrets, config parameter ──
+    // ── Per-environment deployment (issue #5): secrets, config parameter, monitoring ──
     // TODO(merge): pass toleratedFailurePercentage to FullCopyStateMachine once it accepts it (DistributedMap prop).
     if ((props.toleratedFailurePercentage ?? 0) !== 0)
       throw new Error(`toleratedFailurePercentage ${props.toleratedFailurePercentage}: the CopySegments Map does not take it yet; use 0`);
@@ -170,6 +175,19 @@ export class ReshardStack extends Stack {
     if (props.configParameterName) {
       const parameter = ssm.StringParameter.fromStringParameterName(this, 'ConfigParameter', props.configParameterName);
       for (const f of Object.values(this.functions)) parameter.grantRead(f);
+    }
+    if (props.monitoring) {
+      if (typeof migrationId !== 'string') throw new Error('monitoring needs the migrationId of migrationConfigJson');
+      this.monitoring = new ReshardMonitoring(this, 'Monitoring', {
+        ...props.monitoring,
+        migrationId,
+        prefix: this.stackName,
+        stateMachine: this.fullCopy.stateMachine,
+        functions: this.functions,
+        copyFunction: this.functions['copy-batch'],
+        queue: this.cdc.queue,
+        deadLetterQueue: this.cdc.deadLetterQueue,
+      });
     }
   }
 }

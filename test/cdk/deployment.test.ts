@@ -1,12 +1,14 @@
 /**
  * The per-environment stacks as `cdk synth -c env=<name>` builds them: state table protection and TTL,
- * encryption, DLQ wiring, VPC placement, secrets and IAM scoping, concurrency, tracing.
+ * encryption, DLQ wiring, VPC placement, secrets and IAM scoping, concurrency, tracing, and every alarm with
+ * its metric, threshold and SNS action, plus the dashboard.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { actionsOf, buildEnvironment, ENVIRONMENTS, handlerFunctions, statementsOf, synthEnvironment, type SynthesizedEnvironment } from '../helpers/cdk.js';
 import { DATABASE_HANDLERS, HANDLERS } from '../../lib/reshard-stack.js';
 import { States } from '../../lib/full-copy-state-machine.js';
+import { Metric, METRICS_NAMESPACE } from '../../lambdas/core/metric-names.js';
 
 type Resource = { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string; UpdateReplacePolicy?: string };
 
@@ -183,6 +185,199 @@ describe.each(ENVIRONMENTS)('the %s stack', (name) => {
         expect(ssm, handler).toEqual([]);
       }
     }
+  });
+
+  describe('alarms', () => {
+    const prefix = `Reshard-${name}`;
+    const thresholds = () => s().env.settings.alarms;
+    const topicRef = () => {
+      const arn = s().env.settings.alarms.topicArn;
+      if (arn) return arn;
+      const [topicId] = only(t().findResources('AWS::SNS::Topic'));
+      return { Ref: topicId };
+    };
+
+    it('notify the SNS topic on ALARM and OK, every one of them', () => {
+      const alarms = alarmsOf(t());
+      const expected = [
+        'ExecutionsFailed',
+        'ExecutionsTimedOut',
+        'ExecutionsAborted',
+        'SegmentsFailed',
+        ...Object.keys(HANDLERS).flatMap((h) => [`${h}-Errors`, `${h}-Throttles`]),
+        'DeadLetters',
+        'CdcQueueLag',
+        'CdcCaptureLag',
+        'DirtyRows',
+        'CopyStalled',
+      ].map((a) => `${prefix}-${a}`);
+      expect([...alarms.keys()].sort()).toEqual(expected.sort());
+      for (const [alarmName, props] of alarms) {
+        expect(props.AlarmActions, alarmName).toEqual([topicRef()]);
+        expect(props.OKActions, alarmName).toEqual([topicRef()]);
+        expect(String(props.AlarmDescription).length, alarmName).toBeGreaterThan(20);
+      }
+    });
+
+    it.each(['ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted'])('%s: any execution of the state machine', (metric) => {
+      const [machineId] = only(t().findResources('AWS::StepFunctions::StateMachine'));
+      expect(alarmsOf(t()).get(`${prefix}-${metric}`)).toMatchObject({
+        Namespace: 'AWS/States',
+        MetricName: metric,
+        Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: machineId } }],
+        Statistic: 'Sum',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+      });
+    });
+
+    it('errors and throttles per function above the configured thresholds', () => {
+      const alarms = alarmsOf(t());
+      for (const [handler, fn] of handlerFunctions(t()))
+        for (const [metric, threshold] of [
+          ['Errors', thresholds().lambdaErrors],
+          ['Throttles', thresholds().lambdaThrottles],
+        ] as const)
+        {
+          const alarm = alarms.get(`${prefix}-${handler}-${metric}`);
+          expect(metricOf(alarm), `${handler} ${metric}`).toEqual({
+            Namespace: 'AWS/Lambda',
+            MetricName: metric,
+            Dimensions: [{ Name: 'FunctionName', Value: { Ref: fn.id } }],
+            Statistic: 'Sum',
+            Period: 300,
+          });
+          expect(alarm, `${handler} ${metric}`).toMatchObject({ Threshold: threshold, ComparisonOperator: 'GreaterThanThreshold' });
+        }
+    });
+
+    it('DLQ depth above the threshold', () => {
+      const { dlqId } = queues(t());
+      const alarm = alarmsOf(t()).get(`${prefix}-DeadLetters`);
+      expect(metricOf(alarm)).toEqual({
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlqId, 'QueueName'] } }],
+        Statistic: 'Maximum',
+        Period: 60,
+      });
+      expect(alarm).toMatchObject({ Threshold: thresholds().dlqMessages, ComparisonOperator: 'GreaterThanThreshold' });
+    });
+
+    it('CDC lag: age of the oldest change message, N minutes in a row', () => {
+      const { changesId } = queues(t());
+      const alarm = alarmsOf(t()).get(`${prefix}-CdcQueueLag`);
+      expect(metricOf(alarm)).toEqual({
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateAgeOfOldestMessage',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [changesId, 'QueueName'] } }],
+        Statistic: 'Maximum',
+        Period: 60,
+      });
+      expect(alarm).toMatchObject({
+        Threshold: thresholds().cdcLagSeconds,
+        EvaluationPeriods: thresholds().cdcLagMinutes,
+        DatapointsToAlarm: thresholds().cdcLagMinutes,
+        ComparisonOperator: 'GreaterThanThreshold',
+      });
+    });
+
+    const customMetric = (metricName: string, stat: string, period: number) => ({
+      MetricStat: {
+        Metric: {
+          Namespace: METRICS_NAMESPACE,
+          MetricName: metricName,
+          Dimensions: expect.arrayContaining([
+            { Name: 'migrationId', Value: 'orders-2026' },
+            { Name: 'service', Value: 'reshard' },
+          ]),
+        },
+        Stat: stat,
+        Period: period,
+      },
+    });
+
+    it('CDC lag: capture seconds behind the binlog, N minutes in a row', () => {
+      const alarm = alarmsOf(t()).get(`${prefix}-CdcCaptureLag`)!;
+      expect(alarm).toMatchObject({ Threshold: thresholds().cdcLagSeconds, EvaluationPeriods: thresholds().cdcLagMinutes, ComparisonOperator: 'GreaterThanThreshold' });
+      expect(alarm.Metrics).toEqual([expect.objectContaining(customMetric(Metric.captureLagSeconds.name, 'Maximum', 60))]);
+    });
+
+    it('verification dirty rows above the threshold', () => {
+      const alarm = alarmsOf(t()).get(`${prefix}-DirtyRows`)!;
+      expect(alarm).toMatchObject({ Threshold: thresholds().dirtyRows, ComparisonOperator: 'GreaterThanThreshold' });
+      expect(alarm.Metrics).toEqual([expect.objectContaining(customMetric(Metric.dirtyRows.name, 'Sum', 300))]);
+    });
+
+    it('segments failed', () => {
+      const alarm = alarmsOf(t()).get(`${prefix}-SegmentsFailed`)!;
+      expect(alarm).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+      expect(alarm.Metrics).toEqual([expect.objectContaining(customMetric(Metric.segmentsFailed.name, 'Sum', 300))]);
+    });
+
+    it('copy stalled: copy-batch invoked but no RowsCopied for two periods of copyStalledMinutes', () => {
+      const fns = handlerFunctions(t());
+      const period = thresholds().copyStalledMinutes * 60;
+      const alarm = alarmsOf(t()).get(`${prefix}-CopyStalled`)!;
+      expect(alarm).toMatchObject({ Threshold: 1, EvaluationPeriods: 2, DatapointsToAlarm: 2, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching' });
+      expect(alarm.Metrics).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ Expression: 'IF(FILL(calls, 0) > 0 AND FILL(rows, 0) <= 0, 1, 0)', ReturnData: true }),
+          expect.objectContaining({
+            Id: 'calls',
+            MetricStat: { Metric: { Namespace: 'AWS/Lambda', MetricName: 'Invocations', Dimensions: [{ Name: 'FunctionName', Value: { Ref: fns.get('copy-batch')!.id } }] }, Stat: 'Sum', Period: period },
+          }),
+          expect.objectContaining({ Id: 'rows', ...customMetric(Metric.rowsCopied.name, 'Sum', period) }),
+        ]),
+      );
+      // Longer than a copy-batch call (it reports its rows when it returns).
+      expect(period).toBeGreaterThan(s().env.migration.copy.timeBudgetSeconds);
+    });
+  });
+
+  it('has the dashboard with copy, verification, CDC, DLQ, Lambda and execution widgets', () => {
+    const [, dashboard] = only(t().findResources('AWS::CloudWatch::Dashboard') as Record<string, Resource>);
+    expect(dashboard.Properties.DashboardName).toBe(`Reshard-${name}`);
+    const body = resolvedJson(dashboard.Properties.DashboardBody);
+    for (const text of [
+      Metric.rowsCopied.name,
+      Metric.rowsVerified.name,
+      Metric.dirtyRows.name,
+      Metric.rowsRepaired.name,
+      Metric.captureLagSeconds.name,
+      Metric.eventsCaptured.name,
+      Metric.eventsApplied.name,
+      Metric.tablesComplete.name,
+      'ApproximateAgeOfOldestMessage',
+      'ApproximateNumberOfMessagesVisible',
+      'ExecutionsFailed',
+      'Errors',
+      'Throttles',
+      'Duration',
+      '\\"type\\":\\"alarm\\"',
+    ])
+      expect(body, text).toContain(text);
+  });
+});
+
+describe('the alarm topic', () => {
+  it('is created KMS-encrypted (a customer key CloudWatch may use, rotated), TLS-only, with the e-mail subscription', () => {
+    const t = synthesized.dev!.template;
+    const [keyId, key] = only(t.findResources('AWS::KMS::Key') as Record<string, Resource>);
+    expect(key.Properties.EnableKeyRotation).toBe(true);
+    expect(resolvedJson(key.Properties.KeyPolicy)).toContain('cloudwatch.amazonaws.com');
+    t.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } });
+    t.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+    t.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: synthesized.dev!.env.settings.alarms.email });
+  });
+
+  it('is the existing topic when the environment names one (prod): nothing created', () => {
+    const t = synthesized.prod!.template;
+    expect(Object.keys(t.findResources('AWS::SNS::Topic'))).toEqual([]);
+    expect(Object.keys(t.findResources('AWS::KMS::Key'))).toEqual([]);
   });
 });
 
