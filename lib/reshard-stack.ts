@@ -17,6 +17,7 @@ import { dirname, join } from 'node:path';
 import { FullCopyStateMachine } from './full-copy-state-machine.js';
 import { ChangeDataCapture, type ChangeDataCaptureProps } from './cdc.js';
 import { ReshardMonitoring, type ReshardMonitoringProps } from './monitoring.js';
+import { acknowledgeNagFindings } from './nag.js';
 import { BUNDLED_CONFIG_FILE, RuntimeEnv } from '../lambdas/core/runtime-env.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -189,6 +190,7 @@ export class ReshardStack extends Stack {
         deadLetterQueue: this.cdc.deadLetterQueue,
       });
     }
+    acknowledgeNagFindings(this, { functions: this.functions, vpcFunctions: network ? dbFunctions : [], tracing: props.tracing ?? false });
   }
 }
 
