@@ -1,16 +1,24 @@
 /**
- * The reshard stack (minimal deployment of the full copy): state table, the four Lambdas, the state machine.
- * VPC placement, secrets, alarms and per-environment settings are the deployment issue's work.
+ * The reshard stack: state table, the handler Lambdas, the full-copy state machine, CDC (queue, DLQ,
+ * apply event source, capture schedule). Per environment (`lib/environment.ts` builds the props from
+ * `config/<env>.json`): VPC placement and Secrets Manager passwords for the functions that reach the
+ * databases, tracing, concurrency limits, deletion protection, and the dashboard + alarms (`monitoring.ts`).
  */
-import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, Duration, Fn, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { FullCopyStateMachine } from './full-copy-state-machine.js';
-import { ChangeDataCapture } from './cdc.js';
+import { ChangeDataCapture, type ChangeDataCaptureProps } from './cdc.js';
+import { ReshardMonitoring, type ReshardMonitoringProps } from './monitoring.js';
+import { acknowledgeNagFindings } from './nag.js';
+import { BUNDLED_CONFIG_FILE, RuntimeEnv } from '../lambdas/core/runtime-env.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -25,6 +33,21 @@ export const HANDLERS = {
 } as const;
 export type HandlerName = keyof typeof HANDLERS;
 
+/**
+ * The handlers that open database connections: only these are placed in the VPC and may read the
+ * database secrets. (A handler that starts querying MySQL must be added here.)
+ */
+export const DATABASE_HANDLERS: readonly HandlerName[] = ['plan', 'copy-batch', 'verify-batch', 'finalize', 'capture', 'apply'];
+
+/** Where the database-reaching functions run (existing VPC, imported by id: synth stays offline). */
+export interface NetworkPlacement {
+  readonly vpcId: string;
+  /** Private subnets with a route to DynamoDB, SQS, Secrets Manager (endpoints or NAT) and the databases. */
+  readonly privateSubnetIds: readonly string[];
+  /** Allowed by the databases' security groups. */
+  readonly securityGroupId: string;
+}
+
 export interface ReshardStackProps extends StackProps {
   /** The validated migration config as JSON (passwords only by `passwordEnv`). */
   readonly migrationConfigJson: string;
@@ -34,6 +57,24 @@ export interface ReshardStackProps extends StackProps {
   readonly toleratedFailurePercentage?: number;
   /** Keep the state table when the stack is deleted. @default true */
   readonly retainState?: boolean;
+
+  // ── Per-environment deployment (issue #5) ──
+  /** Deletion protection on the state table. @default false */
+  readonly deletionProtection?: boolean;
+  /** VPC placement of the functions in DATABASE_HANDLERS. @default none (Lambda's own network) */
+  readonly network?: NetworkPlacement;
+  /** `passwordEnv` name → Secrets Manager secret ARN, read at cold start by the functions in DATABASE_HANDLERS. @default {} */
+  readonly secrets?: Readonly<Record<string, string>>;
+  /** SSM parameter holding the migration config, read at cold start instead of the bundled file. @default none */
+  readonly configParameterName?: string;
+  /** X-Ray tracing for the functions and the state machine. @default false */
+  readonly tracing?: boolean;
+  /** Reserved concurrency per function. @default none */
+  readonly reservedConcurrency?: Readonly<Partial<Record<HandlerName, number>>>;
+  /** Apply event source and DLQ settings. @default see `cdcDefaults` */
+  readonly cdc?: Pick<ChangeDataCaptureProps, 'maxReceiveCount' | 'batchSize' | 'maxConcurrency'>;
+  /** Dashboard and alarms. @default none */
+  readonly monitoring?: Pick<ReshardMonitoringProps, 'alarmEmail' | 'alarmTopicArn' | 'thresholds'>;
 }
 
 export class ReshardStack extends Stack {
@@ -41,6 +82,8 @@ export class ReshardStack extends Stack {
   readonly fullCopy: FullCopyStateMachine;
   readonly functions: Record<HandlerName, NodejsFunction>;
   readonly cdc: ChangeDataCapture;
+  /** Present when `props.monitoring` is given. */
+  readonly monitoring?: ReshardMonitoring;
 
   constructor(scope: Construct, id: string, props: ReshardStackProps) {
     super(scope, id, props);
@@ -52,8 +95,13 @@ export class ReshardStack extends Stack {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       removalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      // Dirty-record details and tombstones carry `expiresAt` (epoch seconds).
+      timeToLiveAttribute: 'expiresAt',
+      deletionProtection: props.deletionProtection ?? false,
     });
 
+    const migrationId = (JSON.parse(props.migrationConfigJson) as { migrationId?: unknown }).migrationId;
+    const network = props.network ? importNetwork(this, props.network) : undefined;
     const fn = (name: HandlerName, timeout: Duration, memorySize: number) =>
       new NodejsFunction(this, `Fn-${name}`, {
         entry: join(root, HANDLERS[name]),
@@ -63,12 +111,18 @@ export class ReshardStack extends Stack {
         timeout,
         memorySize,
         environment: {
-          RESHARD_HANDLER: name,
-          RESHARD_STATE_TABLE: this.stateTable.tableName,
-          RESHARD_CONFIG_JSON: props.migrationConfigJson,
+          [RuntimeEnv.handler]: name,
+          [RuntimeEnv.stateTable]: this.stateTable.tableName,
+          // The validated config travels inside the code bundle (no 4 KB environment limit, not shown in the console).
+          [RuntimeEnv.configFile]: BUNDLED_CONFIG_FILE,
+          ...(typeof migrationId === 'string' ? { [RuntimeEnv.migrationId]: migrationId } : {}),
+          ...(props.configParameterName ? { [RuntimeEnv.configParameter]: props.configParameterName } : {}),
           POWERTOOLS_SERVICE_NAME: 'reshard',
           NODE_OPTIONS: '--enable-source-maps',
         },
+        ...(network && DATABASE_HANDLERS.includes(name) ? { vpc: network.vpc, vpcSubnets: { subnets: network.subnets }, securityGroups: [network.securityGroup] } : {}),
+        ...(props.tracing ? { tracing: lambda.Tracing.ACTIVE } : {}),
+        ...(props.reservedConcurrency?.[name] !== undefined ? { reservedConcurrentExecutions: props.reservedConcurrency[name] } : {}),
         bundling: {
           format: OutputFormat.ESM,
           target: 'node22',
@@ -77,23 +131,31 @@ export class ReshardStack extends Stack {
           mainFields: ['module', 'main'],
           // CommonJS dependencies (mysql2) call require(): give the ESM bundle one.
           banner: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+          commandHooks: {
+            beforeBundling: () => [],
+            beforeInstall: () => [],
+            afterBundling: (_in: string, out: string) => [`printf '%s' ${shellQuote(props.migrationConfigJson)} > ${shellQuote(join(out, BUNDLED_CONFIG_FILE))}`],
+          },
         },
       });
     this.functions = {
       plan: fn('plan', Duration.minutes(15), 1024),
       'copy-batch': fn('copy-batch', Duration.minutes(15), 1024),
       'verify-batch': fn('verify-batch', Duration.minutes(15), 1024),
-      finalize: fn('finalize', Duration.minutes(1), 256),
+      // Finalize recounts the recent days' statistics and may wait for CDC to catch up.
+      finalize: fn('finalize', Duration.minutes(15), 512),
       capture: fn('capture', Duration.minutes(1), 1024),
       apply: fn('apply', Duration.minutes(1), 1024),
     };
     for (const f of Object.values(this.functions)) this.stateTable.grantReadWriteData(f);
 
-    this.cdc = new ChangeDataCapture(this, 'Cdc', { captureFunction: this.functions.capture, applyFunction: this.functions.apply });
-    this.functions.capture.addEnvironment('RESHARD_QUEUE_URL', this.cdc.queue.queueUrl);
-    // Verification under live CDC waits for the queue to drain before it rechecks a differing batch.
-    this.functions['verify-batch'].addEnvironment('RESHARD_QUEUE_URL', this.cdc.queue.queueUrl);
-    this.cdc.queue.grant(this.functions['verify-batch'], 'sqs:GetQueueAttributes');
+    this.cdc = new ChangeDataCapture(this, 'Cdc', { captureFunction: this.functions.capture, applyFunction: this.functions.apply, ...props.cdc });
+    this.functions.capture.addEnvironment(RuntimeEnv.queueUrl, this.cdc.queue.queueUrl);
+    // Verification and finalize under live CDC wait for the queue to drain (lag 0): they read its depth only.
+    for (const f of [this.functions['verify-batch'], this.functions.finalize]) {
+      f.addEnvironment(RuntimeEnv.queueUrl, this.cdc.queue.queueUrl);
+      this.cdc.queue.grant(f, 'sqs:GetQueueAttributes');
+    }
 
     this.fullCopy = new FullCopyStateMachine(this, 'FullCopy', {
       planFunction: this.functions.plan,
@@ -102,6 +164,54 @@ export class ReshardStack extends Stack {
       finalizeFunction: this.functions.finalize,
       ...(props.maxConcurrency !== undefined ? { maxConcurrency: props.maxConcurrency } : {}),
       ...(props.toleratedFailurePercentage !== undefined ? { toleratedFailurePercentage: props.toleratedFailurePercentage } : {}),
+      ...(props.tracing !== undefined ? { tracing: props.tracing } : {}),
     });
+
+    // ── Per-environment deployment (issue #5): secrets, config parameter, monitoring ──
+    const dbFunctions = Object.entries(this.functions).filter(([name]) => DATABASE_HANDLERS.includes(name as HandlerName)).map(([, f]) => f);
+    const secrets = Object.entries(props.secrets ?? {});
+    if (secrets.length) {
+      for (const f of dbFunctions) f.addEnvironment(RuntimeEnv.secrets, JSON.stringify(Object.fromEntries(secrets)));
+      secrets.forEach(([envName, arn]) => {
+        const secret = secretsmanager.Secret.fromSecretCompleteArn(this, `Secret-${envName}`, arn);
+        for (const f of dbFunctions) secret.grantRead(f);
+      });
+    }
+    if (props.configParameterName) {
+      const parameter = ssm.StringParameter.fromStringParameterName(this, 'ConfigParameter', props.configParameterName);
+      for (const f of Object.values(this.functions)) parameter.grantRead(f);
+    }
+    if (props.monitoring) {
+      if (typeof migrationId !== 'string') throw new Error('monitoring needs the migrationId of migrationConfigJson');
+      this.monitoring = new ReshardMonitoring(this, 'Monitoring', {
+        ...props.monitoring,
+        migrationId,
+        prefix: this.stackName,
+        stateMachine: this.fullCopy.stateMachine,
+        functions: this.functions,
+        copyFunction: this.functions['copy-batch'],
+        queue: this.cdc.queue,
+        deadLetterQueue: this.cdc.deadLetterQueue,
+      });
+    }
+    acknowledgeNagFindings(this, { functions: this.functions, vpcFunctions: network ? dbFunctions : [], tracing: props.tracing ?? false });
   }
+}
+
+function importNetwork(scope: Construct, n: NetworkPlacement) {
+  // fromVpcAttributes (not fromLookup): no AWS call at synth time. Functions get the subnets by id, so
+  // neither the VPC's zones nor the subnets' route tables are ever read.
+  const vpc = ec2.Vpc.fromVpcAttributes(scope, 'Vpc', { vpcId: n.vpcId, availabilityZones: Fn.getAzs() });
+  Annotations.of(vpc).acknowledgeWarning('@aws-cdk/aws-ec2:vpcAttributeIsListTokenavailabilityZones', 'Lambdas name their subnets explicitly; the zone list is never used');
+  const subnets = n.privateSubnetIds.map((id, i) => {
+    const subnet = ec2.Subnet.fromSubnetId(scope, `PrivateSubnet${i}`, id);
+    Annotations.of(subnet).acknowledgeWarning('@aws-cdk/aws-ec2:noSubnetRouteTableId', 'no route table is read: Lambda only needs the subnet id');
+    return subnet;
+  });
+  return { vpc, subnets, securityGroup: ec2.SecurityGroup.fromSecurityGroupId(scope, 'DatabaseClients', n.securityGroupId, { mutable: false }) };
+}
+
+/** One POSIX shell word (bundling hooks run in bash). */
+function shellQuote(text: string): string {
+  return `'${text.replaceAll("'", `'\\''`)}'`;
 }

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { currentPosition, compareBinlogPositions } from '../lambdas/adapters/binlog.js';
 import { ChangeQueue } from '../lambdas/adapters/sqs.js';
 import type { OutgoingMessage } from '../lambdas/core/events.js';
+import { secondsBehind } from '../lambdas/core/progress.js';
 import { captureRun, sourceBinlogReader } from '../lambdas/app/capture.js';
 import type { AppContext } from '../lambdas/app/context.js';
 import { LeaseHeldError, describeError } from '../lambdas/core/errors.js';
@@ -100,7 +101,7 @@ export class LocalCdc {
       captured: state?.events ?? 0,
       backlog: depth.visible + depth.inFlight,
       dead: dead.visible + dead.inFlight,
-      secondsBehind: caughtUp || !state?.lastEventAt ? 0 : Math.max(0, (Date.now() - state.lastEventAt) / 1000),
+      secondsBehind: secondsBehind(caughtUp, state?.lastEventAt, Date.now()),
       caughtUp,
     };
   }

@@ -44,6 +44,8 @@ export interface CaptureRun {
   readonly messages: number;
   readonly position: Position;
   readonly caughtUp: boolean;
+  /** Source time (ms) of the last event the checkpoint covers, if any. */
+  readonly lastEventAt?: number;
 }
 
 /**
@@ -154,5 +156,5 @@ export async function captureRun(ctx: AppContext, deps: CaptureDeps, opts: { own
   } finally {
     await store.releaseCapture(config.migrationId, held, opts.owner, caughtUp ? Date.now() : undefined);
   }
-  return { events, messages, position: held.position, caughtUp };
+  return { events, messages, position: held.position, caughtUp, ...(held.lastEventAt !== undefined ? { lastEventAt: held.lastEventAt } : {}) };
 }

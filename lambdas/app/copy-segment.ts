@@ -33,6 +33,8 @@ export interface CopyResult {
   readonly rowsCopied: number;
   /** Pages this call committed. */
   readonly pages: number;
+  /** Rows this call committed (the `RowsCopied` metric). */
+  readonly rows: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -50,7 +52,7 @@ export async function copySegment(ctx: AppContext, req: CopyRequest, owner: stri
   const perSegmentRate = config.copy.maxRowsPerSec > 0 ? config.copy.maxRowsPerSec / config.copy.concurrency : 0;
 
   let cp: Checkpoint = await store.acquire(migrationId, table.name, req.segment, owner, leaseMs);
-  if (cp.status === SegmentStatus.DONE) return result(cp, true, 0);
+  if (cp.status === SegmentStatus.DONE) return result(cp, true, 0, 0);
 
   const read = (after: string | null) =>
     reader.page({
@@ -109,7 +111,7 @@ export async function copySegment(ctx: AppContext, req: CopyRequest, owner: stri
       await ctx.hooks.afterCommit?.(table.name, req.segment, cp.pagesDone);
       pages++;
       rowsThisCall += rows.length;
-      if (done) return result(cp, true, pages);
+      if (done) return result(cp, true, pages, rowsThisCall);
       const elapsed = Date.now() - started;
       if (perSegmentRate > 0) {
         const due = (rowsThisCall / perSegmentRate) * 1000 - elapsed;
@@ -119,7 +121,7 @@ export async function copySegment(ctx: AppContext, req: CopyRequest, owner: stri
     }
     await pending?.catch(() => undefined);
     await store.release(migrationId, cp, owner);
-    return result(cp, false, pages);
+    return result(cp, false, pages, rowsThisCall);
   } catch (err) {
     await pending?.catch(() => undefined);
     await store.recordError(migrationId, table.name, req.segment, owner, describeError(err)).catch(() => undefined);
@@ -127,8 +129,8 @@ export async function copySegment(ctx: AppContext, req: CopyRequest, owner: stri
   }
 }
 
-function result(cp: Checkpoint, done: boolean, pages: number): CopyResult {
-  return { table: cp.table, segment: cp.segment, done, cursor: cp.cursor, pagesDone: cp.pagesDone, rowsCopied: cp.rowsCopied, pages };
+function result(cp: Checkpoint, done: boolean, pages: number, rows: number): CopyResult {
+  return { table: cp.table, segment: cp.segment, done, cursor: cp.cursor, pagesDone: cp.pagesDone, rowsCopied: cp.rowsCopied, pages, rows };
 }
 
 /**

@@ -1,14 +1,25 @@
 /**
- * Builds the AppContext of a deployed Lambda from its environment, once per container:
- * RESHARD_CONFIG (path of the bundled JSON/YAML config) or RESHARD_CONFIG_JSON (inline),
- * RESHARD_STATE_TABLE (DynamoDB table name). Pools are created once and reused while warm.
+ * Builds the AppContext of a deployed Lambda from its environment, once per container (see
+ * `core/runtime-env.ts` for the variables):
+ * - the migration config: the SSM parameter RESHARD_CONFIG_PARAMETER if set, else the bundled file
+ *   RESHARD_CONFIG (relative to the code root), else RESHARD_CONFIG_JSON (inline);
+ * - database passwords: RESHARD_SECRETS maps each `passwordEnv` name to a Secrets Manager secret; every
+ *   secret is read once, before any pool exists, and put into that variable (where `passwordOf` reads it);
+ * - RESHARD_STATE_TABLE, the DynamoDB state table.
+ * Pools are created once and reused while warm. A failed cold start is not cached: the next call retries.
  */
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { isAbsolute, join } from 'node:path';
 import { ConfigError } from '../core/errors.js';
+import { formatIssues } from '../core/config.js';
+import { RuntimeEnv, secretsMapSchema, type SecretsMap } from '../core/runtime-env.js';
 import { parseConfigText } from './load-config.js';
 import { buildContext } from './build-context.js';
 import { dynamoClient, StateStore } from '../adapters/state-store.js';
+import { SecretReader, secretsClient } from '../adapters/secrets.js';
+import { readParameter, ssmClient } from '../adapters/parameters.js';
+import type { MigrationConfig } from '../core/config.js';
 import type { AppContext } from './context.js';
 import { ChangeQueue, sqsClient } from '../adapters/sqs.js';
 import { waitForCdc } from './settle.js';
@@ -17,12 +28,15 @@ let cached: Promise<AppContext> | undefined;
 
 export function envContext(): Promise<AppContext> {
   cached ??= (async () => {
-    const inline = process.env.RESHARD_CONFIG_JSON;
-    const path = process.env.RESHARD_CONFIG;
-    if (!inline && !path) throw new ConfigError('set RESHARD_CONFIG (config file path) or RESHARD_CONFIG_JSON');
-    const config = inline ? parseConfigText(inline, 'RESHARD_CONFIG_JSON') : parseConfigText(await readFile(path!, 'utf8'), path!);
-    const tableName = process.env.RESHARD_STATE_TABLE;
-    if (!tableName) throw new ConfigError('set RESHARD_STATE_TABLE (DynamoDB state table name)');
+    const env = process.env;
+    const config = await loadDeployedConfig(env);
+    const secrets = parseSecretsMap(env[RuntimeEnv.secrets]);
+    if (Object.keys(secrets).length) {
+      const reader = new SecretReader(secretsClient());
+      await loadSecrets(secrets, (id) => reader.password(id), env);
+    }
+    const tableName = env[RuntimeEnv.stateTable];
+    if (!tableName) throw new ConfigError(`set ${RuntimeEnv.stateTable} (DynamoDB state table name)`);
     const store = new StateStore(dynamoClient(), tableName);
     // Verification under live CDC rechecks a differing batch once CDC has caught up (needs the queue).
     const queueUrl = process.env.RESHARD_QUEUE_URL;
@@ -40,4 +54,46 @@ export function envContext(): Promise<AppContext> {
   })();
   cached.catch(() => (cached = undefined));
   return cached;
+}
+
+async function loadDeployedConfig(env: NodeJS.ProcessEnv): Promise<MigrationConfig> {
+  const parameter = env[RuntimeEnv.configParameter];
+  const file = env[RuntimeEnv.configFile];
+  const inline = env[RuntimeEnv.configJson];
+  let config: MigrationConfig;
+  if (parameter) config = parseConfigText(await readParameter(ssmClient(), parameter), `SSM parameter ${parameter}`);
+  else if (file) {
+    const path = isAbsolute(file) ? file : join(env.LAMBDA_TASK_ROOT ?? process.cwd(), file);
+    config = parseConfigText(await readFile(path, 'utf8'), path);
+  } else if (inline) config = parseConfigText(inline, RuntimeEnv.configJson);
+  else throw new ConfigError(`set ${RuntimeEnv.configParameter}, ${RuntimeEnv.configFile} (config file path) or ${RuntimeEnv.configJson}`);
+  checkDeployedMigration(config, env[RuntimeEnv.migrationId]);
+  return config;
+}
+
+/** The deployment's alarms and dashboard are keyed by the migrationId it was synthesized with. */
+export function checkDeployedMigration(config: Pick<MigrationConfig, 'migrationId'>, expected: string | undefined): void {
+  if (expected && config.migrationId !== expected)
+    throw new ConfigError(`the migration config is for ${config.migrationId} but this deployment serves ${expected} (${RuntimeEnv.migrationId}): redeploy with the new config`);
+}
+
+/** Parses `RESHARD_SECRETS` (absent = no secrets). */
+export function parseSecretsMap(text: string | undefined): SecretsMap {
+  if (!text) return {};
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`${RuntimeEnv.secrets} is not JSON: ${(err as Error).message}`);
+  }
+  const r = secretsMapSchema.safeParse(raw);
+  if (!r.success) throw new ConfigError(`${RuntimeEnv.secrets} is invalid`, formatIssues(r.error));
+  return r.data;
+}
+
+/** Reads every secret (in parallel) and sets the variable each one is named by. */
+export async function loadSecrets(secrets: SecretsMap, read: (secretId: string) => Promise<string>, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const entries = Object.entries(secrets);
+  const values = await Promise.all(entries.map(([, secretId]) => read(secretId)));
+  entries.forEach(([name], i) => (env[name] = values[i]!));
 }

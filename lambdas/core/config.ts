@@ -195,7 +195,11 @@ export type ConnectionConfig = z.output<typeof connectionSchema>;
 
 /** Formats zod issues as `path.to.field: message` lines. */
 export function formatIssues(error: z.ZodError): string[] {
-  return error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
+  return error.issues.map((i) => {
+    // A record key that fails its schema: say why (zod's own message is only "Invalid key in record").
+    const message = i.code === 'invalid_key' && i.issues.length ? i.issues.map((k) => k.message).join('; ') : i.message;
+    return `${i.path.length ? i.path.join('.') : '(root)'}: ${message}`;
+  });
 }
 
 /** Validates an already-parsed config object. Throws ConfigError naming every field at fault. */

@@ -27,3 +27,11 @@ export function progressLine(p: { table: string; copied: number; total: number; 
   const eta = p.rowsPerSec > 0 ? formatDuration(Math.max(0, p.total - p.copied) / p.rowsPerSec) : '--';
   return `${p.table}: copied ${p.copied.toLocaleString('en-US')}/${p.total.toLocaleString('en-US')} (${pct.toFixed(1)}%)  ${Math.round(p.rowsPerSec).toLocaleString('en-US')} rows/s  ETA ${eta}${p.status ? `  [${p.status}]` : ''}`;
 }
+
+/**
+ * Seconds the capture is behind the source binlog: 0 when caught up (or nothing was captured yet), else the
+ * age of the last captured event's source time. Shared by `status`, the local CDC and the capture metric.
+ */
+export function secondsBehind(caughtUp: boolean, lastEventAt: number | undefined, now: number): number {
+  return caughtUp || !lastEventAt ? 0 : Math.max(0, (now - lastEventAt) / 1000);
+}

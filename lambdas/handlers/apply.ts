@@ -11,7 +11,8 @@ import { InvalidEventError, describeError } from '../core/errors.js';
 import { formatIssues } from '../core/config.js';
 import { applyEvents } from '../app/apply.js';
 import { envContext } from '../app/env-context.js';
-import { logger, type ContextProvider, type InvocationContext } from './common.js';
+import { Metric } from '../core/metric-names.js';
+import { logger, publishMetrics, type ContextProvider, type InvocationContext } from './common.js';
 import { ZodError } from 'zod';
 
 function eventsOf(record: SQSRecord): ChangeEvent[] {
@@ -29,16 +30,18 @@ export const makeApplyHandler = (getContext: ContextProvider) => async (event: S
     const all = event.Records.flatMap(eventsOf);
     const stats = await applyEvents(ctx, all);
     logger.debug('applied', { records: event.Records.length, ...stats });
+    publishMetrics(ctx.config.migrationId, [[Metric.eventsApplied, stats.events]]);
     return { batchItemFailures: [] };
   } catch (err) {
     logger.warn('batch apply failed; applying record by record', { error: describeError(err) });
   }
   const processor = new SqsFifoPartialProcessorAsync();
-  return processPartialResponse(
+  let applied = 0;
+  const response = await processPartialResponse(
     event,
     async (record: SQSRecord) => {
       try {
-        await applyEvents(ctx, eventsOf(record));
+        applied += (await applyEvents(ctx, eventsOf(record))).events;
       } catch (err) {
         logger.error('change message failed', {
           messageId: record.messageId,
@@ -52,6 +55,8 @@ export const makeApplyHandler = (getContext: ContextProvider) => async (event: S
     processor,
     { skipGroupOnError: true, ...(invocation ? { context: invocation as never } : {}) },
   );
+  publishMetrics(ctx.config.migrationId, [[Metric.eventsApplied, applied]]);
+  return response;
 };
 
 export const handler = makeApplyHandler(envContext);

@@ -7,7 +7,9 @@ import { ChangeQueue, sqsClient } from '../adapters/sqs.js';
 import { captureRun, sourceBinlogReader } from '../app/capture.js';
 import { envContext } from '../app/env-context.js';
 import { ConfigError, LeaseHeldError } from '../core/errors.js';
-import { logger, type ContextProvider, type InvocationContext } from './common.js';
+import { Metric } from '../core/metric-names.js';
+import { secondsBehind } from '../core/progress.js';
+import { logger, publishMetrics, type ContextProvider, type InvocationContext } from './common.js';
 
 /** Time kept back to commit the last position and release the lease. */
 const SAFETY_MS = 20_000;
@@ -26,6 +28,10 @@ export const makeCaptureHandler = (getContext: ContextProvider, queue?: ChangeQu
       { owner: `${ctx.workerId}:${invocation?.awsRequestId ?? randomUUID()}`, budgetMs },
     );
     logger.info('captured', { ...run });
+    publishMetrics(ctx.config.migrationId, [
+      [Metric.eventsCaptured, run.events],
+      [Metric.captureLagSeconds, secondsBehind(run.caughtUp, run.lastEventAt, Date.now())],
+    ]);
     return run;
   } catch (err) {
     // Another run still holds the lease (the previous minute's run is finishing): nothing to do this time.

@@ -6,7 +6,9 @@ import { z } from 'zod';
 import { copySegment } from '../app/copy-segment.js';
 import { checkMigrationId } from '../app/context.js';
 import { envContext } from '../app/env-context.js';
-import { logger, parseEvent, type ContextProvider, type InvocationContext } from './common.js';
+import { Metric } from '../core/metric-names.js';
+import { LeaseHeldError } from '../core/errors.js';
+import { logger, parseEvent, publishMetrics, type ContextProvider, type InvocationContext } from './common.js';
 
 const CopyBatchEvent = z.object({ migrationId: z.string().min(1), table: z.string().min(1), segment: z.number().int().min(0) }).loose();
 
@@ -20,8 +22,17 @@ export const makeCopyBatchHandler = (getContext: ContextProvider) => async (even
   const remaining = invocation ? invocation.getRemainingTimeInMillis() - SAFETY_MS : Number.POSITIVE_INFINITY;
   const budgetMs = Math.max(1000, Math.min(ctx.config.copy.timeBudgetSeconds * 1000, remaining));
   const owner = `${ctx.workerId}:${invocation?.awsRequestId ?? 'direct'}`;
-  const result = await copySegment(ctx, { table: req.table, segment: req.segment, budgetMs }, owner);
+  let result;
+  try {
+    result = await copySegment(ctx, { table: req.table, segment: req.segment, budgetMs }, owner);
+  } catch (err) {
+    // The attempt is recorded in the checkpoint (FAILED, error, retries) by copySegment; count it for the alarm.
+    if (!(err instanceof LeaseHeldError)) publishMetrics(req.migrationId, [[Metric.segmentsFailed, 1]]);
+    throw err;
+  }
   logger.info('copy-batch', { ...result });
+  // Reported when the call returns (up to copy.timeBudgetSeconds after it started): the copy-stalled alarm allows for that.
+  publishMetrics(req.migrationId, [[Metric.rowsCopied, result.rows]]);
   return { migrationId: req.migrationId, ...result };
 };
 

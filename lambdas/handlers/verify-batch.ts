@@ -9,7 +9,8 @@ import { checkMigrationId } from '../app/context.js';
 import { envContext } from '../app/env-context.js';
 import { VerifyStatus } from '../adapters/state-store.js';
 import { describeError } from '../core/errors.js';
-import { logger, parseEvent, type ContextProvider, type InvocationContext } from './common.js';
+import { Metric } from '../core/metric-names.js';
+import { logger, parseEvent, publishMetrics, type ContextProvider, type InvocationContext } from './common.js';
 
 const VerifyBatchEvent = z
   .object({
@@ -36,10 +37,16 @@ export const makeVerifyBatchHandler = (getContext: ContextProvider) => async (ev
   } catch (err) {
     // Recorded before the state machine retries (or, retries spent, fails the child where a redrive resumes).
     await ctx.store.markSegmentVerified(req.migrationId, req.table, req.segment, VerifyStatus.FAILED, describeError(err)).catch(() => undefined);
+    publishMetrics(req.migrationId, [[Metric.segmentsFailed, 1]]);
     throw err;
   }
   const { dirty, ...counts } = result;
   logger.info('verify-batch', { ...counts, dirtySample: dirty.slice(0, 5) });
+  publishMetrics(req.migrationId, [
+    [Metric.rowsVerified, counts.rowsCompared],
+    [Metric.dirtyRows, counts.missing + counts.different + counts.extra - counts.repaired],
+    [Metric.rowsRepaired, counts.repaired],
+  ]);
   // Dirty keys stay in DynamoDB (VERIFY# items); only counts travel in the state machine's payload.
   return { migrationId: req.migrationId, ...counts };
 };

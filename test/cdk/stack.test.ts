@@ -77,7 +77,7 @@ describe('ReshardStack', () => {
     expect(handlers.map((f) => f.Properties.Environment!.Variables!.RESHARD_HANDLER).sort()).toEqual(['apply', 'capture', 'copy-batch', 'finalize', 'plan', 'verify-batch']);
     for (const f of handlers) {
       expect(f.Properties.Runtime).toBe('nodejs22.x');
-      expect(f.Properties.Environment!.Variables!.RESHARD_CONFIG_JSON).toBe('{}');
+      expect(f.Properties.Environment!.Variables!.RESHARD_CONFIG).toBe('reshard-config.json');
       expect(f.Properties.Environment!.Variables!.RESHARD_STATE_TABLE).toEqual({ Ref: expect.any(String) });
     }
   });

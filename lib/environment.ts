@@ -1,0 +1,236 @@
+/**
+ * Per-environment deployment settings: `config/<env>.json`, validated by zod when the CDK app synthesizes
+ * (`cdk synth -c env=<env>`), errors naming the field at fault. Together with the migration config it names,
+ * they become the ReshardStack's props (`stackPropsFor`), so `bin/app.ts` and the tests build the same stack.
+ *
+ * Never passwords: the migration config's connections name a `passwordEnv`, and `secrets` maps each such
+ * name to a Secrets Manager secret that the database-reaching Lambdas read at cold start.
+ */
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, join } from 'node:path';
+import { z } from 'zod';
+import { formatIssues, type ConnectionConfig, type MigrationConfig } from '../lambdas/core/config.js';
+import { ConfigError } from '../lambdas/core/errors.js';
+import { envVarName } from '../lambdas/core/runtime-env.js';
+import { parseConfigText } from '../lambdas/app/load-config.js';
+import { HANDLERS, type HandlerName, type ReshardStackProps } from './reshard-stack.js';
+
+const handlerName = z.enum(Object.keys(HANDLERS) as [HandlerName, ...HandlerName[]]);
+const positiveInt = (max: number) => z.number().int().min(1).max(max);
+
+export const environmentSchema = z
+  .object({
+    /** The AWS account the stack deploys to. */
+    account: z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id'),
+    region: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'must be an AWS region such as eu-west-1'),
+    /** The migration config: a file bundled with the Lambdas, and optionally an SSM parameter read at cold start instead. */
+    migrationConfig: z
+      .object({
+        /** JSON or YAML, relative to the project root; validated at synth time. */
+        file: z.string().min(1),
+        /** Lambdas read this parameter (String or SecureString) instead; it must carry the same migrationId. */
+        ssmParameter: z
+          .string()
+          .regex(/^\/[A-Za-z0-9_.\-/]{1,1010}$/, 'must be a parameter name starting with / (letters, digits, _ . - /)')
+          .optional(),
+      })
+      .strict(),
+    /** The VPC of the databases: the functions that reach them run in its private subnets. Omit to use Lambda's own network (dev). */
+    network: z
+      .object({
+        vpcId: z.string().regex(/^vpc-([0-9a-f]{8}|[0-9a-f]{17})$/, 'must be a VPC id (vpc- and 8 or 17 hex digits)'),
+        privateSubnetIds: z.array(z.string().regex(/^subnet-([0-9a-f]{8}|[0-9a-f]{17})$/, 'must be a subnet id (subnet- and 8 or 17 hex digits)')).min(1),
+        securityGroupId: z.string().regex(/^sg-([0-9a-f]{8}|[0-9a-f]{17})$/, 'must be a security group id (sg- and 8 or 17 hex digits)'),
+      })
+      .strict()
+      .optional(),
+    /** `passwordEnv` name of a connection → the complete ARN of the Secrets Manager secret holding that password. */
+    secrets: z
+      .record(
+        envVarName,
+        z
+          .string()
+          .regex(
+            /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/,
+            'must be the complete ARN of a Secrets Manager secret (arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>)',
+          ),
+      )
+      .default({}),
+    concurrency: z
+      .object({
+        /** Segments copied at once (the CopySegments Map's MaxConcurrency). @default the migration config's copy.concurrency */
+        mapMaxConcurrency: positiveInt(10_000).optional(),
+        /** Apply invocations at once (event source maximum concurrency, at least 2). @default the migration config's cdc.applyConcurrency (at least 2) */
+        applyMaxConcurrency: z.number().int().min(2).max(1000).optional(),
+        /** Reserved concurrency per function. */
+        reserved: z.partialRecord(handlerName, z.number().int().min(0).max(10_000)).default({}),
+      })
+      .strict()
+      .prefault({}),
+    batchSizes: z
+      .object({
+        /** Change messages per apply invocation (a FIFO event source allows at most 10). */
+        apply: z.number().int().min(1).max(10).default(10),
+        /** Overrides the migration config's copy.pageSize (rows per keyset page and checkpoint) for this environment. */
+        copyPage: positiveInt(100_000).optional(),
+      })
+      .strict()
+      .prefault({}),
+    alarms: z
+      .object({
+        /** Subscribed to a new alarm topic. */
+        email: z.email().optional(),
+        /** Notify this existing SNS topic instead of creating one. */
+        topicArn: z
+          .string()
+          .regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/, 'must be an SNS topic ARN')
+          .optional(),
+        lambdaErrors: z.number().int().min(0).default(0),
+        lambdaThrottles: z.number().int().min(0).default(0),
+        dlqMessages: z.number().int().min(0).default(0),
+        cdcLagSeconds: z.number().positive().default(300),
+        cdcLagMinutes: positiveInt(1440).default(10),
+        dirtyRows: z.number().int().min(0).default(0),
+        /** One copy-stalled evaluation period (the alarm needs two in a row); must exceed a copy-batch call's time budget. */
+        copyStalledMinutes: positiveInt(720).default(30),
+      })
+      .strict()
+      .refine((a) => a.email !== undefined || a.topicArn !== undefined, { message: 'name an e-mail or a topicArn: alarms must reach someone' }),
+    /** X-Ray tracing of the functions and the state machine. */
+    tracing: z.boolean().default(false),
+    /** Failed segment child executions the CopySegments Map tolerates, in percent (0: any failed child fails the Map). */
+    toleratedFailurePercentage: z.number().min(0).max(100).default(0),
+    /** Retain the state table on stack deletion and turn on deletion protection. @default true in prod, else false */
+    protectState: z.boolean().optional(),
+  })
+  .strict();
+
+export type EnvironmentConfig = z.output<typeof environmentSchema>;
+
+export interface Environment {
+  readonly name: string;
+  /** `Reshard-<name>`: two environments can live in one account. */
+  readonly stackName: string;
+  readonly settings: EnvironmentConfig;
+  /** The migration config, validated, with this environment's overrides applied. */
+  readonly migration: MigrationConfig;
+}
+
+export function stackNameOf(envName: string): string {
+  return `Reshard-${envName}`;
+}
+
+export function checkEnvName(envName: string): string {
+  if (!/^[a-z][a-z0-9-]{0,20}$/.test(envName)) throw new ConfigError(`-c env=${envName}: use a short lowercase name (letters, digits, -)`);
+  return envName;
+}
+
+/** Validates an environment's settings (already parsed JSON). Throws ConfigError naming each field at fault. */
+export function parseEnvironment(raw: unknown, origin: string): EnvironmentConfig {
+  const r = environmentSchema.safeParse(raw);
+  if (!r.success) throw new ConfigError(`${origin} is invalid`, formatIssues(r.error));
+  return r.data;
+}
+
+/**
+ * Checks the settings against the migration config they deploy and applies the environment's overrides.
+ * Throws ConfigError naming the fields at fault (`origin` is the environment file).
+ */
+export function bindMigration(settings: EnvironmentConfig, config: MigrationConfig, origin: string): MigrationConfig {
+  const issues: string[] = [];
+  const connections: [string, ConnectionConfig][] = [
+    ['source', config.source],
+    ['target.connection', config.target.connection],
+    ...(config.target.connections ?? []).map((c, i): [string, ConnectionConfig] => [`target.connections.${i}`, c]),
+  ];
+  const used = new Set<string>();
+  for (const [path, c] of connections) {
+    if (c.password !== undefined) issues.push(`${settings.migrationConfig.file}: ${path}.password: a deployed config takes passwords from Secrets Manager: set ${path}.passwordEnv and map it in ${origin} secrets`);
+    if (c.passwordEnv !== undefined) {
+      used.add(c.passwordEnv);
+      if (!(c.passwordEnv in settings.secrets)) issues.push(`secrets.${c.passwordEnv}: missing: ${settings.migrationConfig.file} ${path}.passwordEnv names it`);
+    }
+  }
+  for (const name of Object.keys(settings.secrets))
+    if (!used.has(name)) issues.push(`secrets.${name}: no connection of ${settings.migrationConfig.file} has passwordEnv ${name}`);
+
+  const copy = { ...config.copy, ...(settings.batchSizes.copyPage !== undefined ? { pageSize: settings.batchSizes.copyPage } : {}) };
+  // A copy-batch call reports RowsCopied when it returns, up to copy.timeBudgetSeconds (+ up to a minute of retry backoff) after it started.
+  if (settings.alarms.copyStalledMinutes * 60 < copy.timeBudgetSeconds + 120)
+    issues.push(
+      `alarms.copyStalledMinutes: ${settings.alarms.copyStalledMinutes} is too short for copy.timeBudgetSeconds ${copy.timeBudgetSeconds} of ${settings.migrationConfig.file}: use at least ${Math.ceil((copy.timeBudgetSeconds + 120) / 60)}`,
+    );
+  const mapConcurrency = settings.concurrency.mapMaxConcurrency ?? copy.concurrency;
+  const applyConcurrency = settings.concurrency.applyMaxConcurrency ?? Math.max(2, config.cdc.applyConcurrency);
+  const reserved = settings.concurrency.reserved;
+  if (reserved['copy-batch'] !== undefined && reserved['copy-batch'] < mapConcurrency)
+    issues.push(`concurrency.reserved.copy-batch: ${reserved['copy-batch']} is below the Map's concurrency ${mapConcurrency}: copy-batch calls would be throttled`);
+  if (reserved.apply !== undefined && reserved.apply < applyConcurrency)
+    issues.push(`concurrency.reserved.apply: ${reserved.apply} is below the apply maximum concurrency ${applyConcurrency}: the event source would be throttled`);
+  if (config.routing.algorithm === 'custom')
+    issues.push(`${settings.migrationConfig.file}: routing.algorithm: custom routing modules are not bundled with the Lambdas yet`);
+  if (issues.length) throw new ConfigError(`${origin} does not fit ${settings.migrationConfig.file}`, issues);
+  return { ...config, copy };
+}
+
+/** Reads and validates `config/<envName>.json` and the migration config it names (paths relative to `root`). */
+export async function loadEnvironment(envName: string, root: string): Promise<Environment> {
+  const name = checkEnvName(envName);
+  const origin = `config/${name}.json`;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(join(root, origin), 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`cannot read ${origin}: ${(err as Error).message}`);
+  }
+  const settings = parseEnvironment(raw, origin);
+  const file = isAbsolute(settings.migrationConfig.file) ? settings.migrationConfig.file : join(root, settings.migrationConfig.file);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`${origin}: migrationConfig.file: cannot read ${settings.migrationConfig.file}: ${(err as Error).message}`);
+  }
+  const migration = bindMigration(settings, parseConfigText(text, settings.migrationConfig.file), origin);
+  return { name, stackName: stackNameOf(name), settings, migration };
+}
+
+/** The ReshardStack props of an environment. */
+export function stackPropsFor(env: Environment): ReshardStackProps {
+  const s = env.settings;
+  const m = env.migration;
+  const protect = s.protectState ?? env.name === 'prod';
+  return {
+    stackName: env.stackName,
+    env: { account: s.account, region: s.region },
+    description: `reshard ${m.migrationId} (${env.name})`,
+    migrationConfigJson: JSON.stringify(m),
+    maxConcurrency: s.concurrency.mapMaxConcurrency ?? m.copy.concurrency,
+    retainState: protect,
+    deletionProtection: protect,
+    ...(s.network ? { network: s.network } : {}),
+    secrets: s.secrets,
+    ...(s.migrationConfig.ssmParameter ? { configParameterName: s.migrationConfig.ssmParameter } : {}),
+    tracing: s.tracing,
+    reservedConcurrency: s.concurrency.reserved,
+    cdc: {
+      maxReceiveCount: m.cdc.maxReceiveCount,
+      batchSize: s.batchSizes.apply,
+      maxConcurrency: s.concurrency.applyMaxConcurrency ?? Math.max(2, m.cdc.applyConcurrency),
+    },
+    toleratedFailurePercentage: s.toleratedFailurePercentage,
+    monitoring: {
+      ...(s.alarms.email ? { alarmEmail: s.alarms.email } : {}),
+      ...(s.alarms.topicArn ? { alarmTopicArn: s.alarms.topicArn } : {}),
+      thresholds: {
+        lambdaErrors: s.alarms.lambdaErrors,
+        lambdaThrottles: s.alarms.lambdaThrottles,
+        dlqMessages: s.alarms.dlqMessages,
+        cdcLagSeconds: s.alarms.cdcLagSeconds,
+        cdcLagMinutes: s.alarms.cdcLagMinutes,
+        dirtyRows: s.alarms.dirtyRows,
+        copyStalledMinutes: s.alarms.copyStalledMinutes,
+      },
+    },
+  };
+}

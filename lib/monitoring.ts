@@ -1,0 +1,248 @@
+/**
+ * Operating a migration from the console: one CloudWatch dashboard per environment and the alarms, all
+ * notifying one SNS topic (a new, KMS-encrypted topic with an e-mail subscription, or an existing topic).
+ * Metrics are defined in `metrics.ts`; custom metric names in `lambdas/core/metric-names.ts`.
+ *
+ * Alarms (name `<prefix>-<Alarm>`):
+ * - ExecutionsFailed / ExecutionsTimedOut / ExecutionsAborted: the state machine (a failed segment makes
+ *   the execution FAILED; redrive it from the console).
+ * - SegmentsFailed: segment attempts keep failing (more than 5 failed copy/verify calls in 15 minutes: a
+ *   segment is using up its retries; once they are spent the child fails and, by the Map's tolerance,
+ *   the execution — see ExecutionsFailed).
+ * - `<fn>-Errors`, `<fn>-Throttles`: per function, sum over 5 minutes above the threshold.
+ * - DeadLetters: change messages in the DLQ (apply gave up on them).
+ * - CdcQueueLag: the oldest change message is older than the threshold for N minutes in a row.
+ * - CdcCaptureLag: the capture checkpoint is behind the binlog by more than the threshold for N minutes.
+ * - DirtyRows: verification found differences.
+ * - CopyStalled: copy-batch is being called but no row was copied, see `copyStalledAlarm`.
+ */
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { Metric } from '../lambdas/core/metric-names.js';
+import { ReshardMetricFactory } from './metrics.js';
+
+export interface AlarmThresholds {
+  /** Errors per function in 5 minutes above which its alarm fires. @default 0 */
+  readonly lambdaErrors?: number;
+  /** Throttles per function in 5 minutes above which its alarm fires. @default 0 */
+  readonly lambdaThrottles?: number;
+  /** DLQ messages above which the alarm fires. @default 0 */
+  readonly dlqMessages?: number;
+  /** CDC lag (seconds) above which a minute counts as lagging. @default 300 */
+  readonly cdcLagSeconds?: number;
+  /** Consecutive lagging minutes before the CDC lag alarms fire. @default 10 */
+  readonly cdcLagMinutes?: number;
+  /** Dirty rows (per 5 minutes) above which the verification alarm fires. @default 0 */
+  readonly dirtyRows?: number;
+  /**
+   * Length of one copy-stalled evaluation period, in minutes; the alarm needs two in a row. Must exceed a
+   * copy-batch call's time budget (it reports its rows when it returns). @default 30
+   */
+  readonly copyStalledMinutes?: number;
+}
+
+export function alarmDefaults(t: AlarmThresholds = {}): Required<AlarmThresholds> {
+  return {
+    lambdaErrors: t.lambdaErrors ?? 0,
+    lambdaThrottles: t.lambdaThrottles ?? 0,
+    dlqMessages: t.dlqMessages ?? 0,
+    cdcLagSeconds: t.cdcLagSeconds ?? 300,
+    cdcLagMinutes: t.cdcLagMinutes ?? 10,
+    dirtyRows: t.dirtyRows ?? 0,
+    copyStalledMinutes: t.copyStalledMinutes ?? 30,
+  };
+}
+
+export interface ReshardMonitoringProps {
+  /** The migration the custom metrics are published for (their `migrationId` dimension). */
+  readonly migrationId: string;
+  readonly stateMachine: sfn.IStateMachine;
+  /** The handler functions by name; each gets errors/throttles alarms and dashboard lines. */
+  readonly functions: Readonly<Record<string, lambda.IFunction>>;
+  /** The function whose invocations mean "the copy is running" (copy-batch). */
+  readonly copyFunction: lambda.IFunction;
+  readonly queue: sqs.IQueue;
+  readonly deadLetterQueue: sqs.IQueue;
+  /** Alarm and dashboard names start with this. */
+  readonly prefix: string;
+  /** E-mail subscribed to the alarm topic. @default none */
+  readonly alarmEmail?: string;
+  /** Notify this existing topic instead of creating one. @default a new KMS-encrypted topic */
+  readonly alarmTopicArn?: string;
+  /** @default see `alarmDefaults` */
+  readonly thresholds?: AlarmThresholds;
+}
+
+export class ReshardMonitoring extends Construct {
+  readonly topic: sns.ITopic;
+  readonly dashboard: cloudwatch.Dashboard;
+  /** Every alarm, by its short name (`ExecutionsFailed`, `copy-batch-Errors`, ...). */
+  readonly alarms: Readonly<Record<string, cloudwatch.Alarm>>;
+  readonly metrics: ReshardMetricFactory;
+
+  constructor(scope: Construct, id: string, props: ReshardMonitoringProps) {
+    super(scope, id);
+    const t = alarmDefaults(props.thresholds);
+    validateThresholds(t);
+    const m = (this.metrics = new ReshardMetricFactory(props.migrationId, props.stateMachine, props.queue, props.deadLetterQueue));
+
+    this.topic = props.alarmTopicArn ? sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn) : this.createTopic();
+    if (props.alarmEmail) this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+
+    const alarms: Record<string, cloudwatch.Alarm> = {};
+    const add = (name: string, metric: cloudwatch.IMetric, opts: Omit<cloudwatch.CreateAlarmOptions, 'alarmName'>) => {
+      const alarm = new cloudwatch.Alarm(this, `Alarm-${name}`, { metric, alarmName: `${props.prefix}-${name}`, ...opts });
+      alarm.addAlarmAction(new actions.SnsAction(this.topic));
+      alarm.addOkAction(new actions.SnsAction(this.topic));
+      alarms[name] = alarm;
+    };
+    const atLeastOne = {
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    };
+    const above = (threshold: number, evaluationPeriods = 1) => ({
+      threshold,
+      evaluationPeriods,
+      datapointsToAlarm: evaluationPeriods,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    add('ExecutionsFailed', m.executionsFailed(), { ...atLeastOne, alarmDescription: 'A reshard execution FAILED: see its failed segments in the console, fix the cause, then Redrive.' });
+    add('ExecutionsTimedOut', m.executionsTimedOut(), { ...atLeastOne, alarmDescription: 'A reshard execution timed out: Redrive resumes the unfinished segments from their checkpoints.' });
+    add('ExecutionsAborted', m.executionsAborted(), { ...atLeastOne, alarmDescription: 'A reshard execution was aborted (stopped by someone or by a service limit).' });
+    add('SegmentsFailed', m.custom(Metric.segmentsFailed, cloudwatch.Stats.SUM, Duration.minutes(15)), {
+      ...above(5),
+      alarmDescription: 'Segment copy/verify attempts keep failing (each is recorded FAILED in its checkpoint with the error); when a segment spends its retries the execution fails and can be redriven.',
+    });
+    for (const [name, fn] of Object.entries(props.functions)) {
+      add(`${name}-Errors`, m.fnErrors(name, fn), { ...above(t.lambdaErrors), alarmDescription: `The ${name} function reported more than ${t.lambdaErrors} errors in 5 minutes.` });
+      add(`${name}-Throttles`, m.fnThrottles(name, fn), { ...above(t.lambdaThrottles), alarmDescription: `The ${name} function was throttled more than ${t.lambdaThrottles} times in 5 minutes.` });
+    }
+    add('DeadLetters', m.deadLetters(), { ...above(t.dlqMessages), alarmDescription: 'Change messages reached the DLQ: fix the cause, then redrive the DLQ to the change queue.' });
+    add('CdcQueueLag', m.queueOldestAge(), {
+      ...above(t.cdcLagSeconds, t.cdcLagMinutes),
+      alarmDescription: `The oldest change message has waited more than ${t.cdcLagSeconds} s for ${t.cdcLagMinutes} minutes: apply is behind.`,
+    });
+    add('CdcCaptureLag', m.custom(Metric.captureLagSeconds, cloudwatch.Stats.MAXIMUM), {
+      ...above(t.cdcLagSeconds, t.cdcLagMinutes),
+      alarmDescription: `Capture has been more than ${t.cdcLagSeconds} s behind the source binlog for ${t.cdcLagMinutes} minutes.`,
+    });
+    add('DirtyRows', m.custom(Metric.dirtyRows, cloudwatch.Stats.SUM, Duration.minutes(5)), {
+      ...above(t.dirtyRows),
+      alarmDescription: 'Verification found rows that differ between source and targets (see the dirty-record state; repair with verify --repair).',
+    });
+    add('CopyStalled', this.copyStalled(props.copyFunction, t.copyStalledMinutes), {
+      threshold: 1,
+      evaluationPeriods: 2,
+      datapointsToAlarm: 2,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription: `copy-batch has been called for ${2 * t.copyStalledMinutes} minutes without copying a row (leases held, errors retried, source or targets stuck).`,
+    });
+    this.alarms = alarms;
+
+    this.dashboard = this.buildDashboard(props, Object.values(alarms));
+  }
+
+  /**
+   * Copy stalled = the copy is running but makes no progress. Step Functions has no "executions running"
+   * metric, and RowsCopied alone cannot tell "stalled" from "nothing to do" (both publish nothing), so
+   * "running" is read from copy-batch's own Invocations: the CopySegments Map calls CopyBatch in a loop
+   * and each call returns within copy.timeBudgetSeconds (plus at most a minute of retry backoff), so while
+   * a copy runs, every period longer than that sees at least one invocation (lib/environment.ts checks the
+   * period against the budget). A call publishes RowsCopied when it returns, so a healthy copy shows rows
+   * in every such period. A period breaches when copy-batch was invoked and RowsCopied is 0 or missing.
+   * Two periods in a row are required: a segment's last call may copy nothing (its last page is empty)
+   * and can fall alone in one period at the very end of a copy. No invocations = no copy running = OK.
+   */
+  private copyStalled(copyFunction: lambda.IFunction, minutes: number): cloudwatch.MathExpression {
+    const period = Duration.minutes(minutes);
+    return new cloudwatch.MathExpression({
+      expression: 'IF(FILL(calls, 0) > 0 AND FILL(rows, 0) <= 0, 1, 0)',
+      usingMetrics: {
+        calls: copyFunction.metricInvocations({ period, statistic: cloudwatch.Stats.SUM }),
+        rows: this.metrics.custom(Metric.rowsCopied, cloudwatch.Stats.SUM, period),
+      },
+      period,
+      label: 'copy stalled (1 = invoked, no rows)',
+    });
+  }
+
+  /** A topic CloudWatch can publish to: encrypted with a customer-managed key whose policy lets CloudWatch use it. */
+  private createTopic(): sns.Topic {
+    const key = new kms.Key(this, 'AlarmTopicKey', { enableKeyRotation: true, description: 'Encrypts the reshard alarm topic' });
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+      }),
+    );
+    return new sns.Topic(this, 'AlarmTopic', { masterKey: key, enforceSSL: true, displayName: 'reshard alarms' });
+  }
+
+  private buildDashboard(props: ReshardMonitoringProps, alarms: cloudwatch.IAlarm[]): cloudwatch.Dashboard {
+    const m = this.metrics;
+    const fns = Object.entries(props.functions);
+    const five = Duration.minutes(5);
+    const graph = (title: string, left: cloudwatch.IMetric[], extra: Partial<cloudwatch.GraphWidgetProps> = {}) =>
+      new cloudwatch.GraphWidget({ title, left, width: 8, height: 6, ...extra });
+    const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { dashboardName: props.prefix, defaultInterval: Duration.hours(6) });
+    dashboard.addWidgets(
+      new cloudwatch.TextWidget({
+        markdown: `## reshard \`${props.migrationId}\`\nCopy → verify → finalize (Step Functions), CDC (capture → FIFO queue → apply). Custom metrics: namespace \`Reshard\`, dimension \`migrationId\`.`,
+        width: 24,
+        height: 2,
+      }),
+    );
+    dashboard.addWidgets(
+      graph('Rows copied / s', [m.perSecond(Metric.rowsCopied)]),
+      graph('Executions', [m.executionsStarted(five), m.executionsSucceeded(five), m.executionsFailed(five), m.executionsTimedOut(five), m.executionsAborted(five)]),
+      graph('Segments failed', [m.custom(Metric.segmentsFailed, cloudwatch.Stats.SUM, five)]),
+    );
+    dashboard.addWidgets(
+      graph('Rows verified', [m.custom(Metric.rowsVerified, cloudwatch.Stats.SUM, five)]),
+      graph('Dirty / repaired rows', [m.custom(Metric.dirtyRows, cloudwatch.Stats.SUM, five), m.custom(Metric.rowsRepaired, cloudwatch.Stats.SUM, five)]),
+      graph('Tables complete', [m.custom(Metric.tablesComplete, cloudwatch.Stats.SUM, five)]),
+    );
+    dashboard.addWidgets(
+      graph('CDC lag (s)', [m.queueOldestAge(), m.custom(Metric.captureLagSeconds, cloudwatch.Stats.MAXIMUM)], {
+        leftAnnotations: [{ value: alarmDefaults(props.thresholds).cdcLagSeconds, label: 'alarm threshold' }],
+      }),
+      graph('CDC events / s', [m.perSecond(Metric.eventsCaptured), m.perSecond(Metric.eventsApplied)]),
+      graph('Change queue and DLQ depth', [m.queueVisible(), m.queueInFlight()], { right: [m.deadLetters()] }),
+    );
+    dashboard.addWidgets(
+      graph('Lambda errors (5 min)', fns.map(([n, f]) => m.fnErrors(n, f))),
+      graph('Lambda throttles (5 min)', fns.map(([n, f]) => m.fnThrottles(n, f))),
+      graph('Lambda duration p99', fns.map(([n, f]) => m.fnDuration(n, f))),
+    );
+    dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms, width: 24, height: 4 }));
+    return dashboard;
+  }
+}
+
+function validateThresholds(t: Required<AlarmThresholds>): void {
+  const checks: [keyof AlarmThresholds, boolean][] = [
+    ['lambdaErrors', t.lambdaErrors >= 0],
+    ['lambdaThrottles', t.lambdaThrottles >= 0],
+    ['dlqMessages', t.dlqMessages >= 0],
+    ['cdcLagSeconds', t.cdcLagSeconds > 0],
+    ['cdcLagMinutes', Number.isInteger(t.cdcLagMinutes) && t.cdcLagMinutes >= 1],
+    ['dirtyRows', t.dirtyRows >= 0],
+    ['copyStalledMinutes', Number.isInteger(t.copyStalledMinutes) && t.copyStalledMinutes >= 1],
+  ];
+  for (const [name, ok] of checks) if (!ok) throw new Error(`ReshardMonitoring: thresholds.${name} is out of range (${t[name]})`);
+}
