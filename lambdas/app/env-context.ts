@@ -5,7 +5,8 @@
  *   RESHARD_CONFIG (relative to the code root), else RESHARD_CONFIG_JSON (inline);
  * - database passwords: RESHARD_SECRETS maps each `passwordEnv` name to a Secrets Manager secret; every
  *   secret is read once, before any pool exists, and put into that variable (where `passwordOf` reads it);
- * - RESHARD_STATE_TABLE, the DynamoDB state table.
+ * - RESHARD_STATE_TABLE, the DynamoDB state table; RESHARD_QUEUE_URL, the change queue (capture sends to it;
+ *   verification and finalize read its depth to wait for CDC).
  * Pools are created once and reused while warm. A failed cold start is not cached: the next call retries.
  */
 import { randomUUID } from 'node:crypto';
@@ -38,18 +39,19 @@ export function envContext(): Promise<AppContext> {
     const tableName = env[RuntimeEnv.stateTable];
     if (!tableName) throw new ConfigError(`set ${RuntimeEnv.stateTable} (DynamoDB state table name)`);
     const store = new StateStore(dynamoClient(), tableName);
-    // Verification under live CDC rechecks a differing batch once CDC has caught up (needs the queue).
-    const queueUrl = process.env.RESHARD_QUEUE_URL;
-    let settle: (() => Promise<void>) | undefined;
-    if (config.cdc.enabled && queueUrl) {
-      const queue = new ChangeQueue(sqsClient(), queueUrl);
-      const backlog = async () => {
-        const d = await queue.depth();
-        return d.visible + d.inFlight;
-      };
-      settle = () => waitForCdc({ config, source: ctx.source, store }, backlog, config.verify.settleSeconds * 1000);
-    }
-    const ctx = await buildContext({ config, store, workerId: `lambda-${randomUUID().slice(0, 8)}`, ...(settle ? { settle } : {}) });
+    // Verification and finalize under live CDC wait for it to catch up (capture position + queue depth).
+    const queueUrl = env[RuntimeEnv.queueUrl];
+    const queue = config.cdc.enabled && queueUrl ? new ChangeQueue(sqsClient(), queueUrl) : undefined;
+    const backlog = async () => {
+      const d = await queue!.depth();
+      return d.visible + d.inFlight;
+    };
+    const ctx: AppContext = await buildContext({
+      config,
+      store,
+      workerId: `lambda-${randomUUID().slice(0, 8)}`,
+      ...(queue ? { settle: () => waitForCdc(ctx, backlog, config.verify.settleSeconds * 1000) } : {}),
+    });
     return ctx;
   })();
   cached.catch(() => (cached = undefined));
