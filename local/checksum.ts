@@ -5,7 +5,7 @@
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { expand, type MigrationConfig, type TableConfig } from '../lambdas/core/config.js';
 import { q, qt, rowCrcExpr, windowPredicates } from '../lambdas/core/sql.js';
-import { columnsOf, tableChecksum } from '../lambdas/adapters/mysql.js';
+import { columnsOf, readKindsOf, tableChecksum } from '../lambdas/adapters/mysql.js';
 
 export interface TargetCheck {
   readonly target: string;
@@ -39,8 +39,10 @@ export function routeSql(config: MigrationConfig, table: TableConfig): [string, 
 }
 
 export async function checkTable(config: MigrationConfig, table: TableConfig, source: Pool, targets: readonly Pool[]): Promise<TableCheck> {
-  const columns = (await columnsOf(source, config.source.database, table.name)).map((c) => c.name);
-  const crc = rowCrcExpr(columns);
+  const info = await columnsOf(source, config.source.database, table.name);
+  const columns = info.map((c) => c.name);
+  const readKinds = readKindsOf(info);
+  const crc = rowCrcExpr(columns, readKinds);
   const [dbExpr, tableExpr] = routeSql(config, table);
   const params: unknown[] = [];
   const where = windowPredicates(table.timeColumn, table.window, params);
@@ -55,7 +57,7 @@ export async function checkTable(config: MigrationConfig, table: TableConfig, so
     for (let t = 0; t < table.tablesPerDb; t++) {
       const database = expand(config.target.databasePattern, 'db', d);
       const tableName = expand(table.targetTable, 'table', t);
-      const got = await tableChecksum(targets[d] ?? targets[0]!, database, tableName, columns);
+      const got = await tableChecksum(targets[d] ?? targets[0]!, database, tableName, columns, '', [], readKinds);
       const want = expected.get(`${d}.${t}`) ?? { n: 0, x: '0', s: '0' };
       out.push({
         target: `${database}.${tableName}`,

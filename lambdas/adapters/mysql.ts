@@ -101,6 +101,11 @@ export async function columnsOf(pool: Pool, database: string, table: string): Pr
   return rows.map((r) => ({ name: String(r.name), dataType: String(r.dataType), columnType: String(r.columnType), nullable: r.nullable === 'YES' }));
 }
 
+/** How columns must be read to round-trip exactly (`selectList`): FLOAT (single precision) through DOUBLE. */
+export function readKindsOf(columns: readonly ColumnInfo[]): Record<string, 'float-single'> {
+  return Object.fromEntries(columns.filter((c) => c.dataType.toLowerCase() === 'float').map((c) => [c.name, 'float-single' as const]));
+}
+
 export function kindsOf(columns: readonly ColumnInfo[]): ColumnKinds {
   return Object.fromEntries(columns.map((c) => [c.name, kindOfType(c.dataType)]));
 }
@@ -133,6 +138,7 @@ export class SourceReader {
     timeColumn?: string | undefined;
     window?: Window | undefined;
     limit: number;
+    kinds?: Readonly<Record<string, string>> | undefined;
   }): Promise<Row[]> {
     const { sql, params } = pageQuery({
       ...args,
@@ -155,13 +161,17 @@ export interface WriteStats {
   skipped: number;
 }
 
-/** Parses `Records: 3  Duplicates: 1  Warnings: 0` of a multi-row INSERT. */
-export function upsertStats(header: ResultSetHeader, rows: number): WriteStats {
-  const dup = /Duplicates:\s*(\d+)/.exec(header.info ?? '');
-  const duplicates = dup ? Number(dup[1]) : 0;
+/**
+ * What a multi-row `INSERT … ON DUPLICATE KEY UPDATE` did, from its OK packet (found rows off): every
+ * inserted row counts 1 and every changed row 2 in `affectedRows`; `info` says how many rows met an
+ * existing key ("Records: N  Duplicates: D  Warnings: W"; empty for a single row). Unchanged rows are `skipped`.
+ */
+export function upsertStats(header: Pick<ResultSetHeader, 'affectedRows' | 'info'>, rows: number): WriteStats {
+  const m = /Duplicates:\s*(\d+)/.exec(header.info ?? '');
+  const duplicates = m ? Number(m[1]) : rows === 1 ? (header.affectedRows === 1 ? 0 : 1) : Math.max(0, rows - header.affectedRows);
   const inserted = rows - duplicates;
-  const updated = Math.max(0, (header.affectedRows - inserted) / 2);
-  return { inserted, updated, skipped: duplicates - updated };
+  const updated = Math.max(0, Math.round((header.affectedRows - inserted) / 2));
+  return { inserted, updated, skipped: Math.max(0, duplicates - updated) };
 }
 
 export type WriteMethod = 'auto' | 'insert' | 'load';
@@ -426,8 +436,9 @@ export async function tableChecksum(
   columns: readonly string[],
   where = '',
   params: unknown[] = [],
+  readKinds: Readonly<Record<string, string>> = {},
 ): Promise<{ rows: number; xor: string; sum: string }> {
-  const crc = rowCrcExpr(columns);
+  const crc = rowCrcExpr(columns, readKinds);
   const [r] = await pool.query<RowDataPacket[]>(
     `SELECT COUNT(*) AS n, BIT_XOR(${crc}) AS x, SUM(${crc}) AS s FROM ${qt(database, table)}${where ? ` WHERE ${where}` : ''}`,
     params,

@@ -49,6 +49,8 @@ export interface TablePlan {
   readonly table: string;
   readonly keyKind: KeyKind;
   readonly columns: string[];
+  /** Columns read through another type to round-trip exactly (`readKindsOf`; absent in older plans). */
+  readonly readKinds?: Readonly<Record<string, string>>;
   readonly segments: number;
   readonly minKey: string | null;
   readonly maxKey: string | null;

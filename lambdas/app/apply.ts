@@ -10,7 +10,7 @@ import { mergeLatest } from '../core/rules.js';
 import type { ChangeEvent, RowImage } from '../core/events.js';
 import { applyUpsertSql, deleteByKeysSql, selectByKeysSql } from '../core/sql.js';
 import type { TargetName } from '../core/routing.js';
-import { dbError, inParallel } from '../adapters/mysql.js';
+import { dbError, inParallel, upsertStats } from '../adapters/mysql.js';
 import { SegmentStatus, sortableKey, type Tombstone } from '../adapters/state-store.js';
 import { keyText } from '../core/segments.js';
 import { planFor, routerFor, tableConfig, type AppContext } from './context.js';
@@ -57,9 +57,9 @@ function keyOf(table: TableConfig, image: RowImage): unknown[] {
 }
 
 /** Re-reads rows whose images were too large for SQS (`reread` events): the source's current row, or none. */
-async function reread(ctx: AppContext, table: TableConfig, columns: string[], key: unknown[]): Promise<RowImage | undefined> {
+async function reread(ctx: AppContext, table: TableConfig, columns: string[], key: unknown[], readKinds?: Readonly<Record<string, string>>): Promise<RowImage | undefined> {
   const rk = recordKeyOf(table);
-  const [rows] = await ctx.source.query<RowDataPacket[]>(selectByKeysSql(ctx.config.source.database, table.name, columns, rk, 1), key);
+  const [rows] = await ctx.source.query<RowDataPacket[]>(selectByKeysSql(ctx.config.source.database, table.name, columns, rk, 1, readKinds), key);
   return rows[0] as RowImage | undefined;
 }
 
@@ -72,8 +72,8 @@ async function toChanges(ctx: AppContext, events: readonly ChangeEvent[]): Promi
     let after = e.after;
     let op = e.op;
     if (e.reread) {
-      const { columns } = await planFor(ctx, table.name);
-      after = await reread(ctx, table, columns, keyOf(table, (e.after ?? e.before)!));
+      const { columns, readKinds } = await planFor(ctx, table.name);
+      after = await reread(ctx, table, columns, keyOf(table, (e.after ?? e.before)!), readKinds);
       op = after ? 'update' : 'delete';
     }
     const push = (image: RowImage, kind: 'upsert' | 'delete') => {
@@ -93,19 +93,6 @@ async function toChanges(ctx: AppContext, events: readonly ChangeEvent[]): Promi
     }
   }
   return mergeLatest(changes, (c) => c.keyId);
-}
-
-/**
- * What a multi-row `INSERT … ON DUPLICATE KEY UPDATE` did, from its OK packet (found rows off): every
- * inserted row counts 1 and every changed row 2 in `affectedRows`; `info` says how many rows met an
- * existing key ("Records: N  Duplicates: D  Warnings: W"; empty for a single row).
- */
-export function upsertCounts(rows: number, res: Pick<ResultSetHeader, 'affectedRows' | 'info'>): { inserted: number; updated: number; unchanged: number } {
-  const m = /Duplicates:\s*(\d+)/.exec(res.info ?? '');
-  const duplicates = m ? Number(m[1]) : rows === 1 ? (res.affectedRows === 1 ? 0 : 1) : Math.max(0, rows - res.affectedRows);
-  const inserted = rows - duplicates;
-  const updated = Math.max(0, Math.round((res.affectedRows - inserted) / 2));
-  return { inserted, updated, unchanged: Math.max(0, duplicates - updated) };
 }
 
 export async function applyEvents(ctx: AppContext, events: readonly ChangeEvent[]): Promise<ApplyStats> {
@@ -165,10 +152,10 @@ export async function applyEvents(ctx: AppContext, events: readonly ChangeEvent[
         const [res] = await pool.query<ResultSetHeader>(applyUpsertSql({ database: target.database, table: target.tableName, columns, recordKey: rk, versionColumn: table.versionColumn }), [
           upserts.map((img) => columns.map((col) => img[col] ?? null)),
         ]);
-        const counted = upsertCounts(upserts.length, res);
+        const counted = upsertStats(res, upserts.length);
         stats.inserted += counted.inserted;
         stats.updated += counted.updated;
-        stats.skipped += counted.unchanged;
+        stats.skipped += counted.skipped;
       }
       if (deletes.length) {
         const [res] = await pool.query<ResultSetHeader>(deleteByKeysSql(target.database, target.tableName, rk, deletes.length), deletes.flat());

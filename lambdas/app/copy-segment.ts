@@ -65,6 +65,7 @@ export async function copySegment(ctx: AppContext, req: CopyRequest, owner: stri
       timeColumn: table.timeColumn,
       window: table.window,
       limit: config.copy.pageSize,
+      kinds: plan.readKinds,
     });
 
   let pages = 0;

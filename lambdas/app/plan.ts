@@ -9,7 +9,7 @@ import { planSegments, keyText, type KeyKind, type Segment } from '../core/segme
 import { q, qt, windowPredicates } from '../core/sql.js';
 import type { RowDataPacket } from 'mysql2/promise';
 import { skew } from '../core/routing.js';
-import { bindKey, checkScrollIndex, columnsOf, keyKindOf, ping, prepareTargets, rowsPerDay, sampleKeys, showCreateTable } from '../adapters/mysql.js';
+import { bindKey, checkScrollIndex, columnsOf, readKindsOf, keyKindOf, ping, prepareTargets, rowsPerDay, sampleKeys, showCreateTable } from '../adapters/mysql.js';
 import { SegmentStatus, VerifyStatus, type TablePlan } from '../adapters/state-store.js';
 import { checkRowImage, currentPosition } from '../adapters/binlog.js';
 import { routerFor, type AppContext } from './context.js';
@@ -120,6 +120,7 @@ async function planTable(ctx: AppContext, table: TableConfig, dryRun: boolean): 
       table: table.name,
       keyKind,
       columns: columns.map((c) => c.name),
+      readKinds: readKindsOf(columns),
       segments: segments.length,
       minKey: keys[0] ?? null,
       maxKey: keys[keys.length - 1] ?? null,

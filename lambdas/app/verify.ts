@@ -1,18 +1,21 @@
 /**
- * Verification (VDiff-style): walk the source in key-range batches; per batch compare a checksum computed
- * in SQL on both sides (count + BIT_XOR/SUM of a per-row CRC32 over every column), and only when it differs
- * compare row by row with type-aware equality, classifying missing / different (which columns) / extra rows
- * — a row in a table it does not route to counts as extra there and missing where it belongs. With `repair`,
- * differing and missing rows are rewritten from a fresh source read, extras are deleted if the source does
- * not have them, and the batch is compared again. Each batch's state is kept in DynamoDB.
+ * Verification (VDiff-style): walk each copy segment's key range in batches. Per batch, the fast path
+ * computes a CRC per row in SQL on both sides (once per row; FLOAT read through DOUBLE so every stored
+ * digit counts): the source rows' CRCs are routed in Node and summed per target table (count, XOR, SUM),
+ * each target table sums its own — equal for every table → CLEAN by checksum. Only the tables that differ
+ * are compared row by row with type-aware equality, classifying missing / different (which columns) /
+ * extra rows — a row in a table it does not route to makes both tables differ, and counts as extra there
+ * and missing where it belongs. With `repair`, differing and missing rows are rewritten from a fresh source
+ * read, extras are deleted if the source does not have them there, and the batch is checked again. Each
+ * batch's state is kept in DynamoDB, and each segment's outcome on its checkpoint.
  */
-import type { Pool, RowDataPacket } from 'mysql2/promise';
+import type { RowDataPacket } from 'mysql2/promise';
 import { recordKeyId, recordKeyOf, type TableConfig } from '../core/config.js';
 import { diffColumns, type ColumnKinds } from '../core/rowdiff.js';
-import { applyUpsertSql, deleteByKeysSql, keysPredicate, q, qt, rowCrcExpr, selectByKeysSql, windowPredicates } from '../core/sql.js';
+import { applyUpsertSql, deleteByKeysSql, keysPredicate, q, qt, rowCrcExpr, selectByKeysSql, selectList, windowPredicates } from '../core/sql.js';
 import { keyText, type KeyKind } from '../core/segments.js';
 import { groupByTarget, type TargetName } from '../core/routing.js';
-import { bindKey, columnsOf, dbError, inParallel, kindsOf } from '../adapters/mysql.js';
+import { bindKey, columnsOf, dbError, inParallel, kindsOf, readKindsOf } from '../adapters/mysql.js';
 import { VerifyStatus, type VerifyBatchState, type DirtyRow } from '../adapters/state-store.js';
 import { SchemaError } from '../core/errors.js';
 import { planFor, routerFor, tableConfig, type AppContext } from './context.js';
@@ -75,14 +78,65 @@ type Row = Record<string, unknown>;
 
 interface Side {
   rows: number;
-  xor: bigint;
-  sum: bigint;
+  xor: number;
+  sum: number;
 }
 
-async function checksum(pool: Pool, database: string, table: string, columns: readonly string[], where: string, params: unknown[]): Promise<Side> {
-  const crc = rowCrcExpr(columns);
-  const [r] = await pool.query<RowDataPacket[]>(`SELECT COUNT(*) AS n, BIT_XOR(${crc}) AS x, SUM(${crc}) AS s FROM ${qt(database, table)} WHERE ${where}`, params);
-  return { rows: Number(r[0]?.n ?? 0), xor: BigInt(String(r[0]?.x ?? 0)), sum: BigInt(String(r[0]?.s ?? 0)) };
+const idOf = (t: TargetName) => `${t.database}.${t.tableName}`;
+
+/** `SELECT … FROM (derived) LIMIT 2^64-1`: the derived table is materialized, so the row CRC is evaluated once per row. */
+const ONCE = 'LIMIT 18446744073709551615';
+
+/**
+ * The source side of the fast path: every row's CRC (evaluated once, in SQL) with its shard keys, routed in
+ * Node and summed per target table — so a row sitting in a table it does not route to changes two tables'
+ * sums even though the total is the same.
+ */
+async function sourceSides(ctx: AppContext, table: TableConfig, crc: string, where: string, params: unknown[]): Promise<Map<string, Side>> {
+  const cols = [...new Set([table.scrollKey, ...table.shardKeys])];
+  const [rows] = (await ctx.source.query({ sql: `SELECT ${cols.map(q).join(', ')}, ${crc} AS c FROM ${qt(ctx.config.source.database, table.name)} WHERE ${where}`, rowsAsArray: true }, params)) as unknown as [unknown[][]];
+  const router = routerFor(ctx, table);
+  const out = new Map<string, Side>();
+  const probe: Record<string, unknown> = {};
+  for (const r of rows) {
+    for (let i = 0; i < cols.length; i++) probe[cols[i]!] = r[i];
+    const id = idOf(router.route(probe));
+    const c = Number(r[cols.length]);
+    let side = out.get(id);
+    if (!side) out.set(id, (side = { rows: 0, xor: 0, sum: 0 }));
+    side.rows++;
+    side.xor = (side.xor ^ c) >>> 0;
+    side.sum += c;
+  }
+  return out;
+}
+
+/** One target table's side: count, BIT_XOR and SUM of the row CRCs, all in SQL. */
+async function targetSide(ctx: AppContext, t: TargetName, crc: string, where: string, params: unknown[]): Promise<Side> {
+  let r: RowDataPacket[];
+  try {
+    [r] = await ctx.writer.poolFor(t.db).query<RowDataPacket[]>(`SELECT COUNT(*) AS n, BIT_XOR(c) AS x, SUM(c) AS s FROM (SELECT ${crc} AS c FROM ${qt(t.database, t.tableName)} WHERE ${where} ${ONCE}) d`, params);
+  } catch (err) {
+    throw dbError(err, `checksumming ${idOf(t)} to verify`);
+  }
+  return { rows: Number(r[0]?.n ?? 0), xor: Number(r[0]?.x ?? 0), sum: Number(r[0]?.s ?? 0) };
+}
+
+/**
+ * Fast path over a key range: source and targets at once; returns the target tables whose count or
+ * checksums differ from the source rows routed to them.
+ */
+async function differingTargets(ctx: AppContext, table: TableConfig, crc: string, targets: readonly TargetName[], where: string, params: unknown[]): Promise<{ sourceRows: number; targetRows: number; dirty: TargetName[] }> {
+  const [source, sides] = await Promise.all([sourceSides(ctx, table, crc, where, params), inParallel([...targets], ctx.config.copy.writeConcurrency, (t) => targetSide(ctx, t, crc, where, params))]);
+  const none: Side = { rows: 0, xor: 0, sum: 0 };
+  const dirty = targets.filter((t, i) => {
+    const s = source.get(idOf(t)) ?? none;
+    const d = sides[i]!;
+    return s.rows !== d.rows || s.xor !== d.xor || s.sum !== d.sum;
+  });
+  let sourceRows = 0;
+  for (const s of source.values()) sourceRows += s.rows;
+  return { sourceRows, targetRows: sides.reduce((a, d) => a + d.rows, 0), dirty };
 }
 
 function rangeWhere(table: TableConfig, kind: KeyKind, lo: string | null, hi: string | null): { where: string; params: unknown[] } {
@@ -160,7 +214,9 @@ export async function verifySegment(ctx: AppContext, req: VerifySegmentRequest, 
   const cp = await ctx.store.getSegment(ctx.config.migrationId, table.name, req.segment);
   if (!cp) throw new SchemaError(`segment ${table.name}#${req.segment} of migration ${ctx.config.migrationId} does not exist: run plan first`);
   const db = ctx.config.source.database;
-  const kinds = kindsOf(await columnsOf(ctx.source, db, table.name));
+  const info = await columnsOf(ctx.source, db, table.name);
+  const kinds = kindsOf(info);
+  const readKinds = readKindsOf(info);
   const targets = routerFor(ctx, table).allTargets();
   const rk = recordKeyOf(table);
   const batchRows = opts.batchRows ?? ctx.config.verify.batchRows;
@@ -187,7 +243,7 @@ export async function verifySegment(ctx: AppContext, req: VerifySegmentRequest, 
       params,
     );
     const hi: string | null = edge[0] ? keyText(edge[0].k, plan.keyKind, `${table.name} verify`) : cp.hi;
-    const state = await verifyRange(ctx, table, plan.keyKind, plan.columns, kinds, targets, rk, req.segment, lo, hi, batch, opts);
+    const state = await verifyRange(ctx, table, plan.keyKind, plan.columns, kinds, readKinds, targets, rk, req.segment, lo, hi, batch, opts);
     batch++;
     addCounts(counts, {
       batches: 1,
@@ -217,24 +273,31 @@ interface Compared {
   missing: DirtyRow[];
   different: DirtyRow[];
   extra: DirtyRow[];
-  /** Source rows by routed target id + key, for repair. */
+  /** Source rows routed to the compared targets, by target id + key. */
   sourceByKey: Map<string, { target: TargetName; row: Row }>;
 }
 
-async function compareRows(ctx: AppContext, table: TableConfig, columns: readonly string[], kinds: ColumnKinds, targets: TargetName[], rk: readonly string[], where: string, params: unknown[]): Promise<Compared> {
-  const cols = columns.map(q).join(', ');
+/**
+ * Row by row over a key range, on `targets` only (the tables whose checksums differ, or all): source rows
+ * routed to one of them, and every row of theirs in the range.
+ */
+async function compareRows(ctx: AppContext, table: TableConfig, columns: readonly string[], kinds: ColumnKinds, readKinds: Readonly<Record<string, string>>, targets: readonly TargetName[], rk: readonly string[], where: string, params: unknown[]): Promise<Compared> {
+  const cols = selectList(columns, readKinds);
   const [src] = await ctx.source.query<RowDataPacket[]>(`SELECT ${cols} FROM ${qt(ctx.config.source.database, table.name)} WHERE ${where}`, params);
   const router = routerFor(ctx, table);
+  const wanted = new Set(targets.map(idOf));
   const sourceByKey = new Map<string, { target: TargetName; row: Row }>();
+  let sourceRows = 0;
   for (const r of src as Row[]) {
+    sourceRows++;
     const t = router.route(r);
-    sourceByKey.set(`${t.database}.${t.tableName}|${keyId(rk, r)}`, { target: t, row: r });
+    if (wanted.has(idOf(t))) sourceByKey.set(`${idOf(t)}|${keyId(rk, r)}`, { target: t, row: r });
   }
   const missing: DirtyRow[] = [];
   const different: DirtyRow[] = [];
   const extra: DirtyRow[] = [];
   const seen = new Set<string>();
-  await inParallel(targets, ctx.config.copy.writeConcurrency, async (t) => {
+  await inParallel([...targets], ctx.config.copy.writeConcurrency, async (t) => {
     let rows: RowDataPacket[];
     try {
       [rows] = await ctx.writer.poolFor(t.db).query<RowDataPacket[]>(`SELECT ${cols} FROM ${qt(t.database, t.tableName)} WHERE ${where}`, params);
@@ -254,16 +317,16 @@ async function compareRows(ctx: AppContext, table: TableConfig, columns: readonl
     }
   });
   for (const [id, s] of sourceByKey) if (!seen.has(id)) missing.push({ target: `${s.target.database}.${s.target.tableName}`, key: rk.map((k) => s.row[k]), kind: 'missing' });
-  return { sourceRows: sourceByKey.size, missing, different, extra, sourceByKey };
+  return { sourceRows, missing, different, extra, sourceByKey };
 }
 
-async function repairRows(ctx: AppContext, table: TableConfig, columns: readonly string[], rk: readonly string[], found: Compared): Promise<number> {
+async function repairRows(ctx: AppContext, table: TableConfig, columns: readonly string[], readKinds: Readonly<Record<string, string>>, rk: readonly string[], found: Compared): Promise<number> {
   let repaired = 0;
   const router = routerFor(ctx, table);
   // Missing and different: rewrite from a fresh source read (the row may have changed since it was compared).
   const toWrite = [...found.missing, ...found.different];
   if (toWrite.length) {
-    const [fresh] = await ctx.source.query<RowDataPacket[]>(selectByKeysSql(ctx.config.source.database, table.name, columns, rk, toWrite.length), toWrite.flatMap((d) => d.key));
+    const [fresh] = await ctx.source.query<RowDataPacket[]>(selectByKeysSql(ctx.config.source.database, table.name, columns, rk, toWrite.length, readKinds), toWrite.flatMap((d) => d.key));
     for (const g of groupByTarget(router, fresh as Row[]).values()) {
       await ctx.writer
         .poolFor(g.target.db)
@@ -293,6 +356,7 @@ async function verifyRange(
   kind: KeyKind,
   columns: readonly string[],
   kinds: ColumnKinds,
+  readKinds: Readonly<Record<string, string>>,
   targets: TargetName[],
   rk: readonly string[],
   segment: number,
@@ -303,42 +367,41 @@ async function verifyRange(
 ): Promise<VerifyBatchState> {
   const { where, params } = rangeWhere(table, kind, lo, hi);
   const base = { table: table.name, segment, batch, lo, hi };
-  await ctx.store.putVerifyBatch(ctx.config.migrationId, { ...base, status: VerifyStatus.VERIFYING, method: 'checksum', sourceRows: 0, targetRows: 0, missing: 0, different: 0, extra: 0, repaired: 0, dirtyRows: [] });
-  // Fast path: both sides' checksums, the targets' combined (XOR and SUM are order-free).
-  const source = await checksum(ctx.source, ctx.config.source.database, table.name, columns, where, params);
-  const parts = await inParallel(targets, ctx.config.copy.writeConcurrency, (t) => checksum(ctx.writer.poolFor(t.db), t.database, t.tableName, columns, where, params));
-  const target = parts.reduce((a, p) => ({ rows: a.rows + p.rows, xor: a.xor ^ p.xor, sum: a.sum + p.sum }), { rows: 0, xor: 0n, sum: 0n });
-  if (source.rows === target.rows && source.xor === target.xor && source.sum === target.sum) {
-    const clean: VerifyBatchState = { ...base, status: VerifyStatus.CLEAN, method: 'checksum', sourceRows: source.rows, targetRows: target.rows, missing: 0, different: 0, extra: 0, repaired: 0, dirtyRows: [] };
+  const crc = rowCrcExpr(columns, readKinds);
+  // Fast path: per target table, the source rows routed there against the table's own rows.
+  const fast = await differingTargets(ctx, table, crc, targets, where, params);
+  if (fast.dirty.length === 0) {
+    const clean: VerifyBatchState = { ...base, status: VerifyStatus.CLEAN, method: 'checksum', sourceRows: fast.sourceRows, targetRows: fast.targetRows, missing: 0, different: 0, extra: 0, repaired: 0, dirtyRows: [] };
     await ctx.store.putVerifyBatch(ctx.config.migrationId, clean);
     return clean;
   }
-  // Row by row (also catches rows that sit in the wrong target table, which a sum over all targets cannot).
+  await ctx.store.putVerifyBatch(ctx.config.migrationId, { ...base, status: VerifyStatus.VERIFYING, method: 'rows', sourceRows: fast.sourceRows, targetRows: fast.targetRows, missing: 0, different: 0, extra: 0, repaired: 0, dirtyRows: [] });
+  // Row by row, on the differing tables only (a misplaced row makes both its tables differ).
   const dirtyCount = (f: Compared) => f.missing.length + f.different.length + f.extra.length;
-  let found = await compareRows(ctx, table, columns, kinds, targets, rk, where, params);
-  const rangeRows = found.sourceRows;
+  let found = await compareRows(ctx, table, columns, kinds, readKinds, fast.dirty, rk, where, params);
   // Live migration: a difference may be a change still in flight. Let CDC catch up past now, then compare
-  // those keys again; a key the source changed again meanwhile gets another round.
+  // those keys again (in every table: a change may have moved the row); a key the source changed again
+  // meanwhile gets another round.
   for (let round = 0; opts.settle && round < 5 && dirtyCount(found) > 0; round++) {
     await opts.settle();
     const keys = [...new Map([...found.missing, ...found.different, ...found.extra].map((d) => [recordKeyId(d.key), d.key])).values()];
-    found = await compareRows(ctx, table, columns, kinds, targets, rk, keysPredicate(rk, keys.length), keys.flat());
+    found = await compareRows(ctx, table, columns, kinds, readKinds, targets, rk, keysPredicate(rk, keys.length), keys.flat());
   }
   const keep = opts.keepDirty ?? 200;
   const first = found;
   let repaired = 0;
-  let status: VerifyStatus = found.missing.length + found.different.length + found.extra.length === 0 ? VerifyStatus.CLEAN : VerifyStatus.DIRTY;
+  let status: VerifyStatus = dirtyCount(found) === 0 ? VerifyStatus.CLEAN : VerifyStatus.DIRTY;
   if (status === VerifyStatus.DIRTY && (opts.repair ?? ctx.config.verify.repair)) {
-    repaired = await repairRows(ctx, table, columns, rk, found);
-    found = await compareRows(ctx, table, columns, kinds, targets, rk, where, params);
-    status = found.missing.length + found.different.length + found.extra.length === 0 ? VerifyStatus.REPAIRED : VerifyStatus.FAILED;
+    repaired = await repairRows(ctx, table, columns, readKinds, rk, found);
+    const again = await differingTargets(ctx, table, crc, targets, where, params);
+    status = again.dirty.length === 0 ? VerifyStatus.REPAIRED : VerifyStatus.FAILED;
   }
   const state: VerifyBatchState = {
     ...base,
     status,
     method: 'rows',
-    sourceRows: rangeRows,
-    targetRows: target.rows,
+    sourceRows: fast.sourceRows,
+    targetRows: fast.targetRows,
     missing: first.missing.length,
     different: first.different.length,
     extra: first.extra.length,

@@ -31,6 +31,8 @@ export function pageQuery(args: {
   timeColumn?: string | undefined;
   window?: Window | undefined;
   limit: number;
+  /** Column kinds as `selectList` reads them (`float-single` for FLOAT). */
+  kinds?: Readonly<Record<string, string>> | undefined;
 }): PageQuery {
   const where: string[] = [];
   const params: unknown[] = [];
@@ -44,7 +46,7 @@ export function pageQuery(args: {
     params.push(args.upTo);
   }
   where.push(...windowPredicates(args.timeColumn, args.window, params));
-  const cols = args.columns.map(q).join(', ');
+  const cols = selectList(args.columns, args.kinds);
   const sql = `SELECT ${cols} FROM ${qt(args.database, args.table)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${k} LIMIT ${Math.trunc(args.limit)}`;
   return { sql, params };
 }
@@ -104,8 +106,23 @@ export function copyUpsertSql(args: {
  * `max_allowed_packet` come out as NULL, i.e. `~`: two different large BLOBs, or a large BLOB and NULL,
  * had the same checksum.)
  */
-export function rowCrcExpr(columns: readonly string[]): string {
-  return `CRC32(CONCAT_WS('|', ${columns.map((c) => `IFNULL(CRC32(CAST(${q(c)} AS BINARY)), '~')`).join(', ')}))`;
+export function rowCrcExpr(columns: readonly string[], kinds: Readonly<Record<string, string>> = {}): string {
+  return `CRC32(CONCAT_WS('|', ${columns.map((c) => `IFNULL(CRC32(CAST(${valueExpr(c, kinds[c])} AS BINARY)), '~')`).join(', ')}))`;
+}
+
+/**
+ * A column as read for copying and comparing. FLOAT goes through DOUBLE (`+ 0e0`): the text protocol
+ * prints a FLOAT with 6 significant digits, so 1.2345678 would be read (and copied, and compared) as
+ * 1.23457; as a double its text has every digit of the stored single-precision value, which a FLOAT
+ * column stores back exactly.
+ */
+export function valueExpr(column: string, kind?: string): string {
+  return kind === 'float-single' ? `(${q(column)} + 0e0)` : q(column);
+}
+
+/** The select list for `columns` (see `valueExpr`), each under its own name. */
+export function selectList(columns: readonly string[], kinds: Readonly<Record<string, string>> = {}): string {
+  return columns.map((c) => (kinds[c] === 'float-single' ? `${valueExpr(c, kinds[c])} AS ${q(c)}` : q(c))).join(', ');
 }
 
 /** `(k1, k2) IN ((?, ?), …)` or `k IN (?, …)` for a list of record keys. */
@@ -115,8 +132,8 @@ export function keysPredicate(recordKey: readonly string[], count: number): stri
   return `(${recordKey.map(q).join(', ')}) IN (${Array(count).fill(tuple).join(', ')})`;
 }
 
-export function selectByKeysSql(database: string, table: string, columns: readonly string[], recordKey: readonly string[], count: number): string {
-  return `SELECT ${columns.map(q).join(', ')} FROM ${qt(database, table)} WHERE ${keysPredicate(recordKey, count)}`;
+export function selectByKeysSql(database: string, table: string, columns: readonly string[], recordKey: readonly string[], count: number, kinds: Readonly<Record<string, string>> = {}): string {
+  return `SELECT ${selectList(columns, kinds)} FROM ${qt(database, table)} WHERE ${keysPredicate(recordKey, count)}`;
 }
 
 export function deleteByKeysSql(database: string, table: string, recordKey: readonly string[], count: number): string {

@@ -14,7 +14,8 @@ import { createPool } from '../../lambdas/adapters/mysql.js';
 import { makeApplyHandler } from '../../lambdas/handlers/apply.js';
 import { packMessages, type ChangeEvent, type RowImage } from '../../lambdas/core/events.js';
 import { routerFor, tableConfig } from '../../lambdas/app/context.js';
-import { applyEvents, upsertCounts } from '../../lambdas/app/apply.js';
+import { applyEvents } from '../../lambdas/app/apply.js';
+import { upsertStats } from '../../lambdas/adapters/mysql.js';
 import { applyAction } from '../../lambdas/core/rules.js';
 import { dropPrefixed, rootPool, testConfig, uniquePrefix } from '../helpers/db.js';
 import { changeEvent, sqsEvent, sqsRecord } from '../helpers/events.js';
@@ -206,10 +207,10 @@ describe('the write statements are the filter', () => {
   });
 
   it('counts a mixed multi-row statement from the OK packet', () => {
-    expect(upsertCounts(5, { affectedRows: 2 + 2 * 2, info: 'Records: 5  Duplicates: 3  Warnings: 0' })).toEqual({ inserted: 2, updated: 2, unchanged: 1 });
-    expect(upsertCounts(1, { affectedRows: 1, info: '' })).toEqual({ inserted: 1, updated: 0, unchanged: 0 });
-    expect(upsertCounts(1, { affectedRows: 2, info: '' })).toEqual({ inserted: 0, updated: 1, unchanged: 0 });
-    expect(upsertCounts(1, { affectedRows: 0, info: '' })).toEqual({ inserted: 0, updated: 0, unchanged: 1 });
+    expect(upsertStats({ affectedRows: 2 + 2 * 2, info: 'Records: 5  Duplicates: 3  Warnings: 0' }, 5)).toEqual({ inserted: 2, updated: 2, skipped: 1 });
+    expect(upsertStats({ affectedRows: 1, info: '' }, 1)).toEqual({ inserted: 1, updated: 0, skipped: 0 });
+    expect(upsertStats({ affectedRows: 2, info: '' }, 1)).toEqual({ inserted: 0, updated: 1, skipped: 0 });
+    expect(upsertStats({ affectedRows: 0, info: '' }, 1)).toEqual({ inserted: 0, updated: 0, skipped: 1 });
   });
 });
 

@@ -147,13 +147,11 @@ describe('verification across types', () => {
   });
 
   /**
-   * Known bug (reported, not fixed here): MariaDB sends FLOAT over the text protocol with 6 significant
-   * digits (1.2345678 → '1.23457', 16777217 → '16777200'). The copy writes that text back, so the target's
-   * FLOAT differs from the source's — and verification reads the same 6-digit text on both sides (the
-   * checksum's CAST(… AS BINARY) too), so it calls the row CLEAN. Fix: read and checksum FLOAT columns as
-   * `col + 0e0` (a DOUBLE, exact for every FLOAT). This test fails until then (`it.fails`).
+   * MariaDB sends FLOAT over the text protocol with 6 significant digits (1.2345678 → '1.23457',
+   * 16777217 → '16777200'). The copy, verification and apply's re-reads therefore read FLOAT columns as
+   * `col + 0e0` (a DOUBLE, exact for every FLOAT), and the row checksum uses the same expression.
    */
-  it.fails('copies FLOAT values with more than 6 significant digits exactly (or verification notices)', async () => {
+  it('copies FLOAT values with more than 6 significant digits exactly (and verification would notice)', async () => {
     const config = typedConfig();
     await seedTyped(config, [{ fl: 1.2345678 }, { fl: 16777216 }, { fl: 3.4028234e38 }]);
     const rt = await LocalRuntime.start({ config, dynamo: suite.dynamo });
@@ -167,6 +165,13 @@ describe('verification across types', () => {
       // Either the copy is exact, or verification says it is not.
       expect(copiedExactly || !summary.clean).toBe(true);
       expect(copiedExactly).toBe(true);
+      expect(summary.clean).toBe(true);
+      // …and a change in the 7th digit is a difference.
+      const t = targetOf(rt, 1).at;
+      await suite.pool.query(`UPDATE ${t} SET fl = 1.2345679 WHERE id = 1`);
+      const dirty = await verifyTable(rt.ctx, 'typed', { batchRows: 10 });
+      expect(dirty).toMatchObject({ clean: false, different: 1 });
+      expect(dirty.dirty).toEqual([expect.objectContaining({ kind: 'different', columns: ['fl'] })]);
     } finally {
       await rt.close();
     }
