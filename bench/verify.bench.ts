@@ -4,9 +4,9 @@
  * - clean: `verifyTable` on an equal target (every batch proven by its checksums, the fast path);
  * - row by row: one row changed in every batch of the target, so every batch falls back to the row-by-row
  *   comparison (its time includes the checksums that failed first).
- * Then a profile of one clean pass, replaying verify's own queries batch by batch with the same SQL
- * builders: the batch-edge query, the source checksum, the 64 target checksums (as verify runs them, 8 at a
- * time), the DynamoDB state writes — and the checksum expression's own cost over the whole table.
+ * Then a profile of one clean pass, replaying the queries of an earlier design batch by batch (one
+ * combined checksum per side; verify now routes the source CRCs per target and evaluates each row's CRC
+ * once, see lambdas/app/verify.ts) — and the checksum expression's own cost over the whole table.
  * Last line: one JSON object. Options: --rows N, --batch-rows N, --passes N, --port N, --keep, --reuse.
  * The server: RESHARD_TEST_MYSQL_PORT / RESHARD_TEST_MYSQL_DIR when set (reused if running), else its own.
  */
@@ -29,8 +29,8 @@ import { LocalRuntime } from '../local/runtime.js';
 const { values } = parseArgs({
   options: {
     rows: { type: 'string', default: '1000000' },
-    'batch-rows': { type: 'string', default: '20000' },
-    passes: { type: 'string', default: '2' },
+    'batch-rows': { type: 'string', default: '50000' },
+    passes: { type: 'string', default: '3' },
     port: { type: 'string', default: process.env.RESHARD_TEST_MYSQL_PORT ?? '3429' },
     keep: { type: 'boolean', default: false },
     reuse: { type: 'boolean', default: false },
@@ -63,7 +63,11 @@ async function one(pool: Pool, sql: string, params: unknown[] = []): Promise<Row
 }
 
 try {
-  const config = parseConfig(ordersConfig({ migrationId: 'bench-verify', port, sourceDb: SRC, targetPrefix: 'bench_verify_db', pageSize: 10_000, segments: 8, concurrency: 2, items: false }));
+  // The copy runs without its own verification stage: the passes below time verification.
+  const config = parseConfig({
+    ...ordersConfig({ migrationId: 'bench-verify', port, sourceDb: SRC, targetPrefix: 'bench_verify_db', pageSize: 10_000, segments: 8, concurrency: 2, items: false }),
+    verify: { enabled: false },
+  });
   const have = values.reuse && existsSync(stateDir) && (await one(admin, `SELECT COUNT(*) AS n FROM ${SRC}.order_info`).then((r) => Number(r?.n) === rows, () => false));
   if (!have) {
     for (const db of DBS) await admin.query(`DROP DATABASE IF EXISTS \`${db}\``);
@@ -85,7 +89,7 @@ try {
 
   // DynamoDB time inside verifyTable (state writes per batch, clearing the previous pass).
   let dynamoMs = 0;
-  for (const m of ['putVerifyBatch', 'clearVerify'] as const) {
+  for (const m of ['putVerifyBatch', 'putVerifyBatches', 'clearVerify'] as const) {
     const orig = rt.store[m].bind(rt.store) as (...a: unknown[]) => Promise<void>;
     (rt.store as unknown as Record<string, unknown>)[m] = async (...a: unknown[]) => {
       const t = performance.now();
@@ -183,10 +187,14 @@ try {
   console.log(`\nwhole-table statements on the source (${fmt(rows)} rows, one thread):`);
   for (const [name, ms] of Object.entries(expr)) console.log(`  ${name.padEnd(16)} ${secs(ms)}s = ${fmt(rows / (ms / 1000))} rows/s`);
 
-  // 3. Row by row: one row changed in every batch, so no batch passes by checksum.
+  // 3. Row by row: one row changed in every batch (batches follow the copy segments), so no batch passes by checksum.
   const router = routerFor(ctx, table);
-  for (let b = 0; b < batches; b++) {
-    const id = Math.min(rows, b * batchRows + 1 + (b % 7));
+  const ranges = await rt.store.verifyBatches(config.migrationId, 'order_info');
+  if (ranges.length !== batches) throw new Error(`expected ${batches} stored batch ranges, found ${ranges.length}`);
+  for (const [b, range] of ranges.entries()) {
+    const bounds = [...(range.lo !== null ? ['id > ?'] : []), ...(range.hi !== null ? ['id <= ?'] : [])];
+    const first = await one(ctx.source, `SELECT MIN(id) AS id FROM ${qt(SRC, 'order_info')}${bounds.length ? ` WHERE ${bounds.join(' AND ')}` : ''}`, [...(range.lo !== null ? [BigInt(range.lo)] : []), ...(range.hi !== null ? [BigInt(range.hi)] : [])]);
+    const id = Number(first!.id) + (b % 7);
     const row = await one(ctx.source, `SELECT id, order_no, user_id FROM ${qt(SRC, 'order_info')} WHERE id = ?`, [id]);
     const t = router.route(row!);
     await admin.query(`UPDATE ${qt(t.database, t.tableName)} SET remark = CONCAT(IFNULL(remark, ''), ' ~') WHERE id = ?`, [id]);

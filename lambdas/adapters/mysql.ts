@@ -101,9 +101,25 @@ export async function columnsOf(pool: Pool, database: string, table: string): Pr
   return rows.map((r) => ({ name: String(r.name), dataType: String(r.dataType), columnType: String(r.columnType), nullable: r.nullable === 'YES' }));
 }
 
-/** How columns must be read to round-trip exactly (`selectList`): FLOAT (single precision) through DOUBLE. */
-export function readKindsOf(columns: readonly ColumnInfo[]): Record<string, 'float-single'> {
-  return Object.fromEntries(columns.filter((c) => c.dataType.toLowerCase() === 'float').map((c) => [c.name, 'float-single' as const]));
+/** Types whose values are bounded by the 64 KB row size (a checksum may concatenate them as they are). */
+const SHORT_TYPES = new Set([
+  'tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint', 'decimal', 'numeric', 'double', 'real', 'bit', 'bool', 'boolean',
+  'date', 'datetime', 'timestamp', 'time', 'year', 'char', 'varchar', 'binary', 'varbinary', 'enum', 'set', 'inet4', 'inet6', 'uuid',
+]);
+
+/**
+ * How columns are read and checksummed (`selectList`, `rowCrcExpr`): FLOAT (single precision) through
+ * DOUBLE so every stored digit round-trips ('float-single'), bounded types as they are ('short'); other
+ * columns (TEXT, BLOB, JSON, …) are absent: read as they are, checksummed by their own CRC32.
+ */
+export function readKindsOf(columns: readonly ColumnInfo[]): Record<string, 'float-single' | 'short'> {
+  const out: Record<string, 'float-single' | 'short'> = {};
+  for (const c of columns) {
+    const t = c.dataType.toLowerCase();
+    if (t === 'float') out[c.name] = 'float-single';
+    else if (SHORT_TYPES.has(t)) out[c.name] = 'short';
+  }
+  return out;
 }
 
 export function kindsOf(columns: readonly ColumnInfo[]): ColumnKinds {

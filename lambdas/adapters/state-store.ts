@@ -396,13 +396,17 @@ export class StateStore {
   // ---- Verification (dirty-record state per batch) ----
 
   async putVerifyBatch(migrationId: string, state: VerifyBatchState): Promise<void> {
+    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: this.verifyItem(migrationId, state) }));
+  }
+
+  /** Several batches' states at once (BatchWriteItem, 25 per request). */
+  async putVerifyBatches(migrationId: string, states: readonly VerifyBatchState[]): Promise<void> {
+    await this.batchWrite(states.map((st) => ({ PutRequest: { Item: this.verifyItem(migrationId, st) } })), 'verification state');
+  }
+
+  private verifyItem(migrationId: string, state: VerifyBatchState): Record<string, unknown> {
     const now = this.now();
-    await this.doc.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: { pk: pk(migrationId), sk: verifySk(state.table, state.segment, state.batch), ...state, updatedAt: now, expiresAt: Math.floor(now / 1000) + 30 * 86_400 },
-      }),
-    );
+    return { pk: pk(migrationId), sk: verifySk(state.table, state.segment, state.batch), ...state, updatedAt: now, expiresAt: Math.floor(now / 1000) + 30 * 86_400 };
   }
 
   /** Forgets a segment's (or a table's) previous verification: a new pass may cut different batches. */

@@ -225,6 +225,16 @@ export async function verifySegment(ctx: AppContext, req: VerifySegmentRequest, 
 
   let lo = req.cursor ?? cp.lo;
   let batch = req.batch;
+  // Clean batches' states are written 25 at a time (and before this call returns): a call that dies
+  // before writing them is rerun from its cursor anyway, which verifies those batches again.
+  const cleanStates: VerifyBatchState[] = [];
+  const flush = async () => {
+    if (cleanStates.length) await ctx.store.putVerifyBatches(ctx.config.migrationId, cleanStates.splice(0));
+  };
+  const recordClean = async (state: VerifyBatchState) => {
+    cleanStates.push(state);
+    if (cleanStates.length >= 25) await flush();
+  };
   for (;;) {
     // The batch's upper key: the batchRows-th key after `lo` within the segment (index only), else the segment's end.
     const params: unknown[] = [];
@@ -243,7 +253,7 @@ export async function verifySegment(ctx: AppContext, req: VerifySegmentRequest, 
       params,
     );
     const hi: string | null = edge[0] ? keyText(edge[0].k, plan.keyKind, `${table.name} verify`) : cp.hi;
-    const state = await verifyRange(ctx, table, plan.keyKind, plan.columns, kinds, readKinds, targets, rk, req.segment, lo, hi, batch, opts);
+    const state = await verifyRange(ctx, table, plan.keyKind, plan.columns, kinds, readKinds, targets, rk, req.segment, lo, hi, batch, opts, recordClean);
     batch++;
     addCounts(counts, {
       batches: 1,
@@ -260,11 +270,15 @@ export async function verifySegment(ctx: AppContext, req: VerifySegmentRequest, 
     const done = hi === cp.hi;
     lo = hi;
     if (done) {
+      await flush();
       const status = segmentOutcome(await ctx.store.verifyBatches(ctx.config.migrationId, table.name, req.segment));
       await ctx.store.markSegmentVerified(ctx.config.migrationId, table.name, req.segment, status);
       return { table: table.name, segment: req.segment, done: true, cursor: lo, batch, status, ...counts };
     }
-    if (req.budgetMs !== undefined && Date.now() - started >= req.budgetMs) return { table: table.name, segment: req.segment, done: false, cursor: lo, batch, ...counts };
+    if (req.budgetMs !== undefined && Date.now() - started >= req.budgetMs) {
+      await flush();
+      return { table: table.name, segment: req.segment, done: false, cursor: lo, batch, ...counts };
+    }
   }
 }
 
@@ -364,6 +378,7 @@ async function verifyRange(
   hi: string | null,
   batch: number,
   opts: VerifyOptions,
+  recordClean: (state: VerifyBatchState) => Promise<void>,
 ): Promise<VerifyBatchState> {
   const { where, params } = rangeWhere(table, kind, lo, hi);
   const base = { table: table.name, segment, batch, lo, hi };
@@ -372,7 +387,7 @@ async function verifyRange(
   const fast = await differingTargets(ctx, table, crc, targets, where, params);
   if (fast.dirty.length === 0) {
     const clean: VerifyBatchState = { ...base, status: VerifyStatus.CLEAN, method: 'checksum', sourceRows: fast.sourceRows, targetRows: fast.targetRows, missing: 0, different: 0, extra: 0, repaired: 0, dirtyRows: [] };
-    await ctx.store.putVerifyBatch(ctx.config.migrationId, clean);
+    await recordClean(clean);
     return clean;
   }
   await ctx.store.putVerifyBatch(ctx.config.migrationId, { ...base, status: VerifyStatus.VERIFYING, method: 'rows', sourceRows: fast.sourceRows, targetRows: fast.targetRows, missing: 0, different: 0, extra: 0, repaired: 0, dirtyRows: [] });

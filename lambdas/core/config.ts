@@ -135,7 +135,7 @@ const verifySchema = z
     /** Rewrite differing/missing rows from a fresh source read and delete extras, then compare again. */
     repair: z.boolean().default(false),
     /** Source rows per verification batch (one checksum query per side, one dirty-record state item). */
-    batchRows: z.number().int().min(100).max(1_000_000).default(20_000),
+    batchRows: z.number().int().min(100).max(1_000_000).default(50_000),
     /** One verify-batch call's budget before it returns its cursor to the state machine. */
     timeBudgetSeconds: z.number().min(1).max(840).default(600),
     /** With CDC: how long a batch that differs waits for CDC to catch up before it is compared again. */

@@ -100,14 +100,21 @@ export function copyUpsertSql(args: {
 }
 
 /**
- * A row checksum expression usable on both sides: NULL-safe, column-order sensitive. Each column's bytes
- * get their own CRC32 and the row's CRC32 is taken over those numbers: no string function ever builds a
- * value larger than the column's own. (Hex-encoding whole values made any value longer than half of
- * `max_allowed_packet` come out as NULL, i.e. `~`: two different large BLOBs, or a large BLOB and NULL,
- * had the same checksum.)
+ * A row checksum expression usable on both sides: NULL-safe (`n` for NULL, `<bytes>:<value>` for a
+ * value), column-order sensitive. Columns known to be short (`readKinds` 'short' / 'float-single': numbers, dates, CHAR/VARCHAR
+ * and the like, bounded by MySQL's 64 KB row size) go into the row's string as they are; any other column
+ * (TEXT, BLOB, JSON, unknown) as its own CRC32, so no string function ever builds a value larger than the
+ * column's own (a long value concatenated past `max_allowed_packet` would turn NULL and hide differences).
  */
 export function rowCrcExpr(columns: readonly string[], kinds: Readonly<Record<string, string>> = {}): string {
-  return `CRC32(CONCAT_WS('|', ${columns.map((c) => `IFNULL(CRC32(CAST(${valueExpr(c, kinds[c])} AS BINARY)), '~')`).join(', ')}))`;
+  const part = (c: string) => {
+    const k = kinds[c];
+    if (k !== 'short' && k !== 'float-single') return `IFNULL(CRC32(${q(c)}), 'n')`;
+    // Length-prefixed: the row string decodes one way only (no value can pass for a separator).
+    const v = valueExpr(c, k);
+    return `IFNULL(CONCAT(OCTET_LENGTH(${v}), ':', ${v}), 'n')`;
+  };
+  return `CRC32(CONCAT_WS('|', ${columns.map(part).join(', ')}))`;
 }
 
 /**

@@ -1,16 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import { rowCrcExpr } from '../../lambdas/core/sql.js';
+import { rowCrcExpr, selectList } from '../../lambdas/core/sql.js';
 
 describe('rowCrcExpr', () => {
-  it('takes a CRC32 of each column’s bytes, NULL as a marker no CRC can equal, then a CRC32 of the row', () => {
-    expect(rowCrcExpr(['a', 'b'])).toBe("CRC32(CONCAT_WS('|', IFNULL(CRC32(CAST(`a` AS BINARY)), '~'), IFNULL(CRC32(CAST(`b` AS BINARY)), '~')))");
+  it('puts short columns into the row string length-prefixed, so NULL, empty and any value differ and no value can pass for a separator', () => {
+    expect(rowCrcExpr(['a', 'b'], { a: 'short', b: 'short' })).toBe(
+      "CRC32(CONCAT_WS('|', IFNULL(CONCAT(OCTET_LENGTH(`a`), ':', `a`), 'n'), IFNULL(CONCAT(OCTET_LENGTH(`b`), ':', `b`), 'n')))",
+    );
   });
 
-  it('never hex-encodes or concatenates whole values (a string longer than max_allowed_packet becomes NULL)', () => {
-    const sql = rowCrcExpr(['id', 'payload', 'note']);
+  it('takes the CRC32 of any other column on its own (TEXT, BLOB, JSON, unknown): no long value is ever concatenated', () => {
+    const sql = rowCrcExpr(['id', 'payload', 'note'], { id: 'short' });
     expect(sql).not.toMatch(/HEX\(/i);
-    // Every column value is only ever the argument of CRC32(CAST(… AS BINARY)).
-    expect(sql.match(/CRC32\(CAST\(`[^`]+` AS BINARY\)\)/g)).toHaveLength(3);
+    expect(sql.match(/IFNULL\(CRC32\(`(payload|note)`\), 'n'\)/g)).toHaveLength(2);
+    expect(sql).toContain("IFNULL(CONCAT(OCTET_LENGTH(`id`), ':', `id`), 'n')");
+    // Without kinds every column takes the safe path.
+    expect(rowCrcExpr(['x']).match(/CRC32\(`x`\)/g)).toHaveLength(1);
+  });
+
+  it('reads FLOAT through DOUBLE, in the checksum and in the select list', () => {
+    expect(rowCrcExpr(['f'], { f: 'float-single' })).toContain("CONCAT(OCTET_LENGTH((`f` + 0e0)), ':', (`f` + 0e0))");
+    expect(selectList(['id', 'f'], { id: 'short', f: 'float-single' })).toBe('`id`, (`f` + 0e0) AS `f`');
   });
 
   it('is column-order sensitive and escapes identifiers', () => {
