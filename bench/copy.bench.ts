@@ -38,7 +38,7 @@ const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUs
 const server = await startMariaDb({ dir: join(tmpdir(), `reshard-bench-mariadb-${port}`), port, log: (l) => console.log(l) });
 const admin = mysql.createPool({ host: '127.0.0.1', port, user: 'root', password: '', connectionLimit: 4 });
 try {
-  for (const db of ['bench_src', 'bench_ceiling', ...Array.from({ length: 8 }, (_, i) => `bench_db_${i}`)]) await admin.query(`DROP DATABASE IF EXISTS \`${db}\``);
+  for (const db of ['bench_src', 'bench_ceiling', 'bench_plain', ...Array.from({ length: 8 }, (_, i) => `bench_db_${i}`)]) await admin.query(`DROP DATABASE IF EXISTS \`${db}\``);
   let t = Date.now();
   const seeded = spawnSync(process.execPath, ['--import', 'tsx', join(dirname(fileURLToPath(import.meta.url)), 'seed-child.ts'), String(port), String(rows), 'bench_src'], { stdio: 'inherit' });
   if (seeded.status !== 0) throw new Error('generating the bench rows failed');
@@ -53,6 +53,44 @@ try {
   await admin.query('INSERT INTO bench_ceiling.order_info SELECT * FROM bench_src.order_info');
   const ceilingSec = (Date.now() - t) / 1000;
   await admin.query('DROP DATABASE bench_ceiling');
+
+  // Baseline: a plain mysql2 loop over the same rows (keyset pages, one multi-row INSERT per target table,
+  // 8 at a time on a pool of 8, the next page read while this one is written) — no routing rules, no
+  // guard, no checkpoints: what a client can push into 64 tables on this server.
+  await admin.query('CREATE DATABASE bench_plain');
+  for (let i = 0; i < 64; i++) await admin.query(`CREATE TABLE bench_plain.t${i} LIKE bench_src.order_info`);
+  const plainPool = mysql.createPool({ host: '127.0.0.1', port, user: 'root', password: '', connectionLimit: 8, dateStrings: true, supportBigNumbers: true, bigNumberStrings: true, jsonStrings: true });
+  const [colRows] = (await admin.query(`SELECT COLUMN_NAME AS n FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'bench_src' AND TABLE_NAME = 'order_info' ORDER BY ORDINAL_POSITION`)) as unknown as [{ n: string }[]];
+  const names = colRows.map((c) => c.n);
+  const insertHead = (i: number) => `INSERT INTO bench_plain.t${i} (${names.map((n) => `\`${n}\``).join(', ')}) VALUES ?`;
+  t = Date.now();
+  {
+    const pageOf = (after: number) => plainPool.query(`SELECT * FROM bench_src.order_info WHERE id > ? ORDER BY id LIMIT ${pageSize}`, [after]) as unknown as Promise<[Record<string, unknown>[]]>;
+    let next = pageOf(0);
+    for (;;) {
+      const [page] = await next;
+      if (page.length === 0) break;
+      next = pageOf(Number(page[page.length - 1]!.id));
+      const groups = new Map<number, unknown[][]>();
+      for (const r of page) {
+        const k = Number(BigInt(String(r.order_no ?? r.user_id ?? 0).replace(/\D/g, '') || '0') % 64n);
+        let g = groups.get(k);
+        if (!g) groups.set(k, (g = []));
+        g.push(names.map((n) => r[n] ?? null));
+      }
+      const list = [...groups.entries()];
+      let i = 0;
+      await Promise.all(Array.from({ length: 8 }, async () => {
+        while (i < list.length) {
+          const [k, values] = list[i++]!;
+          await plainPool.query(insertHead(k), [values]);
+        }
+      }));
+    }
+  }
+  const plainSec = (Date.now() - t) / 1000;
+  await plainPool.end();
+  await admin.query('DROP DATABASE bench_plain');
 
   // The copy alone: verification has its own benchmark (bench:verify).
   const config = parseConfig({
@@ -84,7 +122,8 @@ try {
   console.log(`full copy (state machine → copy-batch → 64 tables, ${checkpoints} checkpoints): ${copySec.toFixed(1)}s = ${copyRowsPerSec.toLocaleString('en-US')} rows/s`);
   console.log(`  of which the segments' copy window: ${windowSec.toFixed(1)}s = ${Math.round(rows / windowSec).toLocaleString('en-US')} rows/s (the rest: plan — statistics, sample, target tables — and orchestration)`);
   console.log(`ceiling (INSERT … SELECT into one table):                 ${ceilingSec.toFixed(1)}s = ${ceilingRowsPerSec.toLocaleString('en-US')} rows/s`);
-  console.log(`ratio ${(copyRowsPerSec / ceilingRowsPerSec).toFixed(2)}, peak RSS ${Math.round(peakRss / 1048576)} MB, checksums ${check!.match ? 'MATCH' : 'MISMATCH'}`);
+  console.log(`plain mysql2 loop (same pages, 64 tables, 8 at a time, no guard or checkpoints): ${plainSec.toFixed(1)}s = ${Math.round(rows / plainSec).toLocaleString('en-US')} rows/s`);
+  console.log(`ratio ${(copyRowsPerSec / ceilingRowsPerSec).toFixed(2)} (copy window / plain loop ${(rows / windowSec / (rows / plainSec)).toFixed(2)}), peak RSS ${Math.round(peakRss / 1048576)} MB, checksums ${check!.match ? 'MATCH' : 'MISMATCH'}`);
   console.log(
     JSON.stringify({
       rows,
@@ -97,13 +136,14 @@ try {
       concurrency,
       checkpoints,
       copyWindowRowsPerSec: Math.round(rows / windowSec),
+      plainLoopRowsPerSec: Math.round(rows / plainSec),
       checksumMatch: check!.match,
     }),
   );
   if (!check!.match) process.exitCode = 1;
 } finally {
   clearInterval(rssTimer);
-  for (const db of ['bench_src', ...Array.from({ length: 8 }, (_, i) => `bench_db_${i}`)]) await admin.query(`DROP DATABASE IF EXISTS \`${db}\``).catch(() => undefined);
+  for (const db of ['bench_src', 'bench_plain', ...Array.from({ length: 8 }, (_, i) => `bench_db_${i}`)]) await admin.query(`DROP DATABASE IF EXISTS \`${db}\``).catch(() => undefined);
   await admin.end();
   await server.stop();
 }

@@ -420,10 +420,12 @@ export async function rowsPerDay(
 }
 
 /**
- * One ordered pass over the table returning two samples of about 1/`step` of the rows each:
- * `quantile` rows are every `step`-th scroll key (segment boundaries fall at row quantiles), and
- * `skew` rows are picked by a hash of the row number, so that periodic shard keys (sequential order
- * numbers) do not alias with the sampling period in the skew preview.
+ * Two samples of about 1/`step` of the rows each, cheaply:
+ * - `quantile`: every `step`-th scroll key in order (segment boundaries fall at row quantiles), from one
+ *   streamed index-only scan of the key (nothing but the kept keys is held in memory);
+ * - `skew`: rows (scroll key + shard keys) picked by a hash of their scroll key, so that periodic shard keys
+ *   (sequential order numbers) do not alias with the sampling period in the skew preview.
+ * (A window function numbering every row took ~10× longer: it sorts the whole table with its columns.)
  */
 export async function sampleKeys(
   pool: Pool,
@@ -433,15 +435,21 @@ export async function sampleKeys(
   shardKeys: readonly string[],
   step: number,
 ): Promise<{ quantile: Row[]; skew: Row[] }> {
-  const cols = [scrollKey, ...shardKeys.filter((c) => c !== scrollKey)].map(q).join(', ');
   const k = Math.max(1, Math.trunc(step));
-  const [rows] = await pool.query<RowDataPacket[]>(
-    `SELECT ${cols}, MOD(rn__ - 1, ?) = 0 AS q__, MOD(CRC32(rn__), ?) = 0 AS s__
-       FROM (SELECT ${cols}, ROW_NUMBER() OVER (ORDER BY ${q(scrollKey)}) AS rn__ FROM ${qt(database, table)}) s
-      WHERE MOD(rn__ - 1, ?) = 0 OR MOD(CRC32(rn__), ?) = 0 ORDER BY rn__`,
-    [k, k, k, k],
-  );
-  return { quantile: rows.filter((r) => Number(r.q__) === 1) as Row[], skew: rows.filter((r) => Number(r.s__) === 1) as Row[] };
+  const cols = [scrollKey, ...shardKeys.filter((c) => c !== scrollKey)].map(q).join(', ');
+  const quantile: Row[] = [];
+  const conn = await pool.getConnection();
+  try {
+    // The callback connection underneath streams rows (the promise API would buffer them all).
+    const raw = (conn as unknown as { connection: import('mysql2').Connection }).connection;
+    const stream = raw.query({ sql: `SELECT ${q(scrollKey)} FROM ${qt(database, table)} ORDER BY ${q(scrollKey)}`, rowsAsArray: true }).stream({ highWaterMark: 5000 });
+    let n = 0;
+    for await (const row of stream as AsyncIterable<unknown[]>) if (n++ % k === 0) quantile.push({ [scrollKey]: row[0] });
+  } finally {
+    conn.release();
+  }
+  const [skew] = await pool.query<RowDataPacket[]>(`SELECT ${cols} FROM ${qt(database, table)} WHERE MOD(CRC32(${q(scrollKey)}), ?) = 0`, [k]);
+  return { quantile, skew: skew as Row[] };
 }
 
 /** Count and checksum (BIT_XOR and SUM of a per-row CRC32) of a table, optionally filtered. */
