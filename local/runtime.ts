@@ -36,6 +36,8 @@ export interface LocalRuntimeOptions {
   readonly queues?: LocalQueues;
   /** Pause between Task retries, replacing the definition's seconds. @default 250 */
   readonly retryIntervalMs?: number;
+  /** Run this synthesized state machine (e.g. an environment's) instead of the one synthesized for `config`. */
+  readonly machine?: SynthesizedMachine;
 }
 
 type Handler = (event: unknown, ctx?: InvocationContext) => Promise<unknown>;
@@ -85,7 +87,7 @@ export class LocalRuntime {
     // The handlers' structured logs are for CloudWatch; locally only warnings unless asked for.
     if (!process.env.POWERTOOLS_LOG_LEVEL) logger.setLogLevel('WARN');
     const key = JSON.stringify(opts.config);
-    let machine = synthCache.get(key);
+    let machine = opts.machine ?? synthCache.get(key);
     if (!machine) synthCache.set(key, (machine = synthesizeStateMachine(opts.config)));
     const dynamo = opts.dynamo ?? (await startDynamo(opts.stateDir));
     const tableName = opts.stateTable ?? 'reshard-state';
