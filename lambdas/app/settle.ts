@@ -6,12 +6,19 @@
 import { TransientError } from '../core/errors.js';
 import { compareBinlogPositions, currentPosition } from '../adapters/binlog.js';
 import type { AppContext } from './context.js';
+import type { CapturePosition } from '../adapters/state-store.js';
 
 /** Messages waiting in the change queue (visible + in flight). */
 export type QueueBacklog = () => Promise<number>;
 
-export async function waitForCdc(ctx: Pick<AppContext, 'config' | 'source' | 'store'>, backlog: QueueBacklog, timeoutMs: number, pollMs = 1000): Promise<void> {
-  const mark = await currentPosition(ctx.source);
+export async function waitForCdc(
+  ctx: Pick<AppContext, 'config' | 'source' | 'store'>,
+  backlog: QueueBacklog,
+  timeoutMs: number,
+  pollMs = 1000,
+  sourcePosition: () => Promise<CapturePosition> = () => currentPosition(ctx.source),
+): Promise<void> {
+  const mark = await sourcePosition();
   const deadline = Date.now() + timeoutMs;
   let calm = 0;
   for (;;) {
