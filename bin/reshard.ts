@@ -52,6 +52,16 @@ function printStatus(view: MigrationView, lag?: CdcLag): void {
   }
 }
 
+/** Status from a deployed stack's state table (no database or emulator is touched). */
+async function deployedStatus(config: MigrationConfig, tableName: string): Promise<MigrationView> {
+  const doc = dynamoClient();
+  try {
+    return await migrationStatus(config, new StateStore(doc, tableName));
+  } finally {
+    doc.destroy();
+  }
+}
+
 async function withRuntime<T>(config: MigrationConfig, dir: string | undefined, fn: (rt: LocalRuntime) => Promise<T>): Promise<T> {
   const rt = await LocalRuntime.start({ config, stateDir: stateDir(config, dir) });
   try {
@@ -186,9 +196,12 @@ program
   .addOption(configOption)
   .addOption(stateOption)
   .option('--json', 'print as JSON')
-  .action(async (opts: { config: string; stateDir?: string; json?: boolean }) => {
+  .option('--state-table <name>', "read a deployed migration's DynamoDB state table (credentials and region from the AWS environment) instead of the local state")
+  .action(async (opts: { config: string; stateDir?: string; json?: boolean; stateTable?: string }) => {
     const config = await loadConfigFile(opts.config);
-    const [view, lag] = await withRuntime(config, opts.stateDir, async (rt) => [await migrationStatus(config, rt.store), rt.cdc ? await rt.cdc.lag() : undefined] as const);
+    const [view, lag] = opts.stateTable
+      ? [await deployedStatus(config, opts.stateTable), undefined]
+      : await withRuntime(config, opts.stateDir, async (rt) => [await migrationStatus(config, rt.store), rt.cdc ? await rt.cdc.lag() : undefined] as const);
     if (opts.json) console.log(JSON.stringify(lag ? { ...view, cdc: lag } : view, null, 2));
     else printStatus(view, lag);
     if (view.status === 'FAILED') process.exitCode = 1;

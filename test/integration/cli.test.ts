@@ -1,6 +1,7 @@
 /** The CLI as a user runs it: exit codes, errors naming the field at fault, the `status --json` contract. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { startDynamo } from '../../local/emulators.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -88,5 +89,27 @@ describe('reshard CLI', () => {
     const retry = reshard('retry', '--config', file, '--state-dir', stateDir);
     expect(retry.code).toBe(0);
     expect(retry.stdout).toContain('every segment is DONE; finalizing');
+
+    // The same status from a "deployed" state table: the local state served as DynamoDB at an endpoint
+    // given the AWS way (the CLI touches no database then).
+    const dynamo = await startDynamo(stateDir);
+    try {
+      const deployed = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'bin/reshard.ts'), 'status', '--config', file, '--state-table', 'reshard-state', '--json'], {
+          cwd: root,
+          env: { ...process.env, AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' },
+        });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.on('close', (code) => resolve({ code, stdout, stderr }));
+      });
+      expect(deployed.stderr).toBe('');
+      expect(deployed.code).toBe(0);
+      expect(JSON.parse(deployed.stdout)).toEqual(JSON.parse(status.stdout));
+    } finally {
+      await dynamo.close();
+    }
   });
 });
