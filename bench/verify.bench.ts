@@ -31,6 +31,7 @@ const { values } = parseArgs({
     rows: { type: 'string', default: '1000000' },
     'batch-rows': { type: 'string', default: '50000' },
     passes: { type: 'string', default: '3' },
+    concurrency: { type: 'string', default: '2' },
     port: { type: 'string', default: process.env.RESHARD_TEST_MYSQL_PORT ?? '3429' },
     keep: { type: 'boolean', default: false },
     reuse: { type: 'boolean', default: false },
@@ -65,7 +66,7 @@ async function one(pool: Pool, sql: string, params: unknown[] = []): Promise<Row
 try {
   // The copy runs without its own verification stage: the passes below time verification.
   const config = parseConfig({
-    ...ordersConfig({ migrationId: 'bench-verify', port, sourceDb: SRC, targetPrefix: 'bench_verify_db', pageSize: 10_000, segments: 8, concurrency: 2, items: false }),
+    ...ordersConfig({ migrationId: 'bench-verify', port, sourceDb: SRC, targetPrefix: 'bench_verify_db', pageSize: 10_000, segments: 8, concurrency: Number(values.concurrency), items: false }),
     verify: { enabled: false },
   });
   const have = values.reuse && existsSync(stateDir) && (await one(admin, `SELECT COUNT(*) AS n FROM ${SRC}.order_info`).then((r) => Number(r?.n) === rows, () => false));
