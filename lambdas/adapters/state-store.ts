@@ -64,6 +64,17 @@ export interface DayStat {
 }
 
 const pk = (migrationId: string) => `MIG#${migrationId}`;
+
+/**
+ * Tombstones are spread over this many partition keys (`MIG#id#TOMB<n>`, n from a hash of the key): apply
+ * writes one per delete while the copy runs, more than one DynamoDB partition takes (1,000 writes/s).
+ */
+export const TOMB_PARTITIONS = 16;
+const tombPk = (migrationId: string, sortKey: string) => {
+  let h = 0x811c9dc5; // FNV-1a
+  for (let i = 0; i < sortKey.length; i++) h = Math.imul(h ^ sortKey.charCodeAt(i), 0x01000193);
+  return `${pk(migrationId)}#TOMB${(h >>> 0) % TOMB_PARTITIONS}`;
+};
 const segSk = (table: string, segment: number) => `SEG#${table}#${String(segment).padStart(6, '0')}`;
 /** `VERIFY#table#segment#` (a segment's prefix), or with `batch` one batch's key. */
 const verifySk = (table: string, segment: number, batch?: number) =>
@@ -458,7 +469,7 @@ export class StateStore {
     const now = this.now();
     await this.batchWrite(
       stones.map((t) => ({
-        PutRequest: { Item: { pk: pk(migrationId), sk: `TOMB#${t.table}#${t.sortKey}`, ...t, at: now, expiresAt: Math.floor(now / 1000) + 14 * 86_400 } },
+        PutRequest: { Item: { pk: tombPk(migrationId, t.sortKey), sk: `TOMB#${t.table}#${t.sortKey}`, ...t, at: now, expiresAt: Math.floor(now / 1000) + 14 * 86_400 } },
       })),
       'tombstone write',
     );
@@ -481,23 +492,31 @@ export class StateStore {
 
   /** Tombstones of a table with sort keys in `(lo, hi]` (null = unbounded). */
   async tombstones(migrationId: string, table: string, lo: string | null, hi: string | null): Promise<Tombstone[]> {
-    const items: Record<string, unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
     const prefix = `TOMB#${table}#`;
-    do {
-      const out: QueryCommandOutput = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :a AND :b',
-          ExpressionAttributeValues: { ':pk': pk(migrationId), ':a': `${prefix}${lo ?? ''}`, ':b': `${prefix}${hi ?? '\uffff'}` },
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-        }),
-      );
-      items.push(...((out.Items ?? []) as Record<string, unknown>[]));
-      start = out.LastEvaluatedKey;
-    } while (start);
-    return items.filter((i) => lo === null || String(i.sortKey) > lo).map((i) => ({ table: String(i.table), sortKey: String(i.sortKey), key: i.key as unknown[], db: Number(i.db), database: String(i.database), tableName: String(i.tableName) }));
+    const parts = await Promise.all(
+      Array.from({ length: TOMB_PARTITIONS }, async (_, n) => {
+        const items: Record<string, unknown>[] = [];
+        let start: Record<string, unknown> | undefined;
+        do {
+          const out: QueryCommandOutput = await this.doc.send(
+            new QueryCommand({
+              TableName: this.tableName,
+              KeyConditionExpression: 'pk = :pk AND sk BETWEEN :a AND :b',
+              ExpressionAttributeValues: { ':pk': `${pk(migrationId)}#TOMB${n}`, ':a': `${prefix}${lo ?? ''}`, ':b': `${prefix}${hi ?? '\uffff'}` },
+              ConsistentRead: true,
+              ExclusiveStartKey: start,
+            }),
+          );
+          items.push(...((out.Items ?? []) as Record<string, unknown>[]));
+          start = out.LastEvaluatedKey;
+        } while (start);
+        return items;
+      }),
+    );
+    return parts
+      .flat()
+      .filter((i) => lo === null || String(i.sortKey) > lo)
+      .map((i) => ({ table: String(i.table), sortKey: String(i.sortKey), key: i.key as unknown[], db: Number(i.db), database: String(i.database), tableName: String(i.tableName) }));
   }
 
   // ---- CDC capture position (one item per migration, single-flight lease) ----

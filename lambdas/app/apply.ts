@@ -11,8 +11,8 @@ import type { ChangeEvent, RowImage } from '../core/events.js';
 import { applyUpsertSql, deleteByKeysSql, selectByKeysSql } from '../core/sql.js';
 import type { TargetName } from '../core/routing.js';
 import { dbError, inParallel, upsertStats } from '../adapters/mysql.js';
-import { SegmentStatus, sortableKey, type Tombstone } from '../adapters/state-store.js';
-import { keyText } from '../core/segments.js';
+import { SegmentStatus, sortableKey, type Checkpoint, type Tombstone } from '../adapters/state-store.js';
+import { inSegment, keyText } from '../core/segments.js';
 import { planFor, routerFor, tableConfig, type AppContext } from './context.js';
 
 export interface ApplyStats {
@@ -37,15 +37,19 @@ interface Change {
 
 const doneTables = new WeakMap<AppContext, Set<string>>();
 
-/** Whether every segment of a table's copy is DONE (remembered: a finished copy stays finished). */
-async function copyDone(ctx: AppContext, table: string): Promise<boolean> {
+/**
+ * The segments of a table whose copy is not DONE yet (none once every segment is: remembered, as a finished
+ * copy stays finished with CDC on). `undefined` when the table is not planned yet (every delete counts).
+ */
+async function unfinishedSegments(ctx: AppContext, table: string): Promise<Checkpoint[] | undefined> {
   let done = doneTables.get(ctx);
   if (!done) doneTables.set(ctx, (done = new Set()));
-  if (done.has(table)) return true;
+  if (done.has(table)) return [];
   const segments = await ctx.store.segments(ctx.config.migrationId, table);
-  if (segments.length === 0 || segments.some((s) => s.status !== SegmentStatus.DONE)) return false;
-  done.add(table);
-  return true;
+  if (segments.length === 0) return undefined;
+  const open = segments.filter((s) => s.status !== SegmentStatus.DONE);
+  if (open.length === 0) done.add(table);
+  return open;
 }
 
 function keyOf(table: TableConfig, image: RowImage): unknown[] {
@@ -100,22 +104,26 @@ export async function applyEvents(ctx: AppContext, events: readonly ChangeEvent[
   const changes = await toChanges(ctx, events);
   stats.merged = changes.length;
   // Tombstones first, then the deletes: a copy that read a row before CDC deleted it finds the tombstone
-  // after writing its page (or, if it wrote first, this delete finds and removes its row). Not needed once
-  // the table's copy is DONE.
+  // after writing its page (or, if it wrote first, this delete finds and removes its row). Needed only
+  // while the copy of the key's segment is not DONE (its last page committed means its writes are done).
   const stones: Tombstone[] = [];
   // One look at the checkpoints per table and invocation (not per delete: they share one partition).
-  const doneNow = new Map<string, Promise<boolean>>();
-  const isDone = (table: string) => {
-    let p = doneNow.get(table);
-    if (!p) doneNow.set(table, (p = copyDone(ctx, table)));
+  const openNow = new Map<string, Promise<Checkpoint[] | undefined>>();
+  const openSegments = (table: string) => {
+    let p = openNow.get(table);
+    if (!p) openNow.set(table, (p = unfinishedSegments(ctx, table)));
     return p;
   };
   for (const c of changes) {
-    if (c.op !== 'delete' || (await isDone(c.table.name))) continue;
+    if (c.op !== 'delete') continue;
+    const open = await openSegments(c.table.name);
+    if (open && open.length === 0) continue;
     const plan = await planFor(ctx, c.table.name);
+    const key = keyText(c.scrollKey, plan.keyKind, `${c.table.name} delete event`);
+    if (open && !open.some((s) => inSegment(key, { index: s.segment, lo: s.lo, hi: s.hi }, plan.keyKind))) continue;
     stones.push({
       table: c.table.name,
-      sortKey: sortableKey(keyText(c.scrollKey, plan.keyKind, `${c.table.name} delete event`), plan.keyKind),
+      sortKey: sortableKey(key, plan.keyKind),
       key: c.key,
       db: c.target.db,
       database: c.target.database,
