@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import mysql, { type RowDataPacket } from 'mysql2/promise';
 import type { SQSEvent } from 'aws-lambda';
 import { parseConfig } from '../lambdas/core/config.js';
@@ -25,6 +25,7 @@ import { inParallel } from '../lambdas/adapters/mysql.js';
 import { startMariaDb } from '../local/mariadb.js';
 import { ordersConfig } from '../local/seed.js';
 import { LocalRuntime } from '../local/runtime.js';
+import { createQueues } from '../local/emulators.js';
 import { checkAll } from '../local/checksum.js';
 import { toRecord } from '../local/poller.js';
 
@@ -38,6 +39,7 @@ const server = await startMariaDb({ dir: join(tmpdir(), `reshard-bench-cdc-${por
 const admin = mysql.createPool({ host: '127.0.0.1', port, user: 'root', password: '', connectionLimit: 8 });
 const dbs = ['benchcdc_src', ...Array.from({ length: 8 }, (_, i) => `benchcdc_db_${i}`)];
 let rt: LocalRuntime | undefined;
+let stopQueues: () => Promise<void> = async () => undefined;
 try {
   for (const db of dbs) await admin.query(`DROP DATABASE IF EXISTS \`${db}\``);
   if (spawnSync(process.execPath, ['--import', 'tsx', join(here, 'seed-child.ts'), String(port), String(orders), 'benchcdc_src'], { stdio: 'inherit' }).status !== 0) throw new Error('seeding failed');
@@ -45,7 +47,17 @@ try {
     ...ordersConfig({ migrationId: `benchcdc-${Date.now()}`, port, sourceDb: 'benchcdc_src', targetPrefix: 'benchcdc_db', pageSize: 10000, segments: 8, concurrency: 2, items: false }),
     cdc: { enabled: true, serverId: 9100, applyConcurrency: 4 },
   });
-  rt = await LocalRuntime.start({ config });
+  // SQS (fauxqs) in a process of its own: on AWS the queue is elsewhere, so its work must not share the
+  // capture's thread here.
+  const fauxqs = spawn(process.execPath, ['--input-type=module', '-e', "const { startFauxqs } = await import('fauxqs'); const s = await startFauxqs({ port: 0, logger: false }); console.log(s.address);"], { cwd: join(here, '..'), stdio: ['ignore', 'pipe', 'inherit'] });
+  stopQueues = async () => void fauxqs.kill();
+  const endpoint = await new Promise<string>((resolve, reject) => {
+    fauxqs.stdout.once('data', (d: Buffer) => resolve(d.toString().trim()));
+    fauxqs.once('exit', (code) => reject(new Error(`fauxqs exited with ${code}`)));
+  });
+  const queues = await createQueues(endpoint, { maxReceiveCount: config.cdc.maxReceiveCount }, async () => void fauxqs.kill());
+  stopQueues = () => queues.close();
+  rt = await LocalRuntime.start({ config, queues });
   await rt.execute().result; // plan records the binlog position, then the full copy
   console.log(`copied ${orders.toLocaleString('en-US')} orders into 8 × 8 tables`);
 
@@ -194,6 +206,7 @@ try {
   }
 } finally {
   await rt?.close();
+  await stopQueues();
   for (const db of dbs) await admin.query(`DROP DATABASE IF EXISTS \`${db}\``).catch(() => undefined);
   await admin.end();
   await server.stop();

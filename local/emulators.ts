@@ -79,11 +79,25 @@ export interface LocalQueues {
  * Starts fauxqs (SQS) on a free loopback port and creates the change queue (FIFO, high-throughput mode)
  * and its DLQ with a redrive policy, through the real SDK: the local twin of the CDK queues.
  */
-export async function startQueues(opts: { dataDir?: string; maxReceiveCount?: number; visibilityTimeout?: number; name?: string } = {}): Promise<LocalQueues> {
+export interface QueueOptions {
+  maxReceiveCount?: number;
+  visibilityTimeout?: number;
+  name?: string;
+}
+
+export async function startQueues(opts: QueueOptions & { dataDir?: string } = {}): Promise<LocalQueues> {
   const { startFauxqs } = await import('fauxqs');
   if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
   const server = await startFauxqs({ port: 0, logger: false, ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) });
-  const sqs = new SQSClient({ ...LOCAL_AWS, endpoint: server.address });
+  return createQueues(server.address, opts, () => server.stop());
+}
+
+/**
+ * The change queue and its DLQ on an SQS endpoint that is already running (e.g. fauxqs in another
+ * process, so that its work does not share a thread with capture); `stop` ends that endpoint, if ours.
+ */
+export async function createQueues(endpoint: string, opts: QueueOptions = {}, stop: () => Promise<void> = async () => undefined): Promise<LocalQueues> {
+  const sqs = new SQSClient({ ...LOCAL_AWS, endpoint });
   const name = opts.name ?? 'reshard-changes';
   const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq.fifo`, Attributes: { FifoQueue: 'true', MessageRetentionPeriod: '1209600' } }));
   const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl!, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
@@ -102,14 +116,14 @@ export async function startQueues(opts: { dataDir?: string; maxReceiveCount?: nu
   );
   const queueArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: q.QueueUrl!, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
   return {
-    endpoint: server.address,
+    endpoint,
     queueUrl: q.QueueUrl!,
     queueArn,
     dlqUrl: dlq.QueueUrl!,
     sqs,
     close: async () => {
       sqs.destroy();
-      await server.stop();
+      await stop();
     },
   };
 }
