@@ -14,10 +14,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import mysql, { type RowDataPacket } from 'mysql2/promise';
 import type { SQSEvent } from 'aws-lambda';
 import { parseConfig } from '../lambdas/core/config.js';
-import { decodeEvents, type ChangeEvent, type OutgoingMessage } from '../lambdas/core/events.js';
+import { decodeEvents, packMessages, type ChangeEvent, type OutgoingMessage } from '../lambdas/core/events.js';
 import { ChangeQueue } from '../lambdas/adapters/sqs.js';
 import { readChanges } from '../lambdas/adapters/binlog.js';
-import { captureRun, groupOf } from '../lambdas/app/capture.js';
+import { captureRun, groupOf, keyOnly, keysOnlyBefore } from '../lambdas/app/capture.js';
 import { applyEvents } from '../lambdas/app/apply.js';
 import { routerFor, tableConfig } from '../lambdas/app/context.js';
 import { makeApplyHandler } from '../lambdas/handlers/apply.js';
@@ -79,12 +79,14 @@ try {
     }
   })(base.sqs, base.queueUrl);
   const src0 = config.source;
+  const from = (await rt.store.getCapture(config.migrationId))!.position;
+  const binlogConnection = { host: src0.host, port: src0.port, user: src0.user, password: '' };
   let t = Date.now();
   let captured = 0;
   for (;;) {
     const run = await captureRun(
       rt.ctx,
-      { queue: recorder, read: (o) => readChanges({ ...o, connection: { host: src0.host, port: src0.port, user: src0.user, password: '' }, serverId: config.cdc.serverId }) },
+      { queue: recorder, read: (o) => readChanges({ ...o, connection: binlogConnection, serverId: config.cdc.serverId }) },
       { owner: 'bench', budgetMs: 120_000, maxEventsPerRead: 500_000, idleMs: 500, batchSize: 20_000 },
     );
     captured += run.events;
@@ -92,6 +94,32 @@ try {
   }
   const captureSec = (Date.now() - t) / 1000 - 0.5; // minus the idle wait that detects the end
   console.log(`captured ${captured.toLocaleString('en-US')} events into ${sent.length.toLocaleString('en-US')} messages in ${captureSec.toFixed(1)}s`);
+  // Where capture's time goes: the same binlog range read again without sending, then read and packed.
+  const until = (await rt.store.getCapture(config.migrationId))!.position;
+  const rereadSec = async (pack: boolean) => {
+    const group = groupOf(rt!.ctx);
+    const slim = keyOnly(rt!.ctx);
+    const slimBefore = keysOnlyBefore(rt!.ctx);
+    const t0 = Date.now();
+    await readChanges({
+      from,
+      until,
+      database: config.source.database,
+      tables: config.tables.map((x) => x.name),
+      connection: binlogConnection,
+      serverId: config.cdc.serverId + 1,
+      batchSize: 5000,
+      onBatch: async (events) => {
+        if (pack) packMessages(events.map(slimBefore), group, slim);
+      },
+    });
+    return (Date.now() - t0) / 1000;
+  };
+  const readOnlySec = await rereadSec(false);
+  const readPackSec = await rereadSec(true);
+  console.log(
+    `  of which reading the binlog (zongji + events): ${Math.round(captured / readOnlySec).toLocaleString('en-US')} events/s alone; with packing: ${Math.round(captured / readPackSec).toLocaleString('en-US')} events/s; the rest is sending`,
+  );
   await base.sqs.send(new (await import('@aws-sdk/client-sqs')).PurgeQueueCommand({ QueueUrl: base.queueUrl }));
 
   // One statement per event (the naive way), on the messages holding the first ~10,000 events.
@@ -189,6 +217,8 @@ try {
   const result = {
     events: captured,
     captureEventsPerSec: Math.round(captured / captureSec),
+    captureReadOnlyEventsPerSec: Math.round(captured / readOnlySec),
+    captureReadAndPackEventsPerSec: Math.round(captured / readPackSec),
     applyEventsPerSec: Math.round(applyEventCount / applySec),
     applyOneByOneEventsPerSec: Math.round(sample.length / oneByOneSec),
     lagP95Sec: Number(p95.toFixed(2)),
