@@ -71,14 +71,14 @@ async function withRuntime<T>(config: MigrationConfig, dir: string | undefined, 
   }
 }
 
-async function execute(config: MigrationConfig, dir: string | undefined, follow = false): Promise<void> {
+async function execute(config: MigrationConfig, dir: string | undefined, follow = false, input: Record<string, unknown> = {}): Promise<void> {
   await withRuntime(config, dir, async (rt) => {
     // CDC starts first: it waits for plan to record the binlog position, then captures from there.
     rt.cdc?.start();
     const progress = startProgress(config, rt.store, rt.cdc ? { lag: () => rt.cdc!.lag() } : {});
     let failure: unknown;
     try {
-      await rt.execute().result;
+      await rt.execute(input).result;
       if (rt.cdc) {
         console.log('copy finished; applying changes until CDC lag reaches 0…');
         await rt.cdc.drain(10 * 60_000);
@@ -144,16 +144,24 @@ program
   .description('rerun FAILED and unfinished segments from their checkpoints (the local twin of a console redrive)')
   .addOption(configOption)
   .addOption(stateOption)
-  .action(async (opts: { config: string; stateDir?: string }) => {
+  .option('--only <table#segment...>', 'rerun just these segments (copy from the checkpoint, then verify), e.g. order_info#3')
+  .action(async (opts: { config: string; stateDir?: string; only?: string[] }) => {
     const config = await loadConfigFile(opts.config);
     const dir = stateDir(config, opts.stateDir);
     if (!existsSync(dir)) throw new Error(`no state for migration ${config.migrationId} in ${dir}: use \`reshard run\` first`);
+    const only = opts.only?.map((text) => {
+      const m = /^(.+)#(\d+)$/.exec(text);
+      if (!m) throw new Error(`--only ${text}: write table#segment, e.g. order_info#3`);
+      return { table: m[1]!, segment: Number(m[2]) };
+    });
     await withRuntime(config, opts.stateDir, async (rt) => {
       const before = await migrationStatus(config, rt.store);
-      const pending = before.tables.flatMap((t) => t.segments.filter((s) => s.status !== 'DONE').map((s) => `${t.table}#${s.segment} (${s.status})`));
+      const pending = only
+        ? only.map((o) => `${o.table}#${o.segment}`)
+        : before.tables.flatMap((t) => t.segments.filter((s) => s.status !== 'DONE').map((s) => `${t.table}#${s.segment} (${s.status})`));
       console.log(pending.length ? `rerunning ${pending.length} segment(s): ${pending.join(', ')}` : 'every segment is DONE; finalizing');
     });
-    await execute(config, opts.stateDir);
+    await execute(config, opts.stateDir, false, only ? { only } : {});
   });
 
 program

@@ -119,7 +119,9 @@ export class FullCopyStateMachine extends Construct {
       jitterStrategy: sfn.JitterType.FULL,
     };
 
-    const plan = invoke(States.plan, props.planFunction, { 'migrationId.$': '$.migrationId' }, {
+    // The whole execution input goes to Plan: `{migrationId}`, optionally `only: [{table, segment}]` to rerun
+    // just those segments (StartExecution by hand).
+    const plan = invoke(States.plan, props.planFunction, { 'input.$': '$' }, {
       resultSelector: { 'segments.$': '$.Payload.segments', 'tables.$': '$.Payload.tables' },
       resultPath: '$.plan',
     });

@@ -4,7 +4,7 @@
  * recomputed on every call because rows keep arriving. Returns the segments still to copy or verify.
  */
 import { recordKeyOf, type TableConfig } from '../core/config.js';
-import { SchemaError } from '../core/errors.js';
+import { ConfigError, SchemaError } from '../core/errors.js';
 import { planSegments, keyText, type KeyKind, type Segment } from '../core/segments.js';
 import { q, qt, windowPredicates } from '../core/sql.js';
 import type { RowDataPacket } from 'mysql2/promise';
@@ -43,7 +43,7 @@ export interface PlanResult {
 /** How many sampled keys to aim for per table: enough for even segments and a fair skew preview. */
 const SAMPLE_TARGET = 20_000;
 
-export async function plan(ctx: AppContext, opts: { dryRun?: boolean } = {}): Promise<PlanResult> {
+export async function plan(ctx: AppContext, opts: { dryRun?: boolean; only?: readonly { table: string; segment: number }[] } = {}): Promise<PlanResult> {
   const { config, store } = ctx;
   await ping(ctx.source, `source ${config.source.host}:${config.source.port}`);
   await Promise.all([...new Set(ctx.targets)].map((p, i) => ping(p, `target connection #${i}`)));
@@ -55,10 +55,18 @@ export async function plan(ctx: AppContext, opts: { dryRun?: boolean } = {}): Pr
   if (config.cdc.enabled && !opts.dryRun) await store.initCapture(config.migrationId, await currentPosition(ctx.source));
   const segments: { table: string; segment: number }[] = [];
   if (!opts.dryRun) {
-    for (const t of config.tables)
-      for (const cp of await store.segments(config.migrationId, t.name))
+    const all = (await Promise.all(config.tables.map((t) => store.segments(config.migrationId, t.name)))).flat();
+    if (opts.only) {
+      // A rerun of chosen segments: each must exist; DONE ones are verified again.
+      for (const o of opts.only) {
+        if (!all.some((cp) => cp.table === o.table && cp.segment === o.segment))
+          throw new ConfigError(`only: segment ${o.table}#${o.segment} does not exist in migration ${config.migrationId} (segments: ${all.length})`);
+        segments.push({ table: o.table, segment: o.segment });
+      }
+    } else
+      for (const cp of all)
         if (cp.status !== SegmentStatus.DONE || (config.verify.enabled && cp.verifyStatus !== VerifyStatus.CLEAN && cp.verifyStatus !== VerifyStatus.REPAIRED))
-          segments.push({ table: t.name, segment: cp.segment });
+          segments.push({ table: cp.table, segment: cp.segment });
   }
   return { migrationId: config.migrationId, tables, segments };
 }

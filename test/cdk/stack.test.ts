@@ -107,6 +107,10 @@ describe('ReshardStack', () => {
     expect((map as { ToleratedFailurePercentage?: number }).ToleratedFailurePercentage ?? 0).toBe(0);
   });
 
+  it('passes the whole execution input to Plan (so `only` can pick segments)', () => {
+    expect((asl.States[States.plan] as { Parameters?: { Payload?: unknown } }).Parameters?.Payload).toEqual({ 'input.$': '$' });
+  });
+
   it('VerifySegments starts each child at batch 0 of its segment', () => {
     expect((asl.States[States.verifyMap] as { ItemSelector?: unknown }).ItemSelector).toEqual({
       'migrationId.$': '$$.Map.Item.Value.migrationId',

@@ -62,6 +62,13 @@ describe('a persistently failing segment', () => {
       expect(after.status).toBe('DONE');
       for (const [i, s] of after.tables[0]!.segments.entries()) expect(s.pagesDone).toBeGreaterThanOrEqual(committed[i]!);
       expect(after.tables[0]!.rowsCopied).toBe(1200);
+
+      // Rerun one segment by hand (StartExecution input `only`): only it is touched, and verified again.
+      touched.length = 0;
+      await rt.execute({ only: [{ table: 'order_info', segment: 3 }] }).result;
+      expect(touched).toEqual([]); // DONE: nothing left to copy
+      expect((await rt.store.verifyBatches(config.migrationId, 'order_info', 3)).length).toBeGreaterThan(0);
+      await expect(rt.execute({ only: [{ table: 'order_info', segment: 99 }] }).result).rejects.toThrow(/only: segment order_info#99 does not exist/);
       const [check] = await checkAll(config, suite.pool, [suite.pool]);
       expect(check!.match).toBe(true);
     } finally {
