@@ -5,7 +5,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { resolve, join } from 'node:path';
 import mysql from 'mysql2/promise';
 
 export interface MariaDbOptions {
@@ -68,7 +68,9 @@ async function canConnect(port: number): Promise<boolean> {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Starts (or reuses, if already listening on `port`) a private MariaDB with binlog enabled. */
-export async function startMariaDb(opts: MariaDbOptions): Promise<MariaDb> {
+export async function startMariaDb(given: MariaDbOptions): Promise<MariaDb> {
+  // mariadb-install-db and mariadbd resolve a relative datadir against their own base directory: absolute only.
+  const opts = { ...given, dir: resolve(given.dir) };
   const log = opts.log ?? (() => undefined);
   const url = `mysql://root@127.0.0.1:${opts.port}`;
   const pidFile = join(opts.dir, 'mariadbd.pid');
