@@ -127,18 +127,17 @@ export class StateStore {
     private readonly now: () => number = Date.now,
   ) {}
 
-  private async queryAll(migrationId: string, prefix: string): Promise<Record<string, unknown>[]> {
+  private queryAll(migrationId: string, prefix: string): Promise<Record<string, unknown>[]> {
+    return this.queryPages('pk = :pk AND begins_with(sk, :p)', { ':pk': pk(migrationId), ':p': prefix });
+  }
+
+  /** Every item a (consistent) key condition matches, page after page. */
+  private async queryPages(keyCondition: string, values: Record<string, unknown>): Promise<Record<string, unknown>[]> {
     const items: Record<string, unknown>[] = [];
     let start: Record<string, unknown> | undefined;
     do {
       const out: QueryCommandOutput = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
-          ExpressionAttributeValues: { ':pk': pk(migrationId), ':p': prefix },
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-        }),
+        new QueryCommand({ TableName: this.tableName, KeyConditionExpression: keyCondition, ExpressionAttributeValues: values, ConsistentRead: true, ExclusiveStartKey: start }),
       );
       items.push(...((out.Items ?? []) as Record<string, unknown>[]));
       start = out.LastEvaluatedKey;
@@ -494,24 +493,9 @@ export class StateStore {
   async tombstones(migrationId: string, table: string, lo: string | null, hi: string | null): Promise<Tombstone[]> {
     const prefix = `TOMB#${table}#`;
     const parts = await Promise.all(
-      Array.from({ length: TOMB_PARTITIONS }, async (_, n) => {
-        const items: Record<string, unknown>[] = [];
-        let start: Record<string, unknown> | undefined;
-        do {
-          const out: QueryCommandOutput = await this.doc.send(
-            new QueryCommand({
-              TableName: this.tableName,
-              KeyConditionExpression: 'pk = :pk AND sk BETWEEN :a AND :b',
-              ExpressionAttributeValues: { ':pk': `${pk(migrationId)}#TOMB${n}`, ':a': `${prefix}${lo ?? ''}`, ':b': `${prefix}${hi ?? '\uffff'}` },
-              ConsistentRead: true,
-              ExclusiveStartKey: start,
-            }),
-          );
-          items.push(...((out.Items ?? []) as Record<string, unknown>[]));
-          start = out.LastEvaluatedKey;
-        } while (start);
-        return items;
-      }),
+      Array.from({ length: TOMB_PARTITIONS }, (_, n) =>
+        this.queryPages('pk = :pk AND sk BETWEEN :a AND :b', { ':pk': `${pk(migrationId)}#TOMB${n}`, ':a': `${prefix}${lo ?? ''}`, ':b': `${prefix}${hi ?? '\uffff'}` }),
+      ),
     );
     return parts
       .flat()
