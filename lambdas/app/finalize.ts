@@ -11,6 +11,7 @@ import { SegmentStatus, VerifyStatus } from '../adapters/state-store.js';
 import type { AppContext } from './context.js';
 import { tableConfig } from './context.js';
 import { refreshStatistics } from './statistics.js';
+import { migrationStatus } from './status.js';
 
 export interface TableSummary {
   readonly table: string;
@@ -32,39 +33,28 @@ export interface TableSummary {
 /** Statistics days recounted by finalize (the latest stored day and the ones before it). */
 const RECENT_DAYS = 2;
 
+/** Each table's summary from `migrationStatus` (the one definition of completion), optionally after refreshing recent statistics. */
 export async function summarize(ctx: AppContext, opts: { refreshStats?: boolean; cdcCaughtUp?: boolean } = {}): Promise<TableSummary[]> {
-  const out: TableSummary[] = [];
-  for (const t of ctx.config.tables) {
-    const [cps, stats, batches] = await Promise.all([
-      ctx.store.segments(ctx.config.migrationId, t.name),
-      opts.refreshStats ? refreshStatistics(ctx, tableConfig(ctx, t.name), RECENT_DAYS) : ctx.store.stats(ctx.config.migrationId, t.name),
-      ctx.store.verifyBatches(ctx.config.migrationId, t.name),
-    ]);
-    const done = cps.filter((c) => c.status === SegmentStatus.DONE).length;
-    const failed = cps.filter((c) => c.status === SegmentStatus.FAILED).length;
-    const verified = cps.filter((c) => c.verifyStatus === VerifyStatus.CLEAN || c.verifyStatus === VerifyStatus.REPAIRED).length;
-    const dirty = cps.filter((c) => c.verifyStatus === VerifyStatus.DIRTY || c.verifyStatus === VerifyStatus.FAILED).length;
-    const statisticsTotal = stats.reduce((a, s) => a + s.rows, 0);
-    const verifiedRows = batches.reduce((a, b) => a + b.sourceRows, 0);
-    const status = failed > 0 ? 'FAILED' : cps.length > 0 && done === cps.length ? 'DONE' : 'INCOMPLETE';
-    const verifiedAll = !ctx.config.verify.enabled || (cps.length > 0 && verified === cps.length && verifiedRows >= statisticsTotal);
-    out.push({
-      table: t.name,
-      status,
-      rowsCopied: cps.reduce((a, c) => a + c.rowsCopied, 0),
-      statisticsTotal,
-      segments: cps.length,
-      segmentsDone: done,
-      segmentsFailed: failed,
-      segmentsVerified: verified,
-      segmentsDirty: dirty,
-      verifiedRows,
-      dirtyRows: batches.reduce((a, b) => a + (b.status === VerifyStatus.REPAIRED ? 0 : b.missing + b.different + b.extra), 0),
-      repairedRows: batches.reduce((a, b) => a + b.repaired, 0),
-      complete: status === 'DONE' && verifiedAll && (opts.cdcCaughtUp ?? true),
-    });
-  }
-  return out;
+  if (opts.refreshStats) for (const t of ctx.config.tables) await refreshStatistics(ctx, tableConfig(ctx, t.name), RECENT_DAYS);
+  const view = await migrationStatus(ctx.config, ctx.store);
+  return view.tables.map((t) => {
+    const count = (ok: (s: (typeof t.segments)[number]) => boolean) => t.segments.filter(ok).length;
+    return {
+      table: t.table,
+      status: t.status === 'FAILED' ? 'FAILED' : t.status === 'DONE' ? 'DONE' : 'INCOMPLETE',
+      rowsCopied: t.rowsCopied,
+      statisticsTotal: t.statisticsTotal,
+      segments: t.segments.length,
+      segmentsDone: count((s) => s.status === SegmentStatus.DONE),
+      segmentsFailed: count((s) => s.status === SegmentStatus.FAILED),
+      segmentsVerified: count((s) => s.verifyStatus === VerifyStatus.CLEAN || s.verifyStatus === VerifyStatus.REPAIRED),
+      segmentsDirty: count((s) => s.verifyStatus === VerifyStatus.DIRTY || s.verifyStatus === VerifyStatus.FAILED),
+      verifiedRows: t.verifiedRows,
+      dirtyRows: t.dirtyRows,
+      repairedRows: t.repairedRows,
+      complete: t.complete && (opts.cdcCaughtUp ?? true),
+    };
+  });
 }
 
 export async function finalize(ctx: AppContext): Promise<{ migrationId: string; tables: TableSummary[]; cdcCaughtUp?: boolean }> {

@@ -31,8 +31,8 @@ export interface TableView {
   readonly dirtyRows: number;
   readonly repairedRows: number;
   /**
-   * Copy DONE, every segment's last verification is CLEAN or REPAIRED and verification covered at least
-   * the statistics total. (With CDC, the CLI adds: lag 0.)
+   * Copy DONE and — when `verify.enabled` — every segment's last verification is CLEAN or REPAIRED and
+   * verification covered at least the statistics total. (With CDC, finalize and the CLI add: lag 0.)
    */
   readonly complete: boolean;
   readonly segments: SegmentView[];
@@ -83,7 +83,7 @@ export async function migrationStatus(config: MigrationConfig, store: StateStore
       verifiedRows,
       dirtyRows,
       repairedRows,
-      complete: status === 'DONE' && verifiedClean && verifiedRows >= total,
+      complete: status === 'DONE' && (!config.verify.enabled || (verifiedClean && verifiedRows >= total)),
       segments: mine.map((c) => ({
         segment: c.segment,
         status: c.status,

@@ -237,20 +237,10 @@ export async function verifySegment(ctx: AppContext, req: VerifySegmentRequest, 
   };
   for (;;) {
     // The batch's upper key: the batchRows-th key after `lo` within the segment (index only), else the segment's end.
-    const params: unknown[] = [];
-    const where: string[] = [];
-    if (lo !== null) {
-      where.push(`${q(table.scrollKey)} > ?`);
-      params.push(bindKey(lo, plan.keyKind));
-    }
-    if (cp.hi !== null) {
-      where.push(`${q(table.scrollKey)} <= ?`);
-      params.push(bindKey(cp.hi, plan.keyKind));
-    }
-    where.push(...windowPredicates(table.timeColumn, table.window, params));
+    const rest = rangeWhere(table, plan.keyKind, lo, cp.hi);
     const [edge] = await ctx.source.query<RowDataPacket[]>(
-      `SELECT ${q(table.scrollKey)} AS k FROM ${qt(db, table.name)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${q(table.scrollKey)} LIMIT 1 OFFSET ${batchRows - 1}`,
-      params,
+      `SELECT ${q(table.scrollKey)} AS k FROM ${qt(db, table.name)} WHERE ${rest.where} ORDER BY ${q(table.scrollKey)} LIMIT 1 OFFSET ${batchRows - 1}`,
+      rest.params,
     );
     const hi: string | null = edge[0] ? keyText(edge[0].k, plan.keyKind, `${table.name} verify`) : cp.hi;
     const state = await verifyRange(ctx, table, plan.keyKind, plan.columns, kinds, readKinds, targets, rk, req.segment, lo, hi, batch, opts, recordClean);
