@@ -118,7 +118,7 @@ try {
   const table = tableConfig(ctx, 'order_info');
   const plan = await planFor(ctx, 'order_info');
   const targets = routerFor(ctx, table).allTargets();
-  const crc = rowCrcExpr(plan.columns);
+  const crc = rowCrcExpr(plan.columns, plan.readKinds ?? {});
   const key = q(table.scrollKey);
   const prof = { edgeMs: 0, sourceMs: 0, targetsWallMs: 0, targetsSumMs: 0, targetQueries: 0, overlapMs: 0, proposedMs: 0 };
   let lo: string | null = null;

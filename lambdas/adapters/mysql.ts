@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import type { ConnectionConfig } from '../core/config.js';
 import { ConfigError, ReshardError, SchemaError, TransientError } from '../core/errors.js';
 import { kindOfType, type ColumnKinds } from '../core/rowdiff.js';
-import { copyUpsertSql, pageQuery, q, qt, rowCrcExpr, windowPredicates, type Window } from '../core/sql.js';
+import { copyUpsertSql, pageQuery, q, qt, rowCrcExpr, windowPredicates, type ReadKind, type Window } from '../core/sql.js';
 import type { KeyKind } from '../core/segments.js';
 
 export type Row = Record<string, unknown>;
@@ -102,21 +102,27 @@ export async function columnsOf(pool: Pool, database: string, table: string): Pr
 }
 
 /** Types whose values are bounded by the 64 KB row size (a checksum may concatenate them as they are). */
-const SHORT_TYPES = new Set([
-  'tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint', 'decimal', 'numeric', 'double', 'real', 'bit', 'bool', 'boolean',
-  'date', 'datetime', 'timestamp', 'time', 'year', 'char', 'varchar', 'binary', 'varbinary', 'enum', 'set', 'inet4', 'inet6', 'uuid',
+/** Types whose text never contains the checksum's separator `|` and never reads `n`: numbers, dates, times, addresses. */
+const PLAIN_TYPES = new Set([
+  'tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint', 'decimal', 'numeric', 'double', 'real', 'bool', 'boolean',
+  'date', 'datetime', 'timestamp', 'time', 'year', 'inet4', 'inet6', 'uuid',
 ]);
+/** Bounded types whose text may hold any byte (strings, BIT, ENUM/SET labels). */
+const SHORT_TYPES = new Set(['bit', 'char', 'varchar', 'binary', 'varbinary', 'enum', 'set']);
 
 /**
  * How columns are read and checksummed (`selectList`, `rowCrcExpr`): FLOAT (single precision) through
- * DOUBLE so every stored digit round-trips ('float-single'), bounded types as they are ('short'); other
- * columns (TEXT, BLOB, JSON, …) are absent: read as they are, checksummed by their own CRC32.
+ * DOUBLE so every stored digit round-trips ('float-single'); numbers, dates and times as they are ('plain':
+ * their text can hold neither the separator nor the NULL marker); other bounded types as they are, length-
+ * prefixed in the checksum ('short'); other columns (TEXT, BLOB, JSON, …) are absent: read as they are,
+ * checksummed by their own CRC32.
  */
-export function readKindsOf(columns: readonly ColumnInfo[]): Record<string, 'float-single' | 'short'> {
-  const out: Record<string, 'float-single' | 'short'> = {};
+export function readKindsOf(columns: readonly ColumnInfo[]): Record<string, ReadKind> {
+  const out: Record<string, ReadKind> = {};
   for (const c of columns) {
     const t = c.dataType.toLowerCase();
     if (t === 'float') out[c.name] = 'float-single';
+    else if (PLAIN_TYPES.has(t)) out[c.name] = 'plain';
     else if (SHORT_TYPES.has(t)) out[c.name] = 'short';
   }
   return out;

@@ -83,6 +83,7 @@ interface Side {
 }
 
 const idOf = (t: TargetName) => `${t.database}.${t.tableName}`;
+const slotOf = (t: TargetName, tablesPerDb: number) => t.db * tablesPerDb + t.table;
 
 /** `SELECT … FROM (derived) LIMIT 2^64-1`: the derived table is materialized, so the row CRC is evaluated once per row. */
 const ONCE = 'LIMIT 18446744073709551615';
@@ -92,18 +93,20 @@ const ONCE = 'LIMIT 18446744073709551615';
  * Node and summed per target table — so a row sitting in a table it does not route to changes two tables'
  * sums even though the total is the same.
  */
-async function sourceSides(ctx: AppContext, table: TableConfig, crc: string, where: string, params: unknown[]): Promise<Map<string, Side>> {
+async function sourceSides(ctx: AppContext, table: TableConfig, crc: string, where: string, params: unknown[]): Promise<Map<number, Side>> {
   const cols = [...new Set([table.scrollKey, ...table.shardKeys])];
   const [rows] = (await ctx.source.query({ sql: `SELECT ${cols.map(q).join(', ')}, ${crc} AS c FROM ${qt(ctx.config.source.database, table.name)} WHERE ${where}`, rowsAsArray: true }, params)) as unknown as [unknown[][]];
   const router = routerFor(ctx, table);
-  const out = new Map<string, Side>();
+  const tablesPerDb = router.layout.tablesPerDb;
+  // Keyed by the target's index (slotOf): no string per row.
+  const out = new Map<number, Side>();
   const probe: Record<string, unknown> = {};
   for (const r of rows) {
     for (let i = 0; i < cols.length; i++) probe[cols[i]!] = r[i];
-    const id = idOf(router.route(probe));
+    const slot = slotOf(router.route(probe), tablesPerDb);
     const c = Number(r[cols.length]);
-    let side = out.get(id);
-    if (!side) out.set(id, (side = { rows: 0, xor: 0, sum: 0 }));
+    let side = out.get(slot);
+    if (!side) out.set(slot, (side = { rows: 0, xor: 0, sum: 0 }));
     side.rows++;
     side.xor = (side.xor ^ c) >>> 0;
     side.sum += c;
@@ -130,7 +133,7 @@ async function differingTargets(ctx: AppContext, table: TableConfig, crc: string
   const [source, sides] = await Promise.all([sourceSides(ctx, table, crc, where, params), inParallel([...targets], ctx.config.copy.writeConcurrency, (t) => targetSide(ctx, t, crc, where, params))]);
   const none: Side = { rows: 0, xor: 0, sum: 0 };
   const dirty = targets.filter((t, i) => {
-    const s = source.get(idOf(t)) ?? none;
+    const s = source.get(slotOf(t, table.tablesPerDb)) ?? none;
     const d = sides[i]!;
     return s.rows !== d.rows || s.xor !== d.xor || s.sum !== d.sum;
   });

@@ -29,9 +29,17 @@ export type RouteFn = (shardKey: string, layout: Layout) => Route;
 const DIGITS = /^\d+$/;
 
 export const spread: RouteFn = (key, { databases, tablesPerDb }) => {
-  if (!DIGITS.test(key)) throw new TypeError(`spread routing needs a non-negative integer key, got ${JSON.stringify(key)}`);
-  const slot = Number(BigInt(key) % BigInt(databases * tablesPerDb));
-  return { db: slot % databases, table: Math.floor(slot / databases) };
+  const count = databases * tablesPerDb;
+  // The key's value mod count, digit by digit: exact for any length (r * 10 + 9 stays far below 2^53 for
+  // any layout), and no BigInt per row.
+  let r = 0;
+  for (let i = 0; i < key.length; i++) {
+    const d = key.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) throw new TypeError(`spread routing needs a non-negative integer key, got ${JSON.stringify(key)}`);
+    r = (r * 10 + d) % count;
+  }
+  if (key.length === 0) throw new TypeError('spread routing needs a non-negative integer key, got ""');
+  return { db: r % databases, table: Math.floor(r / databases) };
 };
 
 export const last3Mod: RouteFn = (key, { databases, tablesPerDb }) => {

@@ -72,6 +72,16 @@ describe('spread', () => {
     );
   });
 
+  it('equals the BigInt definition (slot = key mod N×M) for keys of any length', () => {
+    fc.assert(
+      fc.property(layoutArb, fc.bigInt({ min: 0n, max: 2n ** 128n }), fc.nat({ max: 3 }), (layout, key, zeros) => {
+        const n = BigInt(layout.databases * layout.tablesPerDb);
+        const slot = Number(key % n);
+        expect(spread('0'.repeat(zeros) + String(key), layout)).toEqual({ db: slot % layout.databases, table: Math.floor(slot / layout.databases) });
+      }),
+    );
+  });
+
   it('depends only on key mod N×M', () => {
     fc.assert(
       fc.property(layoutArb, fc.bigInt({ min: 0n, max: 2n ** 100n }), fc.bigInt({ min: 0n, max: 2n ** 70n }), (layout, key, k) => {

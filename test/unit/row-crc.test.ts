@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { rowCrcExpr, selectList } from '../../lambdas/core/sql.js';
+import { readKindsOf } from '../../lambdas/adapters/mysql.js';
 
 describe('rowCrcExpr', () => {
   it('puts short columns into the row string length-prefixed, so NULL, empty and any value differ and no value can pass for a separator', () => {
@@ -17,13 +18,30 @@ describe('rowCrcExpr', () => {
     expect(rowCrcExpr(['x']).match(/CRC32\(`x`\)/g)).toHaveLength(1);
   });
 
+  it('puts plain columns (numbers, dates: no separator, never `n`) into the row string as they are', () => {
+    expect(rowCrcExpr(['id', 'name', 'at'], { id: 'plain', name: 'short', at: 'plain' })).toBe(
+      "CRC32(CONCAT_WS('|', IFNULL(`id`, 'n'), IFNULL(CONCAT(OCTET_LENGTH(`name`), ':', `name`), 'n'), IFNULL(`at`, 'n')))",
+    );
+  });
+
   it('reads FLOAT through DOUBLE, in the checksum and in the select list', () => {
-    expect(rowCrcExpr(['f'], { f: 'float-single' })).toContain("CONCAT(OCTET_LENGTH((`f` + 0e0)), ':', (`f` + 0e0))");
+    expect(rowCrcExpr(['f'], { f: 'float-single' })).toContain("IFNULL((`f` + 0e0), 'n')");
     expect(selectList(['id', 'f'], { id: 'short', f: 'float-single' })).toBe('`id`, (`f` + 0e0) AS `f`');
   });
 
   it('is column-order sensitive and escapes identifiers', () => {
     expect(rowCrcExpr(['a', 'b'])).not.toBe(rowCrcExpr(['b', 'a']));
     expect(rowCrcExpr(['we`ird'])).toContain('`we``ird`');
+  });
+});
+
+describe('readKindsOf', () => {
+  it.each([
+    ['bigint', 'plain'], ['decimal', 'plain'], ['double', 'plain'], ['datetime', 'plain'], ['time', 'plain'], ['year', 'plain'], ['uuid', 'plain'],
+    ['float', 'float-single'],
+    ['varchar', 'short'], ['char', 'short'], ['varbinary', 'short'], ['bit', 'short'], ['enum', 'short'], ['set', 'short'],
+    ['text', undefined], ['longblob', undefined], ['json', undefined], ['geometry', undefined],
+  ])('%s → %s', (dataType, kind) => {
+    expect(readKindsOf([{ name: 'c', dataType } as never])['c']).toBe(kind);
   });
 });
