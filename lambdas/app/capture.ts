@@ -9,7 +9,7 @@ import { recordKeyOf, type MigrationConfig } from '../core/config.js';
 import { readChanges } from '../adapters/binlog.js';
 import { passwordOf } from '../adapters/mysql.js';
 import { RowRoutingError } from '../core/errors.js';
-import { packMessages, type ChangeEvent, type Position } from '../core/events.js';
+import { compressMessages, packMessages, type ChangeEvent, type Position } from '../core/events.js';
 import type { ChangeQueue } from '../adapters/sqs.js';
 import type { CaptureState } from '../adapters/state-store.js';
 import { routerFor, tableConfig, type AppContext } from './context.js';
@@ -95,9 +95,14 @@ export function keysOnlyBefore(ctx: AppContext): (e: ChangeEvent) => ChangeEvent
     if (e.op !== 'update' || !e.before) return e;
     const cols = colsOf.get(e.table);
     if (!cols) return e;
-    return { ...e, before: Object.fromEntries(cols.map((c) => [c, e.before![c] ?? null])) };
+    const before: Record<string, unknown> = {};
+    for (const c of cols) before[c] = e.before[c] ?? null;
+    return { ...e, before };
   };
 }
+
+/** Packed flushes whose sends may be pending while the binlog is read on. */
+const MAX_FLUSHES_IN_FLIGHT = 2;
 
 export async function captureRun(ctx: AppContext, deps: CaptureDeps, opts: { owner: string; budgetMs: number; leaseMs?: number; maxEventsPerRead?: number; idleMs?: number; batchSize?: number; sendEvents?: number; maxBufferMs?: number }): Promise<CaptureRun> {
   const { config, store } = ctx;
@@ -110,6 +115,11 @@ export async function captureRun(ctx: AppContext, deps: CaptureDeps, opts: { own
   let events = 0;
   let messages = 0;
   let caughtUp = false;
+  // Sends run one flush after another (so a group's later messages never overtake its earlier ones) while
+  // the binlog is read on; at most `MAX_FLUSHES_IN_FLIGHT` flushes wait, and all are done before a commit.
+  let sending: Promise<void> = Promise.resolve();
+  let flushesInFlight = 0;
+  const settled = () => sending.then(() => undefined, () => undefined);
   try {
     while (Date.now() < deadline) {
       let lastEventAt: number | undefined;
@@ -119,11 +129,28 @@ export async function captureRun(ctx: AppContext, deps: CaptureDeps, opts: { own
       let bufferedSince = 0;
       const flush = async () => {
         if (!buffer.length) return;
-        const packed = packMessages(buffer.map(slimBefore), group, slim);
+        // Compressed in the send chain, on zlib's thread pool (bodies above COMPRESS_ABOVE).
+        const packed = packMessages(buffer.map(slimBefore), group, slim, undefined, undefined, false);
         lastEventAt = buffer[buffer.length - 1]!.timestamp;
         buffer = [];
-        await deps.queue.send(packed);
-        messages += packed.length;
+        flushesInFlight++;
+        const earlier = sending;
+        // After a failed send nothing later is sent (the chain stays rejected); the error surfaces below.
+        const compressed = compressMessages(packed);
+        compressed.catch(() => undefined); // its error surfaces through `sending`
+        sending = earlier.then(async () => deps.queue.send(await compressed)).then(
+          () => {
+            messages += packed.length;
+            flushesInFlight--;
+          },
+          (err: unknown) => {
+            flushesInFlight--;
+            throw err;
+          },
+        );
+        sending.catch(() => undefined); // awaited later; not an unhandled rejection meanwhile
+        // Backpressure: wait for the earlier flushes (this one goes on sending while the binlog is read).
+        if (flushesInFlight > MAX_FLUSHES_IN_FLIGHT) await earlier;
       };
       const res = await deps.read({
         from: held.position,
@@ -135,12 +162,13 @@ export async function captureRun(ctx: AppContext, deps: CaptureDeps, opts: { own
         batchSize: opts.batchSize ?? 5000,
         onBatch: async (batch) => {
           if (!buffer.length) bufferedSince = Date.now();
-          buffer.push(...batch);
+          for (const e of batch) buffer.push(e);
           // Full enough, or waited long enough (lag): send.
           if (buffer.length >= (opts.sendEvents ?? 5000) || Date.now() - bufferedSince >= (opts.maxBufferMs ?? 200)) await flush();
         },
       });
       await flush();
+      await sending; // every message of this read is on the queue before the checkpoint moves past it
       if (res.events === 0) {
         caughtUp = true;
         if (res.position.file === held.position.file && res.position.position === held.position.position) break;
@@ -154,6 +182,8 @@ export async function captureRun(ctx: AppContext, deps: CaptureDeps, opts: { own
       if (caughtUp) break;
     }
   } finally {
+    // A send still in flight must land before another capture may start (it would race this one's order).
+    await settled();
     await store.releaseCapture(config.migrationId, held, opts.owner, caughtUp ? Date.now() : undefined);
   }
   return { events, messages, position: held.position, caughtUp, ...(held.lastEventAt !== undefined ? { lastEventAt: held.lastEventAt } : {}) };

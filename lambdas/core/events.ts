@@ -7,7 +7,8 @@
  */
 import { z } from 'zod';
 import { createHash } from 'node:crypto';
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { deflateRaw, deflateRawSync, inflateRawSync } from 'node:zlib';
+import { promisify } from 'node:util';
 
 export type ChangeOp = 'insert' | 'update' | 'delete';
 export type RowImage = Record<string, unknown>;
@@ -93,6 +94,22 @@ export function compressBody(json: string): string {
   return `{"v":1,"z":"${deflateRawSync(Buffer.from(json, 'utf8'), { level: 1 }).toString('base64')}"}`;
 }
 
+const deflateRawAsync = promisify(deflateRaw);
+
+/**
+ * `compressBody` on zlib's thread pool: capture compresses a flush's messages there while its own thread
+ * reads the binlog on.
+ */
+export async function compressBodyAsync(json: string): Promise<string> {
+  if (json.length <= COMPRESS_ABOVE) return json;
+  return `{"v":1,"z":"${(await deflateRawAsync(Buffer.from(json, 'utf8'), { level: 1 })).toString('base64')}"}`;
+}
+
+/** The messages with their bodies compressed (see `packMessages`' `compress: false`). */
+export async function compressMessages(messages: readonly OutgoingMessage[]): Promise<OutgoingMessage[]> {
+  return Promise.all(messages.map(async (m) => ({ ...m, body: await compressBodyAsync(m.body) })));
+}
+
 function inflateBody(body: unknown): unknown {
   const c = compressedBodySchema.safeParse(body);
   if (!c.success) return body;
@@ -117,6 +134,18 @@ export function encodeEvent(e: ChangeEvent): z.input<typeof wireEvent> {
     ts: e.timestamp,
     ...(e.reread ? { r: true as const } : {}),
   };
+}
+
+/**
+ * `JSON.stringify(encodeEvent(e))`, written directly: the same text (same key order) without building the
+ * wire object first — capture encodes every event it sends.
+ */
+export function eventJson(e: ChangeEvent): string {
+  let s = `{"t":${JSON.stringify(e.table)},"o":${JSON.stringify(e.op)}`;
+  if (e.before) s += `,"b":${JSON.stringify(mapImage(e.before, encodeValue))}`;
+  if (e.after) s += `,"a":${JSON.stringify(mapImage(e.after, encodeValue))}`;
+  s += `,"f":${JSON.stringify(e.position.file)},"p":${JSON.stringify(e.position.position)},"i":${JSON.stringify(e.rowIndex)},"ts":${JSON.stringify(e.timestamp)}`;
+  return e.reread ? `${s},"r":true}` : `${s}}`;
 }
 
 export function decodeEvents(body: unknown): ChangeEvent[] {
@@ -176,20 +205,26 @@ export function packMessages(
   keyOnly: (e: ChangeEvent) => ChangeEvent,
   maxBytes = 240 * 1024,
   maxEventsPerMessage = 200,
+  /** false: bodies are left uncompressed, for `compressMessages` to compress (off this thread) before sending. */
+  compress = true,
 ): OutgoingMessage[] {
-  const byGroup = new Map<string, { e: ChangeEvent; json: string }[]>();
+  const byGroup = new Map<string, { e: ChangeEvent; json: string; bytes: number }[]>();
   for (const raw of events) {
     const g = groupOf(raw);
     // Sizes are measured on what is sent: the SQS-safe text (an escaped emoji takes 12 bytes, not 4).
-    let json = sqsSafe(JSON.stringify(encodeEvent(raw)));
-    if (Buffer.byteLength(json) > maxBytes - 32) json = sqsSafe(JSON.stringify(encodeEvent(keyOnly(raw))));
+    let json = sqsSafe(eventJson(raw));
+    let bytes = Buffer.byteLength(json);
+    if (bytes > maxBytes - 32) {
+      json = sqsSafe(eventJson(keyOnly(raw)));
+      bytes = Buffer.byteLength(json);
+    }
     let list = byGroup.get(g);
     if (!list) byGroup.set(g, (list = []));
-    list.push({ e: raw, json });
+    list.push({ e: raw, json, bytes: bytes + 1 });
   }
   const out: OutgoingMessage[] = [];
   for (const [group, list] of byGroup) {
-    let batch: { e: ChangeEvent; json: string }[] = [];
+    let batch: { e: ChangeEvent; json: string; bytes: number }[] = [];
     let size = 0;
     const flush = () => {
       if (!batch.length) return;
@@ -198,7 +233,7 @@ export function packMessages(
       out.push({
         groupId: sqsId(group),
         dedupId: sqsId(positionText(first)),
-        body: compressBody(`{"v":1,"events":[${batch.map((b) => b.json).join(',')}]}`),
+        body: compress ? compressBody(`{"v":1,"events":[${batch.map((b) => b.json).join(',')}]}`) : `{"v":1,"events":[${batch.map((b) => b.json).join(',')}]}`,
         events: batch.length,
         last: { position: last.position, rowIndex: last.rowIndex },
       });
@@ -206,10 +241,9 @@ export function packMessages(
       size = 0;
     };
     for (const item of list) {
-      const bytes = Buffer.byteLength(item.json) + 1;
-      if (size + bytes > maxBytes - 32 || batch.length >= maxEventsPerMessage) flush();
+      if (size + item.bytes > maxBytes - 32 || batch.length >= maxEventsPerMessage) flush();
       batch.push(item);
-      size += bytes;
+      size += item.bytes;
     }
     flush();
   }

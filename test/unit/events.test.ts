@@ -3,7 +3,9 @@ import fc from 'fast-check';
 import {
   comparePositions,
   decodeEvents,
+  compressMessages,
   encodeEvent,
+  eventJson,
   packMessages,
   positionText,
   sqsId,
@@ -174,6 +176,16 @@ describe('encodeEvent / decodeEvents', () => {
         expect(rest).toEqual([]);
         expect(back).toEqual(e);
         expectBuffersKept(e, back);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('eventJson writes exactly JSON.stringify(encodeEvent(e)), for any event (with or without reread)', () => {
+    fc.assert(
+      fc.property(eventArb(NASTY), fc.boolean(), (e, reread) => {
+        const ev = reread ? { ...e, reread: true } : e;
+        expect(eventJson(ev)).toBe(JSON.stringify(encodeEvent(ev)));
       }),
       { numRuns: 300 },
     );
@@ -609,6 +621,17 @@ describe('packMessages', () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  it('compress=false leaves bodies for compressMessages, which gives the same bodies as packing compressed', async () => {
+    const events = Array.from({ length: 150 }, (_, i) => small(i, { id: i, pad: `row ${i} ${'p'.repeat(60)}` }));
+    const sync = packMessages(events, () => 'g', keyOnly);
+    const plain = packMessages(events, () => 'g', keyOnly, undefined, undefined, false);
+    expect(plain[0]!.body.startsWith('{"v":1,"events":[')).toBe(true);
+    const compressed = await compressMessages(plain);
+    expect(compressed).toEqual(sync);
+    expect(compressed[0]!.body).toMatch(/^\{"v":1,"z":"/);
+    expect(decodeAll(compressed).flat()).toEqual(events);
   });
 
   it('returns no message for no event', () => {
