@@ -90,8 +90,7 @@ const compressedBodySchema = z.object({ v: z.literal(1), z: z.string().min(1) })
 export const COMPRESS_ABOVE = 4096;
 
 export function compressBody(json: string): string {
-  if (json.length <= COMPRESS_ABOVE) return json;
-  return `{"v":1,"z":"${deflateRawSync(Buffer.from(json, 'utf8'), { level: 1 }).toString('base64')}"}`;
+  return json.length <= COMPRESS_ABOVE ? json : deflated(json);
 }
 
 const deflateRawAsync = promisify(deflateRaw);
@@ -183,6 +182,21 @@ export function sqsSafe(json: string): string {
   );
 }
 
+/**
+ * A message body from its raw JSON: compressed above COMPRESS_ABOVE (now, or by `compressMessages` when
+ * `compress` is false: base64, nothing to escape); else SQS-escaped, and compressed after all if escaping
+ * took it past `maxBytes` (a small body of emoji grows up to 3×).
+ */
+function bodyOf(raw: string, maxBytes: number, compress: boolean): string {
+  if (raw.length > COMPRESS_ABOVE) return compress ? compressBody(raw) : raw;
+  const safe = sqsSafe(raw);
+  return safe === raw || Buffer.byteLength(safe) <= maxBytes ? safe : deflated(raw);
+}
+
+function deflated(json: string): string {
+  return `{"v":1,"z":"${deflateRawSync(Buffer.from(json, 'utf8'), { level: 1 }).toString('base64')}"}`;
+}
+
 export interface OutgoingMessage {
   readonly groupId: string;
   readonly dedupId: string;
@@ -212,10 +226,11 @@ export function packMessages(
   for (const raw of events) {
     const g = groupOf(raw);
     // Sizes are measured on what is sent: the SQS-safe text (an escaped emoji takes 12 bytes, not 4).
-    let json = sqsSafe(eventJson(raw));
+    // Raw JSON: a body that gets compressed is base64 (ASCII) and needs no escaping; a small one is escaped whole.
+    let json = eventJson(raw);
     let bytes = Buffer.byteLength(json);
     if (bytes > maxBytes - 32) {
-      json = sqsSafe(eventJson(keyOnly(raw)));
+      json = eventJson(keyOnly(raw));
       bytes = Buffer.byteLength(json);
     }
     let list = byGroup.get(g);
@@ -233,7 +248,7 @@ export function packMessages(
       out.push({
         groupId: sqsId(group),
         dedupId: sqsId(positionText(first)),
-        body: compress ? compressBody(`{"v":1,"events":[${batch.map((b) => b.json).join(',')}]}`) : `{"v":1,"events":[${batch.map((b) => b.json).join(',')}]}`,
+        body: bodyOf(`{"v":1,"events":[${batch.map((b) => b.json).join(',')}]}`, maxBytes, compress),
         events: batch.length,
         last: { position: last.position, rowIndex: last.rowIndex },
       });
