@@ -9,7 +9,7 @@
  * read, extras are deleted if the source does not have them there, and the batch is checked again. Each
  * batch's state is kept in DynamoDB, and each segment's outcome on its checkpoint.
  */
-import type { RowDataPacket } from 'mysql2/promise';
+import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { recordKeyId, recordKeyOf, type TableConfig } from '../core/config.js';
 import { diffColumns, type ColumnKinds } from '../core/rowdiff.js';
 import { applyUpsertSql, deleteByKeysSql, keysPredicate, q, qt, rowCrcExpr, selectByKeysSql, selectList, windowPredicates } from '../core/sql.js';
@@ -120,7 +120,7 @@ async function targetSide(ctx: AppContext, t: TargetName, crc: string, where: st
   try {
     // Prepared (each target's statement runs once per batch; mysql2 keeps it per connection): the server
     // parses the long checksum expression once, not 64 times per batch.
-    [r] = await ctx.writer.poolFor(t.db).execute<RowDataPacket[]>(`SELECT COUNT(*) AS n, BIT_XOR(c) AS x, SUM(c) AS s FROM (SELECT ${crc} AS c FROM ${qt(t.database, t.tableName)} WHERE ${where} ${ONCE}) d`, params);
+    [r] = await ctx.writer.poolFor(t.db).execute<RowDataPacket[]>(`SELECT COUNT(*) AS n, BIT_XOR(c) AS x, SUM(c) AS s FROM (SELECT ${crc} AS c FROM ${qt(t.database, t.tableName)} WHERE ${where} ${ONCE}) d`, params as Parameters<Pool['execute']>[1]);
   } catch (err) {
     throw dbError(err, `checksumming ${idOf(t)} to verify`);
   }
