@@ -7,6 +7,7 @@
  * name to a Secrets Manager secret that the database-reaching Lambdas read at cold start.
  */
 import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
 import { formatIssues, type ConnectionConfig, type MigrationConfig } from '../lambdas/core/config.js';
@@ -114,6 +115,8 @@ export interface Environment {
   readonly settings: EnvironmentConfig;
   /** The migration config, validated, with this environment's overrides applied. */
   readonly migration: MigrationConfig;
+  /** With custom routing: the routing module's absolute path (`routing.module`, relative to the project root), bundled with the Lambdas. */
+  readonly routingModule?: string;
 }
 
 export function stackNameOf(envName: string): string {
@@ -167,8 +170,6 @@ export function bindMigration(settings: EnvironmentConfig, config: MigrationConf
     issues.push(`concurrency.reserved.copy-batch: ${reserved['copy-batch']} is below the Map's concurrency ${mapConcurrency}: copy-batch calls would be throttled`);
   if (reserved.apply !== undefined && reserved.apply < applyConcurrency)
     issues.push(`concurrency.reserved.apply: ${reserved.apply} is below the apply maximum concurrency ${applyConcurrency}: the event source would be throttled`);
-  if (config.routing.algorithm === 'custom')
-    issues.push(`${settings.migrationConfig.file}: routing.algorithm: custom routing modules are not bundled with the Lambdas yet`);
   if (issues.length) throw new ConfigError(`${origin} does not fit ${settings.migrationConfig.file}`, issues);
   return { ...config, copy };
 }
@@ -192,7 +193,12 @@ export async function loadEnvironment(envName: string, root: string): Promise<En
     throw new ConfigError(`${origin}: migrationConfig.file: cannot read ${settings.migrationConfig.file}: ${(err as Error).message}`);
   }
   const migration = bindMigration(settings, parseConfigText(text, settings.migrationConfig.file), origin);
-  return { name, stackName: stackNameOf(name), settings, migration };
+  let routingModule: string | undefined;
+  if (migration.routing.algorithm === 'custom') {
+    routingModule = isAbsolute(migration.routing.module!) ? migration.routing.module! : join(root, migration.routing.module!);
+    if (!existsSync(routingModule)) throw new ConfigError(`${origin} does not fit ${settings.migrationConfig.file}`, [`${settings.migrationConfig.file}: routing.module: ${migration.routing.module} not found (paths are relative to the project root)`]);
+  }
+  return { name, stackName: stackNameOf(name), settings, migration, ...(routingModule ? { routingModule } : {}) };
 }
 
 /** The ReshardStack props of an environment. */
@@ -205,6 +211,7 @@ export function stackPropsFor(env: Environment): ReshardStackProps {
     env: { account: s.account, region: s.region },
     description: `reshard ${m.migrationId} (${env.name})`,
     migrationConfigJson: JSON.stringify(m),
+    ...(env.routingModule ? { routingModule: env.routingModule } : {}),
     maxConcurrency: s.concurrency.mapMaxConcurrency ?? m.copy.concurrency,
     retainState: protect,
     deletionProtection: protect,

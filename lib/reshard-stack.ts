@@ -18,7 +18,7 @@ import { FullCopyStateMachine } from './full-copy-state-machine.js';
 import { ChangeDataCapture, type ChangeDataCaptureProps } from './cdc.js';
 import { ReshardMonitoring, type ReshardMonitoringProps } from './monitoring.js';
 import { acknowledgeNagFindings } from './nag.js';
-import { BUNDLED_CONFIG_FILE, RuntimeEnv } from '../lambdas/core/runtime-env.js';
+import { BUNDLED_CONFIG_FILE, BUNDLED_ROUTER_FILE, RuntimeEnv } from '../lambdas/core/runtime-env.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -67,6 +67,11 @@ export interface ReshardStackProps extends StackProps {
   readonly secrets?: Readonly<Record<string, string>>;
   /** SSM parameter holding the migration config, read at cold start instead of the bundled file. @default none */
   readonly configParameterName?: string;
+  /**
+   * Custom routing: the module's absolute path. It is bundled (esbuild) next to each handler and named by
+   * RESHARD_ROUTING_MODULE, which the handlers load in place of the config's `routing.module`.
+   */
+  readonly routingModule?: string;
   /** X-Ray tracing for the functions and the state machine. @default false */
   readonly tracing?: boolean;
   /** Reserved concurrency per function. @default none */
@@ -117,6 +122,7 @@ export class ReshardStack extends Stack {
           [RuntimeEnv.configFile]: BUNDLED_CONFIG_FILE,
           ...(typeof migrationId === 'string' ? { [RuntimeEnv.migrationId]: migrationId } : {}),
           ...(props.configParameterName ? { [RuntimeEnv.configParameter]: props.configParameterName } : {}),
+          ...(props.routingModule ? { [RuntimeEnv.routingModule]: BUNDLED_ROUTER_FILE } : {}),
           POWERTOOLS_SERVICE_NAME: 'reshard',
           NODE_OPTIONS: '--enable-source-maps',
         },
@@ -134,7 +140,14 @@ export class ReshardStack extends Stack {
           commandHooks: {
             beforeBundling: () => [],
             beforeInstall: () => [],
-            afterBundling: (_in: string, out: string) => [`printf '%s' ${shellQuote(props.migrationConfigJson)} > ${shellQuote(join(out, BUNDLED_CONFIG_FILE))}`],
+            afterBundling: (_in: string, out: string) => [
+              `printf '%s' ${shellQuote(props.migrationConfigJson)} > ${shellQuote(join(out, BUNDLED_CONFIG_FILE))}`,
+              ...(props.routingModule
+                ? [
+                    `${shellQuote(join(root, 'node_modules', '.bin', 'esbuild'))} ${shellQuote(props.routingModule)} --bundle --platform=node --format=esm --target=node22 --log-level=warning --outfile=${shellQuote(join(out, BUNDLED_ROUTER_FILE))}`,
+                  ]
+                : []),
+            ],
           },
         },
       });

@@ -70,7 +70,16 @@ async function loadDeployedConfig(env: NodeJS.ProcessEnv): Promise<MigrationConf
   } else if (inline) config = parseConfigText(inline, RuntimeEnv.configJson);
   else throw new ConfigError(`set ${RuntimeEnv.configParameter}, ${RuntimeEnv.configFile} (config file path) or ${RuntimeEnv.configJson}`);
   checkDeployedMigration(config, env[RuntimeEnv.migrationId]);
-  return config;
+  return withBundledRouter(config, env);
+}
+
+/** A custom routing rule deployed with the code (RESHARD_ROUTING_MODULE) is the one the config's `custom` routing loads. */
+export function withBundledRouter(config: MigrationConfig, env: NodeJS.ProcessEnv): MigrationConfig {
+  const bundled = env[RuntimeEnv.routingModule];
+  if (config.routing.algorithm !== 'custom') return config;
+  if (!bundled) throw new ConfigError(`routing.algorithm is custom but this deployment carries no routing module (${RuntimeEnv.routingModule}): redeploy with the config that names it`);
+  const module = isAbsolute(bundled) ? bundled : join(env.LAMBDA_TASK_ROOT ?? process.cwd(), bundled);
+  return { ...config, routing: { ...config.routing, module } };
 }
 
 /** The deployment's alarms and dashboard are keyed by the migrationId it was synthesized with. */

@@ -21,7 +21,15 @@ export const RuntimeEnv = {
   secrets: 'RESHARD_SECRETS',
   /** The change queue URL (capture). */
   queueUrl: 'RESHARD_QUEUE_URL',
+  /**
+   * A custom routing module bundled with the code (relative to the code root): replaces the config's
+   * `routing.module`, which names the file on the machine that deployed it.
+   */
+  routingModule: 'RESHARD_ROUTING_MODULE',
 } as const;
+
+/** The bundled custom routing module's file name inside each function's code. */
+export const BUNDLED_ROUTER_FILE = 'reshard-router.mjs';
 
 /** The bundled config's file name inside each function's code. */
 export const BUNDLED_CONFIG_FILE = 'reshard-config.json';
