@@ -99,6 +99,14 @@ describe.each(ENVIRONMENTS)('the %s stack', (name) => {
     expect(text).toContain(`\\"MaxConcurrency\\":${expected}`);
   });
 
+  it('gives capture and apply (per-event garbage) a larger young generation; source maps everywhere', () => {
+    for (const [handler, fn] of handlerFunctions(t())) {
+      const options = (fn.props.Environment as { Variables: Record<string, string> }).Variables.NODE_OPTIONS!;
+      expect(options).toContain('--enable-source-maps');
+      expect(options.includes('--max-semi-space-size=64')).toBe(handler === 'capture' || handler === 'apply');
+    }
+  });
+
   it('bundles the migration config and names the migration on every function', () => {
     const fns = handlerFunctions(t());
     expect([...fns.keys()].sort()).toEqual(Object.keys(HANDLERS).sort());
