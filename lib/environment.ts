@@ -57,6 +57,13 @@ export const environmentSchema = z
           ),
       )
       .default({}),
+    /**
+     * Customer-managed KMS keys that encrypt those secrets: the database-reaching functions may decrypt with
+     * them through Secrets Manager only (secrets under the AWS-managed key need nothing here).
+     */
+    secretsKmsKeys: z
+      .array(z.string().regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/, 'must be the ARN of a KMS key (arn:aws:kms:<region>:<account>:key/<key id>; not an alias)'))
+      .default([]),
     concurrency: z
       .object({
         /** Segments copied at once (the CopySegments Map's MaxConcurrency). @default the migration config's copy.concurrency */
@@ -156,6 +163,7 @@ export function bindMigration(settings: EnvironmentConfig, config: MigrationConf
   }
   for (const name of Object.keys(settings.secrets))
     if (!used.has(name)) issues.push(`secrets.${name}: no connection of ${settings.migrationConfig.file} has passwordEnv ${name}`);
+  if (settings.secretsKmsKeys.length && !Object.keys(settings.secrets).length) issues.push('secretsKmsKeys: there are no secrets for these keys to decrypt');
 
   const copy = { ...config.copy, ...(settings.batchSizes.copyPage !== undefined ? { pageSize: settings.batchSizes.copyPage } : {}) };
   // A copy-batch call reports RowsCopied when it returns, up to copy.timeBudgetSeconds (+ up to a minute of retry backoff) after it started.
@@ -217,6 +225,7 @@ export function stackPropsFor(env: Environment): ReshardStackProps {
     deletionProtection: protect,
     ...(s.network ? { network: s.network } : {}),
     secrets: s.secrets,
+    ...(s.secretsKmsKeys.length ? { secretsKmsKeys: s.secretsKmsKeys } : {}),
     ...(s.migrationConfig.ssmParameter ? { configParameterName: s.migrationConfig.ssmParameter } : {}),
     tracing: s.tracing,
     reservedConcurrency: s.concurrency.reserved,

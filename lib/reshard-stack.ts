@@ -7,6 +7,7 @@
 import { Annotations, Duration, Fn, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -65,6 +66,8 @@ export interface ReshardStackProps extends StackProps {
   readonly network?: NetworkPlacement;
   /** `passwordEnv` name → Secrets Manager secret ARN, read at cold start by the functions in DATABASE_HANDLERS. @default {} */
   readonly secrets?: Readonly<Record<string, string>>;
+  /** Customer-managed KMS keys of those secrets: kms:Decrypt for the same functions, via Secrets Manager only. */
+  readonly secretsKmsKeys?: readonly string[];
   /** SSM parameter holding the migration config, read at cold start instead of the bundled file. @default none */
   readonly configParameterName?: string;
   /**
@@ -189,6 +192,14 @@ export class ReshardStack extends Stack {
         const secret = secretsmanager.Secret.fromSecretCompleteArn(this, `Secret-${envName}`, arn);
         for (const f of dbFunctions) secret.grantRead(f);
       });
+      if (props.secretsKmsKeys?.length) {
+        const decrypt = new iam.PolicyStatement({
+          actions: ['kms:Decrypt'],
+          resources: [...props.secretsKmsKeys],
+          conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(this).region}.amazonaws.com` } },
+        });
+        for (const f of dbFunctions) f.addToRolePolicy(decrypt);
+      }
     }
     if (props.configParameterName) {
       const parameter = ssm.StringParameter.fromStringParameterName(this, 'ConfigParameter', props.configParameterName);

@@ -134,6 +134,18 @@ describe.each(ENVIRONMENTS)('the %s stack', (name) => {
     }
   });
 
+  it('lets only the database-reaching functions decrypt with the secrets\' customer keys, through Secrets Manager only', () => {
+    const keys = s().env.settings.secretsKmsKeys;
+    const region = s().env.settings.region;
+    for (const [handler, fn] of handlerFunctions(t())) {
+      const decrypt = statementsOf(t(), fn.id).filter((st) => actionsOf([st]).includes('kms:Decrypt'));
+      if (DATABASE_HANDLERS.includes(handler as never) && keys.length) {
+        expect(decrypt, handler).toHaveLength(1);
+        expect(decrypt[0]).toMatchObject({ Effect: 'Allow', Resource: keys.length === 1 ? keys[0] : keys, Condition: { StringEquals: { 'kms:ViaService': `secretsmanager.${region}.amazonaws.com` } } });
+      } else expect(decrypt, handler).toEqual([]);
+    }
+  });
+
   it('lets capture send to the change queue and apply only consume it', () => {
     const { changesId, dlqId } = queues(t());
     const fns = handlerFunctions(t());

@@ -70,6 +70,7 @@ describe('environment settings', () => {
     ['security group', (s: Json) => ((s.network as Json).securityGroupId = 'sg-1'), /^network\.securityGroupId: must be a security group id/],
     ['secret ARN', (s: Json) => ((s.secrets as Json).SRC_PW = 'hunter2'), /^secrets\.SRC_PW: must be the complete ARN of a Secrets Manager secret/],
     ['secret name', (s: Json) => ((s.secrets as Json)['src-pw'] = ARN('x')), /^secrets\.src-pw: must be an environment variable name/],
+    ['KMS key alias', (s: Json) => (s.secretsKmsKeys = ['arn:aws:kms:eu-west-1:333333333333:alias/reshard']), /^secretsKmsKeys\.0: must be the ARN of a KMS key .*not an alias/],
     ['config file', (s: Json) => (s.migrationConfig = 'config/migrations/orders.prod.yaml'), /^migrationConfig: /],
     ['SSM parameter', (s: Json) => (s.migrationConfig = { file: 'x.yaml', ssmParameter: 'no-slash' }), /^migrationConfig\.ssmParameter: must be a parameter name/],
     ['apply batch', (s: Json) => (s.batchSizes = { apply: 11 }), /^batchSizes\.apply: /],
@@ -109,6 +110,18 @@ describe('environment bound to its migration config', () => {
       migration((c) => (c.copy = { timeBudgetSeconds: 840 })),
       settings((s) => (s.alarms = { email: 'a@example.com', copyStalledMinutes: 10 })),
       /^alarms\.copyStalledMinutes: 10 is too short for copy\.timeBudgetSeconds 840 .*use at least 16/,
+    ],
+    [
+      'customer keys without secrets to decrypt',
+      migration((c) => {
+        delete (c.source as Json).passwordEnv;
+        delete (c.target.connection as Json).passwordEnv;
+      }),
+      settings((s) => {
+        s.secrets = {};
+        s.secretsKmsKeys = ['arn:aws:kms:eu-west-1:333333333333:key/0b7c2f4e-5d6a-4e8f-9a1b-2c3d4e5f6a7b'];
+      }),
+      /^secretsKmsKeys: there are no secrets for these keys to decrypt/,
     ],
     [
       'reserved copy concurrency below the Map concurrency',
