@@ -101,7 +101,7 @@ const deflateRawAsync = promisify(deflateRaw);
  */
 export async function compressBodyAsync(json: string): Promise<string> {
   if (json.length <= COMPRESS_ABOVE) return json;
-  return `{"v":1,"z":"${(await deflateRawAsync(Buffer.from(json, 'utf8'), { level: 1 })).toString('base64')}"}`;
+  return envelope(await deflateRawAsync(Buffer.from(json, 'utf8'), { level: 1 }));
 }
 
 /** The messages with their bodies compressed (see `packMessages`' `compress: false`). */
@@ -194,8 +194,11 @@ function bodyOf(raw: string, maxBytes: number, compress: boolean): string {
 }
 
 function deflated(json: string): string {
-  return `{"v":1,"z":"${deflateRawSync(Buffer.from(json, 'utf8'), { level: 1 }).toString('base64')}"}`;
+  return envelope(deflateRawSync(Buffer.from(json, 'utf8'), { level: 1 }));
 }
+
+/** The compressed body: `{"v":1,"z":"<base64 of the raw-deflated JSON>"}`. */
+const envelope = (deflatedJson: Buffer) => `{"v":1,"z":"${deflatedJson.toString('base64')}"}`;
 
 export interface OutgoingMessage {
   readonly groupId: string;
@@ -225,8 +228,8 @@ export function packMessages(
   const byGroup = new Map<string, { e: ChangeEvent; json: string; bytes: number }[]>();
   for (const raw of events) {
     const g = groupOf(raw);
-    // Sizes are measured on what is sent: the SQS-safe text (an escaped emoji takes 12 bytes, not 4).
-    // Raw JSON: a body that gets compressed is base64 (ASCII) and needs no escaping; a small one is escaped whole.
+    // Raw JSON: a body that gets compressed is base64 (ASCII) and needs no escaping; a small one is escaped
+    // whole, and compressed after all if escaping takes it past maxBytes (bodyOf).
     let json = eventJson(raw);
     let bytes = Buffer.byteLength(json);
     if (bytes > maxBytes - 32) {
