@@ -101,13 +101,12 @@ export async function columnsOf(pool: Pool, database: string, table: string): Pr
   return rows.map((r) => ({ name: String(r.name), dataType: String(r.dataType), columnType: String(r.columnType), nullable: r.nullable === 'YES' }));
 }
 
-/** Types whose values are bounded by the 64 KB row size (a checksum may concatenate them as they are). */
 /** Types whose text never contains the checksum's separator `|` and never reads `n`: numbers, dates, times, addresses. */
 const PLAIN_TYPES = new Set([
   'tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint', 'decimal', 'numeric', 'double', 'real', 'bool', 'boolean',
   'date', 'datetime', 'timestamp', 'time', 'year', 'inet4', 'inet6', 'uuid',
 ]);
-/** Bounded types whose text may hold any byte (strings, BIT, ENUM/SET labels). */
+/** Other types bounded by the 64 KB row size, whose text may hold any byte (strings, BIT, ENUM/SET labels). */
 const SHORT_TYPES = new Set(['bit', 'char', 'varchar', 'binary', 'varbinary', 'enum', 'set']);
 
 /**
