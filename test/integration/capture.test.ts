@@ -145,3 +145,70 @@ describe('capture crashes', () => {
     expect(check!.targets.filter((t) => !t.match)).toEqual([]);
   });
 });
+
+describe('capture sends behind the read', () => {
+  /** A read that hands over `batches` batches of one update each (order_info rows 1..n) once; later reads find nothing new. */
+  const syntheticRead = (batches: number): ReadChanges => {
+    let done = false;
+    return async (opts) => {
+      if (done) return { position: opts.from, events: 0 };
+      done = true;
+      for (let b = 0; b < batches; b++) {
+        const row = { id: String(b + 1), order_no: `20260601${String(b + 1).padStart(10, '0')}`, user_id: String(b + 1) };
+        await opts.onBatch([{ table: 'order_info', op: 'update', before: row, after: { ...row, remark: `b${b}` }, position: { file: opts.from.file, position: opts.from.position + 100 * (b + 1) }, rowIndex: 0, timestamp: Date.now() }]);
+      }
+      return { position: { file: opts.from.file, position: opts.from.position + 100 * batches + 50 }, events: batches };
+    };
+  };
+
+  /** Records sends; the `failAt`-th fails after a while; every send takes `ms`. */
+  class SlowQueue extends ChangeQueue {
+    readonly log: { n: number; start: number; end?: number; ok: boolean }[] = [];
+    constructor(private readonly ms: number, private readonly failAt?: number) {
+      super(queues.sqs, queues.queueUrl);
+    }
+    override async send(): Promise<void> {
+      const entry: { n: number; start: number; end?: number; ok: boolean } = { n: this.log.length + 1, start: Date.now(), ok: false };
+      this.log.push(entry);
+      await new Promise((r) => setTimeout(r, this.ms));
+      entry.end = Date.now();
+      if (entry.n === this.failAt) throw new Crash(`send ${entry.n} failed`);
+      entry.ok = true;
+    }
+  }
+
+  it('sends every flush, one after another, before the checkpoint moves', async () => {
+    const before = (await rt.store.getCapture(config.migrationId))!;
+    const queue = new SlowQueue(30);
+    const commits: number[] = [];
+    const store = rt.ctx.store;
+    const commit = store.commitCapture.bind(store);
+    store.commitCapture = async (...a: Parameters<typeof commit>) => {
+      commits.push(Date.now());
+      return commit(...a);
+    };
+    try {
+      const run = await captureRun(rt.ctx, { queue, read: syntheticRead(5) }, { owner: 'pipelined', budgetMs: 5000, sendEvents: 1, maxEventsPerRead: 5 });
+      expect(run.events).toBe(5);
+    } finally {
+      store.commitCapture = commit;
+    }
+    expect(queue.log.map((s) => s.n)).toEqual([1, 2, 3, 4, 5]);
+    for (let i = 1; i < queue.log.length; i++) expect(queue.log[i]!.start).toBeGreaterThanOrEqual(queue.log[i - 1]!.end!);
+    expect(commits[0]).toBeGreaterThanOrEqual(queue.log[4]!.end!);
+    // (A made-up position past the real binlog: no later test here reads the binlog.)
+    expect((await rt.store.getCapture(config.migrationId))!.position).toEqual({ file: before.position.file, position: before.position.position + 550 });
+  });
+
+  it('a failed send stops every later send of the run, and the checkpoint stays where it was', async () => {
+    const before = (await rt.store.getCapture(config.migrationId))!;
+    const queue = new SlowQueue(40, 1);
+    await expect(captureRun(rt.ctx, { queue, read: syntheticRead(6) }, { owner: 'failing', budgetMs: 5000, sendEvents: 1, maxEventsPerRead: 6 })).rejects.toThrow(/send 1 failed/);
+    expect(queue.log).toHaveLength(1);
+    const after = (await rt.store.getCapture(config.migrationId))!;
+    expect(after.position).toEqual(before.position);
+    // The lease was released: another run may start at once.
+    const held = await rt.store.acquireCapture(config.migrationId, 'next', 10_000);
+    await rt.store.releaseCapture(config.migrationId, held, 'next');
+  });
+});
