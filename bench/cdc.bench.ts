@@ -28,6 +28,7 @@ import { LocalRuntime } from '../local/runtime.js';
 import { createQueues } from '../local/emulators.js';
 import { checkAll } from '../local/checksum.js';
 import { toRecord } from '../local/poller.js';
+import { calibrate, calibrationText } from './calibrate.js';
 
 const { values } = parseArgs({ options: { orders: { type: 'string', default: '200000' }, 'lag-seconds': { type: 'string', default: '60' }, port: { type: 'string', default: '3428' } } });
 const orders = Number(values.orders);
@@ -41,6 +42,8 @@ const dbs = ['benchcdc_src', ...Array.from({ length: 8 }, (_, i) => `benchcdc_db
 let rt: LocalRuntime | undefined;
 let stopQueues: () => Promise<void> = async () => undefined;
 try {
+  const calibration = await calibrate(admin);
+  console.log(calibrationText(calibration));
   for (const db of dbs) await admin.query(`DROP DATABASE IF EXISTS \`${db}\``);
   if (spawnSync(process.execPath, ['--import', 'tsx', join(here, 'seed-child.ts'), String(port), String(orders), 'benchcdc_src'], { stdio: 'inherit' }).status !== 0) throw new Error('seeding failed');
   const config = parseConfig({
@@ -228,6 +231,7 @@ try {
     lagSamples: lags.length,
     sourceWritesPerSec: Math.round(writes / writeSec),
     checksumMatch: check!.match && final!.match,
+    calibration,
   };
   console.log(`capture ${result.captureEventsPerSec.toLocaleString('en-US')} events/s, apply ${result.applyEventsPerSec.toLocaleString('en-US')} events/s (one by one ${result.applyOneByOneEventsPerSec.toLocaleString('en-US')}), lag p95 ${result.lagP95Sec}s at ${result.sourceWritesPerSec} writes/s`);
   console.log(JSON.stringify(result));

@@ -16,6 +16,7 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LocalRuntime } from '../local/runtime.js';
 import { checkAll } from '../local/checksum.js';
+import { calibrate, calibrationText } from './calibrate.js';
 
 const { values } = parseArgs({
   options: {
@@ -38,6 +39,8 @@ const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUs
 const server = await startMariaDb({ dir: join(tmpdir(), `reshard-bench-mariadb-${port}`), port, log: (l) => console.log(l) });
 const admin = mysql.createPool({ host: '127.0.0.1', port, user: 'root', password: '', connectionLimit: 4 });
 try {
+  const calibration = await calibrate(admin);
+  console.log(calibrationText(calibration));
   for (const db of ['bench_src', 'bench_ceiling', 'bench_plain', ...Array.from({ length: 8 }, (_, i) => `bench_db_${i}`)]) await admin.query(`DROP DATABASE IF EXISTS \`${db}\``);
   let t = Date.now();
   const seeded = spawnSync(process.execPath, ['--import', 'tsx', join(dirname(fileURLToPath(import.meta.url)), 'seed-child.ts'), String(port), String(rows), 'bench_src'], { stdio: 'inherit' });
@@ -168,6 +171,7 @@ try {
       copyWindowRowsPerSec: Math.round(rows / windowSec),
       plainLoopRowsPerSec: Math.round(rows / plainSec),
       checksumMatch: check!.match,
+      calibration,
     }),
   );
   if (!check!.match) process.exitCode = 1;

@@ -25,6 +25,7 @@ import { planFor, routerFor, tableConfig } from '../lambdas/app/context.js';
 import { startMariaDb } from '../local/mariadb.js';
 import { ordersConfig } from '../local/seed.js';
 import { LocalRuntime } from '../local/runtime.js';
+import { calibrate, calibrationText } from './calibrate.js';
 
 const { values } = parseArgs({
   options: {
@@ -64,6 +65,8 @@ async function one(pool: Pool, sql: string, params: unknown[] = []): Promise<Row
 }
 
 try {
+  const calibration = await calibrate(admin);
+  console.log(calibrationText(calibration));
   // The copy runs without its own verification stage: the passes below time verification.
   const config = parseConfig({
     ...ordersConfig({ migrationId: 'bench-verify', port, sourceDb: SRC, targetPrefix: 'bench_verify_db', pageSize: 10_000, segments: 8, concurrency: Number(values.concurrency), items: false }),
@@ -221,6 +224,7 @@ try {
       verifyRowsPerSec,
       verifyRowByRowSeconds: Number((rowsMs / 1000).toFixed(3)),
       verifyRowByRowRowsPerSec,
+      calibration,
       cleanPasses: clean.map((c) => Number((c.ms / 1000).toFixed(3))),
       profile: {
         edgeSeconds: Number((prof.edgeMs / 1000).toFixed(3)),
