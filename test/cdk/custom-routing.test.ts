@@ -3,10 +3,10 @@
  * every handler, and the handlers load that copy (RESHARD_ROUTING_MODULE) — the config's own path names a
  * file on the machine that deployed it. Bundling runs for real here (esbuild, ~15 s).
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -19,9 +19,20 @@ import { BUNDLED_ROUTER_FILE, RuntimeEnv } from '../../lambdas/core/runtime-env.
 import type { RouteFn } from '../../lambdas/core/routing.js';
 import { handlerFunctions, ROOT } from '../helpers/cdk.js';
 
+/** Temporary directories (project roots, the cloud assembly with its bundles): removed after the suite. */
+const made: string[] = [];
+const tempDir = (prefix: string) => {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
 /** A project root holding config/test.json, its migration config with custom routing, and the module. */
 function projectWith(module: string | undefined): string {
-  const root = mkdtempSync(join(tmpdir(), 'reshard-custom-routing-'));
+  const root = tempDir('reshard-custom-routing-');
   mkdirSync(join(root, 'config', 'migrations'), { recursive: true });
   const settings = JSON.parse(readFileSync(join(ROOT, 'config', 'dev.json'), 'utf8')) as Record<string, unknown>;
   writeFileSync(join(root, 'config', 'test.json'), JSON.stringify({ ...settings, migrationConfig: { file: 'config/migrations/orders.test.yaml' } }));
@@ -43,7 +54,7 @@ describe('custom routing on AWS', () => {
     const env = await loadEnvironment('test', root);
     expect(env.routingModule).toBe(join(root, 'routers', 'last4.mjs'));
 
-    const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'reshard-cdk-custom-')) });
+    const app = new App({ outdir: tempDir('reshard-cdk-custom-') });
     const stack = new ReshardStack(app, env.stackName, stackPropsFor(env));
     const template = Template.fromStack(stack);
     const fns = handlerFunctions(template);
