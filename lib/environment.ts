@@ -193,7 +193,9 @@ export async function loadEnvironment(envName: string, root: string): Promise<En
     throw new ConfigError(`cannot read ${origin}: ${(err as Error).message}`);
   }
   const settings = parseEnvironment(raw, origin);
-  const file = isAbsolute(settings.migrationConfig.file) ? settings.migrationConfig.file : join(root, settings.migrationConfig.file);
+  /** A path from the configs: absolute, or relative to the project root. */
+  const underRoot = (path: string) => (isAbsolute(path) ? path : join(root, path));
+  const file = underRoot(settings.migrationConfig.file);
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -203,7 +205,7 @@ export async function loadEnvironment(envName: string, root: string): Promise<En
   const migration = bindMigration(settings, parseConfigText(text, settings.migrationConfig.file), origin);
   let routingModule: string | undefined;
   if (migration.routing.algorithm === 'custom') {
-    routingModule = isAbsolute(migration.routing.module!) ? migration.routing.module! : join(root, migration.routing.module!);
+    routingModule = underRoot(migration.routing.module!);
     if (!existsSync(routingModule)) throw new ConfigError(`${origin} does not fit ${settings.migrationConfig.file}`, [`${settings.migrationConfig.file}: routing.module: ${migration.routing.module} not found (paths are relative to the project root)`]);
   }
   return { name, stackName: stackNameOf(name), settings, migration, ...(routingModule ? { routingModule } : {}) };
