@@ -2,7 +2,7 @@
  * MySQL adapter: pools, the keyset source reader, the batched target writer, schema inspection and
  * target preparation. mysql2 errors are converted into our typed errors at this boundary.
  */
-import mysql, { type Pool, type PoolOptions, type QueryOptions, type RowDataPacket, type ResultSetHeader } from 'mysql2/promise';
+import mysql, { type Pool, type PoolConnection, type PoolOptions, type QueryOptions, type RowDataPacket, type ResultSetHeader } from 'mysql2/promise';
 import { Readable } from 'node:stream';
 import type { ConnectionConfig } from '../core/config.js';
 import { ConfigError, ReshardError, SchemaError, TransientError } from '../core/errors.js';
@@ -184,15 +184,15 @@ export interface WriteStats {
 
 /**
  * What a multi-row `INSERT … ON DUPLICATE KEY UPDATE` did, from its OK packet (found rows off): every
- * inserted row counts 1 and every changed row 2 in `affectedRows`; `info` says how many rows met an
- * existing key ("Records: N  Duplicates: D  Warnings: W"; empty for a single row). Unchanged rows are `skipped`.
+ * inserted row counts 1 and every changed row 2 in `affectedRows`, and `info` ("Records: N  Duplicates: D
+ * Warnings: W"; empty for a single row) counts as duplicates only the rows it changed — a row that met an
+ * existing key and was left as it was counts in neither (checked on MariaDB 10.11). Unchanged rows are `skipped`.
  */
 export function upsertStats(header: Pick<ResultSetHeader, 'affectedRows' | 'info'>, rows: number): WriteStats {
   const m = /Duplicates:\s*(\d+)/.exec(header.info ?? '');
-  const duplicates = m ? Number(m[1]) : rows === 1 ? (header.affectedRows === 1 ? 0 : 1) : Math.max(0, rows - header.affectedRows);
-  const inserted = rows - duplicates;
-  const updated = Math.max(0, Math.round((header.affectedRows - inserted) / 2));
-  return { inserted, updated, skipped: Math.max(0, duplicates - updated) };
+  const updated = m ? Number(m[1]) : rows === 1 && header.affectedRows === 2 ? 1 : 0;
+  const inserted = m || rows === 1 ? Math.max(0, header.affectedRows - 2 * updated) : Math.min(rows, header.affectedRows);
+  return { inserted, updated, skipped: Math.max(0, rows - inserted - updated) };
 }
 
 export type WriteMethod = 'auto' | 'insert' | 'load';
@@ -200,47 +200,75 @@ export type WriteMethod = 'auto' | 'insert' | 'load';
 /** Server answers meaning LOAD DATA LOCAL is not available (MySQL 8 has `local_infile` OFF by default). */
 const LOAD_REFUSED = new Set(['ER_NOT_ALLOWED_COMMAND', 'ER_CLIENT_LOCAL_FILES_DISABLED', 'ER_LOAD_INFILE_CAPABILITY_DISABLED', 'ER_OPTION_PREVENTS_STATEMENT']);
 
-/** One value as a LOAD DATA field (tab-separated, `\\` escapes, `\N` for NULL), as raw bytes. */
-function loadField(v: unknown): Buffer | string {
-  if (v === null || v === undefined) return '\\N';
-  if (Buffer.isBuffer(v)) {
-    let special = false;
-    for (const b of v) if (b === 0x5c || b === 0x09 || b === 0x0a || b === 0x00) special = true;
-    if (!special) return v;
-    const out: number[] = [];
-    for (const b of v) {
-      if (b === 0x5c) out.push(0x5c, 0x5c);
-      else if (b === 0x09) out.push(0x5c, 0x74);
-      else if (b === 0x0a) out.push(0x5c, 0x6e);
-      else if (b === 0x00) out.push(0x5c, 0x30);
-      else out.push(b);
-    }
-    return Buffer.from(out);
+const LOAD_SPECIAL = /[\\\t\n\0]/;
+const LOAD_ESCAPES: Readonly<Record<string, string>> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\0': '\\0' };
+
+/** Escapes the bytes LOAD DATA's defaults treat specially (`\\`, tab, newline, NUL) in a binary value. */
+function loadBytes(v: Buffer): Buffer {
+  if (!v.some((b) => b === 0x5c || b === 0x09 || b === 0x0a || b === 0x00)) return v;
+  const out: number[] = [];
+  for (const b of v) {
+    if (b === 0x5c) out.push(0x5c, 0x5c);
+    else if (b === 0x09) out.push(0x5c, 0x74);
+    else if (b === 0x0a) out.push(0x5c, 0x6e);
+    else if (b === 0x00) out.push(0x5c, 0x30);
+    else out.push(b);
   }
-  const text = typeof v === 'string' ? v : String(v);
-  return /[\\\t\n\0]/.test(text) ? text.replace(/[\\\t\n\0]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\0')) : text;
+  return Buffer.from(out);
 }
 
-/** The rows as a LOAD DATA file (UTF-8 text, raw bytes for BLOBs). */
+/**
+ * The rows as a LOAD DATA file: fields separated by tabs, rows by newlines, `\N` for NULL, `\\`-escapes;
+ * text as UTF-8 (the statement says `CHARACTER SET utf8mb4`, and the server converts it to each column's
+ * charset), binary values as their raw bytes. Built as one string, and one Buffer, per run of text.
+ */
 export function loadDataFile(rows: readonly Row[], columns: readonly string[]): Buffer {
   const parts: Buffer[] = [];
-  const tab = Buffer.from('\t');
-  const nl = Buffer.from('\n');
+  let text = '';
   for (const r of rows) {
-    columns.forEach((c, i) => {
-      if (i > 0) parts.push(tab);
-      const f = loadField(r[c]);
-      parts.push(typeof f === 'string' ? Buffer.from(f, 'utf8') : f);
-    });
-    parts.push(nl);
+    for (let i = 0; i < columns.length; i++) {
+      if (i > 0) text += '\t';
+      const v = r[columns[i]!];
+      if (v === null || v === undefined) text += '\\N';
+      else if (typeof v === 'string') text += LOAD_SPECIAL.test(v) ? v.replace(/[\\\t\n\0]/g, (c) => LOAD_ESCAPES[c]!) : v;
+      else if (Buffer.isBuffer(v)) {
+        parts.push(Buffer.from(text, 'utf8'), loadBytes(v));
+        text = '';
+      } else {
+        const t = String(v);
+        text += LOAD_SPECIAL.test(t) ? t.replace(/[\\\t\n\0]/g, (c) => LOAD_ESCAPES[c]!) : t;
+      }
+    }
+    text += '\n';
   }
+  if (parts.length === 0) return Buffer.from(text, 'utf8');
+  parts.push(Buffer.from(text, 'utf8'));
   return Buffer.concat(parts);
+}
+
+/**
+ * Column types LOAD DATA reads back exactly from their text (or, for binary ones, raw bytes). Others — BIT
+ * (raw bytes are not its text form), spatial types, addresses, anything unknown — go through INSERT.
+ */
+const LOADABLE_TYPES = new Set([
+  'tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint', 'decimal', 'numeric', 'float', 'double', 'real',
+  'date', 'datetime', 'timestamp', 'time', 'year',
+  'char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext', 'json', 'enum', 'set',
+  'binary', 'varbinary', 'tinyblob', 'blob', 'mediumblob', 'longblob',
+]);
+
+/** What a LOAD DATA's OK packet says ("Records: 3  Deleted: 0  Skipped: 1  Warnings: 1"). */
+export function loadOutcome(info: string | undefined): { records: number; skipped: number; warnings: number } {
+  const n = (name: string) => Number(new RegExp(`${name}:\\s*(\\d+)`).exec(info ?? '')?.[1] ?? NaN);
+  return { records: n('Records'), skipped: n('Skipped'), warnings: n('Warnings') };
 }
 
 /** The target side: one pool per distinct target connection. */
 export class TargetWriter {
   /** Whether LOAD DATA LOCAL is used for fresh rows (`auto` turns it off after the server refuses it). */
   private load: boolean;
+  /** Per target table: whether all its columns can be loaded (`LOADABLE_TYPES`), looked up once. */
+  private readonly loadable = new Map<string, Promise<boolean>>();
 
   constructor(
     private readonly pools: readonly Pool[],
@@ -258,10 +286,67 @@ export class TargetWriter {
     return p;
   }
 
+  private canLoad(pool: Pool, database: string, table: string, columns: readonly string[]): Promise<boolean> {
+    const id = `${database}.${table}`;
+    let known = this.loadable.get(id);
+    if (!known) {
+      known = pool
+        .query<RowDataPacket[]>(`SELECT COLUMN_NAME AS name, DATA_TYPE AS type FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?`, [database, table])
+        .then(([rows]) => {
+          const types = new Map(rows.map((r) => [String(r.name), String(r.type).toLowerCase()]));
+          return columns.every((c) => LOADABLE_TYPES.has(types.get(c) ?? ''));
+        });
+      known.catch(() => this.loadable.delete(id));
+      this.loadable.set(id, known);
+    }
+    return known;
+  }
+
+  /**
+   * LOAD DATA LOCAL of fresh rows, in a transaction: with LOCAL the server cannot stop the file half way, so
+   * it behaves as with IGNORE — a row whose key exists is skipped and a value that does not fit is clamped,
+   * each only a warning. Any skipped row or warning rolls the load back (`false`: the caller writes the rows
+   * with the guarded upsert, which decides row by row and fails loudly on a bad value).
+   */
+  private async loadFresh(pool: Pool, args: { database: string; table: string; columns: readonly string[]; rows: readonly Row[] }): Promise<boolean> {
+    const file = loadDataFile(args.rows, args.columns);
+    let conn: PoolConnection;
+    try {
+      conn = await pool.getConnection();
+    } catch (err) {
+      throw dbError(err, `connecting to load ${args.database}.${args.table}`);
+    }
+    let open = false;
+    try {
+      await conn.query('START TRANSACTION');
+      open = true;
+      const [header] = await conn.query<ResultSetHeader>({
+        sql: `LOAD DATA LOCAL INFILE 'reshard-page.tsv' INTO TABLE ${qt(args.database, args.table)} CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' (${args.columns.map(q).join(', ')})`,
+        infileStreamFactory: () => Readable.from([file]),
+      } as QueryOptions);
+      const out = loadOutcome(header.info);
+      const clean = out.records === args.rows.length && out.skipped === 0 && out.warnings === 0 && header.affectedRows === args.rows.length;
+      await conn.query(clean ? 'COMMIT' : 'ROLLBACK');
+      open = false;
+      return clean;
+    } catch (err) {
+      if (open) await conn.query('ROLLBACK').catch(() => undefined);
+      const code = (err as { code?: string }).code;
+      if (code && LOAD_REFUSED.has(code) && this.method === 'auto') {
+        this.load = false;
+        return false;
+      }
+      throw dbError(err, `loading ${args.rows.length} rows into ${args.database}.${args.table}`);
+    } finally {
+      conn.release();
+    }
+  }
+
   /**
    * Writes rows into one target table, never overwriting a row that is there (or, with a version column,
-   * only with a strictly newer one). Fast path: LOAD DATA LOCAL without IGNORE/REPLACE, which is atomic and
-   * fails on the first existing key; then (or without it) the multi-row guarded upsert (`copyUpsertSql`).
+   * only with a strictly newer one). Fast path (`load`/`auto`, tables of `LOADABLE_TYPES`): LOAD DATA LOCAL,
+   * kept only if every row went in as a fresh row with no warning (`loadFresh`); otherwise, or without it,
+   * the multi-row guarded upsert (`copyUpsertSql`).
    */
   async upsert(args: {
     db: number;
@@ -274,20 +359,8 @@ export class TargetWriter {
   }): Promise<WriteStats> {
     if (args.rows.length === 0) return { inserted: 0, updated: 0, skipped: 0 };
     const pool = this.poolFor(args.db);
-    if (this.load) {
-      const file = loadDataFile(args.rows, args.columns);
-      try {
-        await pool.query({
-          sql: `LOAD DATA LOCAL INFILE 'reshard-page.tsv' INTO TABLE ${qt(args.database, args.table)} CHARACTER SET binary FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' (${args.columns.map(q).join(', ')})`,
-          infileStreamFactory: () => Readable.from([file]),
-        } as QueryOptions);
-        return { inserted: args.rows.length, updated: 0, skipped: 0 };
-      } catch (err) {
-        const code = (err as { code?: string }).code;
-        if (code && LOAD_REFUSED.has(code) && this.method === 'auto') this.load = false;
-        else if (code !== 'ER_DUP_ENTRY') throw dbError(err, `loading ${args.rows.length} rows into ${args.database}.${args.table}`);
-        // Some rows exist already (a redone page, or rows CDC wrote): the guarded upsert decides row by row.
-      }
+    if (this.load && (await this.canLoad(pool, args.database, args.table, args.columns)) && (await this.loadFresh(pool, args))) {
+      return { inserted: args.rows.length, updated: 0, skipped: 0 };
     }
     const sql = copyUpsertSql(args);
     const values = args.rows.map((r) => args.columns.map((c) => r[c] ?? null));

@@ -90,10 +90,13 @@ export const copySchema = z
     /** Concurrent target-table writes per page. */
     writeConcurrency: z.number().int().min(1).max(64).default(8),
     /**
-     * How fresh rows are written: `load` = LOAD DATA LOCAL INFILE (fastest; needs `local_infile` on the
-     * target), `insert` = multi-row INSERT, `auto` = load, falling back to insert if the server refuses it.
-     * Rows that already exist always go through the guarded upsert. Default `insert`: on the 1M-row bench
-     * here `load` was no faster end to end (38k vs 40k rows/s), though +15–45% in a write-only micro-benchmark.
+     * How fresh rows are written: `load` = LOAD DATA LOCAL INFILE (needs `local_infile` on the target),
+     * `insert` = multi-row INSERT, `auto` = load, falling back to insert if the server refuses it. A load
+     * runs in a transaction and is kept only if every row went in fresh with no warning (LOCAL makes the
+     * server skip existing keys and clamp bad values instead of failing); otherwise, and for tables with
+     * BIT or other types LOAD DATA does not read back exactly, the rows go through the guarded upsert.
+     * Default `insert`: on the 1M-row bench here `load` saved the server ~10–20% CPU but was no faster end
+     * to end (Node builds the file instead of the statement; two more round trips per table and page).
      */
     writeMethod: z.enum(['auto', 'load', 'insert']).default('insert'),
     /** 0 = unlimited. */

@@ -206,8 +206,9 @@ describe('the write statements are the filter', () => {
     expect(counted).toEqual({ insert: 0, update: 0, delete: 0, skip: 0, [expected]: 1 });
   });
 
-  it('counts a mixed multi-row statement from the OK packet', () => {
-    expect(upsertStats({ affectedRows: 2 + 2 * 2, info: 'Records: 5  Duplicates: 3  Warnings: 0' }, 5)).toEqual({ inserted: 2, updated: 2, skipped: 1 });
+  it('counts a mixed multi-row statement from the OK packet (Duplicates: the rows it changed)', () => {
+    expect(upsertStats({ affectedRows: 2 + 2 * 2, info: 'Records: 5  Duplicates: 2  Warnings: 0' }, 5)).toEqual({ inserted: 2, updated: 2, skipped: 1 });
+    expect(upsertStats({ affectedRows: 0, info: 'Records: 4  Duplicates: 0  Warnings: 0' }, 4)).toEqual({ inserted: 0, updated: 0, skipped: 4 });
     expect(upsertStats({ affectedRows: 1, info: '' }, 1)).toEqual({ inserted: 1, updated: 0, skipped: 0 });
     expect(upsertStats({ affectedRows: 2, info: '' }, 1)).toEqual({ inserted: 0, updated: 1, skipped: 0 });
     expect(upsertStats({ affectedRows: 0, info: '' }, 1)).toEqual({ inserted: 0, updated: 0, skipped: 1 });
