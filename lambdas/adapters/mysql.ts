@@ -515,6 +515,9 @@ export async function sampleKeys(
 ): Promise<{ quantile: Row[]; skew: Row[] }> {
   const k = Math.max(1, Math.trunc(step));
   const cols = [scrollKey, ...shardKeys.filter((c) => c !== scrollKey)].map(q).join(', ');
+  // The two scans at once (two connections).
+  const skewP = pool.query<RowDataPacket[]>(`SELECT ${cols} FROM ${qt(database, table)} WHERE MOD(CRC32(${q(scrollKey)}), ?) = 0`, [k]);
+  skewP.catch(() => undefined); // awaited below; never an unhandled rejection
   const quantile: Row[] = [];
   const conn = await pool.getConnection();
   try {
@@ -526,7 +529,7 @@ export async function sampleKeys(
   } finally {
     conn.release();
   }
-  const [skew] = await pool.query<RowDataPacket[]>(`SELECT ${cols} FROM ${qt(database, table)} WHERE MOD(CRC32(${q(scrollKey)}), ?) = 0`, [k]);
+  const [skew] = await skewP;
   return { quantile, skew: skew as Row[] };
 }
 

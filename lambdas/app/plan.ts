@@ -100,11 +100,16 @@ async function planTable(ctx: AppContext, table: TableConfig, dryRun: boolean): 
   const keyKind = keyKindOf(columns, table.scrollKey);
   const router = routerFor(ctx, table);
 
-  const perDay = await rowsPerDay(ctx.source, db, table.name, table.timeColumn, table.window);
+  // Statistics, the sample and (unless a dry run) the target tables are independent: done at once. The
+  // sample's density needs the row count first, which a COUNT(*) gets in a fraction of the per-day scan.
+  const perDayP = rowsPerDay(ctx.source, db, table.name, table.timeColumn, table.window);
+  const allRowsP = table.timeColumn ? rowsPerDay(ctx.source, db, table.name, undefined, undefined).then((r) => r[0]!.rows) : perDayP.then((r) => r[0]!.rows);
+  const sampleP = allRowsP.then((n) => sampleKeys(ctx.source, db, table.name, table.scrollKey, table.shardKeys, Math.max(1, Math.ceil(n / SAMPLE_TARGET))));
+  const prepareP = dryRun
+    ? Promise.resolve({ created: 0, existing: 0 })
+    : showCreateTable(ctx.source, db, table.name).then((createSql) => prepareTargets({ writer: ctx.writer, createSql, sourceColumns: columns, targets: router.allTargets(), concurrency: 8 }));
+  const [perDay, allRows, sample, prepared] = await Promise.all([perDayP, allRowsP, sampleP, prepareP]);
   const total = perDay.reduce((a, d) => a + d.rows, 0);
-  const allRows = table.timeColumn && table.window ? (await rowsPerDay(ctx.source, db, table.name, undefined, undefined))[0]!.rows : total;
-  const step = Math.max(1, Math.ceil(allRows / SAMPLE_TARGET));
-  const sample = await sampleKeys(ctx.source, db, table.name, table.scrollKey, table.shardKeys, step);
   const keys = sample.quantile.map((r) => keyText(r[table.scrollKey], keyKind, `${table.name} sample`));
 
   // Skew preview: route the sampled rows; rows that cannot be routed are reported now, before any write.
@@ -120,8 +125,6 @@ async function planTable(ctx: AppContext, table: TableConfig, dryRun: boolean): 
   let created = 0;
   let existing = 0;
   if (!dryRun) {
-    const createSql = await showCreateTable(ctx.source, db, table.name);
-    const prepared = await prepareTargets({ writer: ctx.writer, createSql, sourceColumns: columns, targets: router.allTargets(), concurrency: 8 });
     created = prepared.created;
     existing = prepared.existing;
     const stored: TablePlan = {
