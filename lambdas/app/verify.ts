@@ -12,9 +12,9 @@
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { recordKeyId, recordKeyOf, type TableConfig } from '../core/config.js';
 import { diffColumns, type ColumnKinds } from '../core/rowdiff.js';
-import { applyUpsertSql, deleteByKeysSql, keysPredicate, q, qt, rowCrcExpr, selectByKeysSql, selectList, windowPredicates } from '../core/sql.js';
+import { applyUpsertSql, builtInPlacementSql, deleteByKeysSql, keysPredicate, q, qt, rowCrcExpr, selectByKeysSql, selectList, windowPredicates } from '../core/sql.js';
 import { keyText, type KeyKind } from '../core/segments.js';
-import { groupByTarget, type TargetName } from '../core/routing.js';
+import { builtInRouters, groupByTarget, type TargetName } from '../core/routing.js';
 import { bindKey, columnsOf, dbError, inParallel, kindsOf, readKindsOf } from '../adapters/mysql.js';
 import { VerifyStatus, type VerifyBatchState, type DirtyRow } from '../adapters/state-store.js';
 import { SchemaError } from '../core/errors.js';
@@ -128,10 +128,54 @@ async function targetSide(ctx: AppContext, t: TargetName, crc: string, where: st
 }
 
 /**
- * Fast path over a key range: source and targets at once; returns the target tables whose count or
- * checksums differ from the source rows routed to them.
+ * The cheapest proof, for the built-in rules: the source's count, XOR and SUM of the row CRCs over the
+ * range (no key columns leave the server), against the same totals over every target table — and each
+ * target table checks, in SQL, that every row it holds in the range routes to it (`builtInPlacementSql`). Equal
+ * totals and no row out of place mean each table holds exactly its rows. Anything else — a difference, a
+ * misplaced row, or a key the server cannot route with certainty (a blank, a sign, a tab…) — returns
+ * `undefined`, and the precise comparison per target table decides. Custom rules always take that one.
+ */
+async function provenInSql(ctx: AppContext, table: TableConfig, crc: string, targets: readonly TargetName[], where: string, params: unknown[]): Promise<{ sourceRows: number; targetRows: number } | undefined> {
+  const { algorithm } = ctx.config.routing;
+  if (algorithm === 'custom' || ctx.routeFn !== builtInRouters[algorithm]) return undefined;
+  const placement = builtInPlacementSql(table.shardKeys, algorithm, { databases: ctx.config.target.databases, tablesPerDb: table.tablesPerDb });
+  const totals = (r: RowDataPacket | undefined) => ({ rows: Number(r?.n ?? 0), xor: Number(r?.x ?? 0) >>> 0, sum: Number(r?.s ?? 0), off: Number(r?.off ?? 0) });
+  const source = async () => {
+    const [r] = await ctx.source.query<RowDataPacket[]>(`SELECT COUNT(*) AS n, BIT_XOR(c) AS x, SUM(c) AS s FROM (SELECT ${crc} AS c FROM ${qt(ctx.config.source.database, table.name)} WHERE ${where} ${ONCE}) d`, params);
+    return totals(r[0]);
+  };
+  const target = async (t: TargetName) => {
+    let r: RowDataPacket[];
+    try {
+      [r] = await ctx.writer
+        .poolFor(t.db)
+        .execute<RowDataPacket[]>(
+          `SELECT COUNT(*) AS n, BIT_XOR(c) AS x, SUM(c) AS s, SUM(p) AS off FROM (SELECT ${crc} AS c, ${placement.notProvenIn(slotOf(t, table.tablesPerDb))} AS p FROM ${qt(t.database, t.tableName)} WHERE ${where} ${ONCE}) d`,
+          params as Parameters<Pool['execute']>[1],
+        );
+    } catch (err) {
+      throw dbError(err, `checksumming ${idOf(t)} to verify`);
+    }
+    return totals(r[0]);
+  };
+  const [src, sides] = await Promise.all([source(), inParallel([...targets], ctx.config.copy.writeConcurrency, target)]);
+  const all = { rows: 0, xor: 0, sum: 0, off: 0 };
+  for (const d of sides) {
+    all.rows += d.rows;
+    all.xor = (all.xor ^ d.xor) >>> 0;
+    all.sum += d.sum;
+    all.off += d.off;
+  }
+  return all.off === 0 && all.rows === src.rows && all.xor === src.xor && all.sum === src.sum ? { sourceRows: src.rows, targetRows: all.rows } : undefined;
+}
+
+/**
+ * Fast path over a key range: proven in SQL where it can be (`provenInSql`); else source and targets at
+ * once, returning the target tables whose count or checksums differ from the source rows routed to them.
  */
 async function differingTargets(ctx: AppContext, table: TableConfig, crc: string, targets: readonly TargetName[], where: string, params: unknown[]): Promise<{ sourceRows: number; targetRows: number; dirty: TargetName[] }> {
+  const proven = await provenInSql(ctx, table, crc, targets, where, params);
+  if (proven) return { ...proven, dirty: [] };
   const [source, sides] = await Promise.all([sourceSides(ctx, table, crc, where, params), inParallel([...targets], ctx.config.copy.writeConcurrency, (t) => targetSide(ctx, t, crc, where, params))]);
   const none: Side = { rows: 0, xor: 0, sum: 0 };
   const dirty = targets.filter((t, i) => {

@@ -171,3 +171,41 @@ export function applyUpsertSql(args: { database: string; table: string; columns:
   assign.push(`${v} = IF(${notOlder}, VALUES(${v}), ${v})`);
   return `${head} ON DUPLICATE KEY UPDATE ${assign.join(', ')}`;
 }
+
+/**
+ * A built-in routing rule as a check in SQL (verification's fast path): `notProvenIn(slot)` is a 0/1
+ * expression, 0 only where the server can prove a row routes to target `slot` (`db * tablesPerDb + table`)
+ * exactly as the TypeScript rule (`lambdas/core/routing.ts`) does; 1 where it does not route there, or
+ * where the server cannot tell — the caller must then decide in Node.
+ *
+ * The server takes the first non-NULL shard key column and proves only keys that survive
+ * `CAST(CAST(k AS UNSIGNED) AS BINARY)` byte for byte: ASCII digits, no sign, no leading zero, no blank, no
+ * whitespace, at most 20 digits and ≤ 2^64-1. TypeScript picks the first column that is not NULL or blank
+ * after `trim()`: for such a key that is the same column with the same digits, and both rules are plain
+ * arithmetic on that integer (`spread`: mod databases × tablesPerDb; `last3-mod`: the last 3 digits are the
+ * integer mod 1000 when there is no leading zero). A key with padding or a blank first column is not
+ * proven (TypeScript may well route it; Node decides).
+ */
+export function builtInPlacementSql(
+  shardKeys: readonly string[],
+  algorithm: 'spread' | 'last3-mod',
+  layout: { readonly databases: number; readonly tablesPerDb: number },
+): { notProvenIn: (slot: number) => string } {
+  const { databases: n, tablesPerDb: m } = layout;
+  for (const v of [n, m]) if (!Number.isInteger(v) || v < 1) throw new RangeError(`layout counts must be positive integers, got ${n} × ${m}`);
+  if (shardKeys.length === 0) throw new RangeError('no shard key columns');
+  // COALESCE of plain columns: cheap enough to repeat (no TRIM, no NULLIF, which evaluates its argument twice).
+  const k = shardKeys.length === 1 ? q(shardKeys[0]!) : `COALESCE(${shardKeys.map(q).join(', ')})`;
+  const u = `CAST(${k} AS UNSIGNED)`;
+  const sure = `CAST(${u} AS BINARY) = CAST(${k} AS BINARY)`;
+  return {
+    notProvenIn: (slot) => {
+      if (!Number.isInteger(slot) || slot < 0 || slot >= n * m) throw new RangeError(`slot ${slot} outside ${n} × ${m}`);
+      const db = Math.floor(slot / m);
+      const table = slot % m;
+      // spread: r = u mod n·m, db = r mod n, table = r div n — so slot ⇔ r = table·n + db.
+      const routes = algorithm === 'spread' ? `${u} MOD ${n * m} = ${table * n + db}` : `${u} MOD 1000 MOD ${n} = ${db} AND ${u} MOD 1000 MOD ${m} = ${table}`;
+      return `IF(${sure} AND ${routes}, 0, 1)`;
+    },
+  };
+}
