@@ -1,8 +1,10 @@
 /**
  * Verification (VDiff-style): walk each copy segment's key range in batches. Per batch, the fast path
  * computes a CRC per row in SQL on both sides (once per row; FLOAT read through DOUBLE so every stored
- * digit counts): the source rows' CRCs are routed in Node and summed per target table (count, XOR, SUM),
- * each target table sums its own — equal for every table → CLEAN by checksum. Only the tables that differ
+ * digit counts) and sums them (count, XOR, SUM). With a built-in rule the server proves the batch by itself
+ * when it can: source totals equal to the targets' totals, and every target row checked in SQL to route to
+ * its table. Otherwise the source rows' CRCs are routed in Node and summed per target table, against each
+ * target table's own sums — equal for every table → CLEAN by checksum. Only the tables that differ
  * are compared row by row with type-aware equality, classifying missing / different (which columns) /
  * extra rows — a row in a table it does not route to makes both tables differ, and counts as extra there
  * and missing where it belongs. With `repair`, differing and missing rows are rewritten from a fresh source
@@ -114,69 +116,72 @@ async function sourceSides(ctx: AppContext, table: TableConfig, crc: string, whe
   return out;
 }
 
-/** One target table's side: count, BIT_XOR and SUM of the row CRCs, all in SQL. */
-async function targetSide(ctx: AppContext, t: TargetName, crc: string, where: string, params: unknown[]): Promise<Side> {
+/**
+ * One target table's side: count, BIT_XOR and SUM of the row CRCs, all in SQL — and with `notProven` (a
+ * `builtInPlacementSql` check for this table), how many of its rows the server cannot prove belong here.
+ */
+async function targetSide(ctx: AppContext, t: TargetName, crc: string, where: string, params: unknown[], notProven?: string): Promise<Side & { off: number }> {
   let r: RowDataPacket[];
   try {
     // Prepared (each target's statement runs once per batch; mysql2 keeps it per connection): the server
     // parses the long checksum expression once, not 64 times per batch.
-    [r] = await ctx.writer.poolFor(t.db).execute<RowDataPacket[]>(`SELECT COUNT(*) AS n, BIT_XOR(c) AS x, SUM(c) AS s FROM (SELECT ${crc} AS c FROM ${qt(t.database, t.tableName)} WHERE ${where} ${ONCE}) d`, params as Parameters<Pool['execute']>[1]);
+    [r] = await ctx.writer
+      .poolFor(t.db)
+      .execute<RowDataPacket[]>(
+        notProven
+          ? `SELECT COUNT(*) AS n, BIT_XOR(c) AS x, SUM(c) AS s, SUM(p) AS off FROM (SELECT ${crc} AS c, ${notProven} AS p FROM ${qt(t.database, t.tableName)} WHERE ${where} ${ONCE}) d`
+          : `SELECT COUNT(*) AS n, BIT_XOR(c) AS x, SUM(c) AS s FROM (SELECT ${crc} AS c FROM ${qt(t.database, t.tableName)} WHERE ${where} ${ONCE}) d`,
+        params as Parameters<Pool['execute']>[1],
+      );
   } catch (err) {
     throw dbError(err, `checksumming ${idOf(t)} to verify`);
   }
-  return { rows: Number(r[0]?.n ?? 0), xor: Number(r[0]?.x ?? 0), sum: Number(r[0]?.s ?? 0) };
+  return { rows: Number(r[0]?.n ?? 0), xor: Number(r[0]?.x ?? 0) >>> 0, sum: Number(r[0]?.s ?? 0), off: Number(r[0]?.off ?? 0) };
+}
+
+/** The source's count, BIT_XOR and SUM of the row CRCs over the range, in SQL (no key columns leave the server). */
+async function sourceTotals(ctx: AppContext, table: TableConfig, crc: string, where: string, params: unknown[]): Promise<Side> {
+  const [r] = await ctx.source.query<RowDataPacket[]>(`SELECT COUNT(*) AS n, BIT_XOR(c) AS x, SUM(c) AS s FROM (SELECT ${crc} AS c FROM ${qt(ctx.config.source.database, table.name)} WHERE ${where} ${ONCE}) d`, params);
+  return { rows: Number(r[0]?.n ?? 0), xor: Number(r[0]?.x ?? 0) >>> 0, sum: Number(r[0]?.s ?? 0) };
 }
 
 /**
- * The cheapest proof, for the built-in rules: the source's count, XOR and SUM of the row CRCs over the
- * range (no key columns leave the server), against the same totals over every target table — and each
- * target table checks, in SQL, that every row it holds in the range routes to it (`builtInPlacementSql`). Equal
- * totals and no row out of place mean each table holds exactly its rows. Anything else — a difference, a
- * misplaced row, or a key the server cannot route with certainty (a blank, a sign, a tab…) — returns
- * `undefined`, and the precise comparison per target table decides. Custom rules always take that one.
- */
-async function provenInSql(ctx: AppContext, table: TableConfig, crc: string, targets: readonly TargetName[], where: string, params: unknown[]): Promise<{ sourceRows: number; targetRows: number } | undefined> {
-  const { algorithm } = ctx.config.routing;
-  if (algorithm === 'custom' || ctx.routeFn !== builtInRouters[algorithm]) return undefined;
-  const placement = builtInPlacementSql(table.shardKeys, algorithm, { databases: ctx.config.target.databases, tablesPerDb: table.tablesPerDb });
-  const totals = (r: RowDataPacket | undefined) => ({ rows: Number(r?.n ?? 0), xor: Number(r?.x ?? 0) >>> 0, sum: Number(r?.s ?? 0), off: Number(r?.off ?? 0) });
-  const source = async () => {
-    const [r] = await ctx.source.query<RowDataPacket[]>(`SELECT COUNT(*) AS n, BIT_XOR(c) AS x, SUM(c) AS s FROM (SELECT ${crc} AS c FROM ${qt(ctx.config.source.database, table.name)} WHERE ${where} ${ONCE}) d`, params);
-    return totals(r[0]);
-  };
-  const target = async (t: TargetName) => {
-    let r: RowDataPacket[];
-    try {
-      [r] = await ctx.writer
-        .poolFor(t.db)
-        .execute<RowDataPacket[]>(
-          `SELECT COUNT(*) AS n, BIT_XOR(c) AS x, SUM(c) AS s, SUM(p) AS off FROM (SELECT ${crc} AS c, ${placement.notProvenIn(slotOf(t, table.tablesPerDb))} AS p FROM ${qt(t.database, t.tableName)} WHERE ${where} ${ONCE}) d`,
-          params as Parameters<Pool['execute']>[1],
-        );
-    } catch (err) {
-      throw dbError(err, `checksumming ${idOf(t)} to verify`);
-    }
-    return totals(r[0]);
-  };
-  const [src, sides] = await Promise.all([source(), inParallel([...targets], ctx.config.copy.writeConcurrency, target)]);
-  const all = { rows: 0, xor: 0, sum: 0, off: 0 };
-  for (const d of sides) {
-    all.rows += d.rows;
-    all.xor = (all.xor ^ d.xor) >>> 0;
-    all.sum += d.sum;
-    all.off += d.off;
-  }
-  return all.off === 0 && all.rows === src.rows && all.xor === src.xor && all.sum === src.sum ? { sourceRows: src.rows, targetRows: all.rows } : undefined;
-}
-
-/**
- * Fast path over a key range: proven in SQL where it can be (`provenInSql`); else source and targets at
- * once, returning the target tables whose count or checksums differ from the source rows routed to them.
+ * Fast path over a key range: returns the target tables whose count or checksums differ from the source
+ * rows routed to them.
+ *
+ * With a built-in rule it first tries the cheapest proof: the source's totals against the totals over every
+ * target table, each target table also checking in SQL that every row it holds in the range routes to it
+ * (`builtInPlacementSql`). Equal totals and no row out of place mean each table holds exactly its rows. If
+ * that fails — a difference, a misplaced row, or a key the server cannot route with certainty (a blank, a
+ * sign, a tab…) — the source rows are streamed, routed in Node and summed per table, against the target
+ * sides already read. A custom rule always takes that second way (source and targets at once).
  */
 async function differingTargets(ctx: AppContext, table: TableConfig, crc: string, targets: readonly TargetName[], where: string, params: unknown[]): Promise<{ sourceRows: number; targetRows: number; dirty: TargetName[] }> {
-  const proven = await provenInSql(ctx, table, crc, targets, where, params);
-  if (proven) return { ...proven, dirty: [] };
-  const [source, sides] = await Promise.all([sourceSides(ctx, table, crc, where, params), inParallel([...targets], ctx.config.copy.writeConcurrency, (t) => targetSide(ctx, t, crc, where, params))]);
+  const { algorithm } = ctx.config.routing;
+  const placement =
+    algorithm !== 'custom' && ctx.routeFn === builtInRouters[algorithm]
+      ? builtInPlacementSql(table.shardKeys, algorithm, { databases: ctx.config.target.databases, tablesPerDb: table.tablesPerDb })
+      : undefined;
+  let sides: (Side & { off: number })[];
+  let source: Map<number, Side>;
+  if (placement) {
+    let totals: Side;
+    [totals, sides] = await Promise.all([
+      sourceTotals(ctx, table, crc, where, params),
+      inParallel([...targets], ctx.config.copy.writeConcurrency, (t) => targetSide(ctx, t, crc, where, params, placement.notProvenIn(slotOf(t, table.tablesPerDb)))),
+    ]);
+    const all = { rows: 0, xor: 0, sum: 0, off: 0 };
+    for (const d of sides) {
+      all.rows += d.rows;
+      all.xor = (all.xor ^ d.xor) >>> 0;
+      all.sum += d.sum;
+      all.off += d.off;
+    }
+    if (all.off === 0 && all.rows === totals.rows && all.xor === totals.xor && all.sum === totals.sum) return { sourceRows: totals.rows, targetRows: all.rows, dirty: [] };
+    source = await sourceSides(ctx, table, crc, where, params);
+  } else {
+    [source, sides] = await Promise.all([sourceSides(ctx, table, crc, where, params), inParallel([...targets], ctx.config.copy.writeConcurrency, (t) => targetSide(ctx, t, crc, where, params))]);
+  }
   const none: Side = { rows: 0, xor: 0, sum: 0 };
   const dirty = targets.filter((t, i) => {
     const s = source.get(slotOf(t, table.tablesPerDb)) ?? none;
