@@ -156,7 +156,9 @@ async function sourceTotals(ctx: AppContext, table: TableConfig, crc: string, wh
  * sign, a tab…) — the source rows are streamed, routed in Node and summed per table, against the target
  * sides already read. A custom rule always takes that second way (source and targets at once).
  */
-async function differingTargets(ctx: AppContext, table: TableConfig, crc: string, targets: readonly TargetName[], where: string, params: unknown[]): Promise<{ sourceRows: number; targetRows: number; dirty: TargetName[] }> {
+async function differingTargets(ctx: AppContext, table: TableConfig, crc: string, targets: readonly TargetName[], where: string, params: unknown[]): Promise<{ sourceRows: number; targetRows: number; dirty: TargetName[] }>;
+async function differingTargets(ctx: AppContext, table: TableConfig, crc: string, targets: readonly TargetName[], where: string, params: unknown[], defer: true): Promise<{ sourceRows: number; targetRows: number; dirty: TargetName[] } | Unproven>;
+async function differingTargets(ctx: AppContext, table: TableConfig, crc: string, targets: readonly TargetName[], where: string, params: unknown[], defer = false): Promise<{ sourceRows: number; targetRows: number; dirty: TargetName[] } | Unproven> {
   const { algorithm } = ctx.config.routing;
   const placement =
     algorithm !== 'custom' && ctx.routeFn === builtInRouters[algorithm]
@@ -178,6 +180,8 @@ async function differingTargets(ctx: AppContext, table: TableConfig, crc: string
       all.off += d.off;
     }
     if (all.off === 0 && all.rows === totals.rows && all.xor === totals.xor && all.sum === totals.sum) return { sourceRows: totals.rows, targetRows: all.rows, dirty: [] };
+    // The caller reads the source rows anyway (row by row): it sums them per table from that read.
+    if (defer) return { sourceRows: totals.rows, targetRows: all.rows, dirty: undefined, sides };
     source = await sourceSides(ctx, table, crc, where, params);
   } else {
     [source, sides] = await Promise.all([sourceSides(ctx, table, crc, where, params), inParallel([...targets], ctx.config.copy.writeConcurrency, (t) => targetSide(ctx, t, crc, where, params))]);
@@ -289,14 +293,23 @@ export async function verifySegment(ctx: AppContext, req: VerifySegmentRequest, 
     cleanStates.push(state);
     if (cleanStates.length >= 25) await flush();
   };
-  for (;;) {
-    // The batch's upper key: the batchRows-th key after `lo` within the segment (index only), else the segment's end.
-    const rest = rangeWhere(table, plan.keyKind, lo, cp.hi);
+  // A batch's upper key: the batchRows-th key after `from` within the segment (index only), else the
+  // segment's end. The next batch's is looked up while this batch is verified.
+  const edgeAfter = async (from: string | null): Promise<string | null> => {
+    const rest = rangeWhere(table, plan.keyKind, from, cp.hi);
     const [edge] = await ctx.source.query<RowDataPacket[]>(
       `SELECT ${q(table.scrollKey)} AS k FROM ${qt(db, table.name)} WHERE ${rest.where} ORDER BY ${q(table.scrollKey)} LIMIT 1 OFFSET ${batchRows - 1}`,
       rest.params,
     );
-    const hi: string | null = edge[0] ? keyText(edge[0].k, plan.keyKind, `${table.name} verify`) : cp.hi;
+    return edge[0] ? keyText(edge[0].k, plan.keyKind, `${table.name} verify`) : cp.hi;
+  };
+  let nextEdge = edgeAfter(lo);
+  for (;;) {
+    const hi = await nextEdge;
+    if (hi !== cp.hi) {
+      nextEdge = edgeAfter(hi);
+      nextEdge.catch(() => undefined); // awaited on the next round; never an unhandled rejection
+    }
     const state = await verifyRange(ctx, table, plan.keyKind, plan.columns, kinds, readKinds, targets, rk, req.segment, lo, hi, batch, opts, recordClean);
     batch++;
     addCounts(counts, {
@@ -326,8 +339,18 @@ export async function verifySegment(ctx: AppContext, req: VerifySegmentRequest, 
   }
 }
 
+/** A batch the proof in SQL did not settle: the target sides it read, for `compareRows` to narrow with. */
+interface Unproven {
+  readonly sourceRows: number;
+  readonly targetRows: number;
+  readonly dirty: undefined;
+  readonly sides: readonly Side[];
+}
+
 interface Compared {
   sourceRows: number;
+  /** The target tables compared row by row (with `narrow`: those whose sums differ from the source rows routed there). */
+  compared: TargetName[];
   missing: DirtyRow[];
   different: DirtyRow[];
   extra: DirtyRow[];
@@ -335,22 +358,47 @@ interface Compared {
   sourceByKey: Map<string, { target: TargetName; row: Row }>;
 }
 
+/** The row CRC's column in `compareRows`' source read: a name no validated identifier can have. */
+const CRC_COLUMN = 'reshard crc';
+
 /**
  * Row by row over a key range, on `targets` only (the tables whose checksums differ, or all): source rows
- * routed to one of them, and every row of theirs in the range.
+ * routed to one of them, and every row of theirs in the range. With `narrow` (the sides of every target
+ * table, in `targets` order, from a proof in SQL that failed), the source read also carries each row's CRC:
+ * summed per table, it picks the tables that differ, and only those are read and compared.
  */
-async function compareRows(ctx: AppContext, table: TableConfig, columns: readonly string[], kinds: ColumnKinds, readKinds: Readonly<Record<string, string>>, targets: readonly TargetName[], rk: readonly string[], where: string, params: unknown[]): Promise<Compared> {
+async function compareRows(ctx: AppContext, table: TableConfig, columns: readonly string[], kinds: ColumnKinds, readKinds: Readonly<Record<string, string>>, targets: readonly TargetName[], rk: readonly string[], where: string, params: unknown[], narrow?: { crc: string; sides: readonly Side[] }): Promise<Compared> {
   const cols = selectList(columns, readKinds);
-  const [src] = await ctx.source.query<RowDataPacket[]>(`SELECT ${cols} FROM ${qt(ctx.config.source.database, table.name)} WHERE ${where}`, params);
+  const [src] = await ctx.source.query<RowDataPacket[]>(`SELECT ${cols}${narrow ? `, ${narrow.crc} AS ${q(CRC_COLUMN)}` : ''} FROM ${qt(ctx.config.source.database, table.name)} WHERE ${where}`, params);
   const router = routerFor(ctx, table);
+  const routed = (src as Row[]).map((r) => router.route(r));
+  if (narrow) {
+    const sums = new Map<number, Side>();
+    (src as Row[]).forEach((r, i) => {
+      const slot = slotOf(routed[i]!, table.tablesPerDb);
+      const c = Number(r[CRC_COLUMN]);
+      delete r[CRC_COLUMN];
+      let side = sums.get(slot);
+      if (!side) sums.set(slot, (side = { rows: 0, xor: 0, sum: 0 }));
+      side.rows++;
+      side.xor = (side.xor ^ c) >>> 0;
+      side.sum += c;
+    });
+    const none: Side = { rows: 0, xor: 0, sum: 0 };
+    targets = targets.filter((t, i) => {
+      const s = sums.get(slotOf(t, table.tablesPerDb)) ?? none;
+      const d = narrow.sides[i]!;
+      return s.rows !== d.rows || s.xor !== d.xor || s.sum !== d.sum;
+    });
+  }
   const wanted = new Set(targets.map(idOf));
   const sourceByKey = new Map<string, { target: TargetName; row: Row }>();
   let sourceRows = 0;
-  for (const r of src as Row[]) {
+  (src as Row[]).forEach((r, i) => {
     sourceRows++;
-    const t = router.route(r);
+    const t = routed[i]!;
     if (wanted.has(idOf(t))) sourceByKey.set(`${idOf(t)}|${keyId(rk, r)}`, { target: t, row: r });
-  }
+  });
   const missing: DirtyRow[] = [];
   const different: DirtyRow[] = [];
   const extra: DirtyRow[] = [];
@@ -375,7 +423,7 @@ async function compareRows(ctx: AppContext, table: TableConfig, columns: readonl
     }
   });
   for (const [id, s] of sourceByKey) if (!seen.has(id)) missing.push({ target: `${s.target.database}.${s.target.tableName}`, key: rk.map((k) => s.row[k]), kind: 'missing' });
-  return { sourceRows, missing, different, extra, sourceByKey };
+  return { sourceRows, compared: [...targets], missing, different, extra, sourceByKey };
 }
 
 async function repairRows(ctx: AppContext, table: TableConfig, columns: readonly string[], readKinds: Readonly<Record<string, string>>, rk: readonly string[], found: Compared): Promise<number> {
@@ -428,16 +476,23 @@ async function verifyRange(
   const base = { table: table.name, segment, batch, lo, hi };
   const crc = rowCrcExpr(columns, readKinds);
   // Fast path: per target table, the source rows routed there against the table's own rows.
-  const fast = await differingTargets(ctx, table, crc, targets, where, params);
-  if (fast.dirty.length === 0) {
-    const clean: VerifyBatchState = { ...base, status: VerifyStatus.CLEAN, method: 'checksum', sourceRows: fast.sourceRows, targetRows: fast.targetRows, missing: 0, different: 0, extra: 0, repaired: 0, dirtyRows: [] };
+  const fast = await differingTargets(ctx, table, crc, targets, where, params, true);
+  const clean: VerifyBatchState = { ...base, status: VerifyStatus.CLEAN, method: 'checksum', sourceRows: fast.sourceRows, targetRows: fast.targetRows, missing: 0, different: 0, extra: 0, repaired: 0, dirtyRows: [] };
+  if (fast.dirty?.length === 0) {
     await recordClean(clean);
     return clean;
   }
   await ctx.store.putVerifyBatch(ctx.config.migrationId, { ...base, status: VerifyStatus.VERIFYING, method: 'rows', sourceRows: fast.sourceRows, targetRows: fast.targetRows, missing: 0, different: 0, extra: 0, repaired: 0, dirtyRows: [] });
-  // Row by row, on the differing tables only (a misplaced row makes both its tables differ).
+  // Row by row, on the differing tables only (a misplaced row makes both its tables differ). When the proof
+  // in SQL did not settle the batch, the source read finds those tables (and none: clean by checksum after all).
   const dirtyCount = (f: Compared) => f.missing.length + f.different.length + f.extra.length;
-  let found = await compareRows(ctx, table, columns, kinds, readKinds, fast.dirty, rk, where, params);
+  let found = fast.dirty
+    ? await compareRows(ctx, table, columns, kinds, readKinds, fast.dirty, rk, where, params)
+    : await compareRows(ctx, table, columns, kinds, readKinds, targets, rk, where, params, { crc, sides: fast.sides });
+  if (found.compared.length === 0) {
+    await recordClean(clean);
+    return clean;
+  }
   // Live migration: a difference may be a change still in flight. Let CDC catch up past now, then compare
   // those keys again (in every table: a change may have moved the row); a key the source changed again
   // meanwhile gets another round.

@@ -178,13 +178,14 @@ export function applyUpsertSql(args: { database: string; table: string; columns:
  * exactly as the TypeScript rule (`lambdas/core/routing.ts`) does; 1 where it does not route there, or
  * where the server cannot tell — the caller must then decide in Node.
  *
- * The server takes the first non-NULL shard key column and proves only keys that survive
- * `CAST(CAST(k AS UNSIGNED) AS BINARY)` byte for byte: ASCII digits, no sign, no leading zero, no blank, no
- * whitespace, at most 20 digits and ≤ 2^64-1. TypeScript picks the first column that is not NULL or blank
- * after `trim()`: for such a key that is the same column with the same digits, and both rules are plain
- * arithmetic on that integer (`spread`: mod databases × tablesPerDb; `last3-mod`: the last 3 digits are the
- * integer mod 1000 when there is no leading zero). A key with padding or a blank first column is not
- * proven (TypeScript may well route it; Node decides).
+ * The server takes the first non-NULL shard key column and proves only keys whose text, leading zeros
+ * aside, is exactly `CAST(CAST(k AS UNSIGNED) AS BINARY)`: ASCII digits only (a zero-padded order number is
+ * fine), no sign, no blank, no whitespace, a value ≤ 2^64-1 (and not all zeros). TypeScript picks the first
+ * column that is not NULL or blank after `trim()`: for such a key that is the same column with the same
+ * digits, and both rules are plain arithmetic on that integer (`spread`: mod databases × tablesPerDb, which
+ * leading zeros do not change; `last3-mod`: the last 3 digits, read as a number, are the integer mod 1000).
+ * A key with padding, a sign or a blank first column is not proven (TypeScript may well route it; Node
+ * decides).
  */
 export function builtInPlacementSql(
   shardKeys: readonly string[],
@@ -197,7 +198,7 @@ export function builtInPlacementSql(
   // COALESCE of plain columns: cheap enough to repeat (no TRIM, no NULLIF, which evaluates its argument twice).
   const k = shardKeys.length === 1 ? q(shardKeys[0]!) : `COALESCE(${shardKeys.map(q).join(', ')})`;
   const u = `CAST(${k} AS UNSIGNED)`;
-  const sure = `CAST(${u} AS BINARY) = CAST(${k} AS BINARY)`;
+  const sure = `CAST(${u} AS BINARY) = CAST(TRIM(LEADING '0' FROM ${k}) AS BINARY)`;
   return {
     notProvenIn: (slot) => {
       if (!Number.isInteger(slot) || slot < 0 || slot >= n * m) throw new RangeError(`slot ${slot} outside ${n} × ${m}`);
