@@ -140,14 +140,16 @@ export function groupByTarget<R extends Record<string, unknown>>(
   router: TableRouter,
   rows: readonly R[],
 ): Map<string, { target: TargetName; rows: R[] }> {
-  const groups = new Map<string, { target: TargetName; rows: R[] }>();
+  // Keyed by the target object (the router hands out one per table): no string per row.
+  const byTarget = new Map<TargetName, { target: TargetName; rows: R[] }>();
   for (const row of rows) {
     const target = router.route(row);
-    const id = `${target.database}.${target.tableName}`;
-    let g = groups.get(id);
-    if (!g) groups.set(id, (g = { target, rows: [] }));
+    let g = byTarget.get(target);
+    if (!g) byTarget.set(target, (g = { target, rows: [] }));
     g.rows.push(row);
   }
+  const groups = new Map<string, { target: TargetName; rows: R[] }>();
+  for (const g of byTarget.values()) groups.set(`${g.target.database}.${g.target.tableName}`, g);
   return groups;
 }
 
