@@ -4,6 +4,7 @@
  * comparable when these are. `jsMs`: JSON round trips of a row-like object (Node's side of the work);
  * `sqlMs`: 10 million CRC32s inside the server (`BENCHMARK`), its side. Lower is faster.
  */
+import { readFileSync } from 'node:fs';
 import type { Pool } from 'mysql2/promise';
 
 export interface Calibration {
@@ -25,3 +26,25 @@ export async function calibrate(pool: Pick<Pool, 'query'>): Promise<Calibration>
 }
 
 export const calibrationText = (c: Calibration) => `machine now: ${c.jsMs} ms of JSON round trips, ${c.sqlMs} ms of server CRC32s (lower is faster; compare runs whose figures match)`;
+
+/**
+ * CPU time the hypervisor took from this VM (`steal` in /proc/stat) since the call, as a share of all CPU
+ * time: a phase that ran while a neighbour took a third of the cores is slower for that reason alone.
+ * `undefined` where /proc/stat is not available.
+ */
+export function stealMeter(): () => number | undefined {
+  const read = (): { steal: number; total: number } | undefined => {
+    try {
+      const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+      return { steal: f[7] ?? 0, total: f.slice(0, 8).reduce((a, b) => a + b, 0) };
+    } catch {
+      return undefined;
+    }
+  };
+  const start = read();
+  return () => {
+    const now = read();
+    if (!start || !now || now.total === start.total) return undefined;
+    return Math.round((1000 * (now.steal - start.steal)) / (now.total - start.total)) / 10;
+  };
+}

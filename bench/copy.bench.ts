@@ -16,7 +16,7 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LocalRuntime } from '../local/runtime.js';
 import { checkAll } from '../local/checksum.js';
-import { calibrate, calibrationText } from './calibrate.js';
+import { calibrate, calibrationText, stealMeter } from './calibrate.js';
 
 const { values } = parseArgs({
   options: {
@@ -81,8 +81,10 @@ try {
   await admin.query('CREATE TABLE bench_ceiling.order_info LIKE bench_src.order_info');
   await quiesce();
   t = Date.now();
+  let stolen = stealMeter();
   await admin.query('INSERT INTO bench_ceiling.order_info SELECT * FROM bench_src.order_info');
   const ceilingSec = (Date.now() - t) / 1000;
+  const ceilingStealPct = stolen();
   await admin.query('DROP DATABASE bench_ceiling');
 
   // Baseline: a plain mysql2 loop over the same rows (keyset pages, one multi-row INSERT per target table,
@@ -96,6 +98,7 @@ try {
   const insertHead = (i: number) => `INSERT INTO bench_plain.t${i} (${names.map((n) => `\`${n}\``).join(', ')}) VALUES ?`;
   await quiesce();
   t = Date.now();
+  stolen = stealMeter();
   {
     const pageOf = (after: number) => plainPool.query(`SELECT * FROM bench_src.order_info WHERE id > ? ORDER BY id LIMIT ${pageSize}`, [after]) as unknown as Promise<[Record<string, unknown>[]]>;
     let next = pageOf(0);
@@ -121,6 +124,7 @@ try {
     }
   }
   const plainSec = (Date.now() - t) / 1000;
+  const plainStealPct = stolen();
   await plainPool.end();
   await admin.query('DROP DATABASE bench_plain');
 
@@ -137,8 +141,10 @@ try {
   rssAt('runtime started');
   await quiesce();
   t = Date.now();
+  stolen = stealMeter();
   await rt.execute().result;
   const copySec = (Date.now() - t) / 1000;
+  const copyStealPct = stolen();
   rssAt('after copy');
   console.log(`  peak rss while generating ${Math.round(seedPeak / 1048576)} MB, while copying ${Math.round(peakRss / 1048576)} MB`);
   const [check] = await checkAll(config, rt.ctx.source, rt.ctx.targets);
@@ -156,6 +162,8 @@ try {
   console.log(`  of which the segments' copy window: ${windowSec.toFixed(1)}s = ${Math.round(rows / windowSec).toLocaleString('en-US')} rows/s (the rest: plan — statistics, sample, target tables — and orchestration)`);
   console.log(`ceiling (INSERT … SELECT into one table):                 ${ceilingSec.toFixed(1)}s = ${ceilingRowsPerSec.toLocaleString('en-US')} rows/s`);
   console.log(`plain mysql2 loop (same pages, 64 tables, 8 at a time, no guard or checkpoints): ${plainSec.toFixed(1)}s = ${Math.round(rows / plainSec).toLocaleString('en-US')} rows/s`);
+  const pct = (v: number | undefined) => (v === undefined ? 'n/a' : `${v}%`);
+  console.log(`CPU time taken by the hypervisor (steal) during: ceiling ${pct(ceilingStealPct)}, plain loop ${pct(plainStealPct)}, copy ${pct(copyStealPct)}`);
   console.log(`ratio ${(copyRowsPerSec / ceilingRowsPerSec).toFixed(2)} (copy window / plain loop ${(rows / windowSec / (rows / plainSec)).toFixed(2)}), peak RSS ${Math.round(peakRss / 1048576)} MB, checksums ${check!.match ? 'MATCH' : 'MISMATCH'}`);
   console.log(
     JSON.stringify({
@@ -171,6 +179,7 @@ try {
       copyWindowRowsPerSec: Math.round(rows / windowSec),
       plainLoopRowsPerSec: Math.round(rows / plainSec),
       checksumMatch: check!.match,
+      stealPct: { ceiling: ceilingStealPct, plainLoop: plainStealPct, copy: copyStealPct },
       calibration,
     }),
   );

@@ -25,7 +25,7 @@ import { planFor, routerFor, tableConfig } from '../lambdas/app/context.js';
 import { startMariaDb } from '../local/mariadb.js';
 import { ordersConfig } from '../local/seed.js';
 import { LocalRuntime } from '../local/runtime.js';
-import { calibrate, calibrationText } from './calibrate.js';
+import { calibrate, calibrationText, stealMeter } from './calibrate.js';
 
 const { values } = parseArgs({
   options: {
@@ -106,13 +106,15 @@ try {
   }
 
   // 1. Clean: the checksum fast path.
-  const clean: { ms: number; dynamoMs: number; summary: VerifySummary }[] = [];
+  const clean: { ms: number; dynamoMs: number; summary: VerifySummary; stealPct: number | undefined }[] = [];
   for (let p = 0; p < passes; p++) {
     dynamoMs = 0;
+    const stolen = stealMeter();
     const [summary, ms] = await timed(() => verifyTable(ctx, 'order_info', { batchRows }));
+    const stealPct = stolen();
     if (!summary.clean || summary.byChecksum !== rows) throw new Error(`clean pass ${p + 1} is not clean by checksum: ${JSON.stringify({ ...summary, dirty: summary.dirty.slice(0, 5) })}`);
-    clean.push({ ms, dynamoMs, summary });
-    console.log(`clean pass ${p + 1}: ${fmt(rows)} rows in ${summary.batches} batches, ${secs(ms)}s = ${fmt(rows / (ms / 1000))} rows/s (DynamoDB ${secs(dynamoMs)}s)`);
+    clean.push({ ms, dynamoMs, summary, stealPct });
+    console.log(`clean pass ${p + 1}: ${fmt(rows)} rows in ${summary.batches} batches, ${secs(ms)}s = ${fmt(rows / (ms / 1000))} rows/s (DynamoDB ${secs(dynamoMs)}s; CPU stolen by the hypervisor: ${stealPct ?? 'n/a'}%)`);
   }
   const best = clean.reduce((a, b) => (b.ms < a.ms ? b : a));
   const batches = best.summary.batches;
@@ -226,6 +228,7 @@ try {
       verifyRowByRowRowsPerSec,
       calibration,
       cleanPasses: clean.map((c) => Number((c.ms / 1000).toFixed(3))),
+      cleanPassStealPct: clean.map((c) => c.stealPct ?? null),
       profile: {
         edgeSeconds: Number((prof.edgeMs / 1000).toFixed(3)),
         sourceChecksumSeconds: Number((prof.sourceMs / 1000).toFixed(3)),
