@@ -30,7 +30,7 @@ import { calibrate, calibrationText, stealMeter } from './calibrate.js';
 const { values } = parseArgs({
   options: {
     rows: { type: 'string', default: '1000000' },
-    'batch-rows': { type: 'string', default: '50000' },
+    'batch-rows': { type: 'string', default: '100000' },
     passes: { type: 'string', default: '3' },
     concurrency: { type: 'string', default: '2' },
     port: { type: 'string', default: process.env.RESHARD_TEST_MYSQL_PORT ?? '3429' },

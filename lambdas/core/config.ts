@@ -137,8 +137,12 @@ const verifySchema = z
     enabled: z.boolean().default(true),
     /** Rewrite differing/missing rows from a fresh source read and delete extras, then compare again. */
     repair: z.boolean().default(false),
-    /** Source rows per verification batch (one checksum query per side, one dirty-record state item). */
-    batchRows: z.number().int().min(100).max(1_000_000).default(50_000),
+    /**
+     * Source rows per verification batch (one checksum query on the source and one per target table, one
+     * dirty-record state item). 100,000 proved ~12% faster than 50,000 on the bench (fewer statements per
+     * row); a batch that differs is compared row by row whole, so smaller batches make dirty ones cheaper.
+     */
+    batchRows: z.number().int().min(100).max(1_000_000).default(100_000),
     /** One verify-batch call's budget before it returns its cursor to the state machine. */
     timeBudgetSeconds: z.number().min(1).max(840).default(600),
     /** With CDC: how long a batch that differs waits for CDC to catch up before it is compared again. */
