@@ -178,14 +178,16 @@ export function applyUpsertSql(args: { database: string; table: string; columns:
  * exactly as the TypeScript rule (`lambdas/core/routing.ts`) does; 1 where it does not route there, or
  * where the server cannot tell — the caller must then decide in Node.
  *
- * The server takes the first non-NULL shard key column and proves only keys whose text, leading zeros
- * aside, is exactly `CAST(CAST(k AS UNSIGNED) AS BINARY)`: ASCII digits only (a zero-padded order number is
- * fine), no sign, no blank, no whitespace, a value ≤ 2^64-1 (and not all zeros). TypeScript picks the first
- * column that is not NULL or blank after `trim()`: for such a key that is the same column with the same
- * digits, and both rules are plain arithmetic on that integer (`spread`: mod databases × tablesPerDb, which
- * leading zeros do not change; `last3-mod`: the last 3 digits, read as a number, are the integer mod 1000).
- * A key with padding, a sign or a blank first column is not proven (TypeScript may well route it; Node
- * decides).
+ * The server takes the first non-NULL shard key column, `k`. TypeScript takes the first column that is not
+ * NULL or blank after `trim()`; the checks below only prove keys for which that is the same column, with
+ * the same digits where the rule reads them:
+ * - `spread`: `k`, leading zeros aside, is exactly `CAST(CAST(k AS UNSIGNED) AS CHAR)` — ASCII digits only
+ *   (a zero-padded order number is fine), no sign, no blank, a value ≤ 2^64-1, not all zeros; the rule is
+ *   then plain arithmetic on that integer (mod databases × tablesPerDb, which leading zeros do not change).
+ * - `last3-mod`: the last 1–3 characters of `k` are ASCII digits (so `ORD-20260601-042` is proven too): the
+ *   key is not blank, `trim()` cannot change its end, and both rules read those digits as the same number.
+ * Anything else (padding at the end, a blank first column, a sign in `spread`…) is not proven: TypeScript
+ * may well route it; Node decides.
  */
 export function builtInPlacementSql(
   shardKeys: readonly string[],
@@ -198,14 +200,20 @@ export function builtInPlacementSql(
   // COALESCE of plain columns: cheap enough to repeat (no TRIM, no NULLIF, which evaluates its argument twice).
   const k = shardKeys.length === 1 ? q(shardKeys[0]!) : `COALESCE(${shardKeys.map(q).join(', ')})`;
   const u = `CAST(${k} AS UNSIGNED)`;
-  const sure = `CAST(${u} AS BINARY) = CAST(TRIM(LEADING '0' FROM ${k}) AS BINARY)`;
+  const tail = `RIGHT(${k}, 3)`;
+  const t = `CAST(${tail} AS UNSIGNED)`;
+  // `NOT REGEXP '[^0-9]'` rather than an anchored pattern: `$` would also match before a final newline.
+  const sure =
+    algorithm === 'spread'
+      ? `CAST(${u} AS BINARY) = CAST(TRIM(LEADING '0' FROM ${k}) AS BINARY)`
+      : `${tail} <> '' AND ${tail} NOT REGEXP '[^0-9]'`;
   return {
     notProvenIn: (slot) => {
       if (!Number.isInteger(slot) || slot < 0 || slot >= n * m) throw new RangeError(`slot ${slot} outside ${n} × ${m}`);
       const db = Math.floor(slot / m);
       const table = slot % m;
       // spread: r = u mod n·m, db = r mod n, table = r div n — so slot ⇔ r = table·n + db.
-      const routes = algorithm === 'spread' ? `${u} MOD ${n * m} = ${table * n + db}` : `${u} MOD 1000 MOD ${n} = ${db} AND ${u} MOD 1000 MOD ${m} = ${table}`;
+      const routes = algorithm === 'spread' ? `${u} MOD ${n * m} = ${table * n + db}` : `${t} MOD ${n} = ${db} AND ${t} MOD ${m} = ${table}`;
       return `IF(${sure} AND ${routes}, 0, 1)`;
     },
   };
