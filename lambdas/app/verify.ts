@@ -85,6 +85,25 @@ interface Side {
 }
 
 const idOf = (t: TargetName) => `${t.database}.${t.tableName}`;
+
+/** Adds one row's CRC to the sums of the target table at `slot`. */
+function addToSide(sides: Map<number, Side>, slot: number, c: number): void {
+  let side = sides.get(slot);
+  if (!side) sides.set(slot, (side = { rows: 0, xor: 0, sum: 0 }));
+  side.rows++;
+  side.xor = (side.xor ^ c) >>> 0;
+  side.sum += c;
+}
+
+/** The target tables (`sides` in the same order) whose count or checksums differ from the source rows routed there. */
+function differing(targets: readonly TargetName[], tablesPerDb: number, source: ReadonlyMap<number, Side>, sides: readonly Side[]): TargetName[] {
+  const none: Side = { rows: 0, xor: 0, sum: 0 };
+  return targets.filter((t, i) => {
+    const s = source.get(slotOf(t, tablesPerDb)) ?? none;
+    const d = sides[i]!;
+    return s.rows !== d.rows || s.xor !== d.xor || s.sum !== d.sum;
+  });
+}
 const slotOf = (t: TargetName, tablesPerDb: number) => t.db * tablesPerDb + t.table;
 
 /** `SELECT … FROM (derived) LIMIT 2^64-1`: the derived table is materialized, so the row CRC is evaluated once per row. */
@@ -105,13 +124,7 @@ async function sourceSides(ctx: AppContext, table: TableConfig, crc: string, whe
   const probe: Record<string, unknown> = {};
   for (const r of rows) {
     for (let i = 0; i < cols.length; i++) probe[cols[i]!] = r[i];
-    const slot = slotOf(router.route(probe), tablesPerDb);
-    const c = Number(r[cols.length]);
-    let side = out.get(slot);
-    if (!side) out.set(slot, (side = { rows: 0, xor: 0, sum: 0 }));
-    side.rows++;
-    side.xor = (side.xor ^ c) >>> 0;
-    side.sum += c;
+    addToSide(out, slotOf(router.route(probe), tablesPerDb), Number(r[cols.length]));
   }
   return out;
 }
@@ -186,12 +199,7 @@ async function differingTargets(ctx: AppContext, table: TableConfig, crc: string
   } else {
     [source, sides] = await Promise.all([sourceSides(ctx, table, crc, where, params), inParallel([...targets], ctx.config.copy.writeConcurrency, (t) => targetSide(ctx, t, crc, where, params))]);
   }
-  const none: Side = { rows: 0, xor: 0, sum: 0 };
-  const dirty = targets.filter((t, i) => {
-    const s = source.get(slotOf(t, table.tablesPerDb)) ?? none;
-    const d = sides[i]!;
-    return s.rows !== d.rows || s.xor !== d.xor || s.sum !== d.sum;
-  });
+  const dirty = differing(targets, table.tablesPerDb, source, sides);
   let sourceRows = 0;
   for (const s of source.values()) sourceRows += s.rows;
   return { sourceRows, targetRows: sides.reduce((a, d) => a + d.rows, 0), dirty };
@@ -375,21 +383,10 @@ async function compareRows(ctx: AppContext, table: TableConfig, columns: readonl
   if (narrow) {
     const sums = new Map<number, Side>();
     (src as Row[]).forEach((r, i) => {
-      const slot = slotOf(routed[i]!, table.tablesPerDb);
-      const c = Number(r[CRC_COLUMN]);
+      addToSide(sums, slotOf(routed[i]!, table.tablesPerDb), Number(r[CRC_COLUMN]));
       delete r[CRC_COLUMN];
-      let side = sums.get(slot);
-      if (!side) sums.set(slot, (side = { rows: 0, xor: 0, sum: 0 }));
-      side.rows++;
-      side.xor = (side.xor ^ c) >>> 0;
-      side.sum += c;
     });
-    const none: Side = { rows: 0, xor: 0, sum: 0 };
-    targets = targets.filter((t, i) => {
-      const s = sums.get(slotOf(t, table.tablesPerDb)) ?? none;
-      const d = narrow.sides[i]!;
-      return s.rows !== d.rows || s.xor !== d.xor || s.sum !== d.sum;
-    });
+    targets = differing(targets, table.tablesPerDb, sums, narrow.sides);
   }
   const wanted = new Set(targets.map(idOf));
   const sourceByKey = new Map<string, { target: TargetName; row: Row }>();
