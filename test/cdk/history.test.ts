@@ -26,7 +26,7 @@ import { stateMachinesOf, synthTemplate } from '../helpers/synth.js';
 const ROWS_PER_CALL: Record<string, number> = {
   // copy-batch: pages of copy.pageSize until copy.timeBudgetSeconds (README: 38–40k rows/s; throttled per segment).
   CopyBatch: rowsPerCall(copyRowsPerSecPerSegment),
-  // verify-batch (being built): batches of 20,000 rows until a time budget, assumed at the copy's rate.
+  // verify-batch: batches of verify.batchRows until verify.timeBudgetSeconds, assumed no faster than the copy (conservative).
   VerifyBatch: rowsPerCall(Math.min(Scenario.assumedVerifyRowsPerSec, copyRowsPerSecPerSegment)),
 };
 
