@@ -202,6 +202,7 @@ const LOAD_REFUSED = new Set(['ER_NOT_ALLOWED_COMMAND', 'ER_CLIENT_LOCAL_FILES_D
 
 const LOAD_SPECIAL = /[\\\t\n\0]/;
 const LOAD_ESCAPES: Readonly<Record<string, string>> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\0': '\\0' };
+const loadText = (t: string) => (LOAD_SPECIAL.test(t) ? t.replace(/[\\\t\n\0]/g, (c) => LOAD_ESCAPES[c]!) : t);
 
 /** Escapes the bytes LOAD DATA's defaults treat specially (`\\`, tab, newline, NUL) in a binary value. */
 function loadBytes(v: Buffer): Buffer {
@@ -230,14 +231,10 @@ export function loadDataFile(rows: readonly Row[], columns: readonly string[]): 
       if (i > 0) text += '\t';
       const v = r[columns[i]!];
       if (v === null || v === undefined) text += '\\N';
-      else if (typeof v === 'string') text += LOAD_SPECIAL.test(v) ? v.replace(/[\\\t\n\0]/g, (c) => LOAD_ESCAPES[c]!) : v;
       else if (Buffer.isBuffer(v)) {
         parts.push(Buffer.from(text, 'utf8'), loadBytes(v));
         text = '';
-      } else {
-        const t = String(v);
-        text += LOAD_SPECIAL.test(t) ? t.replace(/[\\\t\n\0]/g, (c) => LOAD_ESCAPES[c]!) : t;
-      }
+      } else text += loadText(typeof v === 'string' ? v : String(v));
     }
     text += '\n';
   }

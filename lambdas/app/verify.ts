@@ -85,6 +85,7 @@ interface Side {
 }
 
 const idOf = (t: TargetName) => `${t.database}.${t.tableName}`;
+const slotOf = (t: TargetName, tablesPerDb: number) => t.db * tablesPerDb + t.table;
 
 /** Adds one row's CRC to the sums of the target table at `slot`. */
 function addToSide(sides: Map<number, Side>, slot: number, c: number): void {
@@ -104,10 +105,17 @@ function differing(targets: readonly TargetName[], tablesPerDb: number, source: 
     return s.rows !== d.rows || s.xor !== d.xor || s.sum !== d.sum;
   });
 }
-const slotOf = (t: TargetName, tablesPerDb: number) => t.db * tablesPerDb + t.table;
 
 /** `SELECT … FROM (derived) LIMIT 2^64-1`: the derived table is materialized, so the row CRC is evaluated once per row. */
 const ONCE = 'LIMIT 18446744073709551615';
+
+/** Count, BIT_XOR and SUM of the row CRCs of `from` over `where` (and, with `notProven`, `off`: the rows it flags). */
+const sumsSql = (from: string, crc: string, where: string, notProven?: string) =>
+  notProven
+    ? `SELECT COUNT(*) AS n, BIT_XOR(c) AS x, SUM(c) AS s, SUM(p) AS off FROM (SELECT ${crc} AS c, ${notProven} AS p FROM ${from} WHERE ${where} ${ONCE}) d`
+    : `SELECT COUNT(*) AS n, BIT_XOR(c) AS x, SUM(c) AS s FROM (SELECT ${crc} AS c FROM ${from} WHERE ${where} ${ONCE}) d`;
+
+const sideOf = (r: RowDataPacket | undefined): Side & { off: number } => ({ rows: Number(r?.n ?? 0), xor: Number(r?.x ?? 0) >>> 0, sum: Number(r?.s ?? 0), off: Number(r?.off ?? 0) });
 
 /**
  * The source side of the fast path: every row's CRC (evaluated once, in SQL) with its shard keys, routed in
@@ -138,24 +146,17 @@ async function targetSide(ctx: AppContext, t: TargetName, crc: string, where: st
   try {
     // Prepared (each target's statement runs once per batch; mysql2 keeps it per connection): the server
     // parses the long checksum expression once, not 64 times per batch.
-    [r] = await ctx.writer
-      .poolFor(t.db)
-      .execute<RowDataPacket[]>(
-        notProven
-          ? `SELECT COUNT(*) AS n, BIT_XOR(c) AS x, SUM(c) AS s, SUM(p) AS off FROM (SELECT ${crc} AS c, ${notProven} AS p FROM ${qt(t.database, t.tableName)} WHERE ${where} ${ONCE}) d`
-          : `SELECT COUNT(*) AS n, BIT_XOR(c) AS x, SUM(c) AS s FROM (SELECT ${crc} AS c FROM ${qt(t.database, t.tableName)} WHERE ${where} ${ONCE}) d`,
-        params as Parameters<Pool['execute']>[1],
-      );
+    [r] = await ctx.writer.poolFor(t.db).execute<RowDataPacket[]>(sumsSql(qt(t.database, t.tableName), crc, where, notProven), params as Parameters<Pool['execute']>[1]);
   } catch (err) {
     throw dbError(err, `checksumming ${idOf(t)} to verify`);
   }
-  return { rows: Number(r[0]?.n ?? 0), xor: Number(r[0]?.x ?? 0) >>> 0, sum: Number(r[0]?.s ?? 0), off: Number(r[0]?.off ?? 0) };
+  return sideOf(r[0]);
 }
 
 /** The source's count, BIT_XOR and SUM of the row CRCs over the range, in SQL (no key columns leave the server). */
 async function sourceTotals(ctx: AppContext, table: TableConfig, crc: string, where: string, params: unknown[]): Promise<Side> {
-  const [r] = await ctx.source.query<RowDataPacket[]>(`SELECT COUNT(*) AS n, BIT_XOR(c) AS x, SUM(c) AS s FROM (SELECT ${crc} AS c FROM ${qt(ctx.config.source.database, table.name)} WHERE ${where} ${ONCE}) d`, params);
-  return { rows: Number(r[0]?.n ?? 0), xor: Number(r[0]?.x ?? 0) >>> 0, sum: Number(r[0]?.s ?? 0) };
+  const [r] = await ctx.source.query<RowDataPacket[]>(sumsSql(qt(ctx.config.source.database, table.name), crc, where), params);
+  return sideOf(r[0]);
 }
 
 /**
