@@ -4,10 +4,17 @@
  *
  * A message carries one or more events of the same group (shard key), in binlog order. Row values are
  * JSON with Buffers as `{"$b64": "..."}`; everything else is already text/number/null as mysql2 reads it.
+ *
+ * Two body versions are read; capture writes v2.
+ * - v1: `{"v":1,"events":[{"t":table,"o":op,"b":{col:value…},"a":{…},"f":file,"p":pos,"i":row,"ts":ms,"r"?:true}…]}`.
+ * - v2: the column names once per message. `{"v":2,"k":[[table,[col…]]…],"e":[[op,b,a,file,pos,row,ms,reread]…]}`
+ *   with op `i|u|d`, reread `0|1`, and each image `null` or `[k, value…]`: the index of its table and column
+ *   list in `k`, then the values in that list's order. An order_info update is ~40% fewer bytes to build,
+ *   compress and parse, and no column name is parsed 160,000 times.
  */
 import { z } from 'zod';
 import { createHash } from 'node:crypto';
-import { deflateRaw, deflateRawSync, inflateRawSync } from 'node:zlib';
+import { deflateRaw, deflateRawSync, inflateRaw, inflateRawSync } from 'node:zlib';
 import { promisify } from 'node:util';
 
 export type ChangeOp = 'insert' | 'update' | 'delete';
@@ -83,8 +90,55 @@ const wireEvent = z
   .refine((e) => (e.r ? (e.a ?? e.b) : e.o === 'insert' ? e.a : e.o === 'delete' ? e.b : e.a && e.b) !== undefined, { message: 'missing row image for the operation' });
 
 export const messageBodySchema = z.object({ v: z.literal(1), events: z.array(wireEvent).min(1) }).strict();
-/** A compressed body: `z` is the base64 of the raw-deflated `{"v":1,"events":[…]}` text. */
-const compressedBodySchema = z.object({ v: z.literal(1), z: z.string().min(1) }).strict();
+const columnList = z.tuple([z.string().min(1), z.array(z.string())]);
+
+/** A v2 event: `[op, before, after, file, position, rowIndex, timestamp, reread]`. */
+export type WireEventV2 = [op: 'i' | 'u' | 'd', before: unknown[] | null, after: unknown[] | null, file: string, position: number, rowIndex: number, timestamp: number, reread: 0 | 1];
+
+const isCount = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+
+/**
+ * What is wrong with one v2 event, or undefined. Checked by hand inside the zod schema: a z.tuple costs
+ * ~3 µs per event, more than everything else apply does to decode it.
+ */
+function eventIssue(t: unknown, lists: readonly (readonly [string, readonly string[]])[]): { path: (string | number)[]; message: string } | undefined {
+  if (!Array.isArray(t) || t.length !== 8) return { path: [], message: 'must be [op, before, after, file, position, rowIndex, timestamp, reread]' };
+  const [o, b, a, f, p, i, ts, r] = t as unknown[];
+  if (o !== 'i' && o !== 'u' && o !== 'd') return { path: [0], message: 'op must be "i", "u" or "d"' };
+  if (typeof f !== 'string' || f === '') return { path: [3], message: 'file must be a non-empty string' };
+  if (!isCount(p)) return { path: [4], message: 'position must be an integer ≥ 0' };
+  if (!isCount(i)) return { path: [5], message: 'rowIndex must be an integer ≥ 0' };
+  if (typeof ts !== 'number' || !Number.isFinite(ts)) return { path: [6], message: 'timestamp must be a number' };
+  if (r !== 0 && r !== 1) return { path: [7], message: 'reread must be 0 or 1' };
+  let table: string | undefined;
+  for (const side of [1, 2] as const) {
+    const img = t[side] as unknown;
+    if (img === null) continue;
+    if (!Array.isArray(img) || img.length === 0 || !Number.isInteger(img[0])) return { path: [side], message: 'must be null or [column list index, values…]' };
+    const list = lists[img[0] as number];
+    if (!list) return { path: [side], message: `refers to column list ${String(img[0])}; the message has ${lists.length}` };
+    if (img.length !== list[1].length + 1) return { path: [side], message: `has ${img.length - 1} value(s) for the ${list[1].length} column(s) of its list` };
+    if (table !== undefined && table !== list[0]) return { path: [], message: `images of two tables (${table}, ${list[0]})` };
+    table = list[0];
+  }
+  const ok = r === 1 ? (a ?? b) !== null : o === 'i' ? a !== null : o === 'd' ? b !== null : a !== null && b !== null;
+  return ok ? undefined : { path: [], message: 'missing row image for the operation' };
+}
+
+export const messageBodyV2Schema = z
+  .object({ v: z.literal(2), k: z.array(columnList).min(1), e: z.custom<WireEventV2[]>((v) => Array.isArray(v) && v.length > 0, 'must be a non-empty array of events') })
+  .strict()
+  .superRefine((m, ctx) => {
+    m.k.forEach(([, cols], i) => {
+      if (new Set(cols).size !== cols.length) ctx.addIssue({ code: 'custom', path: ['k', i], message: 'names a column twice' });
+    });
+    for (let i = 0; i < m.e.length; i++) {
+      const issue = eventIssue(m.e[i], m.k);
+      if (issue) ctx.addIssue({ code: 'custom', path: ['e', i, ...issue.path], message: issue.message });
+    }
+  });
+/** A compressed body: `z` is the base64 of the raw-deflated body text (`v` is that body's version). */
+const compressedBodySchema = z.object({ v: z.union([z.literal(1), z.literal(2)]), z: z.string().min(1) }).strict();
 
 /** Bodies above this size are sent compressed (SQS bills per 64 KB, and row images compress well). */
 export const COMPRESS_ABOVE = 4096;
@@ -101,7 +155,7 @@ const deflateRawAsync = promisify(deflateRaw);
  */
 export async function compressBodyAsync(json: string): Promise<string> {
   if (json.length <= COMPRESS_ABOVE) return json;
-  return envelope(await deflateRawAsync(Buffer.from(json, 'utf8'), { level: 1 }));
+  return envelope(await deflateRawAsync(Buffer.from(json, 'utf8'), { level: 1 }), json);
 }
 
 /** The messages with their bodies compressed (see `packMessages`' `compress: false`). */
@@ -119,6 +173,24 @@ function inflateBody(body: unknown): unknown {
     throw new TypeError(`compressed change message does not inflate: ${(err as Error).message}`);
   }
   return JSON.parse(text) as unknown;
+}
+
+const inflateRawAsync = promisify(inflateRaw);
+
+/**
+ * `decodeEvents`, inflating a compressed body on zlib's thread pool: apply decodes a window's messages at
+ * once, and inflating is a third of decoding.
+ */
+export async function decodeEventsAsync(body: unknown): Promise<ChangeEvent[]> {
+  const c = compressedBodySchema.safeParse(body);
+  if (!c.success) return decodeEvents(body);
+  let inflated: Buffer;
+  try {
+    inflated = await inflateRawAsync(Buffer.from(c.data.z, 'base64'));
+  } catch (err) {
+    throw new TypeError(`compressed change message does not inflate: ${(err as Error).message}`);
+  }
+  return decodeBody(JSON.parse(inflated.toString('utf8')) as unknown);
 }
 
 export function encodeEvent(e: ChangeEvent): z.input<typeof wireEvent> {
@@ -148,7 +220,13 @@ export function eventJson(e: ChangeEvent): string {
 }
 
 export function decodeEvents(body: unknown): ChangeEvent[] {
-  const m = messageBodySchema.parse(inflateBody(body));
+  return decodeBody(inflateBody(body));
+}
+
+/** An uncompressed body's events (v1 or v2). */
+function decodeBody(inner: unknown): ChangeEvent[] {
+  if (typeof inner === 'object' && inner !== null && (inner as { v?: unknown }).v === 2) return decodeV2(messageBodyV2Schema.parse(inner));
+  const m = messageBodySchema.parse(inner);
   return m.events.map((w) => ({
     table: w.t,
     op: w.o,
@@ -159,6 +237,86 @@ export function decodeEvents(body: unknown): ChangeEvent[] {
     timestamp: w.ts,
     ...(w.r ? { reread: true } : {}),
   }));
+}
+
+const OPS = { i: 'insert', u: 'update', d: 'delete' } as const;
+const OP_CODES = { insert: 'i', update: 'u', delete: 'd' } as const;
+
+function decodeV2(m: z.output<typeof messageBodyV2Schema>): ChangeEvent[] {
+  const lists = m.k.map(([table, cols]) => ({ table, cols, proto: cols.includes('__proto__') }));
+  return m.e.map(([o, b, a, f, p, i, ts, r]) => {
+    const table = lists[(b ?? a)![0] as number]!.table;
+    return {
+      table,
+      op: OPS[o],
+      ...(b ? { before: imageOf(lists[b[0] as number]!, b) } : {}),
+      ...(a ? { after: imageOf(lists[a[0] as number]!, a) } : {}),
+      position: { file: f, position: p },
+      rowIndex: i,
+      timestamp: ts,
+      ...(r ? { reread: true } : {}),
+    };
+  });
+}
+
+/** A v2 image's values back under their column names (Buffers restored). */
+function imageOf(list: { cols: readonly string[]; proto: boolean }, values: readonly unknown[]): RowImage {
+  const img: RowImage = {};
+  const { cols } = list;
+  if (list.proto) {
+    // Assigning `__proto__` would set the prototype, not a column.
+    for (let j = 0; j < cols.length; j++) Object.defineProperty(img, cols[j]!, { value: decodeValue(values[j + 1]), enumerable: true, writable: true, configurable: true });
+    return img;
+  }
+  for (let j = 0; j < cols.length; j++) {
+    const v = values[j + 1];
+    img[cols[j]!] = v !== null && typeof v === 'object' ? decodeValue(v) : v;
+  }
+  return img;
+}
+
+/**
+ * The column lists of one group's messages (v2): each image is written as `[index of its list, value…]`.
+ * Images of one table nearly always have the same columns in the same order (zongji builds them from the
+ * table map), so finding the list is a walk over the image's keys against one or two known lists.
+ */
+class ColumnLists {
+  readonly entries: [string, string[]][] = [];
+  private readonly byTable = new Map<string, number[]>();
+
+  image(table: string, img: RowImage): unknown[] {
+    let known = this.byTable.get(table);
+    if (known) {
+      for (const index of known) {
+        const values = valuesIn(index, this.entries[index]![1], img);
+        if (values) return values;
+      }
+    } else this.byTable.set(table, (known = []));
+    const cols = Object.keys(img).filter((k) => img[k] !== undefined);
+    known.push(this.entries.length);
+    this.entries.push([table, cols]);
+    return valuesIn(this.entries.length - 1, cols, img)!;
+  }
+
+  eventJson(e: ChangeEvent): string {
+    const b = e.before ? this.image(e.table, e.before) : null;
+    const a = e.after ? this.image(e.table, e.after) : null;
+    return JSON.stringify([OP_CODES[e.op], b, a, e.position.file, e.position.position, e.rowIndex, e.timestamp, e.reread ? 1 : 0]);
+  }
+}
+
+/** `[index, value…]` when `img`'s defined columns are exactly `cols`, in order; else undefined. */
+function valuesIn(index: number, cols: readonly string[], img: RowImage): unknown[] | undefined {
+  const out = new Array<unknown>(cols.length + 1);
+  out[0] = index;
+  let j = 0;
+  for (const k in img) {
+    const v = img[k];
+    if (v === undefined) continue; // as JSON.stringify of an object (v1) leaves it out
+    if (k !== cols[j]) return undefined;
+    out[++j] = special(v) ? encodeValue(v) : v;
+  }
+  return j === cols.length ? out : undefined;
 }
 
 /** SQS allows 128 characters of [A-Za-z0-9!"#$%&'()*+,-./:;<=>?@[\]^_`{|}~] in group and deduplication ids. */
@@ -194,11 +352,11 @@ function bodyOf(raw: string, maxBytes: number, compress: boolean): string {
 }
 
 function deflated(json: string): string {
-  return envelope(deflateRawSync(Buffer.from(json, 'utf8'), { level: 1 }));
+  return envelope(deflateRawSync(Buffer.from(json, 'utf8'), { level: 1 }), json);
 }
 
-/** The compressed body: `{"v":1,"z":"<base64 of the raw-deflated JSON>"}`. */
-const envelope = (deflatedJson: Buffer) => `{"v":1,"z":"${deflatedJson.toString('base64')}"}`;
+/** The compressed body: `{"v":<the body's version>,"z":"<base64 of the raw-deflated JSON>"}`. */
+const envelope = (deflatedJson: Buffer, json: string) => `{"v":${json.startsWith('{"v":2') ? 2 : 1},"z":"${deflatedJson.toString('base64')}"}`;
 
 export interface OutgoingMessage {
   readonly groupId: string;
@@ -215,6 +373,10 @@ export interface OutgoingMessage {
  * (it need not be); order within a group is. An event too large even alone is replaced by a key-only
  * `reread` event built by `keyOnly`. The deduplication id is the message's first event position, so a replay
  * that cuts the same batch reproduces it (and one that cuts differently is made harmless by idempotent apply).
+ *
+ * Bodies are v2 (column names once per message, the group's lists); a group whose lists alone would take
+ * more than a quarter of `maxBytes` (tables of thousands of columns) is written as v1, whose key-only events
+ * stay small whatever the table.
  */
 export function packMessages(
   events: readonly ChangeEvent[],
@@ -225,25 +387,20 @@ export function packMessages(
   /** false: bodies are left uncompressed, for `compressMessages` to compress (off this thread) before sending. */
   compress = true,
 ): OutgoingMessage[] {
-  const byGroup = new Map<string, { e: ChangeEvent; json: string; bytes: number }[]>();
-  for (const raw of events) {
-    const g = groupOf(raw);
-    // Raw JSON: a body that gets compressed is base64 (ASCII) and needs no escaping; a small one is escaped
-    // whole, and compressed after all if escaping takes it past maxBytes (bodyOf).
-    let json = eventJson(raw);
-    let bytes = Buffer.byteLength(json);
-    if (bytes > maxBytes - 32) {
-      json = eventJson(keyOnly(raw));
-      bytes = Buffer.byteLength(json);
-    }
+  const byGroup = new Map<string, ChangeEvent[]>();
+  for (const e of events) {
+    const g = groupOf(e);
     let list = byGroup.get(g);
     if (!list) byGroup.set(g, (list = []));
-    list.push({ e: raw, json, bytes: bytes + 1 });
+    list.push(e);
   }
   const out: OutgoingMessage[] = [];
   for (const [group, list] of byGroup) {
-    let batch: { e: ChangeEvent; json: string; bytes: number }[] = [];
-    let size = 0;
+    // Raw JSON: a body that gets compressed is base64 (ASCII) and needs no escaping; a small one is escaped
+    // whole, and compressed after all if escaping takes it past maxBytes (bodyOf).
+    const packed = packV2(list, keyOnly, maxBytes) ?? packV1(list, keyOnly, maxBytes);
+    let batch: Item[] = [];
+    let size = packed.overhead;
     const flush = () => {
       if (!batch.length) return;
       const first = batch[0]!.e;
@@ -251,19 +408,69 @@ export function packMessages(
       out.push({
         groupId: sqsId(group),
         dedupId: sqsId(positionText(first)),
-        body: bodyOf(`{"v":1,"events":[${batch.map((b) => b.json).join(',')}]}`, maxBytes, compress),
+        body: bodyOf(`${packed.head}${batch.map((b) => b.json).join(',')}]}`, maxBytes, compress),
         events: batch.length,
         last: { position: last.position, rowIndex: last.rowIndex },
       });
       batch = [];
-      size = 0;
+      size = packed.overhead;
     };
-    for (const item of list) {
-      if (size + item.bytes > maxBytes - 32 || batch.length >= maxEventsPerMessage) flush();
+    for (const item of packed.items) {
+      if (size + item.bytes > maxBytes || batch.length >= maxEventsPerMessage) flush();
       batch.push(item);
       size += item.bytes;
     }
     flush();
   }
   return out;
+}
+
+/** An event as it goes into a body: its JSON and its bytes with the comma before it. */
+interface Item {
+  readonly e: ChangeEvent;
+  json: string;
+  bytes: number;
+  slim?: boolean;
+}
+
+interface Packed {
+  /** The body up to the first event: `{"v":2,"k":[…],"e":[`. */
+  readonly head: string;
+  /** Bytes of the head and the closing `]}`. */
+  readonly overhead: number;
+  readonly items: Item[];
+}
+
+function item(e: ChangeEvent, json: string): Item {
+  return { e, json, bytes: Buffer.byteLength(json) + 1 };
+}
+
+/** One group as v2, or undefined when its column lists are too large to repeat in every message. */
+function packV2(list: readonly ChangeEvent[], keyOnly: (e: ChangeEvent) => ChangeEvent, maxBytes: number): Packed | undefined {
+  const lists = new ColumnLists();
+  const items = list.map((e) => item(e, lists.eventJson(e)));
+  // An event that does not fit beside the head goes key-only; its key list may grow the head, so again.
+  for (;;) {
+    const head = `{"v":2,"k":${JSON.stringify(lists.entries)},"e":[`;
+    const overhead = Buffer.byteLength(head) + 2;
+    if (overhead > maxBytes / 4) return undefined;
+    let changed = false;
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i]!;
+      if (it.slim || overhead + it.bytes <= maxBytes) continue;
+      items[i] = { ...item(it.e, lists.eventJson(keyOnly(it.e))), slim: true };
+      changed = true;
+    }
+    if (!changed) return { head, overhead, items };
+  }
+}
+
+function packV1(list: readonly ChangeEvent[], keyOnly: (e: ChangeEvent) => ChangeEvent, maxBytes: number): Packed {
+  const head = '{"v":1,"events":[';
+  const overhead = head.length + 2;
+  const items = list.map((e) => {
+    const it = item(e, eventJson(e));
+    return overhead + it.bytes <= maxBytes ? it : item(e, eventJson(keyOnly(e)));
+  });
+  return { head, overhead, items };
 }

@@ -6,7 +6,7 @@
  */
 import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import type { SQSEvent, SQSRecord, SQSBatchResponse } from 'aws-lambda';
-import { decodeEvents, type ChangeEvent } from '../core/events.js';
+import { decodeEventsAsync, type ChangeEvent } from '../core/events.js';
 import { InvalidEventError, describeError } from '../core/errors.js';
 import { formatIssues } from '../core/config.js';
 import { applyEvents } from '../app/apply.js';
@@ -15,9 +15,9 @@ import { Metric } from '../core/metric-names.js';
 import { logger, publishMetrics, type ContextProvider, type InvocationContext } from './common.js';
 import { ZodError } from 'zod';
 
-function eventsOf(record: SQSRecord): ChangeEvent[] {
+async function eventsOf(record: SQSRecord): Promise<ChangeEvent[]> {
   try {
-    return decodeEvents(JSON.parse(record.body));
+    return await decodeEventsAsync(JSON.parse(record.body));
   } catch (err) {
     const why = err instanceof ZodError ? formatIssues(err).join('; ') : (err as Error).message;
     throw new InvalidEventError(`message ${record.messageId} (group ${record.attributes.MessageGroupId}) is not a change message: ${why}`);
@@ -27,7 +27,7 @@ function eventsOf(record: SQSRecord): ChangeEvent[] {
 export const makeApplyHandler = (getContext: ContextProvider) => async (event: SQSEvent, invocation?: InvocationContext): Promise<SQSBatchResponse> => {
   const ctx = await getContext();
   try {
-    const all = event.Records.flatMap(eventsOf);
+    const all = (await Promise.all(event.Records.map(eventsOf))).flat();
     const stats = await applyEvents(ctx, all);
     logger.debug('applied', { records: event.Records.length, ...stats });
     publishMetrics(ctx.config.migrationId, [[Metric.eventsApplied, stats.events]]);
@@ -41,7 +41,7 @@ export const makeApplyHandler = (getContext: ContextProvider) => async (event: S
     event,
     async (record: SQSRecord) => {
       try {
-        applied += (await applyEvents(ctx, eventsOf(record))).events;
+        applied += (await applyEvents(ctx, await eventsOf(record))).events;
       } catch (err) {
         logger.error('change message failed', {
           messageId: record.messageId,

@@ -332,6 +332,109 @@ describe('encodeEvent / decodeEvents', () => {
   });
 });
 
+describe('v2 bodies (column names once per message)', () => {
+  const ev = (i: number, op: ChangeOp, patch: Partial<ChangeEvent> = {}): ChangeEvent => ({
+    table: 'order_info',
+    op,
+    ...(op !== 'insert' ? { before: { id: i, order_no: `N${i}` } } : {}),
+    ...(op !== 'delete' ? { after: { id: i, order_no: `N${i}`, amount: '1.50', remark: null } } : {}),
+    position: { file: 'binlog.000001', position: 100 + i },
+    rowIndex: 0,
+    timestamp: 1_700_000_000_000 + i,
+    ...patch,
+  });
+
+  it('writes each column list once per message and each image as [list, values…]', () => {
+    const events = [ev(1, 'update'), ev(2, 'insert'), ev(3, 'delete'), ev(4, 'update')];
+    const [m, ...rest] = packMessages(events, () => 'g', (x) => x);
+    expect(rest).toEqual([]);
+    expect(JSON.parse(m!.body)).toEqual({
+      v: 2,
+      k: [
+        ['order_info', ['id', 'order_no']],
+        ['order_info', ['id', 'order_no', 'amount', 'remark']],
+      ],
+      e: [
+        ['u', [0, 1, 'N1'], [1, 1, 'N1', '1.50', null], 'binlog.000001', 101, 0, 1_700_000_000_001, 0],
+        ['i', null, [1, 2, 'N2', '1.50', null], 'binlog.000001', 102, 0, 1_700_000_000_002, 0],
+        ['d', [0, 3, 'N3'], null, 'binlog.000001', 103, 0, 1_700_000_000_003, 0],
+        ['u', [0, 4, 'N4'], [1, 4, 'N4', '1.50', null], 'binlog.000001', 104, 0, 1_700_000_000_004, 0],
+      ],
+    });
+    expect(decodeEvents(JSON.parse(m!.body))).toEqual(events);
+  });
+
+  it('leaves out undefined values, as v1 did (the column is missing, not NULL)', () => {
+    const e: ChangeEvent = { ...ev(1, 'insert'), after: { id: 1, gone: undefined, n: null } };
+    const [m] = packMessages([e, ev(2, 'insert')], () => 'g', (x) => x);
+    const [back, second] = decodeEvents(JSON.parse(m!.body));
+    expect(back!.after).toStrictEqual({ id: 1, n: null });
+    expect(second).toEqual(ev(2, 'insert'));
+  });
+
+  it('keeps the images of several tables in one group apart', () => {
+    const item: ChangeEvent = { table: 'order_item_detail', op: 'insert', after: { id: 9, sku: 'x' }, position: { file: 'binlog.000001', position: 500 }, rowIndex: 1, timestamp: 7 };
+    const events = [ev(1, 'insert'), item, ev(2, 'delete'), { ...item, rowIndex: 2 }];
+    const [m] = packMessages(events, () => 'g', (x) => x);
+    expect(JSON.parse(m!.body).k).toHaveLength(3);
+    expect(decodeEvents(JSON.parse(m!.body))).toEqual(events);
+  });
+
+  it('writes v1 for a group whose column lists would fill more than a quarter of a message', () => {
+    const wide = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`column_with_a_long_name_${i}`, i]));
+    const e: ChangeEvent = { table: 'wide', op: 'insert', after: wide, position: { file: 'f', position: 4 }, rowIndex: 0, timestamp: 1 };
+    const [m] = packMessages([e], () => 'g', (x) => x, 4000);
+    expect(m!.body.startsWith('{"v":1,"events":[')).toBe(true);
+    expect(decodeEvents(JSON.parse(m!.body))).toEqual([e]);
+    const [n] = packMessages([e], () => 'g', (x) => x, 40_000);
+    expect(n!.body.startsWith('{"v":2,')).toBe(true);
+  });
+
+  it('an event too large beside the head goes key-only, and the key list joins the head', () => {
+    const big = { ...ev(1, 'insert'), after: { id: 1, order_no: 'N1', amount: '1.50', remark: 'R'.repeat(3000) } };
+    const keyOnly = (x: ChangeEvent): ChangeEvent => ({ table: x.table, op: x.op, after: { id: x.after!.id }, position: x.position, rowIndex: x.rowIndex, timestamp: x.timestamp, reread: true });
+    const messages = packMessages([ev(0, 'insert'), big, ev(2, 'insert')], () => 'g', keyOnly, 3000);
+    for (const m of messages) expect(Buffer.byteLength(m.body)).toBeLessThanOrEqual(3000);
+    expect(decodeAll(messages).flat()).toEqual([ev(0, 'insert'), keyOnly(big), ev(2, 'insert')]);
+  });
+
+  const okV2: { v: number; k: [string, string[]][]; e: unknown[][] } = { v: 2, k: [['users', ['id', 'name']]], e: [['u', [0, 1, 'a'], [0, 1, 'b'], 'binlog.000001', 4, 0, 1, 0]] };
+  const withV2 = (patch: (b: typeof okV2) => unknown) => patch(JSON.parse(JSON.stringify(okV2)) as typeof okV2);
+
+  it('accepts the well-formed body', () => {
+    expect(decodeEvents(okV2)).toEqual([{ table: 'users', op: 'update', before: { id: 1, name: 'a' }, after: { id: 1, name: 'b' }, position: { file: 'binlog.000001', position: 4 }, rowIndex: 0, timestamp: 1 }]);
+  });
+
+  it.each<[string, (b: typeof okV2) => unknown, RegExp]>([
+    ['a list index out of range', (b) => ((b.e[0]![2] = [3, 1, 'b']), b), /column list 3/],
+    ['too few values for the list', (b) => ((b.e[0]![2] = [0, 1]), b), /1 value\(s\) for the 2 column/],
+    ['too many values for the list', (b) => ((b.e[0]![1] = [0, 1, 'a', 'x']), b), /3 value\(s\) for the 2 column/],
+    ['images of two tables', (b) => (b.k.push(['orders', ['id', 'name']]), (b.e[0]![2] = [1, 1, 'b']), b), /two tables/],
+    ['a column named twice', (b) => ((b.k[0]![1] = ['id', 'id']), b), /twice/],
+    ['an update without before', (b) => ((b.e[0]![1] = null), b), /missing row image/],
+    ['an insert without after', (b) => ((b.e[0]![0] = 'i'), (b.e[0]![2] = null), b), /missing row image/],
+    ['an unknown op code', (b) => ((b.e[0]![0] = 'x'), b), /./],
+    ['reread as true', (b) => ((b.e[0]![7] = true), b), /./],
+    ['a short event', (b) => (b.e[0]!.pop(), b), /./],
+    ['an image that is an object', (b) => ((b.e[0]![2] = { id: 1 } as never), b), /column list index/],
+    ['an image index as text', (b) => ((b.e[0]![2] = ['0', 1, 'b']), b), /column list index/],
+    ['no lists', (b) => ((b.k = []), b), /./],
+    ['no events', (b) => ((b.e = []), b), /./],
+    ['v1 keys in a v2 body', (b) => ({ ...b, events: [] }), /./],
+  ])('rejects a v2 body with %s', (_name, patch, message) => {
+    expect(() => decodeEvents(withV2(patch))).toThrow(message);
+  });
+
+  it('round-trips a column named __proto__', () => {
+    const after = JSON.parse('{"__proto__":"x","id":1}') as RowImage;
+    const e: ChangeEvent = { table: 't', op: 'insert', after, position: { file: 'f', position: 1 }, rowIndex: 0, timestamp: 0 };
+    const [m] = packMessages([e], () => 'g', (x) => x);
+    const [back] = decodeEvents(JSON.parse(m!.body));
+    expect(Object.keys(back!.after!)).toEqual(['__proto__', 'id']);
+    expect(Object.getPrototypeOf(back!.after)).toBe(Object.prototype);
+  });
+});
+
 // ---------------------------------------------------------------------------------------------------------------
 // 2. sqsSafe
 // ---------------------------------------------------------------------------------------------------------------
@@ -627,10 +730,10 @@ describe('packMessages', () => {
     const events = Array.from({ length: 150 }, (_, i) => small(i, { id: i, pad: `row ${i} ${'p'.repeat(60)}` }));
     const sync = packMessages(events, () => 'g', keyOnly);
     const plain = packMessages(events, () => 'g', keyOnly, undefined, undefined, false);
-    expect(plain[0]!.body.startsWith('{"v":1,"events":[')).toBe(true);
+    expect(plain[0]!.body.startsWith('{"v":2,"k":[["users",["id","pad"]]],"e":[')).toBe(true);
     const compressed = await compressMessages(plain);
     expect(compressed).toEqual(sync);
-    expect(compressed[0]!.body).toMatch(/^\{"v":1,"z":"/);
+    expect(compressed[0]!.body).toMatch(/^\{"v":2,"z":"/);
     expect(decodeAll(compressed).flat()).toEqual(events);
   });
 
@@ -687,8 +790,9 @@ describe('packMessages', () => {
     const m = messages[0]!;
     expect(Buffer.byteLength(m.body)).toBeLessThanOrEqual(2000);
     expect(m.body).not.toContain('HHHH');
-    const body = JSON.parse(m.body) as { events: Record<string, unknown>[] };
-    expect(body.events[1]).toMatchObject({ o: op, f: 'binlog.000002', p: 77, i: 3, r: true });
+    const body = JSON.parse(m.body) as { e: unknown[][] };
+    expect(body.e[1]![0]).toBe(op[0]);
+    expect(body.e[1]!.slice(3)).toEqual(['binlog.000002', 77, 3, 5, 1]);
     expect(decodeEvents(body)).toEqual([before, keyOnly(e), after]);
     expect(m.last).toEqual({ position: after.position, rowIndex: 0 });
   });
