@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import type { ConnectionConfig } from '../core/config.js';
 import { ConfigError, ReshardError, SchemaError, TransientError } from '../core/errors.js';
 import { kindOfType, type ColumnKinds } from '../core/rowdiff.js';
-import { copyUpsertSql, pageQuery, q, qt, rowCrcExpr, windowPredicates, type ReadKind, type Window } from '../core/sql.js';
+import { copyInsertSql, copyUpsertSql, pageQuery, q, qt, rowCrcExpr, windowPredicates, type ReadKind, type Window } from '../core/sql.js';
 import type { KeyKind } from '../core/segments.js';
 
 export type Row = Record<string, unknown>;
@@ -340,10 +340,17 @@ export class TargetWriter {
   }
 
   /**
+   * Per target table: statements left to write with the guarded upsert straight away, after a plain INSERT
+   * met a row already there (a resumed page, a rerun segment, rows CDC wrote first): it will meet more.
+   */
+  private readonly guardedFor = new Map<string, number>();
+
+  /**
    * Writes rows into one target table, never overwriting a row that is there (or, with a version column,
-   * only with a strictly newer one). Fast path (`load`/`auto`, tables of `LOADABLE_TYPES`): LOAD DATA LOCAL,
-   * kept only if every row went in as a fresh row with no warning (`loadFresh`); otherwise, or without it,
-   * the multi-row guarded upsert (`copyUpsertSql`).
+   * only with a strictly newer one). Fast paths for fresh rows: LOAD DATA LOCAL (`load`/`auto`, tables of
+   * `LOADABLE_TYPES`), kept only if every row went in as a fresh row with no warning (`loadFresh`); else a
+   * plain multi-row INSERT, which fails whole on a key already there. Then, or when the table met such rows
+   * in its last statements, the multi-row guarded upsert (`copyUpsertSql`) decides row by row.
    */
   async upsert(args: {
     db: number;
@@ -356,19 +363,43 @@ export class TargetWriter {
   }): Promise<WriteStats> {
     if (args.rows.length === 0) return { inserted: 0, updated: 0, skipped: 0 };
     const pool = this.poolFor(args.db);
-    if (this.load && (await this.canLoad(pool, args.database, args.table, args.columns)) && (await this.loadFresh(pool, args))) {
-      return { inserted: args.rows.length, updated: 0, skipped: 0 };
+    // A load that was not clean met existing rows (or bad values): straight to the guarded upsert.
+    let loadFailed = false;
+    if (this.load && (await this.canLoad(pool, args.database, args.table, args.columns))) {
+      if (await this.loadFresh(pool, args)) return { inserted: args.rows.length, updated: 0, skipped: 0 };
+      loadFailed = this.load; // (false when the server refused LOAD DATA: the plain INSERT is worth trying)
     }
-    const sql = copyUpsertSql(args);
     const values = args.rows.map((r) => args.columns.map((c) => r[c] ?? null));
+    const id = `${args.database}.${args.table}`;
     try {
-      const [header] = await pool.query<ResultSetHeader>(sql, [values]);
+      if (!loadFailed && !this.stillGuarded(id)) {
+        try {
+          const [header] = await pool.query<ResultSetHeader>(copyInsertSql(args), [values]);
+          return { inserted: header.affectedRows, updated: 0, skipped: 0 };
+        } catch (err) {
+          if (!DUPLICATE_KEY.has((err as { code?: string }).code ?? '')) throw err;
+          this.guardedFor.set(id, GUARDED_AFTER_DUPLICATE);
+        }
+      }
+      const [header] = await pool.query<ResultSetHeader>(copyUpsertSql(args), [values]);
       return upsertStats(header, args.rows.length);
     } catch (err) {
       throw dbError(err, `writing ${args.rows.length} rows into ${args.database}.${args.table}`);
     }
   }
+
+  /** Whether this statement of table `id` goes guarded straight away (and counts it). */
+  private stillGuarded(id: string): boolean {
+    const left = this.guardedFor.get(id) ?? 0;
+    if (left > 0) this.guardedFor.set(id, left - 1);
+    return left > 0;
+  }
 }
+
+/** A plain INSERT that met an existing key (1062; 1586 names the key). */
+const DUPLICATE_KEY = new Set(['ER_DUP_ENTRY', 'ER_DUP_ENTRY_WITH_KEY_NAME']);
+/** Statements of a table written guarded after a plain INSERT met an existing key. */
+const GUARDED_AFTER_DUPLICATE = 16;
 
 /** Runs `fn` over `items` with at most `limit` in flight. */
 export async function inParallel<T, R>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {

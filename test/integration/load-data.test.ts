@@ -1,5 +1,6 @@
 /**
- * The LOAD DATA LOCAL fast path of the target writer, on the real server. With LOCAL the server cannot stop
+ * The target writer's fast paths for fresh rows, on the real server: a plain INSERT that fails whole on an
+ * existing key (then the guarded upsert), and LOAD DATA LOCAL. With LOCAL the server cannot stop
  * the file half way, so it acts as with IGNORE: an existing key is skipped and a value that does not fit is
  * clamped, each only a warning. The writer must never let that through: such a load is rolled back and the
  * rows go through the guarded upsert (which updates an older version, keeps a newer one, and fails loudly
@@ -109,5 +110,61 @@ describe('LOAD DATA LOCAL fast path', () => {
     await writer.upsert({ db: 0, database: db, table: 'bits', columns: ['id', 'flags'], recordKey: ['id'], rows: [{ id: 1, flags: Buffer.from([0x09, 0x5c]) }] });
     const [got] = await root.query<RowDataPacket[]>(`SELECT id, HEX(flags) AS h FROM ${q(db)}.bits`);
     expect(got).toEqual([{ id: 1, h: '95C' }]);
+  });
+});
+
+describe('plain INSERT first (writeMethod insert)', () => {
+  /** The pool, with the SQL of every statement recorded. */
+  const recording = (statements: string[]) =>
+    new Proxy(pool, {
+      get(target, prop, receiver) {
+        if (prop === 'query') return (sql: string, values?: unknown) => (statements.push(sql), target.query(sql, values as never));
+        return Reflect.get(target, prop, receiver) as unknown;
+      },
+    });
+  const guarded = (sql: string) => sql.includes('ON DUPLICATE KEY UPDATE');
+
+  it('writes fresh rows with one plain INSERT; a page meeting existing rows goes guarded, and so do that table\'s next 16', async () => {
+    await root.query(`CREATE TABLE ${q(db)}.p1 (id INT PRIMARY KEY, name VARCHAR(20), ver INT NOT NULL)`);
+    await root.query(`CREATE TABLE ${q(db)}.p2 (id INT PRIMARY KEY, name VARCHAR(20), ver INT NOT NULL)`);
+    const statements: string[] = [];
+    const writer = new TargetWriter([recording(statements)], 'insert');
+    const write = (table: string, ids: number[], ver = 5) =>
+      writer.upsert({ db: 0, database: db, table, columns: ['id', 'name', 'ver'], recordKey: ['id'], versionColumn: 'ver', rows: ids.map((id) => ({ id, name: `n${id}v${ver}`, ver })) });
+
+    expect(await write('p1', [1, 2, 3])).toEqual({ inserted: 3, updated: 0, skipped: 0 });
+    expect(statements).toHaveLength(1);
+    expect(guarded(statements[0]!)).toBe(false);
+
+    // Rows 3 and 4 exist (4 newer): the plain INSERT fails whole and rolls back, the guarded upsert decides.
+    await root.query(`INSERT INTO ${q(db)}.p1 VALUES (4, 'newer', 9)`);
+    statements.length = 0;
+    expect(await write('p1', [3, 4, 5], 7)).toEqual({ inserted: 1, updated: 1, skipped: 1 });
+    expect(statements.map(guarded)).toEqual([false, true]);
+    expect(await rows('p1')).toEqual([
+      { id: 1, name: 'n1v5', ver: 5 },
+      { id: 2, name: 'n2v5', ver: 5 },
+      { id: 3, name: 'n3v7', ver: 7 },
+      { id: 4, name: 'newer', ver: 9 },
+      { id: 5, name: 'n5v7', ver: 7 },
+    ]);
+
+    // The table's next 16 statements go guarded at once; then plain again. Other tables are not affected.
+    statements.length = 0;
+    for (let i = 0; i < 16; i++) await write('p1', [100 + i]);
+    expect(statements.every(guarded)).toBe(true);
+    expect(await write('p2', [1])).toEqual({ inserted: 1, updated: 0, skipped: 0 });
+    expect(await write('p1', [200])).toEqual({ inserted: 1, updated: 0, skipped: 0 });
+    expect(statements.slice(16).map(guarded)).toEqual([false, false]);
+  });
+
+  it('any other error of the plain INSERT fails the write (not retried guarded), naming the table, and writes nothing', async () => {
+    await root.query(`CREATE TABLE ${q(db)}.p3 (id INT PRIMARY KEY, n TINYINT NOT NULL)`);
+    const statements: string[] = [];
+    const writer = new TargetWriter([recording(statements)], 'insert');
+    const write = writer.upsert({ db: 0, database: db, table: 'p3', columns: ['id', 'n'], recordKey: ['id'], rows: [{ id: 1, n: 5 }, { id: 2, n: 300 }] });
+    await expect(write).rejects.toThrow(new RegExp(`writing 2 rows into ${db}\\.p3: ER_WARN_DATA_OUT_OF_RANGE`));
+    expect(statements).toHaveLength(1);
+    expect(await rows('p3')).toEqual([]);
   });
 });
