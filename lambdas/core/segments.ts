@@ -23,8 +23,8 @@ export function compareKeys(a: string, b: string, kind: KeyKind): number {
 }
 
 /**
- * Splits into at most `count` segments using `sample`: keys in ascending order, evenly spaced in row
- * order (every k-th key), so boundaries fall at row quantiles, not at key-space quantiles.
+ * Splits into at most `count` segments using `sample`: keys in ascending order, spread evenly over the rows
+ * (a uniform sample, or every k-th key), so boundaries fall at row quantiles, not at key-space quantiles.
  * The first segment is open below and the last open above, so rows inserted later at either end are scrolled too.
  */
 export function planSegments(sample: readonly string[], count: number, kind: KeyKind): Segment[] {
