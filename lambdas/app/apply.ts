@@ -9,7 +9,7 @@ import { ReshardError, SchemaError } from '../core/errors.js';
 import { mergeLatest } from '../core/rules.js';
 import type { ChangeEvent, RowImage } from '../core/events.js';
 import { applyUpsertSql, deleteByKeysSql, selectByKeysSql } from '../core/sql.js';
-import type { TargetName } from '../core/routing.js';
+import type { TableRouter, TargetName } from '../core/routing.js';
 import { dbError, inParallel, upsertStats } from '../adapters/mysql.js';
 import { SegmentStatus, sortableKey, type Checkpoint, type Tombstone } from '../adapters/state-store.js';
 import { inSegment, keyText } from '../core/segments.js';
@@ -70,9 +70,16 @@ async function reread(ctx: AppContext, table: TableConfig, columns: string[], ke
 /** Turns events into effective changes per (target, record key), last change wins. */
 async function toChanges(ctx: AppContext, events: readonly ChangeEvent[]): Promise<Change[]> {
   const changes: Change[] = [];
+  // Events of one table come in runs: its config and router are looked up once per run.
+  let name: string | undefined;
+  let table!: TableConfig;
+  let router!: TableRouter;
   for (const e of events) {
-    const table = tableConfig(ctx, e.table);
-    const router = routerFor(ctx, table);
+    if (e.table !== name) {
+      table = tableConfig(ctx, e.table);
+      router = routerFor(ctx, table);
+      name = e.table;
+    }
     let after = e.after;
     let op = e.op;
     if (e.reread) {
@@ -80,23 +87,31 @@ async function toChanges(ctx: AppContext, events: readonly ChangeEvent[]): Promi
       after = await reread(ctx, table, columns, keyOf(table, (e.after ?? e.before)!), readKinds);
       op = after ? 'update' : 'delete';
     }
-    const push = (image: RowImage, kind: 'upsert' | 'delete') => {
-      const target = router.route(image);
-      const key = keyOf(table, image);
-      changes.push({ table, target, key, keyId: `${target.database}.${target.tableName}|${JSON.stringify(key)}`, scrollKey: image[table.scrollKey], op: kind, ...(kind === 'upsert' ? { image } : {}) });
-    };
-    if (op === 'delete') push((e.before ?? e.after)!, 'delete');
-    else {
-      // A change of the shard key moves the row: delete it where it was, write it where it belongs.
-      if (op === 'update' && e.before) {
-        const from = router.route(e.before);
-        const to = router.route(after!);
-        if (from !== to || JSON.stringify(keyOf(table, e.before)) !== JSON.stringify(keyOf(table, after!))) push(e.before, 'delete');
-      }
-      push(after!, 'upsert');
+    if (op === 'delete') {
+      changes.push(changeOf(table, router, (e.before ?? e.after)!, 'delete'));
+      continue;
     }
+    const upsert = changeOf(table, router, after!, 'upsert');
+    // A change of the shard key moves the row: delete it where it was, write it where it belongs.
+    if (op === 'update' && e.before) {
+      const from = router.route(e.before);
+      if (from !== upsert.target || !sameKey(keyOf(table, e.before), upsert.key)) changes.push(changeOf(table, router, e.before, 'delete', from));
+    }
+    changes.push(upsert);
   }
   return mergeLatest(changes, (c) => c.keyId);
+}
+
+function changeOf(table: TableConfig, router: TableRouter, image: RowImage, op: 'upsert' | 'delete', target = router.route(image)): Change {
+  const key = keyOf(table, image);
+  return { table, target, key, keyId: `${target.database}.${target.tableName}|${JSON.stringify(key)}`, scrollKey: image[table.scrollKey], op, ...(op === 'upsert' ? { image } : {}) };
+}
+
+/** Same record key, as JSON would tell (a number and its text differ). */
+function sameKey(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && JSON.stringify(a[i]) !== JSON.stringify(b[i])) return false;
+  return true;
 }
 
 export async function applyEvents(ctx: AppContext, events: readonly ChangeEvent[]): Promise<ApplyStats> {

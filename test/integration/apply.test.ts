@@ -172,6 +172,39 @@ describe('apply through SQS FIFO', () => {
   });
 });
 
+describe('changes of a key', () => {
+  it('an update that changes the shard key moves the row: deleted where it was, written where it now routes', async () => {
+    const handler = makeApplyHandler(async () => rt.ctx);
+    const router = routerFor(rt.ctx, tableConfig(rt.ctx, 'order_info'));
+    const before = await sourceRow(60);
+    expect(await targetRow(before)).toBeDefined();
+    let moved: string | undefined;
+    for (let i = 0; moved === undefined; i++) {
+      const candidate = `20269990${String(i).padStart(6, '0')}`;
+      if (router.route({ ...before, order_no: candidate }) !== router.route(before)) moved = candidate;
+    }
+    const event = await update(60, { order_no: moved, remark: 'moved' });
+    // …and in the same window, a later change of the moved row (merged with the move, not lost)
+    const later = await update(60, { remark: 'moved and changed' });
+    expect((await handler(sqsEvent([sqsRecord('M1', [event]), sqsRecord('M2', [later])]))).batchItemFailures).toEqual([]);
+    expect(await targetRow(before)).toBeUndefined();
+    expect(await targetRow(later.after!)).toMatchObject({ id: before.id, order_no: moved, remark: 'moved and changed' });
+  });
+
+  it('an update that changes the record key within one target table deletes the old key and writes the new one', async () => {
+    const handler = makeApplyHandler(async () => rt.ctx);
+    const before = await sourceRow(61);
+    const [[{ next }]] = (await reader.query(`SELECT MAX(id) + 1000 AS next FROM ${src()}`)) as unknown as [[{ next: number }]];
+    await pool.query(`UPDATE ${src()} SET id = ? WHERE id = 61`, [next]);
+    const after = await sourceRow(Number(next));
+    const event = changeEvent('order_info', 'update', { before, after });
+    expect(routerFor(rt.ctx, tableConfig(rt.ctx, 'order_info')).route(after)).toBe(routerFor(rt.ctx, tableConfig(rt.ctx, 'order_info')).route(before));
+    expect((await handler(sqsEvent([sqsRecord('K', [event])]))).batchItemFailures).toEqual([]);
+    expect(await targetRow(before)).toBeUndefined();
+    expect(await targetRow(after)).toMatchObject({ order_no: before.order_no, remark: before.remark });
+  });
+});
+
 describe('the write statements are the filter', () => {
   // Every (target state × event) case, applied by the guarded statements without a read before the write,
   // ends as the pure rule (applyAction, DESIGN §4) says, and the counts from the server's answer agree.
