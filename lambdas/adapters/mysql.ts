@@ -174,6 +174,22 @@ export class SourceReader {
       throw dbError(err, `reading ${this.database}.${args.table} after ${args.scrollKey}=${args.after ?? '(start)'}`);
     }
   }
+
+  /** `page`, each row an array of `columns` in order (no object per row: the copy writes these as they are). */
+  async pageValues(args: Parameters<SourceReader['page']>[0]): Promise<unknown[][]> {
+    const { sql, params } = pageQuery({
+      ...args,
+      database: this.database,
+      after: bindKey(args.after, args.keyKind),
+      upTo: bindKey(args.upTo, args.keyKind),
+    });
+    try {
+      const [rows] = await this.pool.query<RowDataPacket[][]>({ sql, rowsAsArray: true }, params);
+      return rows as unknown[][];
+    } catch (err) {
+      throw dbError(err, `reading ${this.database}.${args.table} after ${args.scrollKey}=${args.after ?? '(start)'}`);
+    }
+  }
 }
 
 export interface WriteStats {
@@ -223,13 +239,13 @@ function loadBytes(v: Buffer): Buffer {
  * text as UTF-8 (the statement says `CHARACTER SET utf8mb4`, and the server converts it to each column's
  * charset), binary values as their raw bytes. Built as one string, and one Buffer, per run of text.
  */
-export function loadDataFile(rows: readonly Row[], columns: readonly string[]): Buffer {
+export function loadDataFile(rows: readonly (readonly unknown[])[]): Buffer {
   const parts: Buffer[] = [];
   let text = '';
   for (const r of rows) {
-    for (let i = 0; i < columns.length; i++) {
+    for (let i = 0; i < r.length; i++) {
       if (i > 0) text += '\t';
-      const v = r[columns[i]!];
+      const v = r[i];
       if (v === null || v === undefined) text += '\\N';
       else if (Buffer.isBuffer(v)) {
         parts.push(Buffer.from(text, 'utf8'), loadBytes(v));
@@ -305,8 +321,8 @@ export class TargetWriter {
    * each only a warning. Any skipped row or warning rolls the load back (`false`: the caller writes the rows
    * with the guarded upsert, which decides row by row and fails loudly on a bad value).
    */
-  private async loadFresh(pool: Pool, args: { database: string; table: string; columns: readonly string[]; rows: readonly Row[] }): Promise<boolean> {
-    const file = loadDataFile(args.rows, args.columns);
+  private async loadFresh(pool: Pool, args: { database: string; table: string; columns: readonly string[]; values: readonly (readonly unknown[])[] }): Promise<boolean> {
+    const file = loadDataFile(args.values);
     let conn: PoolConnection;
     try {
       conn = await pool.getConnection();
@@ -322,7 +338,7 @@ export class TargetWriter {
         infileStreamFactory: () => Readable.from([file]),
       } as QueryOptions);
       const out = loadOutcome(header.info);
-      const clean = out.records === args.rows.length && out.skipped === 0 && out.warnings === 0 && header.affectedRows === args.rows.length;
+      const clean = out.records === args.values.length && out.skipped === 0 && out.warnings === 0 && header.affectedRows === args.values.length;
       await conn.query(clean ? 'COMMIT' : 'ROLLBACK');
       open = false;
       return clean;
@@ -333,7 +349,7 @@ export class TargetWriter {
         this.load = false;
         return false;
       }
-      throw dbError(err, `loading ${args.rows.length} rows into ${args.database}.${args.table}`);
+      throw dbError(err, `loading ${args.values.length} rows into ${args.database}.${args.table}`);
     } finally {
       conn.release();
     }
@@ -359,17 +375,20 @@ export class TargetWriter {
     columns: readonly string[];
     recordKey: readonly string[];
     versionColumn?: string | undefined;
-    rows: readonly Row[];
+    /** The rows as objects, or (`values`) as arrays in `columns` order. */
+    rows?: readonly Row[];
+    values?: readonly (readonly unknown[])[];
   }): Promise<WriteStats> {
-    if (args.rows.length === 0) return { inserted: 0, updated: 0, skipped: 0 };
+    const values = args.values ?? (args.rows ?? []).map((r) => args.columns.map((c) => r[c] ?? null));
+    const n = values.length;
+    if (n === 0) return { inserted: 0, updated: 0, skipped: 0 };
     const pool = this.poolFor(args.db);
     // A load that was not clean met existing rows (or bad values): straight to the guarded upsert.
     let loadFailed = false;
     if (this.load && (await this.canLoad(pool, args.database, args.table, args.columns))) {
-      if (await this.loadFresh(pool, args)) return { inserted: args.rows.length, updated: 0, skipped: 0 };
+      if (await this.loadFresh(pool, { ...args, values })) return { inserted: n, updated: 0, skipped: 0 };
       loadFailed = this.load; // (false when the server refused LOAD DATA: the plain INSERT is worth trying)
     }
-    const values = args.rows.map((r) => args.columns.map((c) => r[c] ?? null));
     const id = `${args.database}.${args.table}`;
     try {
       if (!loadFailed && !this.stillGuarded(id)) {
@@ -382,9 +401,9 @@ export class TargetWriter {
         }
       }
       const [header] = await pool.query<ResultSetHeader>(copyUpsertSql(args), [values]);
-      return upsertStats(header, args.rows.length);
+      return upsertStats(header, n);
     } catch (err) {
-      throw dbError(err, `writing ${args.rows.length} rows into ${args.database}.${args.table}`);
+      throw dbError(err, `writing ${n} rows into ${args.database}.${args.table}`);
     }
   }
 

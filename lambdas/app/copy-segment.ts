@@ -5,11 +5,11 @@
  * page is read while the current one is written. A crash anywhere redoes at most the current page,
  * and redoing a page changes nothing (the upsert never overwrites what a previous attempt wrote).
  */
-import { groupByTarget } from '../core/routing.js';
+import { groupRows } from '../core/routing.js';
 import { keyText } from '../core/segments.js';
 import { describeError } from '../core/errors.js';
 import type { RowDataPacket } from 'mysql2/promise';
-import { dbError, inParallel, type Row, type WriteStats, SourceReader } from '../adapters/mysql.js';
+import { dbError, inParallel, type WriteStats, SourceReader } from '../adapters/mysql.js';
 import { deleteByKeysSql, selectByKeysSql } from '../core/sql.js';
 import type { KeyKind } from '../core/segments.js';
 import type { TableConfig } from '../core/config.js';
@@ -54,8 +54,11 @@ export async function copySegment(ctx: AppContext, req: CopyRequest, owner: stri
   let cp: Checkpoint = await store.acquire(migrationId, table.name, req.segment, owner, leaseMs);
   if (cp.status === SegmentStatus.DONE) return result(cp, true, 0, 0);
 
+  // Rows as arrays of plan.columns: routed by position and written as they are.
+  const route = router.valuesRouter(plan.columns);
+  const scrollAt = plan.columns.indexOf(table.scrollKey);
   const read = (after: string | null) =>
-    reader.page({
+    reader.pageValues({
       table: table.name,
       columns: plan.columns,
       scrollKey: table.scrollKey,
@@ -70,18 +73,18 @@ export async function copySegment(ctx: AppContext, req: CopyRequest, owner: stri
 
   let pages = 0;
   let rowsThisCall = 0;
-  let pending: Promise<Row[]> | undefined;
+  let pending: Promise<unknown[][]> | undefined;
   try {
     for (;;) {
       await ctx.hooks.beforePage?.(table.name, req.segment, cp.cursor);
       const rows = await (pending ?? read(cp.cursor));
       pending = undefined;
-      await ctx.hooks.afterRead?.(table.name, req.segment, rows);
+      if (ctx.hooks.afterRead) await ctx.hooks.afterRead(table.name, req.segment, rows.map((r) => Object.fromEntries(plan.columns.map((c, i) => [c, r[i]]))));
       const done = rows.length < config.copy.pageSize;
       const last = rows[rows.length - 1];
-      const cursor = last ? keyText(last[table.scrollKey], plan.keyKind, `${table.name} page after ${cp.cursor}`) : cp.cursor;
+      const cursor = last ? keyText(last[scrollAt], plan.keyKind, `${table.name} page after ${cp.cursor}`) : cp.cursor;
       // Route the whole page before writing any of it: a row that cannot be routed fails the page untouched.
-      const groups = [...groupByTarget(router, rows).values()];
+      const groups = [...groupRows(rows, route).values()];
       if (!done) {
         pending = read(cursor);
         pending.catch(() => undefined); // observed below; never an unhandled rejection
@@ -95,7 +98,7 @@ export async function copySegment(ctx: AppContext, req: CopyRequest, owner: stri
           columns: plan.columns,
           recordKey,
           versionColumn: table.versionColumn,
-          rows: g.rows,
+          values: g.rows,
         });
         await ctx.hooks.afterTableWrite?.(table.name, req.segment, ++written, groups.length);
         return s;

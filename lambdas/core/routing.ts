@@ -95,8 +95,11 @@ export class TableRouter {
       const text = shardKeyText(row[col]);
       if (text !== undefined && text !== '') return text;
     }
-    const key = row[this.table.scrollKey];
-    throw new RowRoutingError(
+    throw this.noShardKey(row[this.table.scrollKey]);
+  }
+
+  private noShardKey(key: unknown): RowRoutingError {
+    return new RowRoutingError(
       `${this.table.name} row ${this.table.scrollKey}=${String(key)}: every shard key column (${this.table.shardKeys.join(', ')}) is NULL or empty`,
       this.table.name,
       key,
@@ -105,6 +108,27 @@ export class TableRouter {
 
   route(row: Record<string, unknown>): TargetName {
     return this.routeKey(this.shardKey(row), row[this.table.scrollKey]);
+  }
+
+  /**
+   * `route` for rows read as arrays of `columns` (the copy reads pages so: no object per row, and the row
+   * is already the statement's list of values). Throws a RangeError if a shard or scroll key column is missing.
+   */
+  valuesRouter(columns: readonly string[]): (values: readonly unknown[]) => TargetName {
+    const at = (c: string) => {
+      const i = columns.indexOf(c);
+      if (i < 0) throw new RangeError(`${this.table.name}: column ${c} is not among the columns read (${columns.join(', ')})`);
+      return i;
+    };
+    const shard = this.table.shardKeys.map(at);
+    const scroll = at(this.table.scrollKey);
+    return (values) => {
+      for (const i of shard) {
+        const text = shardKeyText(values[i]);
+        if (text !== undefined && text !== '') return this.routeKey(text, values[scroll]);
+      }
+      throw this.noShardKey(values[scroll]);
+    };
   }
 
   /** Routes a shard key text; `rowKey` only names the row in the error. */
@@ -140,10 +164,15 @@ export function groupByTarget<R extends Record<string, unknown>>(
   router: TableRouter,
   rows: readonly R[],
 ): Map<string, { target: TargetName; rows: R[] }> {
+  return groupRows(rows, (r) => router.route(r));
+}
+
+/** `groupByTarget` for any row shape, given its router (e.g. `TableRouter.valuesRouter`). */
+export function groupRows<R>(rows: readonly R[], route: (row: R) => TargetName): Map<string, { target: TargetName; rows: R[] }> {
   // Keyed by the target object (the router hands out one per table): no string per row.
   const byTarget = new Map<TargetName, { target: TargetName; rows: R[] }>();
   for (const row of rows) {
-    const target = router.route(row);
+    const target = route(row);
     let g = byTarget.get(target);
     if (!g) byTarget.set(target, (g = { target, rows: [] }));
     g.rows.push(row);

@@ -410,3 +410,37 @@ describe('skew', () => {
     expect(() => skew(r, [{ id: 1, order_no: '1' }])).toThrow(RangeError);
   });
 });
+
+describe('TableRouter.valuesRouter (rows read as arrays)', () => {
+  const columns = ['id', 'amount', 'user_id', 'order_no', 'remark'];
+  const shardValue = fc.oneof(fc.constant(null), fc.constant(''), fc.constant('  '), digitsArb, fc.string({ maxLength: 8 }), fc.nat(), fc.bigInt({ min: 0n, max: 2n ** 70n }));
+
+  it('routes (and fails) exactly as route() on the same row as an object, for either rule', () => {
+    fc.assert(
+      fc.property(fc.constantFrom<RouteFn>(spread, last3Mod), fc.nat(), shardValue, shardValue, (rule, id, orderNo, userId) => {
+        const r = router(rule);
+        const values = [id, '1.50', userId, orderNo, null];
+        const object = Object.fromEntries(columns.map((c, i) => [c, values[i]]));
+        const expected = (() => {
+          try {
+            return r.route(object);
+          } catch (err) {
+            return err;
+          }
+        })();
+        const byValues = r.valuesRouter(columns);
+        if (expected instanceof Error) {
+          const got = catchError(() => byValues(values));
+          expect(got).toBeInstanceOf(RowRoutingError);
+          expect((got as Error).message).toBe(expected.message);
+        } else expect(byValues(values)).toBe(expected);
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('refuses columns without a shard or scroll key column, naming it', () => {
+    expect(() => router().valuesRouter(['id', 'order_no'])).toThrow(/column user_id is not among the columns read/);
+    expect(() => router().valuesRouter(['order_no', 'user_id'])).toThrow(/column id is not among/);
+  });
+});
