@@ -149,34 +149,16 @@ export class SourceReader {
     private readonly database: string,
   ) {}
 
-  async page(args: {
-    table: string;
-    columns: readonly string[];
-    scrollKey: string;
-    keyKind: KeyKind;
-    after: string | null;
-    upTo: string | null;
-    timeColumn?: string | undefined;
-    window?: Window | undefined;
-    limit: number;
-    kinds?: Readonly<Record<string, string>> | undefined;
-  }): Promise<Row[]> {
-    const { sql, params } = pageQuery({
-      ...args,
-      database: this.database,
-      after: bindKey(args.after, args.keyKind),
-      upTo: bindKey(args.upTo, args.keyKind),
-    });
-    try {
-      const [rows] = await this.pool.query<RowDataPacket[]>(sql, params);
-      return rows as Row[];
-    } catch (err) {
-      throw dbError(err, `reading ${this.database}.${args.table} after ${args.scrollKey}=${args.after ?? '(start)'}`);
-    }
+  async page(args: PageArgs): Promise<Row[]> {
+    return (await this.read(args, false)) as Row[];
   }
 
   /** `page`, each row an array of `columns` in order (no object per row: the copy writes these as they are). */
-  async pageValues(args: Parameters<SourceReader['page']>[0]): Promise<unknown[][]> {
+  async pageValues(args: PageArgs): Promise<unknown[][]> {
+    return (await this.read(args, true)) as unknown[][];
+  }
+
+  private async read(args: PageArgs, rowsAsArray: boolean): Promise<unknown[]> {
     const { sql, params } = pageQuery({
       ...args,
       database: this.database,
@@ -184,12 +166,26 @@ export class SourceReader {
       upTo: bindKey(args.upTo, args.keyKind),
     });
     try {
-      const [rows] = await this.pool.query<RowDataPacket[][]>({ sql, rowsAsArray: true }, params);
-      return rows as unknown[][];
+      const [rows] = await this.pool.query<RowDataPacket[]>({ sql, rowsAsArray }, params);
+      return rows;
     } catch (err) {
       throw dbError(err, `reading ${this.database}.${args.table} after ${args.scrollKey}=${args.after ?? '(start)'}`);
     }
   }
+}
+
+/** One keyset page of a source table: `(after, upTo]` of the scroll key, at most `limit` rows. */
+export interface PageArgs {
+  table: string;
+  columns: readonly string[];
+  scrollKey: string;
+  keyKind: KeyKind;
+  after: string | null;
+  upTo: string | null;
+  timeColumn?: string | undefined;
+  window?: Window | undefined;
+  limit: number;
+  kinds?: Readonly<Record<string, string>> | undefined;
 }
 
 export interface WriteStats {

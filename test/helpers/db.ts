@@ -1,9 +1,10 @@
 /** Test helpers for the shared test MariaDB: a root pool, unique database names, cleanup. */
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import mysql, { type Pool } from 'mysql2/promise';
 import { randomBytes } from 'node:crypto';
 import { parseConfig, type MigrationConfig } from '../../lambdas/core/config.js';
 import { ordersConfig } from '../../local/seed.js';
+import { createPool } from '../../lambdas/adapters/mysql.js';
 
 export function mysqlPort(): number {
   return inject('mysqlPort');
@@ -11,6 +12,11 @@ export function mysqlPort(): number {
 
 export function rootPool(): Pool {
   return mysql.createPool({ host: '127.0.0.1', port: mysqlPort(), user: 'root', password: '', connectionLimit: 8, dateStrings: true, supportBigNumbers: true, bigNumberStrings: true });
+}
+
+/** A pool made as the writers make theirs (`createPool`: FOUND_ROWS off, the adapters' value types). */
+export function writerPool(poolSize = 4): Pool {
+  return createPool({ host: '127.0.0.1', port: mysqlPort(), user: 'root', password: '', poolSize, connectTimeoutMs: 5000 } as Parameters<typeof createPool>[0]);
 }
 
 /** A short unique prefix so suites running in parallel never share databases. */
@@ -33,4 +39,38 @@ export function testConfig(prefix: string, overrides: Parameters<typeof ordersCo
 export async function dropPrefixed(pool: Pool, prefix: string): Promise<void> {
   const [rows] = await pool.query<mysql.RowDataPacket[]>('SELECT SCHEMA_NAME AS s FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE ?', [`${prefix}\\_%`]);
   for (const r of rows) await pool.query(`DROP DATABASE \`${String(r.s)}\``);
+}
+
+/**
+ * A database of its own for one test file (`<prefix>_t`), with a root pool and a writer pool (`writerPool`),
+ * created before the file's tests and dropped after them.
+ */
+export function scratchDatabase(name: string, poolSize = 4): { readonly db: string; readonly root: Pool; readonly pool: Pool } {
+  const prefix = uniquePrefix(name);
+  const db = `${prefix}_t`;
+  let root: Pool | undefined;
+  let pool: Pool | undefined;
+  beforeAll(async () => {
+    root = rootPool();
+    await root.query(`CREATE DATABASE \`${db}\``);
+    pool = writerPool(poolSize);
+  });
+  afterAll(async () => {
+    await pool?.end();
+    if (root) {
+      await dropPrefixed(root, prefix);
+      await root.end();
+    }
+  });
+  return {
+    db,
+    get root() {
+      if (!root) throw new Error('scratchDatabase: used before its beforeAll ran');
+      return root;
+    },
+    get pool() {
+      if (!pool) throw new Error('scratchDatabase: used before its beforeAll ran');
+      return pool;
+    },
+  };
 }

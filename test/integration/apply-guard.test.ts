@@ -3,30 +3,15 @@
  * in one multi-row statement (each row's guard must be its own: the statement evaluates it once per row,
  * through the version column assigned first). The outcome of every row is what the pure rule says.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import { describe, expect, it } from 'vitest';
+import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { applyUpsertSql, q } from '../../lambdas/core/sql.js';
 import { applyAction } from '../../lambdas/core/rules.js';
-import { createPool, upsertStats } from '../../lambdas/adapters/mysql.js';
-import { dropPrefixed, mysqlPort, rootPool, uniquePrefix } from '../helpers/db.js';
+import { upsertStats } from '../../lambdas/adapters/mysql.js';
+import { scratchDatabase } from '../helpers/db.js';
 
-const prefix = uniquePrefix('guard');
-const db = `${prefix}_t`;
-let root: Pool;
-/** The writers' own pool (FOUND_ROWS off: the OK packet counts the rows changed). */
-let pool: Pool;
-
-beforeAll(async () => {
-  root = rootPool();
-  await root.query(`CREATE DATABASE ${q(db)}`);
-  pool = createPool({ host: '127.0.0.1', port: mysqlPort(), user: 'root', password: '', poolSize: 2, connectTimeoutMs: 5000 } as Parameters<typeof createPool>[0]);
-});
-
-afterAll(async () => {
-  await pool.end();
-  await dropPrefixed(root, prefix);
-  await root.end();
-});
+const scratch = scratchDatabase('guard', 2);
+const db = scratch.db;
 
 const OLD = '2026-09-01 00:00:00.000000';
 const BASE = '2026-10-01 00:00:00.000001';
@@ -36,7 +21,7 @@ type Row = { id: number; ver: string | null; a: string; b: number | null };
 describe('apply upsert guard', () => {
   it('every target state × event version, in one statement, ends as applyAction says', async () => {
     const table = 'g';
-    await root.query(`CREATE TABLE ${q(db)}.${q(table)} (id INT PRIMARY KEY, ver DATETIME(6) NULL, a VARCHAR(20) NOT NULL, b INT NULL)`);
+    await scratch.root.query(`CREATE TABLE ${q(db)}.${q(table)} (id INT PRIMARY KEY, ver DATETIME(6) NULL, a VARCHAR(20) NOT NULL, b INT NULL)`);
     const targetStates: (Omit<Row, 'id'> | undefined)[] = [
       undefined,
       { ver: null, a: 'target', b: 1 },
@@ -55,11 +40,11 @@ describe('apply upsert guard', () => {
       }
     // Interleave passing and failing rows: a failing row right after a passing one must not inherit its guard.
     const targets = cases.flatMap((c) => (c.target ? [c.target] : []));
-    await root.query(`INSERT INTO ${q(db)}.${q(table)} (id, ver, a, b) VALUES ?`, [targets.map((r) => [r.id, r.ver, r.a, r.b])]);
+    await scratch.root.query(`INSERT INTO ${q(db)}.${q(table)} (id, ver, a, b) VALUES ?`, [targets.map((r) => [r.id, r.ver, r.a, r.b])]);
     const columns = ['id', 'ver', 'a', 'b'];
     const sql = applyUpsertSql({ database: db, table, columns, recordKey: ['id'], versionColumn: 'ver' });
-    const [res] = await pool.query<ResultSetHeader>(sql, [cases.map((c) => columns.map((k) => c.event[k as keyof Row]))]);
-    const [rows] = await root.query<RowDataPacket[]>(`SELECT id, DATE_FORMAT(ver, '%Y-%m-%d %H:%i:%s.%f') AS ver, a, b FROM ${q(db)}.${q(table)} ORDER BY id`);
+    const [res] = await scratch.pool.query<ResultSetHeader>(sql, [cases.map((c) => columns.map((k) => c.event[k as keyof Row]))]);
+    const [rows] = await scratch.root.query<RowDataPacket[]>(`SELECT id, DATE_FORMAT(ver, '%Y-%m-%d %H:%i:%s.%f') AS ver, a, b FROM ${q(db)}.${q(table)} ORDER BY id`);
     const byId = new Map(rows.map((r) => [Number(r.id), r as Row]));
     const expected = { insert: 0, update: 0, skip: 0 };
     for (const c of cases) {

@@ -6,31 +6,17 @@
  * rows go through the guarded upsert (which updates an older version, keeps a newer one, and fails loudly
  * on a value that does not fit).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Pool, RowDataPacket } from 'mysql2/promise';
-import { createPool, loadOutcome, TargetWriter } from '../../lambdas/adapters/mysql.js';
+import { describe, expect, it } from 'vitest';
+import type { RowDataPacket } from 'mysql2/promise';
+import { loadOutcome, TargetWriter } from '../../lambdas/adapters/mysql.js';
 import { q } from '../../lambdas/core/sql.js';
-import { dropPrefixed, mysqlPort, rootPool, uniquePrefix } from '../helpers/db.js';
+import { scratchDatabase } from '../helpers/db.js';
 
-const prefix = uniquePrefix('load');
-const db = `${prefix}_t`;
-let root: Pool;
-let pool: Pool;
-
-beforeAll(async () => {
-  root = rootPool();
-  await root.query(`CREATE DATABASE ${q(db)}`);
-  pool = createPool({ host: '127.0.0.1', port: mysqlPort(), user: 'root', password: '', poolSize: 4, connectTimeoutMs: 5000 } as Parameters<typeof createPool>[0]);
-});
-
-afterAll(async () => {
-  await pool.end();
-  await dropPrefixed(root, prefix);
-  await root.end();
-});
+const scratch = scratchDatabase('load');
+const db = scratch.db;
 
 async function rows(table: string): Promise<RowDataPacket[]> {
-  const [r] = await root.query<RowDataPacket[]>(`SELECT * FROM ${q(db)}.${q(table)} ORDER BY id`);
+  const [r] = await scratch.root.query<RowDataPacket[]>(`SELECT * FROM ${q(db)}.${q(table)} ORDER BY id`);
   return r;
 }
 
@@ -41,9 +27,9 @@ describe('LOAD DATA LOCAL fast path', () => {
   });
 
   it('an existing key makes the load roll back: the guarded upsert updates the older version and keeps the newer one', async () => {
-    await root.query(`CREATE TABLE ${q(db)}.v (id INT PRIMARY KEY, name VARCHAR(20), ver INT NOT NULL)`);
-    await root.query(`INSERT INTO ${q(db)}.v VALUES (2, 'old', 1), (3, 'newer', 9)`);
-    const writer = new TargetWriter([pool], 'load');
+    await scratch.root.query(`CREATE TABLE ${q(db)}.v (id INT PRIMARY KEY, name VARCHAR(20), ver INT NOT NULL)`);
+    await scratch.root.query(`INSERT INTO ${q(db)}.v VALUES (2, 'old', 1), (3, 'newer', 9)`);
+    const writer = new TargetWriter([scratch.pool], 'load');
     const stats = await writer.upsert({
       db: 0,
       database: db,
@@ -68,9 +54,9 @@ describe('LOAD DATA LOCAL fast path', () => {
   });
 
   it('the guarded upsert counts what it did from the server\'s answer (rows it left as they were are skipped)', async () => {
-    await root.query(`CREATE TABLE ${q(db)}.counts (id INT PRIMARY KEY, name VARCHAR(20), ver INT NOT NULL)`);
-    await root.query(`INSERT INTO ${q(db)}.counts VALUES (2, 'old', 1), (3, 'newer', 9), (5, 'same', 5)`);
-    const writer = new TargetWriter([pool], 'insert');
+    await scratch.root.query(`CREATE TABLE ${q(db)}.counts (id INT PRIMARY KEY, name VARCHAR(20), ver INT NOT NULL)`);
+    await scratch.root.query(`INSERT INTO ${q(db)}.counts VALUES (2, 'old', 1), (3, 'newer', 9), (5, 'same', 5)`);
+    const writer = new TargetWriter([scratch.pool], 'insert');
     const write = (rows: { id: number; name: string; ver: number }[]) =>
       writer.upsert({ db: 0, database: db, table: 'counts', columns: ['id', 'name', 'ver'], recordKey: ['id'], versionColumn: 'ver', rows });
     const page = [1, 2, 3, 4, 5].map((id) => ({ id, name: id === 5 ? 'same' : `n${id}`, ver: 5 }));
@@ -79,24 +65,24 @@ describe('LOAD DATA LOCAL fast path', () => {
   });
 
   it('a value the column cannot hold is not clamped: the load rolls back and the write fails naming the table', async () => {
-    await root.query(`CREATE TABLE ${q(db)}.narrow (id INT PRIMARY KEY, n TINYINT NOT NULL)`);
-    const writer = new TargetWriter([pool], 'load');
+    await scratch.root.query(`CREATE TABLE ${q(db)}.narrow (id INT PRIMARY KEY, n TINYINT NOT NULL)`);
+    const writer = new TargetWriter([scratch.pool], 'load');
     const write = writer.upsert({ db: 0, database: db, table: 'narrow', columns: ['id', 'n'], recordKey: ['id'], rows: [{ id: 1, n: 5 }, { id: 2, n: 300 }] });
     await expect(write).rejects.toThrow(new RegExp(`writing 2 rows into ${db}\\.narrow: ER_WARN_DATA_OUT_OF_RANGE`));
     expect(await rows('narrow')).toEqual([]);
   });
 
   it('loads text into any column charset (latin1 too), binary bytes as they are, and awkward text exactly', async () => {
-    await root.query(`CREATE TABLE ${q(db)}.cs (id INT PRIMARY KEY, l VARCHAR(20) CHARACTER SET latin1, u VARCHAR(40) CHARACTER SET utf8mb4, b BLOB, j JSON, f FLOAT) DEFAULT CHARSET=utf8mb4`);
+    await scratch.root.query(`CREATE TABLE ${q(db)}.cs (id INT PRIMARY KEY, l VARCHAR(20) CHARACTER SET latin1, u VARCHAR(40) CHARACTER SET utf8mb4, b BLOB, j JSON, f FLOAT) DEFAULT CHARSET=utf8mb4`);
     const blob = Buffer.from([0xff, 0xfe, 0xc3, 0x28, 0x5c, 0x09, 0x0a, 0x00, 0x4e]);
     const input = [
       { id: 1, l: 'café', u: '🚀 tab\there\nnew \\N \0', b: blob, j: '{"k": "\\\\t"}', f: 1.2345677614212036 },
       { id: 2, l: null, u: '', b: Buffer.alloc(0), j: null, f: null },
       { id: 3, l: '\\N', u: 'N', b: null, j: '[]', f: -0.5 },
     ];
-    const writer = new TargetWriter([pool], 'load');
+    const writer = new TargetWriter([scratch.pool], 'load');
     expect(await writer.upsert({ db: 0, database: db, table: 'cs', columns: ['id', 'l', 'u', 'b', 'j', 'f'], recordKey: ['id'], rows: input })).toEqual({ inserted: 3, updated: 0, skipped: 0 });
-    const [got] = await root.query<RowDataPacket[]>(`SELECT id, HEX(l) AS l, u, HEX(b) AS b, CONCAT(j) AS j, f + 0e0 AS f FROM ${q(db)}.cs ORDER BY id`);
+    const [got] = await scratch.root.query<RowDataPacket[]>(`SELECT id, HEX(l) AS l, u, HEX(b) AS b, CONCAT(j) AS j, f + 0e0 AS f FROM ${q(db)}.cs ORDER BY id`);
     expect(got).toEqual([
       { id: 1, l: Buffer.from('café', 'latin1').toString('hex').toUpperCase(), u: input[0]!.u, b: blob.toString('hex').toUpperCase(), j: input[0]!.j, f: 1.2345677614212036 },
       { id: 2, l: null, u: '', b: '', j: null, f: null },
@@ -105,18 +91,18 @@ describe('LOAD DATA LOCAL fast path', () => {
   });
 
   it('a table with a column LOAD DATA would not read back exactly (BIT) is written with INSERT', async () => {
-    await root.query(`CREATE TABLE ${q(db)}.bits (id INT PRIMARY KEY, flags BIT(16))`);
-    const writer = new TargetWriter([pool], 'load');
+    await scratch.root.query(`CREATE TABLE ${q(db)}.bits (id INT PRIMARY KEY, flags BIT(16))`);
+    const writer = new TargetWriter([scratch.pool], 'load');
     await writer.upsert({ db: 0, database: db, table: 'bits', columns: ['id', 'flags'], recordKey: ['id'], rows: [{ id: 1, flags: Buffer.from([0x09, 0x5c]) }] });
-    const [got] = await root.query<RowDataPacket[]>(`SELECT id, HEX(flags) AS h FROM ${q(db)}.bits`);
+    const [got] = await scratch.root.query<RowDataPacket[]>(`SELECT id, HEX(flags) AS h FROM ${q(db)}.bits`);
     expect(got).toEqual([{ id: 1, h: '95C' }]);
   });
 });
 
 describe('plain INSERT first (writeMethod insert)', () => {
-  /** The pool, with the SQL of every statement recorded. */
+  /** The writer pool, with the SQL of every statement recorded. */
   const recording = (statements: string[]) =>
-    new Proxy(pool, {
+    new Proxy(scratch.pool, {
       get(target, prop, receiver) {
         if (prop === 'query') return (sql: string, values?: unknown) => (statements.push(sql), target.query(sql, values as never));
         return Reflect.get(target, prop, receiver) as unknown;
@@ -125,8 +111,8 @@ describe('plain INSERT first (writeMethod insert)', () => {
   const guarded = (sql: string) => sql.includes('ON DUPLICATE KEY UPDATE');
 
   it('writes fresh rows with one plain INSERT; a page meeting existing rows goes guarded, and so do that table\'s next 16', async () => {
-    await root.query(`CREATE TABLE ${q(db)}.p1 (id INT PRIMARY KEY, name VARCHAR(20), ver INT NOT NULL)`);
-    await root.query(`CREATE TABLE ${q(db)}.p2 (id INT PRIMARY KEY, name VARCHAR(20), ver INT NOT NULL)`);
+    await scratch.root.query(`CREATE TABLE ${q(db)}.p1 (id INT PRIMARY KEY, name VARCHAR(20), ver INT NOT NULL)`);
+    await scratch.root.query(`CREATE TABLE ${q(db)}.p2 (id INT PRIMARY KEY, name VARCHAR(20), ver INT NOT NULL)`);
     const statements: string[] = [];
     const writer = new TargetWriter([recording(statements)], 'insert');
     const write = (table: string, ids: number[], ver = 5) =>
@@ -137,7 +123,7 @@ describe('plain INSERT first (writeMethod insert)', () => {
     expect(guarded(statements[0]!)).toBe(false);
 
     // Rows 3 and 4 exist (4 newer): the plain INSERT fails whole and rolls back, the guarded upsert decides.
-    await root.query(`INSERT INTO ${q(db)}.p1 VALUES (4, 'newer', 9)`);
+    await scratch.root.query(`INSERT INTO ${q(db)}.p1 VALUES (4, 'newer', 9)`);
     statements.length = 0;
     expect(await write('p1', [3, 4, 5], 7)).toEqual({ inserted: 1, updated: 1, skipped: 1 });
     expect(statements.map(guarded)).toEqual([false, true]);
@@ -159,7 +145,7 @@ describe('plain INSERT first (writeMethod insert)', () => {
   });
 
   it('any other error of the plain INSERT fails the write (not retried guarded), naming the table, and writes nothing', async () => {
-    await root.query(`CREATE TABLE ${q(db)}.p3 (id INT PRIMARY KEY, n TINYINT NOT NULL)`);
+    await scratch.root.query(`CREATE TABLE ${q(db)}.p3 (id INT PRIMARY KEY, n TINYINT NOT NULL)`);
     const statements: string[] = [];
     const writer = new TargetWriter([recording(statements)], 'insert');
     const write = writer.upsert({ db: 0, database: db, table: 'p3', columns: ['id', 'n'], recordKey: ['id'], rows: [{ id: 1, n: 5 }, { id: 2, n: 300 }] });

@@ -3,33 +3,19 @@
  * boundaries. Segments must partition the rows exactly (as the server compares keys, collation included)
  * and come out about even; statistics per day are counted per calendar day.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Pool, RowDataPacket } from 'mysql2/promise';
-import { createPool, rowsPerDay, sampleKeys } from '../../lambdas/adapters/mysql.js';
+import { describe, expect, it } from 'vitest';
+import type { RowDataPacket } from 'mysql2/promise';
+import { rowsPerDay, sampleKeys } from '../../lambdas/adapters/mysql.js';
 import { planSegments, keyText, type KeyKind } from '../../lambdas/core/segments.js';
 import { q } from '../../lambdas/core/sql.js';
-import { dropPrefixed, mysqlPort, rootPool, uniquePrefix } from '../helpers/db.js';
+import { scratchDatabase } from '../helpers/db.js';
 
-const prefix = uniquePrefix('sample');
-const db = `${prefix}_s`;
-let root: Pool;
-let pool: Pool;
-
-beforeAll(async () => {
-  root = rootPool();
-  await root.query(`CREATE DATABASE ${q(db)}`);
-  pool = createPool({ host: '127.0.0.1', port: mysqlPort(), user: 'root', password: '', poolSize: 4, connectTimeoutMs: 5000 } as Parameters<typeof createPool>[0]);
-});
-
-afterAll(async () => {
-  await pool.end();
-  await dropPrefixed(root, prefix);
-  await root.end();
-});
+const scratch = scratchDatabase('sample');
+const db = scratch.db;
 
 /** Rows of `table` in each segment, counted by the server with the copy's own range predicate. */
 async function segmentCounts(table: string, key: string, kind: KeyKind, step: number, count: number): Promise<{ counts: number[]; total: number; min: unknown; max: unknown }> {
-  const sample = await sampleKeys(pool, db, table, key, [], step);
+  const sample = await sampleKeys(scratch.pool, db, table, key, [], step);
   const keys = sample.quantile.map((r) => keyText(r[key], kind, 'test'));
   const segments = planSegments(keys, count, kind);
   const counts: number[] = [];
@@ -38,18 +24,18 @@ async function segmentCounts(table: string, key: string, kind: KeyKind, step: nu
     const params: unknown[] = [];
     if (s.lo !== null) (where.push(`${q(key)} > ?`), params.push(s.lo));
     if (s.hi !== null) (where.push(`${q(key)} <= ?`), params.push(s.hi));
-    const [r] = await root.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${q(db)}.${q(table)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`, params);
+    const [r] = await scratch.root.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${q(db)}.${q(table)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`, params);
     counts.push(Number(r[0]!.n));
   }
-  const [t] = await root.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${q(db)}.${q(table)}`);
+  const [t] = await scratch.root.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${q(db)}.${q(table)}`);
   return { counts, total: Number(t[0]!.n), min: sample.min, max: sample.max };
 }
 
 describe('plan sample', () => {
   it('integer keys with gaps: 8 segments partition the rows, each within 10% of an eighth; MIN and MAX are exact', async () => {
-    await root.query(`CREATE TABLE ${q(db)}.ints (id BIGINT PRIMARY KEY, pad CHAR(10))`);
+    await scratch.root.query(`CREATE TABLE ${q(db)}.ints (id BIGINT PRIMARY KEY, pad CHAR(10))`);
     // 40,000 rows, keys sparse at first and dense later (key-space quantiles would be far off row quantiles).
-    await root.query(`INSERT INTO ${q(db)}.ints SELECT IF(seq <= 10000, seq * 1000, 10000000 + seq), 'x' FROM mysql.seq_1_to_40000`);
+    await scratch.root.query(`INSERT INTO ${q(db)}.ints SELECT IF(seq <= 10000, seq * 1000, 10000000 + seq), 'x' FROM mysql.seq_1_to_40000`);
     const { counts, total, min, max } = await segmentCounts('ints', 'id', 'int', 10, 8);
     expect(counts.reduce((a, b) => a + b, 0)).toBe(total);
     expect(counts).toHaveLength(8);
@@ -59,33 +45,33 @@ describe('plan sample', () => {
   });
 
   it('string keys in a case-insensitive collation: boundaries in the server\'s order, no row in two segments or none', async () => {
-    await root.query(`CREATE TABLE ${q(db)}.strs (k VARCHAR(20) COLLATE utf8mb4_general_ci PRIMARY KEY) DEFAULT CHARSET=utf8mb4`);
+    await scratch.root.query(`CREATE TABLE ${q(db)}.strs (k VARCHAR(20) COLLATE utf8mb4_general_ci PRIMARY KEY) DEFAULT CHARSET=utf8mb4`);
     // Mixed case: JavaScript's order ('B' < 'a') is not the server's ('a' < 'B').
-    await root.query(`INSERT INTO ${q(db)}.strs SELECT CONCAT(IF(seq % 2, 'a', 'B'), LPAD(seq, 6, '0')) FROM mysql.seq_1_to_6000`);
+    await scratch.root.query(`INSERT INTO ${q(db)}.strs SELECT CONCAT(IF(seq % 2, 'a', 'B'), LPAD(seq, 6, '0')) FROM mysql.seq_1_to_6000`);
     const { counts, total } = await segmentCounts('strs', 'k', 'string', 3, 6);
     expect(counts.reduce((a, b) => a + b, 0)).toBe(total);
     expect(counts.length).toBeGreaterThan(1);
   });
 
   it('an empty table: one open segment, no MIN or MAX', async () => {
-    await root.query(`CREATE TABLE ${q(db)}.empty (id INT PRIMARY KEY)`);
-    const sample = await sampleKeys(pool, db, 'empty', 'id', [], 1);
+    await scratch.root.query(`CREATE TABLE ${q(db)}.empty (id INT PRIMARY KEY)`);
+    const sample = await sampleKeys(scratch.pool, db, 'empty', 'id', [], 1);
     expect(sample).toEqual({ quantile: [], skew: [], min: null, max: null });
     expect(planSegments([], 8, 'int')).toEqual([{ index: 0, lo: null, hi: null }]);
   });
 
   it('statistics per day: counted per calendar day of the time column, NULL times apart, within the window', async () => {
-    await root.query(`CREATE TABLE ${q(db)}.days (id INT PRIMARY KEY, t DATETIME(6) NULL)`);
-    await root.query(
+    await scratch.root.query(`CREATE TABLE ${q(db)}.days (id INT PRIMARY KEY, t DATETIME(6) NULL)`);
+    await scratch.root.query(
       `INSERT INTO ${q(db)}.days VALUES (1, '2026-01-01 00:00:00'), (2, '2026-01-01 23:59:59.999999'), (3, '2026-01-02 00:00:00'), (4, NULL), (5, '2026-03-10 12:00:00')`,
     );
-    expect(await rowsPerDay(pool, db, 'days', 't', undefined)).toEqual([
+    expect(await rowsPerDay(scratch.pool, db, 'days', 't', undefined)).toEqual([
       { day: 'null', rows: 1 },
       { day: '2026-01-01', rows: 2 },
       { day: '2026-01-02', rows: 1 },
       { day: '2026-03-10', rows: 1 },
     ]);
-    expect(await rowsPerDay(pool, db, 'days', 't', { from: '2026-01-01T12:00:00', to: '2026-03-10' })).toEqual([
+    expect(await rowsPerDay(scratch.pool, db, 'days', 't', { from: '2026-01-01T12:00:00', to: '2026-03-10' })).toEqual([
       { day: '2026-01-01', rows: 1 },
       { day: '2026-01-02', rows: 1 },
     ]);
