@@ -13,6 +13,7 @@ import { compressMessages, packMessages, type ChangeEvent, type Position } from 
 import type { ChangeQueue } from '../adapters/sqs.js';
 import type { CaptureState } from '../adapters/state-store.js';
 import { routerFor, tableConfig, type AppContext } from './context.js';
+import type { TableRouter, TargetName } from '../core/routing.js';
 
 /** Reads change events from `from` (see `adapters/binlog.ts`), awaiting `onBatch` before reading on. */
 export type ReadChanges = (opts: {
@@ -54,18 +55,23 @@ export interface CaptureRun {
  */
 export function groupOf(ctx: AppContext): (e: ChangeEvent) => string {
   const byTarget = ctx.config.cdc.messageGroup === 'target';
+  // Per event: one router lookup by table name and, by target, one name per target table (not a string each).
+  const routers = new Map<string, TableRouter>();
+  const names = new Map<TargetName, string>();
   return (e) => {
-    const table = tableConfig(ctx, e.table);
     const image = (e.after ?? e.before)!;
+    let router = routers.get(e.table);
+    if (!router) routers.set(e.table, (router = routerFor(ctx, tableConfig(ctx, e.table))));
     try {
-      const router = routerFor(ctx, table);
       if (!byTarget) return router.shardKey(image);
       const t = router.route(image);
-      return `${t.database}.${t.tableName}`;
+      let name = names.get(t);
+      if (name === undefined) names.set(t, (name = `${t.database}.${t.tableName}`));
+      return name;
     } catch (err) {
       if (!(err instanceof RowRoutingError)) throw err;
       // Unroutable rows still travel (apply reports them, the DLQ keeps them) in a group of their own.
-      return `${table.name}#${recordKeyOf(table).map((c) => String(image[c])).join(',')}`;
+      return `${e.table}#${recordKeyOf(tableConfig(ctx, e.table)).map((c) => String(image[c])).join(',')}`;
     }
   };
 }
