@@ -149,16 +149,11 @@ export class SourceReader {
     private readonly database: string,
   ) {}
 
-  async page(args: PageArgs): Promise<Row[]> {
-    return (await this.read(args, false)) as Row[];
-  }
-
-  /** `page`, each row an array of `columns` in order (no object per row: the copy writes these as they are). */
-  async pageValues(args: PageArgs): Promise<unknown[][]> {
-    return (await this.read(args, true)) as unknown[][];
-  }
-
-  private async read(args: PageArgs, rowsAsArray: boolean): Promise<unknown[]> {
+  /**
+   * One keyset page, each row an array of `columns` in order: no object per row, and the row is already the
+   * list of values the copy writes.
+   */
+  async page(args: PageArgs): Promise<unknown[][]> {
     const { sql, params } = pageQuery({
       ...args,
       database: this.database,
@@ -166,8 +161,8 @@ export class SourceReader {
       upTo: bindKey(args.upTo, args.keyKind),
     });
     try {
-      const [rows] = await this.pool.query<RowDataPacket[]>({ sql, rowsAsArray }, params);
-      return rows;
+      const [rows] = await this.pool.query<RowDataPacket[][]>({ sql, rowsAsArray: true }, params);
+      return rows as unknown[][];
     } catch (err) {
       throw dbError(err, `reading ${this.database}.${args.table} after ${args.scrollKey}=${args.after ?? '(start)'}`);
     }
@@ -371,18 +366,17 @@ export class TargetWriter {
     columns: readonly string[];
     recordKey: readonly string[];
     versionColumn?: string | undefined;
-    /** The rows as objects, or (`values`) as arrays in `columns` order. */
-    rows?: readonly Row[];
-    values?: readonly (readonly unknown[])[];
+    /** The rows, each an array of `columns` in order (as `SourceReader.page` reads them). */
+    values: readonly (readonly unknown[])[];
   }): Promise<WriteStats> {
-    const values = args.values ?? (args.rows ?? []).map((r) => args.columns.map((c) => r[c] ?? null));
+    const { values } = args;
     const n = values.length;
     if (n === 0) return { inserted: 0, updated: 0, skipped: 0 };
     const pool = this.poolFor(args.db);
     // A load that was not clean met existing rows (or bad values): straight to the guarded upsert.
     let loadFailed = false;
     if (this.load && (await this.canLoad(pool, args.database, args.table, args.columns))) {
-      if (await this.loadFresh(pool, { ...args, values })) return { inserted: n, updated: 0, skipped: 0 };
+      if (await this.loadFresh(pool, args)) return { inserted: n, updated: 0, skipped: 0 };
       loadFailed = this.load; // (false when the server refused LOAD DATA: the plain INSERT is worth trying)
     }
     const id = `${args.database}.${args.table}`;

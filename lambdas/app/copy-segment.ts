@@ -58,7 +58,7 @@ export async function copySegment(ctx: AppContext, req: CopyRequest, owner: stri
   const route = router.valuesRouter(plan.columns);
   const scrollAt = plan.columns.indexOf(table.scrollKey);
   const read = (after: string | null) =>
-    reader.pageValues({
+    reader.page({
       table: table.name,
       columns: plan.columns,
       scrollKey: table.scrollKey,
