@@ -539,9 +539,8 @@ export async function rowsPerDay(
  * One sample of about 1/`step` of the rows (scroll key + shard keys), picked by a hash of the scroll key so
  * that periodic shard keys (sequential order numbers) do not alias with the sampling period, and returned
  * in the scroll key's order as the server sorts it (its collation), with the table's exact MIN and MAX key:
- * - `quantile`: the sample's scroll keys in order — a hash sample is spread over the rows evenly, so segment
- *   boundaries at its quantiles fall at row quantiles (within ~1/√n of the rows; ±0.7% with 20,000 keys);
- * - `skew`: the same rows, for the skew preview.
+ * plan cuts segments at its quantiles — a hash sample is spread over the rows evenly, so they fall at row
+ * quantiles (within ~1/√n of the rows; ±0.7% with 20,000 keys) — and routes the same rows for the skew preview.
  * One scan, and only the sample leaves the server. (Streaming every key to take every `step`-th was exact
  * but sent the whole index to Node: ~0.5 s of both processes per million rows. A window function numbering
  * every row took ~10× longer.)
@@ -553,7 +552,7 @@ export async function sampleKeys(
   scrollKey: string,
   shardKeys: readonly string[],
   step: number,
-): Promise<{ quantile: Row[]; skew: Row[]; min: unknown; max: unknown }> {
+): Promise<{ rows: Row[]; min: unknown; max: unknown }> {
   const k = Math.max(1, Math.trunc(step));
   const key = q(scrollKey);
   const cols = [scrollKey, ...shardKeys.filter((c) => c !== scrollKey)].map(q).join(', ');
@@ -561,8 +560,7 @@ export async function sampleKeys(
     pool.query<RowDataPacket[]>(`SELECT ${cols} FROM ${qt(database, table)} WHERE MOD(CRC32(${key}), ?) = 0 ORDER BY ${key}`, [k]),
     pool.query<RowDataPacket[]>(`SELECT MIN(${key}) AS lo, MAX(${key}) AS hi FROM ${qt(database, table)}`),
   ]);
-  const rows = sample as Row[];
-  return { quantile: rows, skew: rows, min: ends[0]?.lo ?? null, max: ends[0]?.hi ?? null };
+  return { rows: sample as Row[], min: ends[0]?.lo ?? null, max: ends[0]?.hi ?? null };
 }
 
 /** Count and checksum (BIT_XOR and SUM of a per-row CRC32) of a table, optionally filtered. */

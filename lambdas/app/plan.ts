@@ -110,14 +110,14 @@ async function planTable(ctx: AppContext, table: TableConfig, dryRun: boolean): 
     : showCreateTable(ctx.source, db, table.name).then((createSql) => prepareTargets({ writer: ctx.writer, createSql, sourceColumns: columns, targets: router.allTargets(), concurrency: 8 }));
   const [perDay, allRows, sample, prepared] = await Promise.all([perDayP, allRowsP, sampleP, prepareP]);
   const total = perDay.reduce((a, d) => a + d.rows, 0);
-  const keys = sample.quantile.map((r) => keyText(r[table.scrollKey], keyKind, `${table.name} sample`));
+  const keys = sample.rows.map((r) => keyText(r[table.scrollKey], keyKind, `${table.name} sample`));
   const minKey = sample.min === null ? null : keyText(sample.min, keyKind, `${table.name} MIN(${table.scrollKey})`);
   const maxKey = sample.max === null ? null : keyText(sample.max, keyKind, `${table.name} MAX(${table.scrollKey})`);
 
   // Skew preview: route the sampled rows; rows that cannot be routed are reported now, before any write.
-  const preview = skew(router, sample.skew);
-  const routed = sample.skew.length - preview.unroutable.length;
-  const scale = routed ? allRows / sample.skew.length : 0;
+  const preview = skew(router, sample.rows);
+  const routed = sample.rows.length - preview.unroutable.length;
+  const scale = routed ? allRows / sample.rows.length : 0;
   const skewRows = preview.counts.map((c) => ({ target: c.target, rows: Math.round(c.rows * scale) }));
   const mean = skewRows.reduce((a, c) => a + c.rows, 0) / Math.max(1, skewRows.length);
   const skewFactor = mean > 0 ? Math.max(...skewRows.map((c) => c.rows)) / mean : 1;

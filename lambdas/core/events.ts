@@ -163,14 +163,22 @@ export async function compressMessages(messages: readonly OutgoingMessage[]): Pr
   return Promise.all(messages.map(async (m) => ({ ...m, body: await compressBodyAsync(m.body) })));
 }
 
-function inflateBody(body: unknown): unknown {
+/** The deflated bytes of a compressed body, or undefined for a plain one. */
+function compressedBytes(body: unknown): Buffer | undefined {
   const c = compressedBodySchema.safeParse(body);
-  if (!c.success) return body;
+  return c.success ? Buffer.from(c.data.z, 'base64') : undefined;
+}
+
+const doesNotInflate = (err: unknown) => new TypeError(`compressed change message does not inflate: ${(err as Error).message}`);
+
+function inflateBody(body: unknown): unknown {
+  const bytes = compressedBytes(body);
+  if (!bytes) return body;
   let text: string;
   try {
-    text = inflateRawSync(Buffer.from(c.data.z, 'base64')).toString('utf8');
+    text = inflateRawSync(bytes).toString('utf8');
   } catch (err) {
-    throw new TypeError(`compressed change message does not inflate: ${(err as Error).message}`);
+    throw doesNotInflate(err);
   }
   return JSON.parse(text) as unknown;
 }
@@ -182,13 +190,13 @@ const inflateRawAsync = promisify(inflateRaw);
  * once, and inflating is a third of decoding.
  */
 export async function decodeEventsAsync(body: unknown): Promise<ChangeEvent[]> {
-  const c = compressedBodySchema.safeParse(body);
-  if (!c.success) return decodeEvents(body);
+  const bytes = compressedBytes(body);
+  if (!bytes) return decodeBody(body);
   let inflated: Buffer;
   try {
-    inflated = await inflateRawAsync(Buffer.from(c.data.z, 'base64'));
+    inflated = await inflateRawAsync(bytes);
   } catch (err) {
-    throw new TypeError(`compressed change message does not inflate: ${(err as Error).message}`);
+    throw doesNotInflate(err);
   }
   return decodeBody(JSON.parse(inflated.toString('utf8')) as unknown);
 }
@@ -428,9 +436,10 @@ export function packMessages(
 /** An event as it goes into a body: its JSON and its bytes with the comma before it. */
 interface Item {
   readonly e: ChangeEvent;
-  json: string;
-  bytes: number;
-  slim?: boolean;
+  readonly json: string;
+  readonly bytes: number;
+  /** Already replaced by its key-only event (packV2). */
+  readonly slim?: boolean;
 }
 
 interface Packed {

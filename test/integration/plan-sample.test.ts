@@ -16,7 +16,7 @@ const db = scratch.db;
 /** Rows of `table` in each segment, counted by the server with the copy's own range predicate. */
 async function segmentCounts(table: string, key: string, kind: KeyKind, step: number, count: number): Promise<{ counts: number[]; total: number; min: unknown; max: unknown }> {
   const sample = await sampleKeys(scratch.pool, db, table, key, [], step);
-  const keys = sample.quantile.map((r) => keyText(r[key], kind, 'test'));
+  const keys = sample.rows.map((r) => keyText(r[key], kind, 'test'));
   const segments = planSegments(keys, count, kind);
   const counts: number[] = [];
   for (const s of segments) {
@@ -56,7 +56,7 @@ describe('plan sample', () => {
   it('an empty table: one open segment, no MIN or MAX', async () => {
     await scratch.root.query(`CREATE TABLE ${q(db)}.empty (id INT PRIMARY KEY)`);
     const sample = await sampleKeys(scratch.pool, db, 'empty', 'id', [], 1);
-    expect(sample).toEqual({ quantile: [], skew: [], min: null, max: null });
+    expect(sample).toEqual({ rows: [], min: null, max: null });
     expect(planSegments([], 8, 'int')).toEqual([{ index: 0, lo: null, hi: null }]);
   });
 
