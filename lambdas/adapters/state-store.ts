@@ -9,6 +9,7 @@
 import { ConditionalCheckFailedException, DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { LeaseHeldError, LeaseLostError } from '../core/errors.js';
+import type { LiteralKind } from '../core/sql.js';
 import type { Segment, KeyKind } from '../core/segments.js';
 
 export const SegmentStatus = {
@@ -51,6 +52,8 @@ export interface TablePlan {
   readonly columns: string[];
   /** Columns read through another type to round-trip exactly (`readKindsOf`; absent in older plans). */
   readonly readKinds?: Readonly<Record<string, string>>;
+  /** How each column goes into a row literal (`literalKindsOf`); absent when the table is read as values (or in older plans). */
+  readonly literalKinds?: Readonly<Record<string, LiteralKind>>;
   readonly segments: number;
   readonly minKey: string | null;
   readonly maxKey: string | null;

@@ -12,7 +12,10 @@ import { TargetWriter } from '../adapters/mysql.js';
 /** Points where tests inject faults (a crash is an exception thrown from one of these). */
 export interface CopyHooks {
   beforePage?(table: string, segment: number, cursor: string | null): void | Promise<void>;
-  /** After a page was read, before any of it is written: races with CDC are staged here. */
+  /**
+   * After a page was read, before any of it is written: races with CDC are staged here. `rows` hold the
+   * columns the copy read as values: all of them, or, with row literals, the scroll, shard and record keys.
+   */
   afterRead?(table: string, segment: number, rows: readonly Record<string, unknown>[]): void | Promise<void>;
   /** After each target table of a page is written (`written` of `total`): a crash here leaves a page half written. */
   afterTableWrite?(table: string, segment: number, written: number, total: number): void | Promise<void>;

@@ -54,13 +54,16 @@ export async function copySegment(ctx: AppContext, req: CopyRequest, owner: stri
   let cp: Checkpoint = await store.acquire(migrationId, table.name, req.segment, owner, leaseMs);
   if (cp.status === SegmentStatus.DONE) return result(cp, true, 0, 0);
 
-  // Rows as arrays of plan.columns: routed by position and written as they are.
-  const route = router.valuesRouter(plan.columns);
-  const scrollAt = plan.columns.indexOf(table.scrollKey);
+  // Rows as arrays: either every column of plan.columns, written as they are, or (row literals) the columns
+  // that route and name the row followed by the row as one SQL literal the source rendered.
+  const literal = config.copy.rowLiterals && config.copy.writeMethod === 'insert' && plan.literalKinds ? { columns: plan.columns, kinds: plan.literalKinds } : undefined;
+  const readColumns = literal ? [...new Set([table.scrollKey, ...table.shardKeys, ...recordKey])] : plan.columns;
+  const route = router.valuesRouter(readColumns);
+  const scrollAt = readColumns.indexOf(table.scrollKey);
   const read = (after: string | null) =>
     reader.page({
       table: table.name,
-      columns: plan.columns,
+      columns: readColumns,
       scrollKey: table.scrollKey,
       keyKind: plan.keyKind,
       after,
@@ -69,6 +72,7 @@ export async function copySegment(ctx: AppContext, req: CopyRequest, owner: stri
       window: table.window,
       limit: config.copy.pageSize,
       kinds: plan.readKinds,
+      rowLiteral: literal,
     });
 
   let pages = 0;
@@ -79,7 +83,7 @@ export async function copySegment(ctx: AppContext, req: CopyRequest, owner: stri
       await ctx.hooks.beforePage?.(table.name, req.segment, cp.cursor);
       const rows = await (pending ?? read(cp.cursor));
       pending = undefined;
-      if (ctx.hooks.afterRead) await ctx.hooks.afterRead(table.name, req.segment, rows.map((r) => Object.fromEntries(plan.columns.map((c, i) => [c, r[i]]))));
+      if (ctx.hooks.afterRead) await ctx.hooks.afterRead(table.name, req.segment, rows.map((r) => Object.fromEntries(readColumns.map((c, i) => [c, r[i]]))));
       const done = rows.length < config.copy.pageSize;
       const last = rows[rows.length - 1];
       const cursor = last ? keyText(last[scrollAt], plan.keyKind, `${table.name} page after ${cp.cursor}`) : cp.cursor;
@@ -98,7 +102,7 @@ export async function copySegment(ctx: AppContext, req: CopyRequest, owner: stri
           columns: plan.columns,
           recordKey,
           versionColumn: table.versionColumn,
-          values: g.rows,
+          ...(literal ? { literals: g.rows.map((r) => r[readColumns.length] as string) } : { values: g.rows }),
         });
         await ctx.hooks.afterTableWrite?.(table.name, req.segment, ++written, groups.length);
         return s;

@@ -9,7 +9,7 @@ import { planSegments, keyText, type KeyKind, type Segment } from '../core/segme
 import { q, qt, windowPredicates } from '../core/sql.js';
 import type { RowDataPacket } from 'mysql2/promise';
 import { skew } from '../core/routing.js';
-import { bindKey, checkScrollIndex, columnsOf, readKindsOf, keyKindOf, ping, prepareTargets, rowsPerDay, sampleKeys, showCreateTable } from '../adapters/mysql.js';
+import { bindKey, checkScrollIndex, columnsOf, literalKindsOf, readKindsOf, keyKindOf, ping, prepareTargets, rowsPerDay, sampleKeys, showCreateTable } from '../adapters/mysql.js';
 import { SegmentStatus, VerifyStatus, type TablePlan } from '../adapters/state-store.js';
 import { checkRowImage, currentPosition } from '../adapters/binlog.js';
 import { routerFor, type AppContext } from './context.js';
@@ -129,11 +129,13 @@ async function planTable(ctx: AppContext, table: TableConfig, dryRun: boolean): 
   if (!dryRun) {
     created = prepared.created;
     existing = prepared.existing;
+    const literalKinds = literalKindsOf(columns);
     const stored: TablePlan = {
       table: table.name,
       keyKind,
       columns: columns.map((c) => c.name),
       readKinds: readKindsOf(columns),
+      ...(literalKinds ? { literalKinds } : {}),
       segments: segments.length,
       minKey,
       maxKey,

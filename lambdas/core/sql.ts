@@ -1,6 +1,7 @@
 /**
  * SQL text builders, pure. Identifiers come only from validated config (plain names) and are still
- * escaped here; every value is a bound parameter.
+ * escaped here; every value is a bound parameter, except the copy's row literals, which the source server
+ * itself renders with QUOTE()/HEX() (`rowLiteralExpr`) and the copy passes on untouched.
  */
 export function q(identifier: string): string {
   return `\`${identifier.replaceAll('`', '``')}\``;
@@ -33,6 +34,8 @@ export function pageQuery(args: {
   limit: number;
   /** Column kinds as `selectList` reads them (`float-single` for FLOAT). */
   kinds?: Readonly<Record<string, string>> | undefined;
+  /** Also select each row as one SQL literal of these columns (`rowLiteralExpr`), after `columns`. */
+  rowLiteral?: { readonly columns: readonly string[]; readonly kinds: Readonly<Record<string, LiteralKind>> } | undefined;
 }): PageQuery {
   const where: string[] = [];
   const params: unknown[] = [];
@@ -46,7 +49,8 @@ export function pageQuery(args: {
     params.push(args.upTo);
   }
   where.push(...windowPredicates(args.timeColumn, args.window, params));
-  const cols = selectList(args.columns, args.kinds);
+  const list = selectList(args.columns, args.kinds);
+  const cols = args.rowLiteral ? `${list}, ${rowLiteralExpr(args.rowLiteral.columns, args.rowLiteral.kinds, args.kinds)}` : list;
   const sql = `SELECT ${cols} FROM ${qt(args.database, args.table)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${k} LIMIT ${Math.trunc(args.limit)}`;
   return { sql, params };
 }
@@ -78,7 +82,12 @@ export function mysqlTime(iso: string): string {
  * `copyUpsertSql`. Without the duplicate-key branch the server parses and resolves ~40% less per statement.
  */
 export function copyInsertSql(args: { database: string; table: string; columns: readonly string[] }): string {
-  return `INSERT INTO ${qt(args.database, args.table)} (${args.columns.map(q).join(', ')}) VALUES ?`;
+  return `${insertHead(args)}?`;
+}
+
+/** `INSERT INTO t (columns) VALUES ` — followed by `?` (bound rows) or by row literals. */
+export function insertHead(args: { database: string; table: string; columns: readonly string[] }): string {
+  return `INSERT INTO ${qt(args.database, args.table)} (${args.columns.map(q).join(', ')}) VALUES `;
 }
 
 /**
@@ -88,24 +97,68 @@ export function copyInsertSql(args: { database: string; table: string; columns: 
  *   version column is assigned last (MySQL evaluates assignments left to right).
  * The rows are bound as one nested array (`VALUES ?`).
  */
-export function copyUpsertSql(args: {
+export function copyUpsertSql(args: CopyUpsertArgs): string {
+  return `${insertHead(args)}?${copyUpsertTail(args)}`;
+}
+
+export interface CopyUpsertArgs {
   database: string;
   table: string;
   columns: readonly string[];
   recordKey: readonly string[];
   versionColumn?: string | undefined;
-}): string {
-  const cols = args.columns.map(q).join(', ');
-  const head = `INSERT INTO ${qt(args.database, args.table)} (${cols}) VALUES ?`;
+}
+
+/** The guard of `copyUpsertSql`: ` ON DUPLICATE KEY UPDATE …`, written after the rows. */
+export function copyUpsertTail(args: CopyUpsertArgs): string {
   const firstKey = q(args.recordKey[0] ?? args.columns[0]!);
-  if (!args.versionColumn) return `${head} ON DUPLICATE KEY UPDATE ${firstKey} = ${firstKey}`;
+  if (!args.versionColumn) return ` ON DUPLICATE KEY UPDATE ${firstKey} = ${firstKey}`;
   const v = q(args.versionColumn);
   const newer = `(VALUES(${v}) IS NOT NULL AND (${v} IS NULL OR VALUES(${v}) > ${v}))`;
   const assign = args.columns
     .filter((c) => !args.recordKey.includes(c) && c !== args.versionColumn)
     .map((c) => `${q(c)} = IF(${newer}, VALUES(${q(c)}), ${q(c)})`);
   assign.push(`${v} = IF(${newer}, VALUES(${v}), ${v})`);
-  return `${head} ON DUPLICATE KEY UPDATE ${assign.join(', ')}`;
+  return ` ON DUPLICATE KEY UPDATE ${assign.join(', ')}`;
+}
+
+/**
+ * How the source renders a column inside a row literal: `number` as its text (a valid numeric literal, or
+ * NULL), `bit` as its integer value, `binary` as a hex literal `X'…'`, `text` (strings, JSON, dates and
+ * times, ENUM/SET) converted to utf8mb4 and QUOTE()d. See `literalKindsOf` in the MySQL adapter.
+ */
+export type LiteralKind = 'number' | 'bit' | 'binary' | 'text';
+
+/**
+ * One row as the SQL literal `(v1, v2, …)`, rendered by the source server: the copy writes it into the
+ * target's `INSERT … VALUES` as it is. Node then parses one string per row instead of one per column, and
+ * escapes nothing (on the 1M-row bench: Node's CPU −25–30%, the server's about the same). QUOTE() escapes
+ * with backslashes, as the target sessions read them (`createPool` takes NO_BACKSLASH_ESCAPES out of their
+ * sql_mode). Text goes through utf8mb4, so columns of different charsets or collations concatenate; binary
+ * values as hex, so no byte is reinterpreted. A row larger than the source's `max_allowed_packet` renders
+ * as NULL (the reader refuses it, naming the row).
+ */
+export function rowLiteralExpr(columns: readonly string[], kinds: Readonly<Record<string, LiteralKind>>, readKinds: Readonly<Record<string, string>> = {}): string {
+  const parts = columns.map((c) => {
+    const kind = kinds[c];
+    const col = q(c);
+    // Only a NULL value reads `NULL`: a function whose result would exceed max_allowed_packet returns NULL
+    // too, and that NULL must reach CONCAT (which then returns NULL for the row) instead of being read as
+    // the value NULL.
+    switch (kind) {
+      case 'number':
+        return `IFNULL(${valueExpr(c, readKinds[c])}, 'NULL')`;
+      case 'bit':
+        return `IFNULL(${col} + 0, 'NULL')`;
+      case 'binary':
+        return `IF(${col} IS NULL, 'NULL', CONCAT('X''', HEX(${col}), ''''))`;
+      case 'text':
+        return `IF(${col} IS NULL, 'NULL', QUOTE(CONVERT(${col} USING utf8mb4)))`;
+      default:
+        throw new RangeError(`column ${c} has no literal kind`);
+    }
+  });
+  return `CONCAT('(', ${parts.join(", ',', ")}, ')')`;
 }
 
 /** How a column is read and checksummed; see `readKindsOf` in the MySQL adapter. */

@@ -1,0 +1,174 @@
+/**
+ * Row literals (`copy.rowLiterals`, the default): the source renders each row as one SQL literal with
+ * QUOTE()/HEX() and the copy writes it as it is. These tests copy the types that make that hard — a latin1
+ * column beside utf8mb4 ones of another collation (CONCAT must not mix them), BIT, ENUM/SET, TIME, YEAR,
+ * binary bytes that are not UTF-8, text holding `?`, quotes, backslashes, NUL and Ctrl-Z — and compare every
+ * column's bytes (HEX) between source and targets, with row literals and without; spatial values go as their
+ * stored bytes. A table with a type the literal does not know (INET6) is read as values; a row too large to
+ * render is refused by name; and the writers' sessions read backslash escapes whatever the server's sql_mode.
+ */
+import { describe, expect, it } from 'vitest';
+import mysql, { type RowDataPacket } from 'mysql2/promise';
+import { LocalRuntime } from '../../local/runtime.js';
+import { parseConfig, type MigrationConfig } from '../../lambdas/core/config.js';
+import { routerFor, tableConfig } from '../../lambdas/app/context.js';
+import { SESSION_SETUP } from '../../lambdas/adapters/mysql.js';
+import { integrationSuite } from '../helpers/suite.js';
+import { mysqlPort } from '../helpers/db.js';
+
+const suite = integrationSuite({ databases: 2, tablesPerDb: 2, pageSize: 5, segments: 2, concurrency: 2, items: false });
+
+const ODD_DDL = (db: string) => `CREATE TABLE \`${db}\`.odd (
+  id BIGINT UNSIGNED NOT NULL,
+  shard_no BIGINT NOT NULL,
+  l1 VARCHAR(32) CHARACTER SET latin1 NULL,
+  cs VARCHAR(32) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL,
+  txt TEXT NULL,
+  bits BIT(10) NULL,
+  e ENUM('a', 'b c', 'ü') NULL,
+  st SET('x', 'y', 'z') NULL,
+  tm TIME(3) NULL,
+  yr YEAR NULL,
+  vb VARBINARY(16) NULL,
+  tiny TINYINT(1) NULL,
+  zf INT(6) UNSIGNED ZEROFILL NULL,
+  dec0 DECIMAL(5,0) NULL,
+  d DATE NULL,
+  PRIMARY KEY (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE utf8mb4_general_ci`;
+
+const COLUMNS = ['l1', 'cs', 'txt', 'bits', 'e', 'st', 'tm', 'yr', 'vb', 'tiny', 'zf', 'dec0', 'd'] as const;
+
+/** Awkward rows (SQL expressions, so bytes that are not text can be written). */
+const ROWS: string[][] = [
+  ["'Zürich café'", "'MiXeD 🚀'", "'ends with a backslash \\\\'", "b'1010101010'", "'ü'", "'x,z'", "'-838:59:59.000'", '1901', "X'00FF5C27220A0D1A'", '1', '42', '-99999', "'1000-01-01'"],
+  ["'O''Brien ?'", "'?'", "CONCAT('nul', CHAR(0), 'ctrl-z', CHAR(26), '?', '''', '\"')", "b'0'", "'b c'", "''", "'12:34:56.789'", '2155', "X''", '0', '0', '0', "'9999-12-31'"],
+  ['NULL', 'NULL', 'NULL', 'NULL', 'NULL', 'NULL', 'NULL', 'NULL', 'NULL', 'NULL', 'NULL', 'NULL', 'NULL'],
+  ["''", "''", "''", "b'1111111111'", "'a'", "'x,y,z'", "'00:00:00.001'", '2000', "X'C328'", '-128', '999999', '99999', "'2026-11-22'"],
+  ["'\\\\'", "'\\\\\\\\?'", "'?? ?'", "b'1'", 'NULL', "'y'", "'838:59:59.999'", '1999', "X'3F'", '127', '7', '1', "'1970-01-01'"],
+];
+
+async function seedOdd(config: MigrationConfig, copies = 3): Promise<number> {
+  const db = config.source.database;
+  await suite.pool.query(`CREATE DATABASE IF NOT EXISTS \`${db}\` CHARACTER SET utf8mb4`);
+  await suite.pool.query(ODD_DDL(db));
+  let id = 0;
+  for (let c = 0; c < copies; c++) {
+    for (const r of ROWS) {
+      id++;
+      await suite.pool.query(`INSERT INTO \`${db}\`.odd (id, shard_no, ${COLUMNS.join(', ')}) VALUES (${id}, ${id * 13}, ${r.join(', ')})`);
+    }
+  }
+  return id;
+}
+
+function oddConfig(name: string, copy: Record<string, unknown> = {}): MigrationConfig {
+  const base = suite.config(name);
+  return parseConfig({ ...base, copy: { ...base.copy, ...copy }, tables: [{ name: 'odd', scrollKey: 'id', shardKeys: ['shard_no'], targetTable: 'odd_{table}', tablesPerDb: 2 }] });
+}
+
+/** Every row's bytes, column by column (HEX of each), from the source and from all target tables. */
+async function bytesOf(rt: LocalRuntime, config: MigrationConfig, table: string, columns: readonly string[]): Promise<{ source: string[]; targets: string[] }> {
+  const list = ['id', ...columns].map((c) => `IFNULL(HEX(\`${c}\`), 'null')`).join(", '|', ");
+  const read = async (at: string) => (await suite.pool.query<RowDataPacket[]>(`SELECT CONCAT(${list}) AS b FROM ${at} ORDER BY id`))[0].map((r) => String(r.b));
+  const source = await read(`\`${config.source.database}\`.\`${table}\``);
+  const targets: string[] = [];
+  for (const t of routerFor(rt.ctx, tableConfig(rt.ctx, table)).allTargets()) targets.push(...(await read(`\`${t.database}\`.\`${t.tableName}\``)));
+  const id = (b: string) => BigInt(`0x${b.split('|')[0]}`);
+  targets.sort((a, b) => (id(a) < id(b) ? -1 : 1));
+  return { source, targets };
+}
+
+describe('row literals', () => {
+  for (const rowLiterals of [true, false]) {
+    it(`copies every awkward value byte-exact ${rowLiterals ? 'as row literals' : 'as values'}`, async () => {
+      const config = oddConfig(`odd${rowLiterals ? 'l' : 'v'}`, { rowLiterals });
+      const n = await seedOdd(config);
+      const rt = await LocalRuntime.start({ config, dynamo: suite.dynamo });
+      try {
+        await rt.execute().result;
+        const plan = await rt.store.getPlan(config.migrationId, 'odd');
+        expect(plan?.literalKinds).toMatchObject({ l1: 'text', bits: 'bit', vb: 'binary', zf: 'number', d: 'text' });
+        const { source, targets } = await bytesOf(rt, config, 'odd', COLUMNS);
+        expect(source).toHaveLength(n);
+        expect(targets).toEqual(source);
+      } finally {
+        await rt.close();
+      }
+    });
+  }
+
+  it('copies spatial values as their stored bytes', async () => {
+    const config = parseConfig({ ...oddConfig('geo'), tables: [{ name: 'geo', scrollKey: 'id', shardKeys: ['shard_no'], targetTable: 'geo_{table}', tablesPerDb: 2 }] });
+    const db = config.source.database;
+    await suite.pool.query(`CREATE DATABASE IF NOT EXISTS \`${db}\``);
+    await suite.pool.query(`CREATE TABLE \`${db}\`.geo (id BIGINT NOT NULL PRIMARY KEY, shard_no BIGINT NOT NULL, p POINT NULL, g GEOMETRY NULL, note VARCHAR(16) NULL)`);
+    for (let i = 1; i <= 12; i++) {
+      await suite.pool.query(`INSERT INTO \`${db}\`.geo VALUES (?, ?, IF(? % 3 = 0, NULL, POINT(?, ?)), ST_GeomFromText(?), 'x?')`, [i, i * 7, i, i / 3, -i, `POLYGON((0 0,${i} 0,${i} ${i},0 0))`]);
+    }
+    const rt = await LocalRuntime.start({ config, dynamo: suite.dynamo });
+    try {
+      await rt.execute().result;
+      expect((await rt.store.getPlan(config.migrationId, 'geo'))?.literalKinds).toMatchObject({ p: 'binary', g: 'binary' });
+      const { source, targets } = await bytesOf(rt, config, 'geo', ['p', 'g', 'note']);
+      expect(source).toHaveLength(12);
+      expect(targets).toEqual(source);
+    } finally {
+      await rt.close();
+    }
+  });
+
+  it('reads a table with a column type the literal does not know (INET6) as values', async () => {
+    const config = parseConfig({ ...oddConfig('inet'), tables: [{ name: 'inet', scrollKey: 'id', shardKeys: ['shard_no'], targetTable: 'inet_{table}', tablesPerDb: 2 }] });
+    const db = config.source.database;
+    await suite.pool.query(`CREATE DATABASE IF NOT EXISTS \`${db}\``);
+    await suite.pool.query(`CREATE TABLE \`${db}\`.inet (id BIGINT NOT NULL PRIMARY KEY, shard_no BIGINT NOT NULL, a INET6 NULL, note VARCHAR(16) NULL)`);
+    for (let i = 1; i <= 12; i++) await suite.pool.query(`INSERT INTO \`${db}\`.inet VALUES (?, ?, ?, 'x?')`, [i, i * 7, i % 2 ? `2001:db8::${i.toString(16)}` : `::ffff:10.0.0.${i}`]);
+    const rt = await LocalRuntime.start({ config, dynamo: suite.dynamo });
+    try {
+      await rt.execute().result;
+      expect((await rt.store.getPlan(config.migrationId, 'inet'))?.literalKinds).toBeUndefined();
+      const { source, targets } = await bytesOf(rt, config, 'inet', ['a', 'note']);
+      expect(source).toHaveLength(12);
+      expect(targets).toEqual(source);
+    } finally {
+      await rt.close();
+    }
+  });
+
+  it('refuses, naming the row, a row the source cannot render within its max_allowed_packet; nothing of its page is written', async () => {
+    const config = parseConfig({ ...oddConfig('big', {}), tables: [{ name: 'big', scrollKey: 'id', shardKeys: ['shard_no'], targetTable: 'big_{table}', tablesPerDb: 2 }] });
+    const db = config.source.database;
+    await suite.pool.query(`CREATE DATABASE IF NOT EXISTS \`${db}\``);
+    await suite.pool.query(`CREATE TABLE \`${db}\`.big (id BIGINT NOT NULL PRIMARY KEY, shard_no BIGINT NOT NULL, b LONGBLOB NULL)`);
+    const [[packet]] = await suite.pool.query<RowDataPacket[]>('SELECT @@max_allowed_packet AS p');
+    // As hex the value takes twice its bytes: more than the packet, though the value itself fits.
+    const size = Math.floor(Number(packet!.p) / 2) + 1024;
+    await suite.pool.query(`INSERT INTO \`${db}\`.big VALUES (1, 7, 0x01), (2, 14, REPEAT(0x61, ?)), (3, 21, 0x03)`, [size]);
+    const rt = await LocalRuntime.start({ config: parseConfig({ ...config, copy: { ...config.copy, segments: 1 } }), dynamo: suite.dynamo, retryIntervalMs: 10 });
+    try {
+      await expect(rt.execute().result).rejects.toThrow(/big row id=2: the source did not render it as one SQL literal/);
+      const [seg] = await rt.store.segments(config.migrationId, 'big');
+      expect(seg?.lastError).toMatch(/big row id=2: the source did not render it as one SQL literal .*max_allowed_packet.*copy\.rowLiterals/);
+      expect(seg?.rowsCopied ?? 0).toBe(0);
+    } finally {
+      await rt.close();
+    }
+  });
+
+  it("gives the writers' sessions backslash escapes even when the server's sql_mode has NO_BACKSLASH_ESCAPES", async () => {
+    const conn = await mysql.createConnection({ host: '127.0.0.1', port: mysqlPort(), user: 'root', password: '' });
+    try {
+      await conn.query("SET SESSION sql_mode = 'NO_BACKSLASH_ESCAPES,STRICT_TRANS_TABLES,NO_ENGINE_SUBSTITUTION'");
+      await conn.query(SESSION_SETUP);
+      const [[r]] = await conn.query<RowDataPacket[]>("SELECT @@SESSION.sql_mode AS m, @@SESSION.time_zone AS tz, 'a\\\\b' AS s");
+      expect(r).toMatchObject({ m: 'STRICT_TRANS_TABLES,NO_ENGINE_SUBSTITUTION', tz: '+00:00', s: 'a\\b' });
+      await conn.query("SET SESSION sql_mode = 'NO_BACKSLASH_ESCAPES'");
+      await conn.query(SESSION_SETUP);
+      const [[only]] = await conn.query<RowDataPacket[]>('SELECT @@SESSION.sql_mode AS m');
+      expect(only!.m).toBe('');
+    } finally {
+      await conn.end();
+    }
+  });
+});
