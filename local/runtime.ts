@@ -69,6 +69,19 @@ export interface Execution {
   abort(): void;
 }
 
+/**
+ * Definitions aws-local-stepfunctions has validated: as Step Functions does at CreateStateMachine, a
+ * definition is checked once (asl-validator; ~0.3 s, its schema compiled per call), not at every execution.
+ */
+const validDefinitions = new WeakSet<object>();
+
+function stateMachineOf(definition: unknown): StateMachine {
+  const known = validDefinitions.has(definition as object);
+  const sm = new StateMachine(definition as never, { validationOptions: known ? { noValidate: true } : { checkArn: false, checkPaths: false } });
+  validDefinitions.add(definition as object);
+  return sm;
+}
+
 export class LocalRuntime {
   private constructor(
     readonly config: MigrationConfig,
@@ -114,6 +127,7 @@ export class LocalRuntime {
       });
     const cdc = opts.config.cdc.enabled && queues ? new LocalCdc(ctx, queues) : undefined;
     cdcRef = cdc;
+    stateMachineOf(machine.definition); // validated now, as a deployment does, and not again per execution
     return new LocalRuntime(opts.config, ctx, store, machine, dynamo, !opts.dynamo, opts.retryIntervalMs ?? 250, cdc, ownedQueues);
   }
 
@@ -166,7 +180,7 @@ export class LocalRuntime {
       };
       retryIntervalOverrides[state] = this.retryIntervalMs;
     }
-    const sm = new StateMachine(definition as never, { validationOptions: { checkArn: false, checkPaths: false } });
+    const sm = stateMachineOf(definition);
     const run = sm.run(input as never, {
       overrides: { taskResourceLocalHandlers: taskResourceLocalHandlers as never, retryIntervalOverrides },
     });

@@ -385,11 +385,10 @@ export class StateStore {
 
   async putStats(migrationId: string, stats: readonly DayStat[]): Promise<void> {
     const now = this.now();
-    // Few items (one per day): plain puts in parallel are enough and overwrite stale counts.
-    await Promise.all(
-      stats.map((s) =>
-        this.doc.send(new PutCommand({ TableName: this.tableName, Item: { pk: pk(migrationId), sk: `STAT#${s.table}#${s.day}`, ...s, computedAt: now } })),
-      ),
+    // One item per day (overwriting stale counts): a year of days is 15 BatchWriteItem requests, not 365 puts.
+    await this.batchWrite(
+      stats.map((s) => ({ PutRequest: { Item: { pk: pk(migrationId), sk: `STAT#${s.table}#${s.day}`, ...s, computedAt: now } } })),
+      'statistics write',
     );
   }
 
@@ -477,19 +476,23 @@ export class StateStore {
     );
   }
 
-  /** BatchWriteItem in chunks of 25, resending unprocessed requests with backoff (bounded). */
+  /** BatchWriteItem in chunks of 25 (4 requests at a time), resending unprocessed requests with backoff (bounded). */
   private async batchWrite(requests: readonly Record<string, unknown>[], what: string): Promise<void> {
-    for (let i = 0; i < requests.length; i += 25) {
-      let pending: Record<string, unknown>[] | undefined = requests.slice(i, i + 25);
-      for (let attempt = 0; pending && pending.length; attempt++) {
-        const out = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending as never } }));
-        pending = out.UnprocessedItems?.[this.tableName] as Record<string, unknown>[] | undefined;
-        if (pending?.length) {
-          if (attempt > 8) throw new Error(`DynamoDB kept ${pending.length} ${what}(s) unprocessed`);
-          await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+    let next = 0;
+    const worker = async () => {
+      while (next < requests.length) {
+        let pending: Record<string, unknown>[] | undefined = requests.slice(next, (next += 25));
+        for (let attempt = 0; pending && pending.length; attempt++) {
+          const out = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending as never } }));
+          pending = out.UnprocessedItems?.[this.tableName] as Record<string, unknown>[] | undefined;
+          if (pending?.length) {
+            if (attempt > 8) throw new Error(`DynamoDB kept ${pending.length} ${what}(s) unprocessed`);
+            await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+          }
         }
       }
-    }
+    };
+    await Promise.all(Array.from({ length: Math.min(4, Math.ceil(requests.length / 25)) }, worker));
   }
 
   /** Tombstones of a table with sort keys in `(lo, hi]` (null = unbounded). */

@@ -102,7 +102,7 @@ export async function copySegment(ctx: AppContext, req: CopyRequest, owner: stri
           columns: plan.columns,
           recordKey,
           versionColumn: table.versionColumn,
-          ...(literal ? { literals: g.rows.map((r) => r[readColumns.length] as string) } : { values: g.rows }),
+          ...(literal ? { literals: g.rows.map((r) => r[readColumns.length] as Buffer) } : { values: g.rows }),
         });
         await ctx.hooks.afterTableWrite?.(table.name, req.segment, ++written, groups.length);
         return s;

@@ -101,9 +101,13 @@ async function planTable(ctx: AppContext, table: TableConfig, dryRun: boolean): 
   const router = routerFor(ctx, table);
 
   // Statistics, the sample and (unless a dry run) the target tables are independent: done at once. The
-  // sample's density needs the row count first, which a COUNT(*) gets in a fraction of the per-day scan.
+  // sample's density needs the row count first: the per-day counts add up to it, unless a window leaves rows
+  // out (then a COUNT(*) of its own, in a fraction of the per-day scan).
   const perDayP = rowsPerDay(ctx.source, db, table.name, table.timeColumn, table.window);
-  const allRowsP = table.timeColumn ? rowsPerDay(ctx.source, db, table.name, undefined, undefined).then((r) => r[0]!.rows) : perDayP.then((r) => r[0]!.rows);
+  const allRowsP =
+    table.timeColumn && table.window
+      ? rowsPerDay(ctx.source, db, table.name, undefined, undefined).then((r) => r[0]!.rows)
+      : perDayP.then((r) => r.reduce((a, d) => a + d.rows, 0));
   const sampleP = allRowsP.then((n) => sampleKeys(ctx.source, db, table.name, table.scrollKey, table.shardKeys, Math.max(1, Math.ceil(n / SAMPLE_TARGET))));
   const prepareP = dryRun
     ? Promise.resolve({ created: 0, existing: 0 })
