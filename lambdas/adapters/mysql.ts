@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import type { ConnectionConfig } from '../core/config.js';
 import { ConfigError, ReshardError, SchemaError, TransientError } from '../core/errors.js';
 import { kindOfType, type ColumnKinds } from '../core/rowdiff.js';
-import { copyInsertSql, copyUpsertSql, copyUpsertTail, insertHead, pageQuery, q, qt, rowCrcExpr, windowPredicates, type LiteralKind, type ReadKind, type Window } from '../core/sql.js';
+import { copyInsertSql, copyUpsertSql, copyUpsertTail, insertHead, loadLinesSql, pageQuery, q, qt, rowCrcExpr, windowPredicates, type LiteralKind, type ReadKind, type RowRendering, type Window } from '../core/sql.js';
 import type { KeyKind } from '../core/segments.js';
 
 export type Row = Record<string, unknown>;
@@ -214,7 +214,7 @@ export class SourceReader {
     } catch (err) {
       throw dbError(err, `reading ${this.database}.${args.table} after ${args.scrollKey}=${args.after ?? '(start)'}`);
     }
-    if (args.rowLiteral) {
+    if (args.render) {
       const at = args.columns.length;
       const key = args.columns.indexOf(args.scrollKey);
       for (const r of rows) {
@@ -242,8 +242,8 @@ export interface PageArgs {
   window?: Window | undefined;
   limit: number;
   kinds?: Readonly<Record<string, string>> | undefined;
-  /** Also read each row as one SQL literal of these columns, as the last value of each row (`rowLiteralExpr`). */
-  rowLiteral?: { readonly columns: readonly string[]; readonly kinds: Readonly<Record<string, LiteralKind>> } | undefined;
+  /** Also read each row as the source renders it (an INSERT literal or a LOAD DATA line; bytes), as the last value of each row. */
+  render?: RowRendering | undefined;
 }
 
 export interface WriteStats {
@@ -267,8 +267,10 @@ export function upsertStats(header: Pick<ResultSetHeader, 'affectedRows' | 'info
 
 export type WriteMethod = 'auto' | 'insert' | 'load';
 
-/** Server answers meaning LOAD DATA LOCAL is not available (MySQL 8 has `local_infile` OFF by default). */
+/** Server answers meaning LOAD DATA LOCAL is not available (MySQL 8 has `local_infile` OFF by default)… */
 const LOAD_REFUSED = new Set(['ER_NOT_ALLOWED_COMMAND', 'ER_CLIENT_LOCAL_FILES_DISABLED', 'ER_LOAD_INFILE_CAPABILITY_DISABLED', 'ER_OPTION_PREVENTS_STATEMENT']);
+/** …and by number: MariaDB's 4166 (local infile capability disabled) has no name in mysql2. */
+const LOAD_REFUSED_ERRNO = new Set([1148, 3948, 4166]);
 
 const LOAD_SPECIAL = /[\\\t\n\0]/;
 const LOAD_ESCAPES: Readonly<Record<string, string>> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\0': '\\0' };
@@ -376,7 +378,21 @@ export class TargetWriter {
    * with the guarded upsert, which decides row by row and fails loudly on a bad value).
    */
   private async loadFresh(pool: Pool, args: { database: string; table: string; columns: readonly string[]; values: readonly (readonly unknown[])[] }): Promise<boolean> {
-    const file = loadDataFile(args.values);
+    const sql = `LOAD DATA LOCAL INFILE 'reshard-page.tsv' INTO TABLE ${qt(args.database, args.table)} CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' (${args.columns.map(q).join(', ')})`;
+    const out = await this.loadInTransaction(pool, args, sql, loadDataFile(args.values), args.values.length);
+    if (out === 'refused') {
+      if (this.method !== 'auto') throw new ReshardError(`loading into ${args.database}.${args.table}: the server refuses LOAD DATA LOCAL (local_infile); use copy.writeMethod auto or insert`);
+      this.load = false;
+      return false;
+    }
+    return out === 'clean';
+  }
+
+  /**
+   * LOAD DATA LOCAL of `file` (`rows` rows) in a transaction, committed only if every row went in fresh with
+   * no warning ('clean'); else rolled back ('rolledBack'). 'refused': the server does not take LOAD DATA LOCAL.
+   */
+  private async loadInTransaction(pool: Pool, args: { database: string; table: string }, sql: string, file: Buffer, rows: number): Promise<'clean' | 'rolledBack' | 'refused'> {
     let conn: PoolConnection;
     try {
       conn = await pool.getConnection();
@@ -387,24 +403,55 @@ export class TargetWriter {
     try {
       await conn.query('START TRANSACTION');
       open = true;
-      const [header] = await conn.query<ResultSetHeader>({
-        sql: `LOAD DATA LOCAL INFILE 'reshard-page.tsv' INTO TABLE ${qt(args.database, args.table)} CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' (${args.columns.map(q).join(', ')})`,
-        infileStreamFactory: () => Readable.from([file]),
-      } as QueryOptions);
+      const [header] = await conn.query<ResultSetHeader>({ sql, infileStreamFactory: () => Readable.from([file]) } as QueryOptions);
       const out = loadOutcome(header.info);
-      const clean = out.records === args.values.length && out.skipped === 0 && out.warnings === 0 && header.affectedRows === args.values.length;
+      const clean = out.records === rows && out.skipped === 0 && out.warnings === 0 && header.affectedRows === rows;
       await conn.query(clean ? 'COMMIT' : 'ROLLBACK');
       open = false;
-      return clean;
+      return clean ? 'clean' : 'rolledBack';
     } catch (err) {
       if (open) await conn.query('ROLLBACK').catch(() => undefined);
-      const code = (err as { code?: string }).code;
-      if (code && LOAD_REFUSED.has(code) && this.method === 'auto') {
-        this.load = false;
-        return false;
-      }
-      throw dbError(err, `loading ${args.values.length} rows into ${args.database}.${args.table}`);
+      const { code, errno } = err as { code?: string; errno?: number };
+      if ((code && LOAD_REFUSED.has(code)) || (errno !== undefined && LOAD_REFUSED_ERRNO.has(errno))) return 'refused';
+      throw dbError(err, `loading ${rows} rows into ${args.database}.${args.table}`);
     } finally {
+      conn.release();
+    }
+  }
+
+  /**
+   * The guarded upsert of LOAD DATA lines: loaded into a temporary copy of the target table (on one
+   * session; nothing else sees it), then `INSERT … SELECT … ON DUPLICATE KEY UPDATE` with the copy's guard
+   * into the target. A warning while loading (a value that did not fit) fails the write, naming it.
+   */
+  private async upsertLines(pool: Pool, args: CopyWrite, file: Buffer, rows: number): Promise<WriteStats> {
+    const target = qt(args.database, args.table);
+    const stage = qt(args.database, STAGE_TABLE);
+    let conn: PoolConnection;
+    try {
+      conn = await pool.getConnection();
+    } catch (err) {
+      throw dbError(err, `connecting to write ${args.database}.${args.table}`);
+    }
+    try {
+      await conn.query(`DROP TEMPORARY TABLE IF EXISTS ${stage}`);
+      await conn.query(`CREATE TEMPORARY TABLE ${stage} LIKE ${target}`);
+      const [loaded] = await conn.query<ResultSetHeader>({ sql: loadLinesSql(args.database, STAGE_TABLE, args.columns), infileStreamFactory: () => Readable.from([file]) } as QueryOptions);
+      const out = loadOutcome(loaded.info);
+      if (out.warnings > 0 || out.skipped > 0 || loaded.affectedRows !== rows) {
+        const [warnings] = await conn.query<RowDataPacket[]>('SHOW WARNINGS LIMIT 5');
+        throw new ReshardError(
+          `writing ${rows} rows into ${args.database}.${args.table}: ${loaded.affectedRows} of them loaded, ${out.skipped} skipped, ${out.warnings} warning(s): ` +
+            warnings.map((w) => `${String(w.Code)} ${String(w.Message)}`).join('; '),
+        );
+      }
+      const cols = args.columns.map(q).join(', ');
+      const [header] = await conn.query<ResultSetHeader>(`INSERT INTO ${target} (${cols}) SELECT ${cols} FROM ${stage}${copyUpsertTail(args, { qualified: true })}`);
+      return upsertStats(header, rows);
+    } catch (err) {
+      throw dbError(err, `writing ${rows} rows into ${args.database}.${args.table}`);
+    } finally {
+      await conn.query(`DROP TEMPORARY TABLE IF EXISTS ${stage}`).catch(() => undefined);
       conn.release();
     }
   }
@@ -432,13 +479,16 @@ export class TargetWriter {
     versionColumn?: string | undefined;
     /** The rows, each an array of `columns` in order (as `SourceReader.page` reads them)… */
     values?: readonly (readonly unknown[])[] | undefined;
-    /** …or each one SQL literal `(v1, …)` of `columns`: utf8mb4 bytes, as the source rendered them (`rowLiteralExpr`). */
+    /** …or each one SQL literal `(v1, …)` of `columns`: utf8mb4 bytes, as the source rendered them (`rowLiteralExpr`)… */
     literals?: readonly Buffer[] | undefined;
+    /** …or each one LOAD DATA line of `columns` (`rowLineExpr`): needs LOAD DATA LOCAL (`loadsLines`). */
+    lines?: readonly Buffer[] | undefined;
   }): Promise<WriteStats> {
-    const { values, literals } = args;
-    const n = literals?.length ?? values?.length ?? 0;
+    const { values, literals, lines } = args;
+    const n = lines?.length ?? literals?.length ?? values?.length ?? 0;
     if (n === 0) return { inserted: 0, updated: 0, skipped: 0 };
     const pool = this.poolFor(args.db);
+    if (lines) return this.writeLines(pool, args, lines);
     // A load that was not clean met existing rows (or bad values): straight to the guarded upsert.
     let loadFailed = false;
     if (values && this.load && (await this.canLoad(pool, args.database, args.table, args.columns))) {
@@ -468,6 +518,30 @@ export class TargetWriter {
     }
   }
 
+  /**
+   * Whether pages should be read as LOAD DATA lines for this writer: `load`/`auto` until a server refused
+   * LOAD DATA LOCAL (then `upsert` of lines throws `LoadRefusedError`, and the page is read again as literals).
+   */
+  get loadsLines(): boolean {
+    return this.load;
+  }
+
+  /** LOAD DATA lines: a clean load of fresh rows, else (or after one that was not, `GUARDED_AFTER_DUPLICATE`) `upsertLines`. */
+  private async writeLines(pool: Pool, args: CopyWrite, lines: readonly Buffer[]): Promise<WriteStats> {
+    const file = Buffer.concat(lines);
+    const id = `${args.database}.${args.table}`;
+    if (!this.stillGuarded(id)) {
+      const out = await this.loadInTransaction(pool, args, loadLinesSql(args.database, args.table, args.columns), file, lines.length);
+      if (out === 'clean') return { inserted: lines.length, updated: 0, skipped: 0 };
+      if (out === 'refused') {
+        if (this.method === 'auto') this.load = false;
+        throw new LoadRefusedError(`${id}: the server refuses LOAD DATA LOCAL (local_infile)${this.method === 'auto' ? '' : '; use copy.writeMethod auto or insert'}`);
+      }
+      this.guardedFor.set(id, GUARDED_AFTER_DUPLICATE);
+    }
+    return this.upsertLines(pool, args, file, lines.length);
+  }
+
   /** Whether this statement of table `id` goes guarded straight away (and counts it). */
   private stillGuarded(id: string): boolean {
     const left = this.guardedFor.get(id) ?? 0;
@@ -491,6 +565,21 @@ export function statementBytes(head: string, literals: readonly Buffer[], tail =
   parts.length = n;
   return Buffer.concat(parts);
 }
+
+/** What a copy write names: the target table, its columns and the guard's keys. */
+interface CopyWrite {
+  database: string;
+  table: string;
+  columns: readonly string[];
+  recordKey: readonly string[];
+  versionColumn?: string | undefined;
+}
+
+/** The session's temporary copy of a target table that `upsertLines` loads first. */
+const STAGE_TABLE = '__reshard_stage';
+
+/** LOAD DATA LOCAL was refused by the server: with `auto` the page is written again as INSERT literals. */
+export class LoadRefusedError extends ReshardError {}
 
 /** A plain INSERT that met an existing key (1062; 1586 names the key). */
 const DUPLICATE_KEY = new Set(['ER_DUP_ENTRY', 'ER_DUP_ENTRY_WITH_KEY_NAME']);

@@ -9,8 +9,9 @@ import { groupRows } from '../core/routing.js';
 import { keyText } from '../core/segments.js';
 import { describeError } from '../core/errors.js';
 import type { RowDataPacket } from 'mysql2/promise';
-import { dbError, inParallel, type WriteStats, SourceReader } from '../adapters/mysql.js';
-import { deleteByKeysSql, selectByKeysSql } from '../core/sql.js';
+import { dbError, inParallel, LoadRefusedError, type WriteStats, SourceReader } from '../adapters/mysql.js';
+import { deleteByKeysSql, selectByKeysSql, type RowRendering } from '../core/sql.js';
+import type { TargetName } from '../core/routing.js';
 import type { KeyKind } from '../core/segments.js';
 import type { TableConfig } from '../core/config.js';
 import { SegmentStatus, sortableKey, type Checkpoint } from '../adapters/state-store.js';
@@ -37,6 +38,14 @@ export interface CopyResult {
   readonly rows: number;
 }
 
+/** A page as read: its rows (arrays of `columns`, then the rendered row if `render`), and how to route them. */
+interface Page {
+  readonly rows: unknown[][];
+  readonly columns: readonly string[];
+  readonly render: RowRendering | undefined;
+  readonly route: (row: readonly unknown[]) => TargetName;
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function copySegment(ctx: AppContext, req: CopyRequest, owner: string): Promise<CopyResult> {
@@ -54,16 +63,22 @@ export async function copySegment(ctx: AppContext, req: CopyRequest, owner: stri
   let cp: Checkpoint = await store.acquire(migrationId, table.name, req.segment, owner, leaseMs);
   if (cp.status === SegmentStatus.DONE) return result(cp, true, 0, 0);
 
-  // Rows as arrays: either every column of plan.columns, written as they are, or (row literals) the columns
-  // that route and name the row followed by the row as one SQL literal the source rendered.
-  const literal = config.copy.rowLiterals && config.copy.writeMethod === 'insert' && plan.literalKinds ? { columns: plan.columns, kinds: plan.literalKinds } : undefined;
-  const readColumns = literal ? [...new Set([table.scrollKey, ...table.shardKeys, ...recordKey])] : plan.columns;
-  const route = router.valuesRouter(readColumns);
-  const scrollAt = readColumns.indexOf(table.scrollKey);
-  const read = (after: string | null) =>
-    reader.page({
+  // Rows as arrays: either every column of plan.columns, written as they are, or the columns that route and
+  // name the row followed by the row as the source rendered it — a LOAD DATA line while the writer loads
+  // (`load`/`auto`, tables without BIT columns), else an INSERT literal (`copy.rowLiterals`).
+  const kinds = config.copy.rowLiterals ? plan.literalKinds : undefined;
+  const lineable = kinds !== undefined && Object.values(kinds).every((k) => k !== 'bit');
+  const renderNow = (): RowRendering | undefined => {
+    if (!kinds) return undefined;
+    return ctx.writer.loadsLines && lineable ? { as: 'line', columns: plan.columns, kinds } : { as: 'literal', columns: plan.columns, kinds };
+  };
+  const keyColumns = [...new Set([table.scrollKey, ...table.shardKeys, ...recordKey])];
+  const read = async (after: string | null): Promise<Page> => {
+    const render = renderNow();
+    const columns = render ? keyColumns : plan.columns;
+    const rows = await reader.page({
       table: table.name,
-      columns: readColumns,
+      columns,
       scrollKey: table.scrollKey,
       keyKind: plan.keyKind,
       after,
@@ -72,41 +87,59 @@ export async function copySegment(ctx: AppContext, req: CopyRequest, owner: stri
       window: table.window,
       limit: config.copy.pageSize,
       kinds: plan.readKinds,
-      rowLiteral: literal,
+      render,
     });
+    return { rows, columns, render, route: render ? routeKeys : routeAll };
+  };
+  const routeKeys = router.valuesRouter(keyColumns);
+  const routeAll = router.valuesRouter(plan.columns);
 
   let pages = 0;
   let rowsThisCall = 0;
-  let pending: Promise<unknown[][]> | undefined;
+  let pending: Promise<Page> | undefined;
   try {
     for (;;) {
       await ctx.hooks.beforePage?.(table.name, req.segment, cp.cursor);
-      const rows = await (pending ?? read(cp.cursor));
+      const page = await (pending ?? read(cp.cursor));
       pending = undefined;
-      if (ctx.hooks.afterRead) await ctx.hooks.afterRead(table.name, req.segment, rows.map((r) => Object.fromEntries(readColumns.map((c, i) => [c, r[i]]))));
+      const { rows, columns, render } = page;
+      if (ctx.hooks.afterRead) await ctx.hooks.afterRead(table.name, req.segment, rows.map((r) => Object.fromEntries(columns.map((c, i) => [c, r[i]]))));
       const done = rows.length < config.copy.pageSize;
       const last = rows[rows.length - 1];
-      const cursor = last ? keyText(last[scrollAt], plan.keyKind, `${table.name} page after ${cp.cursor}`) : cp.cursor;
+      const cursor = last ? keyText(last[columns.indexOf(table.scrollKey)], plan.keyKind, `${table.name} page after ${cp.cursor}`) : cp.cursor;
       // Route the whole page before writing any of it: a row that cannot be routed fails the page untouched.
-      const groups = [...groupRows(rows, route).values()];
+      const groups = [...groupRows(rows, page.route).values()];
       if (!done) {
         pending = read(cursor);
         pending.catch(() => undefined); // observed below; never an unhandled rejection
       }
       let written = 0;
-      const stats = await inParallel(groups, config.copy.writeConcurrency, async (g) => {
-        const s = await ctx.writer.upsert({
-          db: g.target.db,
-          database: g.target.database,
-          table: g.target.tableName,
-          columns: plan.columns,
-          recordKey,
-          versionColumn: table.versionColumn,
-          ...(literal ? { literals: g.rows.map((r) => r[readColumns.length] as Buffer) } : { values: g.rows }),
+      let stats: WriteStats[];
+      try {
+        stats = await inParallel(groups, config.copy.writeConcurrency, async (g) => {
+          const rendered = render ? g.rows.map((r) => r[columns.length] as Buffer) : undefined;
+          const s = await ctx.writer.upsert({
+            db: g.target.db,
+            database: g.target.database,
+            table: g.target.tableName,
+            columns: plan.columns,
+            recordKey,
+            versionColumn: table.versionColumn,
+            ...(render?.as === 'line' ? { lines: rendered } : render ? { literals: rendered } : { values: g.rows }),
+          });
+          await ctx.hooks.afterTableWrite?.(table.name, req.segment, ++written, groups.length);
+          return s;
         });
-        await ctx.hooks.afterTableWrite?.(table.name, req.segment, ++written, groups.length);
-        return s;
-      });
+      } catch (err) {
+        // The server refused LOAD DATA LOCAL (`auto` then writes INSERTs): the page again, read as literals.
+        // What went in already is met again by the guarded write and left as it is.
+        if (err instanceof LoadRefusedError && render?.as === 'line' && !ctx.writer.loadsLines) {
+          await pending?.catch(() => undefined);
+          pending = undefined;
+          continue;
+        }
+        throw err;
+      }
       const sum = stats.reduce<WriteStats>((a, s) => ({ inserted: a.inserted + s.inserted, updated: a.updated + s.updated, skipped: a.skipped + s.skipped }), {
         inserted: 0,
         updated: 0,

@@ -90,20 +90,21 @@ export const copySchema = z
     /** Concurrent target-table writes per page. */
     writeConcurrency: z.number().int().min(1).max(64).default(8),
     /**
-     * How fresh rows are written: `load` = LOAD DATA LOCAL INFILE (needs `local_infile` on the target),
-     * `insert` = multi-row INSERT, `auto` = load, falling back to insert if the server refuses it. A load
-     * runs in a transaction and is kept only if every row went in fresh with no warning (LOCAL makes the
-     * server skip existing keys and clamp bad values instead of failing); otherwise, and for tables with
-     * BIT or other types LOAD DATA does not read back exactly, the rows go through the guarded upsert.
-     * Default `insert`: on the 1M-row bench here `load` saved the server ~10–20% CPU but was no faster end
-     * to end (Node builds the file instead of the statement; two more round trips per table and page).
+     * How rows are written: `load` = LOAD DATA LOCAL INFILE (needs `local_infile` on the target), `insert` =
+     * multi-row INSERT, `auto` (default) = load, falling back to insert once a server refuses it. A load runs
+     * in a transaction and is kept only if every row went in fresh with no warning (LOCAL makes the server
+     * skip existing keys and clamp bad values instead of failing); otherwise the rows go through the guarded
+     * upsert (a temporary copy of the table, then INSERT … SELECT with the guard), which fails loudly on a
+     * value that does not fit. With `copy.rowLiterals` the source renders each row as a line of the load
+     * file, and the target server reads it without its SQL parser: on the 1M-row bench here the servers'
+     * CPU −20–25% against INSERT. Tables with BIT columns are written with INSERT.
      */
-    writeMethod: z.enum(['auto', 'load', 'insert']).default('insert'),
+    writeMethod: z.enum(['auto', 'load', 'insert']).default('auto'),
     /**
-     * With `writeMethod: insert`: the source renders each row as one SQL literal (QUOTE(), HEX()) that the
-     * copy writes as it is, instead of reading every column as a value and escaping it again. Tables with
-     * a column type the literal is not known to render exactly (INET4/INET6, UUID, …) are read as values anyway.
-     * On the 1M-row bench here: Node's CPU per row −25–30%, the servers' about the same.
+     * The source renders each row as one value — a LOAD DATA line (see `writeMethod`) or an INSERT literal
+     * (QUOTE(), HEX()) — that the copy writes as it is, instead of reading every column as a value and
+     * escaping it again: Node's CPU per row about −50%. Tables with a column type the rendering is not known
+     * to reproduce exactly (INET4/INET6, UUID, …) are read as values anyway.
      */
     rowLiterals: z.boolean().default(true),
     /** 0 = unlimited. */

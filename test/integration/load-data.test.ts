@@ -7,10 +7,10 @@
  * on a value that does not fit).
  */
 import { describe, expect, it } from 'vitest';
-import type { RowDataPacket } from 'mysql2/promise';
-import { loadOutcome, TargetWriter } from '../../lambdas/adapters/mysql.js';
+import mysql, { type RowDataPacket } from 'mysql2/promise';
+import { LoadRefusedError, loadOutcome, poolOptions, TargetWriter } from '../../lambdas/adapters/mysql.js';
 import { q } from '../../lambdas/core/sql.js';
-import { scratchDatabase } from '../helpers/db.js';
+import { mysqlPort, scratchDatabase } from '../helpers/db.js';
 
 const scratch = scratchDatabase('load');
 const db = scratch.db;
@@ -152,5 +152,56 @@ describe('plain INSERT first (writeMethod insert)', () => {
     await expect(write).rejects.toThrow(new RegExp(`writing 2 rows into ${db}\\.p3: ER_WARN_DATA_OUT_OF_RANGE`));
     expect(statements).toHaveLength(1);
     expect(await rows('p3')).toEqual([]);
+  });
+});
+
+describe('LOAD DATA lines rendered by the source', () => {
+  /** Lines as `rowLineExpr` renders them. */
+  const lines = (...ls: string[]) => ls.map((l) => Buffer.from(`${l}\n`));
+
+  it('loads fresh rows in one clean load; a page meeting existing rows goes through the guarded upsert of a temporary copy', async () => {
+    await scratch.root.query(`CREATE TABLE ${q(db)}.lv (id INT PRIMARY KEY, name VARCHAR(20), ver INT NOT NULL)`);
+    const writer = new TargetWriter([scratch.pool], 'auto');
+    const write = (ls: Buffer[]) => writer.upsert({ db: 0, database: db, table: 'lv', columns: ['id', 'name', 'ver'], recordKey: ['id'], versionColumn: 'ver', lines: ls });
+    expect(await write(lines("1,'a',5", "2,'b,\\'c',5", '3,NULL,5'))).toEqual({ inserted: 3, updated: 0, skipped: 0 });
+    await scratch.root.query(`INSERT INTO ${q(db)}.lv VALUES (4, 'newer', 9)`);
+    // 2 older (updated), 3 same version (kept), 4 newer (kept), 5 fresh.
+    expect(await write(lines("2,'b2',6", "3,'c2',5", "4,'d2',7", "5,'NULL',1"))).toEqual({ inserted: 1, updated: 1, skipped: 2 });
+    expect(await rows('lv')).toEqual([
+      { id: 1, name: 'a', ver: 5 },
+      { id: 2, name: 'b2', ver: 6 },
+      { id: 3, name: null, ver: 5 },
+      { id: 4, name: 'newer', ver: 9 },
+      { id: 5, name: 'NULL', ver: 1 },
+    ]);
+    // The temporary copy is gone with the write: nothing of it is left on the session.
+    const [temp] = await scratch.pool.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = '__reshard_stage'`, [db]);
+    expect(Number(temp[0]!.n)).toBe(0);
+  });
+
+  it('a value the column cannot hold fails the write naming the table and the warning, and writes nothing', async () => {
+    await scratch.root.query(`CREATE TABLE ${q(db)}.lnarrow (id INT PRIMARY KEY, n TINYINT NOT NULL)`);
+    const writer = new TargetWriter([scratch.pool], 'auto');
+    const write = writer.upsert({ db: 0, database: db, table: 'lnarrow', columns: ['id', 'n'], recordKey: ['id'], lines: lines('1,5', '2,300') });
+    await expect(write).rejects.toThrow(new RegExp(`writing 2 rows into ${db}\\.lnarrow: .*1264 Out of range value for column 'n'`));
+    expect(await rows('lnarrow')).toEqual([]);
+  });
+
+  it('a server that refuses LOAD DATA LOCAL: auto stops loading (LoadRefusedError, then loadsLines is false); load names what to change', async () => {
+    await scratch.root.query(`CREATE TABLE ${q(db)}.lref (id INT PRIMARY KEY, n INT)`);
+    // A client that does not offer local files gets the server's refusal, as with local_infile off.
+    const pool = mysql.createPool({ ...poolOptions({ host: '127.0.0.1', port: mysqlPort(), user: 'root', password: '', poolSize: 2, connectTimeoutMs: 5000 } as never), flags: ['-FOUND_ROWS', '-LOCAL_FILES'] });
+    try {
+      const auto = new TargetWriter([pool], 'auto');
+      expect(auto.loadsLines).toBe(true);
+      const args = { db: 0, database: db, table: 'lref', columns: ['id', 'n'], recordKey: ['id'], lines: lines('1,5') };
+      await expect(auto.upsert(args)).rejects.toBeInstanceOf(LoadRefusedError);
+      expect(auto.loadsLines).toBe(false);
+      const load = new TargetWriter([pool], 'load');
+      await expect(load.upsert(args)).rejects.toThrow(/refuses LOAD DATA LOCAL .*use copy.writeMethod auto or insert/);
+      expect(await rows('lref')).toEqual([]);
+    } finally {
+      await pool.end();
+    }
   });
 });

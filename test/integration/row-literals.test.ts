@@ -12,7 +12,7 @@ import mysql, { type RowDataPacket } from 'mysql2/promise';
 import { LocalRuntime } from '../../local/runtime.js';
 import { parseConfig, type MigrationConfig } from '../../lambdas/core/config.js';
 import { routerFor, tableConfig } from '../../lambdas/app/context.js';
-import { SESSION_SETUP } from '../../lambdas/adapters/mysql.js';
+import { LoadRefusedError, SESSION_SETUP } from '../../lambdas/adapters/mysql.js';
 import { integrationSuite } from '../helpers/suite.js';
 import { mysqlPort } from '../helpers/db.js';
 
@@ -24,7 +24,6 @@ const ODD_DDL = (db: string) => `CREATE TABLE \`${db}\`.odd (
   l1 VARCHAR(32) CHARACTER SET latin1 NULL,
   cs VARCHAR(32) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL,
   txt TEXT NULL,
-  bits BIT(10) NULL,
   e ENUM('a', 'b c', 'ü') NULL,
   st SET('x', 'y', 'z') NULL,
   tm TIME(3) NULL,
@@ -37,15 +36,15 @@ const ODD_DDL = (db: string) => `CREATE TABLE \`${db}\`.odd (
   PRIMARY KEY (id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE utf8mb4_general_ci`;
 
-const COLUMNS = ['l1', 'cs', 'txt', 'bits', 'e', 'st', 'tm', 'yr', 'vb', 'tiny', 'zf', 'dec0', 'd'] as const;
+const COLUMNS = ['l1', 'cs', 'txt', 'e', 'st', 'tm', 'yr', 'vb', 'tiny', 'zf', 'dec0', 'd'] as const;
 
 /** Awkward rows (SQL expressions, so bytes that are not text can be written). */
 const ROWS: string[][] = [
-  ["'Zürich café'", "'MiXeD 🚀'", "'ends with a backslash \\\\'", "b'1010101010'", "'ü'", "'x,z'", "'-838:59:59.000'", '1901', "X'00FF5C27220A0D1A'", '1', '42', '-99999', "'1000-01-01'"],
-  ["'O''Brien ?'", "'?'", "CONCAT('nul', CHAR(0), 'ctrl-z', CHAR(26), '?', '''', '\"')", "b'0'", "'b c'", "''", "'12:34:56.789'", '2155', "X''", '0', '0', '0', "'9999-12-31'"],
-  ['NULL', 'NULL', 'NULL', 'NULL', 'NULL', 'NULL', 'NULL', 'NULL', 'NULL', 'NULL', 'NULL', 'NULL', 'NULL'],
-  ["''", "''", "''", "b'1111111111'", "'a'", "'x,y,z'", "'00:00:00.001'", '2000', "X'C328'", '-128', '999999', '99999', "'2026-11-22'"],
-  ["'\\\\'", "'\\\\\\\\?'", "'?? ?'", "b'1'", 'NULL', "'y'", "'838:59:59.999'", '1999', "X'3F'", '127', '7', '1', "'1970-01-01'"],
+  ["'Zürich café'", "'MiXeD 🚀'", "'ends with a backslash \\\\'", "'ü'", "'x,z'", "'-838:59:59.000'", '1901', "X'00FF5C27220A0D1A'", '1', '42', '-99999', "'1000-01-01'"],
+  ["'O''Brien ?'", "'?'", "CONCAT('nul', CHAR(0), 'ctrl-z', CHAR(26), '?', '''', '\"', CHAR(10), 'NULL')", "'b c'", "''", "'12:34:56.789'", '2155', "X''", '0', '0', '0', "'9999-12-31'"],
+  ['NULL', 'NULL', 'NULL', 'NULL', 'NULL', 'NULL', 'NULL', 'NULL', 'NULL', 'NULL', 'NULL', 'NULL'],
+  ["''", "'NULL'", "'\\\\N'", "'a'", "'x,y,z'", "'00:00:00.001'", '2000', "X'C328'", '-128', '999999', '99999', "'2026-11-22'"],
+  ["'\\\\'", "'\\\\\\\\?'", "'?? ?,\\t\\n'", 'NULL', "'y'", "'838:59:59.999'", '1999', "X'3F'", '127', '7', '1', "'1970-01-01'"],
 ];
 
 async function seedOdd(config: MigrationConfig, copies = 3): Promise<number> {
@@ -79,24 +78,106 @@ async function bytesOf(rt: LocalRuntime, config: MigrationConfig, table: string,
   return { source, targets };
 }
 
-describe('row literals', () => {
-  for (const rowLiterals of [true, false]) {
-    it(`copies every awkward value byte-exact ${rowLiterals ? 'as row literals' : 'as values'}`, async () => {
-      const config = oddConfig(`odd${rowLiterals ? 'l' : 'v'}`, { rowLiterals });
+/** Records which form of rows the copy handed the writer. */
+function watchWrites(rt: LocalRuntime): Set<string> {
+  const seen = new Set<string>();
+  const writer = rt.ctx.writer;
+  const upsert = writer.upsert.bind(writer);
+  writer.upsert = (args) => {
+    seen.add(args.lines ? 'lines' : args.literals ? 'literals' : 'values');
+    return upsert(args);
+  };
+  return seen;
+}
+
+describe('rows rendered by the source', () => {
+  const modes = [
+    { name: 'as LOAD DATA lines', copy: { writeMethod: 'auto' }, form: 'lines' },
+    { name: 'as INSERT literals', copy: { writeMethod: 'insert' }, form: 'literals' },
+    { name: 'as values (rowLiterals off)', copy: { writeMethod: 'insert', rowLiterals: false }, form: 'values' },
+    { name: 'as values loaded from a file Node writes (rowLiterals off, load)', copy: { writeMethod: 'load', rowLiterals: false }, form: 'values' },
+  ] as const;
+  for (const [i, mode] of modes.entries()) {
+    it(`copies every awkward value byte-exact ${mode.name}`, async () => {
+      const config = oddConfig(`odd${i}`, mode.copy);
       const n = await seedOdd(config);
       const rt = await LocalRuntime.start({ config, dynamo: suite.dynamo });
       try {
+        const forms = watchWrites(rt);
         await rt.execute().result;
+        expect([...forms]).toEqual([mode.form]);
         const plan = await rt.store.getPlan(config.migrationId, 'odd');
-        expect(plan?.literalKinds).toMatchObject({ l1: 'text', bits: 'bit', vb: 'binary', zf: 'number', d: 'text' });
+        expect(plan?.literalKinds).toMatchObject({ l1: 'text', vb: 'binary', zf: 'number', d: 'text' });
         const { source, targets } = await bytesOf(rt, config, 'odd', COLUMNS);
         expect(source).toHaveLength(n);
         expect(targets).toEqual(source);
       } finally {
         await rt.close();
       }
+      // Copied again over itself (another migration onto the same targets meets every row): nothing changes,
+      // every row is counted skipped.
+      const again = parseConfig({ ...config, migrationId: `${config.migrationId}-again` });
+      const rt2 = await LocalRuntime.start({ config: again, dynamo: suite.dynamo });
+      try {
+        await rt2.execute().result;
+        const segs = await rt2.store.segments(again.migrationId, 'odd');
+        expect(segs.reduce((a, c) => a + c.rowsSkipped, 0)).toBe(n);
+        const { source, targets } = await bytesOf(rt2, again, 'odd', COLUMNS);
+        expect(targets).toEqual(source);
+      } finally {
+        await rt2.close();
+      }
     });
   }
+
+  it('writes a table with a BIT column as INSERT literals under auto (LOAD DATA would read its text as bytes)', async () => {
+    const config = parseConfig({ ...oddConfig('bits'), tables: [{ name: 'bits', scrollKey: 'id', shardKeys: ['shard_no'], targetTable: 'bits_{table}', tablesPerDb: 2 }] });
+    const db = config.source.database;
+    await suite.pool.query(`CREATE DATABASE IF NOT EXISTS \`${db}\``);
+    await suite.pool.query(`CREATE TABLE \`${db}\`.bits (id BIGINT NOT NULL PRIMARY KEY, shard_no BIGINT NOT NULL, b BIT(10) NULL, note VARCHAR(8) NULL)`);
+    await suite.pool.query(`INSERT INTO \`${db}\`.bits VALUES (1, 7, b'1010101010', 'a'), (2, 14, b'0', NULL), (3, 21, NULL, 'c'), (4, 28, b'1111111111', '')`);
+    const rt = await LocalRuntime.start({ config, dynamo: suite.dynamo });
+    try {
+      const forms = watchWrites(rt);
+      await rt.execute().result;
+      expect([...forms]).toEqual(['literals']);
+      const { source, targets } = await bytesOf(rt, config, 'bits', ['b', 'note']);
+      expect(targets).toEqual(source);
+    } finally {
+      await rt.close();
+    }
+  });
+
+  it('reads the page again as INSERT literals when a server refuses LOAD DATA LOCAL (auto)', async () => {
+    const config = oddConfig('refused', { writeMethod: 'auto' });
+    const n = await seedOdd(config, 2);
+    const rt = await LocalRuntime.start({ config, dynamo: suite.dynamo });
+    try {
+      const writer = rt.ctx.writer;
+      const upsert = writer.upsert.bind(writer);
+      const forms: string[] = [];
+      let refused = 0;
+      // The server's answer when a client may not send a local file, as the writer sees it.
+      writer.upsert = async (args) => {
+        forms.push(args.lines ? 'lines' : args.literals ? 'literals' : 'values');
+        if (args.lines) {
+          refused++;
+          (writer as unknown as { load: boolean }).load = false;
+          throw new LoadRefusedError(`${args.database}.${args.table}: the server refuses LOAD DATA LOCAL (local_infile)`);
+        }
+        return upsert(args);
+      };
+      await rt.execute().result;
+      expect(refused).toBeGreaterThan(0);
+      expect(forms.filter((f) => f === 'values')).toEqual([]);
+      expect(forms[forms.length - 1]).toBe('literals');
+      const { source, targets } = await bytesOf(rt, config, 'odd', COLUMNS);
+      expect(source).toHaveLength(n);
+      expect(targets).toEqual(source);
+    } finally {
+      await rt.close();
+    }
+  });
 
   it('copies spatial values as their stored bytes', async () => {
     const config = parseConfig({ ...oddConfig('geo'), tables: [{ name: 'geo', scrollKey: 'id', shardKeys: ['shard_no'], targetTable: 'geo_{table}', tablesPerDb: 2 }] });
@@ -136,8 +217,9 @@ describe('row literals', () => {
     }
   });
 
-  it('refuses, naming the row, a row the source cannot render within its max_allowed_packet; nothing of its page is written', async () => {
-    const config = parseConfig({ ...oddConfig('big', {}), tables: [{ name: 'big', scrollKey: 'id', shardKeys: ['shard_no'], targetTable: 'big_{table}', tablesPerDb: 2 }] });
+  it('refuses, naming the row, a row the source cannot render as an INSERT literal within its max_allowed_packet; nothing of its page is written', async () => {
+    // (As a LOAD DATA line the same row fits: binary values are not hex there.)
+    const config = parseConfig({ ...oddConfig('big', { writeMethod: 'insert' }), tables: [{ name: 'big', scrollKey: 'id', shardKeys: ['shard_no'], targetTable: 'big_{table}', tablesPerDb: 2 }] });
     const db = config.source.database;
     await suite.pool.query(`CREATE DATABASE IF NOT EXISTS \`${db}\``);
     await suite.pool.query(`CREATE TABLE \`${db}\`.big (id BIGINT NOT NULL PRIMARY KEY, shard_no BIGINT NOT NULL, b LONGBLOB NULL)`);

@@ -43,7 +43,7 @@ describe('parseConfig', () => {
 
   it('fills copy defaults when copy is given empty', () => {
     const c = parseConfig({ ...minimal(), copy: {} });
-    expect(c.copy).toEqual({ pageSize: 5000, segments: 8, concurrency: 4, writeConcurrency: 8, writeMethod: 'insert', rowLiterals: true, maxRowsPerSec: 0, timeBudgetSeconds: 600, leaseSeconds: 120 });
+    expect(c.copy).toEqual({ pageSize: 5000, segments: 8, concurrency: 4, writeConcurrency: 8, writeMethod: 'auto', rowLiterals: true, maxRowsPerSec: 0, timeBudgetSeconds: 600, leaseSeconds: 120 });
   });
 
   // Regression: zod 4's `.default(x)` returns `x` as is without parsing it; `.prefault({})` applies the defaults.
