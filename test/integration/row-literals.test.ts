@@ -78,6 +78,13 @@ async function bytesOf(rt: LocalRuntime, config: MigrationConfig, table: string,
   return { source, targets };
 }
 
+/** Every row's bytes are the same in the source and in the targets (and there are `rows` of them, if given). */
+async function expectCopiedExactly(rt: LocalRuntime, config: MigrationConfig, table: string, columns: readonly string[], rows?: number): Promise<void> {
+  const { source, targets } = await bytesOf(rt, config, table, columns);
+  if (rows !== undefined) expect(source).toHaveLength(rows);
+  expect(targets).toEqual(source);
+}
+
 /** Records which form of rows the copy handed the writer. */
 function watchWrites(rt: LocalRuntime): Set<string> {
   const seen = new Set<string>();
@@ -88,6 +95,30 @@ function watchWrites(rt: LocalRuntime): Set<string> {
     return upsert(args);
   };
   return seen;
+}
+
+/**
+ * A migration of the one table `name` (columns `ddl`, filled by `fill`, given the table's qualified name):
+ * the runtime is started and handed to `check` with the config, then closed.
+ */
+async function copyOneTable(
+  name: string,
+  ddl: string,
+  fill: (table: string) => Promise<unknown>,
+  check: (rt: LocalRuntime, config: MigrationConfig) => Promise<void>,
+  copy: Record<string, unknown> = {},
+): Promise<void> {
+  const config = parseConfig({ ...oddConfig(name, copy), tables: [{ name, scrollKey: 'id', shardKeys: ['shard_no'], targetTable: `${name}_{table}`, tablesPerDb: 2 }] });
+  const db = config.source.database;
+  await suite.pool.query(`CREATE DATABASE IF NOT EXISTS \`${db}\``);
+  await suite.pool.query(`CREATE TABLE \`${db}\`.\`${name}\` (${ddl})`);
+  await fill(`\`${db}\`.\`${name}\``);
+  const rt = await LocalRuntime.start({ config, dynamo: suite.dynamo, retryIntervalMs: 10 });
+  try {
+    await check(rt, config);
+  } finally {
+    await rt.close();
+  }
 }
 
 describe('rows rendered by the source', () => {
@@ -108,9 +139,7 @@ describe('rows rendered by the source', () => {
         expect([...forms]).toEqual([mode.form]);
         const plan = await rt.store.getPlan(config.migrationId, 'odd');
         expect(plan?.literalKinds).toMatchObject({ l1: 'text', vb: 'binary', zf: 'number', d: 'text' });
-        const { source, targets } = await bytesOf(rt, config, 'odd', COLUMNS);
-        expect(source).toHaveLength(n);
-        expect(targets).toEqual(source);
+        await expectCopiedExactly(rt, config, 'odd', COLUMNS, n);
       } finally {
         await rt.close();
       }
@@ -122,31 +151,25 @@ describe('rows rendered by the source', () => {
         await rt2.execute().result;
         const segs = await rt2.store.segments(again.migrationId, 'odd');
         expect(segs.reduce((a, c) => a + c.rowsSkipped, 0)).toBe(n);
-        const { source, targets } = await bytesOf(rt2, again, 'odd', COLUMNS);
-        expect(targets).toEqual(source);
+        await expectCopiedExactly(rt2, again, 'odd', COLUMNS);
       } finally {
         await rt2.close();
       }
     });
   }
 
-  it('writes a table with a BIT column as INSERT literals under auto (LOAD DATA would read its text as bytes)', async () => {
-    const config = parseConfig({ ...oddConfig('bits'), tables: [{ name: 'bits', scrollKey: 'id', shardKeys: ['shard_no'], targetTable: 'bits_{table}', tablesPerDb: 2 }] });
-    const db = config.source.database;
-    await suite.pool.query(`CREATE DATABASE IF NOT EXISTS \`${db}\``);
-    await suite.pool.query(`CREATE TABLE \`${db}\`.bits (id BIGINT NOT NULL PRIMARY KEY, shard_no BIGINT NOT NULL, b BIT(10) NULL, note VARCHAR(8) NULL)`);
-    await suite.pool.query(`INSERT INTO \`${db}\`.bits VALUES (1, 7, b'1010101010', 'a'), (2, 14, b'0', NULL), (3, 21, NULL, 'c'), (4, 28, b'1111111111', '')`);
-    const rt = await LocalRuntime.start({ config, dynamo: suite.dynamo });
-    try {
-      const forms = watchWrites(rt);
-      await rt.execute().result;
-      expect([...forms]).toEqual(['literals']);
-      const { source, targets } = await bytesOf(rt, config, 'bits', ['b', 'note']);
-      expect(targets).toEqual(source);
-    } finally {
-      await rt.close();
-    }
-  });
+  it('writes a table with a BIT column as INSERT literals under auto (LOAD DATA would read its text as bytes)', () =>
+    copyOneTable(
+      'bits',
+      'id BIGINT NOT NULL PRIMARY KEY, shard_no BIGINT NOT NULL, b BIT(10) NULL, note VARCHAR(8) NULL',
+      (t) => suite.pool.query(`INSERT INTO ${t} VALUES (1, 7, b'1010101010', 'a'), (2, 14, b'0', NULL), (3, 21, NULL, 'c'), (4, 28, b'1111111111', '')`),
+      async (rt, config) => {
+        const forms = watchWrites(rt);
+        await rt.execute().result;
+        expect([...forms]).toEqual(['literals']);
+        await expectCopiedExactly(rt, config, 'bits', ['b', 'note']);
+      },
+    ));
 
   it('reads the page again as INSERT literals when a server refuses LOAD DATA LOCAL (auto)', async () => {
     const config = oddConfig('refused', { writeMethod: 'auto' });
@@ -171,72 +194,60 @@ describe('rows rendered by the source', () => {
       expect(refused).toBeGreaterThan(0);
       expect(forms.filter((f) => f === 'values')).toEqual([]);
       expect(forms[forms.length - 1]).toBe('literals');
-      const { source, targets } = await bytesOf(rt, config, 'odd', COLUMNS);
-      expect(source).toHaveLength(n);
-      expect(targets).toEqual(source);
+      await expectCopiedExactly(rt, config, 'odd', COLUMNS, n);
     } finally {
       await rt.close();
     }
   });
 
-  it('copies spatial values as their stored bytes', async () => {
-    const config = parseConfig({ ...oddConfig('geo'), tables: [{ name: 'geo', scrollKey: 'id', shardKeys: ['shard_no'], targetTable: 'geo_{table}', tablesPerDb: 2 }] });
-    const db = config.source.database;
-    await suite.pool.query(`CREATE DATABASE IF NOT EXISTS \`${db}\``);
-    await suite.pool.query(`CREATE TABLE \`${db}\`.geo (id BIGINT NOT NULL PRIMARY KEY, shard_no BIGINT NOT NULL, p POINT NULL, g GEOMETRY NULL, note VARCHAR(16) NULL)`);
-    for (let i = 1; i <= 12; i++) {
-      await suite.pool.query(`INSERT INTO \`${db}\`.geo VALUES (?, ?, IF(? % 3 = 0, NULL, POINT(?, ?)), ST_GeomFromText(?), 'x?')`, [i, i * 7, i, i / 3, -i, `POLYGON((0 0,${i} 0,${i} ${i},0 0))`]);
-    }
-    const rt = await LocalRuntime.start({ config, dynamo: suite.dynamo });
-    try {
-      await rt.execute().result;
-      expect((await rt.store.getPlan(config.migrationId, 'geo'))?.literalKinds).toMatchObject({ p: 'binary', g: 'binary' });
-      const { source, targets } = await bytesOf(rt, config, 'geo', ['p', 'g', 'note']);
-      expect(source).toHaveLength(12);
-      expect(targets).toEqual(source);
-    } finally {
-      await rt.close();
-    }
-  });
+  it('copies spatial values as their stored bytes', () =>
+    copyOneTable(
+      'geo',
+      'id BIGINT NOT NULL PRIMARY KEY, shard_no BIGINT NOT NULL, p POINT NULL, g GEOMETRY NULL, note VARCHAR(16) NULL',
+      async (t) => {
+        for (let i = 1; i <= 12; i++) {
+          await suite.pool.query(`INSERT INTO ${t} VALUES (?, ?, IF(? % 3 = 0, NULL, POINT(?, ?)), ST_GeomFromText(?), 'x?')`, [i, i * 7, i, i / 3, -i, `POLYGON((0 0,${i} 0,${i} ${i},0 0))`]);
+        }
+      },
+      async (rt, config) => {
+        await rt.execute().result;
+        expect((await rt.store.getPlan(config.migrationId, 'geo'))?.literalKinds).toMatchObject({ p: 'binary', g: 'binary' });
+        await expectCopiedExactly(rt, config, 'geo', ['p', 'g', 'note'], 12);
+      },
+    ));
 
-  it('reads a table with a column type the literal does not know (INET6) as values', async () => {
-    const config = parseConfig({ ...oddConfig('inet'), tables: [{ name: 'inet', scrollKey: 'id', shardKeys: ['shard_no'], targetTable: 'inet_{table}', tablesPerDb: 2 }] });
-    const db = config.source.database;
-    await suite.pool.query(`CREATE DATABASE IF NOT EXISTS \`${db}\``);
-    await suite.pool.query(`CREATE TABLE \`${db}\`.inet (id BIGINT NOT NULL PRIMARY KEY, shard_no BIGINT NOT NULL, a INET6 NULL, note VARCHAR(16) NULL)`);
-    for (let i = 1; i <= 12; i++) await suite.pool.query(`INSERT INTO \`${db}\`.inet VALUES (?, ?, ?, 'x?')`, [i, i * 7, i % 2 ? `2001:db8::${i.toString(16)}` : `::ffff:10.0.0.${i}`]);
-    const rt = await LocalRuntime.start({ config, dynamo: suite.dynamo });
-    try {
-      await rt.execute().result;
-      expect((await rt.store.getPlan(config.migrationId, 'inet'))?.literalKinds).toBeUndefined();
-      const { source, targets } = await bytesOf(rt, config, 'inet', ['a', 'note']);
-      expect(source).toHaveLength(12);
-      expect(targets).toEqual(source);
-    } finally {
-      await rt.close();
-    }
-  });
+  it('reads a table with a column type the literal does not know (INET6) as values', () =>
+    copyOneTable(
+      'inet',
+      'id BIGINT NOT NULL PRIMARY KEY, shard_no BIGINT NOT NULL, a INET6 NULL, note VARCHAR(16) NULL',
+      async (t) => {
+        for (let i = 1; i <= 12; i++) await suite.pool.query(`INSERT INTO ${t} VALUES (?, ?, ?, 'x?')`, [i, i * 7, i % 2 ? `2001:db8::${i.toString(16)}` : `::ffff:10.0.0.${i}`]);
+      },
+      async (rt, config) => {
+        await rt.execute().result;
+        expect((await rt.store.getPlan(config.migrationId, 'inet'))?.literalKinds).toBeUndefined();
+        await expectCopiedExactly(rt, config, 'inet', ['a', 'note'], 12);
+      },
+    ));
 
-  it('refuses, naming the row, a row the source cannot render as an INSERT literal within its max_allowed_packet; nothing of its page is written', async () => {
+  it('refuses, naming the row, a row the source cannot render as an INSERT literal within its max_allowed_packet; nothing of its page is written', () =>
     // (As a LOAD DATA line the same row fits: binary values are not hex there.)
-    const config = parseConfig({ ...oddConfig('big', { writeMethod: 'insert' }), tables: [{ name: 'big', scrollKey: 'id', shardKeys: ['shard_no'], targetTable: 'big_{table}', tablesPerDb: 2 }] });
-    const db = config.source.database;
-    await suite.pool.query(`CREATE DATABASE IF NOT EXISTS \`${db}\``);
-    await suite.pool.query(`CREATE TABLE \`${db}\`.big (id BIGINT NOT NULL PRIMARY KEY, shard_no BIGINT NOT NULL, b LONGBLOB NULL)`);
-    const [[packet]] = await suite.pool.query<RowDataPacket[]>('SELECT @@max_allowed_packet AS p');
-    // As hex the value takes twice its bytes: more than the packet, though the value itself fits.
-    const size = Math.floor(Number(packet!.p) / 2) + 1024;
-    await suite.pool.query(`INSERT INTO \`${db}\`.big VALUES (1, 7, 0x01), (2, 14, REPEAT(0x61, ?)), (3, 21, 0x03)`, [size]);
-    const rt = await LocalRuntime.start({ config: parseConfig({ ...config, copy: { ...config.copy, segments: 1 } }), dynamo: suite.dynamo, retryIntervalMs: 10 });
-    try {
-      await expect(rt.execute().result).rejects.toThrow(/big row id=2: the source did not render it as one SQL literal/);
-      const [seg] = await rt.store.segments(config.migrationId, 'big');
-      expect(seg?.lastError).toMatch(/big row id=2: the source did not render it as one SQL literal .*max_allowed_packet.*copy\.rowLiterals/);
-      expect(seg?.rowsCopied ?? 0).toBe(0);
-    } finally {
-      await rt.close();
-    }
-  });
+    copyOneTable(
+      'big',
+      'id BIGINT NOT NULL PRIMARY KEY, shard_no BIGINT NOT NULL, b LONGBLOB NULL',
+      async (t) => {
+        const [[packet]] = await suite.pool.query<RowDataPacket[]>('SELECT @@max_allowed_packet AS p');
+        // As hex the value takes twice its bytes: more than the packet, though the value itself fits.
+        await suite.pool.query(`INSERT INTO ${t} VALUES (1, 7, 0x01), (2, 14, REPEAT(0x61, ?)), (3, 21, 0x03)`, [Math.floor(Number(packet!.p) / 2) + 1024]);
+      },
+      async (rt, config) => {
+        await expect(rt.execute().result).rejects.toThrow(/big row id=2: the source did not render it as one SQL literal/);
+        const [seg] = await rt.store.segments(config.migrationId, 'big');
+        expect(seg?.lastError).toMatch(/big row id=2: the source did not render it as one SQL literal .*max_allowed_packet.*copy\.rowLiterals/);
+        expect(seg?.rowsCopied ?? 0).toBe(0);
+      },
+      { writeMethod: 'insert', segments: 1 },
+    ));
 
   it("gives the writers' sessions backslash escapes even when the server's sql_mode has NO_BACKSLASH_ESCAPES", async () => {
     const conn = await mysql.createConnection({ host: '127.0.0.1', port: mysqlPort(), user: 'root', password: '' });
