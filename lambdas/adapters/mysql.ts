@@ -220,7 +220,7 @@ export class SourceReader {
       for (const r of rows) {
         if (!Buffer.isBuffer(r[at])) {
           throw new ReshardError(
-            `${this.database}.${args.table} row ${args.scrollKey}=${String(r[key])}: the source did not render it as one SQL literal ` +
+            `${this.database}.${args.table} row ${args.scrollKey}=${String(r[key])}: the source did not render it as one ${args.render.as === 'line' ? 'LOAD DATA line' : 'SQL literal'} ` +
               `(it is larger than the source's max_allowed_packet as text). Raise max_allowed_packet on source and targets, or set copy.rowLiterals to false.`,
           );
         }

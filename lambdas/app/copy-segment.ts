@@ -1,9 +1,11 @@
 /**
  * Copies one segment, page after page, within a time budget (gh-ost's row copy, Vitess' vcopier):
- * read a keyset page → route every row → guarded multi-row upserts grouped by target table (in
- * parallel) → commit the checkpoint (cursor + counts, conditional on lease and progress). The next
- * page is read while the current one is written. A crash anywhere redoes at most the current page,
- * and redoing a page changes nothing (the upsert never overwrites what a previous attempt wrote).
+ * read a keyset page (the keys, and each row as the source rendered it: a LOAD DATA line or an INSERT
+ * literal) → route every row → one guarded write per target table (in parallel: a load or plain INSERT
+ * kept only if every row was fresh, else the guarded upsert) → commit the checkpoint (cursor + counts,
+ * conditional on lease and progress). The next page is read while the current one is written. A crash
+ * anywhere redoes at most the current page, and redoing a page changes nothing (the guarded write never
+ * overwrites what a previous attempt wrote).
  */
 import { groupRows } from '../core/routing.js';
 import { keyText } from '../core/segments.js';
