@@ -146,7 +146,7 @@ export function readKindsOf(columns: readonly ColumnInfo[]): Record<string, Read
   return out;
 }
 
-/** Column types the source renders exactly as SQL literals (`rowLiteralExpr`), by literal kind. */
+/** Column types the source renders exactly as SQL literals (`rowRenderExpr`), by literal kind. */
 const LITERAL_KINDS: Readonly<Record<string, LiteralKind>> = {
   ...Object.fromEntries(['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint', 'decimal', 'numeric', 'float', 'double', 'real'].map((t) => [t, 'number'])),
   bit: 'bit',
@@ -479,9 +479,9 @@ export class TargetWriter {
     versionColumn?: string | undefined;
     /** The rows, each an array of `columns` in order (as `SourceReader.page` reads them)… */
     values?: readonly (readonly unknown[])[] | undefined;
-    /** …or each one SQL literal `(v1, …)` of `columns`: utf8mb4 bytes, as the source rendered them (`rowLiteralExpr`)… */
+    /** …or each one SQL literal `(v1, …)` of `columns`: utf8mb4 bytes, as the source rendered them (`rowRenderExpr`)… */
     literals?: readonly Buffer[] | undefined;
-    /** …or each one LOAD DATA line of `columns` (`rowLineExpr`): needs LOAD DATA LOCAL (`loadsLines`). */
+    /** …or each one LOAD DATA line of `columns` (`rowRenderExpr`): needs LOAD DATA LOCAL (`loadsLines`). */
     lines?: readonly Buffer[] | undefined;
   }): Promise<WriteStats> {
     const { values, literals, lines } = args;

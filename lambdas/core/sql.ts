@@ -1,7 +1,7 @@
 /**
  * SQL text builders, pure. Identifiers come only from validated config (plain names) and are still
  * escaped here; every value is a bound parameter, except the copy's row literals, which the source server
- * itself renders with QUOTE()/HEX() (`rowLiteralExpr`) and the copy passes on untouched.
+ * itself renders with QUOTE()/HEX() (`rowRenderExpr`) and the copy passes on untouched.
  */
 export function q(identifier: string): string {
   return `\`${identifier.replaceAll('`', '``')}\``;
@@ -41,7 +41,7 @@ export function pageQuery(args: {
   limit: number;
   /** Column kinds as `selectList` reads them (`float-single` for FLOAT). */
   kinds?: Readonly<Record<string, string>> | undefined;
-  /** Also select each row rendered by the source, after `columns`: a SQL literal (`rowLiteralExpr`) or a LOAD DATA line (`rowLineExpr`). */
+  /** Also select each row rendered by the source (`rowRenderExpr`), after `columns`. */
   render?: RowRendering | undefined;
 }): PageQuery {
   const where: string[] = [];
@@ -58,7 +58,7 @@ export function pageQuery(args: {
   where.push(...windowPredicates(args.timeColumn, args.window, params));
   const list = selectList(args.columns, args.kinds);
   const r = args.render;
-  const cols = r ? `${list}, ${(r.as === 'line' ? rowLineExpr : rowLiteralExpr)(r.columns, r.kinds, args.kinds)}` : list;
+  const cols = r ? `${list}, ${rowRenderExpr(r, args.kinds)}` : list;
   const sql = `SELECT ${cols} FROM ${qt(args.database, args.table)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${k} LIMIT ${Math.trunc(args.limit)}`;
   return { sql, params };
 }
@@ -132,34 +132,7 @@ export function copyUpsertTail(args: CopyUpsertArgs, opts: { qualified?: boolean
   return ` ON DUPLICATE KEY UPDATE ${assign.join(', ')}`;
 }
 
-/**
- * One row as one line of a LOAD DATA file (`loadLinesSql`), rendered by the source server as utf8mb4
- * bytes: the values of `columns` separated by commas, strings and binary values QUOTE()d (enclosed in `'`,
- * with `\\`, `\'`, `\0` and `\Z` escapes, which LOAD DATA reads back), numbers as their text, NULL as
- * the bare word NULL (LOAD DATA reads an unenclosed NULL as NULL), ending in a newline. The copy writes a
- * page's lines for a target table as they are, and the server reads them without the SQL parser (on the
- * 1M-row bench here: the server's CPU −20–25% against the same rows as INSERT literals). Only for tables
- * whose every column is a `number`, `binary` or `text` literal kind (not BIT, not spatial). A row larger than
- * the source's `max_allowed_packet` renders as NULL (the reader refuses it, naming the row).
- */
-export function rowLineExpr(columns: readonly string[], kinds: Readonly<Record<string, LiteralKind>>, readKinds: Readonly<Record<string, string>> = {}): string {
-  const parts = columns.map((c) => {
-    const col = q(c);
-    switch (kinds[c]) {
-      case 'number':
-        return `IFNULL(${valueExpr(c, readKinds[c])}, 'NULL')`;
-      case 'binary':
-        return `IF(${col} IS NULL, 'NULL', QUOTE(${col}))`;
-      case 'text':
-        return `IF(${col} IS NULL, 'NULL', QUOTE(CONVERT(${col} USING utf8mb4)))`;
-      default:
-        throw new RangeError(`column ${c} cannot be rendered as a LOAD DATA field (${kinds[c] ?? 'no literal kind'})`);
-    }
-  });
-  return `CAST(CONCAT(${parts.join(", ',', ")}, '\\n') AS BINARY)`;
-}
-
-/** LOAD DATA LOCAL of a file of `rowLineExpr` lines into `database.table`. */
+/** LOAD DATA LOCAL of a file of `rowRenderExpr` lines into `database.table`. */
 export function loadLinesSql(database: string, table: string, columns: readonly string[]): string {
   return (
     `LOAD DATA LOCAL INFILE 'reshard-page.csv' INTO TABLE ${qt(database, table)} CHARACTER SET utf8mb4 ` +
@@ -168,44 +141,50 @@ export function loadLinesSql(database: string, table: string, columns: readonly 
 }
 
 /**
- * How the source renders a column inside a row literal: `number` as its text (a valid numeric literal, or
- * NULL), `bit` as its integer value, `binary` as a hex literal `X'…'`, `text` (strings, JSON, dates and
- * times, ENUM/SET) converted to utf8mb4 and QUOTE()d. See `literalKindsOf` in the MySQL adapter.
+ * How the source renders a column of a row (`rowRenderExpr`): `number` as its text, `bit` as its integer
+ * value, `binary` as hex (literals) or QUOTE()d bytes (load lines), `text` (strings, JSON, dates and times,
+ * ENUM/SET) converted to utf8mb4 and QUOTE()d. See `literalKindsOf` in the MySQL adapter.
  */
 export type LiteralKind = 'number' | 'bit' | 'binary' | 'text';
 
 /**
- * One row as the SQL literal `(v1, v2, …)`, rendered by the source server as utf8mb4 bytes: the copy writes
- * it into the target's `INSERT … VALUES` as it is. Node then reads one value per row instead of one per
- * column, escapes nothing, and never holds the row as a string (on the 1M-row bench: Node's CPU about −50%,
- * garbage collection included; the server's about the same). QUOTE() escapes
- * with backslashes, as the target sessions read them (`createPool` takes NO_BACKSLASH_ESCAPES out of their
- * sql_mode). Text goes through utf8mb4, so columns of different charsets or collations concatenate; binary
- * values as hex, so no byte is reinterpreted. A row larger than the source's `max_allowed_packet` renders
- * as NULL (the reader refuses it, naming the row).
+ * One row as one value rendered by the source server, as utf8mb4 bytes (BINARY: the reader gets a Buffer,
+ * which the writer passes on as it is). Node then reads one value per row instead of one per column,
+ * escapes nothing, and never holds the row as a string (on the 1M-row bench: Node's CPU about −50%, garbage
+ * collection included). Strings go through utf8mb4 and QUOTE() (backslash escapes, as the target sessions
+ * read them: `createPool` takes NO_BACKSLASH_ESCAPES out of their sql_mode), so columns of different
+ * charsets or collations concatenate; numbers as their text; BIT as its integer value.
+ * - `literal`: the SQL literal `(v1, v2, …)` for the target's `INSERT … VALUES`; binary values as hex
+ *   `X'…'`, so no byte goes through the statement's charset.
+ * - `line`: a line of a LOAD DATA file (`loadLinesSql`): the values separated by commas, binary values
+ *   QUOTE()d too (LOAD DATA reads `\\`, `\'`, `\0`, `\Z` back and keeps other bytes), the bare word NULL for
+ *   NULL (LOAD DATA reads an unenclosed NULL as NULL), a newline after. The target server reads it without its
+ *   SQL parser (on the bench: the servers' CPU −20–25% against literals). Not for BIT (LOAD DATA would store
+ *   the number's text as bytes).
+ * A row larger than the source's `max_allowed_packet` renders as NULL: only a NULL value reads `NULL` (a
+ * function whose result would exceed the packet returns NULL too, and that NULL must reach CONCAT, which then
+ * returns NULL for the row, instead of being read as the value NULL); the reader refuses it, naming the row.
  */
-export function rowLiteralExpr(columns: readonly string[], kinds: Readonly<Record<string, LiteralKind>>, readKinds: Readonly<Record<string, string>> = {}): string {
-  const parts = columns.map((c) => {
-    const kind = kinds[c];
+export function rowRenderExpr(render: RowRendering, readKinds: Readonly<Record<string, string>> = {}): string {
+  const line = render.as === 'line';
+  const parts = render.columns.map((c) => {
+    const kind = render.kinds[c];
     const col = q(c);
-    // Only a NULL value reads `NULL`: a function whose result would exceed max_allowed_packet returns NULL
-    // too, and that NULL must reach CONCAT (which then returns NULL for the row) instead of being read as
-    // the value NULL.
     switch (kind) {
       case 'number':
         return `IFNULL(${valueExpr(c, readKinds[c])}, 'NULL')`;
       case 'bit':
+        if (line) break;
         return `IFNULL(${col} + 0, 'NULL')`;
       case 'binary':
-        return `IF(${col} IS NULL, 'NULL', CONCAT('X''', HEX(${col}), ''''))`;
+        return line ? `IF(${col} IS NULL, 'NULL', QUOTE(${col}))` : `IF(${col} IS NULL, 'NULL', CONCAT('X''', HEX(${col}), ''''))`;
       case 'text':
         return `IF(${col} IS NULL, 'NULL', QUOTE(CONVERT(${col} USING utf8mb4)))`;
-      default:
-        throw new RangeError(`column ${c} has no literal kind`);
     }
+    throw new RangeError(`column ${c} cannot be rendered as ${line ? 'a LOAD DATA field' : 'an SQL literal'} (${kind ?? 'no literal kind'})`);
   });
-  // As bytes (BINARY): the reader gets a Buffer, which the writer copies into the statement as it is.
-  return `CAST(CONCAT('(', ${parts.join(", ',', ")}, ')') AS BINARY)`;
+  const values = parts.join(", ',', ");
+  return line ? `CAST(CONCAT(${values}, '\\n') AS BINARY)` : `CAST(CONCAT('(', ${values}, ')') AS BINARY)`;
 }
 
 /** How a column is read and checksummed; see `readKindsOf` in the MySQL adapter. */

@@ -156,7 +156,7 @@ describe('plain INSERT first (writeMethod insert)', () => {
 });
 
 describe('LOAD DATA lines rendered by the source', () => {
-  /** Lines as `rowLineExpr` renders them. */
+  /** Lines as `rowRenderExpr` renders them. */
   const lines = (...ls: string[]) => ls.map((l) => Buffer.from(`${l}\n`));
 
   it('loads fresh rows in one clean load; a page meeting existing rows goes through the guarded upsert of a temporary copy', async () => {
