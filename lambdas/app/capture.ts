@@ -32,7 +32,9 @@ export type ReadChanges = (opts: {
 export function sourceBinlogReader(config: MigrationConfig): ReadChanges {
   const src = config.source;
   const connection = { host: src.host, port: src.port, user: src.user, password: passwordOf(src), connectTimeoutMs: src.connectTimeoutMs };
-  return (opts) => readChanges({ ...opts, connection, serverId: config.cdc.serverId });
+  // An update's before image travels with its keys only (`keysOnlyBefore`): its other columns are not decoded.
+  const updateBeforeColumns = new Map(config.tables.map((t) => [t.name, new Set([...recordKeyOf(t), ...t.shardKeys])]));
+  return (opts) => readChanges({ ...opts, connection, serverId: config.cdc.serverId, updateBeforeColumns });
 }
 
 export interface CaptureDeps {
