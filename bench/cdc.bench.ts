@@ -17,7 +17,7 @@ import { parseConfig } from '../lambdas/core/config.js';
 import { decodeEvents, packMessages, type ChangeEvent, type OutgoingMessage } from '../lambdas/core/events.js';
 import { ChangeQueue } from '../lambdas/adapters/sqs.js';
 import { currentPosition, readChanges } from '../lambdas/adapters/binlog.js';
-import { captureRun, groupOf, keyOnly, keysOnlyBefore } from '../lambdas/app/capture.js';
+import { captureReadOptions, captureRun, groupOf, keyOnly, keysOnlyBefore } from '../lambdas/app/capture.js';
 import { applyEvents } from '../lambdas/app/apply.js';
 import { routerFor, tableConfig } from '../lambdas/app/context.js';
 import { makeApplyHandler } from '../lambdas/handlers/apply.js';
@@ -92,7 +92,7 @@ try {
   for (;;) {
     const run = await captureRun(
       rt.ctx,
-      { queue: recorder, read: (o) => readChanges({ ...o, until: backlogEnd, connection: binlogConnection, serverId: config.cdc.serverId }) },
+      { queue: recorder, read: (o) => readChanges({ ...o, ...captureReadOptions(config), until: backlogEnd, connection: binlogConnection }) },
       { owner: 'bench', budgetMs: 120_000, maxEventsPerRead: 500_000, idleMs: 500, batchSize: 20_000 },
     );
     captured += run.events;
@@ -113,6 +113,7 @@ try {
       database: config.source.database,
       tables: config.tables.map((x) => x.name),
       connection: binlogConnection,
+      ...captureReadOptions(config),
       serverId: config.cdc.serverId + 1,
       batchSize: 5000,
       onBatch: async (events) => {

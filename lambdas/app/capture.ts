@@ -6,7 +6,7 @@
  * checkpoint resends the same messages (same dedup ids; apply is idempotent beyond the dedup window).
  */
 import { recordKeyOf, type MigrationConfig } from '../core/config.js';
-import { readChanges } from '../adapters/binlog.js';
+import { readChanges, type ReadChangesOptions } from '../adapters/binlog.js';
 import { passwordOf } from '../adapters/mysql.js';
 import { RowRoutingError } from '../core/errors.js';
 import { compressMessages, packMessages, type ChangeEvent, type Position } from '../core/events.js';
@@ -32,9 +32,15 @@ export type ReadChanges = (opts: {
 export function sourceBinlogReader(config: MigrationConfig): ReadChanges {
   const src = config.source;
   const connection = { host: src.host, port: src.port, user: src.user, password: passwordOf(src), connectTimeoutMs: src.connectTimeoutMs };
-  // An update's before image travels with its keys only (`keysOnlyBefore`): its other columns are not decoded.
-  const updateBeforeColumns = new Map(config.tables.map((t) => [t.name, new Set([...recordKeyOf(t), ...t.shardKeys])]));
-  return (opts) => readChanges({ ...opts, connection, serverId: config.cdc.serverId, updateBeforeColumns });
+  return (opts) => readChanges({ ...opts, connection, ...captureReadOptions(config) });
+}
+
+/**
+ * How capture reads the binlog: as the configured replica, and decoding of an update's before image only
+ * its keys (it travels with its keys only: `keysOnlyBefore`).
+ */
+export function captureReadOptions(config: MigrationConfig): Pick<ReadChangesOptions, 'serverId' | 'updateBeforeColumns'> {
+  return { serverId: config.cdc.serverId, updateBeforeColumns: new Map(config.tables.map((t) => [t.name, new Set([...recordKeyOf(t), ...t.shardKeys])])) };
 }
 
 export interface CaptureDeps {
