@@ -5,7 +5,7 @@
  * before its time budget and the next one resumes from the checkpoint. A crash between send and
  * checkpoint resends the same messages (same dedup ids; apply is idempotent beyond the dedup window).
  */
-import { recordKeyOf, type MigrationConfig } from '../core/config.js';
+import { keyColumnsOf, recordKeyOf, type MigrationConfig } from '../core/config.js';
 import { readChanges, type ReadChangesOptions } from '../adapters/binlog.js';
 import { passwordOf } from '../adapters/mysql.js';
 import { RowRoutingError } from '../core/errors.js';
@@ -40,7 +40,7 @@ export function sourceBinlogReader(config: MigrationConfig): ReadChanges {
  * its keys (it travels with its keys only: `keysOnlyBefore`).
  */
 export function captureReadOptions(config: MigrationConfig): Pick<ReadChangesOptions, 'serverId' | 'updateBeforeColumns'> {
-  return { serverId: config.cdc.serverId, updateBeforeColumns: new Map(config.tables.map((t) => [t.name, new Set([...recordKeyOf(t), ...t.shardKeys])])) };
+  return { serverId: config.cdc.serverId, updateBeforeColumns: new Map(config.tables.map((t) => [t.name, new Set(keyColumnsOf(t))])) };
 }
 
 export interface CaptureDeps {
@@ -91,7 +91,7 @@ export function groupOf(ctx: AppContext): (e: ChangeEvent) => string {
 export function keyOnly(ctx: AppContext): (e: ChangeEvent) => ChangeEvent {
   return (e) => {
     const table = tableConfig(ctx, e.table);
-    const cols = [...new Set([...recordKeyOf(table), ...table.shardKeys])];
+    const cols = keyColumnsOf(table);
     const slim = (image: Record<string, unknown> | undefined) => (image ? Object.fromEntries(cols.map((c) => [c, image[c] ?? null])) : undefined);
     const before = slim(e.before);
     const after = slim(e.after);
@@ -104,7 +104,7 @@ export function keyOnly(ctx: AppContext): (e: ChangeEvent) => ChangeEvent {
  * sending just the record key and shard key columns halves the bytes on the queue.
  */
 export function keysOnlyBefore(ctx: AppContext): (e: ChangeEvent) => ChangeEvent {
-  const colsOf = new Map(ctx.config.tables.map((t) => [t.name, [...new Set([...recordKeyOf(t), ...t.shardKeys])]]));
+  const colsOf = new Map(ctx.config.tables.map((t) => [t.name, keyColumnsOf(t)]));
   return (e) => {
     if (e.op !== 'update' || !e.before) return e;
     const cols = colsOf.get(e.table);

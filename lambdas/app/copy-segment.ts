@@ -17,7 +17,7 @@ import type { TargetName } from '../core/routing.js';
 import type { KeyKind } from '../core/segments.js';
 import type { TableConfig } from '../core/config.js';
 import { SegmentStatus, sortableKey, type Checkpoint } from '../adapters/state-store.js';
-import { recordKeyId, recordKeyOf } from '../core/config.js';
+import { keyColumnsOf, recordKeyId, recordKeyOf } from '../core/config.js';
 import { planFor, tableConfig, routerFor, type AppContext } from './context.js';
 
 export interface CopyRequest {
@@ -74,7 +74,7 @@ export async function copySegment(ctx: AppContext, req: CopyRequest, owner: stri
     if (!kinds) return undefined;
     return ctx.writer.loadsLines && lineable ? { as: 'line', columns: plan.columns, kinds } : { as: 'literal', columns: plan.columns, kinds };
   };
-  const keyColumns = [...new Set([table.scrollKey, ...table.shardKeys, ...recordKey])];
+  const keyColumns = [...new Set([table.scrollKey, ...keyColumnsOf(table)])];
   const read = async (after: string | null): Promise<Page> => {
     const render = renderNow();
     const columns = render ? keyColumns : plan.columns;

@@ -238,6 +238,11 @@ export function recordKeyOf(table: TableConfig): string[] {
   return table.recordKey ?? [table.scrollKey];
 }
 
+/** The columns that name and place a row: its record key and its shard keys, each once. */
+export function keyColumnsOf(table: TableConfig): string[] {
+  return [...new Set([...recordKeyOf(table), ...table.shardKeys])];
+}
+
 /** A map key for record key values, equal whether the values came as numbers or as text. */
 export function recordKeyId(values: readonly unknown[]): string {
   return JSON.stringify(values.map(String));
