@@ -381,42 +381,57 @@ export class TargetWriter {
     const sql = `LOAD DATA LOCAL INFILE 'reshard-page.tsv' INTO TABLE ${qt(args.database, args.table)} CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' (${args.columns.map(q).join(', ')})`;
     const out = await this.loadInTransaction(pool, args, sql, loadDataFile(args.values), args.values.length);
     if (out === 'refused') {
-      if (this.method !== 'auto') throw new ReshardError(`loading into ${args.database}.${args.table}: the server refuses LOAD DATA LOCAL (local_infile); use copy.writeMethod auto or insert`);
-      this.load = false;
-      return false;
+      const err = this.refused(`${args.database}.${args.table}`);
+      if (this.load) throw err;
+      return false; // auto: the plain INSERT is worth trying
     }
     return out === 'clean';
+  }
+
+  /** The server refused LOAD DATA LOCAL: `auto` stops loading for good; the error says so, or (`load`) what to change. */
+  private refused(id: string): LoadRefusedError {
+    if (this.method === 'auto') this.load = false;
+    return new LoadRefusedError(`${id}: the server refuses LOAD DATA LOCAL (local_infile)${this.method === 'auto' ? '' : '; use copy.writeMethod auto or insert'}`);
+  }
+
+  /** Runs `fn` on one connection of `pool` (a failure to connect named by `what`), released after. */
+  private async onConnection<T>(pool: Pool, what: string, fn: (conn: PoolConnection) => Promise<T>): Promise<T> {
+    let conn: PoolConnection;
+    try {
+      conn = await pool.getConnection();
+    } catch (err) {
+      throw dbError(err, `connecting to ${what}`);
+    }
+    try {
+      return await fn(conn);
+    } finally {
+      conn.release();
+    }
   }
 
   /**
    * LOAD DATA LOCAL of `file` (`rows` rows) in a transaction, committed only if every row went in fresh with
    * no warning ('clean'); else rolled back ('rolledBack'). 'refused': the server does not take LOAD DATA LOCAL.
    */
-  private async loadInTransaction(pool: Pool, args: { database: string; table: string }, sql: string, file: Buffer, rows: number): Promise<'clean' | 'rolledBack' | 'refused'> {
-    let conn: PoolConnection;
-    try {
-      conn = await pool.getConnection();
-    } catch (err) {
-      throw dbError(err, `connecting to load ${args.database}.${args.table}`);
-    }
-    let open = false;
-    try {
-      await conn.query('START TRANSACTION');
-      open = true;
-      const [header] = await conn.query<ResultSetHeader>({ sql, infileStreamFactory: () => Readable.from([file]) } as QueryOptions);
-      const out = loadOutcome(header.info);
-      const clean = out.records === rows && out.skipped === 0 && out.warnings === 0 && header.affectedRows === rows;
-      await conn.query(clean ? 'COMMIT' : 'ROLLBACK');
-      open = false;
-      return clean ? 'clean' : 'rolledBack';
-    } catch (err) {
-      if (open) await conn.query('ROLLBACK').catch(() => undefined);
-      const { code, errno } = err as { code?: string; errno?: number };
-      if ((code && LOAD_REFUSED.has(code)) || (errno !== undefined && LOAD_REFUSED_ERRNO.has(errno))) return 'refused';
-      throw dbError(err, `loading ${rows} rows into ${args.database}.${args.table}`);
-    } finally {
-      conn.release();
-    }
+  private loadInTransaction(pool: Pool, args: { database: string; table: string }, sql: string, file: Buffer, rows: number): Promise<'clean' | 'rolledBack' | 'refused'> {
+    return this.onConnection(pool, `load ${args.database}.${args.table}`, async (conn) => {
+      let open = false;
+      try {
+        await conn.query('START TRANSACTION');
+        open = true;
+        const [header] = await conn.query<ResultSetHeader>({ sql, infileStreamFactory: () => Readable.from([file]) } as QueryOptions);
+        const out = loadOutcome(header.info);
+        const clean = out.records === rows && out.skipped === 0 && out.warnings === 0 && header.affectedRows === rows;
+        await conn.query(clean ? 'COMMIT' : 'ROLLBACK');
+        open = false;
+        return clean ? 'clean' : 'rolledBack';
+      } catch (err) {
+        if (open) await conn.query('ROLLBACK').catch(() => undefined);
+        const { code, errno } = err as { code?: string; errno?: number };
+        if ((code && LOAD_REFUSED.has(code)) || (errno !== undefined && LOAD_REFUSED_ERRNO.has(errno))) return 'refused';
+        throw dbError(err, `loading ${rows} rows into ${args.database}.${args.table}`);
+      }
+    });
   }
 
   /**
@@ -424,36 +439,31 @@ export class TargetWriter {
    * session; nothing else sees it), then `INSERT … SELECT … ON DUPLICATE KEY UPDATE` with the copy's guard
    * into the target. A warning while loading (a value that did not fit) fails the write, naming it.
    */
-  private async upsertLines(pool: Pool, args: CopyWrite, file: Buffer, rows: number): Promise<WriteStats> {
+  private upsertLines(pool: Pool, args: CopyWrite, file: Buffer, rows: number): Promise<WriteStats> {
     const target = qt(args.database, args.table);
     const stage = qt(args.database, STAGE_TABLE);
-    let conn: PoolConnection;
-    try {
-      conn = await pool.getConnection();
-    } catch (err) {
-      throw dbError(err, `connecting to write ${args.database}.${args.table}`);
-    }
-    try {
-      await conn.query(`DROP TEMPORARY TABLE IF EXISTS ${stage}`);
-      await conn.query(`CREATE TEMPORARY TABLE ${stage} LIKE ${target}`);
-      const [loaded] = await conn.query<ResultSetHeader>({ sql: loadLinesSql(args.database, STAGE_TABLE, args.columns), infileStreamFactory: () => Readable.from([file]) } as QueryOptions);
-      const out = loadOutcome(loaded.info);
-      if (out.warnings > 0 || out.skipped > 0 || loaded.affectedRows !== rows) {
-        const [warnings] = await conn.query<RowDataPacket[]>('SHOW WARNINGS LIMIT 5');
-        throw new ReshardError(
-          `writing ${rows} rows into ${args.database}.${args.table}: ${loaded.affectedRows} of them loaded, ${out.skipped} skipped, ${out.warnings} warning(s): ` +
-            warnings.map((w) => `${String(w.Code)} ${String(w.Message)}`).join('; '),
-        );
+    return this.onConnection(pool, `write ${args.database}.${args.table}`, async (conn) => {
+      try {
+        await conn.query(`DROP TEMPORARY TABLE IF EXISTS ${stage}`);
+        await conn.query(`CREATE TEMPORARY TABLE ${stage} LIKE ${target}`);
+        const [loaded] = await conn.query<ResultSetHeader>({ sql: loadLinesSql(args.database, STAGE_TABLE, args.columns), infileStreamFactory: () => Readable.from([file]) } as QueryOptions);
+        const out = loadOutcome(loaded.info);
+        if (out.warnings > 0 || out.skipped > 0 || loaded.affectedRows !== rows) {
+          const [warnings] = await conn.query<RowDataPacket[]>('SHOW WARNINGS LIMIT 5');
+          throw new ReshardError(
+            `writing ${rows} rows into ${args.database}.${args.table}: ${loaded.affectedRows} of them loaded, ${out.skipped} skipped, ${out.warnings} warning(s): ` +
+              warnings.map((w) => `${String(w.Code)} ${String(w.Message)}`).join('; '),
+          );
+        }
+        const cols = args.columns.map(q).join(', ');
+        const [header] = await conn.query<ResultSetHeader>(`INSERT INTO ${target} (${cols}) SELECT ${cols} FROM ${stage}${copyUpsertTail(args, { qualified: true })}`);
+        return upsertStats(header, rows);
+      } catch (err) {
+        throw dbError(err, `writing ${rows} rows into ${args.database}.${args.table}`);
+      } finally {
+        await conn.query(`DROP TEMPORARY TABLE IF EXISTS ${stage}`).catch(() => undefined);
       }
-      const cols = args.columns.map(q).join(', ');
-      const [header] = await conn.query<ResultSetHeader>(`INSERT INTO ${target} (${cols}) SELECT ${cols} FROM ${stage}${copyUpsertTail(args, { qualified: true })}`);
-      return upsertStats(header, rows);
-    } catch (err) {
-      throw dbError(err, `writing ${rows} rows into ${args.database}.${args.table}`);
-    } finally {
-      await conn.query(`DROP TEMPORARY TABLE IF EXISTS ${stage}`).catch(() => undefined);
-      conn.release();
-    }
+    });
   }
 
   /**
@@ -533,10 +543,7 @@ export class TargetWriter {
     if (!this.stillGuarded(id)) {
       const out = await this.loadInTransaction(pool, args, loadLinesSql(args.database, args.table, args.columns), file, lines.length);
       if (out === 'clean') return { inserted: lines.length, updated: 0, skipped: 0 };
-      if (out === 'refused') {
-        if (this.method === 'auto') this.load = false;
-        throw new LoadRefusedError(`${id}: the server refuses LOAD DATA LOCAL (local_infile)${this.method === 'auto' ? '' : '; use copy.writeMethod auto or insert'}`);
-      }
+      if (out === 'refused') throw this.refused(id);
       this.guardedFor.set(id, GUARDED_AFTER_DUPLICATE);
     }
     return this.upsertLines(pool, args, file, lines.length);
