@@ -9,62 +9,13 @@
 import { ConditionalCheckFailedException, DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { LeaseHeldError, LeaseLostError } from '../core/errors.js';
-import type { LiteralKind } from '../core/sql.js';
-import type { Segment, KeyKind } from '../core/segments.js';
+import type { Segment } from '../core/segments.js';
+import type { BinlogPosition } from '../core/position.js';
+import { SegmentStatus, VerifyStatus, type Checkpoint, type TablePlan, type DayStat, type DirtyRow, type VerifyBatchState, type Tombstone, type CaptureState } from '../core/model.js';
 
-export const SegmentStatus = {
-  INIT: 'INIT',
-  RUNNING: 'RUNNING',
-  FAILED: 'FAILED',
-  DONE: 'DONE',
-} as const;
-export type SegmentStatus = (typeof SegmentStatus)[keyof typeof SegmentStatus];
 
-export interface Checkpoint {
-  readonly table: string;
-  readonly segment: number;
-  readonly lo: string | null;
-  readonly hi: string | null;
-  readonly cursor: string | null;
-  readonly status: SegmentStatus;
-  readonly pagesDone: number;
-  readonly rowsCopied: number;
-  readonly rowsInserted: number;
-  readonly rowsUpdated: number;
-  readonly rowsSkipped: number;
-  readonly retries: number;
-  readonly lastError?: string;
-  readonly leaseOwner?: string;
-  readonly leaseExpiry?: number;
-  readonly leaseToken: number;
-  readonly updatedAt?: number;
-  readonly startedAt?: number;
-  readonly finishedAt?: number;
-  /** The segment's last verification: its worst batch status (DIRTY/FAILED over REPAIRED over CLEAN). */
-  readonly verifyStatus?: VerifyStatus;
-  readonly verifyError?: string;
-  readonly verifiedAt?: number;
-}
 
-export interface TablePlan {
-  readonly table: string;
-  readonly keyKind: KeyKind;
-  readonly columns: string[];
-  /** Columns read through another type to round-trip exactly (`readKindsOf`; absent in older plans). */
-  readonly readKinds?: Readonly<Record<string, string>>;
-  /** How each column goes into a row literal (`literalKindsOf`); absent when the table is read as values (or in older plans). */
-  readonly literalKinds?: Readonly<Record<string, LiteralKind>>;
-  readonly segments: number;
-  readonly minKey: string | null;
-  readonly maxKey: string | null;
-  readonly createdAt: number;
-}
 
-export interface DayStat {
-  readonly table: string;
-  readonly day: string;
-  readonly rows: number;
-}
 
 const pk = (migrationId: string) => `MIG#${migrationId}`;
 
@@ -512,7 +463,7 @@ export class StateStore {
   // ---- CDC capture position (one item per migration, single-flight lease) ----
 
   /** Records where capture starts (taken at plan time, before the copy reads anything); kept if present. */
-  async initCapture(migrationId: string, position: CapturePosition): Promise<CaptureState> {
+  async initCapture(migrationId: string, position: BinlogPosition): Promise<CaptureState> {
     try {
       await this.doc.send(
         new PutCommand({
@@ -555,7 +506,7 @@ export class StateStore {
   }
 
   /** Moves the capture position forward after its events were accepted by SQS (lease-fenced, forward only). */
-  async commitCapture(migrationId: string, held: CaptureState, owner: string, leaseMs: number, next: { position: CapturePosition; events: number; lastEventAt?: number }): Promise<CaptureState> {
+  async commitCapture(migrationId: string, held: CaptureState, owner: string, leaseMs: number, next: { position: BinlogPosition; events: number; lastEventAt?: number }): Promise<CaptureState> {
     const now = this.now();
     try {
       const out = await this.doc.send(
@@ -602,80 +553,6 @@ export class StateStore {
       if (!(err instanceof ConditionalCheckFailedException)) throw err;
     }
   }
-}
-
-export const VerifyStatus = {
-  PENDING: 'PENDING',
-  VERIFYING: 'VERIFYING',
-  CLEAN: 'CLEAN',
-  DIRTY: 'DIRTY',
-  REPAIRED: 'REPAIRED',
-  FAILED: 'FAILED',
-} as const;
-export type VerifyStatus = (typeof VerifyStatus)[keyof typeof VerifyStatus];
-
-/** One differing row: where, its record key, what kind of difference, and (when different) which columns. */
-export interface DirtyRow {
-  readonly target: string;
-  readonly key: unknown[];
-  readonly kind: 'missing' | 'different' | 'extra';
-  readonly columns?: string[];
-}
-
-export interface VerifyBatchState {
-  readonly table: string;
-  /** The copy segment whose key range the batch lies in, and the batch's index within it. */
-  readonly segment: number;
-  readonly batch: number;
-  readonly lo: string | null;
-  readonly hi: string | null;
-  readonly status: VerifyStatus;
-  /** `checksum` when the fast path proved the batch equal; `rows` when it was compared row by row. */
-  readonly method: 'checksum' | 'rows';
-  readonly sourceRows: number;
-  readonly targetRows: number;
-  readonly missing: number;
-  readonly different: number;
-  readonly extra: number;
-  readonly repaired: number;
-  readonly dirtyRows: DirtyRow[];
-}
-
-export interface Tombstone {
-  readonly table: string;
-  /** The scroll key as sortable text (`sortableKey`). */
-  readonly sortKey: string;
-  /** Record key values. */
-  readonly key: unknown[];
-  /** Where apply found (or would have found) the row. */
-  readonly db: number;
-  readonly database: string;
-  readonly tableName: string;
-}
-
-/** Scroll key text that sorts like the key: integers zero-padded (sign-aware), strings as they are. */
-export function sortableKey(text: string, kind: KeyKind): string {
-  if (kind !== 'int') return text;
-  const n = BigInt(text);
-  return n < 0n ? `-${(10n ** 20n + n).toString().padStart(20, '0')}` : `0${n.toString().padStart(20, '0')}`;
-}
-
-export interface CapturePosition {
-  readonly file: string;
-  readonly position: number;
-}
-
-export interface CaptureState {
-  readonly position: CapturePosition;
-  readonly start: CapturePosition;
-  readonly events: number;
-  readonly leaseToken: number;
-  readonly leaseOwner?: string;
-  readonly leaseExpiry?: number;
-  /** Source time (ms) of the last event captured. */
-  readonly lastEventAt?: number;
-  /** When a capture run last found nothing more to read. */
-  readonly caughtUpAt?: number;
 }
 
 function toCapture(item: Record<string, unknown>): CaptureState {

@@ -11,7 +11,7 @@ import type { ChangeEvent, RowImage } from '../core/events.js';
 import { applyUpsertSql, deleteByKeysSql, selectByKeysSql } from '../core/sql.js';
 import type { TableRouter, TargetName } from '../core/routing.js';
 import { dbError, inParallel, upsertStats } from '../adapters/mysql.js';
-import { SegmentStatus, sortableKey, type Checkpoint, type Tombstone } from '../adapters/state-store.js';
+import { SegmentStatus, sortableKey, type Checkpoint, type Tombstone } from '../core/model.js';
 import { inSegment, keyText } from '../core/segments.js';
 import { planFor, routerFor, tableConfig, type AppContext } from './context.js';
 

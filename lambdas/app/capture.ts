@@ -11,7 +11,7 @@ import { passwordOf } from '../adapters/mysql.js';
 import { RowRoutingError } from '../core/errors.js';
 import { compressMessages, packMessages, type ChangeEvent, type Position } from '../core/events.js';
 import type { ChangeQueue } from '../adapters/sqs.js';
-import type { CaptureState } from '../adapters/state-store.js';
+import type { CaptureState } from '../core/model.js';
 import { routerFor, tableConfig, type AppContext } from './context.js';
 import type { TableRouter, TargetName } from '../core/routing.js';
 

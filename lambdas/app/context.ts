@@ -6,7 +6,8 @@ import type { Pool } from 'mysql2/promise';
 import type { MigrationConfig, TableConfig } from '../core/config.js';
 import { ConfigError, SchemaError } from '../core/errors.js';
 import { TableRouter, type RouteFn } from '../core/routing.js';
-import type { StateStore, TablePlan } from '../adapters/state-store.js';
+import type { StateStore } from '../adapters/state-store.js';
+import type { TablePlan } from '../core/model.js';
 import { TargetWriter } from '../adapters/mysql.js';
 
 /** Points where tests inject faults (a crash is an exception thrown from one of these). */

@@ -16,7 +16,7 @@ import { deleteByKeysSql, selectByKeysSql, type RowRendering } from '../core/sql
 import type { TargetName } from '../core/routing.js';
 import type { KeyKind } from '../core/segments.js';
 import type { TableConfig } from '../core/config.js';
-import { SegmentStatus, sortableKey, type Checkpoint } from '../adapters/state-store.js';
+import { SegmentStatus, sortableKey, type Checkpoint } from '../core/model.js';
 import { keyColumnsOf, recordKeyId, recordKeyOf } from '../core/config.js';
 import { planFor, tableConfig, routerFor, type AppContext } from './context.js';
 

@@ -7,7 +7,7 @@
  * at least the statistics total, and (with CDC) every change made up to now has been applied.
  */
 import { SegmentsFailedError, VerificationDirtyError } from '../core/errors.js';
-import { SegmentStatus, VerifyStatus } from '../adapters/state-store.js';
+import { SegmentStatus, VerifyStatus } from '../core/model.js';
 import type { AppContext } from './context.js';
 import { tableConfig } from './context.js';
 import { refreshStatistics } from './statistics.js';

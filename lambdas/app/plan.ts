@@ -10,7 +10,7 @@ import { q, qt, windowPredicates } from '../core/sql.js';
 import type { RowDataPacket } from 'mysql2/promise';
 import { skew } from '../core/routing.js';
 import { bindKey, checkScrollIndex, columnsOf, literalKindsOf, readKindsOf, keyKindOf, ping, prepareTargets, rowsPerDay, sampleKeys, showCreateTable } from '../adapters/mysql.js';
-import { SegmentStatus, VerifyStatus, type TablePlan } from '../adapters/state-store.js';
+import { SegmentStatus, VerifyStatus, type TablePlan } from '../core/model.js';
 import { checkRowImage, currentPosition } from '../adapters/binlog.js';
 import { routerFor, type AppContext } from './context.js';
 

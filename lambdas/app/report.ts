@@ -8,7 +8,7 @@ import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { recordKeyId, recordKeyOf, type TableConfig } from '../core/config.js';
 import { selectByKeysSql } from '../core/sql.js';
 import { inParallel, rowsPerDay } from '../adapters/mysql.js';
-import type { DirtyRow } from '../adapters/state-store.js';
+import type { DirtyRow } from '../core/model.js';
 import { routerFor, tableConfig, type AppContext } from './context.js';
 import type { VerifySummary } from './verify.js';
 

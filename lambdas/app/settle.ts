@@ -6,7 +6,7 @@
 import { TransientError } from '../core/errors.js';
 import { compareBinlogPositions, currentPosition } from '../adapters/binlog.js';
 import type { AppContext } from './context.js';
-import type { CapturePosition } from '../adapters/state-store.js';
+import type { BinlogPosition } from '../core/position.js';
 
 /** Messages waiting in the change queue (visible + in flight). */
 export type QueueBacklog = () => Promise<number>;
@@ -16,7 +16,7 @@ export async function waitForCdc(
   backlog: QueueBacklog,
   timeoutMs: number,
   pollMs = 1000,
-  sourcePosition: () => Promise<CapturePosition> = () => currentPosition(ctx.source),
+  sourcePosition: () => Promise<BinlogPosition> = () => currentPosition(ctx.source),
 ): Promise<void> {
   const mark = await sourcePosition();
   const deadline = Date.now() + timeoutMs;

@@ -5,7 +5,7 @@
  */
 import type { TableConfig } from '../core/config.js';
 import { rowsPerDay } from '../adapters/mysql.js';
-import type { DayStat } from '../adapters/state-store.js';
+import type { DayStat } from '../core/model.js';
 import type { AppContext } from './context.js';
 
 const DAY_MS = 86_400_000;

@@ -1,5 +1,5 @@
 /** The migration's state as `reshard status --json` prints it (a contract others rely on). */
-import { SegmentStatus } from '../adapters/state-store.js';
+import { SegmentStatus } from '../core/model.js';
 import type { StateStore } from '../adapters/state-store.js';
 import type { MigrationConfig } from '../core/config.js';
 

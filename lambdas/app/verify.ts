@@ -18,7 +18,7 @@ import { applyUpsertSql, builtInPlacementSql, deleteByKeysSql, keysPredicate, q,
 import { keyText, type KeyKind } from '../core/segments.js';
 import { builtInRouters, groupByTarget, type TargetName } from '../core/routing.js';
 import { bindKey, columnsOf, dbError, inParallel, kindsOf, readKindsOf } from '../adapters/mysql.js';
-import { VerifyStatus, type VerifyBatchState, type DirtyRow } from '../adapters/state-store.js';
+import { segmentOutcome, VerifyStatus, type VerifyBatchState, type DirtyRow } from '../core/model.js';
 import { SchemaError } from '../core/errors.js';
 import { planFor, routerFor, tableConfig, type AppContext } from './context.js';
 
@@ -247,15 +247,6 @@ function addCounts(into: ReturnType<typeof emptyCounts>, c: VerifyCounts): void 
   into.repaired += c.repaired;
   into.clean &&= c.clean;
   into.dirty.push(...c.dirty);
-}
-
-/** A segment's outcome from its batches: any DIRTY or FAILED batch makes it so; else REPAIRED if any was. */
-export function segmentOutcome(batches: readonly Pick<VerifyBatchState, 'status'>[]): VerifyStatus {
-  const has = (s: VerifyStatus) => batches.some((b) => b.status === s);
-  if (has(VerifyStatus.FAILED)) return VerifyStatus.FAILED;
-  if (has(VerifyStatus.DIRTY)) return VerifyStatus.DIRTY;
-  if (has(VerifyStatus.VERIFYING) || has(VerifyStatus.PENDING)) return VerifyStatus.PENDING;
-  return has(VerifyStatus.REPAIRED) ? VerifyStatus.REPAIRED : VerifyStatus.CLEAN;
 }
 
 /** Verifies a whole table: every planned segment from its start (segments in parallel, `copy.concurrency`). */

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { verifySegment } from '../app/verify.js';
 import { checkMigrationId } from '../app/context.js';
 import { envContext } from '../app/env-context.js';
-import { VerifyStatus } from '../adapters/state-store.js';
+import { VerifyStatus } from '../core/model.js';
 import { describeError } from '../core/errors.js';
 import { Metric } from '../core/metric-names.js';
 import { logger, parseEvent, publishMetrics, type ContextProvider, type InvocationContext } from './common.js';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { etaSeconds } from '../../lambdas/app/status.js';
-import { segmentOutcome } from '../../lambdas/app/verify.js';
-import { VerifyStatus } from '../../lambdas/adapters/state-store.js';
+
+import { segmentOutcome, VerifyStatus } from '../../lambdas/core/model.js';
 
 describe('etaSeconds', () => {
   it.each([

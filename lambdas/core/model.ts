@@ -1,0 +1,140 @@
+/**
+ * The migration's domain model: segment and verification statuses, checkpoints, table plans, statistics,
+ * tombstones and the capture state. Adapters map stored items onto these types.
+ */
+import type { LiteralKind } from './sql.js';
+import type { KeyKind } from './segments.js';
+import type { BinlogPosition } from './position.js';
+
+export const SegmentStatus = {
+  INIT: 'INIT',
+  RUNNING: 'RUNNING',
+  FAILED: 'FAILED',
+  DONE: 'DONE',
+} as const;
+export type SegmentStatus = (typeof SegmentStatus)[keyof typeof SegmentStatus];
+
+export interface Checkpoint {
+  readonly table: string;
+  readonly segment: number;
+  readonly lo: string | null;
+  readonly hi: string | null;
+  readonly cursor: string | null;
+  readonly status: SegmentStatus;
+  readonly pagesDone: number;
+  readonly rowsCopied: number;
+  readonly rowsInserted: number;
+  readonly rowsUpdated: number;
+  readonly rowsSkipped: number;
+  readonly retries: number;
+  readonly lastError?: string;
+  readonly leaseOwner?: string;
+  readonly leaseExpiry?: number;
+  readonly leaseToken: number;
+  readonly updatedAt?: number;
+  readonly startedAt?: number;
+  readonly finishedAt?: number;
+  /** The segment's last verification: its worst batch status (DIRTY/FAILED over REPAIRED over CLEAN). */
+  readonly verifyStatus?: VerifyStatus;
+  readonly verifyError?: string;
+  readonly verifiedAt?: number;
+}
+
+export interface TablePlan {
+  readonly table: string;
+  readonly keyKind: KeyKind;
+  readonly columns: string[];
+  /** Columns read through another type to round-trip exactly (`readKindsOf`; absent in older plans). */
+  readonly readKinds?: Readonly<Record<string, string>>;
+  /** How each column goes into a row literal (`literalKindsOf`); absent when the table is read as values (or in older plans). */
+  readonly literalKinds?: Readonly<Record<string, LiteralKind>>;
+  readonly segments: number;
+  readonly minKey: string | null;
+  readonly maxKey: string | null;
+  readonly createdAt: number;
+}
+
+export interface DayStat {
+  readonly table: string;
+  readonly day: string;
+  readonly rows: number;
+}
+
+export const VerifyStatus = {
+  PENDING: 'PENDING',
+  VERIFYING: 'VERIFYING',
+  CLEAN: 'CLEAN',
+  DIRTY: 'DIRTY',
+  REPAIRED: 'REPAIRED',
+  FAILED: 'FAILED',
+} as const;
+export type VerifyStatus = (typeof VerifyStatus)[keyof typeof VerifyStatus];
+
+/** One differing row: where, its record key, what kind of difference, and (when different) which columns. */
+export interface DirtyRow {
+  readonly target: string;
+  readonly key: unknown[];
+  readonly kind: 'missing' | 'different' | 'extra';
+  readonly columns?: string[];
+}
+
+export interface VerifyBatchState {
+  readonly table: string;
+  /** The copy segment whose key range the batch lies in, and the batch's index within it. */
+  readonly segment: number;
+  readonly batch: number;
+  readonly lo: string | null;
+  readonly hi: string | null;
+  readonly status: VerifyStatus;
+  /** `checksum` when the fast path proved the batch equal; `rows` when it was compared row by row. */
+  readonly method: 'checksum' | 'rows';
+  readonly sourceRows: number;
+  readonly targetRows: number;
+  readonly missing: number;
+  readonly different: number;
+  readonly extra: number;
+  readonly repaired: number;
+  readonly dirtyRows: DirtyRow[];
+}
+
+export interface Tombstone {
+  readonly table: string;
+  /** The scroll key as sortable text (`sortableKey`). */
+  readonly sortKey: string;
+  /** Record key values. */
+  readonly key: unknown[];
+  /** Where apply found (or would have found) the row. */
+  readonly db: number;
+  readonly database: string;
+  readonly tableName: string;
+}
+
+/** Scroll key text that sorts like the key: integers zero-padded (sign-aware), strings as they are. */
+export function sortableKey(text: string, kind: KeyKind): string {
+  if (kind !== 'int') return text;
+  const n = BigInt(text);
+  return n < 0n ? `-${(10n ** 20n + n).toString().padStart(20, '0')}` : `0${n.toString().padStart(20, '0')}`;
+}
+
+
+export interface CaptureState {
+  readonly position: BinlogPosition;
+  readonly start: BinlogPosition;
+  readonly events: number;
+  readonly leaseToken: number;
+  readonly leaseOwner?: string;
+  readonly leaseExpiry?: number;
+  /** Source time (ms) of the last event captured. */
+  readonly lastEventAt?: number;
+  /** When a capture run last found nothing more to read. */
+  readonly caughtUpAt?: number;
+}
+
+/** A segment's outcome from its batches: any DIRTY or FAILED batch makes it so; else REPAIRED if any was. */
+export function segmentOutcome(batches: readonly Pick<VerifyBatchState, 'status'>[]): VerifyStatus {
+  const has = (s: VerifyStatus) => batches.some((b) => b.status === s);
+  if (has(VerifyStatus.FAILED)) return VerifyStatus.FAILED;
+  if (has(VerifyStatus.DIRTY)) return VerifyStatus.DIRTY;
+  if (has(VerifyStatus.VERIFYING) || has(VerifyStatus.PENDING)) return VerifyStatus.PENDING;
+  return has(VerifyStatus.REPAIRED) ? VerifyStatus.REPAIRED : VerifyStatus.CLEAN;
+}
