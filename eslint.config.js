@@ -13,6 +13,8 @@ export default defineConfig(
     },
     linterOptions: { reportUnusedDisableDirectives: 'error' },
     rules: {
+      // A variable assigned once, after a closure that reads it is built, stays `let`.
+      'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
       // A leading underscore marks a parameter or binding kept on purpose (callback shapes, destructured omissions).
       '@typescript-eslint/no-unused-vars': [
         'error',

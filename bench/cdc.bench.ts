@@ -40,7 +40,7 @@ const server = await startMariaDb({ dir: join(tmpdir(), `reshard-bench-cdc-${por
 const admin = mysql.createPool({ host: '127.0.0.1', port, user: 'root', password: '', connectionLimit: 8 });
 const dbs = ['benchcdc_src', ...Array.from({ length: 8 }, (_, i) => `benchcdc_db_${i}`)];
 let rt: LocalRuntime | undefined;
-let stopQueues: () => Promise<void> = async () => undefined;
+let stopQueues: () => Promise<void> = () => Promise.resolve();
 try {
   const calibration = await calibrate(admin);
   console.log(calibrationText(calibration));
@@ -53,12 +53,12 @@ try {
   // SQS (fauxqs) in a process of its own: on AWS the queue is elsewhere, so its work must not share the
   // capture's thread here.
   const fauxqs = spawn(process.execPath, ['--input-type=module', '-e', "const { startFauxqs } = await import('fauxqs'); const s = await startFauxqs({ port: 0, logger: false }); console.log(s.address);"], { cwd: join(here, '..'), stdio: ['ignore', 'pipe', 'inherit'] });
-  stopQueues = async () => void fauxqs.kill();
+  stopQueues = () => Promise.resolve(void fauxqs.kill());
   const endpoint = await new Promise<string>((resolve, reject) => {
     fauxqs.stdout.once('data', (d: Buffer) => resolve(d.toString().trim()));
     fauxqs.once('exit', (code) => reject(new Error(`fauxqs exited with ${code}`)));
   });
-  const queues = await createQueues(endpoint, { maxReceiveCount: config.cdc.maxReceiveCount }, async () => void fauxqs.kill());
+  const queues = await createQueues(endpoint, { maxReceiveCount: config.cdc.maxReceiveCount }, () => Promise.resolve(void fauxqs.kill()));
   stopQueues = () => queues.close();
   rt = await LocalRuntime.start({ config, queues });
   await rt.execute().result; // plan records the binlog position, then the full copy
@@ -116,8 +116,9 @@ try {
       ...captureReadOptions(config),
       serverId: config.cdc.serverId + 1,
       batchSize: 5000,
-      onBatch: async (events) => {
+      onBatch: (events) => {
         if (pack) packMessages(events.map(slimBefore), group, slim);
+        return Promise.resolve();
       },
     });
     return (Date.now() - t0) / 1000;
@@ -155,7 +156,7 @@ try {
   let lane = 0;
   for (const list of groups.values()) lanes[lane++ % 4]!.push(...list);
   for (const l of lanes) for (let i = 0; i < l.length; i += 10) invocations.push({ Records: l.slice(i, i + 10).map((m, n) => toRecord({ MessageId: `${i}-${n}`, ReceiptHandle: 'x', Body: m.body, Attributes: { MessageGroupId: m.groupId } }, 'arn:bench')) });
-  const handler = makeApplyHandler(async () => rt!.ctx);
+  const handler = makeApplyHandler(() => Promise.resolve(rt!.ctx));
   const applyEventCount = restMessages.reduce((a, m) => a + m.events, 0);
   t = Date.now();
   const perLane = Math.ceil(invocations.length / 4);
@@ -202,7 +203,7 @@ try {
         const marker = `lag ${writes + n} ${tick}`;
         await writerPool.query(`UPDATE ${src} SET remark = ?, update_time = NOW(6) WHERE id = ?`, [marker, row.id]);
         if (n % 20 === 0) {
-          const target = router.route(row as Record<string, unknown>);
+          const target = router.route(row);
           pending.push({ id: Number(row.id), marker, at: Date.now(), where: `\`${target.database}\`.\`${target.tableName}\`` });
         }
       }),

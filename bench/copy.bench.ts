@@ -60,8 +60,8 @@ try {
       return Number(r.v);
     };
     const t0 = Date.now();
-    let dirty = 0;
-    let history = 0;
+    let dirty: number;
+    let history: number;
     await admin.query('SET GLOBAL innodb_max_dirty_pages_pct = 0');
     try {
       for (;;) {

@@ -12,7 +12,7 @@ const pool = mysql.createPool({ host: '127.0.0.1', port, user: 'root', password:
 const [colRows] = (await pool.query(`SELECT COLUMN_NAME AS n FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'bench_src' AND TABLE_NAME = 'order_info' ORDER BY ORDINAL_POSITION`)) as unknown as [{ n: string }[]];
 const names = colRows.map((c) => c.n);
 const insertHead = (i: number) => `INSERT INTO bench_plain.t${i} (${names.map((n) => `\`${n}\``).join(', ')}) VALUES ?`;
-const pageOf = (after: number) => pool.query(`SELECT * FROM bench_src.order_info WHERE id > ? ORDER BY id LIMIT ${size}`, [after]) as unknown as Promise<[Record<string, unknown>[]]>;
+const pageOf = (after: number) => pool.query(`SELECT * FROM bench_src.order_info WHERE id > ? ORDER BY id LIMIT ${size}`, [after]) as unknown as Promise<[Record<string, string | number | Buffer | null>[]]>;
 const started = performance.now();
 let next = pageOf(0);
 for (;;) {

@@ -53,7 +53,7 @@ const server = await startMariaDb({ dir: process.env.RESHARD_TEST_MYSQL_DIR ?? j
 const admin = mysql.createPool({ host: '127.0.0.1', port, user: 'root', password: '', connectionLimit: 4 });
 let rt: LocalRuntime | undefined;
 
-async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
+async function timed<T>(fn: () => T | Promise<T>): Promise<[T, number]> {
   const t = performance.now();
   const out = await fn();
   return [out, performance.now() - t];
@@ -76,7 +76,7 @@ try {
   if (!have) {
     for (const db of DBS) await admin.query(`DROP DATABASE IF EXISTS \`${db}\``);
     rmSync(stateDir, { recursive: true, force: true });
-    const [, seedMs] = await timed(async () => {
+    const [, seedMs] = await timed(() => {
       const r = spawnSync(process.execPath, ['--import', 'tsx', join(here, 'seed-child.ts'), String(port), String(rows), SRC], { stdio: 'inherit' });
       if (r.status !== 0) throw new Error('generating the bench rows failed');
     });

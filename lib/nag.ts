@@ -40,7 +40,7 @@ export function acknowledgeNagFindings(stack: Stack, s: NagSubjects): void {
   const machines = stack.node.findAll().filter((c): c is sfn.StateMachine => c instanceof sfn.StateMachine);
   // Distributed Map runs are executions labelled `<machine name>/<Map label>` (`*` for a Map without a label).
   const mapLabels = [
-    ...new Set(stack.node.findAll().filter((c) => sfn.DistributedMap.isDistributedMap(c)).map((c) => ((c as sfn.DistributedMap).toStateJson() as { Label?: string }).Label ?? '*')),
+    ...new Set(stack.node.findAll().filter((c) => sfn.DistributedMap.isDistributedMap(c)).map((c) => (c.toStateJson() as { Label?: string }).Label ?? '*')),
   ];
   for (const machine of machines) {
     const machinePolicy = machine.role.node.tryFindChild('DefaultPolicy');

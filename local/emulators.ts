@@ -96,7 +96,7 @@ export async function startQueues(opts: QueueOptions & { dataDir?: string } = {}
  * The change queue and its DLQ on an SQS endpoint that is already running (e.g. fauxqs in another
  * process, so that its work does not share a thread with capture); `stop` ends that endpoint, if ours.
  */
-export async function createQueues(endpoint: string, opts: QueueOptions = {}, stop: () => Promise<void> = async () => undefined): Promise<LocalQueues> {
+export async function createQueues(endpoint: string, opts: QueueOptions = {}, stop: () => Promise<void> = () => Promise.resolve()): Promise<LocalQueues> {
   const sqs = new SQSClient({ ...LOCAL_AWS, endpoint });
   const name = opts.name ?? 'reshard-changes';
   const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq.fifo`, Attributes: { FifoQueue: 'true', MessageRetentionPeriod: '1209600' } }));

@@ -156,7 +156,7 @@ export class LocalRuntime {
   }
 
   private run(definition: unknown, input: Record<string, unknown>): Execution {
-    const provider: ContextProvider = async () => this.ctx;
+    const provider: ContextProvider = () => Promise.resolve(this.ctx);
     const taskResourceLocalHandlers: Record<string, (input: unknown) => Promise<unknown>> = {};
     const retryIntervalOverrides: Record<string, number> = {};
     const inFlight = new Set<Promise<unknown>>();

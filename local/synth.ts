@@ -71,7 +71,8 @@ function collectTasks(states: Record<string, Json>, template: Template, out: Rec
     const state = raw as Record<string, Json>;
     if (state.Type === 'Task') {
       const params = state.Parameters as Record<string, Json> | undefined;
-      const fnArn = String(params?.FunctionName ?? state.Resource);
+      const fnArn = params?.FunctionName ?? state.Resource;
+      if (typeof fnArn !== 'string') throw new Error(`task state ${name} names no function: ${JSON.stringify(fnArn)}`);
       const logicalId = fnArn.split(':function:')[1];
       const env = (template.Resources[logicalId ?? '']?.Properties?.Environment as { Variables?: Record<string, string> } | undefined)?.Variables;
       const handler = env?.RESHARD_HANDLER as HandlerName | undefined;

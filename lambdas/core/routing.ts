@@ -58,6 +58,7 @@ export function shardKeyText(value: unknown): string | undefined {
   if (typeof value === 'number') return Number.isInteger(value) ? String(value) : String(value);
   if (typeof value === 'bigint') return value.toString();
   if (Buffer.isBuffer(value)) return value.toString('utf8');
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- any other driver value (boolean, decimal text) as String() gives it
   return String(value);
 }
 

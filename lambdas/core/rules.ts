@@ -28,8 +28,11 @@ export function compareDecimals(a: string, b: string): number {
 export function compareVersions(a: unknown, b: unknown): number {
   if (a === null || a === undefined) return b === null || b === undefined ? 0 : -1;
   if (b === null || b === undefined) return 1;
+  // Driver values (numbers, bigints, Buffers) convert by their own toString.
+  /* eslint-disable @typescript-eslint/no-base-to-string */
   const sa = typeof a === 'string' ? a : String(a);
   const sb = typeof b === 'string' ? b : String(b);
+  /* eslint-enable @typescript-eslint/no-base-to-string */
   if (/^-?\d+$/.test(sa) && /^-?\d+$/.test(sb)) {
     const x = BigInt(sa);
     const y = BigInt(sb);

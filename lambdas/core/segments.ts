@@ -54,6 +54,7 @@ export function inSegment(key: string, s: Segment, kind: KeyKind): boolean {
 /** Converts a scroll key value read from MySQL into cursor text, checking it matches the key kind. */
 export function keyText(value: unknown, kind: KeyKind, where: string): string {
   if (value === null || value === undefined) throw new TypeError(`${where}: scroll key is NULL`);
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- text and any other driver value as String() gives it
   const text = typeof value === 'bigint' || typeof value === 'number' ? value.toString() : Buffer.isBuffer(value) ? value.toString('utf8') : String(value);
   if (kind === 'int' && !/^-?\d+$/.test(text)) throw new TypeError(`${where}: scroll key ${JSON.stringify(text)} is not an integer`);
   return text;

@@ -102,7 +102,7 @@ describe('environment bound to its migration config', () => {
   });
 
   it.each([
-    ['a literal password', migration((c) => ((c.source as Json).password = 'secret')), settings(), /source\.password: a deployed config takes passwords from Secrets Manager/],
+    ['a literal password', migration((c) => (c.source.password = 'secret')), settings(), /source\.password: a deployed config takes passwords from Secrets Manager/],
     ['a passwordEnv without a secret', migration((c) => ((c.target.connection as Json).passwordEnv = 'OTHER_PW')), settings(), /^secrets\.OTHER_PW: missing: .* target\.connection\.passwordEnv names it/],
     ['a secret no connection uses', migration(), settings((s) => ((s.secrets as Json).SPARE_PW = ARN('spare'))), /^secrets\.SPARE_PW: no connection .* has passwordEnv SPARE_PW/],
     [
@@ -114,7 +114,7 @@ describe('environment bound to its migration config', () => {
     [
       'customer keys without secrets to decrypt',
       migration((c) => {
-        delete (c.source as Json).passwordEnv;
+        delete c.source.passwordEnv;
         delete (c.target.connection as Json).passwordEnv;
       }),
       settings((s) => {

@@ -16,7 +16,7 @@ export function rootPool(): Pool {
 
 /** A pool made as the writers make theirs (`createPool`: FOUND_ROWS off, the adapters' value types). */
 export function writerPool(poolSize = 4): Pool {
-  return createPool({ host: '127.0.0.1', port: mysqlPort(), user: 'root', password: '', poolSize, connectTimeoutMs: 5000 } as Parameters<typeof createPool>[0]);
+  return createPool({ host: '127.0.0.1', port: mysqlPort(), user: 'root', password: '', poolSize, connectTimeoutMs: 5000 });
 }
 
 /** A short unique prefix so suites running in parallel never share databases. */
