@@ -24,7 +24,7 @@ export interface ChangeDataCaptureProps {
   readonly schedule?: events.Schedule;
 }
 
-export function cdcDefaults(props: ChangeDataCaptureProps) {
+function cdcDefaults(props: ChangeDataCaptureProps) {
   return {
     maxReceiveCount: props.maxReceiveCount ?? 5,
     batchSize: props.batchSize ?? 10,

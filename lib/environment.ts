@@ -126,7 +126,7 @@ export interface Environment {
   readonly routingModule?: string;
 }
 
-export function stackNameOf(envName: string): string {
+function stackNameOf(envName: string): string {
   return `Reshard-${envName}`;
 }
 

@@ -74,7 +74,7 @@ export interface FullCopyStateMachineProps {
   readonly tracing?: boolean;
 }
 
-export function fullCopyDefaults(
+function fullCopyDefaults(
   props: FullCopyStateMachineProps,
 ): Required<Omit<FullCopyStateMachineProps, 'planFunction' | 'copyBatchFunction' | 'verifyBatchFunction' | 'finalizeFunction'>> {
   return {

@@ -50,7 +50,7 @@ export interface AlarmThresholds {
   readonly copyStalledMinutes?: number;
 }
 
-export function alarmDefaults(t: AlarmThresholds = {}): Required<AlarmThresholds> {
+function alarmDefaults(t: AlarmThresholds = {}): Required<AlarmThresholds> {
   return {
     lambdaErrors: t.lambdaErrors ?? 0,
     lambdaThrottles: t.lambdaThrottles ?? 0,

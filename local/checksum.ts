@@ -23,7 +23,7 @@ export interface TableCheck {
 }
 
 /** The built-in routing rules as SQL expressions over the shard key columns: [db, table]. */
-export function routeSql(config: MigrationConfig, table: TableConfig): [string, string] {
+function routeSql(config: MigrationConfig, table: TableConfig): [string, string] {
   const key = `COALESCE(${table.shardKeys.map((c) => `NULLIF(TRIM(${q(c)}), '')`).join(', ')})`;
   const n = config.target.databases;
   const m = table.tablesPerDb;
@@ -38,7 +38,7 @@ export function routeSql(config: MigrationConfig, table: TableConfig): [string, 
   throw new Error('independent SQL routing exists only for the built-in rules');
 }
 
-export async function checkTable(config: MigrationConfig, table: TableConfig, source: Pool, targets: readonly Pool[]): Promise<TableCheck> {
+async function checkTable(config: MigrationConfig, table: TableConfig, source: Pool, targets: readonly Pool[]): Promise<TableCheck> {
   const info = await columnsOf(source, config.source.database, table.name);
   const columns = info.map((c) => c.name);
   const readKinds = readKindsOf(info);

@@ -33,7 +33,7 @@ function which(name: string): string | undefined {
   return r.status === 0 ? r.stdout.trim() || undefined : undefined;
 }
 
-export function findServerBinary(): string | undefined {
+function findServerBinary(): string | undefined {
   return which('mariadbd') ?? CANDIDATES.find((p) => existsSync(p));
 }
 
@@ -42,7 +42,7 @@ function findInstallDb(): string | undefined {
 }
 
 /** Installs the Debian server package when no binary is present. */
-export function ensureServerInstalled(log: (l: string) => void = () => undefined): string {
+function ensureServerInstalled(log: (l: string) => void = () => undefined): string {
   let bin = findServerBinary();
   if (bin) return bin;
   if (process.getuid?.() !== 0) throw new Error('mariadbd is not installed; install it with: sudo apt-get install -y mariadb-server');

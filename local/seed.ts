@@ -5,7 +5,7 @@
 import type { Pool } from 'mysql2/promise';
 import { q } from '../lambdas/core/sql.js';
 
-export const ORDER_INFO_DDL = (db: string) => `CREATE TABLE IF NOT EXISTS ${q(db)}.order_info (
+const ORDER_INFO_DDL = (db: string) => `CREATE TABLE IF NOT EXISTS ${q(db)}.order_info (
   id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
   order_no VARCHAR(32) NULL,
   user_id BIGINT NULL,
@@ -23,7 +23,7 @@ export const ORDER_INFO_DDL = (db: string) => `CREATE TABLE IF NOT EXISTS ${q(db
   KEY idx_create_time (create_time)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`;
 
-export const ORDER_ITEM_DDL = (db: string) => `CREATE TABLE IF NOT EXISTS ${q(db)}.order_item_detail (
+const ORDER_ITEM_DDL = (db: string) => `CREATE TABLE IF NOT EXISTS ${q(db)}.order_item_detail (
   id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
   order_no VARCHAR(32) NULL,
   user_id BIGINT NULL,

@@ -12,8 +12,8 @@ import type { MigrationConfig } from '../lambdas/core/config.js';
 import { ReshardStack, HANDLERS, type HandlerName } from '../lib/reshard-stack.js';
 import type { SynthesizedMachine } from './asl.js';
 
-export const LOCAL_ACCOUNT = '000000000000';
-export const LOCAL_REGION = 'us-east-1';
+const LOCAL_ACCOUNT = '000000000000';
+const LOCAL_REGION = 'us-east-1';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 export interface Template {
@@ -21,7 +21,7 @@ export interface Template {
 }
 
 /** Synthesizes the stack for a config. Bundling is skipped: local runs call the handlers in-process. */
-export function synthTemplate(config: MigrationConfig): Template {
+function synthTemplate(config: MigrationConfig): Template {
   const outdir = mkdtempSync(join(tmpdir(), 'reshard-synth-'));
   try {
     const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });

@@ -7,7 +7,7 @@ import { ConfigError } from './errors.js';
 
 /** MySQL identifiers we accept: plain names only, so escaping can never be defeated. */
 const IDENT = /^[A-Za-z_][A-Za-z0-9_$]{0,63}$/;
-export const identifier = z
+const identifier = z
   .string()
   .regex(IDENT, 'must be a plain MySQL identifier (letters, digits, _ or $, at most 64, not starting with a digit)');
 
@@ -66,7 +66,7 @@ export const tableSchema = z
       ctx.addIssue({ code: 'custom', path: ['window'], message: 'window.from must be before window.to' });
   });
 
-export const routingSchema = z
+const routingSchema = z
   .object({
     /**
      * `spread` (default): numeric shard key mod (databases × tablesPerDb), uses every table.
@@ -117,7 +117,7 @@ export const copySchema = z
   .strict()
   .prefault({});
 
-export const cdcSchema = z
+const cdcSchema = z
   .object({
     /** Capture the source binlog from plan time on and apply the changes to the targets. */
     enabled: z.boolean().default(false),

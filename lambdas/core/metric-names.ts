@@ -37,5 +37,3 @@ export const Metric = {
   rowsRepaired: def('RowsRepaired', 'Count', 'verify', 'rows rewritten or removed by verification repair'),
   tablesComplete: def('TablesComplete', 'Count', 'finalize', 'tables reported complete by finalize'),
 } as const satisfies Record<string, MetricDefinition>;
-
-export type MetricKey = keyof typeof Metric;

@@ -10,7 +10,7 @@ export type Op = 'insert' | 'update' | 'delete';
 export type Action = 'insert' | 'update' | 'delete' | 'skip';
 
 /** Exact comparison of decimal texts (no floating point): scale both to the same fraction length as BigInt. */
-export function compareDecimals(a: string, b: string): number {
+function compareDecimals(a: string, b: string): number {
   const [ai = '0', af = ''] = a.split('.');
   const [bi = '0', bf = ''] = b.split('.');
   const scale = Math.max(af.length, bf.length);

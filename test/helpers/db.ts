@@ -15,7 +15,7 @@ export function rootPool(): Pool {
 }
 
 /** A pool made as the writers make theirs (`createPool`: FOUND_ROWS off, the adapters' value types). */
-export function writerPool(poolSize = 4): Pool {
+function writerPool(poolSize = 4): Pool {
   return createPool({ host: '127.0.0.1', port: mysqlPort(), user: 'root', password: '', poolSize, connectTimeoutMs: 5000 });
 }
 

@@ -110,7 +110,7 @@ export interface ExecutionHistory {
 }
 
 /** Total failed attempts one entry of `state` may make before it is caught or fails the execution. */
-export function retryBudget(state: AslState): number {
+function retryBudget(state: AslState): number {
   return (state.Retry ?? []).reduce((n, r) => n + (r.MaxAttempts ?? DEFAULT_MAX_ATTEMPTS), 0);
 }
 

@@ -8,8 +8,8 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { ReshardStack, type ReshardStackProps } from '../../lib/reshard-stack.js';
 
-export const PLACEHOLDER_ACCOUNT = '123456789012';
-export const PLACEHOLDER_REGION = 'us-east-1';
+const PLACEHOLDER_ACCOUNT = '123456789012';
+const PLACEHOLDER_REGION = 'us-east-1';
 
 type CfnResource = { Type: string; Properties?: Record<string, unknown> };
 type Resources = Record<string, CfnResource>;
@@ -59,7 +59,7 @@ function refOf(resources: Resources, name: string): string {
 }
 
 /** Resolves the intrinsics CDK puts into a definition string to a plain string. */
-export function resolveIntrinsic(value: unknown, resources: Resources): string {
+function resolveIntrinsic(value: unknown, resources: Resources): string {
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   const obj = value as Record<string, unknown>;
