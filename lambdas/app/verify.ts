@@ -10,6 +10,11 @@
  * and missing where it belongs. With `repair`, differing and missing rows are rewritten from a fresh source
  * read, extras are deleted if the source does not have them there, and the batch is checked again. Each
  * batch's state is kept in DynamoDB, and each segment's outcome on its checkpoint.
+ *
+ * Here: a whole table. `verify/segment.ts` walks a segment's batches, `verify/batch.ts` decides one batch,
+ * `verify/compare.ts` and `verify/repair.ts` compare and repair it; the SQL text is built in
+ * `core/verify-sql.ts`, the sums in `core/verify-sums.ts`, and every read and repair write runs in
+ * `adapters/checksums.ts`.
  */
 import { SchemaError } from '../core/errors.js';
 import { addCounts, emptyCounts } from '../core/verify-counts.js';
