@@ -5,6 +5,7 @@
  */
 import { recordKeyId } from './config.js';
 import type { DirtyRow } from './model.js';
+import type { Row } from './rules.js';
 
 export type ColumnKind = 'int' | 'decimal' | 'float' | 'datetime' | 'json' | 'binary' | 'text';
 export type ColumnKinds = Readonly<Record<string, ColumnKind>>;
@@ -116,8 +117,6 @@ export function diffColumns(a: Record<string, unknown>, b: Record<string, unknow
 export function rowsEqual(a: Record<string, unknown>, b: Record<string, unknown>, kinds: ColumnKinds = {}): boolean {
   return diffColumns(a, b, kinds).length === 0;
 }
-
-type Row = Record<string, unknown>;
 
 /**
  * Classifies the rows of target tables against the source rows routed to them, by record key: a target row
