@@ -28,12 +28,8 @@ import ZongJi, { type AnyBinlogEvent, type RotateEvent, type TableMapEntry, type
 import type { ConnectionOptions } from 'mysql2';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { ConfigError, ReshardError, SchemaError, TransientError } from '../core/errors.js';
+import { comparePositions, type BinlogPosition } from '../core/position.js';
 import { dbError } from './mysql.js';
-
-export interface BinlogPosition {
-  file: string;
-  position: number;
-}
 
 export type ChangeOp = 'insert' | 'update' | 'delete';
 
@@ -166,22 +162,6 @@ export async function checkRowImage(pool: Pick<Pool, 'query'>): Promise<void> {
         `SET GLOBAL binlog_row_image = 'FULL' and put binlog_row_image = FULL in the server configuration`,
     );
   }
-}
-
-/** Orders positions: file by its numeric extension (binlog.000009 < binlog.000010 < binlog.1000000), then offset. */
-export function compareBinlogPositions(a: BinlogPosition, b: BinlogPosition): number {
-  if (a.file !== b.file) {
-    const na = fileSequence(a.file);
-    const nb = fileSequence(b.file);
-    if (na !== nb) return na < nb ? -1 : 1;
-    return a.file < b.file ? -1 : 1;
-  }
-  return a.position - b.position;
-}
-
-function fileSequence(file: string): number {
-  const m = /\.(\d+)$/.exec(file);
-  return m ? Number(m[1]) : -1;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -490,7 +470,7 @@ export async function readChanges(opts: ReadChangesOptions): Promise<ReadChanges
       const reason =
         timeReason() ??
         (opts.maxEvents !== undefined && taken >= opts.maxEvents ? 'maxEvents' : undefined) ??
-        (opts.until && compareBinlogPositions(resume, opts.until) >= 0 ? 'until' : undefined);
+        (opts.until && comparePositions(resume, opts.until) >= 0 ? 'until' : undefined);
       if (reason && canStop()) {
         stoppedBy = reason;
         break;

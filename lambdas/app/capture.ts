@@ -9,7 +9,8 @@ import { keyColumnsOf, recordKeyOf, type MigrationConfig } from '../core/config.
 import { readChanges, type ReadChangesOptions } from '../adapters/binlog.js';
 import { passwordOf } from '../adapters/mysql.js';
 import { RowRoutingError } from '../core/errors.js';
-import { compressMessages, packMessages, type ChangeEvent, type Position } from '../core/events.js';
+import { compressMessages, packMessages, type ChangeEvent } from '../core/events.js';
+import type { BinlogPosition } from '../core/position.js';
 import type { ChangeQueue } from '../adapters/sqs.js';
 import type { CaptureState } from '../core/model.js';
 import { routerFor, tableConfig, type AppContext } from './context.js';
@@ -17,7 +18,7 @@ import type { TableRouter, TargetName } from '../core/routing.js';
 
 /** Reads change events from `from` (see `adapters/binlog.ts`), awaiting `onBatch` before reading on. */
 export type ReadChanges = (opts: {
-  from: Position;
+  from: BinlogPosition;
   database: string;
   tables: string[];
   maxEvents: number;
@@ -26,7 +27,7 @@ export type ReadChanges = (opts: {
   /** Largest batch handed to `onBatch` (one SendMessageBatch sequence; bigger batches pack fuller messages). */
   batchSize?: number;
   onBatch: (events: ChangeEvent[]) => Promise<void>;
-}) => Promise<{ position: Position; events: number }>;
+}) => Promise<{ position: BinlogPosition; events: number }>;
 
 /** Reads the configured source's binlog as the configured replica (`cdc.serverId`). */
 export function sourceBinlogReader(config: MigrationConfig): ReadChanges {
@@ -51,7 +52,7 @@ export interface CaptureDeps {
 export interface CaptureRun {
   readonly events: number;
   readonly messages: number;
-  readonly position: Position;
+  readonly position: BinlogPosition;
   readonly caughtUp: boolean;
   /** Source time (ms) of the last event the checkpoint covers, if any. */
   readonly lastEventAt?: number;

@@ -16,32 +16,21 @@ import { z } from 'zod';
 import { createHash } from 'node:crypto';
 import { deflateRaw, deflateRawSync, inflateRaw, inflateRawSync } from 'node:zlib';
 import { promisify } from 'node:util';
+import type { BinlogPosition } from './position.js';
 
 export type ChangeOp = 'insert' | 'update' | 'delete';
 export type RowImage = Record<string, unknown>;
-
-export interface Position {
-  readonly file: string;
-  readonly position: number;
-}
 
 export interface ChangeEvent {
   readonly table: string;
   readonly op: ChangeOp;
   readonly before?: RowImage;
   readonly after?: RowImage;
-  readonly position: Position;
+  readonly position: BinlogPosition;
   readonly rowIndex: number;
   readonly timestamp: number;
   /** Set when the row image was too large for SQS: apply re-reads the row from the source by its key. */
   readonly reread?: boolean;
-}
-
-/** Total order of events: binlog file (names sort in order), position, row index. */
-export function comparePositions(a: Position & { rowIndex?: number }, b: Position & { rowIndex?: number }): number {
-  if (a.file !== b.file) return a.file < b.file ? -1 : 1;
-  if (a.position !== b.position) return a.position < b.position ? -1 : 1;
-  return (a.rowIndex ?? 0) - (b.rowIndex ?? 0);
 }
 
 export function positionText(e: Pick<ChangeEvent, 'position' | 'rowIndex'>): string {

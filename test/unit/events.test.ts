@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
-  comparePositions,
   decodeEvents,
   compressMessages,
   encodeEvent,
@@ -13,9 +12,9 @@ import {
   type ChangeEvent,
   type ChangeOp,
   type OutgoingMessage,
-  type Position,
   type RowImage,
 } from '../../lambdas/core/events.js';
+import type { BinlogPosition } from '../../lambdas/core/position.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Arbitraries
@@ -81,7 +80,7 @@ const imageArb = (s: Strings, maxKeys = 5): fc.Arbitrary<RowImage> =>
 
 const opArb = fc.constantFrom<ChangeOp>('insert', 'update', 'delete');
 
-const positionArb: fc.Arbitrary<Position> = fc.record({
+const positionArb: fc.Arbitrary<BinlogPosition> = fc.record({
   file: fc.oneof(fc.constantFrom('binlog.000001', 'mysql-bin.000042'), nastyString().filter((s) => s.length > 0)),
   position: fc.oneof(fc.nat(), fc.nat({ max: Number.MAX_SAFE_INTEGER })),
 });
@@ -846,66 +845,5 @@ describe('packMessages', () => {
     });
     const [m] = packMessages([small(1), e], () => 'g', captureKeyOnly, 2000, 10);
     expect(decodeEvents(JSON.parse(m!.body))).toEqual([small(1), captureKeyOnly(e)]);
-  });
-});
-
-// ---------------------------------------------------------------------------------------------------------------
-// 5. comparePositions
-// ---------------------------------------------------------------------------------------------------------------
-
-describe('comparePositions', () => {
-  type P = Position & { rowIndex?: number };
-  const p = (file: string, position: number, rowIndex?: number): P => ({ file, position, ...(rowIndex === undefined ? {} : { rowIndex }) });
-
-  it.each<[string, P, P, -1 | 0 | 1]>([
-    ['equal', p('binlog.000001', 4, 0), p('binlog.000001', 4, 0), 0],
-    ['earlier file', p('binlog.000001', 900, 9), p('binlog.000002', 4, 0), -1],
-    ['later file', p('binlog.000010', 4, 0), p('binlog.000009', 900, 9), 1],
-    ['file decides before position', p('binlog.000001', 1_000_000, 0), p('binlog.000002', 4, 0), -1],
-    ['earlier position', p('binlog.000001', 4, 5), p('binlog.000001', 5, 0), -1],
-    ['later position', p('binlog.000001', 1000, 0), p('binlog.000001', 999, 7), 1],
-    ['position compared as a number, not text', p('binlog.000001', 9, 0), p('binlog.000001', 10, 0), -1],
-    ['earlier row index', p('binlog.000001', 4, 1), p('binlog.000001', 4, 2), -1],
-    ['later row index', p('binlog.000001', 4, 10), p('binlog.000001', 4, 2), 1],
-    ['missing row index counts as 0', p('binlog.000001', 4), p('binlog.000001', 4, 0), 0],
-    ['missing row index before 1', p('binlog.000001', 4), p('binlog.000001', 4, 1), -1],
-    ['both missing', p('binlog.000001', 4), p('binlog.000001', 4), 0],
-    ['file prefix sorts first', p('binlog', 4, 0), p('binlog.000001', 4, 0), -1],
-  ])('%s', (_name, a, b, sign) => {
-    expect(Math.sign(comparePositions(a, b))).toBe(sign);
-    expect(Math.sign(comparePositions(b, a))).toBe(-sign || 0);
-  });
-
-  const posArb: fc.Arbitrary<P> = fc.record({
-    file: fc.constantFrom('binlog.000001', 'binlog.000002', 'binlog.000010', 'mysql-bin.000001'),
-    position: fc.nat({ max: 50 }),
-    rowIndex: fc.nat({ max: 3 }),
-  });
-  const tuple = (x: P) => [x.file, x.position, x.rowIndex ?? 0] as const;
-  const lex = (a: P, b: P) => {
-    const [fa, pa, ra] = tuple(a);
-    const [fb, pb, rb] = tuple(b);
-    return fa !== fb ? (fa < fb ? -1 : 1) : pa !== pb ? Math.sign(pa - pb) : Math.sign(ra - rb);
-  };
-
-  it('agrees with the lexicographic order of (file, position, rowIndex), antisymmetric and reflexive', () => {
-    fc.assert(
-      fc.property(posArb, posArb, (a, b) => {
-        expect(Math.sign(comparePositions(a, b))).toBe(lex(a, b));
-        expect(Math.sign(comparePositions(a, b))).toBe(-Math.sign(comparePositions(b, a)) || 0);
-        expect(comparePositions(a, a)).toBe(0);
-      }),
-      { numRuns: 500 },
-    );
-  });
-
-  it('is transitive and sorts like the tuple order', () => {
-    fc.assert(
-      fc.property(fc.array(posArb, { maxLength: 30 }), (list) => {
-        const sorted = [...list].sort(comparePositions);
-        for (let i = 1; i < sorted.length; i++) expect(comparePositions(sorted[i - 1]!, sorted[i]!)).toBeLessThanOrEqual(0);
-        expect(sorted.map(tuple)).toEqual([...list].sort(lex).map(tuple));
-      }),
-    );
   });
 });
