@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { currentPosition } from '../lambdas/adapters/binlog.js';
 import { comparePositions } from '../lambdas/core/position.js';
 import { ChangeQueue } from '../lambdas/adapters/sqs.js';
-import type { OutgoingMessage } from '../lambdas/core/events.js';
+import type { OutgoingMessage } from '../lambdas/core/events/model.js';
 import { secondsBehind } from '../lambdas/core/progress.js';
 import { captureRun, sourceBinlogReader } from '../lambdas/app/capture.js';
 import type { AppContext } from '../lambdas/app/context.js';

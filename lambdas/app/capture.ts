@@ -9,7 +9,9 @@ import { keyColumnsOf, recordKeyOf, type MigrationConfig } from '../core/config.
 import { readChanges, type ReadChangesOptions } from '../adapters/binlog.js';
 import { passwordOf } from '../adapters/mysql.js';
 import { RowRoutingError } from '../core/errors.js';
-import { compressMessages, packMessages, type ChangeEvent } from '../core/events.js';
+import { compressMessages } from '../core/events/compress.js';
+import type { ChangeEvent } from '../core/events/model.js';
+import { packMessages } from '../core/events/pack.js';
 import type { BinlogPosition } from '../core/position.js';
 import type { ChangeQueue } from '../adapters/sqs.js';
 import type { CaptureState } from '../core/model.js';
@@ -145,7 +147,7 @@ export async function captureRun(ctx: AppContext, deps: CaptureDeps, opts: { own
       const flush = async () => {
         if (!buffer.length) return;
         // Compressed in the send chain, on zlib's thread pool (bodies above COMPRESS_ABOVE).
-        const packed = packMessages(buffer.map(slimBefore), group, slim, undefined, undefined, false);
+        const packed = packMessages(buffer.map(slimBefore), { groupOf: group, keyOnly: slim, compress: false });
         lastEventAt = buffer[buffer.length - 1]!.timestamp;
         buffer = [];
         flushesInFlight++;
