@@ -18,7 +18,8 @@ import type { ChangeEvent, OutgoingMessage } from '../lambdas/core/events/model.
 import { packMessages } from '../lambdas/core/events/pack.js';
 import { decodeEvents } from '../lambdas/core/events/wire.js';
 import { ChangeQueue } from '../lambdas/adapters/sqs.js';
-import { currentPosition, readChanges } from '../lambdas/adapters/binlog.js';
+import { readChanges } from '../lambdas/adapters/binlog/reader.js';
+import { currentPosition } from '../lambdas/adapters/binlog/server.js';
 import { captureReadOptions, captureRun, groupOf, keyOnly, keysOnlyBefore } from '../lambdas/app/capture.js';
 import { applyEvents } from '../lambdas/app/apply.js';
 import { routerFor, tableConfig } from '../lambdas/app/context.js';

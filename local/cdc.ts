@@ -3,7 +3,7 @@
  * to back) and the SQS event-source pollers invoking the apply handler, over fauxqs.
  */
 import { randomUUID } from 'node:crypto';
-import { currentPosition } from '../lambdas/adapters/binlog.js';
+import { currentPosition } from '../lambdas/adapters/binlog/server.js';
 import { comparePositions } from '../lambdas/core/position.js';
 import { ChangeQueue } from '../lambdas/adapters/sqs.js';
 import type { OutgoingMessage } from '../lambdas/core/events/model.js';

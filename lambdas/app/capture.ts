@@ -6,7 +6,7 @@
  * checkpoint resends the same messages (same dedup ids; apply is idempotent beyond the dedup window).
  */
 import { keyColumnsOf, recordKeyOf, type MigrationConfig } from '../core/config.js';
-import { readChanges, type ReadChangesOptions } from '../adapters/binlog.js';
+import { readChanges, type ReadChangesOptions } from '../adapters/binlog/reader.js';
 import { passwordOf } from '../adapters/mysql.js';
 import { RowRoutingError } from '../core/errors.js';
 import { compressMessages } from '../core/events/compress.js';
@@ -18,7 +18,7 @@ import type { CaptureState } from '../core/model.js';
 import { routerFor, tableConfig, type AppContext } from './context.js';
 import type { TableRouter, TargetName } from '../core/routing.js';
 
-/** Reads change events from `from` (see `adapters/binlog.ts`), awaiting `onBatch` before reading on. */
+/** Reads change events from `from` (see `adapters/binlog/reader.ts`), awaiting `onBatch` before reading on. */
 export type ReadChanges = (opts: {
   from: BinlogPosition;
   database: string;

@@ -4,7 +4,7 @@
  * batch again, so a change still in flight is not reported as dirty.
  */
 import { TransientError } from '../core/errors.js';
-import { currentPosition } from '../adapters/binlog.js';
+import { currentPosition } from '../adapters/binlog/server.js';
 import type { AppContext } from './context.js';
 import { comparePositions, type BinlogPosition } from '../core/position.js';
 

@@ -5,14 +5,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
-import {
-  BinlogPositionError,
-  checkRowImage,
-  currentPosition,
-  readChanges,
-  type ChangeEvent,
-  type ReadChangesOptions,
-} from '../../lambdas/adapters/binlog.js';
+import { readChanges, type ReadChangesOptions } from '../../lambdas/adapters/binlog/reader.js';
+import { checkRowImage, currentPosition } from '../../lambdas/adapters/binlog/server.js';
+import { BinlogPositionError } from '../../lambdas/adapters/binlog/stream.js';
+import type { ChangeEvent } from '../../lambdas/core/events/model.js';
 import { comparePositions, type BinlogPosition } from '../../lambdas/core/position.js';
 import { createPool } from '../../lambdas/adapters/mysql.js';
 import { connectionSchema } from '../../lambdas/core/config.js';
