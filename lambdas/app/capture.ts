@@ -14,7 +14,7 @@ import type { ChangeEvent } from '../core/events/model.js';
 import { packMessages } from '../core/events/pack.js';
 import type { BinlogPosition } from '../core/position.js';
 import type { ChangeQueue } from '../adapters/sqs.js';
-import type { CaptureState } from '../core/model.js';
+import type { CaptureState, Row } from '../core/model.js';
 import { routerFor, tableConfig, type AppContext } from './context.js';
 import type { TableRouter, TargetName } from '../core/routing.js';
 
@@ -95,7 +95,7 @@ export function keyOnly(ctx: AppContext): (e: ChangeEvent) => ChangeEvent {
   return (e) => {
     const table = tableConfig(ctx, e.table);
     const cols = keyColumnsOf(table);
-    const slim = (image: Record<string, unknown> | undefined) => (image ? Object.fromEntries(cols.map((c) => [c, image[c] ?? null])) : undefined);
+    const slim = (image: Row | undefined) => (image ? Object.fromEntries(cols.map((c) => [c, image[c] ?? null])) : undefined);
     const before = slim(e.before);
     const after = slim(e.after);
     return { table: e.table, op: e.op, ...(before ? { before } : {}), ...(after ? { after } : {}), position: e.position, rowIndex: e.rowIndex, timestamp: e.timestamp, reread: true };
@@ -112,7 +112,7 @@ export function keysOnlyBefore(ctx: AppContext): (e: ChangeEvent) => ChangeEvent
     if (e.op !== 'update' || !e.before) return e;
     const cols = colsOf.get(e.table);
     if (!cols) return e;
-    const before: Record<string, unknown> = {};
+    const before: Row = {};
     for (const c of cols) before[c] = e.before[c] ?? null;
     return { ...e, before };
   };

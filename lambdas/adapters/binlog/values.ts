@@ -10,6 +10,7 @@
 import type { TableMapEntry, UpdateRowsEvent, WriteRowsEvent } from '@vlasky/zongji';
 import type { BinlogPosition } from '../../core/position.js';
 import type { ChangeEvent, ChangeOp } from '../../core/events/model.js';
+import type { Row } from '../../core/model.js';
 
 const T = { VARCHAR: 15, BIT: 16, FLOAT: 4, DOUBLE: 5, LONGLONG: 8, YEAR: 13, ENUM: 247, VAR_STRING: 253, STRING: 254 } as const;
 /** Wire types whose values may be Buffers (binary strings, BLOBs, BIT, MariaDB COMPRESSED columns). */
@@ -67,7 +68,7 @@ export function converterFor(entry: TableMapEntry): TableConverter {
 }
 
 /** Converts zongji's row object in place (it is not shared) and returns it. */
-export function convertRow(row: Record<string, unknown>, conv: TableConverter): Record<string, unknown> {
+export function convertRow(row: Row, conv: TableConverter): Row {
   const { names, convert } = conv;
   for (let i = 0; i < names.length; i++) {
     const name = names[i]!;

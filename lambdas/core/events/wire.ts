@@ -39,7 +39,7 @@ const mapImage = (img: RowImage | undefined, f: (v: unknown) => unknown): RowIma
 };
 
 /** A row image: any plain object. (`z.record` would drop a column named `__proto__`, which MySQL allows.) */
-const rowImageSchema = z.custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'must be a row image object');
+const rowImageSchema = z.custom<RowImage>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'must be a row image object');
 
 const wireEvent = z
   .object({
@@ -105,6 +105,7 @@ export const messageBodyV2Schema = z
       if (issue) ctx.addIssue({ code: 'custom', path: ['e', i, ...issue.path], message: issue.message });
     }
   });
+
 /** An event as a v1 wire object. */
 export function encodeEvent(e: ChangeEvent): z.input<typeof wireEvent> {
   return {
@@ -132,7 +133,10 @@ export function eventJson(e: ChangeEvent): string {
   return e.reread ? `${s},"r":true}` : `${s}}`;
 }
 
-/** The events of a message body (v1 or v2, compressed or not); throws a ZodError naming what is wrong. */
+/**
+ * The events of a message body (v1 or v2, compressed or not). Throws a ZodError naming what is wrong, or a
+ * TypeError for a compressed body that does not inflate.
+ */
 export function decodeEvents(body: unknown): ChangeEvent[] {
   return decodeBody(inflateBody(body));
 }
