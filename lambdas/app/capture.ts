@@ -12,7 +12,7 @@ import { RowRoutingError } from '../core/errors.js';
 import { compressMessages } from '../core/events/compress.js';
 import type { ChangeEvent } from '../core/events/model.js';
 import { packMessages } from '../core/events/pack.js';
-import type { BinlogPosition } from '../core/position.js';
+import { comparePositions, type BinlogPosition } from '../core/position.js';
 import type { ChangeQueue } from '../adapters/sqs.js';
 import type { CaptureState, Row } from '../core/model.js';
 import { routerFor, tableConfig, type AppContext } from './context.js';
@@ -188,7 +188,7 @@ export async function captureRun(ctx: AppContext, deps: CaptureDeps, opts: { own
       await sending; // every message of this read is on the queue before the checkpoint moves past it
       if (res.events === 0) {
         caughtUp = true;
-        if (res.position.file === held.position.file && res.position.position === held.position.position) break;
+        if (comparePositions(res.position, held.position) === 0) break;
       }
       held = await store.commitCapture(config.migrationId, held, opts.owner, leaseMs, {
         position: res.position,
