@@ -4,8 +4,11 @@
  * fractional digits (TIMESTAMP in UTC), DECIMAL as exact text, BIGINT (signed or not) always as text, other
  * integers as numbers, JSON as its text, BLOB / BINARY / VARBINARY / BIT as a Buffer (copied out of the
  * packet), NULL as null, text columns decoded in their charset (utf8mb4 included), FLOAT as the server prints
- * it (6 significant digits, or the declared scale), YEAR 0000 as 0, the empty ENUM value as ''. Most of that
- * is the connection options (`connectionOptions` in stream.ts); the rest is fixed here per column.
+ * it (6 significant digits, or the declared scale), YEAR 0000 as 0. Most of that is the connection options
+ * (`connectionOptions` in stream.ts); the rest is fixed here per column.
+ *
+ * Differs from a pool: the empty (invalid) ENUM value, which zongji gives as undefined, stays undefined (a pool
+ * reads ''), so it is left out of the image like a column not decoded.
  */
 import type { TableMapEntry, UpdateRowsEvent, WriteRowsEvent } from '@vlasky/zongji';
 import type { BinlogPosition } from '../../core/position.js';
@@ -53,7 +56,8 @@ export function converterFor(entry: TableMapEntry): TableConverter {
         f = (v) => (v === 1900 ? 0 : v);
         break;
       case T.ENUM:
-        // The empty (invalid) ENUM value has index 0, which zongji maps to undefined.
+        // The empty (invalid) ENUM value has index 0, which zongji maps to undefined. convertRow passes only
+        // defined values, so this does not see it (see the header).
         f = (v) => (v === undefined ? '' : v);
         break;
       default:
