@@ -3,9 +3,10 @@
  * to back) and the SQS event-source pollers invoking the apply handler, over fauxqs.
  */
 import { randomUUID } from 'node:crypto';
-import { currentPosition, compareBinlogPositions } from '../lambdas/adapters/binlog.js';
+import { currentPosition } from '../lambdas/adapters/binlog/server.js';
+import { comparePositions } from '../lambdas/core/position.js';
 import { ChangeQueue } from '../lambdas/adapters/sqs.js';
-import type { OutgoingMessage } from '../lambdas/core/events.js';
+import type { OutgoingMessage } from '../lambdas/core/events/model.js';
 import { secondsBehind } from '../lambdas/core/progress.js';
 import { captureRun, sourceBinlogReader } from '../lambdas/app/capture.js';
 import type { AppContext } from '../lambdas/app/context.js';
@@ -96,7 +97,7 @@ export class LocalCdc {
       this.queue.depth(),
       this.dlq.depth(),
     ]);
-    const caughtUp = !!state && compareBinlogPositions(state.position, source) >= 0;
+    const caughtUp = !!state && comparePositions(state.position, source) >= 0;
     return {
       captured: state?.events ?? 0,
       backlog: depth.visible + depth.inFlight,
@@ -116,7 +117,7 @@ export class LocalCdc {
     const mark = await currentPosition(this.ctx.source);
     for (;;) {
       const state = await this.ctx.store.getCapture(this.ctx.config.migrationId);
-      if (state && compareBinlogPositions(state.position, mark) >= 0) break;
+      if (state && comparePositions(state.position, mark) >= 0) break;
       if (Date.now() > deadline) throw new Error(`CDC capture did not reach ${mark.file}:${mark.position} within ${timeoutMs} ms${this.lastError ? ` (last error: ${this.lastError})` : ''}`);
       await new Promise((r) => setTimeout(r, 50));
     }

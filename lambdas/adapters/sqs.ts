@@ -12,7 +12,7 @@ import {
   type SQSClientConfig,
 } from '@aws-sdk/client-sqs';
 import { TransientError } from '../core/errors.js';
-import type { OutgoingMessage } from '../core/events.js';
+import type { OutgoingMessage } from '../core/events/model.js';
 
 export function sqsClient(config: SQSClientConfig = {}): SQSClient {
   return new SQSClient(config);

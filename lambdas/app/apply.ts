@@ -7,7 +7,7 @@ import type { Pool, RowDataPacket, ResultSetHeader } from 'mysql2/promise';
 import { recordKeyOf, type TableConfig } from '../core/config.js';
 import { ReshardError, SchemaError } from '../core/errors.js';
 import { mergeLatest } from '../core/rules.js';
-import type { ChangeEvent, RowImage } from '../core/events.js';
+import type { ChangeEvent, RowImage } from '../core/events/model.js';
 import { applyUpsertSql, deleteByKeysSql, selectByKeysSql } from '../core/sql.js';
 import type { TableRouter, TargetName } from '../core/routing.js';
 import { dbError, inParallel, upsertStats } from '../adapters/mysql.js';

@@ -11,7 +11,7 @@ import type { RowDataPacket } from 'mysql2/promise';
 import { skew } from '../core/routing.js';
 import { bindKey, checkScrollIndex, columnsOf, literalKindsOf, readKindsOf, keyKindOf, ping, prepareTargets, rowsPerDay, sampleKeys, showCreateTable } from '../adapters/mysql.js';
 import { SegmentStatus, VerifyStatus, type TablePlan } from '../core/model.js';
-import { checkRowImage, currentPosition } from '../adapters/binlog.js';
+import { checkRowImage, currentPosition } from '../adapters/binlog/server.js';
 import { routerFor, type AppContext } from './context.js';
 
 export interface TablePlanReport {

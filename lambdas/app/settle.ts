@@ -4,9 +4,9 @@
  * batch again, so a change still in flight is not reported as dirty.
  */
 import { TransientError } from '../core/errors.js';
-import { compareBinlogPositions, currentPosition } from '../adapters/binlog.js';
+import { currentPosition } from '../adapters/binlog/server.js';
 import type { AppContext } from './context.js';
-import type { BinlogPosition } from '../core/position.js';
+import { comparePositions, type BinlogPosition } from '../core/position.js';
 
 /** Messages waiting in the change queue (visible + in flight). */
 export type QueueBacklog = () => Promise<number>;
@@ -23,7 +23,7 @@ export async function waitForCdc(
   let calm = 0;
   for (;;) {
     const state = await ctx.store.getCapture(ctx.config.migrationId);
-    const caught = !!state && compareBinlogPositions(state.position, mark) >= 0;
+    const caught = !!state && comparePositions(state.position, mark) >= 0;
     const waiting = caught ? await backlog() : -1;
     // Two calm readings: an apply may hold a message between receive and delete.
     calm = caught && waiting === 0 ? calm + 1 : 0;

@@ -6,7 +6,8 @@
  */
 import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import type { SQSEvent, SQSRecord, SQSBatchResponse } from 'aws-lambda';
-import { decodeEventsAsync, type ChangeEvent } from '../core/events.js';
+import type { ChangeEvent } from '../core/events/model.js';
+import { decodeEventsAsync } from '../core/events/wire.js';
 import { InvalidEventError, describeError } from '../core/errors.js';
 import { formatIssues } from '../core/config.js';
 import { applyEvents } from '../app/apply.js';
