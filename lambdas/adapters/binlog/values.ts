@@ -6,9 +6,7 @@
  * packet), NULL as null, text columns decoded in their charset (utf8mb4 included), FLOAT as the server prints
  * it (6 significant digits, or the declared scale), YEAR 0000 as 0. Most of that is the connection options
  * (`connectionOptions` in stream.ts); the rest is fixed here per column.
- *
- * Differs from a pool: the empty (invalid) ENUM value, which zongji gives as undefined, stays undefined (a pool
- * reads ''), so it is left out of the image like a column not decoded.
+ * The empty (invalid) ENUM value, which zongji gives as undefined, becomes '' as a pool reads it.
  */
 import type { TableMapEntry, UpdateRowsEvent, WriteRowsEvent } from '@vlasky/zongji';
 import type { BinlogPosition } from '../../core/position.js';
@@ -24,6 +22,8 @@ type Convert = (v: unknown) => unknown;
 export interface TableConverter {
   readonly names: readonly string[];
   readonly convert: readonly Convert[];
+  /** Per converted column: whether undefined is a value (the empty ENUM) rather than a column not decoded. */
+  readonly undefinedIsValue: readonly boolean[];
 }
 
 const toText: Convert = (v) => (typeof v === 'number' || typeof v === 'bigint' ? String(v) : v);
@@ -35,6 +35,7 @@ const fixed = (scale: number): Convert => (v) => (typeof v === 'number' ? Number
 export function converterFor(entry: TableMapEntry): TableConverter {
   const names: string[] = [];
   const convert: Convert[] = [];
+  const undefinedIsValue: boolean[] = [];
   (entry.columns ?? []).forEach((c, i) => {
     const columnType = (entry.columnSchemas[i]?.COLUMN_TYPE ?? '').toLowerCase();
     const scale = /\(\s*\d+\s*,\s*(\d+)\s*\)/.exec(columnType)?.[1];
@@ -56,8 +57,7 @@ export function converterFor(entry: TableMapEntry): TableConverter {
         f = (v) => (v === 1900 ? 0 : v);
         break;
       case T.ENUM:
-        // The empty (invalid) ENUM value has index 0, which zongji maps to undefined. convertRow passes only
-        // defined values, so this does not see it (see the header).
+        // The empty (invalid) ENUM value has index 0, which zongji maps to undefined.
         f = (v) => (v === undefined ? '' : v);
         break;
       default:
@@ -66,18 +66,20 @@ export function converterFor(entry: TableMapEntry): TableConverter {
     if (f) {
       names.push(c.name);
       convert.push(f);
+      undefinedIsValue.push(c.type === T.ENUM);
     }
   });
-  return { names, convert };
+  return { names, convert, undefinedIsValue };
 }
 
 /** Converts zongji's row object in place (it is not shared) and returns it. */
 export function convertRow(row: Row, conv: TableConverter): Row {
-  const { names, convert } = conv;
+  const { names, convert, undefinedIsValue } = conv;
   for (let i = 0; i < names.length; i++) {
     const name = names[i]!;
     const v = row[name];
-    if (v !== null && v !== undefined) row[name] = convert[i]!(v) ?? null; // (undefined: a column not decoded)
+    // undefined is a column not decoded, except for the empty ENUM value.
+    if (v !== null && (v !== undefined || (undefinedIsValue[i] && name in row))) row[name] = convert[i]!(v) ?? null;
   }
   return row;
 }
