@@ -2,7 +2,7 @@
  * Binlog capture adapter over `@vlasky/zongji`: the current binlog position, the server settings row-based
  * capture needs, and a resumable reader of row changes for a set of tables.
  *
- * Values are converted to what `poolOptions` (lambdas/adapters/mysql.ts) reads for the same row from a session
+ * Values are converted to what `poolOptions` (lambdas/adapters/mysql/pool.ts) reads for the same row from a session
  * in UTC (`createPool`): DATETIME / TIMESTAMP / DATE / TIME as text with the column's fractional digits
  * (TIMESTAMP in UTC), DECIMAL as exact text, BIGINT (signed or not) always as text, other integers as numbers,
  * JSON as its text, BLOB / BINARY / VARBINARY / BIT as a Buffer (copied out of the packet), NULL as null,
@@ -28,7 +28,7 @@ import ZongJi, { type AnyBinlogEvent, type RotateEvent, type TableMapEntry, type
 import type { ConnectionOptions } from 'mysql2';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { ConfigError, ReshardError, SchemaError, TransientError } from '../core/errors.js';
-import { dbError } from './mysql.js';
+import { dbError } from './mysql/pool.js';
 
 export interface BinlogPosition {
   file: string;

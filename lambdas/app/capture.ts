@@ -7,7 +7,7 @@
  */
 import { keyColumnsOf, recordKeyOf, type MigrationConfig } from '../core/config.js';
 import { readChanges, type ReadChangesOptions } from '../adapters/binlog.js';
-import { passwordOf } from '../adapters/mysql.js';
+import { passwordOf } from '../adapters/mysql/pool.js';
 import { RowRoutingError } from '../core/errors.js';
 import { compressMessages, packMessages, type ChangeEvent, type Position } from '../core/events.js';
 import type { ChangeQueue } from '../adapters/sqs.js';

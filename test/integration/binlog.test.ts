@@ -15,7 +15,7 @@ import {
   type ChangeEvent,
   type ReadChangesOptions,
 } from '../../lambdas/adapters/binlog.js';
-import { createPool } from '../../lambdas/adapters/mysql.js';
+import { createPool } from '../../lambdas/adapters/mysql/pool.js';
 import { connectionSchema } from '../../lambdas/core/config.js';
 import { SchemaError } from '../../lambdas/core/errors.js';
 import { dropPrefixed, mysqlPort, rootPool, uniquePrefix } from '../helpers/db.js';
