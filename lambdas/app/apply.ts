@@ -60,8 +60,8 @@ function keyOf(table: TableConfig, image: RowImage): unknown[] {
 }
 
 /** Re-reads rows whose images were too large for SQS (`reread` events): the source's current row, or none. */
-async function reread(ctx: AppContext, table: TableConfig, columns: string[], key: unknown[], readKinds?: Readonly<Record<string, string>>): Promise<RowImage | undefined> {
-  const rows = await sourceFor(ctx, table.name).rowsByKeys({ columns, recordKey: recordKeyOf(table), keys: [key], readKinds });
+async function reread(ctx: AppContext, table: TableConfig, row: { key: unknown[]; columns: readonly string[]; readKinds?: Readonly<Record<string, string>> | undefined }): Promise<RowImage | undefined> {
+  const rows = await sourceFor(ctx, table.name).rowsByKeys({ columns: row.columns, recordKey: recordKeyOf(table), keys: [row.key], readKinds: row.readKinds });
   return rows[0] as RowImage | undefined;
 }
 
@@ -82,7 +82,7 @@ async function toChanges(ctx: AppContext, events: readonly ChangeEvent[]): Promi
     let op = e.op;
     if (e.reread) {
       const { columns, readKinds } = await planFor(ctx, table.name);
-      after = await reread(ctx, table, columns, keyOf(table, (e.after ?? e.before)!), readKinds);
+      after = await reread(ctx, table, { key: keyOf(table, (e.after ?? e.before)!), columns, readKinds });
       op = after ? 'update' : 'delete';
     }
     if (op === 'delete') {

@@ -147,7 +147,7 @@ export async function copySegment(ctx: AppContext, req: CopyRequest, owner: stri
         skipped: 0,
       });
       // Rows of this page that CDC deleted after the page was read: take them out again (DESIGN §2.5).
-      if (config.cdc.enabled && rows.length && cursor !== null) await removeTombstoned(ctx, table, plan.keyKind, cp.cursor, cursor);
+      if (config.cdc.enabled && rows.length && cursor !== null) await removeTombstoned(ctx, table, { kind: plan.keyKind, after: cp.cursor, upTo: cursor });
       await ctx.hooks.beforeCommit?.(table.name, req.segment);
       cp = await store.commitPage(migrationId, cp, owner, leaseMs, { cursor, rows: rows.length, ...sum, done });
       await ctx.hooks.afterCommit?.(table.name, req.segment, cp.pagesDone);
@@ -179,7 +179,8 @@ function result(cp: Checkpoint, done: boolean, pages: number, rows: number): Cop
  * Deletes from the targets the rows in `(after, upTo]` that CDC deleted (tombstones) and that the source
  * no longer has: the copy may have read such a row before the delete and written it after CDC applied it.
  */
-async function removeTombstoned(ctx: AppContext, table: TableConfig, kind: KeyKind, after: string | null, upTo: string): Promise<void> {
+async function removeTombstoned(ctx: AppContext, table: TableConfig, range: { kind: KeyKind; after: string | null; upTo: string }): Promise<void> {
+  const { kind, after, upTo } = range;
   const stones = await ctx.store.tombstones(ctx.config.migrationId, table.name, after === null ? null : sortableKey(after, kind), sortableKey(upTo, kind));
   if (!stones.length) return;
   const rk = recordKeyOf(table);

@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import { ReshardError } from '../../core/errors.js';
 import { loadLinesSql, type CopyUpsertArgs } from '../../core/sql.js';
 import { stageTableSql, upsertFromStageSql } from '../../core/sql-target.js';
+import { tableId } from '../../core/table-id.js';
 import { dbError } from './pool.js';
 
 
@@ -136,8 +137,9 @@ export function loadInTransaction(pool: Pool, load: { id: string; sql: string; f
  * into the target. A warning while loading (a value that did not fit) fails the write, naming it. Returns
  * the OK packet of the INSERT … SELECT (`upsertStats` counts it).
  */
-export function upsertLines(pool: Pool, args: CopyUpsertArgs, file: Buffer, rows: number): Promise<ResultSetHeader> {
-  const id = `${args.database}.${args.table}`;
+export function upsertLines(pool: Pool, args: CopyUpsertArgs, load: { file: Buffer; rows: number }): Promise<ResultSetHeader> {
+  const { file, rows } = load;
+  const id = tableId(args.database, args.table);
   const stage = stageTableSql(args.database, args.table, STAGE_TABLE);
   return onConnection(pool, `write ${id}`, async (conn) => {
     try {

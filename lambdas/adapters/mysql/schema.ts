@@ -10,7 +10,7 @@ import type { KeyKind } from '../../core/segments.js';
 import { q, qt, type LiteralKind, type ReadKind } from '../../core/sql.js';
 import { scrollIndexExplainSql } from '../../core/sql-source.js';
 import { createDatabaseSql, targetDdl } from '../../core/sql-target.js';
-import { idOf } from '../../core/table-id.js';
+import { idOf, tableId } from '../../core/table-id.js';
 import { dbError } from './pool.js';
 import type { TargetWriter } from './target.js';
 
@@ -102,7 +102,7 @@ export async function checkScrollIndex(pool: Pool, database: string, table: stri
   const extra = String(plan.Extra ?? '');
   if (!usedKey || /filesort/i.test(extra)) {
     throw new SchemaError(
-      `${database}.${table}: no index serves the keyset scroll on ${key} (EXPLAIN: key=${usedKey ?? 'NULL'}${extra ? `, ${extra}` : ''}). ` +
+      `${tableId(database, table)}: no index serves the keyset scroll on ${key} (EXPLAIN: key=${usedKey ?? 'NULL'}${extra ? `, ${extra}` : ''}). ` +
         `Add one: ALTER TABLE ${qt(database, table)} ADD INDEX ${q(`idx_${key}`)} (${q(key)});`,
     );
   }
@@ -113,7 +113,7 @@ export async function showCreateTable(pool: Pool, database: string, table: strin
     const [rows] = await pool.query<RowDataPacket[]>(`SHOW CREATE TABLE ${qt(database, table)}`);
     return String(rows[0]?.['Create Table']);
   } catch (err) {
-    throw dbError(err, `reading the definition of ${database}.${table}`);
+    throw dbError(err, `reading the definition of ${tableId(database, table)}`);
   }
 }
 

@@ -7,7 +7,7 @@ import type { Pool, ResultSetHeader } from 'mysql2/promise';
 import { ConfigError } from '../../core/errors.js';
 import { applyUpsertSql, copyInsertSql, copyUpsertSql, copyUpsertTail, deleteByKeysSql, insertHead, loadLinesSql, type CopyUpsertArgs, type Window } from '../../core/sql.js';
 import { loadValuesSql } from '../../core/sql-target.js';
-import { idOf } from '../../core/table-id.js';
+import { idOf, tableId } from '../../core/table-id.js';
 import { LOADABLE_TYPES, LoadRefusedError, loadDataFile, loadInTransaction, upsertLines } from './load-data.js';
 import { dbError, type Row } from './pool.js';
 import { columnsOf } from './schema.js';
@@ -109,7 +109,7 @@ export class TargetWriter {
   }
 
   private canLoad(pool: Pool, database: string, table: string, columns: readonly string[]): Promise<boolean> {
-    const id = `${database}.${table}`;
+    const id = tableId(database, table);
     let known = this.loadable.get(id);
     if (!known) {
       known = columnsOf(pool, database, table).then((infos) => {
@@ -129,7 +129,7 @@ export class TargetWriter {
    * with the guarded upsert, which decides row by row and fails loudly on a bad value).
    */
   private async loadFresh(pool: Pool, args: CopyUpsertArgs, values: readonly (readonly unknown[])[]): Promise<boolean> {
-    const id = `${args.database}.${args.table}`;
+    const id = tableId(args.database, args.table);
     const out = await loadInTransaction(pool, { id, sql: loadValuesSql(args.database, args.table, args.columns), file: loadDataFile(values), rows: values.length });
     if (out === 'refused') {
       const err = this.refused(id);
@@ -173,7 +173,7 @@ export class TargetWriter {
       if (await this.loadFresh(pool, args, values)) return { inserted: n, updated: 0, skipped: 0 };
       loadFailed = this.load; // (false when the server refused LOAD DATA: the plain INSERT is worth trying)
     }
-    const id = `${args.database}.${args.table}`;
+    const id = tableId(args.database, args.table);
     // Bound rows are formatted by mysql2; literal rows are copied between the statement's head and tail,
     // and the statement is sent as bytes (the connection's charset is utf8mb4, as the literals are; mysql2
     // takes a Buffer as the SQL text through patches/mysql2+*.patch).
@@ -207,14 +207,14 @@ export class TargetWriter {
   /** LOAD DATA lines: a clean load of fresh rows, else (or after one that was not, `GUARDED_AFTER_DUPLICATE`) `upsertLines`. */
   private async writeLines(pool: Pool, args: CopyUpsertArgs, lines: readonly Buffer[]): Promise<WriteStats> {
     const file = Buffer.concat(lines);
-    const id = `${args.database}.${args.table}`;
+    const id = tableId(args.database, args.table);
     if (!this.stillGuarded(id)) {
       const out = await loadInTransaction(pool, { id, sql: loadLinesSql(args.database, args.table, args.columns), file, rows: lines.length });
       if (out === 'clean') return { inserted: lines.length, updated: 0, skipped: 0 };
       if (out === 'refused') throw this.refused(id);
       this.guardedFor.set(id, GUARDED_AFTER_DUPLICATE);
     }
-    return upsertStats(await upsertLines(pool, args, file, lines.length), lines.length);
+    return upsertStats(await upsertLines(pool, args, { file, rows: lines.length }), lines.length);
   }
 
   /** Whether this statement of table `id` goes guarded straight away (and counts it). */
