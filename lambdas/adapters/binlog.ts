@@ -337,7 +337,7 @@ export async function readChanges(opts: ReadChangesOptions): Promise<ReadChanges
     password: opts.connection.password ?? '',
     connectTimeout: opts.connection.connectTimeoutMs ?? 10_000,
     charset: 'utf8mb4_general_ci',
-    // The same value representations as poolOptions (mysql.ts); TIMESTAMP text in UTC.
+    // The same value representations as poolOptions (mysql/pool.ts); TIMESTAMP text in UTC.
     dateStrings: true,
     supportBigNumbers: true,
     bigNumberStrings: true,

@@ -86,21 +86,24 @@ async function toChanges(ctx: AppContext, events: readonly ChangeEvent[]): Promi
       op = after ? 'update' : 'delete';
     }
     if (op === 'delete') {
-      changes.push(changeOf(table, router, (e.before ?? e.after)!, 'delete'));
+      changes.push(changeOf(table, router, { image: (e.before ?? e.after)!, op: 'delete' }));
       continue;
     }
-    const upsert = changeOf(table, router, after!, 'upsert');
+    const upsert = changeOf(table, router, { image: after!, op: 'upsert' });
     // A change of the shard key moves the row: delete it where it was, write it where it belongs.
     if (op === 'update' && e.before) {
       const from = router.route(e.before);
-      if (from !== upsert.target || !sameKey(keyOf(table, e.before), upsert.key)) changes.push(changeOf(table, router, e.before, 'delete', from));
+      if (from !== upsert.target || !sameKey(keyOf(table, e.before), upsert.key)) changes.push(changeOf(table, router, { image: e.before, op: 'delete', target: from }));
     }
     changes.push(upsert);
   }
   return mergeLatest(changes, (c) => c.keyId);
 }
 
-function changeOf(table: TableConfig, router: TableRouter, image: RowImage, op: 'upsert' | 'delete', target = router.route(image)): Change {
+/** The change of one row image; `target` is where the image routes unless given. */
+function changeOf(table: TableConfig, router: TableRouter, change: { image: RowImage; op: 'upsert' | 'delete'; target?: TargetName }): Change {
+  const { image, op } = change;
+  const target = change.target ?? router.route(image);
   const key = keyOf(table, image);
   return { table, target, key, keyId: `${idOf(target)}|${JSON.stringify(key)}`, scrollKey: image[table.scrollKey], op, ...(op === 'upsert' ? { image } : {}) };
 }

@@ -41,6 +41,14 @@ export function rowAfterSql(args: { database: string; table: string; scrollKey: 
   return { sql: `SELECT 1 FROM ${qt(args.database, args.table)} WHERE ${where.join(' AND ')} LIMIT 1`, params };
 }
 
+/** A table's columns in order (`name`, `dataType`, `columnType`, `nullable`: YES/NO), for TABLE_SCHEMA and TABLE_NAME bound. */
+export const COLUMNS_SQL =
+  'SELECT COLUMN_NAME AS name, DATA_TYPE AS dataType, COLUMN_TYPE AS columnType, IS_NULLABLE AS nullable FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION';
+
+export function showCreateTableSql(database: string, table: string): string {
+  return `SHOW CREATE TABLE ${qt(database, table)}`;
+}
+
 /** EXPLAIN of a keyset scroll on `key`: which index (`key`) serves it, and whether it sorts (`Extra`). */
 export function scrollIndexExplainSql(database: string, table: string, key: string): string {
   return `EXPLAIN SELECT ${q(key)} FROM ${qt(database, table)} WHERE ${q(key)} > 0 ORDER BY ${q(key)} LIMIT 100`;

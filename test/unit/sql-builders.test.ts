@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { rowAfterSql, rowsPerDaySql, sampleSql, scrollIndexExplainSql, tableChecksumSql } from '../../lambdas/core/sql-source.js';
+import { COLUMNS_SQL, rowAfterSql, rowsPerDaySql, sampleSql, scrollIndexExplainSql, showCreateTableSql, tableChecksumSql } from '../../lambdas/core/sql-source.js';
 import { createDatabaseSql, loadValuesSql, stageTableSql, targetDdl, upsertFromStageSql } from '../../lambdas/core/sql-target.js';
 import { applyUpsertSql, deleteByKeysSql, selectByKeysSql } from '../../lambdas/core/sql.js';
 import { idOf, tableId } from '../../lambdas/core/table-id.js';
@@ -100,6 +100,11 @@ describe('source SQL', () => {
       sql: 'SELECT 1 FROM `d`.`t` WHERE `id` > ? AND `at` < ? LIMIT 1',
       params: ['k', '2026-03-01 00:00:00'],
     });
+  });
+
+  it('reads a table\'s columns (schema and table bound) and its definition', () => {
+    expect(COLUMNS_SQL).toMatch(/FROM information_schema\.COLUMNS WHERE TABLE_SCHEMA = \? AND TABLE_NAME = \? ORDER BY ORDINAL_POSITION$/);
+    expect(showCreateTableSql('d', 't`x')).toBe('SHOW CREATE TABLE `d`.`t``x`');
   });
 
   it('explains a keyset scroll on the key', () => {

@@ -8,7 +8,7 @@ import { inParallel } from '../../core/parallel.js';
 import { kindOfType, type ColumnKinds } from '../../core/rowdiff.js';
 import type { KeyKind } from '../../core/segments.js';
 import { q, qt, type LiteralKind, type ReadKind } from '../../core/sql.js';
-import { scrollIndexExplainSql } from '../../core/sql-source.js';
+import { COLUMNS_SQL, scrollIndexExplainSql, showCreateTableSql } from '../../core/sql-source.js';
 import { createDatabaseSql, targetDdl } from '../../core/sql-target.js';
 import { idOf, tableId } from '../../core/table-id.js';
 import { dbError } from './pool.js';
@@ -21,12 +21,9 @@ export interface ColumnInfo {
   readonly nullable: boolean;
 }
 
+/** The columns of `database.table` in their order; none when the table does not exist. */
 export async function columnsOf(pool: Pool, database: string, table: string): Promise<ColumnInfo[]> {
-  const [rows] = await pool.query<RowDataPacket[]>(
-    `SELECT COLUMN_NAME AS name, DATA_TYPE AS dataType, COLUMN_TYPE AS columnType, IS_NULLABLE AS nullable
-       FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
-    [database, table],
-  );
+  const [rows] = await pool.query<RowDataPacket[]>(COLUMNS_SQL, [database, table]);
   return rows.map((r) => ({ name: String(r.name), dataType: String(r.dataType), columnType: String(r.columnType), nullable: r.nullable === 'YES' }));
 }
 
@@ -95,7 +92,8 @@ export function keyKindOf(columns: readonly ColumnInfo[], scrollKey: string): Ke
 }
 
 /** Checks that a keyset scroll on `key` is served by an index (EXPLAIN), naming the index to add if not. */
-export async function checkScrollIndex(pool: Pool, database: string, table: string, key: string): Promise<void> {
+export async function checkScrollIndex(pool: Pool, scroll: { database: string; table: string; key: string }): Promise<void> {
+  const { database, table, key } = scroll;
   const [rows] = await pool.query<RowDataPacket[]>(scrollIndexExplainSql(database, table, key));
   const plan: RowDataPacket = rows[0] ?? ({} as RowDataPacket);
   const usedKey = plan.key as string | null | undefined;
@@ -108,9 +106,11 @@ export async function checkScrollIndex(pool: Pool, database: string, table: stri
   }
 }
 
-export async function showCreateTable(pool: Pool, database: string, table: string): Promise<string> {
+/** The `CREATE TABLE` statement of `database.table`. */
+export async function showCreateTable(pool: Pool, of: { database: string; table: string }): Promise<string> {
+  const { database, table } = of;
   try {
-    const [rows] = await pool.query<RowDataPacket[]>(`SHOW CREATE TABLE ${qt(database, table)}`);
+    const [rows] = await pool.query<RowDataPacket[]>(showCreateTableSql(database, table));
     return String(rows[0]?.['Create Table']);
   } catch (err) {
     throw dbError(err, `reading the definition of ${tableId(database, table)}`);

@@ -126,12 +126,12 @@ export class SourceReader {
 
   /** The table's `CREATE TABLE` statement. */
   createTableSql(): Promise<string> {
-    return showCreateTable(this.table.pool, this.table.database, this.table.tableName);
+    return showCreateTable(this.table.pool, { database: this.table.database, table: this.table.tableName });
   }
 
   /** Throws a `SchemaError` naming the index to add when no index serves a keyset scroll on `key`. */
   checkScrollIndex(key: string): Promise<void> {
-    return checkScrollIndex(this.table.pool, this.table.database, this.table.tableName, key);
+    return checkScrollIndex(this.table.pool, { database: this.table.database, table: this.table.tableName, key });
   }
 }
 
