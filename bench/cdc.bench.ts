@@ -24,7 +24,7 @@ import { captureReadOptions, captureRun, groupOf, keyOnly, keysOnlyBefore } from
 import { applyEvents } from '../lambdas/app/apply.js';
 import { routerFor, tableConfig } from '../lambdas/app/context.js';
 import { makeApplyHandler } from '../lambdas/handlers/apply.js';
-import { inParallel } from '../lambdas/adapters/mysql.js';
+import { inParallel } from '../lambdas/core/parallel.js';
 import { startMariaDb } from '../local/mariadb.js';
 import { ordersConfig } from '../local/seed.js';
 import { LocalRuntime } from '../local/runtime.js';

@@ -10,7 +10,9 @@ import type { Row } from '../core/rules.js';
 import { applyUpsertSql, deleteByKeysSql, selectByKeysSql, type ReadKind } from '../core/sql.js';
 import { edgeSql, keyedCrcSql, rowsSql, sumsSql, type RangeWhere } from '../core/verify-sql.js';
 import { sumsOfRow, targetId, type Sums, type TargetSums } from '../core/verify-sums.js';
-import { columnsOf, dbError, kindsOf, readKindsOf, type TargetWriter } from './mysql.js';
+import { dbError } from './mysql/pool.js';
+import { columnsOf, kindsOf, readKindsOf } from './mysql/schema.js';
+import type { TargetWriter } from './mysql/target.js';
 
 /** Runs `fn`, turning a mysql2 error into a typed one that says `where`. */
 async function mapped<T>(where: string, fn: () => Promise<T>): Promise<T> {

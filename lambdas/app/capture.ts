@@ -7,7 +7,7 @@
  */
 import { keyColumnsOf, recordKeyOf, type MigrationConfig } from '../core/config.js';
 import { readChanges, type ReadChangesOptions } from '../adapters/binlog/reader.js';
-import { passwordOf } from '../adapters/mysql.js';
+import { passwordOf } from '../adapters/mysql/pool.js';
 import { RowRoutingError } from '../core/errors.js';
 import { compressMessages } from '../core/events/compress.js';
 import type { ChangeEvent } from '../core/events/model.js';

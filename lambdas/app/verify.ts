@@ -18,7 +18,7 @@
  */
 import { SchemaError } from '../core/errors.js';
 import { addCounts, emptyCounts } from '../core/verify-counts.js';
-import { inParallel } from '../adapters/mysql.js';
+import { inParallel } from '../core/parallel.js';
 import { tableConfig, type AppContext } from './context.js';
 import { verifySegment } from './verify/segment.js';
 import type { VerifyOptions, VerifySummary } from './verify/types.js';

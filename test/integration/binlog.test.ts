@@ -10,7 +10,7 @@ import { checkRowImage, currentPosition } from '../../lambdas/adapters/binlog/se
 import { BinlogPositionError } from '../../lambdas/adapters/binlog/stream.js';
 import type { ChangeEvent } from '../../lambdas/core/events/model.js';
 import { comparePositions, type BinlogPosition } from '../../lambdas/core/position.js';
-import { createPool } from '../../lambdas/adapters/mysql.js';
+import { createPool } from '../../lambdas/adapters/mysql/pool.js';
 import { connectionSchema } from '../../lambdas/core/config.js';
 import { SchemaError } from '../../lambdas/core/errors.js';
 import { dropPrefixed, mysqlPort, rootPool, uniquePrefix } from '../helpers/db.js';

@@ -5,7 +5,7 @@
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { SchemaError } from '../../core/errors.js';
 import type { BinlogPosition } from '../../core/position.js';
-import { dbError } from '../mysql.js';
+import { dbError } from '../mysql/pool.js';
 
 /** The server's current binlog file and position: everything written from now on comes after it. */
 export async function currentPosition(pool: Pick<Pool, 'query'>): Promise<BinlogPosition> {

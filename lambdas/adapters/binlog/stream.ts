@@ -15,7 +15,7 @@ import { ReshardError, TransientError } from '../../core/errors.js';
 import type { ChangeOp } from '../../core/events/model.js';
 import type { BinlogPosition } from '../../core/position.js';
 import type { BinlogItem } from '../../core/safe-point.js';
-import { dbError } from '../mysql.js';
+import { dbError } from '../mysql/pool.js';
 import { changeEventsOf, converterFor, type TableConverter } from './values.js';
 
 export interface BinlogConnection {

@@ -7,7 +7,7 @@ import { RowComparison } from '../../core/rowdiff.js';
 import type { TargetName } from '../../core/routing.js';
 import { CRC_COLUMN, type RangeWhere } from '../../core/verify-sql.js';
 import { addRow, differingTables, provenEqual, rowsOf, slotOf, sumsByTarget, targetId, totalOf, type Sums, type TargetSums } from '../../core/verify-sums.js';
-import { inParallel } from '../../adapters/mysql.js';
+import { inParallel } from '../../core/parallel.js';
 import type { TableCheck } from './table-check.js';
 
 /** The proof in SQL of a batch: whether it held, and the target tables' sums it read (in `check.tables` order). */

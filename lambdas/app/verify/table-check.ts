@@ -6,7 +6,7 @@ import type { KeyKind } from '../../core/segments.js';
 import { builtInPlacementSql, rowCrcExpr } from '../../core/sql.js';
 import { rangeWhere, type RangeWhere } from '../../core/verify-sql.js';
 import { SourceChecks, TargetChecks } from '../../adapters/checksums.js';
-import { bindKey } from '../../adapters/mysql.js';
+import { bindKey } from '../../adapters/mysql/source.js';
 import type { TablePlan } from '../../core/model.js';
 import { routerFor, type AppContext } from '../context.js';
 
