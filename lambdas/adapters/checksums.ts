@@ -3,13 +3,14 @@
  * and on the target tables (`TargetChecks`). The SQL text comes from `core/verify-sql.ts` and
  * `core/sql.ts`; mysql2 errors become typed errors (`dbError`) naming the table and what was being done.
  */
+import { idOf } from '../core/table-id.js';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import type { ColumnKinds } from '../core/rowdiff.js';
 import type { TargetName } from '../core/routing.js';
 import type { Row } from '../core/rules.js';
-import { applyUpsertSql, deleteByKeysSql, selectByKeysSql, type ReadKind } from '../core/sql.js';
+import { selectByKeysSql, type ReadKind } from '../core/sql.js';
 import { edgeSql, keyedCrcSql, rowsSql, sumsSql, type RangeWhere } from '../core/verify-sql.js';
-import { sumsOfRow, targetId, type Sums, type TargetSums } from '../core/verify-sums.js';
+import { sumsOfRow, type Sums, type TargetSums } from '../core/verify-sums.js';
 import { dbError } from './mysql/pool.js';
 import { columnsOf, kindsOf, readKindsOf } from './mysql/schema.js';
 import type { TargetWriter } from './mysql/target.js';
@@ -99,7 +100,7 @@ export class TargetChecks {
   async sums(t: TargetName, crc: string, range: RangeWhere, notProven?: string): Promise<TargetSums> {
     // Prepared (each target's statement runs once per batch; mysql2 keeps it per connection): the server
     // parses the long checksum expression once, not 64 times per batch.
-    const [r] = await mapped(`checksumming ${targetId(t)} to verify`, () =>
+    const [r] = await mapped(`checksumming ${idOf(t)} to verify`, () =>
       this.writer
         .poolFor(t.db)
         .execute<RowDataPacket[]>(sumsSql({ database: t.database, table: t.tableName, crc, where: range.where, notProven }), range.params as Parameters<Pool['execute']>[1]),
@@ -109,26 +110,23 @@ export class TargetChecks {
 
   /** The rows of one target table over `range`, read as the source's are. */
   async rows(t: TargetName, columns: readonly string[], readKinds: Readonly<Record<string, string>>, range: RangeWhere): Promise<Row[]> {
-    const [rows] = await mapped(`reading ${targetId(t)} to verify`, () =>
+    const [rows] = await mapped(`reading ${idOf(t)} to verify`, () =>
       this.writer.poolFor(t.db).query<RowDataPacket[]>(rowsSql({ database: t.database, table: t.tableName, columns, readKinds, where: range.where }), range.params),
     );
     return rows as Row[];
   }
 
   /**
-   * Writes one repair to a target table: upserts (the source's row wins, `applyUpsertSql` without a version
-   * column) or deletes by record key. Returns the rows written or keys deleted.
+   * Writes one repair to a target table through the target writer, the copy's and apply's write path: upserts
+   * (the source's row wins: no version column) or deletes by record key. Returns the rows written or keys deleted.
    */
   async repair(t: TargetName, write: RepairWrite): Promise<number> {
-    const pool = this.writer.poolFor(t.db);
-    return mapped(`repairing ${targetId(t)}`, async () => {
-      if ('upsert' in write) {
-        const { columns } = write;
-        await pool.query(applyUpsertSql({ database: t.database, table: t.tableName, columns, recordKey: write.recordKey }), [write.upsert.map((r) => columns.map((c) => r[c] ?? null))]);
-        return write.upsert.length;
-      }
-      await pool.query(deleteByKeysSql(t.database, t.tableName, write.recordKey, write.deleteKeys.length), write.deleteKeys.flat());
-      return write.deleteKeys.length;
-    });
+    if ('upsert' in write) {
+      const { columns } = write;
+      await this.writer.applyUpsert({ target: t, columns, recordKey: write.recordKey, rows: write.upsert.map((r) => columns.map((c) => r[c] ?? null)) });
+      return write.upsert.length;
+    }
+    await this.writer.deleteByKeys({ target: t, recordKey: write.recordKey, keys: write.deleteKeys });
+    return write.deleteKeys.length;
   }
 }

@@ -5,6 +5,7 @@
  * before its time budget and the next one resumes from the checkpoint. A crash between send and
  * checkpoint resends the same messages (same dedup ids; apply is idempotent beyond the dedup window).
  */
+import { idOf } from '../core/table-id.js';
 import { keyColumnsOf, recordKeyOf, type MigrationConfig } from '../core/config.js';
 import { readChanges, type ReadChangesOptions } from '../adapters/binlog/reader.js';
 import { passwordOf } from '../adapters/mysql/pool.js';
@@ -77,7 +78,7 @@ export function groupOf(ctx: AppContext): (e: ChangeEvent) => string {
       if (!byTarget) return router.shardKey(image);
       const t = router.route(image);
       let name = names.get(t);
-      if (name === undefined) names.set(t, (name = `${t.database}.${t.tableName}`));
+      if (name === undefined) names.set(t, (name = idOf(t)));
       return name;
     } catch (err) {
       if (!(err instanceof RowRoutingError)) throw err;

@@ -19,9 +19,6 @@ export interface TargetSums extends Sums {
 /** A target table's index in the layout: `db * tablesPerDb + table`. */
 export const slotOf = (t: TargetName, tablesPerDb: number): number => t.db * tablesPerDb + t.table;
 
-/** A target table as `database.table` (how dirty rows name it). */
-export const targetId = (t: TargetName): string => `${t.database}.${t.tableName}`;
-
 export const noSums = (): Sums => ({ rows: 0, xor: 0, sum: 0 });
 
 /** Adds one row's CRC to the sums of the target table at `slot`. */

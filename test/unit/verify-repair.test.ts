@@ -7,7 +7,7 @@ import { parseConfig } from '../../lambdas/core/config.js';
 import type { DirtyRow } from '../../lambdas/core/model.js';
 import { spread, TableRouter, type TargetName } from '../../lambdas/core/routing.js';
 import type { Row } from '../../lambdas/core/rules.js';
-import { targetId } from '../../lambdas/core/verify-sums.js';
+import { idOf as targetId } from '../../lambdas/core/table-id.js';
 import type { RepairWrite, SourceChecks, TargetChecks } from '../../lambdas/adapters/checksums.js';
 import { repairRows } from '../../lambdas/app/verify/repair.js';
 import type { TableCheck } from '../../lambdas/app/verify/table-check.js';

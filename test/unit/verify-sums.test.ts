@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { TargetName } from '../../lambdas/core/routing.js';
-import { addRow, differingTables, noSums, provenEqual, rowsOf, sameSums, slotOf, sumsByTarget, sumsOfRow, targetId, totalOf, type Sums } from '../../lambdas/core/verify-sums.js';
+import { idOf as targetId } from '../../lambdas/core/table-id.js';
+import { addRow, differingTables, noSums, provenEqual, rowsOf, sameSums, slotOf, sumsByTarget, sumsOfRow, totalOf, type Sums } from '../../lambdas/core/verify-sums.js';
 
 const target = (db: number, table: number): TargetName => ({ db, table, database: `db_${db}`, tableName: `t_${table}` });
 const layout = [target(0, 0), target(0, 1), target(1, 0), target(1, 1)];

@@ -2,11 +2,12 @@
  * A batch's comparisons: the proof in SQL (built-in rules), the per-table checksum comparison, and the row
  * by row comparison of the tables that differ.
  */
+import { idOf } from '../../core/table-id.js';
 import type { DirtyRow } from '../../core/model.js';
 import { RowComparison } from '../../core/rowdiff.js';
 import type { TargetName } from '../../core/routing.js';
 import { CRC_COLUMN, type RangeWhere } from '../../core/verify-sql.js';
-import { addRow, differingTables, provenEqual, rowsOf, slotOf, sumsByTarget, targetId, totalOf, type Sums, type TargetSums } from '../../core/verify-sums.js';
+import { addRow, differingTables, provenEqual, rowsOf, slotOf, sumsByTarget, totalOf, type Sums, type TargetSums } from '../../core/verify-sums.js';
 import { inParallel } from '../../core/parallel.js';
 import type { TableCheck } from './table-check.js';
 
@@ -111,12 +112,12 @@ export async function compareRows({ check, tables, range, narrow }: CompareArgs)
     });
     tables = differingTables(tables, table.tablesPerDb, sums, narrow);
   }
-  const wanted = new Set(tables.map(targetId));
+  const wanted = new Set(tables.map(idOf));
   const rows = new RowComparison(check.recordKey, check.kinds);
   src.forEach((r, i) => {
-    const id = targetId(routed[i]!);
+    const id = idOf(routed[i]!);
     if (wanted.has(id)) rows.addSource(id, r);
   });
-  await inParallel([...tables], check.concurrency, async (t) => rows.compareTarget(targetId(t), await check.targets.rows(t, check.columns, check.readKinds, range)));
+  await inParallel([...tables], check.concurrency, async (t) => rows.compareTarget(idOf(t), await check.targets.rows(t, check.columns, check.readKinds, range)));
   return { sourceRows: src.length, compared: [...tables], missing: rows.missing(), different: rows.different, extra: rows.extra };
 }

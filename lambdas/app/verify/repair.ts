@@ -1,6 +1,6 @@
 /** Repair of a batch's differences from a fresh source read. */
+import { idOf } from '../../core/table-id.js';
 import { groupByTarget } from '../../core/routing.js';
-import { targetId } from '../../core/verify-sums.js';
 import type { Compared } from './compare.js';
 import type { TableCheck } from './table-check.js';
 
@@ -25,8 +25,8 @@ export async function repairRows(check: TableCheck, found: Pick<Compared, 'missi
   }
   for (const d of found.extra) {
     const [row] = await check.source.rowsByKeys(table.name, columns, recordKey, [d.key]);
-    if (row && targetId(router.route(row)) === d.target) continue;
-    const target = check.tables.find((t) => targetId(t) === d.target)!;
+    if (row && idOf(router.route(row)) === d.target) continue;
+    const target = check.tables.find((t) => idOf(t) === d.target)!;
     repaired += await check.targets.repair(target, { deleteKeys: [d.key], recordKey });
   }
   return repaired;
