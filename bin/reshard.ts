@@ -18,6 +18,7 @@ import { runDemo } from '../local/demo.js';
 import { verifyTable } from '../lambdas/app/verify.js';
 import { gatherReport } from '../lambdas/app/report.js';
 import { renderReport } from '../local/report-html.js';
+import { cdcLine, progressLine } from '../lambdas/core/progress.js';
 import type { CdcLag } from '../local/cdc.js';
 import { StateStore, dynamoClient } from '../lambdas/adapters/state-store.js';
 
@@ -32,20 +33,13 @@ const stateOption = new Option('--state-dir <dir>', 'where local state (checkpoi
 
 const stateDir = (config: MigrationConfig, dir?: string) => dir ?? join('.reshard', config.migrationId);
 
-function formatDuration(seconds: number): string {
-  const h = Math.floor(seconds / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  const s = seconds % 60;
-  return h ? `${h}h${String(m).padStart(2, '0')}m` : m ? `${m}m${String(s).padStart(2, '0')}s` : `${s}s`;
-}
-
 function printStatus(view: MigrationView, lag?: CdcLag): void {
   console.log(`migration ${view.migrationId}: ${view.status}`);
-  if (lag)
-    console.log(`  cdc: captured ${lag.captured.toLocaleString('en-US')} events, backlog ${lag.backlog} message(s), ${lag.secondsBehind.toFixed(1)} s behind the source${lag.caughtUp ? ' (caught up)' : ''}${lag.dead ? `, ${lag.dead} in the DLQ` : ''}`);
+  if (lag) console.log(`  ${cdcLine(lag)}`);
   for (const t of view.tables) {
+    const line = progressLine({ table: t.table, copied: t.rowsCopied, total: t.statisticsTotal, etaSeconds: t.etaSeconds, status: t.status });
     console.log(
-      `  ${t.table}: ${t.status}  copied ${t.rowsCopied.toLocaleString('en-US')}/${t.statisticsTotal.toLocaleString('en-US')} (${t.percent}%${t.etaSeconds !== null ? `, ETA ${formatDuration(t.etaSeconds)}` : ''})  segments ${t.segments.filter((s) => s.status === 'DONE').length}/${t.segments.length} done  verified ${t.verifiedRows.toLocaleString('en-US')}, dirty ${t.dirtyRows}, repaired ${t.repairedRows}${t.complete && (!lag || (lag.caughtUp && lag.backlog === 0)) ? '  COMPLETE' : ''}`,
+      `  ${line}  segments ${t.segments.filter((s) => s.status === 'DONE').length}/${t.segments.length} done  verified ${t.verifiedRows.toLocaleString('en-US')}, dirty ${t.dirtyRows}, repaired ${t.repairedRows}${t.complete && (!lag || (lag.caughtUp && lag.backlog === 0)) ? '  COMPLETE' : ''}`,
     );
     for (const s of t.segments.filter((x) => x.status !== 'DONE'))
       console.log(`    #${s.segment} ${s.status} cursor=${s.cursor ?? '(start)'} pages=${s.pagesDone} rows=${s.rowsCopied} retries=${s.retries}${s.error ? `\n      error: ${s.error}` : ''}`);
