@@ -12,6 +12,7 @@ import { LocalRuntime } from './runtime.js';
 import { startProgress } from './progress.js';
 import { checkAll } from './checksum.js';
 import { verifyTable } from '../lambdas/app/verify.js';
+import { sleep } from '../lambdas/core/time.js';
 
 export interface DemoOptions {
   readonly orders: number;
@@ -135,7 +136,7 @@ class DemoWriter {
         } finally {
           conn.release();
         }
-        await new Promise((r) => setTimeout(r, 20));
+        await sleep(20);
       }
     })();
   }
