@@ -42,8 +42,9 @@ export interface TableProgress {
 }
 
 /**
- * `order_info: copied 1,200/5,000 (24.0%)  300 rows/s  ETA 12s  [RUNNING]`: no rate when it is not known,
- * no ETA once nothing is left to copy (`--` while it cannot be told); an empty table that is DONE shows 100%.
+ * `order_info: copied 1,200/5,000 (24.0%)  300 rows/s  ETA 12s  [RUNNING]`: no rate when it is not known;
+ * no ETA once nothing is left to copy or the table is DONE (`--` while it cannot be told); an empty table
+ * that is DONE shows 100%.
  */
 export function progressLine(p: TableProgress): string {
   const left = Math.max(0, p.total - p.copied);
@@ -52,7 +53,7 @@ export function progressLine(p: TableProgress): string {
   return [
     `${p.table}: copied ${count(p.copied)}/${count(p.total)} (${pct.toFixed(1)}%)`,
     ...(p.rowsPerSec !== undefined ? [`${count(p.rowsPerSec)} rows/s`] : []),
-    ...(left > 0 ? [`ETA ${formatDuration(eta ?? Number.NaN)}`] : []),
+    ...(left > 0 && p.status !== 'DONE' ? [`ETA ${formatDuration(eta ?? Number.NaN)}`] : []),
     ...(p.status ? [`[${p.status}]`] : []),
   ].join('  ');
 }

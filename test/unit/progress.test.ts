@@ -28,6 +28,7 @@ describe('progressLine', () => {
     ['copied past the statistics', { table: 't', copied: 1100, total: 1000, rowsPerSec: 5 }, 't: copied 1,100/1,000 (100.0%)  5 rows/s'],
     ['ETA given (status), no rate', { table: 't', copied: 500, total: 1000, etaSeconds: 185, status: 'RUNNING' }, 't: copied 500/1,000 (50.0%)  ETA 3m05s  [RUNNING]'],
     ['ETA given as unknown', { table: 't', copied: 500, total: 1000, etaSeconds: null, rowsPerSec: 10 }, 't: copied 500/1,000 (50.0%)  10 rows/s  ETA --'],
+    ['done while the statistics grew: no ETA', { table: 't', copied: 329, total: 498, rowsPerSec: 0, status: 'DONE' }, 't: copied 329/498 (66.1%)  0 rows/s  [DONE]'],
     ['empty table done', { table: 't', copied: 0, total: 0, etaSeconds: null, status: 'DONE' }, 't: copied 0/0 (100.0%)  [DONE]'],
     ['not planned', { table: 't', copied: 0, total: 0, etaSeconds: null, status: 'NOT_PLANNED' }, 't: copied 0/0 (0.0%)  [NOT_PLANNED]'],
     ['large numbers', { table: 't', copied: 12_345_678, total: 100_000_000, rowsPerSec: 40_000.4 }, 't: copied 12,345,678/100,000,000 (12.3%)  40,000 rows/s  ETA 36m31s'],
