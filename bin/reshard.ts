@@ -5,7 +5,7 @@
  */
 import { Command, Option } from 'commander';
 import { join } from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { configJsonSchema, type MigrationConfig } from '../lambdas/core/config.js';
 import { loadConfigFile } from '../lambdas/app/load-config.js';
@@ -22,9 +22,12 @@ import { cdcLine, progressLine } from '../lambdas/core/progress.js';
 import type { CdcLag } from '../local/cdc.js';
 import { StateStore, dynamoClient } from '../lambdas/adapters/state-store.js';
 
+const { version } = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8')) as { version: string };
+
 const program = new Command()
   .name('reshard')
   .description('Move MySQL tables into a sharded layout: resumable, checkpointed, verifiable.')
+  .version(version, '-V, --version', 'print the version')
   .showHelpAfterError()
   .configureOutput({ outputError: (s, write) => write(s) });
 
@@ -221,6 +224,18 @@ program
     if (!ok) process.exitCode = 1;
   });
 
+/**
+ * The verb (or `help <verb>`) must be one of ours: an unknown one is an error naming it and listing the
+ * verbs, even with --help (commander would print the main help and exit 0).
+ */
+function checkVerb(args: readonly string[]): void {
+  const operands = args.filter((a) => !a.startsWith('-'));
+  const verb = operands[0] === 'help' ? operands[1] : operands[0];
+  const verbs = program.commands.map((c) => c.name());
+  if (verb !== undefined && !verbs.includes(verb)) program.error(`error: unknown command '${verb}' (commands: ${verbs.join(', ')})`);
+}
+
+checkVerb(process.argv.slice(2));
 program.parseAsync(process.argv).then(
   () => {
     // Pools and timers are closed; exit explicitly in case a library keeps a handle open.
