@@ -1,6 +1,7 @@
 #!/usr/bin/env -S node --import tsx
 /**
- * reshard CLI (local mode: the synthesized state machine over embedded emulators and real MySQL).
+ * reshard CLI (local mode: the synthesized state machine over embedded emulators and real MySQL;
+ * `status --state-table` reads a deployed migration's state instead).
  * Every verb exits 0 on success and non-zero on failure; errors name the field, row or segment at fault.
  */
 import { Command, Option } from 'commander';
@@ -197,7 +198,7 @@ program
 
 program
   .command('status')
-  .description('show per table: status, rows copied / statistics total, segments with cursor, error and retries')
+  .description('show per table: status, rows copied / statistics total, ETA, verification, and the segments not DONE with cursor, error and retries; with CDC, its capture, backlog and lag')
   .addOption(configOption)
   .addOption(stateOption)
   .option('--json', 'print as JSON')
@@ -214,11 +215,11 @@ program
 
 program
   .command('demo')
-  .description('start a private MariaDB, generate orders + items, copy them into 8 dbs × 8 tables, compare checksums')
+  .description('start a private MariaDB, generate orders + items, copy them into 8 dbs × 8 tables while a writer changes them (CDC), compare checksums and verify')
   .option('--orders <n>', 'orders to generate', (v) => Number.parseInt(v, 10), 200_000)
   .option('--port <port>', 'port of the private MariaDB', (v) => Number.parseInt(v, 10), 3407)
   .option('--dir <dir>', 'where the demo keeps its MariaDB and state', '.reshard/demo')
-  .option('--keep', 'leave the MariaDB running and print its connection URLs')
+  .option('--keep', 'leave the MariaDB running, write the config next to the state and print the commands to try next')
   .action(async (opts: { orders: number; port: number; dir: string; keep?: boolean }) => {
     const ok = await runDemo({ orders: opts.orders, port: opts.port, dir: opts.dir, keep: opts.keep ?? false });
     if (!ok) process.exitCode = 1;

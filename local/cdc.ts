@@ -23,7 +23,7 @@ export interface CdcLag {
   readonly backlog: number;
   /** Messages in the DLQ. */
   readonly dead: number;
-  /** Seconds between the source's newest write and the newest captured event (0 when caught up). */
+  /** Seconds since the source time of the newest captured event; 0 when caught up (see `secondsBehind`). */
   readonly secondsBehind: number;
   /** Capture has read up to the source's current binlog position. */
   readonly caughtUp: boolean;

@@ -59,7 +59,7 @@ export function envContext(): Promise<AppContext> {
 
 let queueCached: ChangeQueue | undefined;
 
-/** The change queue RESHARD_QUEUE_URL names, built once per container (capture sends to it). */
+/** The change queue RESHARD_QUEUE_URL names, built once per container (capture sends to it; the settle wait reads its depth). */
 export function envChangeQueue(env: NodeJS.ProcessEnv = process.env): ChangeQueue {
   const url = env[RuntimeEnv.queueUrl];
   if (!url) throw new ConfigError(`set ${RuntimeEnv.queueUrl} (the change queue)`);
