@@ -20,6 +20,7 @@ import type { TableConfig } from '../core/config.js';
 import { SegmentStatus, sortableKey, type Checkpoint } from '../core/model.js';
 import { keyColumnsOf, recordKeyId, recordKeyOf } from '../core/config.js';
 import { planFor, tableConfig, routerFor, sourceFor, type AppContext } from './context.js';
+import { sleep } from '../core/time.js';
 
 export interface CopyRequest {
   readonly table: string;
@@ -48,8 +49,6 @@ interface Page {
   readonly render: RowRendering | undefined;
   readonly route: (row: readonly unknown[]) => TargetName;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function copySegment(ctx: AppContext, req: CopyRequest, owner: string): Promise<CopyResult> {
   const { config, store } = ctx;
