@@ -14,14 +14,17 @@ import { spawn, spawnSync } from 'node:child_process';
 import mysql, { type RowDataPacket } from 'mysql2/promise';
 import type { SQSEvent } from 'aws-lambda';
 import { parseConfig } from '../lambdas/core/config.js';
-import { decodeEvents, packMessages, type ChangeEvent, type OutgoingMessage } from '../lambdas/core/events.js';
+import type { ChangeEvent, OutgoingMessage } from '../lambdas/core/events/model.js';
+import { packMessages } from '../lambdas/core/events/pack.js';
+import { decodeEvents } from '../lambdas/core/events/wire.js';
 import { ChangeQueue } from '../lambdas/adapters/sqs.js';
-import { currentPosition, readChanges } from '../lambdas/adapters/binlog.js';
+import { readChanges } from '../lambdas/adapters/binlog/reader.js';
+import { currentPosition } from '../lambdas/adapters/binlog/server.js';
 import { captureReadOptions, captureRun, groupOf, keyOnly, keysOnlyBefore } from '../lambdas/app/capture.js';
 import { applyEvents } from '../lambdas/app/apply.js';
 import { routerFor, tableConfig } from '../lambdas/app/context.js';
 import { makeApplyHandler } from '../lambdas/handlers/apply.js';
-import { inParallel } from '../lambdas/adapters/mysql.js';
+import { inParallel } from '../lambdas/core/parallel.js';
 import { startMariaDb } from '../local/mariadb.js';
 import { ordersConfig } from '../local/seed.js';
 import { LocalRuntime } from '../local/runtime.js';
@@ -117,7 +120,7 @@ try {
       serverId: config.cdc.serverId + 1,
       batchSize: 5000,
       onBatch: (events) => {
-        if (pack) packMessages(events.map(slimBefore), group, slim);
+        if (pack) packMessages(events.map(slimBefore), { groupOf: group, keyOnly: slim });
         return Promise.resolve();
       },
     });

@@ -19,7 +19,7 @@ import { existsSync, rmSync } from 'node:fs';
 import mysql, { type Pool, type RowDataPacket } from 'mysql2/promise';
 import { parseConfig } from '../lambdas/core/config.js';
 import { q, qt, rowCrcExpr } from '../lambdas/core/sql.js';
-import { inParallel } from '../lambdas/adapters/mysql.js';
+import { inParallel } from '../lambdas/core/parallel.js';
 import { verifyTable, type VerifySummary } from '../lambdas/app/verify.js';
 import { planFor, routerFor, tableConfig } from '../lambdas/app/context.js';
 import { startMariaDb } from '../local/mariadb.js';

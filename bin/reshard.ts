@@ -1,11 +1,12 @@
 #!/usr/bin/env -S node --import tsx
 /**
- * reshard CLI (local mode: the synthesized state machine over embedded emulators and real MySQL).
+ * reshard CLI (local mode: the synthesized state machine over embedded emulators and real MySQL;
+ * `status --state-table` reads a deployed migration's state instead).
  * Every verb exits 0 on success and non-zero on failure; errors name the field, row or segment at fault.
  */
 import { Command, Option } from 'commander';
 import { join } from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { configJsonSchema, type MigrationConfig } from '../lambdas/core/config.js';
 import { loadConfigFile } from '../lambdas/app/load-config.js';
@@ -18,12 +19,16 @@ import { runDemo } from '../local/demo.js';
 import { verifyTable } from '../lambdas/app/verify.js';
 import { gatherReport } from '../lambdas/app/report.js';
 import { renderReport } from '../local/report-html.js';
+import { cdcLine, progressLine } from '../lambdas/core/progress.js';
 import type { CdcLag } from '../local/cdc.js';
 import { StateStore, dynamoClient } from '../lambdas/adapters/state-store.js';
+
+const { version } = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8')) as { version: string };
 
 const program = new Command()
   .name('reshard')
   .description('Move MySQL tables into a sharded layout: resumable, checkpointed, verifiable.')
+  .version(version, '-V, --version', 'print the version')
   .showHelpAfterError()
   .configureOutput({ outputError: (s, write) => write(s) });
 
@@ -32,20 +37,13 @@ const stateOption = new Option('--state-dir <dir>', 'where local state (checkpoi
 
 const stateDir = (config: MigrationConfig, dir?: string) => dir ?? join('.reshard', config.migrationId);
 
-function formatDuration(seconds: number): string {
-  const h = Math.floor(seconds / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  const s = seconds % 60;
-  return h ? `${h}h${String(m).padStart(2, '0')}m` : m ? `${m}m${String(s).padStart(2, '0')}s` : `${s}s`;
-}
-
 function printStatus(view: MigrationView, lag?: CdcLag): void {
   console.log(`migration ${view.migrationId}: ${view.status}`);
-  if (lag)
-    console.log(`  cdc: captured ${lag.captured.toLocaleString('en-US')} events, backlog ${lag.backlog} message(s), ${lag.secondsBehind.toFixed(1)} s behind the source${lag.caughtUp ? ' (caught up)' : ''}${lag.dead ? `, ${lag.dead} in the DLQ` : ''}`);
+  if (lag) console.log(`  ${cdcLine(lag)}`);
   for (const t of view.tables) {
+    const line = progressLine({ table: t.table, copied: t.rowsCopied, total: t.statisticsTotal, etaSeconds: t.etaSeconds, status: t.status });
     console.log(
-      `  ${t.table}: ${t.status}  copied ${t.rowsCopied.toLocaleString('en-US')}/${t.statisticsTotal.toLocaleString('en-US')} (${t.percent}%${t.etaSeconds !== null ? `, ETA ${formatDuration(t.etaSeconds)}` : ''})  segments ${t.segments.filter((s) => s.status === 'DONE').length}/${t.segments.length} done  verified ${t.verifiedRows.toLocaleString('en-US')}, dirty ${t.dirtyRows}, repaired ${t.repairedRows}${t.complete && (!lag || (lag.caughtUp && lag.backlog === 0)) ? '  COMPLETE' : ''}`,
+      `  ${line}  segments ${t.segments.filter((s) => s.status === 'DONE').length}/${t.segments.length} done  verified ${t.verifiedRows.toLocaleString('en-US')}, dirty ${t.dirtyRows}, repaired ${t.repairedRows}${t.complete && (!lag || (lag.caughtUp && lag.backlog === 0)) ? '  COMPLETE' : ''}`,
     );
     for (const s of t.segments.filter((x) => x.status !== 'DONE'))
       console.log(`    #${s.segment} ${s.status} cursor=${s.cursor ?? '(start)'} pages=${s.pagesDone} rows=${s.rowsCopied} retries=${s.retries}${s.error ? `\n      error: ${s.error}` : ''}`);
@@ -200,7 +198,7 @@ program
 
 program
   .command('status')
-  .description('show per table: status, rows copied / statistics total, segments with cursor, error and retries')
+  .description('show per table: status, rows copied / statistics total, ETA, verification, and the segments not DONE with cursor, error and retries; with CDC, its capture, backlog and lag')
   .addOption(configOption)
   .addOption(stateOption)
   .option('--json', 'print as JSON')
@@ -217,16 +215,28 @@ program
 
 program
   .command('demo')
-  .description('start a private MariaDB, generate orders + items, copy them into 8 dbs × 8 tables, compare checksums')
+  .description('start a private MariaDB, generate orders + items, copy them into 8 dbs × 8 tables while a writer changes them (CDC), compare checksums and verify')
   .option('--orders <n>', 'orders to generate', (v) => Number.parseInt(v, 10), 200_000)
   .option('--port <port>', 'port of the private MariaDB', (v) => Number.parseInt(v, 10), 3407)
   .option('--dir <dir>', 'where the demo keeps its MariaDB and state', '.reshard/demo')
-  .option('--keep', 'leave the MariaDB running and print its connection URLs')
+  .option('--keep', 'leave the MariaDB running, write the config next to the state and print the commands to try next')
   .action(async (opts: { orders: number; port: number; dir: string; keep?: boolean }) => {
     const ok = await runDemo({ orders: opts.orders, port: opts.port, dir: opts.dir, keep: opts.keep ?? false });
     if (!ok) process.exitCode = 1;
   });
 
+/**
+ * The verb (or `help <verb>`) must be one of ours: an unknown one is an error naming it and listing the
+ * verbs, even with --help (commander would print the main help and exit 0).
+ */
+function checkVerb(args: readonly string[]): void {
+  const operands = args.filter((a) => !a.startsWith('-'));
+  const verb = operands[0] === 'help' ? operands[1] : operands[0];
+  const verbs = program.commands.map((c) => c.name());
+  if (verb !== undefined && !verbs.includes(verb)) program.error(`error: unknown command '${verb}' (commands: ${verbs.join(', ')})`);
+}
+
+checkVerb(process.argv.slice(2));
 program.parseAsync(process.argv).then(
   () => {
     // Pools and timers are closed; exit explicitly in case a library keeps a handle open.

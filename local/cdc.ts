@@ -3,9 +3,12 @@
  * to back) and the SQS event-source pollers invoking the apply handler, over fauxqs.
  */
 import { randomUUID } from 'node:crypto';
-import { currentPosition, compareBinlogPositions } from '../lambdas/adapters/binlog.js';
+import { currentPosition } from '../lambdas/adapters/binlog/server.js';
+import { comparePositions } from '../lambdas/core/position.js';
+import { sleep } from '../lambdas/core/time.js';
+import { checkpointReading, waitForCatchUp } from '../lambdas/app/settle.js';
 import { ChangeQueue } from '../lambdas/adapters/sqs.js';
-import type { OutgoingMessage } from '../lambdas/core/events.js';
+import type { OutgoingMessage } from '../lambdas/core/events/model.js';
 import { secondsBehind } from '../lambdas/core/progress.js';
 import { captureRun, sourceBinlogReader } from '../lambdas/app/capture.js';
 import type { AppContext } from '../lambdas/app/context.js';
@@ -21,7 +24,7 @@ export interface CdcLag {
   readonly backlog: number;
   /** Messages in the DLQ. */
   readonly dead: number;
-  /** Seconds between the source's newest write and the newest captured event (0 when caught up). */
+  /** Seconds since the source time of the newest captured event; 0 when caught up (see `secondsBehind`). */
   readonly secondsBehind: number;
   /** Capture has read up to the source's current binlog position. */
   readonly caughtUp: boolean;
@@ -74,10 +77,10 @@ export class LocalCdc {
       while (this.running) {
         try {
           const run = await captureRun(this.ctx, { queue: this.queue, read: sourceBinlogReader(this.ctx.config) }, { owner, budgetMs: 2000, leaseMs: 30_000, idleMs: 200 });
-          if (run.caughtUp && run.events === 0) await new Promise((r) => setTimeout(r, 100));
+          if (run.caughtUp && run.events === 0) await sleep(100);
         } catch (err) {
           if (!(err instanceof LeaseHeldError)) this.lastError = describeError(err);
-          await new Promise((r) => setTimeout(r, 500));
+          await sleep(500);
         }
       }
     })();
@@ -96,7 +99,7 @@ export class LocalCdc {
       this.queue.depth(),
       this.dlq.depth(),
     ]);
-    const caughtUp = !!state && compareBinlogPositions(state.position, source) >= 0;
+    const caughtUp = !!state && comparePositions(state.position, source) >= 0;
     return {
       captured: state?.events ?? 0,
       backlog: depth.visible + depth.inFlight,
@@ -109,37 +112,44 @@ export class LocalCdc {
   /**
    * Waits until every change the source had made when called is applied — a watermark, so it also ends
    * while the source keeps changing: capture passes the source's current position, then every message sent
-   * up to that point has been handled (applied, or moved towards the DLQ).
+   * up to that point has been handled (applied, or moved towards the DLQ) or the queue is empty.
    */
   async catchUp(timeoutMs = 120_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    const mark = await currentPosition(this.ctx.source);
-    for (;;) {
-      const state = await this.ctx.store.getCapture(this.ctx.config.migrationId);
-      if (state && compareBinlogPositions(state.position, mark) >= 0) break;
-      if (Date.now() > deadline) throw new Error(`CDC capture did not reach ${mark.file}:${mark.position} within ${timeoutMs} ms${this.lastError ? ` (last error: ${this.lastError})` : ''}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    const sent = this.sent;
-    while (this.poller.processed + this.poller.failedReports < sent) {
-      const depth = await this.queue.depth();
-      if (depth.visible + depth.inFlight === 0) break; // deduplicated resends are never delivered
-      if (Date.now() > deadline) throw new Error(`CDC apply did not catch up within ${timeoutMs} ms (backlog ${depth.visible + depth.inFlight})`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await waitForCatchUp(
+      {
+        sourcePosition: () => currentPosition(this.ctx.source),
+        read: checkpointReading(this.ctx, async () => {
+          const depth = await this.queue.depth();
+          return depth.visible + depth.inFlight; // deduplicated resends are never delivered: an empty queue ends the wait too
+        }),
+        handledSince: () => {
+          const sent = this.sent;
+          return () => this.poller.processed + this.poller.failedReports >= sent;
+        },
+        timeoutMessage: (mark, last) =>
+          last.caughtUp
+            ? `CDC apply did not catch up within ${timeoutMs} ms (backlog ${last.backlog})`
+            : `CDC capture did not reach ${mark.file}:${mark.position} within ${timeoutMs} ms${this.lastError ? ` (last error: ${this.lastError})` : ''}`,
+      },
+      timeoutMs,
+      50,
+    );
   }
 
-  /** Waits until capture has reached the source's current position and every message is applied. */
+  /**
+   * Waits until capture is level with the source and every message is applied, on two readings in a row:
+   * each reading compares with the source's position at that moment (not a watermark), so the lag it
+   * returns is caught up with an empty queue.
+   */
   async drain(timeoutMs = 120_000): Promise<CdcLag> {
-    const deadline = Date.now() + timeoutMs;
-    let calm = 0;
-    for (;;) {
-      const lag = await this.lag();
-      // Two consecutive calm readings: the poller may hold a message between receive and delete.
-      calm = lag.caughtUp && lag.backlog === 0 ? calm + 1 : 0;
-      if (calm >= 2) return lag;
-      if (Date.now() > deadline) throw new Error(`CDC did not catch up within ${timeoutMs} ms (backlog ${lag.backlog}, caught up ${lag.caughtUp}${this.lastError ? `, last error: ${this.lastError}` : ''})`);
-      await new Promise((r) => setTimeout(r, 150));
-    }
+    return waitForCatchUp(
+      {
+        sourcePosition: () => currentPosition(this.ctx.source),
+        read: () => this.lag(),
+        timeoutMessage: (_mark, lag) => `CDC did not catch up within ${timeoutMs} ms (backlog ${lag.backlog}, caught up ${lag.caughtUp}${this.lastError ? `, last error: ${this.lastError}` : ''})`,
+      },
+      timeoutMs,
+      150,
+    );
   }
 }

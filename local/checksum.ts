@@ -5,7 +5,8 @@
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { expand, type MigrationConfig, type TableConfig } from '../lambdas/core/config.js';
 import { q, qt, rowCrcExpr, windowPredicates } from '../lambdas/core/sql.js';
-import { columnsOf, readKindsOf, tableChecksum } from '../lambdas/adapters/mysql.js';
+import { columnsOf, readKindsOf } from '../lambdas/adapters/mysql/schema.js';
+import { tableChecksum } from '../lambdas/adapters/mysql/source.js';
 
 export interface TargetCheck {
   readonly target: string;
@@ -57,7 +58,7 @@ async function checkTable(config: MigrationConfig, table: TableConfig, source: P
     for (let t = 0; t < table.tablesPerDb; t++) {
       const database = expand(config.target.databasePattern, 'db', d);
       const tableName = expand(table.targetTable, 'table', t);
-      const got = await tableChecksum(targets[d] ?? targets[0]!, database, tableName, columns, '', [], readKinds);
+      const got = await tableChecksum(targets[d] ?? targets[0]!, { database, table: tableName, columns, readKinds });
       const want = expected.get(`${d}.${t}`) ?? { n: 0, x: '0', s: '0' };
       out.push({
         target: `${database}.${tableName}`,

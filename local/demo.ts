@@ -1,8 +1,11 @@
 /**
- * `npm run demo`: a private MariaDB with binlog, a generated single-db source (orders + items),
- * a full copy into 8 dbs × 8 tables through the synthesized state machine, and a checksum summary.
+ * `npm run demo`: a private MariaDB with binlog, a generated single-db source (orders + items) changed by
+ * a writer while it is copied, a full copy with CDC into 8 dbs × 8 tables through the synthesized state
+ * machine, a checksum summary and a verification. With `keep`, the MariaDB stays up and the config the
+ * demo ran with is written next to its state, so the other verbs can be tried on it.
  */
 import { rmSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import mysql, { type Pool } from 'mysql2/promise';
 import { parseConfig } from '../lambdas/core/config.js';
@@ -12,6 +15,7 @@ import { LocalRuntime } from './runtime.js';
 import { startProgress } from './progress.js';
 import { checkAll } from './checksum.js';
 import { verifyTable } from '../lambdas/app/verify.js';
+import { sleep } from '../lambdas/core/time.js';
 
 export interface DemoOptions {
   readonly orders: number;
@@ -32,14 +36,12 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
     const seeded = await seedOrders(admin, 'demo_src', { orders: opts.orders, itemsPerOrder: 2.5, seed: 2026 });
     log(`  ${seeded.orders.toLocaleString('en-US')} orders, ${seeded.items.toLocaleString('en-US')} items in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
 
-    const config = parseConfig(
-      {
-        ...ordersConfig({ migrationId: 'demo', port: opts.port, sourceDb: 'demo_src', targetPrefix: 'demo_order_db', databases: 8, tablesPerDb: 8, pageSize: 5000, segments: 8, concurrency: 4 }),
-        cdc: { enabled: true, serverId: 7101, applyConcurrency: 4 },
-      },
-      'demo config',
-    );
-    const stateDir = join(opts.dir, 'state');
+    const input = {
+      ...ordersConfig({ migrationId: 'demo', port: opts.port, sourceDb: 'demo_src', targetPrefix: 'demo_order_db', databases: 8, tablesPerDb: 8, pageSize: 5000, segments: 8, concurrency: 4 }),
+      cdc: { enabled: true, serverId: 7101, applyConcurrency: 4 },
+    };
+    const config = parseConfig(input, 'demo config');
+    const { stateDir, configFile } = demoPaths(opts.dir);
     rmSync(stateDir, { recursive: true, force: true });
     runtime = await LocalRuntime.start({ config, stateDir });
     log('copying into demo_order_db_{0..7}.{order_info,order_item_detail}_{0..7} through the synthesized state machine…');
@@ -78,9 +80,8 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
       ok &&= v.clean;
     }
     if (opts.keep) {
-      log(`\nMariaDB left running (datadir ${join(opts.dir, 'mariadb')}):`);
-      log(`  source: mysql://root@127.0.0.1:${opts.port}/demo_src`);
-      log(`  target: mysql://root@127.0.0.1:${opts.port}/demo_order_db_0 … demo_order_db_7`);
+      await writeFile(configFile, `${JSON.stringify(input, null, 2)}\n`);
+      for (const l of keptDemoNotes(opts.dir, opts.port)) log(l);
     }
     return ok;
   } finally {
@@ -88,6 +89,26 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
     await admin.end();
     if (!opts.keep) await server.stop();
   }
+}
+
+/** Where the demo keeps its state and, with `keep`, the config it ran with. */
+export function demoPaths(dir: string): { readonly stateDir: string; readonly configFile: string } {
+  return { stateDir: join(dir, 'state'), configFile: join(dir, 'config.json') };
+}
+
+/** What `keep` leaves behind and the commands to try next. */
+export function keptDemoNotes(dir: string, port: number): string[] {
+  const { stateDir, configFile } = demoPaths(dir);
+  const args = `--config ${configFile} --state-dir ${stateDir}`;
+  return [
+    `\nMariaDB left running (datadir ${join(dir, 'mariadb')}, stop it with \`kill $(cat ${join(dir, 'mariadb', 'mariadbd.pid')})\`):`,
+    `  source: mysql://root@127.0.0.1:${port}/demo_src`,
+    `  target: mysql://root@127.0.0.1:${port}/demo_order_db_0 … demo_order_db_7`,
+    `config written to ${configFile} (state in ${stateDir}); try:`,
+    `  npx tsx bin/reshard.ts status ${args}`,
+    `  npx tsx bin/reshard.ts verify ${args} --report ${join(dir, 'report.html')}`,
+    `  npx tsx bin/reshard.ts plan --config ${configFile}`,
+  ];
 }
 
 /** Changes the source while the copy runs: updates, deletes and new orders with items, in small transactions. */
@@ -135,7 +156,7 @@ class DemoWriter {
         } finally {
           conn.release();
         }
-        await new Promise((r) => setTimeout(r, 20));
+        await sleep(20);
       }
     })();
   }

@@ -7,6 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import mysql from 'mysql2/promise';
+import { sleep } from '../lambdas/core/time.js';
 
 export interface MariaDbOptions {
   readonly dir: string;
@@ -64,8 +65,6 @@ async function canConnect(port: number): Promise<boolean> {
     return false;
   }
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Starts (or reuses, if already listening on `port`) a private MariaDB with binlog enabled. */
 export async function startMariaDb(given: MariaDbOptions): Promise<MariaDb> {

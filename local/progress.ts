@@ -1,12 +1,13 @@
 /**
- * Progress of a running copy, read from the checkpoints (the same numbers `status` shows): bars per
- * table on a TTY (cli-progress), plain lines otherwise.
+ * Progress of a running copy, read from the checkpoints (the same numbers `status` shows): on a TTY a bar
+ * per table followed by its progress line (cli-progress), plus the CDC line; otherwise the same lines as
+ * plain text every `intervalMs`.
  */
 import cliProgress from 'cli-progress';
 import type { MigrationConfig } from '../lambdas/core/config.js';
 import type { StateStore } from '../lambdas/adapters/state-store.js';
 import { migrationStatus } from '../lambdas/app/status.js';
-import { formatDuration, progressLine, RateMeter } from '../lambdas/core/progress.js';
+import { cdcLine, progressLine, RateMeter } from '../lambdas/core/progress.js';
 import type { CdcLag } from './cdc.js';
 
 export interface ProgressReporter {
@@ -23,7 +24,7 @@ export function startProgress(
   const meters = new Map(config.tables.map((t) => [t.name, new RateMeter()]));
   const multi = tty
     ? new cliProgress.MultiBar(
-        { format: ' {table} |{bar}| {value}/{total} rows {percentage}% | {rate} rows/s | ETA {etaText} | {state}', hideCursor: true, clearOnComplete: false, stopOnComplete: false },
+        { format: ' {bar} {line}', hideCursor: true, clearOnComplete: false, stopOnComplete: false },
         cliProgress.Presets.shades_classic,
       )
     : undefined;
@@ -37,23 +38,21 @@ export function startProgress(
     const now = Date.now();
     const lines: string[] = [];
     for (const t of view.tables) {
-      const rate = meters.get(t.table)!.add(now, t.rowsCopied);
-      const total = Math.max(t.statisticsTotal, t.rowsCopied, 1);
+      const line = progressLine({ table: t.table, copied: t.rowsCopied, total: t.statisticsTotal, rowsPerSec: meters.get(t.table)!.add(now, t.rowsCopied), status: t.status });
+      lines.push(line);
       if (multi) {
+        const total = Math.max(t.statisticsTotal, t.rowsCopied, 1);
         let bar = bars.get(t.table);
-        const payload = { table: t.table.padEnd(20), rate: Math.round(rate), etaText: rate > 0 ? formatDuration((total - t.rowsCopied) / rate) : '--', state: t.status };
-        if (!bar) bars.set(t.table, (bar = multi.create(total, t.rowsCopied, payload)));
+        if (!bar) bars.set(t.table, (bar = multi.create(total, t.rowsCopied, { line })));
         bar.setTotal(total);
-        bar.update(t.rowsCopied, payload);
-      } else {
-        lines.push(progressLine({ table: t.table, copied: t.rowsCopied, total: t.statisticsTotal, rowsPerSec: rate, status: t.status }));
+        bar.update(t.rowsCopied, { line });
       }
     }
     const lag = opts.lag ? await opts.lag().catch(() => undefined) : undefined;
-    const lagText = lag ? `cdc: applied backlog ${lag.backlog} msg, lag ${lag.secondsBehind.toFixed(1)} s${lag.caughtUp ? ' (caught up)' : ''}${lag.dead ? `, DLQ ${lag.dead}` : ''}` : undefined;
+    const lagText = lag ? cdcLine(lag) : undefined;
     if (multi && lagText) {
-      if (!lagBar) lagBar = multi.create(1, 0, { table: 'cdc'.padEnd(20), rate: 0, etaText: '--', state: lagText });
-      lagBar.update(0, { table: 'cdc'.padEnd(20), rate: 0, etaText: '--', state: lagText });
+      lagBar ??= multi.create(1, 0, { line: lagText }, { format: ' {line}' });
+      lagBar.update(0, { line: lagText });
     }
     if (lagText) lines.push(lagText);
     if (!multi && (final || now - lastPlain >= (opts.intervalMs ?? 5000))) {

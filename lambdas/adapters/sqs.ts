@@ -12,13 +12,12 @@ import {
   type SQSClientConfig,
 } from '@aws-sdk/client-sqs';
 import { TransientError } from '../core/errors.js';
-import type { OutgoingMessage } from '../core/events.js';
+import type { OutgoingMessage } from '../core/events/model.js';
+import { sleep } from '../core/time.js';
 
 export function sqsClient(config: SQSClientConfig = {}): SQSClient {
   return new SQSClient(config);
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** SendMessageBatch allows 10 entries and 256 KiB in total. */
 const MAX_ENTRIES = 10;

@@ -3,17 +3,16 @@
  * record key → read the targets' current rows → filter (DESIGN §4) → one multi-row upsert and one batched
  * delete per target table. Re-applying any window changes nothing (the writes are row images, not deltas).
  */
-import type { Pool, RowDataPacket, ResultSetHeader } from 'mysql2/promise';
 import { recordKeyOf, type TableConfig } from '../core/config.js';
 import { ReshardError, SchemaError } from '../core/errors.js';
 import { mergeLatest } from '../core/rules.js';
-import type { ChangeEvent, RowImage } from '../core/events.js';
-import { applyUpsertSql, deleteByKeysSql, selectByKeysSql } from '../core/sql.js';
+import type { ChangeEvent, RowImage } from '../core/events/model.js';
 import type { TableRouter, TargetName } from '../core/routing.js';
-import { dbError, inParallel, upsertStats } from '../adapters/mysql.js';
+import { inParallel } from '../core/parallel.js';
+import { idOf } from '../core/table-id.js';
 import { SegmentStatus, sortableKey, type Checkpoint, type Tombstone } from '../core/model.js';
 import { inSegment, keyText } from '../core/segments.js';
-import { planFor, routerFor, tableConfig, type AppContext } from './context.js';
+import { planFor, routerFor, sourceFor, tableConfig, type AppContext } from './context.js';
 
 export interface ApplyStats {
   events: number;
@@ -61,9 +60,8 @@ function keyOf(table: TableConfig, image: RowImage): unknown[] {
 }
 
 /** Re-reads rows whose images were too large for SQS (`reread` events): the source's current row, or none. */
-async function reread(ctx: AppContext, table: TableConfig, columns: string[], key: unknown[], readKinds?: Readonly<Record<string, string>>): Promise<RowImage | undefined> {
-  const rk = recordKeyOf(table);
-  const [rows] = await ctx.source.query<RowDataPacket[]>(selectByKeysSql(ctx.config.source.database, table.name, columns, rk, 1, readKinds), key);
+async function reread(ctx: AppContext, table: TableConfig, row: { key: unknown[]; columns: readonly string[]; readKinds?: Readonly<Record<string, string>> | undefined }): Promise<RowImage | undefined> {
+  const rows = await sourceFor(ctx, table.name).rowsByKeys({ columns: row.columns, recordKey: recordKeyOf(table), keys: [row.key], readKinds: row.readKinds });
   return rows[0] as RowImage | undefined;
 }
 
@@ -84,27 +82,30 @@ async function toChanges(ctx: AppContext, events: readonly ChangeEvent[]): Promi
     let op = e.op;
     if (e.reread) {
       const { columns, readKinds } = await planFor(ctx, table.name);
-      after = await reread(ctx, table, columns, keyOf(table, (e.after ?? e.before)!), readKinds);
+      after = await reread(ctx, table, { key: keyOf(table, (e.after ?? e.before)!), columns, readKinds });
       op = after ? 'update' : 'delete';
     }
     if (op === 'delete') {
-      changes.push(changeOf(table, router, (e.before ?? e.after)!, 'delete'));
+      changes.push(changeOf(table, router, { image: (e.before ?? e.after)!, op: 'delete' }));
       continue;
     }
-    const upsert = changeOf(table, router, after!, 'upsert');
+    const upsert = changeOf(table, router, { image: after!, op: 'upsert' });
     // A change of the shard key moves the row: delete it where it was, write it where it belongs.
     if (op === 'update' && e.before) {
       const from = router.route(e.before);
-      if (from !== upsert.target || !sameKey(keyOf(table, e.before), upsert.key)) changes.push(changeOf(table, router, e.before, 'delete', from));
+      if (from !== upsert.target || !sameKey(keyOf(table, e.before), upsert.key)) changes.push(changeOf(table, router, { image: e.before, op: 'delete', target: from }));
     }
     changes.push(upsert);
   }
   return mergeLatest(changes, (c) => c.keyId);
 }
 
-function changeOf(table: TableConfig, router: TableRouter, image: RowImage, op: 'upsert' | 'delete', target = router.route(image)): Change {
+/** The change of one row image; `target` is where the image routes unless given. */
+function changeOf(table: TableConfig, router: TableRouter, change: { image: RowImage; op: 'upsert' | 'delete'; target?: TargetName }): Change {
+  const { image, op } = change;
+  const target = change.target ?? router.route(image);
   const key = keyOf(table, image);
-  return { table, target, key, keyId: `${target.database}.${target.tableName}|${JSON.stringify(key)}`, scrollKey: image[table.scrollKey], op, ...(op === 'upsert' ? { image } : {}) };
+  return { table, target, key, keyId: `${idOf(target)}|${JSON.stringify(key)}`, scrollKey: image[table.scrollKey], op, ...(op === 'upsert' ? { image } : {}) };
 }
 
 /** Same record key, as JSON would tell (a number and its text differ). */
@@ -148,7 +149,7 @@ export async function applyEvents(ctx: AppContext, events: readonly ChangeEvent[
   if (stones.length) await ctx.store.putTombstones(ctx.config.migrationId, stones);
   const byTarget = new Map<string, Change[]>();
   for (const c of changes) {
-    const id = `${c.target.database}.${c.target.tableName}`;
+    const id = idOf(c.target);
     let list = byTarget.get(id);
     if (!list) byTarget.set(id, (list = []));
     list.push(c);
@@ -157,36 +158,33 @@ export async function applyEvents(ctx: AppContext, events: readonly ChangeEvent[
     const { table, target } = list[0]!;
     const { columns } = await planFor(ctx, table.name);
     const rk = recordKeyOf(table);
-    const pool: Pool = ctx.writer.poolFor(target.db);
-    const where = `${target.database}.${target.tableName}`;
-    try {
-      // No read before the write: the statements themselves are the filter (DESIGN §4). The guarded upsert
-      // inserts a missing row, leaves a row with a newer version alone and changes nothing for the same
-      // content; a delete of a missing row deletes nothing. The counts come from the server's answer.
-      const upserts: RowImage[] = [];
-      const deletes: unknown[][] = [];
-      for (const c of list) {
-        if (c.op === 'delete') deletes.push(c.key);
-        else upserts.push(c.image!);
-      }
-      if (upserts.length) {
-        for (const img of upserts)
-          for (const col of columns) if (!(col in img)) throw new SchemaError(`${table.name}: change event row image lacks column ${col} (binlog_row_image must be FULL)`);
-        const [res] = await pool.query<ResultSetHeader>(applyUpsertSql({ database: target.database, table: target.tableName, columns, recordKey: rk, versionColumn: table.versionColumn }), [
-          upserts.map((img) => columns.map((col) => img[col] ?? null)),
-        ]);
-        const counted = upsertStats(res, upserts.length);
-        stats.inserted += counted.inserted;
-        stats.updated += counted.updated;
-        stats.skipped += counted.skipped;
-      }
-      if (deletes.length) {
-        const [res] = await pool.query<ResultSetHeader>(deleteByKeysSql(target.database, target.tableName, rk, deletes.length), deletes.flat());
-        stats.deleted += res.affectedRows;
-        stats.skipped += deletes.length - res.affectedRows;
-      }
-    } catch (err) {
-      throw dbError(err, `applying ${list.length} change(s) to ${where}`);
+    // No read before the write: the statements themselves are the filter (DESIGN §4). The guarded upsert
+    // inserts a missing row, leaves a row with a newer version alone and changes nothing for the same
+    // content; a delete of a missing row deletes nothing. The counts come from the server's answer.
+    const upserts: RowImage[] = [];
+    const deletes: unknown[][] = [];
+    for (const c of list) {
+      if (c.op === 'delete') deletes.push(c.key);
+      else upserts.push(c.image!);
+    }
+    if (upserts.length) {
+      for (const img of upserts)
+        for (const col of columns) if (!(col in img)) throw new SchemaError(`${table.name}: change event row image lacks column ${col} (binlog_row_image must be FULL)`);
+      const counted = await ctx.writer.applyUpsert({
+        target,
+        columns,
+        recordKey: rk,
+        versionColumn: table.versionColumn,
+        rows: upserts.map((img) => columns.map((col) => img[col] ?? null)),
+      });
+      stats.inserted += counted.inserted;
+      stats.updated += counted.updated;
+      stats.skipped += counted.skipped;
+    }
+    if (deletes.length) {
+      const deleted = await ctx.writer.deleteByKeys({ target, recordKey: rk, keys: deletes });
+      stats.deleted += deleted;
+      stats.skipped += deletes.length - deleted;
     }
   });
   return stats;

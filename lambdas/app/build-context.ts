@@ -1,11 +1,11 @@
 /** Creates pools and the router for a config (shared by the Lambda environment and the local runtime). */
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
-import type { Pool } from 'mysql2/promise';
 import type { MigrationConfig } from '../core/config.js';
 import { ConfigError } from '../core/errors.js';
 import { builtInRouters, type RouteFn } from '../core/routing.js';
-import { createPool, TargetWriter } from '../adapters/mysql.js';
+import { createPool, type Pool } from '../adapters/mysql/pool.js';
+import { TargetWriter } from '../adapters/mysql/target.js';
 import type { StateStore } from '../adapters/state-store.js';
 import type { AppContext, CopyHooks } from './context.js';
 

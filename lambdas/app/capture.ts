@@ -5,19 +5,23 @@
  * before its time budget and the next one resumes from the checkpoint. A crash between send and
  * checkpoint resends the same messages (same dedup ids; apply is idempotent beyond the dedup window).
  */
+import { idOf } from '../core/table-id.js';
 import { keyColumnsOf, recordKeyOf, type MigrationConfig } from '../core/config.js';
-import { readChanges, type ReadChangesOptions } from '../adapters/binlog.js';
-import { passwordOf } from '../adapters/mysql.js';
+import { readChanges, type ReadChangesOptions } from '../adapters/binlog/reader.js';
+import { passwordOf } from '../adapters/mysql/pool.js';
 import { RowRoutingError } from '../core/errors.js';
-import { compressMessages, packMessages, type ChangeEvent, type Position } from '../core/events.js';
+import { compressMessages } from '../core/events/compress.js';
+import type { ChangeEvent } from '../core/events/model.js';
+import { packMessages } from '../core/events/pack.js';
+import { comparePositions, type BinlogPosition } from '../core/position.js';
 import type { ChangeQueue } from '../adapters/sqs.js';
-import type { CaptureState } from '../core/model.js';
+import type { CaptureState, Row } from '../core/model.js';
 import { routerFor, tableConfig, type AppContext } from './context.js';
 import type { TableRouter, TargetName } from '../core/routing.js';
 
-/** Reads change events from `from` (see `adapters/binlog.ts`), awaiting `onBatch` before reading on. */
+/** Reads change events from `from` (see `adapters/binlog/reader.ts`), awaiting `onBatch` before reading on. */
 export type ReadChanges = (opts: {
-  from: Position;
+  from: BinlogPosition;
   database: string;
   tables: string[];
   maxEvents: number;
@@ -26,7 +30,7 @@ export type ReadChanges = (opts: {
   /** Largest batch handed to `onBatch` (one SendMessageBatch sequence; bigger batches pack fuller messages). */
   batchSize?: number;
   onBatch: (events: ChangeEvent[]) => Promise<void>;
-}) => Promise<{ position: Position; events: number }>;
+}) => Promise<{ position: BinlogPosition; events: number }>;
 
 /** Reads the configured source's binlog as the configured replica (`cdc.serverId`). */
 export function sourceBinlogReader(config: MigrationConfig): ReadChanges {
@@ -51,7 +55,7 @@ export interface CaptureDeps {
 export interface CaptureRun {
   readonly events: number;
   readonly messages: number;
-  readonly position: Position;
+  readonly position: BinlogPosition;
   readonly caughtUp: boolean;
   /** Source time (ms) of the last event the checkpoint covers, if any. */
   readonly lastEventAt?: number;
@@ -74,7 +78,7 @@ export function groupOf(ctx: AppContext): (e: ChangeEvent) => string {
       if (!byTarget) return router.shardKey(image);
       const t = router.route(image);
       let name = names.get(t);
-      if (name === undefined) names.set(t, (name = `${t.database}.${t.tableName}`));
+      if (name === undefined) names.set(t, (name = idOf(t)));
       return name;
     } catch (err) {
       if (!(err instanceof RowRoutingError)) throw err;
@@ -92,7 +96,7 @@ export function keyOnly(ctx: AppContext): (e: ChangeEvent) => ChangeEvent {
   return (e) => {
     const table = tableConfig(ctx, e.table);
     const cols = keyColumnsOf(table);
-    const slim = (image: Record<string, unknown> | undefined) => (image ? Object.fromEntries(cols.map((c) => [c, image[c] ?? null])) : undefined);
+    const slim = (image: Row | undefined) => (image ? Object.fromEntries(cols.map((c) => [c, image[c] ?? null])) : undefined);
     const before = slim(e.before);
     const after = slim(e.after);
     return { table: e.table, op: e.op, ...(before ? { before } : {}), ...(after ? { after } : {}), position: e.position, rowIndex: e.rowIndex, timestamp: e.timestamp, reread: true };
@@ -109,7 +113,7 @@ export function keysOnlyBefore(ctx: AppContext): (e: ChangeEvent) => ChangeEvent
     if (e.op !== 'update' || !e.before) return e;
     const cols = colsOf.get(e.table);
     if (!cols) return e;
-    const before: Record<string, unknown> = {};
+    const before: Row = {};
     for (const c of cols) before[c] = e.before[c] ?? null;
     return { ...e, before };
   };
@@ -144,7 +148,7 @@ export async function captureRun(ctx: AppContext, deps: CaptureDeps, opts: { own
       const flush = async () => {
         if (!buffer.length) return;
         // Compressed in the send chain, on zlib's thread pool (bodies above COMPRESS_ABOVE).
-        const packed = packMessages(buffer.map(slimBefore), group, slim, undefined, undefined, false);
+        const packed = packMessages(buffer.map(slimBefore), { groupOf: group, keyOnly: slim, compress: false });
         lastEventAt = buffer[buffer.length - 1]!.timestamp;
         buffer = [];
         flushesInFlight++;
@@ -185,7 +189,7 @@ export async function captureRun(ctx: AppContext, deps: CaptureDeps, opts: { own
       await sending; // every message of this read is on the queue before the checkpoint moves past it
       if (res.events === 0) {
         caughtUp = true;
-        if (res.position.file === held.position.file && res.position.position === held.position.position) break;
+        if (comparePositions(res.position, held.position) === 0) break;
       }
       held = await store.commitCapture(config.migrationId, held, opts.owner, leaseMs, {
         position: res.position,

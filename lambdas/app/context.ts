@@ -2,13 +2,14 @@
  * What the use cases need, built once per Lambda container (pools stay warm between invocations) or
  * once per local runtime. Handlers receive it; tests inject faults through `hooks`.
  */
-import type { Pool } from 'mysql2/promise';
 import type { MigrationConfig, TableConfig } from '../core/config.js';
 import { ConfigError, SchemaError } from '../core/errors.js';
 import { TableRouter, type RouteFn } from '../core/routing.js';
 import type { StateStore } from '../adapters/state-store.js';
 import type { TablePlan } from '../core/model.js';
-import { TargetWriter } from '../adapters/mysql.js';
+import type { Pool } from '../adapters/mysql/pool.js';
+import { SourceReader } from '../adapters/mysql/source.js';
+import type { TargetWriter } from '../adapters/mysql/target.js';
 
 /** Points where tests inject faults (a crash is an exception thrown from one of these). */
 export interface CopyHooks {
@@ -53,6 +54,20 @@ export function routerFor(ctx: Pick<AppContext, 'config' | 'routeFn'>, table: Ta
   if (!m) routers.set(ctx, (m = new Map()));
   let r = m.get(table);
   if (!r) m.set(table, (r = new TableRouter(ctx.config, table, ctx.routeFn)));
+  return r;
+}
+
+const readers = new WeakMap<object, Map<string, SourceReader>>();
+
+/** The reader of a table's source: the physical table `source.database`.`table` on the source server, built once per context. */
+export function sourceFor(ctx: Pick<AppContext, 'config' | 'source'>, table: string): SourceReader {
+  let m = readers.get(ctx);
+  if (!m) readers.set(ctx, (m = new Map()));
+  let r = m.get(table);
+  if (!r) {
+    const { host, port, database } = ctx.config.source;
+    m.set(table, (r = new SourceReader({ server: `${host}:${port}`, pool: ctx.source, database, tableName: table })));
+  }
   return r;
 }
 

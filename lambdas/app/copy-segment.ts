@@ -10,15 +10,17 @@
 import { groupRows } from '../core/routing.js';
 import { keyText } from '../core/segments.js';
 import { describeError } from '../core/errors.js';
-import type { RowDataPacket } from 'mysql2/promise';
-import { dbError, inParallel, LoadRefusedError, type WriteStats, SourceReader } from '../adapters/mysql.js';
-import { deleteByKeysSql, selectByKeysSql, type RowRendering } from '../core/sql.js';
+import { LoadRefusedError } from '../adapters/mysql/load-data.js';
+import type { RowPayload, WriteStats } from '../adapters/mysql/target.js';
+import { inParallel } from '../core/parallel.js';
+import type { RowRendering } from '../core/sql.js';
 import type { TargetName } from '../core/routing.js';
 import type { KeyKind } from '../core/segments.js';
 import type { TableConfig } from '../core/config.js';
 import { SegmentStatus, sortableKey, type Checkpoint } from '../core/model.js';
 import { keyColumnsOf, recordKeyId, recordKeyOf } from '../core/config.js';
-import { planFor, tableConfig, routerFor, type AppContext } from './context.js';
+import { planFor, tableConfig, routerFor, sourceFor, type AppContext } from './context.js';
+import { sleep } from '../core/time.js';
 
 export interface CopyRequest {
   readonly table: string;
@@ -48,15 +50,13 @@ interface Page {
   readonly route: (row: readonly unknown[]) => TargetName;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 export async function copySegment(ctx: AppContext, req: CopyRequest, owner: string): Promise<CopyResult> {
   const { config, store } = ctx;
   const migrationId = config.migrationId;
   const table = tableConfig(ctx, req.table);
   const plan = await planFor(ctx, table.name);
   const router = routerFor(ctx, table);
-  const reader = new SourceReader(ctx.source, config.source.database);
+  const reader = sourceFor(ctx, table.name);
   const recordKey = recordKeyOf(table);
   const started = Date.now();
   const leaseMs = config.copy.leaseSeconds * 1000;
@@ -79,7 +79,6 @@ export async function copySegment(ctx: AppContext, req: CopyRequest, owner: stri
     const render = renderNow();
     const columns = render ? keyColumns : plan.columns;
     const rows = await reader.page({
-      table: table.name,
       columns,
       scrollKey: table.scrollKey,
       keyKind: plan.keyKind,
@@ -119,7 +118,6 @@ export async function copySegment(ctx: AppContext, req: CopyRequest, owner: stri
       let stats: WriteStats[];
       try {
         stats = await inParallel(groups, config.copy.writeConcurrency, async (g) => {
-          const rendered = render ? g.rows.map((r) => r[columns.length] as Buffer) : undefined;
           const s = await ctx.writer.upsert({
             db: g.target.db,
             database: g.target.database,
@@ -127,7 +125,7 @@ export async function copySegment(ctx: AppContext, req: CopyRequest, owner: stri
             columns: plan.columns,
             recordKey,
             versionColumn: table.versionColumn,
-            ...(render?.as === 'line' ? { lines: rendered } : render ? { literals: rendered } : { values: g.rows }),
+            rows: rowPayload(render, g.rows, columns.length),
           });
           await ctx.hooks.afterTableWrite?.(table.name, req.segment, ++written, groups.length);
           return s;
@@ -148,7 +146,7 @@ export async function copySegment(ctx: AppContext, req: CopyRequest, owner: stri
         skipped: 0,
       });
       // Rows of this page that CDC deleted after the page was read: take them out again (DESIGN §2.5).
-      if (config.cdc.enabled && rows.length && cursor !== null) await removeTombstoned(ctx, table, plan.keyKind, cp.cursor, cursor);
+      if (config.cdc.enabled && rows.length && cursor !== null) await removeTombstoned(ctx, table, { kind: plan.keyKind, after: cp.cursor, upTo: cursor });
       await ctx.hooks.beforeCommit?.(table.name, req.segment);
       cp = await store.commitPage(migrationId, cp, owner, leaseMs, { cursor, rows: rows.length, ...sum, done });
       await ctx.hooks.afterCommit?.(table.name, req.segment, cp.pagesDone);
@@ -180,18 +178,22 @@ function result(cp: Checkpoint, done: boolean, pages: number, rows: number): Cop
  * Deletes from the targets the rows in `(after, upTo]` that CDC deleted (tombstones) and that the source
  * no longer has: the copy may have read such a row before the delete and written it after CDC applied it.
  */
-async function removeTombstoned(ctx: AppContext, table: TableConfig, kind: KeyKind, after: string | null, upTo: string): Promise<void> {
+async function removeTombstoned(ctx: AppContext, table: TableConfig, range: { kind: KeyKind; after: string | null; upTo: string }): Promise<void> {
+  const { kind, after, upTo } = range;
   const stones = await ctx.store.tombstones(ctx.config.migrationId, table.name, after === null ? null : sortableKey(after, kind), sortableKey(upTo, kind));
   if (!stones.length) return;
   const rk = recordKeyOf(table);
-  const [present] = await ctx.source.query<RowDataPacket[]>(selectByKeysSql(ctx.config.source.database, table.name, rk, rk, stones.length), stones.flatMap((s) => s.key));
+  const present = await sourceFor(ctx, table.name).rowsByKeys({ columns: rk, recordKey: rk, keys: stones.map((s) => s.key), chunk: stones.length });
   const alive = new Set(present.map((r) => recordKeyId(rk.map((k) => r[k]))));
   for (const s of stones) {
     if (alive.has(recordKeyId(s.key))) continue;
-    try {
-      await ctx.writer.poolFor(s.db).query(deleteByKeysSql(s.database, s.tableName, rk, 1), s.key);
-    } catch (err) {
-      throw dbError(err, `removing deleted row ${JSON.stringify(s.key)} from ${s.database}.${s.tableName}`);
-    }
+    await ctx.writer.deleteByKeys({ target: s, recordKey: rk, keys: [s.key] });
   }
+}
+
+/** A group's rows as the writer takes them: the rendered row (the value after the `keys` read columns) or the values. */
+function rowPayload(render: RowRendering | undefined, rows: readonly unknown[][], keys: number): RowPayload {
+  if (!render) return { kind: 'values', values: rows };
+  const rendered = rows.map((r) => r[keys] as Buffer);
+  return render.as === 'line' ? { kind: 'lines', lines: rendered } : { kind: 'literals', literals: rendered };
 }

@@ -40,8 +40,7 @@ export function envContext(): Promise<AppContext> {
     if (!tableName) throw new ConfigError(`set ${RuntimeEnv.stateTable} (DynamoDB state table name)`);
     const store = new StateStore(dynamoClient(), tableName);
     // Verification and finalize under live CDC wait for it to catch up (capture position + queue depth).
-    const queueUrl = env[RuntimeEnv.queueUrl];
-    const queue = config.cdc.enabled && queueUrl ? new ChangeQueue(sqsClient(), queueUrl) : undefined;
+    const queue = config.cdc.enabled && env[RuntimeEnv.queueUrl] ? envChangeQueue(env) : undefined;
     const backlog = async () => {
       const d = await queue!.depth();
       return d.visible + d.inFlight;
@@ -56,6 +55,16 @@ export function envContext(): Promise<AppContext> {
   })();
   cached.catch(() => (cached = undefined));
   return cached;
+}
+
+let queueCached: ChangeQueue | undefined;
+
+/** The change queue RESHARD_QUEUE_URL names, built once per container (capture sends to it; the settle wait reads its depth). */
+export function envChangeQueue(env: NodeJS.ProcessEnv = process.env): ChangeQueue {
+  const url = env[RuntimeEnv.queueUrl];
+  if (!url) throw new ConfigError(`set ${RuntimeEnv.queueUrl} (the change queue)`);
+  if (queueCached?.queueUrl !== url) queueCached = new ChangeQueue(sqsClient(), url);
+  return queueCached;
 }
 
 async function loadDeployedConfig(env: NodeJS.ProcessEnv): Promise<MigrationConfig> {

@@ -6,13 +6,12 @@
 import { recordKeyOf, type TableConfig } from '../core/config.js';
 import { ConfigError, SchemaError } from '../core/errors.js';
 import { planSegments, keyText, type KeyKind, type Segment } from '../core/segments.js';
-import { q, qt, windowPredicates } from '../core/sql.js';
-import type { RowDataPacket } from 'mysql2/promise';
 import { skew } from '../core/routing.js';
-import { bindKey, checkScrollIndex, columnsOf, literalKindsOf, readKindsOf, keyKindOf, ping, prepareTargets, rowsPerDay, sampleKeys, showCreateTable } from '../adapters/mysql.js';
+import { ping } from '../adapters/mysql/pool.js';
+import { literalKindsOf, readKindsOf, keyKindOf, prepareTargets } from '../adapters/mysql/schema.js';
 import { SegmentStatus, VerifyStatus, type TablePlan } from '../core/model.js';
-import { checkRowImage, currentPosition } from '../adapters/binlog.js';
-import { routerFor, type AppContext } from './context.js';
+import { checkRowImage, currentPosition } from '../adapters/binlog/server.js';
+import { routerFor, sourceFor, type AppContext } from './context.js';
 
 export interface TablePlanReport {
   readonly table: string;
@@ -75,17 +74,15 @@ async function reopenGrownSegment(ctx: AppContext, table: TableConfig, keyKind: 
   const cps = await ctx.store.segments(ctx.config.migrationId, table.name);
   const last = cps.find((c) => c.hi === null);
   if (!last || last.status !== SegmentStatus.DONE || last.cursor === null) return;
-  const params: unknown[] = [bindKey(last.cursor, keyKind)];
-  const where = [`${q(table.scrollKey)} > ?`, ...windowPredicates(table.timeColumn, table.window, params)];
-  const [rows] = await ctx.source.query<RowDataPacket[]>(`SELECT 1 FROM ${qt(ctx.config.source.database, table.name)} WHERE ${where.join(' AND ')} LIMIT 1`, params);
-  if (rows.length) await ctx.store.reopenSegment(ctx.config.migrationId, table.name, last.segment);
+  const grown = await sourceFor(ctx, table.name).hasRowAfter({ scrollKey: table.scrollKey, after: last.cursor, keyKind, timeColumn: table.timeColumn, window: table.window });
+  if (grown) await ctx.store.reopenSegment(ctx.config.migrationId, table.name, last.segment);
 }
 
 async function planTable(ctx: AppContext, table: TableConfig, dryRun: boolean): Promise<TablePlanReport> {
   const { config, store } = ctx;
-  const db = config.source.database;
-  const columns = await columnsOf(ctx.source, db, table.name);
-  if (columns.length === 0) throw new SchemaError(`source table ${db}.${table.name} does not exist`);
+  const source = sourceFor(ctx, table.name);
+  const columns = await source.columns();
+  if (columns.length === 0) throw new SchemaError(`source table ${source.id} does not exist`);
   const names = new Set(columns.map((c) => c.name));
   const needed: [string, string][] = [
     ['scrollKey', table.scrollKey],
@@ -95,23 +92,21 @@ async function planTable(ctx: AppContext, table: TableConfig, dryRun: boolean): 
     ...(table.timeColumn ? [['timeColumn', table.timeColumn] as [string, string]] : []),
   ];
   for (const [field, col] of needed)
-    if (!names.has(col)) throw new SchemaError(`tables.${table.name}.${field}: column ${col} does not exist in ${db}.${table.name}`);
-  await checkScrollIndex(ctx.source, db, table.name, table.scrollKey);
+    if (!names.has(col)) throw new SchemaError(`tables.${table.name}.${field}: column ${col} does not exist in ${source.id}`);
+  await source.checkScrollIndex(table.scrollKey);
   const keyKind = keyKindOf(columns, table.scrollKey);
   const router = routerFor(ctx, table);
 
   // Statistics, the sample and (unless a dry run) the target tables are independent: done at once. The
   // sample's density needs the row count first: the per-day counts add up to it, unless a window leaves rows
   // out (then a COUNT(*) of its own, in a fraction of the per-day scan).
-  const perDayP = rowsPerDay(ctx.source, db, table.name, table.timeColumn, table.window);
+  const perDayP = source.rowsPerDay({ timeColumn: table.timeColumn, window: table.window });
   const allRowsP =
-    table.timeColumn && table.window
-      ? rowsPerDay(ctx.source, db, table.name, undefined, undefined).then((r) => r[0]!.rows)
-      : perDayP.then((r) => r.reduce((a, d) => a + d.rows, 0));
-  const sampleP = allRowsP.then((n) => sampleKeys(ctx.source, db, table.name, table.scrollKey, table.shardKeys, Math.max(1, Math.ceil(n / SAMPLE_TARGET))));
+    table.timeColumn && table.window ? source.rowsPerDay().then((r) => r[0]!.rows) : perDayP.then((r) => r.reduce((a, d) => a + d.rows, 0));
+  const sampleP = allRowsP.then((n) => source.sample({ scrollKey: table.scrollKey, shardKeys: table.shardKeys, step: Math.max(1, Math.ceil(n / SAMPLE_TARGET)) }));
   const prepareP = dryRun
     ? Promise.resolve({ created: 0, existing: 0 })
-    : showCreateTable(ctx.source, db, table.name).then((createSql) => prepareTargets({ writer: ctx.writer, createSql, sourceColumns: columns, targets: router.allTargets(), concurrency: 8 }));
+    : source.createTableSql().then((createSql) => prepareTargets({ writer: ctx.writer, createSql, sourceColumns: columns, targets: router.allTargets(), concurrency: 8 }));
   const [perDay, allRows, sample, prepared] = await Promise.all([perDayP, allRowsP, sampleP, prepareP]);
   const total = perDay.reduce((a, d) => a + d.rows, 0);
   const keys = sample.rows.map((r) => keyText(r[table.scrollKey], keyKind, `${table.name} sample`));

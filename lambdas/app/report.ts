@@ -4,12 +4,11 @@
  * target table, and the dirty keys with the values of the columns that differ as they are now. A plain
  * object (JSON-safe), rendered by `local/report-html.ts`.
  */
-import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { recordKeyId, recordKeyOf, type TableConfig } from '../core/config.js';
-import { selectByKeysSql } from '../core/sql.js';
-import { inParallel, rowsPerDay } from '../adapters/mysql.js';
+import { inParallel } from '../core/parallel.js';
+import { idOf } from '../core/table-id.js';
 import type { DirtyRow } from '../core/model.js';
-import { routerFor, tableConfig, type AppContext } from './context.js';
+import { routerFor, sourceFor, tableConfig, type AppContext } from './context.js';
 import type { VerifySummary } from './verify.js';
 
 export interface ReportOptions {
@@ -102,15 +101,9 @@ function dayOrder(a: string, b: string): number {
   return a < b ? -1 : 1;
 }
 
-/** Reads rows by record key in chunks; returns them by key id. */
-async function rowsByKey(pool: Pool, database: string, table: string, columns: readonly string[], rk: readonly string[], keys: readonly unknown[][]): Promise<Map<string, Row>> {
-  const out = new Map<string, Row>();
-  for (let i = 0; i < keys.length; i += 500) {
-    const chunk = keys.slice(i, i + 500);
-    const [rows] = await pool.query<RowDataPacket[]>(selectByKeysSql(database, table, columns, rk, chunk.length), chunk.flat());
-    for (const r of rows as Row[]) out.set(recordKeyId(rk.map((k) => r[k])), r);
-  }
-  return out;
+/** Rows by key id. */
+function byKeyId(rows: readonly Row[], rk: readonly string[]): Map<string, Row> {
+  return new Map(rows.map((r) => [recordKeyId(rk.map((k) => r[k])), r]));
 }
 
 async function dirtyEntries(ctx: AppContext, table: TableConfig, dirty: readonly DirtyRow[], opts: ReportOptions): Promise<DirtyEntry[]> {
@@ -121,15 +114,15 @@ async function dirtyEntries(ctx: AppContext, table: TableConfig, dirty: readonly
   const different = listed.filter((d) => d.kind === 'different' && d.columns?.length);
   if (different.length === 0) return listed.map((d) => ({ kind: d.kind, target: d.target, key: d.key.map((k) => String(k)), columns: [] }));
 
-  const source = await rowsByKey(ctx.source, ctx.config.source.database, table.name, wanted, rk, different.map((d) => d.key));
+  const source = byKeyId(await sourceFor(ctx, table.name).rowsByKeys({ columns: wanted, recordKey: rk, keys: different.map((d) => d.key) }), rk);
   const byTarget = new Map<string, DirtyRow[]>();
   for (const d of different) byTarget.set(d.target, [...(byTarget.get(d.target) ?? []), d]);
-  const targets = new Map(routerFor(ctx, table).allTargets().map((t) => [`${t.database}.${t.tableName}`, t]));
+  const targets = new Map(routerFor(ctx, table).allTargets().map((t) => [idOf(t), t]));
   const targetRows = new Map<string, Row>();
   await inParallel([...byTarget], ctx.config.copy.writeConcurrency, async ([name, rows]) => {
     const t = targets.get(name);
     if (!t) return;
-    const found = await rowsByKey(ctx.writer.poolFor(t.db), t.database, t.tableName, wanted, rk, rows.map((d) => d.key));
+    const found = byKeyId(await ctx.writer.readRows({ target: t, columns: wanted, recordKey: rk, keys: rows.map((d) => d.key) }), rk);
     for (const [id, r] of found) targetRows.set(`${name}|${id}`, r);
   });
   return listed.map((d) => {
@@ -148,11 +141,12 @@ async function dirtyEntries(ctx: AppContext, table: TableConfig, dirty: readonly
 async function tableReport(ctx: AppContext, summary: VerifySummary, opts: ReportOptions): Promise<TableReport> {
   const table = tableConfig(ctx, summary.table);
   const router = routerFor(ctx, table);
-  const source = await rowsPerDay(ctx.source, ctx.config.source.database, table.name, table.timeColumn, table.window);
+  const within = { timeColumn: table.timeColumn, window: table.window };
+  const source = await sourceFor(ctx, table.name).rowsPerDay(within);
   // The same GROUP BY day on every target table: its total is that table's rows, the days sum across tables.
   const perTarget = await inParallel(router.allTargets(), ctx.config.copy.writeConcurrency, async (t) => ({
     t,
-    days: await rowsPerDay(ctx.writer.poolFor(t.db), t.database, t.tableName, table.timeColumn, table.window),
+    days: await ctx.writer.rowsPerDay(t, within),
   }));
   const days = new Map<string, { source: number; target: number }>();
   for (const d of source) days.set(d.day, { source: d.rows, target: 0 });
@@ -162,7 +156,7 @@ async function tableReport(ctx: AppContext, summary: VerifySummary, opts: Report
       e.target += d.rows;
       days.set(d.day, e);
     }
-  const shards = perTarget.map(({ t, days: ds }) => ({ target: `${t.database}.${t.tableName}`, db: t.db, table: t.table, rows: ds.reduce((a, d) => a + d.rows, 0) }));
+  const shards = perTarget.map(({ t, days: ds }) => ({ target: idOf(t), db: t.db, table: t.table, rows: ds.reduce((a, d) => a + d.rows, 0) }));
   const { table: _name, dirty, ...verification } = summary;
   return {
     table: table.name,

@@ -4,9 +4,8 @@
  * arriving at the end of time), keeping the older days as stored.
  */
 import type { TableConfig } from '../core/config.js';
-import { rowsPerDay } from '../adapters/mysql.js';
 import type { DayStat } from '../core/model.js';
-import type { AppContext } from './context.js';
+import { sourceFor, type AppContext } from './context.js';
 
 const DAY_MS = 86_400_000;
 
@@ -16,7 +15,6 @@ const DAY_MS = 86_400_000;
  */
 export async function refreshStatistics(ctx: Pick<AppContext, 'config' | 'source' | 'store'>, table: TableConfig, recentDays?: number): Promise<DayStat[]> {
   const { config, store } = ctx;
-  const db = config.source.database;
   const stored = await store.stats(config.migrationId, table.name);
   const latest = stored
     .map((s) => s.day)
@@ -29,7 +27,7 @@ export async function refreshStatistics(ctx: Pick<AppContext, 'config' | 'source
     const windowFrom = table.window?.from ? new Date(table.window.from) : undefined;
     window = { ...table.window, from: (windowFrom && windowFrom > from ? windowFrom : from).toISOString() };
   }
-  const counted = await rowsPerDay(ctx.source, db, table.name, table.timeColumn, window);
+  const counted = await sourceFor(ctx, table.name).rowsPerDay({ timeColumn: table.timeColumn, window });
   const fresh = counted.map((d) => ({ table: table.name, day: d.day, rows: d.rows }));
   await store.putStats(config.migrationId, fresh);
   const byDay = new Map(stored.map((s) => [s.day, s]));

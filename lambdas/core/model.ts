@@ -6,6 +6,9 @@ import type { LiteralKind } from './sql.js';
 import type { KeyKind } from './segments.js';
 import type { BinlogPosition } from './position.js';
 
+/** A table row as mysql2 reads it (see poolOptions in adapters/mysql.ts): column name → value. */
+export type Row = Record<string, unknown>;
+
 export const SegmentStatus = {
   INIT: 'INIT',
   RUNNING: 'RUNNING',

@@ -1,5 +1,9 @@
-/** One progress line format everywhere: copied x/y (p%), rows/s, ETA. Pure. */
+/**
+ * One progress line format everywhere (progress bars, plain lines, `reshard status`): per table copied x/y
+ * (p%), rows/s, ETA; for CDC captured events, backlog, lag and DLQ. Pure.
+ */
 
+/** A duration for people: `42s`, `3m05s`, `2h07m`; `--` when unknown (negative, NaN or infinite). */
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '--';
   const s = Math.round(seconds);
@@ -22,10 +26,53 @@ export class RateMeter {
   }
 }
 
-export function progressLine(p: { table: string; copied: number; total: number; rowsPerSec: number; status?: string }): string {
-  const pct = p.total > 0 ? Math.min(100, (p.copied / p.total) * 100) : 0;
-  const eta = p.rowsPerSec > 0 ? formatDuration(Math.max(0, p.total - p.copied) / p.rowsPerSec) : '--';
-  return `${p.table}: copied ${p.copied.toLocaleString('en-US')}/${p.total.toLocaleString('en-US')} (${pct.toFixed(1)}%)  ${Math.round(p.rowsPerSec).toLocaleString('en-US')} rows/s  ETA ${eta}${p.status ? `  [${p.status}]` : ''}`;
+const count = (n: number) => Math.round(n).toLocaleString('en-US');
+
+export interface TableProgress {
+  readonly table: string;
+  readonly copied: number;
+  /** Rows to copy (the statistics total). */
+  readonly total: number;
+  /** Current copy rate; the line shows no rate when absent. */
+  readonly rowsPerSec?: number;
+  /** Seconds to go when known otherwise (null: unknown); absent: from `rowsPerSec`. */
+  readonly etaSeconds?: number | null;
+  /** The table's status, shown in brackets. */
+  readonly status?: string;
+}
+
+/**
+ * `order_info: copied 1,200/5,000 (24.0%)  300 rows/s  ETA 12s  [RUNNING]`: no rate when it is not known;
+ * no ETA once nothing is left to copy or the table is DONE (`--` while it cannot be told); an empty table
+ * that is DONE shows 100%.
+ */
+export function progressLine(p: TableProgress): string {
+  const left = Math.max(0, p.total - p.copied);
+  const pct = p.total > 0 ? Math.min(100, (p.copied / p.total) * 100) : p.status === 'DONE' ? 100 : 0;
+  const eta = p.etaSeconds !== undefined ? p.etaSeconds : p.rowsPerSec && p.rowsPerSec > 0 ? left / p.rowsPerSec : null;
+  return [
+    `${p.table}: copied ${count(p.copied)}/${count(p.total)} (${pct.toFixed(1)}%)`,
+    ...(p.rowsPerSec !== undefined ? [`${count(p.rowsPerSec)} rows/s`] : []),
+    ...(left > 0 && p.status !== 'DONE' ? [`ETA ${formatDuration(eta ?? Number.NaN)}`] : []),
+    ...(p.status ? [`[${p.status}]`] : []),
+  ].join('  ');
+}
+
+export interface CdcProgress {
+  /** Events captured so far. */
+  readonly captured: number;
+  /** Messages waiting in the queue and in flight. */
+  readonly backlog: number;
+  /** Messages in the DLQ. */
+  readonly dead: number;
+  /** Seconds the capture is behind the source (see `secondsBehind`). */
+  readonly secondsBehind: number;
+  readonly caughtUp: boolean;
+}
+
+/** `cdc: captured 1,234 events, backlog 5 msg, lag 1.2 s (caught up), DLQ 1` (DLQ only when not empty). */
+export function cdcLine(c: CdcProgress): string {
+  return `cdc: captured ${count(c.captured)} events, backlog ${count(c.backlog)} msg, lag ${c.secondsBehind.toFixed(1)} s${c.caughtUp ? ' (caught up)' : ''}${c.dead ? `, DLQ ${count(c.dead)}` : ''}`;
 }
 
 /**

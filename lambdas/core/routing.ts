@@ -9,6 +9,7 @@
  *   are equal, every row of db k lands in table k (only N of the N×M tables are used): `plan` shows that skew.
  * - custom: any module exporting `route` with the `RouteFn` signature (config `routing.module`).
  */
+import { idOf } from './table-id.js';
 import type { MigrationConfig, TableConfig } from './config.js';
 import { expand } from './config.js';
 import { RowRoutingError } from './errors.js';
@@ -179,7 +180,7 @@ export function groupRows<R>(rows: readonly R[], route: (row: R) => TargetName):
     g.rows.push(row);
   }
   const groups = new Map<string, { target: TargetName; rows: R[] }>();
-  for (const g of byTarget.values()) groups.set(`${g.target.database}.${g.target.tableName}`, g);
+  for (const g of byTarget.values()) groups.set(idOf(g.target), g);
   return groups;
 }
 
@@ -189,12 +190,12 @@ export function groupRows<R>(rows: readonly R[], route: (row: R) => TargetName):
  */
 export function skew(router: TableRouter, rows: readonly Record<string, unknown>[]): { counts: { target: string; rows: number }[]; unroutable: string[] } {
   const counts = new Map<string, number>();
-  for (const t of router.allTargets()) counts.set(`${t.database}.${t.tableName}`, 0);
+  for (const t of router.allTargets()) counts.set(idOf(t), 0);
   const unroutable: string[] = [];
   for (const row of rows) {
     try {
       const t = router.route(row);
-      const id = `${t.database}.${t.tableName}`;
+      const id = idOf(t);
       counts.set(id, (counts.get(id) ?? 0) + 1);
     } catch (err) {
       if (!(err instanceof RowRoutingError)) throw err;

@@ -3,6 +3,9 @@
  * DATETIME/DATE/TIMESTAMP as text (exact fractional seconds), DECIMAL and BIGINT as text, JSON as text,
  * BLOB/BINARY as Buffer, NULL as null.
  */
+import { recordKeyId } from './config.js';
+import type { DirtyRow } from './model.js';
+import type { Row } from './rules.js';
 
 export type ColumnKind = 'int' | 'decimal' | 'float' | 'datetime' | 'json' | 'binary' | 'text';
 export type ColumnKinds = Readonly<Record<string, ColumnKind>>;
@@ -113,4 +116,54 @@ export function diffColumns(a: Record<string, unknown>, b: Record<string, unknow
 
 export function rowsEqual(a: Record<string, unknown>, b: Record<string, unknown>, kinds: ColumnKinds = {}): boolean {
   return diffColumns(a, b, kinds).length === 0;
+}
+
+/**
+ * Classifies the rows of target tables against the source rows routed to them, by record key: a target row
+ * without its source row there is `extra`, one whose columns differ is `different` (naming the columns), and
+ * a source row that no target table held is `missing`. Tables are named as dirty rows name them
+ * (`database.table`).
+ */
+export class RowComparison {
+  readonly different: DirtyRow[] = [];
+  readonly extra: DirtyRow[] = [];
+  /** Source rows by table and record key. */
+  private readonly source = new Map<string, { target: string; row: Row }>();
+  private readonly seen = new Set<string>();
+
+  constructor(
+    private readonly recordKey: readonly string[],
+    private readonly kinds: ColumnKinds = {},
+  ) {}
+
+  private id(target: string, row: Row): string {
+    return `${target}|${recordKeyId(this.recordKey.map((k) => row[k]))}`;
+  }
+
+  /** A source row that routes to `target`. */
+  addSource(target: string, row: Row): void {
+    this.source.set(this.id(target, row), { target, row });
+  }
+
+  /** The rows `target` holds in the compared range. */
+  compareTarget(target: string, rows: readonly Row[]): void {
+    for (const r of rows) {
+      const id = this.id(target, r);
+      const s = this.source.get(id);
+      const key = this.recordKey.map((k) => r[k]);
+      if (!s) this.extra.push({ target, key, kind: 'extra' });
+      else {
+        this.seen.add(id);
+        const columns = diffColumns(s.row, r, this.kinds);
+        if (columns.length) this.different.push({ target, key, kind: 'different', columns });
+      }
+    }
+  }
+
+  /** Source rows that no compared target table held (after every table was compared), in the order they were added. */
+  missing(): DirtyRow[] {
+    const out: DirtyRow[] = [];
+    for (const [id, s] of this.source) if (!this.seen.has(id)) out.push({ target: s.target, key: this.recordKey.map((k) => s.row[k]), kind: 'missing' });
+    return out;
+  }
 }

@@ -19,7 +19,7 @@ export const RuntimeEnv = {
   migrationId: 'RESHARD_MIGRATION_ID',
   /** JSON object: environment variable named by a connection's `passwordEnv` → Secrets Manager secret ARN. */
   secrets: 'RESHARD_SECRETS',
-  /** The change queue URL (capture). */
+  /** The change queue URL: capture sends to it; verification and finalize read its depth to wait for CDC. */
   queueUrl: 'RESHARD_QUEUE_URL',
   /**
    * A custom routing module bundled with the code (relative to the code root): replaces the config's

@@ -6,23 +6,11 @@
  */
 import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import type { SQSEvent, SQSRecord, SQSBatchResponse } from 'aws-lambda';
-import { decodeEventsAsync, type ChangeEvent } from '../core/events.js';
-import { InvalidEventError, describeError } from '../core/errors.js';
-import { formatIssues } from '../core/config.js';
+import { describeError } from '../core/errors.js';
 import { applyEvents } from '../app/apply.js';
 import { envContext } from '../app/env-context.js';
 import { Metric } from '../core/metric-names.js';
-import { logger, publishMetrics, type ContextProvider, type InvocationContext } from './common.js';
-import { ZodError } from 'zod';
-
-async function eventsOf(record: SQSRecord): Promise<ChangeEvent[]> {
-  try {
-    return await decodeEventsAsync(JSON.parse(record.body));
-  } catch (err) {
-    const why = err instanceof ZodError ? formatIssues(err).join('; ') : (err as Error).message;
-    throw new InvalidEventError(`message ${record.messageId} (group ${record.attributes.MessageGroupId}) is not a change message: ${why}`);
-  }
-}
+import { eventsOf, logger, publishMetrics, type ContextProvider, type InvocationContext } from './common.js';
 
 export const makeApplyHandler = (getContext: ContextProvider) => async (event: SQSEvent, invocation?: InvocationContext): Promise<SQSBatchResponse> => {
   const ctx = await getContext();

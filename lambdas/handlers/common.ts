@@ -1,7 +1,10 @@
-/** What every handler shares: event parsing at the edge, the logger, metrics, the Lambda context shape. */
+/** What every handler shares: event and SQS message parsing at the edge, the time budget, the logger, metrics, the Lambda context shape. */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import type { z } from 'zod';
+import { ZodError, type z } from 'zod';
+import type { SQSRecord } from 'aws-lambda';
+import type { ChangeEvent } from '../core/events/model.js';
+import { decodeEventsAsync } from '../core/events/wire.js';
 import { describeError, InvalidEventError } from '../core/errors.js';
 import { formatIssues } from '../core/config.js';
 import { METRICS_NAMESPACE, METRICS_SERVICE, MIGRATION_DIMENSION, type MetricDefinition } from '../core/metric-names.js';
@@ -51,8 +54,28 @@ export interface InvocationContext {
 
 export type ContextProvider = () => Promise<AppContext>;
 
+/**
+ * How long one call may work: the configured budget, cut to the Lambda's remaining time less `safetyMs`
+ * (kept back to commit the last step and return), never under 1 s. Without a Lambda context (direct
+ * calls): the configured budget.
+ */
+export function timeBudgetMs(configuredSeconds: number, invocation: InvocationContext | undefined, safetyMs: number): number {
+  const remaining = invocation ? invocation.getRemainingTimeInMillis() - safetyMs : Number.POSITIVE_INFINITY;
+  return Math.max(1000, Math.min(configuredSeconds * 1000, remaining));
+}
+
 export function parseEvent<S extends z.ZodType>(schema: S, event: unknown, handler: string): z.output<S> {
   const r = schema.safeParse(event);
   if (!r.success) throw new InvalidEventError(`${handler}: invalid event: ${formatIssues(r.error).join('; ')}`);
   return r.data;
+}
+
+/** The change events of one SQS change message; an InvalidEventError naming the message when it is not one. */
+export async function eventsOf(record: SQSRecord): Promise<ChangeEvent[]> {
+  try {
+    return await decodeEventsAsync(JSON.parse(record.body));
+  } catch (err) {
+    const why = err instanceof ZodError ? formatIssues(err).join('; ') : (err as Error).message;
+    throw new InvalidEventError(`message ${record.messageId} (group ${record.attributes.MessageGroupId}) is not a change message: ${why}`);
+  }
 }

@@ -8,7 +8,7 @@ import { checkMigrationId } from '../app/context.js';
 import { envContext } from '../app/env-context.js';
 import { Metric } from '../core/metric-names.js';
 import { LeaseHeldError } from '../core/errors.js';
-import { logger, parseEvent, publishMetrics, type ContextProvider, type InvocationContext } from './common.js';
+import { logger, parseEvent, publishMetrics, timeBudgetMs, type ContextProvider, type InvocationContext } from './common.js';
 
 const CopyBatchEvent = z.object({ migrationId: z.string().min(1), table: z.string().min(1), segment: z.number().int().min(0) }).loose();
 
@@ -19,8 +19,7 @@ export const makeCopyBatchHandler = (getContext: ContextProvider) => async (even
   const req = parseEvent(CopyBatchEvent, event, 'copy-batch');
   const ctx = await getContext();
   checkMigrationId(ctx, req.migrationId);
-  const remaining = invocation ? invocation.getRemainingTimeInMillis() - SAFETY_MS : Number.POSITIVE_INFINITY;
-  const budgetMs = Math.max(1000, Math.min(ctx.config.copy.timeBudgetSeconds * 1000, remaining));
+  const budgetMs = timeBudgetMs(ctx.config.copy.timeBudgetSeconds, invocation, SAFETY_MS);
   const owner = `${ctx.workerId}:${invocation?.awsRequestId ?? 'direct'}`;
   let result;
   try {

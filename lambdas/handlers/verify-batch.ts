@@ -10,7 +10,7 @@ import { envContext } from '../app/env-context.js';
 import { VerifyStatus } from '../core/model.js';
 import { describeError } from '../core/errors.js';
 import { Metric } from '../core/metric-names.js';
-import { logger, parseEvent, publishMetrics, type ContextProvider, type InvocationContext } from './common.js';
+import { logger, parseEvent, publishMetrics, timeBudgetMs, type ContextProvider, type InvocationContext } from './common.js';
 
 const VerifyBatchEvent = z
   .object({
@@ -29,8 +29,7 @@ export const makeVerifyBatchHandler = (getContext: ContextProvider) => async (ev
   const ctx = await getContext();
   checkMigrationId(ctx, req.migrationId);
   if (!ctx.config.verify.enabled) return { migrationId: req.migrationId, done: true, cursor: null, batch: 0, skipped: true };
-  const remaining = invocation ? invocation.getRemainingTimeInMillis() - safetyMs(ctx.config.verify.settleSeconds) : Number.POSITIVE_INFINITY;
-  const budgetMs = Math.max(1000, Math.min(ctx.config.verify.timeBudgetSeconds * 1000, remaining));
+  const budgetMs = timeBudgetMs(ctx.config.verify.timeBudgetSeconds, invocation, safetyMs(ctx.config.verify.settleSeconds));
   let result;
   try {
     result = await verifySegment(ctx, { table: req.table, segment: req.segment, cursor: req.verify.cursor, batch: req.verify.batch, budgetMs }, ctx.settle ? { settle: ctx.settle } : {});

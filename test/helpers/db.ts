@@ -4,7 +4,7 @@ import mysql, { type Pool } from 'mysql2/promise';
 import { randomBytes } from 'node:crypto';
 import { parseConfig, type MigrationConfig } from '../../lambdas/core/config.js';
 import { ordersConfig } from '../../local/seed.js';
-import { createPool } from '../../lambdas/adapters/mysql.js';
+import { createPool } from '../../lambdas/adapters/mysql/pool.js';
 
 export function mysqlPort(): number {
   return inject('mysqlPort');

@@ -1,8 +1,8 @@
 /** Factories for change events and SQS events (Powertools' tests do the same with their factories). */
 import { randomUUID } from 'node:crypto';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import type { ChangeEvent, RowImage } from '../../lambdas/core/events.js';
-import { encodeEvent } from '../../lambdas/core/events.js';
+import type { ChangeEvent, RowImage } from '../../lambdas/core/events/model.js';
+import { encodeEvent } from '../../lambdas/core/events/wire.js';
 
 let pos = 1000;
 export function changeEvent(table: string, op: ChangeEvent['op'], images: { before?: RowImage; after?: RowImage }, file = 'binlog.000001'): ChangeEvent {

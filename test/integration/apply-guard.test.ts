@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { applyUpsertSql, q } from '../../lambdas/core/sql.js';
 import { applyAction } from '../../lambdas/core/rules.js';
-import { upsertStats } from '../../lambdas/adapters/mysql.js';
+import { upsertStats } from '../../lambdas/adapters/mysql/target.js';
 import { scratchDatabase } from '../helpers/db.js';
 
 const scratch = scratchDatabase('guard', 2);

@@ -10,12 +10,14 @@ import { seedOrders } from '../../local/seed.js';
 import { checkAll } from '../../local/checksum.js';
 import { Poller } from '../../local/poller.js';
 import { ChangeQueue } from '../../lambdas/adapters/sqs.js';
-import { createPool } from '../../lambdas/adapters/mysql.js';
+import { createPool } from '../../lambdas/adapters/mysql/pool.js';
 import { makeApplyHandler } from '../../lambdas/handlers/apply.js';
-import { decodeEvents, packMessages, type ChangeEvent, type RowImage } from '../../lambdas/core/events.js';
+import type { ChangeEvent, RowImage } from '../../lambdas/core/events/model.js';
+import { packMessages } from '../../lambdas/core/events/pack.js';
+import { decodeEvents } from '../../lambdas/core/events/wire.js';
 import { routerFor, tableConfig } from '../../lambdas/app/context.js';
 import { applyEvents } from '../../lambdas/app/apply.js';
-import { upsertStats } from '../../lambdas/adapters/mysql.js';
+import { upsertStats } from '../../lambdas/adapters/mysql/target.js';
 import { applyAction } from '../../lambdas/core/rules.js';
 import { dropPrefixed, rootPool, testConfig, uniquePrefix } from '../helpers/db.js';
 import { changeEvent, sqsEvent, sqsRecord } from '../helpers/events.js';
@@ -79,7 +81,7 @@ describe('apply through SQS FIFO', () => {
     events.push(changeEvent('order_info', 'insert', { after: await sourceRow(5000) }));
 
     const queue = new ChangeQueue(queues.sqs, queues.queueUrl);
-    const messages = packMessages(events, groupOf, (e) => e, 240 * 1024, 50);
+    const messages = packMessages(events, { groupOf, keyOnly: (e) => e, maxBytes: 240 * 1024, maxEventsPerMessage: 50 });
     await queue.send(messages);
     const poller = new Poller({ queue, queueArn: queues.queueArn, handler: makeApplyHandler(async () => rt.ctx), concurrency: 2, visibilityTimeout: 5 });
     poller.start();
@@ -127,7 +129,7 @@ describe('apply through SQS FIFO', () => {
     const good = await sourceRow(30);
     const poison = changeEvent('order_info', 'update', { before: good, after: { ...good, buyer_name: null } });
     const ok = await update(31, { remark: 'flows' });
-    await queue.send(packMessages([poison, ok], groupOf, (e) => e));
+    await queue.send(packMessages([poison, ok], { groupOf, keyOnly: (e) => e }));
     const poller = new Poller({ queue, queueArn: queues.queueArn, handler: makeApplyHandler(async () => rt.ctx), concurrency: 1, visibilityTimeout: 1 });
     poller.start();
     const dlq = new ChangeQueue(queues.sqs, queues.dlqUrl);

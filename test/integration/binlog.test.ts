@@ -5,17 +5,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
-import {
-  BinlogPositionError,
-  checkRowImage,
-  compareBinlogPositions,
-  currentPosition,
-  readChanges,
-  type BinlogPosition,
-  type ChangeEvent,
-  type ReadChangesOptions,
-} from '../../lambdas/adapters/binlog.js';
-import { createPool } from '../../lambdas/adapters/mysql.js';
+import { readChanges, type ReadChangesOptions } from '../../lambdas/adapters/binlog/reader.js';
+import { checkRowImage, currentPosition } from '../../lambdas/adapters/binlog/server.js';
+import { BinlogPositionError } from '../../lambdas/adapters/binlog/stream.js';
+import type { ChangeEvent } from '../../lambdas/core/events/model.js';
+import { comparePositions, type BinlogPosition } from '../../lambdas/core/position.js';
+import { createPool } from '../../lambdas/adapters/mysql/pool.js';
 import { connectionSchema } from '../../lambdas/core/config.js';
 import { SchemaError } from '../../lambdas/core/errors.js';
 import { dropPrefixed, mysqlPort, rootPool, uniquePrefix } from '../helpers/db.js';
@@ -63,10 +58,10 @@ function expectBinlogOrder(events: ChangeEvent[]): void {
   for (let i = 1; i < events.length; i++) {
     const a = events[i - 1]!;
     const b = events[i]!;
-    const c = compareBinlogPositions(a.position, b.position) || a.rowIndex - b.rowIndex;
+    const c = comparePositions(a.position, b.position) || a.rowIndex - b.rowIndex;
     expect(c, `event ${i} (${b.position.file}:${b.position.position}#${b.rowIndex}) after ${a.position.file}:${a.position.position}#${a.rowIndex}`).toBeLessThan(0);
     // Rows of one rows event are numbered from 0.
-    expect(b.rowIndex).toBe(compareBinlogPositions(a.position, b.position) === 0 ? a.rowIndex + 1 : 0);
+    expect(b.rowIndex).toBe(comparePositions(a.position, b.position) === 0 ? a.rowIndex + 1 : 0);
   }
   if (events.length) expect(events[0]!.rowIndex).toBe(0);
 }
@@ -181,7 +176,7 @@ describe('binlog capture', () => {
     expect(got).toEqual(fixed);
     expect(r.events).toBe(expected.length);
     expect(r.stoppedBy).toBe('until');
-    expect(compareBinlogPositions(r.position, end)).toBeGreaterThanOrEqual(0);
+    expect(comparePositions(r.position, end)).toBeGreaterThanOrEqual(0);
     expectBinlogOrder(r.list);
     // The bulk insert really was split (exercising statement boundaries), and batches were bounded.
     const bulkPositions = new Set(r.list.filter((e) => Number(e.after?.id) >= 1000).map((e) => e.position.position));
@@ -206,7 +201,7 @@ describe('binlog capture', () => {
     const again = await read(r.position, { idleMs: 300, deadlineMs: Date.now() + 2000 });
     expect(['idle', 'deadline']).toContain(again.stoppedBy);
     expect(again.list).toEqual([]);
-    expect(compareBinlogPositions(again.position, r.position)).toBeGreaterThanOrEqual(0);
+    expect(comparePositions(again.position, r.position)).toBeGreaterThanOrEqual(0);
   });
 
   it("with updateBeforeColumns, an update's before image holds only the wanted columns (and those of types it cannot skip); all else is the same", async () => {
@@ -240,7 +235,7 @@ describe('binlog capture', () => {
         // sits on a rows event of a table not read): the first rows event, the split bulk insert, the two-table update.
         expect(r.events, `maxEvents ${max}`).toBeLessThanOrEqual(max + 150);
         pieces.push(...r.list);
-        expect(compareBinlogPositions(r.position, from)).toBeGreaterThanOrEqual(0);
+        expect(comparePositions(r.position, from)).toBeGreaterThanOrEqual(0);
         if (r.stoppedBy === 'until' || r.events === 0) break;
         from = r.position;
       }

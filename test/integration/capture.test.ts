@@ -11,10 +11,10 @@ import { rng, seedOrders } from '../../local/seed.js';
 import { checkAll } from '../../local/checksum.js';
 import { Poller } from '../../local/poller.js';
 import { ChangeQueue } from '../../lambdas/adapters/sqs.js';
-import { readChanges } from '../../lambdas/adapters/binlog.js';
+import { readChanges } from '../../lambdas/adapters/binlog/reader.js';
 import { captureRun, type ReadChanges } from '../../lambdas/app/capture.js';
 import { makeApplyHandler } from '../../lambdas/handlers/apply.js';
-import type { OutgoingMessage } from '../../lambdas/core/events.js';
+import type { OutgoingMessage } from '../../lambdas/core/events/model.js';
 import { parseConfig } from '../../lambdas/core/config.js';
 import { dropPrefixed, rootPool, testConfig, uniquePrefix } from '../helpers/db.js';
 

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import { startDynamo } from '../../local/emulators.js';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Pool } from 'mysql2/promise';
@@ -29,6 +29,32 @@ afterAll(async () => {
 });
 
 describe('reshard CLI', () => {
+  it.each([['cutover'], ['cutover', '--help'], ['help', 'cutover'], ['nope', 'plan', '--help']])('rejects the unknown verb in `reshard %s`, listing the verbs', (...args) => {
+    const r = reshard(...args);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`unknown command '${args[0] === 'help' ? args[1] : args[0]}'`);
+    expect(r.stderr).toContain('commands: schema, plan, run, retry, verify, status, demo');
+    expect(r.stdout).toBe('');
+  });
+
+  it('prints help (exit 0) for the program and for a verb', () => {
+    const main = reshard('--help');
+    expect(main.code).toBe(0);
+    expect(main.stdout).toMatch(/Usage: reshard/);
+    const verb = reshard('plan', '--help');
+    expect(verb.code).toBe(0);
+    expect(verb.stdout).toMatch(/Usage: reshard plan/);
+  });
+
+  it('prints the version of package.json', () => {
+    const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) {
+      const r = reshard(flag);
+      expect(r.code).toBe(0);
+      expect(r.stdout.trim()).toBe(version);
+    }
+  });
+
   it('rejects an invalid config before touching anything, naming every field at fault', () => {
     const file = join(work, 'bad.yaml');
     writeFileSync(file, ['migrationId: x', 'source: { database: "src`; DROP" }', 'target: { databases: 0, databasePattern: "db" }', 'tables:', '  - name: order_info', '    shardKeys: []', '    targetTable: t_{table}', '    tablesPerDb: 4', '    colour: red'].join('\n'));

@@ -8,7 +8,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import mysql, { type RowDataPacket } from 'mysql2/promise';
-import { LoadRefusedError, loadOutcome, poolOptions, TargetWriter } from '../../lambdas/adapters/mysql.js';
+import { LoadRefusedError, loadOutcome } from '../../lambdas/adapters/mysql/load-data.js';
+import { poolOptions } from '../../lambdas/adapters/mysql/pool.js';
+import { TargetWriter } from '../../lambdas/adapters/mysql/target.js';
 import { q } from '../../lambdas/core/sql.js';
 import { mysqlPort, scratchDatabase } from '../helpers/db.js';
 
@@ -37,12 +39,15 @@ describe('LOAD DATA LOCAL fast path', () => {
       columns: ['id', 'name', 'ver'],
       recordKey: ['id'],
       versionColumn: 'ver',
-      values: [
-        [1, 'a', 5],
-        [2, 'b', 5],
-        [3, 'c', 5],
-        [4, 'd', 5],
-      ],
+      rows: {
+        kind: 'values',
+        values: [
+          [1, 'a', 5],
+          [2, 'b', 5],
+          [3, 'c', 5],
+          [4, 'd', 5],
+        ],
+      },
     });
     expect(stats).toEqual({ inserted: 2, updated: 1, skipped: 1 });
     expect(await rows('v')).toEqual([
@@ -58,7 +63,7 @@ describe('LOAD DATA LOCAL fast path', () => {
     await scratch.root.query(`INSERT INTO ${q(db)}.counts VALUES (2, 'old', 1), (3, 'newer', 9), (5, 'same', 5)`);
     const writer = new TargetWriter([scratch.pool], 'insert');
     const write = (rows: { id: number; name: string; ver: number }[]) =>
-      writer.upsert({ db: 0, database: db, table: 'counts', columns: ['id', 'name', 'ver'], recordKey: ['id'], versionColumn: 'ver', values: rows.map((r) => [r.id, r.name, r.ver]) });
+      writer.upsert({ db: 0, database: db, table: 'counts', columns: ['id', 'name', 'ver'], recordKey: ['id'], versionColumn: 'ver', rows: { kind: 'values', values: rows.map((r) => [r.id, r.name, r.ver]) } });
     const page = [1, 2, 3, 4, 5].map((id) => ({ id, name: id === 5 ? 'same' : `n${id}`, ver: 5 }));
     expect(await write(page)).toEqual({ inserted: 2, updated: 1, skipped: 2 });
     expect(await write(page)).toEqual({ inserted: 0, updated: 0, skipped: 5 });
@@ -67,7 +72,7 @@ describe('LOAD DATA LOCAL fast path', () => {
   it('a value the column cannot hold is not clamped: the load rolls back and the write fails naming the table', async () => {
     await scratch.root.query(`CREATE TABLE ${q(db)}.narrow (id INT PRIMARY KEY, n TINYINT NOT NULL)`);
     const writer = new TargetWriter([scratch.pool], 'load');
-    const write = writer.upsert({ db: 0, database: db, table: 'narrow', columns: ['id', 'n'], recordKey: ['id'], values: [[1, 5], [2, 300]] });
+    const write = writer.upsert({ db: 0, database: db, table: 'narrow', columns: ['id', 'n'], recordKey: ['id'], rows: { kind: 'values', values: [[1, 5], [2, 300]] } });
     await expect(write).rejects.toThrow(new RegExp(`writing 2 rows into ${db}\\.narrow: ER_WARN_DATA_OUT_OF_RANGE`));
     expect(await rows('narrow')).toEqual([]);
   });
@@ -81,7 +86,7 @@ describe('LOAD DATA LOCAL fast path', () => {
       { id: 3, l: '\\N', u: 'N', b: null, j: '[]', f: -0.5 },
     ];
     const writer = new TargetWriter([scratch.pool], 'load');
-    expect(await writer.upsert({ db: 0, database: db, table: 'cs', columns: ['id', 'l', 'u', 'b', 'j', 'f'], recordKey: ['id'], values: input.map((r) => [r.id, r.l, r.u, r.b, r.j, r.f]) })).toEqual({ inserted: 3, updated: 0, skipped: 0 });
+    expect(await writer.upsert({ db: 0, database: db, table: 'cs', columns: ['id', 'l', 'u', 'b', 'j', 'f'], recordKey: ['id'], rows: { kind: 'values', values: input.map((r) => [r.id, r.l, r.u, r.b, r.j, r.f]) } })).toEqual({ inserted: 3, updated: 0, skipped: 0 });
     const [got] = await scratch.root.query<RowDataPacket[]>(`SELECT id, HEX(l) AS l, u, HEX(b) AS b, CONCAT(j) AS j, f + 0e0 AS f FROM ${q(db)}.cs ORDER BY id`);
     expect(got).toEqual([
       { id: 1, l: Buffer.from('café', 'latin1').toString('hex').toUpperCase(), u: input[0]!.u, b: blob.toString('hex').toUpperCase(), j: input[0]!.j, f: 1.2345677614212036 },
@@ -93,7 +98,7 @@ describe('LOAD DATA LOCAL fast path', () => {
   it('a table with a column LOAD DATA would not read back exactly (BIT) is written with INSERT', async () => {
     await scratch.root.query(`CREATE TABLE ${q(db)}.bits (id INT PRIMARY KEY, flags BIT(16))`);
     const writer = new TargetWriter([scratch.pool], 'load');
-    await writer.upsert({ db: 0, database: db, table: 'bits', columns: ['id', 'flags'], recordKey: ['id'], values: [[1, Buffer.from([0x09, 0x5c])]] });
+    await writer.upsert({ db: 0, database: db, table: 'bits', columns: ['id', 'flags'], recordKey: ['id'], rows: { kind: 'values', values: [[1, Buffer.from([0x09, 0x5c])]] } });
     const [got] = await scratch.root.query<RowDataPacket[]>(`SELECT id, HEX(flags) AS h FROM ${q(db)}.bits`);
     expect(got).toEqual([{ id: 1, h: '95C' }]);
   });
@@ -116,7 +121,7 @@ describe('plain INSERT first (writeMethod insert)', () => {
     const statements: string[] = [];
     const writer = new TargetWriter([recording(statements)], 'insert');
     const write = (table: string, ids: number[], ver = 5) =>
-      writer.upsert({ db: 0, database: db, table, columns: ['id', 'name', 'ver'], recordKey: ['id'], versionColumn: 'ver', values: ids.map((id) => [id, `n${id}v${ver}`, ver]) });
+      writer.upsert({ db: 0, database: db, table, columns: ['id', 'name', 'ver'], recordKey: ['id'], versionColumn: 'ver', rows: { kind: 'values', values: ids.map((id) => [id, `n${id}v${ver}`, ver]) } });
 
     expect(await write('p1', [1, 2, 3])).toEqual({ inserted: 3, updated: 0, skipped: 0 });
     expect(statements).toHaveLength(1);
@@ -148,7 +153,7 @@ describe('plain INSERT first (writeMethod insert)', () => {
     await scratch.root.query(`CREATE TABLE ${q(db)}.p3 (id INT PRIMARY KEY, n TINYINT NOT NULL)`);
     const statements: string[] = [];
     const writer = new TargetWriter([recording(statements)], 'insert');
-    const write = writer.upsert({ db: 0, database: db, table: 'p3', columns: ['id', 'n'], recordKey: ['id'], values: [[1, 5], [2, 300]] });
+    const write = writer.upsert({ db: 0, database: db, table: 'p3', columns: ['id', 'n'], recordKey: ['id'], rows: { kind: 'values', values: [[1, 5], [2, 300]] } });
     await expect(write).rejects.toThrow(new RegExp(`writing 2 rows into ${db}\\.p3: ER_WARN_DATA_OUT_OF_RANGE`));
     expect(statements).toHaveLength(1);
     expect(await rows('p3')).toEqual([]);
@@ -162,7 +167,7 @@ describe('LOAD DATA lines rendered by the source', () => {
   it('loads fresh rows in one clean load; a page meeting existing rows goes through the guarded upsert of a temporary copy', async () => {
     await scratch.root.query(`CREATE TABLE ${q(db)}.lv (id INT PRIMARY KEY, name VARCHAR(20), ver INT NOT NULL)`);
     const writer = new TargetWriter([scratch.pool], 'auto');
-    const write = (ls: Buffer[]) => writer.upsert({ db: 0, database: db, table: 'lv', columns: ['id', 'name', 'ver'], recordKey: ['id'], versionColumn: 'ver', lines: ls });
+    const write = (ls: Buffer[]) => writer.upsert({ db: 0, database: db, table: 'lv', columns: ['id', 'name', 'ver'], recordKey: ['id'], versionColumn: 'ver', rows: { kind: 'lines', lines: ls } });
     expect(await write(lines("1,'a',5", "2,'b,\\'c',5", '3,NULL,5'))).toEqual({ inserted: 3, updated: 0, skipped: 0 });
     await scratch.root.query(`INSERT INTO ${q(db)}.lv VALUES (4, 'newer', 9)`);
     // 2 older (updated), 3 same version (kept), 4 newer (kept), 5 fresh.
@@ -182,7 +187,7 @@ describe('LOAD DATA lines rendered by the source', () => {
   it('a value the column cannot hold fails the write naming the table and the warning, and writes nothing', async () => {
     await scratch.root.query(`CREATE TABLE ${q(db)}.lnarrow (id INT PRIMARY KEY, n TINYINT NOT NULL)`);
     const writer = new TargetWriter([scratch.pool], 'auto');
-    const write = writer.upsert({ db: 0, database: db, table: 'lnarrow', columns: ['id', 'n'], recordKey: ['id'], lines: lines('1,5', '2,300') });
+    const write = writer.upsert({ db: 0, database: db, table: 'lnarrow', columns: ['id', 'n'], recordKey: ['id'], rows: { kind: 'lines', lines: lines('1,5', '2,300') } });
     await expect(write).rejects.toThrow(new RegExp(`writing 2 rows into ${db}\\.lnarrow: .*1264 Out of range value for column 'n'`));
     expect(await rows('lnarrow')).toEqual([]);
   });
@@ -194,7 +199,7 @@ describe('LOAD DATA lines rendered by the source', () => {
     try {
       const auto = new TargetWriter([pool], 'auto');
       expect(auto.loadsLines).toBe(true);
-      const args = { db: 0, database: db, table: 'lref', columns: ['id', 'n'], recordKey: ['id'], lines: lines('1,5') };
+      const args = { db: 0, database: db, table: 'lref', columns: ['id', 'n'], recordKey: ['id'], rows: { kind: 'lines' as const, lines: lines('1,5') } };
       await expect(auto.upsert(args)).rejects.toBeInstanceOf(LoadRefusedError);
       expect(auto.loadsLines).toBe(false);
       const load = new TargetWriter([pool], 'load');

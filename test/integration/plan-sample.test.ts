@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { RowDataPacket } from 'mysql2/promise';
-import { rowsPerDay, sampleKeys } from '../../lambdas/adapters/mysql.js';
+import { rowsPerDay, sampleKeys } from '../../lambdas/adapters/mysql/source.js';
 import { planSegments, keyText, type KeyKind } from '../../lambdas/core/segments.js';
 import { q } from '../../lambdas/core/sql.js';
 import { scratchDatabase } from '../helpers/db.js';
@@ -15,7 +15,7 @@ const db = scratch.db;
 
 /** Rows of `table` in each segment, counted by the server with the copy's own range predicate. */
 async function segmentCounts(table: string, key: string, kind: KeyKind, step: number, count: number): Promise<{ counts: number[]; total: number; min: unknown; max: unknown }> {
-  const sample = await sampleKeys(scratch.pool, db, table, key, [], step);
+  const sample = await sampleKeys(scratch.pool, { database: db, table, scrollKey: key, shardKeys: [], step });
   const keys = sample.rows.map((r) => keyText(r[key], kind, 'test'));
   const segments = planSegments(keys, count, kind);
   const counts: number[] = [];
@@ -55,7 +55,7 @@ describe('plan sample', () => {
 
   it('an empty table: one open segment, no MIN or MAX', async () => {
     await scratch.root.query(`CREATE TABLE ${q(db)}.empty (id INT PRIMARY KEY)`);
-    const sample = await sampleKeys(scratch.pool, db, 'empty', 'id', [], 1);
+    const sample = await sampleKeys(scratch.pool, { database: db, table: 'empty', scrollKey: 'id', shardKeys: [], step: 1 });
     expect(sample).toEqual({ rows: [], min: null, max: null });
     expect(planSegments([], 8, 'int')).toEqual([{ index: 0, lo: null, hi: null }]);
   });
@@ -65,13 +65,13 @@ describe('plan sample', () => {
     await scratch.root.query(
       `INSERT INTO ${q(db)}.days VALUES (1, '2026-01-01 00:00:00'), (2, '2026-01-01 23:59:59.999999'), (3, '2026-01-02 00:00:00'), (4, NULL), (5, '2026-03-10 12:00:00')`,
     );
-    expect(await rowsPerDay(scratch.pool, db, 'days', 't', undefined)).toEqual([
+    expect(await rowsPerDay(scratch.pool, { database: db, table: 'days', timeColumn: 't' })).toEqual([
       { day: 'null', rows: 1 },
       { day: '2026-01-01', rows: 2 },
       { day: '2026-01-02', rows: 1 },
       { day: '2026-03-10', rows: 1 },
     ]);
-    expect(await rowsPerDay(scratch.pool, db, 'days', 't', { from: '2026-01-01T12:00:00', to: '2026-03-10' })).toEqual([
+    expect(await rowsPerDay(scratch.pool, { database: db, table: 'days', timeColumn: 't', window: { from: '2026-01-01T12:00:00', to: '2026-03-10' } })).toEqual([
       { day: '2026-01-01', rows: 1 },
       { day: '2026-01-02', rows: 1 },
     ]);

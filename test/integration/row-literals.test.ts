@@ -12,7 +12,8 @@ import mysql, { type RowDataPacket } from 'mysql2/promise';
 import { LocalRuntime } from '../../local/runtime.js';
 import { parseConfig, type MigrationConfig } from '../../lambdas/core/config.js';
 import { routerFor, tableConfig } from '../../lambdas/app/context.js';
-import { LoadRefusedError, SESSION_SETUP } from '../../lambdas/adapters/mysql.js';
+import { LoadRefusedError } from '../../lambdas/adapters/mysql/load-data.js';
+import { SESSION_SETUP } from '../../lambdas/adapters/mysql/pool.js';
 import { integrationSuite } from '../helpers/suite.js';
 import { mysqlPort } from '../helpers/db.js';
 
@@ -91,7 +92,7 @@ function watchWrites(rt: LocalRuntime): Set<string> {
   const writer = rt.ctx.writer;
   const upsert = writer.upsert.bind(writer);
   writer.upsert = (args) => {
-    seen.add(args.lines ? 'lines' : args.literals ? 'literals' : 'values');
+    seen.add(args.rows.kind);
     return upsert(args);
   };
   return seen;
@@ -182,8 +183,8 @@ describe('rows rendered by the source', () => {
       let refused = 0;
       // The server's answer when a client may not send a local file, as the writer sees it.
       writer.upsert = async (args) => {
-        forms.push(args.lines ? 'lines' : args.literals ? 'literals' : 'values');
-        if (args.lines) {
+        forms.push(args.rows.kind);
+        if (args.rows.kind === 'lines') {
           refused++;
           (writer as unknown as { load: boolean }).load = false;
           throw new LoadRefusedError(`${args.database}.${args.table}: the server refuses LOAD DATA LOCAL (local_infile)`);

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../lambdas/core/config.js';
 import { groupOf } from '../../lambdas/app/capture.js';
 import { routerFor, tableConfig, type AppContext } from '../../lambdas/app/context.js';
-import type { ChangeEvent } from '../../lambdas/core/events.js';
+import type { ChangeEvent } from '../../lambdas/core/events/model.js';
 import { spread } from '../../lambdas/core/routing.js';
 
 const config = (messageGroup: 'target' | 'shardKey') =>

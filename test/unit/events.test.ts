@@ -1,21 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import {
-  comparePositions,
-  decodeEvents,
-  compressMessages,
-  encodeEvent,
-  eventJson,
-  packMessages,
-  positionText,
-  sqsId,
-  sqsSafe,
-  type ChangeEvent,
-  type ChangeOp,
-  type OutgoingMessage,
-  type Position,
-  type RowImage,
-} from '../../lambdas/core/events.js';
+import { compressMessages } from '../../lambdas/core/events/compress.js';
+import { positionText, type ChangeEvent, type ChangeOp, type OutgoingMessage, type RowImage } from '../../lambdas/core/events/model.js';
+import { packMessages, sqsId, sqsSafe } from '../../lambdas/core/events/pack.js';
+import { decodeEvents, encodeEvent, eventJson } from '../../lambdas/core/events/wire.js';
+import type { BinlogPosition } from '../../lambdas/core/position.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Arbitraries
@@ -81,7 +70,7 @@ const imageArb = (s: Strings, maxKeys = 5): fc.Arbitrary<RowImage> =>
 
 const opArb = fc.constantFrom<ChangeOp>('insert', 'update', 'delete');
 
-const positionArb: fc.Arbitrary<Position> = fc.record({
+const positionArb: fc.Arbitrary<BinlogPosition> = fc.record({
   file: fc.oneof(fc.constantFrom('binlog.000001', 'mysql-bin.000042'), nastyString().filter((s) => s.length > 0)),
   position: fc.oneof(fc.nat(), fc.nat({ max: Number.MAX_SAFE_INTEGER })),
 });
@@ -194,9 +183,14 @@ describe('encodeEvent / decodeEvents', () => {
   it('round-trips any list of events through packMessages bodies (sqsSafe-escaped) and decodeEvents', () => {
     fc.assert(
       fc.property(fc.array(eventArb(NASTY), { minLength: 1, maxLength: 12 }), (events) => {
-        const messages = packMessages(events, () => 'one-group', () => {
-          throw new Error('keyOnly must not be called for events under maxBytes');
-        }, 50 * 1024 * 1024, 1000);
+        const messages = packMessages(events, {
+          groupOf: () => 'one-group',
+          keyOnly: () => {
+            throw new Error('keyOnly must not be called for events under maxBytes');
+          },
+          maxBytes: 50 * 1024 * 1024,
+          maxEventsPerMessage: 1000,
+        });
         expect(messages).toHaveLength(1);
         for (const m of messages) expect(allSqsSafe(m.body)).toBe(true);
         const decoded = decodeAll(messages).flat();
@@ -223,7 +217,7 @@ describe('encodeEvent / decodeEvents', () => {
     ['empty image', {}],
   ])('round-trips a row image with %s', (_name, image) => {
     const e: ChangeEvent = { table: 't', op: 'update', before: image, after: image, position: { file: 'binlog.000001', position: 4 }, rowIndex: 0, timestamp: 1_700_000_000_000 };
-    const [m] = packMessages([e], () => 'g', (x) => x);
+    const [m] = packMessages([e], { groupOf: () => 'g', keyOnly: (x) => x });
     expect(allSqsSafe(m!.body)).toBe(true);
     const [back] = decodeEvents(JSON.parse(m!.body));
     expect(back).toEqual(e);
@@ -269,16 +263,21 @@ describe('encodeEvent / decodeEvents', () => {
     return { v: 1, events: [e] };
   };
 
-  it.each<[string, unknown]>([
-    ['update with both images', withEvent({})],
-    ['insert with after only', withEvent({ o: 'insert' }, ['b'])],
-    ['insert with both images', withEvent({ o: 'insert' })],
-    ['delete with before only', withEvent({ o: 'delete' }, ['a'])],
-    ['zero position and row index', withEvent({ p: 0, i: 0 })],
-    ['reread flag', withEvent({ r: true })],
-    ['several events', { v: 1, events: [ok, { ...ok, p: 5 }] }],
-  ])('accepts a body with %s', (_name, body) => {
-    expect(() => decodeEvents(body)).not.toThrow();
+  /** `ok` decoded. */
+  const okEvent: ChangeEvent = { table: 'users', op: 'update', before: { id: 1 }, after: { id: 1 }, position: { file: 'binlog.000001', position: 4 }, rowIndex: 0, timestamp: 1 };
+  const { before: _b, ...okNoBefore } = okEvent;
+  const { after: _a, ...okNoAfter } = okEvent;
+
+  it.each<[string, unknown, ChangeEvent[]]>([
+    ['update with both images', withEvent({}), [okEvent]],
+    ['insert with after only', withEvent({ o: 'insert' }, ['b']), [{ ...okNoBefore, op: 'insert' }]],
+    ['insert with both images', withEvent({ o: 'insert' }), [{ ...okEvent, op: 'insert' }]],
+    ['delete with before only', withEvent({ o: 'delete' }, ['a']), [{ ...okNoAfter, op: 'delete' }]],
+    ['zero position and row index', withEvent({ p: 0, i: 0 }), [{ ...okEvent, position: { file: 'binlog.000001', position: 0 }, rowIndex: 0 }]],
+    ['reread flag', withEvent({ r: true }), [{ ...okEvent, reread: true }]],
+    ['several events', { v: 1, events: [ok, { ...ok, p: 5, i: 2, ts: 7 }] }, [okEvent, { ...okEvent, position: { file: 'binlog.000001', position: 5 }, rowIndex: 2, timestamp: 7 }]],
+  ])('accepts a body with %s, decoding its events', (_name, body, expected) => {
+    expect(decodeEvents(body)).toStrictEqual(expected);
   });
 
   it.each<[string, unknown]>([
@@ -346,7 +345,7 @@ describe('v2 bodies (column names once per message)', () => {
 
   it('writes each column list once per message and each image as [list, values…]', () => {
     const events = [ev(1, 'update'), ev(2, 'insert'), ev(3, 'delete'), ev(4, 'update')];
-    const [m, ...rest] = packMessages(events, () => 'g', (x) => x);
+    const [m, ...rest] = packMessages(events, { groupOf: () => 'g', keyOnly: (x) => x });
     expect(rest).toEqual([]);
     expect(JSON.parse(m!.body)).toEqual({
       v: 2,
@@ -366,7 +365,7 @@ describe('v2 bodies (column names once per message)', () => {
 
   it('leaves out undefined values, as v1 did (the column is missing, not NULL)', () => {
     const e: ChangeEvent = { ...ev(1, 'insert'), after: { id: 1, gone: undefined, n: null } };
-    const [m] = packMessages([e, ev(2, 'insert')], () => 'g', (x) => x);
+    const [m] = packMessages([e, ev(2, 'insert')], { groupOf: () => 'g', keyOnly: (x) => x });
     const [back, second] = decodeEvents(JSON.parse(m!.body));
     expect(back!.after).toStrictEqual({ id: 1, n: null });
     expect(second).toEqual(ev(2, 'insert'));
@@ -375,7 +374,7 @@ describe('v2 bodies (column names once per message)', () => {
   it('keeps the images of several tables in one group apart', () => {
     const item: ChangeEvent = { table: 'order_item_detail', op: 'insert', after: { id: 9, sku: 'x' }, position: { file: 'binlog.000001', position: 500 }, rowIndex: 1, timestamp: 7 };
     const events = [ev(1, 'insert'), item, ev(2, 'delete'), { ...item, rowIndex: 2 }];
-    const [m] = packMessages(events, () => 'g', (x) => x);
+    const [m] = packMessages(events, { groupOf: () => 'g', keyOnly: (x) => x });
     expect(JSON.parse(m!.body).k).toHaveLength(3);
     expect(decodeEvents(JSON.parse(m!.body))).toEqual(events);
   });
@@ -383,17 +382,17 @@ describe('v2 bodies (column names once per message)', () => {
   it('writes v1 for a group whose column lists would fill more than a quarter of a message', () => {
     const wide = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`column_with_a_long_name_${i}`, i]));
     const e: ChangeEvent = { table: 'wide', op: 'insert', after: wide, position: { file: 'f', position: 4 }, rowIndex: 0, timestamp: 1 };
-    const [m] = packMessages([e], () => 'g', (x) => x, 4000);
+    const [m] = packMessages([e], { groupOf: () => 'g', keyOnly: (x) => x, maxBytes: 4000 });
     expect(m!.body.startsWith('{"v":1,"events":[')).toBe(true);
     expect(decodeEvents(JSON.parse(m!.body))).toEqual([e]);
-    const [n] = packMessages([e], () => 'g', (x) => x, 40_000);
+    const [n] = packMessages([e], { groupOf: () => 'g', keyOnly: (x) => x, maxBytes: 40_000 });
     expect(n!.body.startsWith('{"v":2,')).toBe(true);
   });
 
   it('an event too large beside the head goes key-only, and the key list joins the head', () => {
     const big = { ...ev(1, 'insert'), after: { id: 1, order_no: 'N1', amount: '1.50', remark: 'R'.repeat(3000) } };
     const keyOnly = (x: ChangeEvent): ChangeEvent => ({ table: x.table, op: x.op, after: { id: x.after!.id }, position: x.position, rowIndex: x.rowIndex, timestamp: x.timestamp, reread: true });
-    const messages = packMessages([ev(0, 'insert'), big, ev(2, 'insert')], () => 'g', keyOnly, 3000);
+    const messages = packMessages([ev(0, 'insert'), big, ev(2, 'insert')], { groupOf: () => 'g', keyOnly, maxBytes: 3000 });
     for (const m of messages) expect(Buffer.byteLength(m.body)).toBeLessThanOrEqual(3000);
     expect(decodeAll(messages).flat()).toEqual([ev(0, 'insert'), keyOnly(big), ev(2, 'insert')]);
   });
@@ -428,7 +427,7 @@ describe('v2 bodies (column names once per message)', () => {
   it('round-trips a column named __proto__', () => {
     const after = JSON.parse('{"__proto__":"x","id":1}') as RowImage;
     const e: ChangeEvent = { table: 't', op: 'insert', after, position: { file: 'f', position: 1 }, rowIndex: 0, timestamp: 0 };
-    const [m] = packMessages([e], () => 'g', (x) => x);
+    const [m] = packMessages([e], { groupOf: () => 'g', keyOnly: (x) => x });
     const [back] = decodeEvents(JSON.parse(m!.body));
     expect(Object.keys(back!.after!)).toEqual(['__proto__', 'id']);
     expect(Object.getPrototypeOf(back!.after)).toBe(Object.prototype);
@@ -705,7 +704,7 @@ describe('packMessages', () => {
         for (const e of c.events) {
           if (!c.big.has(e)) expect(Buffer.byteLength(JSON.stringify(encodeEvent(e)))).toBeLessThan(c.maxBytes - 32);
         }
-        const messages = packMessages(c.events, (e) => c.groups.get(e)!, keyOnly, c.maxBytes, c.maxEvents);
+        const messages = packMessages(c.events, { groupOf: (e) => c.groups.get(e)!, keyOnly, maxBytes: c.maxBytes, maxEventsPerMessage: c.maxEvents });
         checkPacking(c, messages);
         for (const m of messages) expect(Buffer.byteLength(m.body)).toBeLessThanOrEqual(c.maxBytes);
       }),
@@ -719,7 +718,7 @@ describe('packMessages', () => {
         for (const e of c.events) {
           if (!c.big.has(e)) expect(Buffer.byteLength(JSON.stringify(encodeEvent(e)))).toBeLessThan(c.maxBytes - 32);
         }
-        const messages = packMessages(c.events, (e) => c.groups.get(e)!, keyOnly, c.maxBytes, c.maxEvents);
+        const messages = packMessages(c.events, { groupOf: (e) => c.groups.get(e)!, keyOnly, maxBytes: c.maxBytes, maxEventsPerMessage: c.maxEvents });
         checkPacking(c, messages);
       }),
       { numRuns: 200 },
@@ -728,8 +727,8 @@ describe('packMessages', () => {
 
   it('compress=false leaves bodies for compressMessages, which gives the same bodies as packing compressed', async () => {
     const events = Array.from({ length: 150 }, (_, i) => small(i, { id: i, pad: `row ${i} ${'p'.repeat(60)}` }));
-    const sync = packMessages(events, () => 'g', keyOnly);
-    const plain = packMessages(events, () => 'g', keyOnly, undefined, undefined, false);
+    const sync = packMessages(events, { groupOf: () => 'g', keyOnly });
+    const plain = packMessages(events, { groupOf: () => 'g', keyOnly, compress: false });
     expect(plain[0]!.body.startsWith('{"v":2,"k":[["users",["id","pad"]]],"e":[')).toBe(true);
     const compressed = await compressMessages(plain);
     expect(compressed).toEqual(sync);
@@ -738,7 +737,7 @@ describe('packMessages', () => {
   });
 
   it('returns no message for no event', () => {
-    expect(packMessages([], () => 'g', keyOnly)).toEqual([]);
+    expect(packMessages([], { groupOf: () => 'g', keyOnly })).toEqual([]);
   });
 
   const small = (i: number, after: RowImage = { id: i, name: `n${i}` }): ChangeEvent => ({
@@ -752,7 +751,7 @@ describe('packMessages', () => {
 
   it('fills messages up to maxEventsPerMessage (200 by default) and 240 KiB', () => {
     const events = Array.from({ length: 401 }, (_, i) => small(i));
-    const messages = packMessages(events, () => 'g', keyOnly);
+    const messages = packMessages(events, { groupOf: () => 'g', keyOnly });
     expect(messages.map((m) => m.events)).toEqual([200, 200, 1]);
     expect(messages.map((m) => m.dedupId)).toEqual(['binlog.000001:100:0', 'binlog.000001:300:0', 'binlog.000001:500:0']);
     expect(messages[2]!.last).toEqual({ position: { file: 'binlog.000001', position: 500 }, rowIndex: 0 });
@@ -763,7 +762,7 @@ describe('packMessages', () => {
     const events = Array.from({ length: 10 }, (_, i) => small(i, { id: i, pad: 'p'.repeat(300) }));
     const one = Buffer.byteLength(JSON.stringify(encodeEvent(events[0]!)));
     const maxBytes = 32 + 3 * (one + 1) + 5; // room for three events, not four
-    const messages = packMessages(events, () => 'g', keyOnly, maxBytes, 100);
+    const messages = packMessages(events, { groupOf: () => 'g', keyOnly, maxBytes, maxEventsPerMessage: 100 });
     expect(messages.map((m) => m.events)).toEqual([3, 3, 3, 1]);
     for (const m of messages) expect(Buffer.byteLength(m.body)).toBeLessThanOrEqual(maxBytes);
     expect(decodeAll(messages).flat()).toEqual(events);
@@ -785,7 +784,7 @@ describe('packMessages', () => {
     };
     const before = small(1);
     const after = { ...small(2), position: { file: 'binlog.000002', position: 99 } };
-    const messages = packMessages([before, e, after], () => 'g', keyOnly, 2000, 10);
+    const messages = packMessages([before, e, after], { groupOf: () => 'g', keyOnly, maxBytes: 2000, maxEventsPerMessage: 10 });
     expect(messages).toHaveLength(1);
     const m = messages[0]!;
     expect(Buffer.byteLength(m.body)).toBeLessThanOrEqual(2000);
@@ -799,16 +798,21 @@ describe('packMessages', () => {
 
   it('does not replace an event that fits', () => {
     const e = small(1, { id: 1, blob: 'H'.repeat(500) });
-    const messages = packMessages([e], () => 'g', () => {
-      throw new Error('not expected');
-    }, 2000, 10);
+    const messages = packMessages([e], {
+      groupOf: () => 'g',
+      keyOnly: () => {
+        throw new Error('not expected');
+      },
+      maxBytes: 2000,
+      maxEventsPerMessage: 10,
+    });
     expect(decodeEvents(JSON.parse(messages[0]!.body))).toEqual([e]);
   });
 
   it('names groups and deduplication ids with sqsId', () => {
     const long = `orders#${'9'.repeat(200)}`;
     const e: ChangeEvent = { ...small(1), position: { file: 'bin log.000001', position: 5 } };
-    const [m] = packMessages([e], () => long, keyOnly);
+    const [m] = packMessages([e], { groupOf: () => long, keyOnly });
     expect(m!.groupId).toBe(sqsId(long));
     expect(m!.groupId.length).toBeLessThanOrEqual(128);
     expect(m!.dedupId).toBe('bin_log.000001:5:0');
@@ -819,13 +823,13 @@ describe('packMessages', () => {
   // up to 3x maxBytes (over the SQS 256 KiB limit with the default 240 KiB), and are not replaced by key-only events.
   it('keeps bodies within maxBytes when images hold emoji', () => {
     const e = small(1, { id: 1, s: '😀'.repeat(200) }); // ~880 bytes of JSON, ~2490 once sqsSafe-escaped
-    const messages = packMessages([e], () => 'g', keyOnly, 1000, 10);
+    const messages = packMessages([e], { groupOf: () => 'g', keyOnly, maxBytes: 1000, maxEventsPerMessage: 10 });
     for (const m of messages) expect(Buffer.byteLength(m.body)).toBeLessThanOrEqual(1000);
   });
 
   it('keeps bodies within maxBytes when images hold U+FFFF', () => {
     const events = Array.from({ length: 4 }, (_, i) => small(i, { id: i, s: '\uFFFF'.repeat(200) })); // 600 -> 1200 bytes each
-    const messages = packMessages(events, () => 'g', keyOnly, 3000, 10);
+    const messages = packMessages(events, { groupOf: () => 'g', keyOnly, maxBytes: 3000, maxEventsPerMessage: 10 });
     for (const m of messages) expect(Buffer.byteLength(m.body)).toBeLessThanOrEqual(3000);
   });
 
@@ -844,68 +848,7 @@ describe('packMessages', () => {
       timestamp: x.timestamp,
       reread: true,
     });
-    const [m] = packMessages([small(1), e], () => 'g', captureKeyOnly, 2000, 10);
+    const [m] = packMessages([small(1), e], { groupOf: () => 'g', keyOnly: captureKeyOnly, maxBytes: 2000, maxEventsPerMessage: 10 });
     expect(decodeEvents(JSON.parse(m!.body))).toEqual([small(1), captureKeyOnly(e)]);
-  });
-});
-
-// ---------------------------------------------------------------------------------------------------------------
-// 5. comparePositions
-// ---------------------------------------------------------------------------------------------------------------
-
-describe('comparePositions', () => {
-  type P = Position & { rowIndex?: number };
-  const p = (file: string, position: number, rowIndex?: number): P => ({ file, position, ...(rowIndex === undefined ? {} : { rowIndex }) });
-
-  it.each<[string, P, P, -1 | 0 | 1]>([
-    ['equal', p('binlog.000001', 4, 0), p('binlog.000001', 4, 0), 0],
-    ['earlier file', p('binlog.000001', 900, 9), p('binlog.000002', 4, 0), -1],
-    ['later file', p('binlog.000010', 4, 0), p('binlog.000009', 900, 9), 1],
-    ['file decides before position', p('binlog.000001', 1_000_000, 0), p('binlog.000002', 4, 0), -1],
-    ['earlier position', p('binlog.000001', 4, 5), p('binlog.000001', 5, 0), -1],
-    ['later position', p('binlog.000001', 1000, 0), p('binlog.000001', 999, 7), 1],
-    ['position compared as a number, not text', p('binlog.000001', 9, 0), p('binlog.000001', 10, 0), -1],
-    ['earlier row index', p('binlog.000001', 4, 1), p('binlog.000001', 4, 2), -1],
-    ['later row index', p('binlog.000001', 4, 10), p('binlog.000001', 4, 2), 1],
-    ['missing row index counts as 0', p('binlog.000001', 4), p('binlog.000001', 4, 0), 0],
-    ['missing row index before 1', p('binlog.000001', 4), p('binlog.000001', 4, 1), -1],
-    ['both missing', p('binlog.000001', 4), p('binlog.000001', 4), 0],
-    ['file prefix sorts first', p('binlog', 4, 0), p('binlog.000001', 4, 0), -1],
-  ])('%s', (_name, a, b, sign) => {
-    expect(Math.sign(comparePositions(a, b))).toBe(sign);
-    expect(Math.sign(comparePositions(b, a))).toBe(-sign || 0);
-  });
-
-  const posArb: fc.Arbitrary<P> = fc.record({
-    file: fc.constantFrom('binlog.000001', 'binlog.000002', 'binlog.000010', 'mysql-bin.000001'),
-    position: fc.nat({ max: 50 }),
-    rowIndex: fc.nat({ max: 3 }),
-  });
-  const tuple = (x: P) => [x.file, x.position, x.rowIndex ?? 0] as const;
-  const lex = (a: P, b: P) => {
-    const [fa, pa, ra] = tuple(a);
-    const [fb, pb, rb] = tuple(b);
-    return fa !== fb ? (fa < fb ? -1 : 1) : pa !== pb ? Math.sign(pa - pb) : Math.sign(ra - rb);
-  };
-
-  it('agrees with the lexicographic order of (file, position, rowIndex), antisymmetric and reflexive', () => {
-    fc.assert(
-      fc.property(posArb, posArb, (a, b) => {
-        expect(Math.sign(comparePositions(a, b))).toBe(lex(a, b));
-        expect(Math.sign(comparePositions(a, b))).toBe(-Math.sign(comparePositions(b, a)) || 0);
-        expect(comparePositions(a, a)).toBe(0);
-      }),
-      { numRuns: 500 },
-    );
-  });
-
-  it('is transitive and sorts like the tuple order', () => {
-    fc.assert(
-      fc.property(fc.array(posArb, { maxLength: 30 }), (list) => {
-        const sorted = [...list].sort(comparePositions);
-        for (let i = 1; i < sorted.length; i++) expect(comparePositions(sorted[i - 1]!, sorted[i]!)).toBeLessThanOrEqual(0);
-        expect(sorted.map(tuple)).toEqual([...list].sort(lex).map(tuple));
-      }),
-    );
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { rowCrcExpr, selectList } from '../../lambdas/core/sql.js';
-import { readKindsOf } from '../../lambdas/adapters/mysql.js';
+import { readKindsOf } from '../../lambdas/adapters/mysql/schema.js';
 
 describe('rowCrcExpr', () => {
   it('puts short columns into the row string length-prefixed, so NULL, empty and any value differ and no value can pass for a separator', () => {

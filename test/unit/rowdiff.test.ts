@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { diffColumns, kindOfType, normalize, rowsEqual, sameValue, type ColumnKind, type ColumnKinds } from '../../lambdas/core/rowdiff.js';
+import { diffColumns, kindOfType, normalize, RowComparison, rowsEqual, sameValue, type ColumnKind, type ColumnKinds } from '../../lambdas/core/rowdiff.js';
 
 /** Equality of two single values under a kind. */
 const same = (a: unknown, b: unknown, kind?: ColumnKind) => rowsEqual({ c: a }, { c: b }, kind ? { c: kind } : {});
@@ -216,5 +216,38 @@ describe('kindOfType', () => {
     ['geometry', 'text'],
   ])('%s → %s', (type, kind) => {
     expect(kindOfType(type)).toBe(kind);
+  });
+});
+
+describe('RowComparison', () => {
+  it('classifies target rows as extra or different (naming the columns) and the unseen source rows as missing', () => {
+    const cmp = new RowComparison(['id'], { amount: 'decimal' });
+    cmp.addSource('db_0.t_0', { id: 1, amount: '1.50', note: 'a' });
+    cmp.addSource('db_0.t_0', { id: 2, amount: '2', note: 'b' });
+    cmp.addSource('db_0.t_1', { id: 3, amount: '3', note: 'c' });
+    cmp.addSource('db_0.t_1', { id: 4, amount: '4', note: 'd' });
+    cmp.compareTarget('db_0.t_0', [
+      { id: 1, amount: '1.5', note: 'a' },
+      { id: 2, amount: '2', note: 'B' },
+      { id: 3, amount: '3', note: 'c' },
+    ]);
+    cmp.compareTarget('db_0.t_1', [{ id: 4, amount: '4.01', note: 'd' }]);
+    expect(cmp.different).toEqual([
+      { target: 'db_0.t_0', key: [2], kind: 'different', columns: ['note'] },
+      { target: 'db_0.t_1', key: [4], kind: 'different', columns: ['amount'] },
+    ]);
+    // Row 3 sits in t_0 but routes to t_1: extra where it is, missing where it belongs.
+    expect(cmp.extra).toEqual([{ target: 'db_0.t_0', key: [3], kind: 'extra' }]);
+    expect(cmp.missing()).toEqual([{ target: 'db_0.t_1', key: [3], kind: 'missing' }]);
+  });
+
+  it('keys rows by every record key column, compared as text', () => {
+    const cmp = new RowComparison(['a', 'b'], { a: 'int', b: 'int' });
+    cmp.addSource('x.y', { a: 1, b: '2', v: 1 });
+    cmp.addSource('x.y', { a: 1, b: '3', v: 1 });
+    cmp.compareTarget('x.y', [{ a: '1', b: 2, v: 1 }]);
+    expect(cmp.different).toEqual([]);
+    expect(cmp.extra).toEqual([]);
+    expect(cmp.missing()).toEqual([{ target: 'x.y', key: [1, '3'], kind: 'missing' }]);
   });
 });

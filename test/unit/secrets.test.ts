@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { passwordFromSecret, SecretReader, sdkReadError, secretsClient } from '../../lambdas/adapters/secrets.js';
 import { checkDeployedMigration, loadSecrets, parseSecretsMap } from '../../lambdas/app/env-context.js';
-import { passwordOf } from '../../lambdas/adapters/mysql.js';
+import { passwordOf } from '../../lambdas/adapters/mysql/pool.js';
 import { ConfigError, TransientError } from '../../lambdas/core/errors.js';
 import { connectionSchema } from '../../lambdas/core/config.js';
 

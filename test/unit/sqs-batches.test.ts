@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { ChangeQueue, groupDistinctBatches } from '../../lambdas/adapters/sqs.js';
-import type { OutgoingMessage } from '../../lambdas/core/events.js';
+import type { OutgoingMessage } from '../../lambdas/core/events/model.js';
 
 const msg = (groupId: string, n: number, bytes = 10): OutgoingMessage => ({
   groupId,

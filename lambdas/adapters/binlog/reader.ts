@@ -1,0 +1,205 @@
+/**
+ * A resumable reader of the row changes of a set of tables, over the binlog stream (stream.ts).
+ *
+ * Positions: `ChangeEvent.position` is the start offset of the rows event that carried the row (identical
+ * on every replay); `rowIndex` orders rows inside it. `readChanges` resolves with a *resumable* position
+ * (core/safe-point.ts): every change before it has been delivered, none after it, and restarting there is
+ * safe. It therefore only stops where no rows event of the current statement can follow: after a rows event
+ * flagged STMT_END, a commit, DDL or file boundary. `maxEvents`, `deadlineMs` and `idleMs` may be exceeded by
+ * the rest of one statement (up to the commit when the statement's last rows event belongs to a table not
+ * read).
+ *
+ * Column metadata: unless the server runs with binlog_row_metadata=FULL, zongji reads each table's columns
+ * from INFORMATION_SCHEMA when it first meets the table, i.e. the *current* definition: reading a backlog
+ * across an ALTER TABLE of a table read can misdecode rows written before it.
+ */
+import { ConfigError } from '../../core/errors.js';
+import type { ChangeEvent } from '../../core/events/model.js';
+import type { BinlogPosition } from '../../core/position.js';
+import { SafePointTracker, type BinlogItem } from '../../core/safe-point.js';
+import { BinlogStream, type BinlogConnection } from './stream.js';
+
+export interface ReadChangesOptions {
+  connection: BinlogConnection;
+  /** Replica id announced to the server: unique among everything reading this server's binlog, ≠ its server_id. */
+  serverId: number;
+  /** Where to start: a position from `currentPosition` or a previous `readChanges`. */
+  from: BinlogPosition;
+  database: string;
+  tables: readonly string[];
+  /** Stop once this many events were delivered (a soft limit: the rest of a statement is always delivered). */
+  maxEvents?: number | undefined;
+  /**
+   * Stop after this long without anything arriving on the binlog connection (caught up; traffic of other
+   * tables counts as arriving). Time spent in `onBatch` does not count.
+   */
+  idleMs?: number | undefined;
+  /** Absolute time (ms since the epoch) to stop at. */
+  deadlineMs?: number | undefined;
+  /**
+   * Stop once everything up to this position was read (e.g. `currentPosition` taken before the call: a
+   * bounded catch-up that does not depend on the server falling quiet).
+   */
+  until?: BinlogPosition | undefined;
+  /** Stop (at the next safe point) when aborted. */
+  signal?: AbortSignal | undefined;
+  /** Largest batch handed to `onBatch`. @default 500 */
+  batchSize?: number | undefined;
+  /**
+   * Per table: the columns of an update's before image that are wanted (e.g. its keys). The other columns
+   * of DECIMAL, DATETIME(n), string, BLOB, JSON and spatial types are skipped undecoded and left out of the
+   * image (the rest are decoded as usual). Default: every column.
+   */
+  updateBeforeColumns?: ReadonlyMap<string, ReadonlySet<string>> | undefined;
+  /**
+   * Receives the events in binlog order; awaited before anything more is delivered. `checkpoint` is a
+   * resumable position covering this batch and everything before it, or null when the batch ends inside a
+   * statement.
+   */
+  onBatch: (events: ChangeEvent[], checkpoint: BinlogPosition | null) => Promise<void>;
+}
+
+export type StopReason = 'maxEvents' | 'idle' | 'deadline' | 'until' | 'aborted';
+
+export interface ReadChangesResult {
+  /** Resumable: reading again from here delivers nothing already delivered and misses nothing. */
+  position: BinlogPosition;
+  events: number;
+  stoppedBy: StopReason;
+}
+
+/**
+ * Streams the row changes of `database`.`tables` from `from`, in binlog order, in batches handed to
+ * `onBatch` (awaited: the binlog connection is paused while too much is pending). Resolves when
+ * `maxEvents`, `until`, `idleMs`, `deadlineMs` or `signal` says so — at the next point a restart is safe from.
+ */
+export async function readChanges(opts: ReadChangesOptions): Promise<ReadChangesResult> {
+  validate(opts);
+  const batchSize = opts.batchSize ?? 500;
+  const stream = new BinlogStream({ ...opts, tables: new Set(opts.tables), highWater: batchSize * 4, lowWater: batchSize });
+  opts.signal?.addEventListener('abort', stream.notify);
+  stream.start();
+  const reader = new ChangeReader(opts, stream, batchSize);
+  try {
+    return await reader.run();
+  } finally {
+    opts.signal?.removeEventListener('abort', stream.notify);
+    await stream.stop();
+  }
+}
+
+function validate(opts: ReadChangesOptions): void {
+  const issues: string[] = [];
+  if (!Number.isInteger(opts.serverId) || opts.serverId < 1 || opts.serverId > 0xffffffff) issues.push(`serverId: must be an integer in 1..4294967295 (got ${opts.serverId})`);
+  if (!opts.from || typeof opts.from.file !== 'string' || !opts.from.file) issues.push('from.file: must name a binlog file');
+  if (!opts.from || !Number.isInteger(opts.from.position) || opts.from.position < 4 || opts.from.position > 0xffffffff) {
+    issues.push(`from.position: must be an integer in 4..4294967295 (got ${opts.from?.position})`);
+  }
+  if (!opts.database) issues.push('database: required');
+  if (!opts.tables.length) issues.push('tables: at least one table');
+  if (opts.maxEvents !== undefined && !(Number.isInteger(opts.maxEvents) && opts.maxEvents > 0)) issues.push('maxEvents: must be a positive integer');
+  if (opts.idleMs !== undefined && !(opts.idleMs >= 0)) issues.push('idleMs: must be ≥ 0');
+  if (opts.batchSize !== undefined && !(Number.isInteger(opts.batchSize) && opts.batchSize > 0)) issues.push('batchSize: must be a positive integer');
+  if (opts.maxEvents === undefined && opts.idleMs === undefined && opts.deadlineMs === undefined && !opts.until && !opts.signal) {
+    issues.push('one of maxEvents, idleMs, deadlineMs, until or signal is required (the binlog never ends)');
+  }
+  if (issues.length) throw new ConfigError('invalid readChanges options', issues);
+}
+
+/** The consumer side of one `readChanges`: takes items off the stream, batches their events, decides when to stop. */
+class ChangeReader {
+  private readonly safePoint: SafePointTracker;
+  /** Events taken, not yet handed to onBatch. */
+  private batch: ChangeEvent[] = [];
+  private taken = 0;
+
+  constructor(
+    private readonly opts: ReadChangesOptions,
+    private readonly stream: BinlogStream,
+    private readonly batchSize: number,
+  ) {
+    this.safePoint = new SafePointTracker(opts.from);
+  }
+
+  async run(): Promise<ReadChangesResult> {
+    const { stream, safePoint } = this;
+    let stoppedBy: StopReason | undefined;
+    while (stoppedBy === undefined) {
+      if (stream.failure) throw stream.failure;
+      const reason = this.stopReason();
+      if (reason && safePoint.canStop) {
+        stoppedBy = reason;
+        break;
+      }
+      const item = stream.peek();
+      if (!item) {
+        stoppedBy = await this.whenQueueEmpty();
+        continue;
+      }
+      if (this.wouldPassMaxEvents(item)) {
+        stoppedBy = 'maxEvents';
+        break;
+      }
+      stream.shift();
+      this.take(item);
+      while (this.batch.length >= this.batchSize) await this.flush(this.batchSize);
+    }
+    await this.flush();
+    return { position: { ...safePoint.position }, events: this.taken, stoppedBy };
+  }
+
+  /** Why the read should end now, if it should (it ends at the next safe point). */
+  private stopReason(): StopReason | undefined {
+    const { opts } = this;
+    if (opts.signal?.aborted) return 'aborted';
+    if (opts.deadlineMs !== undefined && Date.now() >= opts.deadlineMs) return 'deadline';
+    if (opts.maxEvents !== undefined && this.taken >= opts.maxEvents) return 'maxEvents';
+    if (opts.until && this.safePoint.reached(opts.until)) return 'until';
+    return undefined;
+  }
+
+  /** Taking this rows event would pass maxEvents, and the read can stop before it. */
+  private wouldPassMaxEvents(item: BinlogItem): boolean {
+    const { maxEvents } = this.opts;
+    return item.kind === 'rows' && maxEvents !== undefined && this.safePoint.canStop && this.taken > 0 && this.taken + item.events.length > maxEvents;
+  }
+
+  private take(item: BinlogItem): void {
+    if (item.kind === 'rows') {
+      for (const e of item.events) this.batch.push(e);
+      this.taken += item.events.length;
+    }
+    this.safePoint.take(item);
+  }
+
+  /**
+   * Nothing queued: hands on what is batched; else stops when idle, or sleeps until an item arrives or a
+   * timer that can still change the outcome fires (inside a statement, a passed idle time or deadline must
+   * wait for the statement's remaining rows).
+   */
+  private async whenQueueEmpty(): Promise<StopReason | undefined> {
+    if (this.batch.length) {
+      await this.flush();
+      return undefined;
+    }
+    const { opts, stream } = this;
+    const now = Date.now();
+    const idleAt = opts.idleMs !== undefined ? stream.lastArrival + opts.idleMs : Infinity;
+    if (now >= idleAt && this.safePoint.canStop) return 'idle';
+    let wakeAt = now + 60_000;
+    if (idleAt > now) wakeAt = Math.min(wakeAt, idleAt);
+    if (opts.deadlineMs !== undefined && opts.deadlineMs > now) wakeAt = Math.min(wakeAt, opts.deadlineMs);
+    await stream.wait(wakeAt - now);
+    return undefined;
+  }
+
+  /** Hands the first `count` batched events (all by default) to onBatch. */
+  private async flush(count = this.batch.length): Promise<void> {
+    const { batch } = this;
+    if (!batch.length) return;
+    const events = batch.length <= count ? batch : batch.slice(0, count);
+    this.batch = batch.length <= count ? [] : batch.slice(count);
+    await this.opts.onBatch(events, this.batch.length ? null : this.safePoint.checkpoint());
+    this.stream.lastArrival = Math.max(this.stream.lastArrival, Date.now());
+  }
+}

@@ -1,0 +1,269 @@
+/**
+ * The binlog connection (zongji) as a queue of items for one database's tables: rows events of the tables
+ * read as change events, TableMaps, and the boundaries a reader may resume after (core/safe-point.ts).
+ * zongji's 'binlog' handler is synchronous; the queue decouples it from a consumer that awaits, pausing the
+ * connection while too much waits (backpressure).
+ *
+ * Positions come from the events' end_log_pos (start = end - length). Rows events of other tables are
+ * filtered inside zongji, so marks only appear at boundaries the stream sees (commits of any table, DDL,
+ * rotations). Rows events need a real end position: servers that write end_log_pos = 0 inside transactions
+ * (MariaDB 11.4+) fail the stream.
+ */
+import ZongJi, { type AnyBinlogEvent, type RotateEvent, type TableMapEntry, type UpdateRowsEvent, type WriteRowsEvent } from '@vlasky/zongji';
+import type { ConnectionOptions } from 'mysql2';
+import { ReshardError, TransientError } from '../../core/errors.js';
+import type { ChangeOp } from '../../core/events/model.js';
+import type { BinlogPosition } from '../../core/position.js';
+import type { BinlogItem } from '../../core/safe-point.js';
+import { dbError } from '../mysql/pool.js';
+import { changeEventsOf, converterFor, type TableConverter } from './values.js';
+
+export interface BinlogConnection {
+  host: string;
+  port: number;
+  user: string;
+  password?: string | undefined;
+  connectTimeoutMs?: number | undefined;
+}
+
+/** The requested binlog position does not exist (purged, rotated away, past the end, or not an event boundary). */
+export class BinlogPositionError extends ReshardError {}
+
+export interface BinlogStreamOptions {
+  readonly connection: BinlogConnection;
+  /** Replica id announced to the server. */
+  readonly serverId: number;
+  readonly from: BinlogPosition;
+  readonly database: string;
+  readonly tables: ReadonlySet<string>;
+  /** Per table: the columns of an update's before image to decode (see ReadChangesOptions). */
+  readonly updateBeforeColumns?: ReadonlyMap<string, ReadonlySet<string>> | undefined;
+  /** Pause the connection once this many rows plus items wait. */
+  readonly highWater: number;
+  /** Resume it once no more than this many wait. */
+  readonly lowWater: number;
+}
+
+/** Rows events flag: the last rows event of its statement. */
+const STMT_END_F = 0x0001;
+/** Events after which no rows event of the current statement can follow, and which carry a real end position. */
+const BOUNDARY_EVENTS = new Set(['xid', 'query', 'format', 'mariadbgtidlist', 'binlogcheckpoint', 'previousgtids', 'xaprepare']);
+const ROW_OPS = new Map<string, ChangeOp>([
+  ['writerows', 'insert'],
+  ['updaterows', 'update'],
+  ['deleterows', 'delete'],
+]);
+
+interface PausableConnection {
+  pause(): void;
+  resume(): void;
+}
+
+/** Connection options giving the same value representations as poolOptions (mysql.ts); TIMESTAMP text in UTC. */
+function connectionOptions(c: BinlogConnection): ConnectionOptions {
+  return {
+    host: c.host,
+    port: c.port,
+    user: c.user,
+    password: c.password ?? '',
+    connectTimeout: c.connectTimeoutMs ?? 10_000,
+    charset: 'utf8mb4_general_ci',
+    dateStrings: true,
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    decimalNumbers: false,
+    jsonStrings: true,
+    timezone: 'Z',
+  };
+}
+
+export class BinlogStream {
+  /** Set once the stream failed; the consumer throws it. */
+  failure: Error | undefined;
+  /** When anything last arrived on the connection (or the consumer last finished handing events on), ms. */
+  lastArrival = Date.now();
+  private readonly zongji: ZongJi;
+  private readonly queue: BinlogItem[] = [];
+  private queuedRows = 0;
+  private paused = false;
+  private finished = false;
+  private file: string;
+  private wake: (() => void) | undefined;
+  private readonly converters = new WeakMap<TableMapEntry, TableConverter>();
+
+  constructor(private readonly opts: BinlogStreamOptions) {
+    this.file = opts.from.file;
+    this.zongji = new ZongJi(connectionOptions(opts.connection));
+    // Read by patches/@vlasky+zongji+*.patch (rows_event.js), keyed by 'schema.table'.
+    if (opts.updateBeforeColumns)
+      (this.zongji as unknown as { updateBeforeColumns: Map<string, ReadonlySet<string>> }).updateBeforeColumns = new Map(
+        [...opts.updateBeforeColumns].map(([table, cols]) => [`${opts.database}.${table}`, cols]),
+      );
+  }
+
+  /** Connects and starts streaming from `from`. */
+  start(): void {
+    const { zongji, opts } = this;
+    zongji.on('binlog', (event: AnyBinlogEvent) => this.onBinlog(event));
+    zongji.on('error', (err: Error) => {
+      if (!this.finished) this.fail(binlogError(err, opts.from));
+    });
+    zongji.start({ serverId: opts.serverId, filename: opts.from.file, position: opts.from.position, includeSchema: { [opts.database]: [...opts.tables] } });
+    if (zongji.connection) {
+      installPauseGate(zongji.connection as unknown as PausableConnection);
+      // Events of other tables are dropped inside zongji unseen; bytes arriving still mean "not caught up".
+      const stream = (zongji.connection as unknown as { stream?: NodeJS.EventEmitter }).stream;
+      stream?.on('data', () => {
+        this.lastArrival = Date.now();
+      });
+      stream?.on('close', () => {
+        if (!this.finished) this.fail(new TransientError(`reading the binlog from ${opts.from.file}:${opts.from.position}: the server closed the binlog connection`));
+      });
+    }
+  }
+
+  /** The next item, left in the queue. */
+  peek(): BinlogItem | undefined {
+    return this.queue[0];
+  }
+
+  /** Removes the next item; resumes the connection once the queue is down to `lowWater`. */
+  shift(): void {
+    const item = this.queue.shift();
+    if (item?.kind === 'rows') this.queuedRows -= item.events.length;
+    if (this.paused && this.queuedRows + this.queue.length <= this.opts.lowWater && this.zongji.connection) {
+      this.paused = false;
+      (this.zongji.connection as unknown as PausableConnection).resume();
+    }
+  }
+
+  /** Resolves when an item arrives, the stream fails, `notify` is called, or after `ms` (at least 1). */
+  wait(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.wake = undefined;
+        resolve();
+      }, Math.max(1, ms));
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  /** Ends a pending `wait`. */
+  readonly notify = (): void => {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  };
+
+  /** Stops streaming and closes the connection (waits up to 3 s for zongji to stop). */
+  async stop(): Promise<void> {
+    this.finished = true;
+    const { zongji } = this;
+    zongji.removeAllListeners('binlog');
+    zongji.removeAllListeners('error');
+    zongji.on('error', () => undefined);
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 3000);
+      zongji.once('stopped', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      try {
+        zongji.stop();
+      } catch {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  }
+
+  private fail(err: Error): void {
+    this.failure ??= err;
+    this.notify();
+  }
+
+  /** Queues an item; pauses the connection while more than highWater rows (or items) wait. */
+  private push(item: BinlogItem): void {
+    this.queue.push(item);
+    if (item.kind === 'rows') this.queuedRows += item.events.length;
+    if (!this.paused && this.queuedRows + this.queue.length >= this.opts.highWater && this.zongji.connection) {
+      this.paused = true;
+      (this.zongji.connection as unknown as PausableConnection).pause();
+    }
+    this.notify();
+  }
+
+  private onBinlog(event: AnyBinlogEvent): void {
+    if (this.finished || this.failure) return;
+    this.lastArrival = Date.now();
+    const name = event.getEventName();
+    if (name === 'rotate') {
+      const r = event as RotateEvent;
+      this.file = r.binlogName;
+      this.push({ kind: 'mark', at: { file: this.file, position: Number(r.position) } });
+      return;
+    }
+    if (name === 'tablemap') {
+      this.push({ kind: 'table' });
+      return;
+    }
+    const op = ROW_OPS.get(name);
+    if (op) {
+      this.onRows(event as WriteRowsEvent | UpdateRowsEvent, op);
+      return;
+    }
+    if (BOUNDARY_EVENTS.has(name) && event.nextPosition > 0) this.push({ kind: 'mark', at: { file: this.file, position: event.nextPosition } });
+  }
+
+  private onRows(r: WriteRowsEvent | UpdateRowsEvent, op: ChangeOp): void {
+    const { database, tables } = this.opts;
+    const entry = this.zongji.tableMap[r.tableId];
+    if (!entry || entry.parentSchema !== database || !tables.has(entry.tableName)) return;
+    const file = this.file;
+    if (!(r.nextPosition > 0)) {
+      this.fail(
+        new ReshardError(
+          `rows event of ${database}.${entry.tableName} after ${file} has no end position (end_log_pos = 0, as MariaDB 11.4+ writes inside transactions): ` +
+            'this reader needs servers that write event end positions',
+        ),
+      );
+      return;
+    }
+    let conv = this.converters.get(entry);
+    if (!conv) this.converters.set(entry, (conv = converterFor(entry)));
+    const headerLength = this.zongji.useChecksum ? 23 : 19;
+    const position: BinlogPosition = { file, position: r.nextPosition - (r.size + headerLength) };
+    const events = changeEventsOf(r, op, entry.tableName, position, conv);
+    this.push({ kind: 'rows', events, end: { file, position: r.nextPosition }, stmtEnd: (r.flags & STMT_END_F) !== 0 });
+  }
+}
+
+/**
+ * zongji pauses the binlog connection itself while it fetches a table's columns; a counted gate lets our
+ * backpressure pause coexist with it (the connection runs only when nobody holds it).
+ */
+function installPauseGate(conn: PausableConnection): void {
+  let holds = 0;
+  const pause = conn.pause.bind(conn);
+  const resume = conn.resume.bind(conn);
+  conn.pause = () => {
+    if (holds++ === 0) pause();
+  };
+  conn.resume = () => {
+    if (holds === 0) return;
+    if (--holds === 0) resume();
+  };
+}
+
+function binlogError(err: unknown, from: BinlogPosition): Error {
+  const e = err as { errno?: number; code?: string; message?: string; sqlMessage?: string };
+  const where = `reading the binlog from ${from.file}:${from.position}`;
+  if (e.errno === 1236 || e.code === 'ER_MASTER_FATAL_ERROR_READING_BINLOG') {
+    return new BinlogPositionError(`${where}: ${e.sqlMessage ?? e.message ?? String(err)} (the file was purged, or the position is not the start of an event)`, { cause: err });
+  }
+  if (err instanceof Error && !e.code && !e.errno) return new ReshardError(`${where}: ${err.message}`, { cause: err });
+  return dbError(err, where);
+}

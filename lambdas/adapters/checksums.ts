@@ -1,0 +1,132 @@
+/**
+ * Verification's reads and repair writes: checksums, batch edges and rows, on the source (`SourceChecks`)
+ * and on the target tables (`TargetChecks`). The SQL text comes from `core/verify-sql.ts` and
+ * `core/sql.ts`; mysql2 errors become typed errors (`dbError`) naming the table and what was being done.
+ */
+import { idOf } from '../core/table-id.js';
+import type { Pool, RowDataPacket } from 'mysql2/promise';
+import type { ColumnKinds } from '../core/rowdiff.js';
+import type { TargetName } from '../core/routing.js';
+import type { Row } from '../core/rules.js';
+import { selectByKeysSql, type ReadKind } from '../core/sql.js';
+import { edgeSql, keyedCrcSql, rowsSql, sumsSql, type RangeWhere } from '../core/verify-sql.js';
+import { sumsOfRow, type Sums, type TargetSums } from '../core/verify-sums.js';
+import { dbError } from './mysql/pool.js';
+import { columnsOf, kindsOf, readKindsOf } from './mysql/schema.js';
+import type { TargetWriter } from './mysql/target.js';
+
+/** Runs `fn`, turning a mysql2 error into a typed one that says `where`. */
+async function mapped<T>(where: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw dbError(err, where);
+  }
+}
+
+/** Reads of one source database for verification. */
+export class SourceChecks {
+  constructor(
+    private readonly pool: Pool,
+    readonly database: string,
+  ) {}
+
+  private where(table: string, doing: string): string {
+    return `${doing} ${this.database}.${table} to verify`;
+  }
+
+  /** How the table's columns compare (`kinds`) and are read and checksummed (`readKinds`). */
+  async columnKinds(table: string): Promise<{ kinds: ColumnKinds; readKinds: Record<string, ReadKind> }> {
+    const info = await mapped(this.where(table, 'reading the columns of'), () => columnsOf(this.pool, this.database, table));
+    return { kinds: kindsOf(info), readKinds: readKindsOf(info) };
+  }
+
+  /** The scroll key `rows` keys into `range` (the index only), or `undefined` when the range holds fewer rows. */
+  async edge(table: string, scrollKey: string, range: RangeWhere, rows: number): Promise<unknown> {
+    const [edge] = await mapped(this.where(table, 'finding a batch of'), () =>
+      this.pool.query<RowDataPacket[]>(edgeSql({ database: this.database, table, scrollKey, where: range.where, rows }), range.params),
+    );
+    return edge[0]?.k;
+  }
+
+  /** Count, BIT_XOR and SUM of the row CRCs over `range`, in SQL (no key columns leave the server). */
+  async totals(table: string, crc: string, range: RangeWhere): Promise<Sums> {
+    const [r] = await mapped(this.where(table, 'checksumming'), () =>
+      this.pool.query<RowDataPacket[]>(sumsSql({ database: this.database, table, crc, where: range.where }), range.params),
+    );
+    const { rows, xor, sum } = sumsOfRow(r[0]);
+    return { rows, xor, sum };
+  }
+
+  /** Each row over `range` as an array: its `columns`, then its CRC (`keyedCrcSql`). */
+  async keyedCrcs(table: string, columns: readonly string[], crc: string, range: RangeWhere): Promise<unknown[][]> {
+    const [rows] = (await mapped(this.where(table, 'checksumming the rows of'), () =>
+      this.pool.query({ sql: keyedCrcSql({ database: this.database, table, columns, crc, where: range.where }), rowsAsArray: true }, range.params),
+    )) as unknown as [unknown[][]];
+    return rows;
+  }
+
+  /** The rows over `range` (`rowsSql`), with `crc` each with its CRC under `CRC_COLUMN`. */
+  async rows(table: string, columns: readonly string[], readKinds: Readonly<Record<string, string>>, range: RangeWhere, crc?: string): Promise<Row[]> {
+    const [rows] = await mapped(this.where(table, 'reading'), () =>
+      this.pool.query<RowDataPacket[]>(rowsSql({ database: this.database, table, columns, readKinds, where: range.where, crc }), range.params),
+    );
+    return rows as Row[];
+  }
+
+  /** The rows with these record keys (each key's values in `recordKey` order). */
+  async rowsByKeys(table: string, columns: readonly string[], recordKey: readonly string[], keys: readonly (readonly unknown[])[], readKinds: Readonly<Record<string, string>> = {}): Promise<Row[]> {
+    const [rows] = await mapped(this.where(table, 'reading rows by key of'), () =>
+      this.pool.query<RowDataPacket[]>(selectByKeysSql(this.database, table, columns, recordKey, keys.length, readKinds), keys.flat()),
+    );
+    return rows as Row[];
+  }
+}
+
+/** A repair of one target table: rows upserted as the source has them, or rows deleted by record key. */
+export type RepairWrite =
+  | { readonly upsert: readonly Row[]; readonly columns: readonly string[]; readonly recordKey: readonly string[] }
+  | { readonly deleteKeys: readonly (readonly unknown[])[]; readonly recordKey: readonly string[] };
+
+/** Reads and repair writes of the target tables for verification. */
+export class TargetChecks {
+  constructor(private readonly writer: TargetWriter) {}
+
+  /**
+   * One target table's count, BIT_XOR and SUM of the row CRCs over `range`, all in SQL — and with
+   * `notProven` (a `builtInPlacementSql` check for this table), how many of its rows the server cannot prove
+   * belong here.
+   */
+  async sums(t: TargetName, crc: string, range: RangeWhere, notProven?: string): Promise<TargetSums> {
+    // Prepared (each target's statement runs once per batch; mysql2 keeps it per connection): the server
+    // parses the long checksum expression once, not 64 times per batch.
+    const [r] = await mapped(`checksumming ${idOf(t)} to verify`, () =>
+      this.writer
+        .poolFor(t.db)
+        .execute<RowDataPacket[]>(sumsSql({ database: t.database, table: t.tableName, crc, where: range.where, notProven }), range.params as Parameters<Pool['execute']>[1]),
+    );
+    return sumsOfRow(r[0]);
+  }
+
+  /** The rows of one target table over `range`, read as the source's are. */
+  async rows(t: TargetName, columns: readonly string[], readKinds: Readonly<Record<string, string>>, range: RangeWhere): Promise<Row[]> {
+    const [rows] = await mapped(`reading ${idOf(t)} to verify`, () =>
+      this.writer.poolFor(t.db).query<RowDataPacket[]>(rowsSql({ database: t.database, table: t.tableName, columns, readKinds, where: range.where }), range.params),
+    );
+    return rows as Row[];
+  }
+
+  /**
+   * Writes one repair to a target table through the target writer, the copy's and apply's write path: upserts
+   * (the source's row wins: no version column) or deletes by record key. Returns the rows written or keys deleted.
+   */
+  async repair(t: TargetName, write: RepairWrite): Promise<number> {
+    if ('upsert' in write) {
+      const { columns } = write;
+      await this.writer.applyUpsert({ target: t, columns, recordKey: write.recordKey, rows: write.upsert.map((r) => columns.map((c) => r[c] ?? null)) });
+      return write.upsert.length;
+    }
+    await this.writer.deleteByKeys({ target: t, recordKey: write.recordKey, keys: write.deleteKeys });
+    return write.deleteKeys.length;
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * Schema inspection (columns and how they are read, checksummed and rendered; the scroll index) and target
+ * preparation (databases and tables created from the source definition).
+ */
+import type { Pool, RowDataPacket } from 'mysql2/promise';
+import { SchemaError } from '../../core/errors.js';
+import { inParallel } from '../../core/parallel.js';
+import { kindOfType, type ColumnKinds } from '../../core/rowdiff.js';
+import type { KeyKind } from '../../core/segments.js';
+import { q, qt, type LiteralKind, type ReadKind } from '../../core/sql.js';
+import { COLUMNS_SQL, scrollIndexExplainSql, showCreateTableSql } from '../../core/sql-source.js';
+import { createDatabaseSql, targetDdl } from '../../core/sql-target.js';
+import { idOf, tableId } from '../../core/table-id.js';
+import { dbError } from './pool.js';
+import type { TargetWriter } from './target.js';
+
+export interface ColumnInfo {
+  readonly name: string;
+  readonly dataType: string;
+  readonly columnType: string;
+  readonly nullable: boolean;
+}
+
+/** The columns of `database.table` in their order; none when the table does not exist. */
+export async function columnsOf(pool: Pool, database: string, table: string): Promise<ColumnInfo[]> {
+  const [rows] = await pool.query<RowDataPacket[]>(COLUMNS_SQL, [database, table]);
+  return rows.map((r) => ({ name: String(r.name), dataType: String(r.dataType), columnType: String(r.columnType), nullable: r.nullable === 'YES' }));
+}
+
+/** Types whose text never contains the checksum's separator `|` and never reads `n`: numbers, dates, times, addresses. */
+const PLAIN_TYPES = new Set([
+  'tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint', 'decimal', 'numeric', 'double', 'real', 'bool', 'boolean',
+  'date', 'datetime', 'timestamp', 'time', 'year', 'inet4', 'inet6', 'uuid',
+]);
+/** Other types bounded by the 64 KB row size, whose text may hold any byte (strings, BIT, ENUM/SET labels). */
+const SHORT_TYPES = new Set(['bit', 'char', 'varchar', 'binary', 'varbinary', 'enum', 'set']);
+
+/**
+ * How columns are read and checksummed (`selectList`, `rowCrcExpr`): FLOAT (single precision) through
+ * DOUBLE so every stored digit round-trips ('float-single'); numbers, dates and times as they are ('plain':
+ * their text can hold neither the separator nor the NULL marker); other bounded types as they are, length-
+ * prefixed in the checksum ('short'); other columns (TEXT, BLOB, JSON, …) are absent: read as they are,
+ * checksummed by their own CRC32.
+ */
+export function readKindsOf(columns: readonly ColumnInfo[]): Record<string, ReadKind> {
+  const out: Record<string, ReadKind> = {};
+  for (const c of columns) {
+    const t = c.dataType.toLowerCase();
+    if (t === 'float') out[c.name] = 'float-single';
+    else if (PLAIN_TYPES.has(t)) out[c.name] = 'plain';
+    else if (SHORT_TYPES.has(t)) out[c.name] = 'short';
+  }
+  return out;
+}
+
+/** Column types the source renders exactly as SQL literals (`rowRenderExpr`), by literal kind. */
+const LITERAL_KINDS: Readonly<Record<string, LiteralKind>> = {
+  ...Object.fromEntries(['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint', 'decimal', 'numeric', 'float', 'double', 'real'].map((t) => [t, 'number'])),
+  bit: 'bit',
+  // Spatial values as their stored bytes (SRID + WKB), which the server takes back as they are.
+  ...Object.fromEntries(
+    ['binary', 'varbinary', 'tinyblob', 'blob', 'mediumblob', 'longblob', 'geometry', 'point', 'linestring', 'polygon', 'multipoint', 'multilinestring', 'multipolygon', 'geometrycollection'].map(
+      (t) => [t, 'binary'],
+    ),
+  ),
+  ...Object.fromEntries(
+    ['char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext', 'json', 'enum', 'set', 'date', 'datetime', 'timestamp', 'time', 'year'].map((t) => [t, 'text']),
+  ),
+};
+
+/**
+ * How each column goes into a row literal, or `undefined` when a column's type is not one listed here
+ * (INET4/INET6, UUID, anything unknown): such a table is read as values.
+ */
+export function literalKindsOf(columns: readonly ColumnInfo[]): Record<string, LiteralKind> | undefined {
+  const out: Record<string, LiteralKind> = {};
+  for (const c of columns) {
+    const kind = LITERAL_KINDS[c.dataType.toLowerCase()];
+    if (!kind) return undefined;
+    out[c.name] = kind;
+  }
+  return out;
+}
+
+export function kindsOf(columns: readonly ColumnInfo[]): ColumnKinds {
+  return Object.fromEntries(columns.map((c) => [c.name, kindOfType(c.dataType)]));
+}
+
+export function keyKindOf(columns: readonly ColumnInfo[], scrollKey: string): KeyKind {
+  const col = columns.find((c) => c.name === scrollKey);
+  return col && kindOfType(col.dataType) === 'int' ? 'int' : 'string';
+}
+
+/** Checks that a keyset scroll on `key` is served by an index (EXPLAIN), naming the index to add if not. */
+export async function checkScrollIndex(pool: Pool, scroll: { database: string; table: string; key: string }): Promise<void> {
+  const { database, table, key } = scroll;
+  const [rows] = await pool.query<RowDataPacket[]>(scrollIndexExplainSql(database, table, key));
+  const plan: RowDataPacket = rows[0] ?? ({} as RowDataPacket);
+  const usedKey = plan.key as string | null | undefined;
+  const extra = String(plan.Extra ?? '');
+  if (!usedKey || /filesort/i.test(extra)) {
+    throw new SchemaError(
+      `${tableId(database, table)}: no index serves the keyset scroll on ${key} (EXPLAIN: key=${usedKey ?? 'NULL'}${extra ? `, ${extra}` : ''}). ` +
+        `Add one: ALTER TABLE ${qt(database, table)} ADD INDEX ${q(`idx_${key}`)} (${q(key)});`,
+    );
+  }
+}
+
+/** The `CREATE TABLE` statement of `database.table`. */
+export async function showCreateTable(pool: Pool, of: { database: string; table: string }): Promise<string> {
+  const { database, table } = of;
+  try {
+    const [rows] = await pool.query<RowDataPacket[]>(showCreateTableSql(database, table));
+    return String(rows[0]?.['Create Table']);
+  } catch (err) {
+    throw dbError(err, `reading the definition of ${tableId(database, table)}`);
+  }
+}
+
+function sameColumns(a: readonly ColumnInfo[], b: readonly ColumnInfo[]): string | undefined {
+  const byName = new Map(b.map((c) => [c.name, c]));
+  for (const c of a) {
+    const t = byName.get(c.name);
+    if (!t) return `column ${c.name} is missing`;
+    if (t.columnType.toLowerCase() !== c.columnType.toLowerCase()) return `column ${c.name} is ${t.columnType}, source has ${c.columnType}`;
+    if (t.nullable !== c.nullable) return `column ${c.name} nullability differs from the source`;
+  }
+  for (const t of b) if (!a.some((c) => c.name === t.name)) return `column ${t.name} does not exist in the source`;
+  return undefined;
+}
+
+/**
+ * Creates missing target databases and tables from the source definition; refuses an existing target
+ * table whose columns differ from the source's.
+ */
+export async function prepareTargets(args: {
+  writer: TargetWriter;
+  createSql: string;
+  sourceColumns: readonly ColumnInfo[];
+  targets: readonly { db: number; database: string; tableName: string }[];
+  concurrency: number;
+}): Promise<{ created: number; existing: number }> {
+  let created = 0;
+  let existing = 0;
+  const databases = new Map<string, number>();
+  for (const t of args.targets) databases.set(t.database, t.db);
+  await inParallel([...databases], args.concurrency, async ([database, db]) => {
+    try {
+      await args.writer.poolFor(db).query(createDatabaseSql(database));
+    } catch (err) {
+      throw dbError(err, `creating target database ${database}`);
+    }
+  });
+  await inParallel(args.targets, args.concurrency, async (t) => {
+    const pool = args.writer.poolFor(t.db);
+    const cols = await columnsOf(pool, t.database, t.tableName);
+    if (cols.length > 0) {
+      const why = sameColumns(args.sourceColumns, cols);
+      if (why) throw new SchemaError(`target table ${idOf(t)} exists with different columns: ${why}`);
+      existing++;
+      return;
+    }
+    try {
+      await pool.query(targetDdl(args.createSql, t.database, t.tableName));
+      created++;
+    } catch (err) {
+      throw dbError(err, `creating target table ${idOf(t)}`);
+    }
+  });
+  return { created, existing };
+}
+

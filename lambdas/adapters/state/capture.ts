@@ -1,0 +1,105 @@
+/**
+ * The CDC capture position: one item per migration (`CAPTURE`) with a single-flight lease. The position
+ * moves forward only, by a lease-fenced conditional write that requires the position it read.
+ */
+import { LeaseLostError } from '../../core/errors.js';
+import type { BinlogPosition } from '../../core/position.js';
+import type { CaptureState } from '../../core/model.js';
+import { conditionalWrite, leaseHeldError } from './conditional-write.js';
+import { getItem, pk, type Item, type StateTable } from './table.js';
+
+const SK = 'CAPTURE';
+
+export function toCapture(item: Item): CaptureState {
+  return {
+    position: { file: String(item.file), position: Number(item.position) },
+    start: { file: String(item.startFile ?? item.file), position: Number(item.startPosition ?? item.position) },
+    events: Number(item.events ?? 0),
+    leaseToken: Number(item.leaseToken ?? 0),
+    ...(item.leaseOwner !== undefined ? { leaseOwner: String(item.leaseOwner) } : {}),
+    ...(item.leaseExpiry !== undefined ? { leaseExpiry: Number(item.leaseExpiry) } : {}),
+    ...(item.lastEventAt !== undefined ? { lastEventAt: Number(item.lastEventAt) } : {}),
+    ...(item.caughtUpAt !== undefined ? { caughtUpAt: Number(item.caughtUpAt) } : {}),
+  };
+}
+
+export class CaptureItems {
+  constructor(private readonly t: StateTable) {}
+
+  /** Records where capture starts (taken at plan time, before the copy reads anything); a stored position is kept and returned. */
+  async init(migrationId: string, position: BinlogPosition): Promise<CaptureState> {
+    const item = await conditionalWrite(
+      this.t,
+      {
+        Item: { pk: pk(migrationId), sk: SK, file: position.file, position: position.position, startFile: position.file, startPosition: position.position, events: 0, leaseToken: 0, updatedAt: this.t.now() },
+        ConditionExpression: 'attribute_not_exists(sk)',
+      },
+      (current) => current!,
+    );
+    return toCapture(item);
+  }
+
+  async get(migrationId: string): Promise<CaptureState | undefined> {
+    const item = await getItem(this.t, { pk: pk(migrationId), sk: SK });
+    return item && toCapture(item);
+  }
+
+  /** Takes the capture lease for `owner` (free, expired, or already ours) with a new token. */
+  async acquire(migrationId: string, owner: string, leaseMs: number): Promise<CaptureState> {
+    const now = this.t.now();
+    const item = await conditionalWrite(
+      this.t,
+      {
+        Key: { pk: pk(migrationId), sk: SK },
+        UpdateExpression: 'SET leaseOwner = :o, leaseExpiry = :exp, leaseToken = leaseToken + :one, updatedAt = :now',
+        ConditionExpression: 'attribute_exists(sk) AND (attribute_not_exists(leaseOwner) OR leaseExpiry < :now OR leaseOwner = :o)',
+        ExpressionAttributeValues: { ':o': owner, ':exp': now + leaseMs, ':one': 1, ':now': now },
+      },
+      (current) => {
+        if (!current) throw new LeaseLostError(`no capture position stored for ${migrationId}: run plan first`);
+        throw leaseHeldError(`capture of ${migrationId}`, toCapture(current));
+      },
+    );
+    return toCapture(item);
+  }
+
+  /** Moves the capture position forward after its events were accepted by SQS (lease-fenced, forward only). */
+  async commit(migrationId: string, held: CaptureState, owner: string, leaseMs: number, next: { position: BinlogPosition; events: number; lastEventAt?: number }): Promise<CaptureState> {
+    const now = this.t.now();
+    const item = await conditionalWrite(
+      this.t,
+      {
+        Key: { pk: pk(migrationId), sk: SK },
+        UpdateExpression: 'SET #f = :f, #p = :p, events = events + :n, leaseExpiry = :exp, updatedAt = :now' + (next.lastEventAt !== undefined ? ', lastEventAt = :t' : ''),
+        ConditionExpression: 'leaseOwner = :o AND leaseToken = :tok AND leaseExpiry >= :now AND #f = :hf AND #p = :hp',
+        ExpressionAttributeNames: { '#f': 'file', '#p': 'position' },
+        ExpressionAttributeValues: {
+          ':f': next.position.file,
+          ':p': next.position.position,
+          ':n': next.events,
+          ':exp': now + leaseMs,
+          ':now': now,
+          ':o': owner,
+          ':tok': held.leaseToken,
+          ':hf': held.position.file,
+          ':hp': held.position.position,
+          ...(next.lastEventAt !== undefined ? { ':t': next.lastEventAt } : {}),
+        },
+      },
+      (current) => {
+        throw new LeaseLostError(`capture position of ${migrationId} not moved: lease or position changed`, (current && toCapture(current)) as unknown as Item);
+      },
+    );
+    return toCapture(item);
+  }
+
+  /** Gives the capture lease back (noting when capture last caught up); a lost lease is left alone. */
+  async release(migrationId: string, held: CaptureState, owner: string, caughtUpAt?: number): Promise<void> {
+    await conditionalWrite(this.t, {
+      Key: { pk: pk(migrationId), sk: SK },
+      UpdateExpression: 'REMOVE leaseOwner, leaseExpiry' + (caughtUpAt !== undefined ? ' SET caughtUpAt = :c' : ''),
+      ConditionExpression: 'leaseOwner = :o AND leaseToken = :tok',
+      ExpressionAttributeValues: { ':o': owner, ':tok': held.leaseToken, ...(caughtUpAt !== undefined ? { ':c': caughtUpAt } : {}) },
+    });
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * SQL text of the source side's reads besides the copy's pages (`pageQuery` in `sql.ts`), pure: statistics,
+ * the plan's sample, the scroll index check, table checksums. Values are bound (`params`).
+ */
+import { q, qt, rowCrcExpr, windowPredicates, type PageQuery, type Window } from './sql.js';
+
+/**
+ * Rows per day of `timeColumn` within `window` (`day`, `n`; `day` NULL for rows whose time is NULL), or,
+ * without a time column, the table's row count (`n`). Grouped by DATE() and formatted per group: formatting
+ * every row's text first took 2.4× as long.
+ */
+export function rowsPerDaySql(args: { database: string; table: string; timeColumn?: string | undefined; window?: Window | undefined }): PageQuery {
+  const t = qt(args.database, args.table);
+  if (!args.timeColumn) return { sql: `SELECT COUNT(*) AS n FROM ${t}`, params: [] };
+  const params: unknown[] = [];
+  const where = windowPredicates(args.timeColumn, args.window, params);
+  return {
+    sql: `SELECT DATE_FORMAT(d, '%Y-%m-%d') AS day, n FROM (SELECT DATE(${q(args.timeColumn)}) AS d, COUNT(*) AS n FROM ${t}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} GROUP BY d) AS per_day ORDER BY d`,
+    params,
+  };
+}
+
+/**
+ * The plan's sample (`sample`): the scroll key and shard keys of the rows whose scroll key hashes to 0 mod
+ * `step` (bound), in scroll key order; and (`ends`) the table's MIN and MAX scroll key (`lo`, `hi`).
+ */
+export function sampleSql(args: { database: string; table: string; scrollKey: string; shardKeys: readonly string[] }): { sample: string; ends: string } {
+  const key = q(args.scrollKey);
+  const t = qt(args.database, args.table);
+  const cols = [args.scrollKey, ...args.shardKeys.filter((c) => c !== args.scrollKey)].map(q).join(', ');
+  return {
+    sample: `SELECT ${cols} FROM ${t} WHERE MOD(CRC32(${key}), ?) = 0 ORDER BY ${key}`,
+    ends: `SELECT MIN(${key}) AS lo, MAX(${key}) AS hi FROM ${t}`,
+  };
+}
+
+/** One row (`SELECT 1`) beyond `after` (bound as given) on the scroll key, within the window, if any. */
+export function rowAfterSql(args: { database: string; table: string; scrollKey: string; after: unknown; timeColumn?: string | undefined; window?: Window | undefined }): PageQuery {
+  const params: unknown[] = [args.after];
+  const where = [`${q(args.scrollKey)} > ?`, ...windowPredicates(args.timeColumn, args.window, params)];
+  return { sql: `SELECT 1 FROM ${qt(args.database, args.table)} WHERE ${where.join(' AND ')} LIMIT 1`, params };
+}
+
+/** A table's columns in order (`name`, `dataType`, `columnType`, `nullable`: YES/NO), for TABLE_SCHEMA and TABLE_NAME bound. */
+export const COLUMNS_SQL =
+  'SELECT COLUMN_NAME AS name, DATA_TYPE AS dataType, COLUMN_TYPE AS columnType, IS_NULLABLE AS nullable FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION';
+
+export function showCreateTableSql(database: string, table: string): string {
+  return `SHOW CREATE TABLE ${qt(database, table)}`;
+}
+
+/** EXPLAIN of a keyset scroll on `key`: which index (`key`) serves it, and whether it sorts (`Extra`). */
+export function scrollIndexExplainSql(database: string, table: string, key: string): string {
+  return `EXPLAIN SELECT ${q(key)} FROM ${qt(database, table)} WHERE ${q(key)} > 0 ORDER BY ${q(key)} LIMIT 100`;
+}
+
+/** Count (`n`) and checksum (`x`: BIT_XOR, `s`: SUM of `rowCrcExpr`) of a table, optionally filtered by `where`. */
+export function tableChecksumSql(args: { database: string; table: string; columns: readonly string[]; where?: string; readKinds?: Readonly<Record<string, string>> }): string {
+  const crc = rowCrcExpr(args.columns, args.readKinds ?? {});
+  return `SELECT COUNT(*) AS n, BIT_XOR(${crc}) AS x, SUM(${crc}) AS s FROM ${qt(args.database, args.table)}${args.where ? ` WHERE ${args.where}` : ''}`;
+}

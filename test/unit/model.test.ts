@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { sortableKey } from '../../lambdas/core/model.js';
+import type { KeyKind } from '../../lambdas/core/segments.js';
+
+/** MySQL's integer keys: BIGINT down to -2^63, BIGINT UNSIGNED up to 2^64 - 1. */
+const MIN = -(2n ** 63n);
+const MAX = 2n ** 64n - 1n;
+const intKey = fc.oneof(fc.bigInt({ min: -1000n, max: 1000n }), fc.bigInt({ min: MIN, max: MAX }), fc.constantFrom(MIN, MAX, -1n, 0n, 1n));
+const sign = (n: number | bigint) => (n > 0 ? 1 : n < 0 ? -1 : 0);
+const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+describe('sortableKey', () => {
+  it.each<[string, KeyKind, string]>([
+    ['0', 'int', '000000000000000000000'],
+    ['1', 'int', '000000000000000000001'],
+    ['42', 'int', '000000000000000000042'],
+    ['007', 'int', '000000000000000000007'],
+    ['-0', 'int', '000000000000000000000'],
+    ['-1', 'int', '-99999999999999999999'],
+    ['-42', 'int', '-99999999999999999958'],
+    ['9223372036854775807', 'int', '009223372036854775807'],
+    ['-9223372036854775808', 'int', '-90776627963145224192'],
+    ['18446744073709551615', 'int', '018446744073709551615'],
+    ['abc', 'string', 'abc'],
+    ['10', 'string', '10'],
+    ['-1', 'string', '-1'],
+    ['', 'string', ''],
+  ])('%s (%s) -> %s', (text, kind, expected) => {
+    expect(sortableKey(text, kind)).toBe(expected);
+  });
+
+  it('orders integer keys as their values (negatives before zero, across magnitudes)', () => {
+    fc.assert(
+      fc.property(intKey, intKey, (a, b) => {
+        expect(compareText(sortableKey(String(a), 'int'), sortableKey(String(b), 'int'))).toBe(sign(a - b));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('sorts a list of integer keys like BigInt does', () => {
+    fc.assert(
+      fc.property(fc.array(intKey, { maxLength: 50 }), (keys) => {
+        const byValue = [...keys].sort((a, b) => sign(a - b));
+        const byText = [...keys].sort((a, b) => compareText(sortableKey(String(a), 'int'), sortableKey(String(b), 'int')));
+        expect(byText).toEqual(byValue);
+      }),
+    );
+  });
+
+  it('leaves string keys as they are', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme' }), (s) => {
+        expect(sortableKey(s, 'string')).toBe(s);
+      }),
+    );
+  });
+});
