@@ -91,6 +91,7 @@ async function execute(config: MigrationConfig, dir: string | undefined, follow 
       await progress.stop();
     }
     printStatus(await migrationStatus(config, rt.store), rt.cdc ? await rt.cdc.lag() : undefined);
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows the run's failure, as it was
     if (failure) throw failure;
   });
 }

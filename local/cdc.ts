@@ -45,18 +45,20 @@ export class LocalCdc {
     private readonly ctx: AppContext,
     readonly queues: LocalQueues,
   ) {
-    const self = this;
+    const counted = (n: number) => {
+      this.sent += n;
+    };
     this.queue = new (class extends ChangeQueue {
       override async send(messages: readonly OutgoingMessage[], lanes?: number): Promise<void> {
         await super.send(messages, lanes);
-        self.sent += messages.length;
+        counted(messages.length);
       }
     })(queues.sqs, queues.queueUrl);
     this.dlq = new ChangeQueue(queues.sqs, queues.dlqUrl);
     this.poller = new Poller({
       queue: this.queue,
       queueArn: queues.queueArn,
-      handler: makeApplyHandler(async () => ctx),
+      handler: makeApplyHandler(() => Promise.resolve(ctx)),
       concurrency: ctx.config.cdc.applyConcurrency,
       visibilityTimeout: 30,
       onError: (err) => (this.lastError = describeError(err)),

@@ -7,7 +7,7 @@ import { idOf } from '../core/table-id.js';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import type { ColumnKinds } from '../core/rowdiff.js';
 import type { TargetName } from '../core/routing.js';
-import type { Row } from '../core/rules.js';
+import type { Row } from '../core/model.js';
 import { selectByKeysSql, type ReadKind } from '../core/sql.js';
 import { edgeSql, keyedCrcSql, rowsSql, sumsSql, type RangeWhere } from '../core/verify-sql.js';
 import { sumsOfRow, type Sums, type TargetSums } from '../core/verify-sums.js';
@@ -71,7 +71,7 @@ export class SourceChecks {
     const [rows] = await mapped(this.where(table, 'reading'), () =>
       this.pool.query<RowDataPacket[]>(rowsSql({ database: this.database, table, columns, readKinds, where: range.where, crc }), range.params),
     );
-    return rows as Row[];
+    return rows;
   }
 
   /** The rows with these record keys (each key's values in `recordKey` order). */
@@ -79,7 +79,7 @@ export class SourceChecks {
     const [rows] = await mapped(this.where(table, 'reading rows by key of'), () =>
       this.pool.query<RowDataPacket[]>(selectByKeysSql(this.database, table, columns, recordKey, keys.length, readKinds), keys.flat()),
     );
-    return rows as Row[];
+    return rows;
   }
 }
 
@@ -113,7 +113,7 @@ export class TargetChecks {
     const [rows] = await mapped(`reading ${idOf(t)} to verify`, () =>
       this.writer.poolFor(t.db).query<RowDataPacket[]>(rowsSql({ database: t.database, table: t.tableName, columns, readKinds, where: range.where }), range.params),
     );
-    return rows as Row[];
+    return rows;
   }
 
   /**

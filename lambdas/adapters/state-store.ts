@@ -19,7 +19,6 @@ import { TombstoneItems } from './state/tombstones.js';
 import { VerifyItems } from './state/verify.js';
 
 export type { PageCommit } from './state/segments.js';
-export { TOMB_PARTITIONS } from './state/tombstones.js';
 
 export function dynamoClient(config: DynamoDBClientConfig = {}): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(new DynamoDBClient(config), { marshallOptions: { removeUndefinedValues: true } });

@@ -1,7 +1,8 @@
 /**
  * CDC apply: a window of change events (binlog order per shard key) → merge to the last change per
- * record key → read the targets' current rows → filter (DESIGN §4) → one multi-row upsert and one batched
- * delete per target table. Re-applying any window changes nothing (the writes are row images, not deltas).
+ * record key → route → one guarded multi-row upsert (the filter of DESIGN §4, decided in the statement)
+ * and one batched delete per target table, through the target writer. Re-applying any window changes
+ * nothing (the writes are row images, not deltas).
  */
 import { recordKeyOf, type TableConfig } from '../core/config.js';
 import { ReshardError, SchemaError } from '../core/errors.js';
@@ -62,7 +63,7 @@ function keyOf(table: TableConfig, image: RowImage): unknown[] {
 /** Re-reads rows whose images were too large for SQS (`reread` events): the source's current row, or none. */
 async function reread(ctx: AppContext, table: TableConfig, row: { key: unknown[]; columns: readonly string[]; readKinds?: Readonly<Record<string, string>> | undefined }): Promise<RowImage | undefined> {
   const rows = await sourceFor(ctx, table.name).rowsByKeys({ columns: row.columns, recordKey: recordKeyOf(table), keys: [row.key], readKinds: row.readKinds });
-  return rows[0] as RowImage | undefined;
+  return rows[0];
 }
 
 /** Turns events into effective changes per (target, record key), last change wins. */

@@ -51,7 +51,7 @@ const routers = new WeakMap<object, Map<TableConfig, TableRouter>>();
 /** The router of a table, built once per context (routing runs per row and per event). */
 export function routerFor(ctx: Pick<AppContext, 'config' | 'routeFn'>, table: TableConfig): TableRouter {
   let m = routers.get(ctx);
-  if (!m) routers.set(ctx, (m = new Map()));
+  if (!m) routers.set(ctx, (m = new Map<TableConfig, TableRouter>()));
   let r = m.get(table);
   if (!r) m.set(table, (r = new TableRouter(ctx.config, table, ctx.routeFn)));
   return r;
@@ -62,7 +62,7 @@ const readers = new WeakMap<object, Map<string, SourceReader>>();
 /** The reader of a table's source: the physical table `source.database`.`table` on the source server, built once per context. */
 export function sourceFor(ctx: Pick<AppContext, 'config' | 'source'>, table: string): SourceReader {
   let m = readers.get(ctx);
-  if (!m) readers.set(ctx, (m = new Map()));
+  if (!m) readers.set(ctx, (m = new Map<string, SourceReader>()));
   let r = m.get(table);
   if (!r) {
     const { host, port, database } = ctx.config.source;
@@ -76,7 +76,7 @@ const plans = new WeakMap<object, Map<string, TablePlan>>();
 /** A table's stored plan (columns, key kind), read once per context: a plan never changes once made. */
 export async function planFor(ctx: Pick<AppContext, 'config' | 'store'>, table: string): Promise<TablePlan> {
   let m = plans.get(ctx);
-  if (!m) plans.set(ctx, (m = new Map()));
+  if (!m) plans.set(ctx, (m = new Map<string, TablePlan>()));
   let plan = m.get(table);
   if (!plan) {
     plan = await ctx.store.getPlan(ctx.config.migrationId, table);

@@ -34,7 +34,7 @@ export interface TableSummary {
 const RECENT_DAYS = 2;
 
 /** Each table's summary from `migrationStatus` (the one definition of completion), optionally after refreshing recent statistics. */
-async function summarize(ctx: AppContext, opts: { refreshStats?: boolean; cdcCaughtUp?: boolean } = {}): Promise<TableSummary[]> {
+export async function summarize(ctx: AppContext, opts: { refreshStats?: boolean; cdcCaughtUp?: boolean } = {}): Promise<TableSummary[]> {
   if (opts.refreshStats) for (const t of ctx.config.tables) await refreshStatistics(ctx, tableConfig(ctx, t.name), RECENT_DAYS);
   const view = await migrationStatus(ctx.config, ctx.store);
   return view.tables.map((t) => {

@@ -7,7 +7,7 @@
 import { recordKeyId, recordKeyOf, type TableConfig } from '../core/config.js';
 import { inParallel } from '../core/parallel.js';
 import { idOf } from '../core/table-id.js';
-import type { DirtyRow } from '../core/model.js';
+import type { DirtyRow, Row } from '../core/model.js';
 import { routerFor, sourceFor, tableConfig, type AppContext } from './context.js';
 import type { VerifySummary } from './verify.js';
 
@@ -81,7 +81,6 @@ export interface ReportData {
   readonly tables: TableReport[];
 }
 
-type Row = Record<string, unknown>;
 
 /** A value as short display text: NULL stays null, bytes as hex, long text cut with `…`. */
 export function valueText(v: unknown, max = 200): string | null {
@@ -90,7 +89,7 @@ export function valueText(v: unknown, max = 200): string | null {
     const bytes = Math.max(1, Math.floor(max / 2) - 1);
     return `0x${v.subarray(0, bytes).toString('hex')}${v.length > bytes ? '…' : ''}`;
   }
-  const s = typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  const s = typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v); // eslint-disable-line @typescript-eslint/no-base-to-string -- objects are handled before
   return s.length > max ? `${s.slice(0, max)}…` : s;
 }
 

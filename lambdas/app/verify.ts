@@ -24,7 +24,7 @@ import { verifySegment } from './verify/segment.js';
 import type { VerifyOptions, VerifySummary } from './verify/types.js';
 
 export { verifySegment } from './verify/segment.js';
-export type { VerifyCounts, VerifyOptions, VerifySegmentRequest, VerifySegmentResult, VerifySummary } from './verify/types.js';
+export type { VerifyOptions, VerifySummary } from './verify/types.js';
 
 /** Verifies a whole table: every planned segment from its start (segments in parallel, `copy.concurrency`). */
 export async function verifyTable(ctx: AppContext, tableName: string, opts: VerifyOptions = {}): Promise<VerifySummary> {

@@ -16,6 +16,7 @@ export async function inParallel<T, R>(items: readonly T[], limit: number, fn: (
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows what a worker threw, as it was
   if (failure !== undefined) throw failure;
   return out;
 }

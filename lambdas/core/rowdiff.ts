@@ -5,7 +5,7 @@
  */
 import { recordKeyId } from './config.js';
 import type { DirtyRow } from './model.js';
-import type { Row } from './rules.js';
+import type { Row } from './model.js';
 
 export type ColumnKind = 'int' | 'decimal' | 'float' | 'datetime' | 'json' | 'binary' | 'text';
 export type ColumnKinds = Readonly<Record<string, ColumnKind>>;
@@ -31,7 +31,7 @@ class JsonNumber {
 function parseJsonExact(text: string): unknown {
   const reviver = (_key: string, value: unknown, context?: { source?: string }) =>
     typeof value === 'number' ? new JsonNumber(context?.source ?? String(value)) : value;
-  return JSON.parse(text, reviver as (key: string, value: unknown) => unknown);
+  return JSON.parse(text, reviver);
 }
 
 /** An exact decimal text for a JSON/JS number literal: `1e3` → `1000`, `2.50` → `2.5`, `-0` → `0`. */
@@ -55,7 +55,7 @@ function canonicalJson(v: unknown): string {
   if (typeof v === 'bigint') return v.toString();
   if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
   if (v && typeof v === 'object')
-    return `{${Object.keys(v as object)
+    return `{${Object.keys(v)
       .sort()
       .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`)
       .join(',')}}`;
@@ -77,6 +77,7 @@ export function normalize(value: unknown, kind?: ColumnKind): string | null {
   if (Buffer.isBuffer(value)) return `x${value.toString('hex')}`;
   if (value instanceof Date) return `t${value.toISOString()}`;
   if (typeof value === 'object') return `j${canonicalJson(value)}`;
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- objects are handled above
   const text = String(value);
   switch (kind) {
     case 'decimal':

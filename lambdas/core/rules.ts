@@ -1,11 +1,11 @@
 /**
- * Filter and merge rules (DESIGN §4), pure. The copy applies them in SQL (a guarded upsert decides
- * atomically in the database, so no read-then-write race); these functions are the specification
- * that the SQL is tested against, and that the CDC apply path uses directly.
+ * Filter and merge rules (DESIGN §4), pure. Copy and apply decide them in SQL (a guarded upsert decides
+ * atomically in the database, so no read-then-write race); `copyAction` and `applyAction` are the
+ * specification those statements are tested against. Apply merges each key's changes with `mergeLatest`.
  */
+import type { Row } from './model.js';
 import { rowsEqual, type ColumnKinds } from './rowdiff.js';
 
-export type Row = Record<string, unknown>;
 export type Op = 'insert' | 'update' | 'delete';
 export type Action = 'insert' | 'update' | 'delete' | 'skip';
 

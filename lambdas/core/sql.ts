@@ -34,8 +34,8 @@ export function pageQuery(args: {
   table: string;
   columns: readonly string[];
   scrollKey: string;
-  after: unknown | null;
-  upTo: unknown | null;
+  after: unknown;
+  upTo: unknown;
   timeColumn?: string | undefined;
   window?: Window | undefined;
   limit: number;
@@ -165,7 +165,7 @@ export type LiteralKind = 'number' | 'bit' | 'binary' | 'text';
  * function whose result would exceed the packet returns NULL too, and that NULL must reach CONCAT, which then
  * returns NULL for the row, instead of being read as the value NULL); the reader refuses it, naming the row.
  */
-export function rowRenderExpr(render: RowRendering, readKinds: Readonly<Record<string, string>> = {}): string {
+function rowRenderExpr(render: RowRendering, readKinds: Readonly<Record<string, string>> = {}): string {
   const line = render.as === 'line';
   const parts = render.columns.map((c) => {
     const kind = render.kinds[c];
@@ -216,7 +216,7 @@ export function rowCrcExpr(columns: readonly string[], kinds: Readonly<Record<st
  * 1.23457; as a double its text has every digit of the stored single-precision value, which a FLOAT
  * column stores back exactly.
  */
-export function valueExpr(column: string, kind?: string): string {
+function valueExpr(column: string, kind?: string): string {
   return kind === 'float-single' ? `(${q(column)} + 0e0)` : q(column);
 }
 

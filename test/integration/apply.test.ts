@@ -41,7 +41,7 @@ async function sourceRow(id: number): Promise<RowImage> {
 async function targetRow(image: RowImage): Promise<RowImage | undefined> {
   const t = routerFor(rt.ctx, tableConfig(rt.ctx, 'order_info')).route(image);
   const [rows] = await reader.query<RowDataPacket[]>(`SELECT * FROM \`${t.database}\`.\`${t.tableName}\` WHERE id = ?`, [image.id]);
-  return rows[0] as RowImage | undefined;
+  return rows[0];
 }
 
 /** Applies a change to the source (so source and target can be compared) and returns its event. */
@@ -254,7 +254,7 @@ describe('the write statements are the filter', () => {
 async function targetRowById(id: number): Promise<RowImage | undefined> {
   for (const t of routerFor(rt.ctx, tableConfig(rt.ctx, 'order_info')).allTargets()) {
     const [rows] = await reader.query<RowDataPacket[]>(`SELECT * FROM \`${t.database}\`.\`${t.tableName}\` WHERE id = ?`, [id]);
-    if (rows[0]) return rows[0] as RowImage;
+    if (rows[0]) return rows[0];
   }
   return undefined;
 }

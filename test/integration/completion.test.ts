@@ -36,8 +36,8 @@ describe('the verify stage and completion', () => {
     const rt: LocalRuntime = await LocalRuntime.start({ config, dynamo: suite.dynamo, hooks, retryIntervalMs: 20 });
     try {
       await expect(rt.execute().result).rejects.toThrow(/verification found differences in 1 segment\(s\): order_info#0 \(DIRTY\)/);
-      let view = await migrationStatus(config, rt.store);
-      let table = view.tables[0]!;
+      const view = await migrationStatus(config, rt.store);
+      const table = view.tables[0]!;
       expect(table.status).toBe('DONE');
       expect(table.segments.map((s) => s.verifyStatus)).toEqual(['DIRTY', 'CLEAN', 'CLEAN']);
       expect(table).toMatchObject({ verifiedRows: 1500, dirtyRows: 1, complete: false });

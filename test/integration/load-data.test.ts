@@ -195,7 +195,7 @@ describe('LOAD DATA lines rendered by the source', () => {
   it('a server that refuses LOAD DATA LOCAL: auto stops loading (LoadRefusedError, then loadsLines is false); load names what to change', async () => {
     await scratch.root.query(`CREATE TABLE ${q(db)}.lref (id INT PRIMARY KEY, n INT)`);
     // A client that does not offer local files gets the server's refusal, as with local_infile off.
-    const pool = mysql.createPool({ ...poolOptions({ host: '127.0.0.1', port: mysqlPort(), user: 'root', password: '', poolSize: 2, connectTimeoutMs: 5000 } as never), flags: ['-FOUND_ROWS', '-LOCAL_FILES'] });
+    const pool = mysql.createPool({ ...poolOptions({ host: '127.0.0.1', port: mysqlPort(), user: 'root', password: '', poolSize: 2, connectTimeoutMs: 5000 }), flags: ['-FOUND_ROWS', '-LOCAL_FILES'] });
     try {
       const auto = new TargetWriter([pool], 'auto');
       expect(auto.loadsLines).toBe(true);

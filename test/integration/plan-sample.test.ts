@@ -22,8 +22,14 @@ async function segmentCounts(table: string, key: string, kind: KeyKind, step: nu
   for (const s of segments) {
     const where: string[] = [];
     const params: unknown[] = [];
-    if (s.lo !== null) (where.push(`${q(key)} > ?`), params.push(s.lo));
-    if (s.hi !== null) (where.push(`${q(key)} <= ?`), params.push(s.hi));
+    if (s.lo !== null) {
+      where.push(`${q(key)} > ?`);
+      params.push(s.lo);
+    }
+    if (s.hi !== null) {
+      where.push(`${q(key)} <= ?`);
+      params.push(s.hi);
+    }
     const [r] = await scratch.root.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${q(db)}.${q(table)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`, params);
     counts.push(Number(r[0]!.n));
   }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { applyAction, compareVersions, copyAction, mergeLatest, type Action, type Op, type Row } from '../../lambdas/core/rules.js';
+import { applyAction, compareVersions, copyAction, mergeLatest, type Action, type Op } from '../../lambdas/core/rules.js';
+import type { Row } from '../../lambdas/core/model.js';
 import type { ColumnKinds } from '../../lambdas/core/rowdiff.js';
 
 const row = (id: number, name: string, version: unknown = 1): Row => ({ id, name, version });

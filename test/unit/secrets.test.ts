@@ -54,7 +54,7 @@ describe('sdkReadError', () => {
 describe('SecretReader', () => {
   it('reads SecretString with GetSecretValue', async () => {
     const client = secretsClient({ region: 'eu-west-1' });
-    const send = vi.spyOn(client, 'send').mockImplementation(async () => ({ SecretString: JSON.stringify({ password: 'pw' }) }));
+    const send = vi.spyOn(client, 'send').mockResolvedValue({ SecretString: JSON.stringify({ password: 'pw' }) } as never);
     expect(await new SecretReader(client).password(ARN)).toBe('pw');
     const command = send.mock.calls[0]![0] as GetSecretValueCommand;
     expect(command).toBeInstanceOf(GetSecretValueCommand);
@@ -63,15 +63,13 @@ describe('SecretReader', () => {
 
   it('refuses a binary secret', async () => {
     const client = secretsClient({ region: 'eu-west-1' });
-    vi.spyOn(client, 'send').mockImplementation(async () => ({ SecretBinary: new Uint8Array([1]) }));
+    vi.spyOn(client, 'send').mockResolvedValue({ SecretBinary: new Uint8Array([1]) } as never);
     await expect(new SecretReader(client).password(ARN)).rejects.toThrow(ConfigError);
   });
 
   it('turns SDK errors into typed errors', async () => {
     const client = secretsClient({ region: 'eu-west-1' });
-    vi.spyOn(client, 'send').mockImplementation(async () => {
-      throw Object.assign(new Error('Secrets Manager can not find the specified secret.'), { name: 'ResourceNotFoundException', $fault: 'client' });
-    });
+    vi.spyOn(client, 'send').mockRejectedValue(Object.assign(new Error('Secrets Manager can not find the specified secret.'), { name: 'ResourceNotFoundException', $fault: 'client' }));
     await expect(new SecretReader(client).password(ARN)).rejects.toThrow(/cannot read secret .*source-Qr90St: ResourceNotFoundException/);
   });
 });

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../lambdas/core/config.js';
 import type { DirtyRow } from '../../lambdas/core/model.js';
 import { spread, TableRouter, type TargetName } from '../../lambdas/core/routing.js';
-import type { Row } from '../../lambdas/core/rules.js';
+import type { Row } from '../../lambdas/core/model.js';
 import { idOf as targetId } from '../../lambdas/core/table-id.js';
 import type { RepairWrite, SourceChecks, TargetChecks } from '../../lambdas/adapters/checksums.js';
 import { repairRows } from '../../lambdas/app/verify/repair.js';

@@ -110,7 +110,7 @@ export class BinlogStream {
     });
     zongji.start({ serverId: opts.serverId, filename: opts.from.file, position: opts.from.position, includeSchema: { [opts.database]: [...opts.tables] } });
     if (zongji.connection) {
-      installPauseGate(zongji.connection as unknown as PausableConnection);
+      installPauseGate(zongji.connection);
       // Events of other tables are dropped inside zongji unseen; bytes arriving still mean "not caught up".
       const stream = (zongji.connection as unknown as { stream?: NodeJS.EventEmitter }).stream;
       stream?.on('data', () => {

@@ -60,7 +60,7 @@ export function loadDataFile(rows: readonly (readonly unknown[])[]): Buffer {
       else if (Buffer.isBuffer(v)) {
         parts.push(Buffer.from(text, 'utf8'), loadBytes(v));
         text = '';
-      } else text += loadText(typeof v === 'string' ? v : String(v));
+      } else text += loadText(typeof v === 'string' ? v : String(v)); // eslint-disable-line @typescript-eslint/no-base-to-string -- numbers (dates and JSON come as text)
     }
     text += '\n';
   }
@@ -91,7 +91,7 @@ export function loadOutcome(info: string | undefined): { records: number; skippe
 const STAGE_TABLE = '__reshard_stage';
 
 /** Runs `fn` on one connection of `pool` (a failure to connect named by `what`), released after. */
-export async function onConnection<T>(pool: Pool, what: string, fn: (conn: PoolConnection) => Promise<T>): Promise<T> {
+async function onConnection<T>(pool: Pool, what: string, fn: (conn: PoolConnection) => Promise<T>): Promise<T> {
   let conn: PoolConnection;
   try {
     conn = await pool.getConnection();

@@ -6,7 +6,6 @@ import mysql, { type Pool, type PoolOptions } from 'mysql2/promise';
 import type { ConnectionConfig } from '../../core/config.js';
 import { ConfigError, ReshardError, SchemaError, TransientError } from '../../core/errors.js';
 
-export type Row = Record<string, unknown>;
 
 /** A pool of connections to one server (mysql2's). */
 export type { Pool };

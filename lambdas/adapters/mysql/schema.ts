@@ -12,7 +12,6 @@ import { COLUMNS_SQL, scrollIndexExplainSql, showCreateTableSql } from '../../co
 import { createDatabaseSql, targetDdl } from '../../core/sql-target.js';
 import { idOf, tableId } from '../../core/table-id.js';
 import { dbError } from './pool.js';
-import type { TargetWriter } from './target.js';
 
 export interface ColumnInfo {
   readonly name: string;
@@ -134,7 +133,8 @@ function sameColumns(a: readonly ColumnInfo[], b: readonly ColumnInfo[]): string
  * table whose columns differ from the source's.
  */
 export async function prepareTargets(args: {
-  writer: TargetWriter;
+  /** The target writer's pools (`TargetWriter`). */
+  writer: { poolFor(db: number): Pool };
   createSql: string;
   sourceColumns: readonly ColumnInfo[];
   targets: readonly { db: number; database: string; tableName: string }[];

@@ -8,7 +8,8 @@ import type { KeyKind } from '../../core/segments.js';
 import { pageQuery, selectByKeysSql, type RowRendering, type Window } from '../../core/sql.js';
 import { rowAfterSql, rowsPerDaySql, sampleSql, tableChecksumSql } from '../../core/sql-source.js';
 import { idOf } from '../../core/table-id.js';
-import { dbError, type Row } from './pool.js';
+import type { Row } from '../../core/model.js';
+import { dbError } from './pool.js';
 import { checkScrollIndex, columnsOf, showCreateTable, type ColumnInfo } from './schema.js';
 
 /**
@@ -163,7 +164,7 @@ export async function sampleKeys(
   const k = Math.max(1, Math.trunc(opts.step));
   const sql = sampleSql(opts);
   const [[sample], [ends]] = await Promise.all([pool.query<RowDataPacket[]>(sql.sample, [k]), pool.query<RowDataPacket[]>(sql.ends)]);
-  return { rows: sample as Row[], min: ends[0]?.lo ?? null, max: ends[0]?.hi ?? null };
+  return { rows: sample, min: ends[0]?.lo ?? null, max: ends[0]?.hi ?? null };
 }
 
 /** Reads rows by record key, `chunk` keys per statement (@default 500), on any server. */

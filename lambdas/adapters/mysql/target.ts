@@ -9,7 +9,8 @@ import { applyUpsertSql, copyInsertSql, copyUpsertSql, copyUpsertTail, deleteByK
 import { loadValuesSql } from '../../core/sql-target.js';
 import { idOf, tableId } from '../../core/table-id.js';
 import { LOADABLE_TYPES, LoadRefusedError, loadDataFile, loadInTransaction, upsertLines } from './load-data.js';
-import { dbError, type Row } from './pool.js';
+import type { Row } from '../../core/model.js';
+import { dbError } from './pool.js';
 import { columnsOf } from './schema.js';
 import { rowsByKeys, rowsPerDay, type DayCount } from './source.js';
 

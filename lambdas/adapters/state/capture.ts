@@ -10,13 +10,13 @@ import { getItem, pk, type Item, type StateTable } from './table.js';
 
 const SK = 'CAPTURE';
 
-export function toCapture(item: Item): CaptureState {
+function toCapture(item: Item): CaptureState {
   return {
     position: { file: String(item.file), position: Number(item.position) },
     start: { file: String(item.startFile ?? item.file), position: Number(item.startPosition ?? item.position) },
     events: Number(item.events ?? 0),
     leaseToken: Number(item.leaseToken ?? 0),
-    ...(item.leaseOwner !== undefined ? { leaseOwner: String(item.leaseOwner) } : {}),
+    ...(item.leaseOwner !== undefined ? { leaseOwner: (item.leaseOwner as string) } : {}),
     ...(item.leaseExpiry !== undefined ? { leaseExpiry: Number(item.leaseExpiry) } : {}),
     ...(item.lastEventAt !== undefined ? { lastEventAt: Number(item.lastEventAt) } : {}),
     ...(item.caughtUpAt !== undefined ? { caughtUpAt: Number(item.caughtUpAt) } : {}),

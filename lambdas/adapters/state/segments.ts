@@ -21,7 +21,7 @@ export interface PageCommit {
   readonly done: boolean;
 }
 
-export function toCheckpoint(item: Item): Checkpoint {
+function toCheckpoint(item: Item): Checkpoint {
   return {
     table: String(item.table),
     segment: Number(item.segment),
@@ -36,14 +36,14 @@ export function toCheckpoint(item: Item): Checkpoint {
     rowsSkipped: Number(item.rowsSkipped ?? 0),
     retries: Number(item.retries ?? 0),
     leaseToken: Number(item.leaseToken ?? 0),
-    ...(item.lastError !== undefined ? { lastError: String(item.lastError) } : {}),
-    ...(item.leaseOwner !== undefined ? { leaseOwner: String(item.leaseOwner) } : {}),
+    ...(item.lastError !== undefined ? { lastError: (item.lastError as string) } : {}),
+    ...(item.leaseOwner !== undefined ? { leaseOwner: (item.leaseOwner as string) } : {}),
     ...(item.leaseExpiry !== undefined ? { leaseExpiry: Number(item.leaseExpiry) } : {}),
     ...(item.updatedAt !== undefined ? { updatedAt: Number(item.updatedAt) } : {}),
     ...(item.startedAt !== undefined ? { startedAt: Number(item.startedAt) } : {}),
     ...(item.finishedAt !== undefined ? { finishedAt: Number(item.finishedAt) } : {}),
     ...(item.verifyStatus !== undefined ? { verifyStatus: item.verifyStatus as VerifyStatus } : {}),
-    ...(item.verifyError !== undefined ? { verifyError: String(item.verifyError) } : {}),
+    ...(item.verifyError !== undefined ? { verifyError: (item.verifyError as string) } : {}),
     ...(item.verifiedAt !== undefined ? { verifiedAt: Number(item.verifiedAt) } : {}),
   };
 }

@@ -2,10 +2,12 @@
  * The state table every item family shares: its keys (`pk` = `MIG#<migration>`, `sk` = `<FAMILY>#...`),
  * consistent paged queries and chunked batch writes.
  */
-import { BatchWriteCommand, GetCommand, QueryCommand, type DynamoDBDocumentClient, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, GetCommand, QueryCommand, type DynamoDBDocumentClient, type BatchWriteCommandInput, type BatchWriteCommandOutput, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
 
 /** A stored item as the document client reads and writes it. */
 export type Item = Record<string, unknown>;
+/** One request of a BatchWriteItem (a put or a delete). */
+type WriteRequest = NonNullable<BatchWriteCommandInput['RequestItems']>[string][number];
 
 /** Where the state lives and the clock its timestamps and lease expiries are taken from. */
 export interface StateTable {
@@ -51,14 +53,14 @@ export function queryPrefix(t: StateTable, migrationId: string, prefix: string):
 }
 
 /** BatchWriteItem in chunks of 25 (4 requests at a time), resending unprocessed requests with backoff (bounded). */
-export async function batchWrite(t: StateTable, requests: readonly Item[], what: string): Promise<void> {
+export async function batchWrite(t: StateTable, requests: readonly WriteRequest[], what: string): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < requests.length) {
-      let pending: Item[] | undefined = requests.slice(next, (next += 25));
+      let pending: WriteRequest[] | undefined = requests.slice(next, (next += 25));
       for (let attempt = 0; pending && pending.length; attempt++) {
-        const out = await t.doc.send(new BatchWriteCommand({ RequestItems: { [t.tableName]: pending as never } }));
-        pending = out.UnprocessedItems?.[t.tableName] as Item[] | undefined;
+        const out: BatchWriteCommandOutput = await t.doc.send(new BatchWriteCommand({ RequestItems: { [t.tableName]: pending } }));
+        pending = out.UnprocessedItems?.[t.tableName];
         if (pending?.length) {
           if (attempt > 8) throw new Error(`DynamoDB kept ${pending.length} ${what}(s) unprocessed`);
           await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));

@@ -6,7 +6,7 @@ import { batchWrite, pk, queryPages, type StateTable } from './table.js';
  * Tombstones are spread over this many partition keys (`MIG#id#TOMB<n>`, n from a hash of the key): apply
  * writes one per delete while the copy runs, more than one DynamoDB partition takes (1,000 writes/s).
  */
-export const TOMB_PARTITIONS = 16;
+const TOMB_PARTITIONS = 16;
 
 const tombPk = (migrationId: string, sortKey: string) => {
   let h = 0x811c9dc5; // FNV-1a

@@ -31,7 +31,7 @@ export function compressBody(json: string): string {
  * `compressBody` on zlib's thread pool: capture compresses a flush's messages there while its own thread
  * reads the binlog on.
  */
-export async function compressBodyAsync(json: string): Promise<string> {
+async function compressBodyAsync(json: string): Promise<string> {
   return json.length <= COMPRESS_ABOVE ? json : envelope(json, await deflateRawAsync(Buffer.from(json, 'utf8'), DEFLATE));
 }
 

@@ -19,11 +19,11 @@ export function sqsId(text: string): string {
  * local emulator refuses those). JSON text is ASCII outside its strings, so every other character
  * (emoji, lone surrogates, U+FFFE/FFFF) is written as a `\uXXXX` escape, which JSON.parse restores.
  */
-const UNSAFE = /[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD]/;
+const UNSAFE = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD]/;
 
 export function sqsSafe(json: string): string {
   if (!UNSAFE.test(json)) return json; // the common case: nothing to escape, no copy
-  return json.replace(/[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD]/gu, (ch) =>
+  return json.replace(/[^\t\n\r\x20-\uD7FF\uE000-\uFFFD]/gu, (ch) =>
     Array.from({ length: ch.length }, (_, i) => `\\u${ch.charCodeAt(i).toString(16).padStart(4, '0')}`).join(''),
   );
 }

@@ -57,7 +57,7 @@ const wireEvent = z
   // A key-only `reread` event needs just one image with the key; otherwise the operation's images are required.
   .refine((e) => (e.r ? (e.a ?? e.b) : e.o === 'insert' ? e.a : e.o === 'delete' ? e.b : e.a && e.b) !== undefined, { message: 'missing row image for the operation' });
 
-export const messageBodySchema = z.object({ v: z.literal(1), events: z.array(wireEvent).min(1) }).strict();
+const messageBodySchema = z.object({ v: z.literal(1), events: z.array(wireEvent).min(1) }).strict();
 const columnList = z.tuple([z.string().min(1), z.array(z.string())]);
 
 /** A v2 event: `[op, before, after, file, position, rowIndex, timestamp, reread]`. */
@@ -93,7 +93,7 @@ function eventIssue(t: unknown, lists: readonly (readonly [string, readonly stri
   return ok ? undefined : { path: [], message: 'missing row image for the operation' };
 }
 
-export const messageBodyV2Schema = z
+const messageBodyV2Schema = z
   .object({ v: z.literal(2), k: z.array(columnList).min(1), e: z.custom<WireEventV2[]>((v) => Array.isArray(v) && v.length > 0, 'must be a non-empty array of events') })
   .strict()
   .superRefine((m, ctx) => {
