@@ -35,8 +35,8 @@ export const HANDLERS = {
 export type HandlerName = keyof typeof HANDLERS;
 
 /**
- * The handlers that open database connections: only these are placed in the VPC and may read the
- * database secrets. (A handler that starts querying MySQL must be added here.)
+ * The handlers that open database connections, placed in the VPC and allowed to read the database secrets.
+ * Every handler reaches a database today; one that never does can be left out of this list.
  */
 export const DATABASE_HANDLERS: readonly HandlerName[] = ['plan', 'copy-batch', 'verify-batch', 'finalize', 'capture', 'apply'];
 
@@ -59,7 +59,7 @@ export interface ReshardStackProps extends StackProps {
   /** Keep the state table when the stack is deleted. @default true */
   readonly retainState?: boolean;
 
-  // ── Per-environment deployment (issue #5) ──
+  // ── Per-environment deployment ──
   /** Deletion protection on the state table. @default false */
   readonly deletionProtection?: boolean;
   /** VPC placement of the functions in DATABASE_HANDLERS. @default none (Lambda's own network) */
@@ -183,7 +183,7 @@ export class ReshardStack extends Stack {
       ...(props.tracing !== undefined ? { tracing: props.tracing } : {}),
     });
 
-    // ── Per-environment deployment (issue #5): secrets, config parameter, monitoring ──
+    // ── Per-environment deployment: secrets, config parameter, monitoring ──
     const dbFunctions = Object.entries(this.functions).filter(([name]) => DATABASE_HANDLERS.includes(name as HandlerName)).map(([, f]) => f);
     const secrets = Object.entries(props.secrets ?? {});
     if (secrets.length) {

@@ -4,6 +4,7 @@
  * visibility timeout (the queue's redrive policy moves them to the DLQ after maxReceiveCount).
  * Several pollers run at once, like concurrent Lambda invocations.
  */
+import { sleep } from '../lambdas/core/time.js';
 import { randomUUID } from 'node:crypto';
 import type { Message } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
@@ -69,7 +70,7 @@ export class Poller {
   private async loop(): Promise<void> {
     while (this.running) {
       try {
-        const messages = await this.opts.queue.receive(10, 1, this.opts.visibilityTimeout ?? 30);
+        const messages = await this.opts.queue.receive({ visibilityTimeout: this.opts.visibilityTimeout ?? 30 });
         if (!messages.length) continue;
         const records = messages.map((m) => toRecord(m, this.opts.queueArn));
         const deadline = Date.now() + 60_000;
@@ -82,7 +83,7 @@ export class Poller {
       } catch (err) {
         // A whole-invocation failure: nothing is deleted, every message comes back after its visibility timeout.
         this.opts.onError?.(err);
-        await new Promise((r) => setTimeout(r, 200));
+        await sleep(200);
       }
     }
   }

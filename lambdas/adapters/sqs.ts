@@ -84,13 +84,17 @@ export class ChangeQueue {
     }
   }
 
-  async receive(max = 10, waitSeconds = 1, visibilityTimeout?: number): Promise<Message[]> {
+  /**
+   * Receives up to `max` messages (default 10), long-polling `waitSeconds` (default 1); `visibilityTimeout`
+   * (seconds) overrides the queue's for these messages.
+   */
+  async receive(opts: { max?: number; waitSeconds?: number; visibilityTimeout?: number } = {}): Promise<Message[]> {
     const out = await this.sqs.send(
       new ReceiveMessageCommand({
         QueueUrl: this.queueUrl,
-        MaxNumberOfMessages: max,
-        WaitTimeSeconds: waitSeconds,
-        ...(visibilityTimeout !== undefined ? { VisibilityTimeout: visibilityTimeout } : {}),
+        MaxNumberOfMessages: opts.max ?? 10,
+        WaitTimeSeconds: opts.waitSeconds ?? 1,
+        ...(opts.visibilityTimeout !== undefined ? { VisibilityTimeout: opts.visibilityTimeout } : {}),
         MessageSystemAttributeNames: ['All'],
       }),
     );

@@ -16,14 +16,14 @@
  * `core/verify-sql.ts`, the sums in `core/verify-sums.ts`, and every read and repair write runs in
  * `adapters/checksums.ts`.
  */
-import { SchemaError } from '../core/errors.js';
+import { describeError, SchemaError } from '../core/errors.js';
+import { VerifyStatus } from '../core/model.js';
 import { addCounts, emptyCounts } from '../core/verify-counts.js';
 import { inParallel } from '../core/parallel.js';
 import { tableConfig, type AppContext } from './context.js';
 import { verifySegment } from './verify/segment.js';
-import type { VerifyOptions, VerifySummary } from './verify/types.js';
+import type { VerifyOptions, VerifySegmentRequest, VerifySegmentResult, VerifySummary } from './verify/types.js';
 
-export { verifySegment } from './verify/segment.js';
 export type { VerifyOptions, VerifySummary } from './verify/types.js';
 
 /** Verifies a whole table: every planned segment from its start (segments in parallel, `copy.concurrency`). */
@@ -35,4 +35,18 @@ export async function verifyTable(ctx: AppContext, tableName: string, opts: Veri
   const summary = emptyCounts();
   for (const p of parts) addCounts(summary, p);
   return { table: table.name, ...summary };
+}
+
+/**
+ * One verify-batch step of the state machine: `verifySegment` with the context's settle wait. A failure is
+ * recorded on the segment's checkpoint (FAILED, with the error) before it is thrown on, so it shows in
+ * `status` while Step Functions retries it or, retries spent, until a redrive resumes it.
+ */
+export async function verifyStep(ctx: AppContext, req: VerifySegmentRequest): Promise<VerifySegmentResult> {
+  try {
+    return await verifySegment(ctx, req, ctx.settle ? { settle: ctx.settle } : {});
+  } catch (err) {
+    await ctx.store.markSegmentVerified(ctx.config.migrationId, req.table, req.segment, VerifyStatus.FAILED, describeError(err)).catch(() => undefined);
+    throw err;
+  }
 }

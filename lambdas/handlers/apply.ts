@@ -23,7 +23,6 @@ export const makeApplyHandler = (getContext: ContextProvider) => async (event: S
   } catch (err) {
     logger.warn('batch apply failed; applying record by record', { error: describeError(err) });
   }
-  const processor = new SqsFifoPartialProcessorAsync();
   let applied = 0;
   const response = await processPartialResponse(
     event,
@@ -31,16 +30,12 @@ export const makeApplyHandler = (getContext: ContextProvider) => async (event: S
       try {
         applied += (await applyEvents(ctx, await eventsOf(record))).events;
       } catch (err) {
-        logger.error('change message failed', {
-          messageId: record.messageId,
-          group: record.attributes.MessageGroupId,
-          receiveCount: record.attributes.ApproximateReceiveCount,
-          error: describeError(err),
-        });
+        const { MessageGroupId: group, ApproximateReceiveCount: receiveCount } = record.attributes;
+        logger.error('change message failed', { messageId: record.messageId, group, receiveCount, error: describeError(err) });
         throw err;
       }
     },
-    processor,
+    new SqsFifoPartialProcessorAsync(),
     { skipGroupOnError: true, ...(invocation ? { context: invocation as never } : {}) },
   );
   publishMetrics(ctx.config.migrationId, [[Metric.eventsApplied, applied]]);

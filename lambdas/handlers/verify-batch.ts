@@ -4,11 +4,9 @@
  * segment ends or the time budget runs out; returns `{done, cursor, batch, ...counts}` for the loop.
  */
 import { z } from 'zod';
-import { verifySegment } from '../app/verify.js';
+import { verifyStep } from '../app/verify.js';
 import { checkMigrationId } from '../app/context.js';
 import { envContext } from '../app/env-context.js';
-import { VerifyStatus } from '../core/model.js';
-import { describeError } from '../core/errors.js';
 import { Metric } from '../core/metric-names.js';
 import { logger, parseEvent, publishMetrics, timeBudgetMs, type ContextProvider, type InvocationContext } from './common.js';
 
@@ -30,22 +28,13 @@ export const makeVerifyBatchHandler = (getContext: ContextProvider) => async (ev
   checkMigrationId(ctx, req.migrationId);
   if (!ctx.config.verify.enabled) return { migrationId: req.migrationId, done: true, cursor: null, batch: 0, skipped: true };
   const budgetMs = timeBudgetMs(ctx.config.verify.timeBudgetSeconds, invocation, safetyMs(ctx.config.verify.settleSeconds));
-  let result;
-  try {
-    result = await verifySegment(ctx, { table: req.table, segment: req.segment, cursor: req.verify.cursor, batch: req.verify.batch, budgetMs }, ctx.settle ? { settle: ctx.settle } : {});
-  } catch (err) {
-    // Recorded before the state machine retries (or, retries spent, fails the child where a redrive resumes).
-    await ctx.store.markSegmentVerified(req.migrationId, req.table, req.segment, VerifyStatus.FAILED, describeError(err)).catch(() => undefined);
+  const { dirty, ...counts } = await verifyStep(ctx, { table: req.table, segment: req.segment, cursor: req.verify.cursor, batch: req.verify.batch, budgetMs }).catch((err: unknown) => {
     publishMetrics(req.migrationId, [[Metric.segmentsFailed, 1]]);
     throw err;
-  }
-  const { dirty, ...counts } = result;
+  });
   logger.info('verify-batch', { ...counts, dirtySample: dirty.slice(0, 5) });
-  publishMetrics(req.migrationId, [
-    [Metric.rowsVerified, counts.rowsCompared],
-    [Metric.dirtyRows, counts.missing + counts.different + counts.extra - counts.repaired],
-    [Metric.rowsRepaired, counts.repaired],
-  ]);
+  const dirtyLeft = counts.missing + counts.different + counts.extra - counts.repaired;
+  publishMetrics(req.migrationId, [[Metric.rowsVerified, counts.rowsCompared], [Metric.dirtyRows, dirtyLeft], [Metric.rowsRepaired, counts.repaired]]);
   // Dirty keys stay in DynamoDB (VERIFY# items); only counts travel in the state machine's payload.
   return { migrationId: req.migrationId, ...counts };
 };

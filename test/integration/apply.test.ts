@@ -137,7 +137,7 @@ describe('apply through SQS FIFO', () => {
     while ((await dlq.depth()).visible === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
     await poller.stop();
     expect((await targetRow(await sourceRow(31)))!.remark).toBe('flows');
-    const [dead] = await dlq.receive(1, 0);
+    const [dead] = await dlq.receive({ max: 1, waitSeconds: 0 });
     expect(decodeEvents(JSON.parse(dead!.Body!))[0]!.after!.buyer_name).toBeNull();
     expect(Number(dead!.Attributes!.ApproximateReceiveCount)).toBeGreaterThanOrEqual(3);
     expect((await targetRow(good))!.buyer_name).toBe(good.buyer_name);

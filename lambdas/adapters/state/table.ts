@@ -2,6 +2,7 @@
  * The state table every item family shares: its keys (`pk` = `MIG#<migration>`, `sk` = `<FAMILY>#...`),
  * consistent paged queries and chunked batch writes.
  */
+import { sleep } from '../../core/time.js';
 import { BatchWriteCommand, GetCommand, QueryCommand, type DynamoDBDocumentClient, type BatchWriteCommandInput, type BatchWriteCommandOutput, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
 
 /** A stored item as the document client reads and writes it. */
@@ -63,7 +64,7 @@ export async function batchWrite(t: StateTable, requests: readonly WriteRequest[
         pending = out.UnprocessedItems?.[t.tableName];
         if (pending?.length) {
           if (attempt > 8) throw new Error(`DynamoDB kept ${pending.length} ${what}(s) unprocessed`);
-          await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+          await sleep(50 * 2 ** attempt);
         }
       }
     }
