@@ -8,11 +8,12 @@ import type { Pool, RowDataPacket } from 'mysql2/promise';
 import type { ColumnKinds } from '../core/rowdiff.js';
 import type { TargetName } from '../core/routing.js';
 import type { Row } from '../core/model.js';
-import { selectByKeysSql, type ReadKind } from '../core/sql.js';
+import type { ReadKind } from '../core/sql.js';
 import { edgeSql, keyedCrcSql, rowsSql, sumsSql, type RangeWhere } from '../core/verify-sql.js';
 import { sumsOfRow, type Sums, type TargetSums } from '../core/verify-sums.js';
 import { dbError } from './mysql/pool.js';
 import { columnsOf, kindsOf, readKindsOf } from './mysql/schema.js';
+import { rowsByKeys, type SourceTable } from './mysql/source.js';
 import type { TargetWriter } from './mysql/target.js';
 
 /** Runs `fn`, turning a mysql2 error into a typed one that says `where`. */
@@ -24,62 +25,64 @@ async function mapped<T>(where: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Reads of one source database for verification. */
+/** Reads of one physical source table for verification. */
 export class SourceChecks {
-  constructor(
-    private readonly pool: Pool,
-    readonly database: string,
-  ) {}
+  private readonly pool: Pool;
+  private readonly database: string;
+  private readonly table: string;
 
-  private where(table: string, doing: string): string {
-    return `${doing} ${this.database}.${table} to verify`;
+  constructor(readonly source: SourceTable) {
+    this.pool = source.pool;
+    this.database = source.database;
+    this.table = source.tableName;
+  }
+
+  private where(doing: string): string {
+    return `${doing} ${idOf(this.source)} on ${this.source.server} to verify`;
   }
 
   /** How the table's columns compare (`kinds`) and are read and checksummed (`readKinds`). */
-  async columnKinds(table: string): Promise<{ kinds: ColumnKinds; readKinds: Record<string, ReadKind> }> {
-    const info = await mapped(this.where(table, 'reading the columns of'), () => columnsOf(this.pool, this.database, table));
+  async columnKinds(): Promise<{ kinds: ColumnKinds; readKinds: Record<string, ReadKind> }> {
+    const info = await mapped(this.where('reading the columns of'), () => columnsOf(this.pool, this.database, this.table));
     return { kinds: kindsOf(info), readKinds: readKindsOf(info) };
   }
 
   /** The scroll key `rows` keys into `range` (the index only), or `undefined` when the range holds fewer rows. */
-  async edge(table: string, scrollKey: string, range: RangeWhere, rows: number): Promise<unknown> {
-    const [edge] = await mapped(this.where(table, 'finding a batch of'), () =>
-      this.pool.query<RowDataPacket[]>(edgeSql({ database: this.database, table, scrollKey, where: range.where, rows }), range.params),
+  async edge(scrollKey: string, range: RangeWhere, rows: number): Promise<unknown> {
+    const [edge] = await mapped(this.where('finding a batch of'), () =>
+      this.pool.query<RowDataPacket[]>(edgeSql({ database: this.database, table: this.table, scrollKey, where: range.where, rows }), range.params),
     );
     return edge[0]?.k;
   }
 
   /** Count, BIT_XOR and SUM of the row CRCs over `range`, in SQL (no key columns leave the server). */
-  async totals(table: string, crc: string, range: RangeWhere): Promise<Sums> {
-    const [r] = await mapped(this.where(table, 'checksumming'), () =>
-      this.pool.query<RowDataPacket[]>(sumsSql({ database: this.database, table, crc, where: range.where }), range.params),
+  async totals(crc: string, range: RangeWhere): Promise<Sums> {
+    const [r] = await mapped(this.where('checksumming'), () =>
+      this.pool.query<RowDataPacket[]>(sumsSql({ database: this.database, table: this.table, crc, where: range.where }), range.params),
     );
     const { rows, xor, sum } = sumsOfRow(r[0]);
     return { rows, xor, sum };
   }
 
   /** Each row over `range` as an array: its `columns`, then its CRC (`keyedCrcSql`). */
-  async keyedCrcs(table: string, columns: readonly string[], crc: string, range: RangeWhere): Promise<unknown[][]> {
-    const [rows] = (await mapped(this.where(table, 'checksumming the rows of'), () =>
-      this.pool.query({ sql: keyedCrcSql({ database: this.database, table, columns, crc, where: range.where }), rowsAsArray: true }, range.params),
+  async keyedCrcs(columns: readonly string[], crc: string, range: RangeWhere): Promise<unknown[][]> {
+    const [rows] = (await mapped(this.where('checksumming the rows of'), () =>
+      this.pool.query({ sql: keyedCrcSql({ database: this.database, table: this.table, columns, crc, where: range.where }), rowsAsArray: true }, range.params),
     )) as unknown as [unknown[][]];
     return rows;
   }
 
   /** The rows over `range` (`rowsSql`), with `crc` each with its CRC under `CRC_COLUMN`. */
-  async rows(table: string, columns: readonly string[], readKinds: Readonly<Record<string, string>>, range: RangeWhere, crc?: string): Promise<Row[]> {
-    const [rows] = await mapped(this.where(table, 'reading'), () =>
-      this.pool.query<RowDataPacket[]>(rowsSql({ database: this.database, table, columns, readKinds, where: range.where, crc }), range.params),
+  async rows(columns: readonly string[], readKinds: Readonly<Record<string, string>>, range: RangeWhere, crc?: string): Promise<Row[]> {
+    const [rows] = await mapped(this.where('reading'), () =>
+      this.pool.query<RowDataPacket[]>(rowsSql({ database: this.database, table: this.table, columns, readKinds, where: range.where, crc }), range.params),
     );
     return rows;
   }
 
   /** The rows with these record keys (each key's values in `recordKey` order). */
-  async rowsByKeys(table: string, columns: readonly string[], recordKey: readonly string[], keys: readonly (readonly unknown[])[], readKinds: Readonly<Record<string, string>> = {}): Promise<Row[]> {
-    const [rows] = await mapped(this.where(table, 'reading rows by key of'), () =>
-      this.pool.query<RowDataPacket[]>(selectByKeysSql(this.database, table, columns, recordKey, keys.length, readKinds), keys.flat()),
-    );
-    return rows;
+  async rowsByKeys(columns: readonly string[], recordKey: readonly string[], keys: readonly (readonly unknown[])[], readKinds: Readonly<Record<string, string>> = {}): Promise<Row[]> {
+    return mapped(this.where('reading rows by key of'), () => rowsByKeys(this.pool, { database: this.database, table: this.table, columns, recordKey, keys, readKinds }));
   }
 }
 

@@ -232,12 +232,22 @@ export function keysPredicate(recordKey: readonly string[], count: number): stri
   return `(${recordKey.map(q).join(', ')}) IN (${Array(count).fill(tuple).join(', ')})`;
 }
 
-export function selectByKeysSql(database: string, table: string, columns: readonly string[], recordKey: readonly string[], count: number, kinds: Readonly<Record<string, string>> = {}): string {
-  return `SELECT ${selectList(columns, kinds)} FROM ${qt(database, table)} WHERE ${keysPredicate(recordKey, count)}`;
+/** Rows of `count` record keys (bound in `recordKey` order), `columns` read as `kinds` says (`selectList`). */
+export function selectByKeysSql(args: {
+  database: string;
+  table: string;
+  columns: readonly string[];
+  recordKey: readonly string[];
+  count: number;
+  /** @default {} (every column as it is) */
+  kinds?: Readonly<Record<string, string>> | undefined;
+}): string {
+  return `SELECT ${selectList(args.columns, args.kinds ?? {})} FROM ${qt(args.database, args.table)} WHERE ${keysPredicate(args.recordKey, args.count)}`;
 }
 
-export function deleteByKeysSql(database: string, table: string, recordKey: readonly string[], count: number): string {
-  return `DELETE FROM ${qt(database, table)} WHERE ${keysPredicate(recordKey, count)}`;
+/** Deletes the rows of `count` record keys (bound in `recordKey` order). */
+export function deleteByKeysSql(args: { database: string; table: string; recordKey: readonly string[]; count: number }): string {
+  return `DELETE FROM ${qt(args.database, args.table)} WHERE ${keysPredicate(args.recordKey, args.count)}`;
 }
 
 /**

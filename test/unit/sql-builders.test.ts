@@ -56,9 +56,9 @@ describe('target SQL', () => {
   });
 
   it('deletes and selects by record keys, single and composite', () => {
-    expect(deleteByKeysSql('d', 't', ['id'], 3)).toBe('DELETE FROM `d`.`t` WHERE `id` IN (?, ?, ?)');
-    expect(deleteByKeysSql('d', 't', ['a', 'b'], 2)).toBe('DELETE FROM `d`.`t` WHERE (`a`, `b`) IN ((?, ?), (?, ?))');
-    expect(selectByKeysSql('d', 't', ['id', 'f'], ['id'], 1, { f: 'float-single' })).toBe('SELECT `id`, (`f` + 0e0) AS `f` FROM `d`.`t` WHERE `id` IN (?)');
+    expect(deleteByKeysSql({ database: 'd', table: 't', recordKey: ['id'], count: 3 })).toBe('DELETE FROM `d`.`t` WHERE `id` IN (?, ?, ?)');
+    expect(deleteByKeysSql({ database: 'd', table: 't', recordKey: ['a', 'b'], count: 2 })).toBe('DELETE FROM `d`.`t` WHERE (`a`, `b`) IN ((?, ?), (?, ?))');
+    expect(selectByKeysSql({ database: 'd', table: 't', columns: ['id', 'f'], recordKey: ['id'], count: 1, kinds: { f: 'float-single' } })).toBe('SELECT `id`, (`f` + 0e0) AS `f` FROM `d`.`t` WHERE `id` IN (?)');
   });
 
   it('apply upsert: the image wins without a version column; with one, the version is assigned first and guards the rest', () => {

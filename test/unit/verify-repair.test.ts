@@ -25,12 +25,12 @@ const router = new TableRouter(config, table, spread);
 function fakeCheck(sourceRows: Row[]) {
   const reads: { keys: unknown[][]; readKinds: unknown }[] = [];
   const writes: { target: string; write: RepairWrite }[] = [];
-  const source = {
-    rowsByKeys: async (_t: string, _c: readonly string[], _rk: readonly string[], keys: readonly (readonly unknown[])[], readKinds: unknown = {}) => {
+  const source: Pick<SourceChecks, 'rowsByKeys'> = {
+    rowsByKeys: (_c, _rk, keys, readKinds = {}) => {
       reads.push({ keys: keys.map((k) => [...k]), readKinds });
-      return sourceRows.filter((r) => keys.some((k) => k[0] === r.id));
+      return Promise.resolve(sourceRows.filter((r) => keys.some((k) => k[0] === r.id)));
     },
-  } as unknown as SourceChecks;
+  };
   const targets = {
     repair: async (t: TargetName, write: RepairWrite) => {
       writes.push({ target: targetId(t), write });

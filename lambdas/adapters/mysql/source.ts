@@ -184,7 +184,7 @@ export async function rowsByKeys(
   const size = opts.chunk ?? 500;
   for (let i = 0; i < opts.keys.length; i += size) {
     const part = opts.keys.slice(i, i + size);
-    const [rows] = await pool.query<RowDataPacket[]>(selectByKeysSql(opts.database, opts.table, opts.columns, opts.recordKey, part.length, opts.readKinds), part.flat());
+    const [rows] = await pool.query<RowDataPacket[]>(selectByKeysSql({ database: opts.database, table: opts.table, columns: opts.columns, recordKey: opts.recordKey, count: part.length, kinds: opts.readKinds }), part.flat());
     out.push(...(rows as Row[]));
   }
   return out;

@@ -252,7 +252,7 @@ export class TargetWriter {
     if (args.keys.length === 0) return 0;
     const { target } = args;
     try {
-      const [header] = await this.poolFor(target.db).query<ResultSetHeader>(deleteByKeysSql(target.database, target.tableName, args.recordKey, args.keys.length), args.keys.flat());
+      const [header] = await this.poolFor(target.db).query<ResultSetHeader>(deleteByKeysSql({ database: target.database, table: target.tableName, recordKey: args.recordKey, count: args.keys.length }), args.keys.flat());
       return header.affectedRows;
     } catch (err) {
       throw dbError(err, `deleting ${args.keys.length} row(s) from ${idOf(target)}`);

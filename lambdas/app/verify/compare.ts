@@ -29,7 +29,7 @@ export async function proveInSql(check: TableCheck, range: RangeWhere): Promise<
   const placement = check.placement;
   if (!placement) throw new TypeError(`${check.table.name}: no proof in SQL without a built-in routing rule`);
   const [totals, sides] = await Promise.all([
-    check.source.totals(check.table.name, check.crc, range),
+    check.source.totals(check.crc, range),
     inParallel([...check.tables], check.concurrency, (t) => check.targets.sums(t, check.crc, range, placement.notProvenIn(slotOf(t, check.table.tablesPerDb)))),
   ]);
   const all = totalOf(sides);
@@ -51,7 +51,7 @@ export interface SumsCompared {
 async function sourceSums(check: TableCheck, range: RangeWhere): Promise<Map<number, Sums>> {
   const { table } = check;
   const cols = [...new Set([table.scrollKey, ...table.shardKeys])];
-  const rows = await check.source.keyedCrcs(table.name, cols, check.crc, range);
+  const rows = await check.source.keyedCrcs(cols, check.crc, range);
   return sumsByTarget(rows, cols, (r) => check.router.route(r), check.router.layout.tablesPerDb);
 }
 
@@ -102,7 +102,7 @@ export interface CompareArgs {
 /** Row by row over `range`, on `tables` only: source rows routed to one of them, and every row of theirs in the range. */
 export async function compareRows({ check, tables, range, narrow }: CompareArgs): Promise<Compared> {
   const { table, router } = check;
-  const src = await check.source.rows(table.name, check.columns, check.readKinds, range, narrow ? check.crc : undefined);
+  const src = await check.source.rows(check.columns, check.readKinds, range, narrow ? check.crc : undefined);
   const routed = src.map((r) => router.route(r));
   if (narrow) {
     const sums = new Map<number, Sums>();

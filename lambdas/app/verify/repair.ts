@@ -15,7 +15,6 @@ export async function repairRows(check: TableCheck, found: Pick<Compared, 'missi
   const toWrite = [...found.missing, ...found.different];
   if (toWrite.length) {
     const fresh = await check.source.rowsByKeys(
-      table.name,
       columns,
       recordKey,
       toWrite.map((d) => d.key),
@@ -24,7 +23,7 @@ export async function repairRows(check: TableCheck, found: Pick<Compared, 'missi
     for (const g of groupByTarget(router, fresh).values()) repaired += await check.targets.repair(g.target, { upsert: g.rows, columns, recordKey });
   }
   for (const d of found.extra) {
-    const [row] = await check.source.rowsByKeys(table.name, columns, recordKey, [d.key]);
+    const [row] = await check.source.rowsByKeys(columns, recordKey, [d.key]);
     if (row && idOf(router.route(row)) === d.target) continue;
     const target = check.tables.find((t) => idOf(t) === d.target)!;
     repaired += await check.targets.repair(target, { deleteKeys: [d.key], recordKey });

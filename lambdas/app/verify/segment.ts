@@ -39,7 +39,7 @@ export async function verifySegment(ctx: AppContext, req: VerifySegmentRequest, 
   // A batch's upper key: the batchRows-th key after `from` within the segment (index only), else the
   // segment's end. The next batch's is looked up while this batch is verified.
   const edgeAfter = async (from: string | null): Promise<string | null> => {
-    const k = await check.source.edge(table.name, table.scrollKey, rangeOf(check, from, cp.hi), batchRows);
+    const k = await check.source.edge(table.scrollKey, rangeOf(check, from, cp.hi), batchRows);
     return k === undefined ? cp.hi : keyText(k, plan.keyKind, `${table.name} verify`);
   };
   let nextEdge = edgeAfter(lo);
