@@ -10,7 +10,7 @@ import type { TableCheck } from './table-check.js';
  * there. Returns the rows written and deleted.
  */
 export async function repairRows(check: TableCheck, found: Pick<Compared, 'missing' | 'different' | 'extra'>): Promise<number> {
-  const { table, columns, recordKey, router } = check;
+  const { columns, recordKey, router } = check;
   let repaired = 0;
   const toWrite = [...found.missing, ...found.different];
   if (toWrite.length) {
