@@ -71,6 +71,7 @@ async function withRuntime<T>(config: MigrationConfig, dir: string | undefined, 
 
 async function execute(config: MigrationConfig, dir: string | undefined, follow = false, input: Record<string, unknown> = {}): Promise<void> {
   await withRuntime(config, dir, async (rt) => {
+    await rt.reclaimLeases((line) => console.log(line));
     // CDC starts first: it waits for plan to record the binlog position, then captures from there.
     rt.cdc?.start();
     const progress = startProgress(config, rt.store, rt.cdc ? { lag: () => rt.cdc!.lag() } : {});
@@ -154,6 +155,7 @@ program
       return { table: m[1]!, segment: Number(m[2]) };
     });
     await withRuntime(config, opts.stateDir, async (rt) => {
+      await rt.reclaimLeases((line) => console.log(line));
       const before = await migrationStatus(config, rt.store);
       const pending = only
         ? only.map((o) => `${o.table}#${o.segment}`)

@@ -74,7 +74,7 @@ export class LocalCdc {
     if (this.running) return;
     this.running = true;
     this.poller.start();
-    const owner = `local-capture-${randomUUID().slice(0, 8)}`;
+    const owner = `${this.ctx.workerId}:capture-${randomUUID().slice(0, 8)}`;
     this.loop = (async () => {
       while (this.running) {
         try {

@@ -3,6 +3,9 @@
  * Task state's Lambda bound to the same handler code that is deployed, over dynalite and a real MySQL.
  * This is the embedded default for `reshard run`, `npm run demo` and the tests.
  */
+import { hostname } from 'node:os';
+import { localOwnerId } from '../lambdas/core/lease-owner.js';
+import { reclaimLeases } from './leases.js';
 import { randomUUID } from 'node:crypto';
 import { StateMachine } from 'aws-local-stepfunctions';
 import type { MigrationConfig } from '../lambdas/core/config.js';
@@ -114,7 +117,7 @@ export class LocalRuntime {
     const ctx = await buildContext({
       config: opts.config,
       store,
-      workerId: `local-${randomUUID().slice(0, 8)}`,
+      workerId: localOwnerId({ host: hostname(), pid: process.pid }, randomUUID().slice(0, 8)),
       ...(opts.hooks ? { hooks: opts.hooks } : {}),
       ...(settle ? { settle } : {}),
     });
@@ -129,6 +132,14 @@ export class LocalRuntime {
     cdcRef = cdc;
     stateMachineOf(machine.definition); // validated now, as a deployment does, and not again per execution
     return new LocalRuntime(opts.config, ctx, store, machine, dynamo, !opts.dynamo, opts.retryIntervalMs ?? 250, cdc, ownedQueues);
+  }
+
+  /**
+   * Frees what a killed local run left behind before this one starts: leases of processes of this host that are
+   * gone are released at once, leases other processes still hold are waited out (`local/leases.ts`).
+   */
+  reclaimLeases(log: (line: string) => void): Promise<void> {
+    return reclaimLeases(this.store, this.config, log);
   }
 
   /**
