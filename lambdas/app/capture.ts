@@ -8,7 +8,7 @@
 import { idOf } from '../core/table-id.js';
 import { keyColumnsOf, recordKeyOf, type MigrationConfig } from '../core/config.js';
 import { readChanges, type ReadChangesOptions } from '../adapters/binlog/reader.js';
-import { passwordOf } from '../adapters/mysql/pool.js';
+import { passwordOf, tlsOptions } from '../adapters/mysql/pool.js';
 import { RowRoutingError } from '../core/errors.js';
 import { compressMessages } from '../core/events/compress.js';
 import type { ChangeEvent } from '../core/events/model.js';
@@ -35,7 +35,7 @@ export type ReadChanges = (opts: {
 /** Reads the configured source's binlog as the configured replica (`cdc.serverId`). */
 export function sourceBinlogReader(config: MigrationConfig): ReadChanges {
   const src = config.source;
-  const connection = { host: src.host, port: src.port, user: src.user, password: passwordOf(src), connectTimeoutMs: src.connectTimeoutMs };
+  const connection = { host: src.host, port: src.port, user: src.user, password: passwordOf(src), connectTimeoutMs: src.connectTimeoutMs, tls: tlsOptions(src) };
   return (opts) => readChanges({ ...opts, connection, ...captureReadOptions(config) });
 }
 

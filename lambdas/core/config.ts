@@ -30,6 +30,22 @@ export const connectionSchema = z
     /** Connections per pool. */
     poolSize: z.number().int().min(1).max(64).default(8),
     connectTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+    /**
+     * TLS to this server: `true` verifies its certificate against Node's CAs (plus NODE_EXTRA_CA_CERTS);
+     * `{caFile}` against the PEM bundle in that file (e.g. the RDS global bundle); `rejectUnauthorized: false`
+     * encrypts without verifying. Off when absent.
+     */
+    tls: z
+      .union([
+        z.boolean(),
+        z
+          .object({
+            caFile: z.string().min(1).optional(),
+            rejectUnauthorized: z.boolean().default(true),
+          })
+          .strict(),
+      ])
+      .optional(),
   })
   .strict();
 

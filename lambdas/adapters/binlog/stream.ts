@@ -10,7 +10,7 @@
  * (MariaDB 11.4+) fail the stream.
  */
 import ZongJi, { type AnyBinlogEvent, type RotateEvent, type TableMapEntry, type UpdateRowsEvent, type WriteRowsEvent } from '@vlasky/zongji';
-import type { ConnectionOptions } from 'mysql2';
+import type { ConnectionOptions, SslOptions } from 'mysql2';
 import { ReshardError, TransientError } from '../../core/errors.js';
 import type { ChangeOp } from '../../core/events/model.js';
 import type { BinlogPosition } from '../../core/position.js';
@@ -24,6 +24,8 @@ export interface BinlogConnection {
   user: string;
   password?: string | undefined;
   connectTimeoutMs?: number | undefined;
+  /** mysql2's TLS options (`tlsOptions`); plain TCP when absent. */
+  tls?: SslOptions | undefined;
 }
 
 /** The requested binlog position does not exist (purged, rotated away, past the end, or not an event boundary). */
@@ -67,6 +69,7 @@ function connectionOptions(c: BinlogConnection): ConnectionOptions {
     user: c.user,
     password: c.password ?? '',
     connectTimeout: c.connectTimeoutMs ?? 10_000,
+    ...(c.tls ? { ssl: c.tls } : {}),
     charset: 'utf8mb4_general_ci',
     dateStrings: true,
     supportBigNumbers: true,

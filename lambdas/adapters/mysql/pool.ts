@@ -2,10 +2,11 @@
  * MySQL connections: pool options, the session every connection starts with, and the conversion of mysql2
  * errors into our typed errors (`dbError`), used by every reader and writer of this adapter.
  */
+import { readFileSync } from 'node:fs';
 import mysql, { type Pool, type PoolOptions } from 'mysql2/promise';
+import type { SslOptions } from 'mysql2';
 import type { ConnectionConfig } from '../../core/config.js';
 import { ConfigError, ReshardError, SchemaError, TransientError } from '../../core/errors.js';
-
 
 /** A pool of connections to one server (mysql2's). */
 export type { Pool };
@@ -30,10 +31,44 @@ export function dbError(err: unknown, where: string): Error {
   if (err instanceof ReshardError) return err;
   const e = err as { code?: string; message?: string; sqlMessage?: string };
   const text = `${where}: ${e.code ? `${e.code} ` : ''}${e.sqlMessage ?? e.message ?? String(err)}`;
+  const tls = tlsError(e, text);
+  if (tls) return tls;
   if (e.code && TRANSIENT.has(e.code)) return new TransientError(text, { cause: err });
   if (e.code === 'ER_ACCESS_DENIED_ERROR' || e.code === 'ENOTFOUND' || e.code === 'ER_BAD_DB_ERROR') return new ConfigError(text);
   if (e.code === 'ER_NO_SUCH_TABLE' || e.code === 'ER_BAD_FIELD_ERROR') return new SchemaError(text);
   return new ReshardError(text, { cause: err });
+}
+
+/** TLS failures that a setting fixes: the server insists on TLS, or its certificate is not trusted. */
+const TLS_REFUSED = /insecure transport|SSL connection is required|requires? SSL|secure transport/i;
+const CERT_CODES = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'ERR_TLS_CERT_ALTNAME_INVALID', 'HANDSHAKE_SSL_ERROR', 'HANDSHAKE_NO_SSL_SUPPORT']);
+
+/** A TLS failure turned into a ConfigError naming the setting that fixes it, or undefined for any other error. */
+function tlsError(e: { code?: string; message?: string; sqlMessage?: string }, text: string): ConfigError | undefined {
+  if (TLS_REFUSED.test(e.sqlMessage ?? '')) return new ConfigError(`${text} (the server accepts only TLS connections: set tls on this connection)`);
+  // MariaDB answers a plain connection to a server with require_secure_transport this way too.
+  if (e.code === 'ER_ACCESS_DENIED_ERROR') return new ConfigError(`${text} (check the user and password; a server that accepts only TLS connections also refuses a connection without tls this way)`);
+  if (e.code === 'HANDSHAKE_NO_SSL_SUPPORT') return new ConfigError(`${text} (the server does not offer TLS: remove tls from this connection, or enable TLS on the server)`);
+  if (e.code && CERT_CODES.has(e.code)) return new ConfigError(`${text} (the server's TLS certificate is not trusted: set tls.caFile to the CA bundle that signed it)`);
+  return undefined;
+}
+
+/**
+ * mysql2's TLS options for a connection: undefined without `tls`; the CA bundle read from `tls.caFile`
+ * (a ConfigError naming the file when it cannot be read).
+ */
+export function tlsOptions(c: ConnectionConfig): SslOptions | undefined {
+  if (!c.tls) return undefined;
+  if (c.tls === true) return { rejectUnauthorized: true };
+  let ca: string | undefined;
+  if (c.tls.caFile) {
+    try {
+      ca = readFileSync(c.tls.caFile, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`tls.caFile ${c.tls.caFile} of ${c.host}:${c.port} cannot be read: ${(err as Error).message}`);
+    }
+  }
+  return { rejectUnauthorized: c.tls.rejectUnauthorized, ...(ca ? { ca } : {}) };
 }
 
 /** A connection's password: from its environment variable when `passwordEnv` is set. */
@@ -43,7 +78,9 @@ export function passwordOf(c: ConnectionConfig): string | undefined {
 
 export function poolOptions(c: ConnectionConfig, database?: string): PoolOptions {
   const password = passwordOf(c);
+  const ssl = tlsOptions(c);
   return {
+    ...(ssl ? { ssl } : {}),
     host: c.host,
     port: c.port,
     user: c.user,

@@ -1,0 +1,140 @@
+/**
+ * TLS to the databases, on a MariaDB of its own that accepts only TLS connections (require_secure_transport,
+ * as RDS parameter groups often set): without `tls` the error says to set it, an untrusted certificate says to
+ * set `tls.caFile`, and with the CA the copy and the binlog capture run over TLS end to end.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mysql, { type RowDataPacket } from 'mysql2/promise';
+import { startMariaDb, type MariaDb } from '../../local/mariadb.js';
+import { LocalRuntime } from '../../local/runtime.js';
+import { checkAll } from '../../local/checksum.js';
+import { seedOrders } from '../../local/seed.js';
+import { createPool, ping, poolOptions, tlsOptions } from '../../lambdas/adapters/mysql/pool.js';
+import { currentPosition } from '../../lambdas/adapters/binlog/server.js';
+import { readChanges } from '../../lambdas/adapters/binlog/reader.js';
+import type { ChangeEvent } from '../../lambdas/core/events/model.js';
+import { connectionSchema, parseConfig, type ConnectionConfig } from '../../lambdas/core/config.js';
+import { ConfigError } from '../../lambdas/core/errors.js';
+import { mysqlPort, testConfig, uniquePrefix } from '../helpers/db.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'reshard-tls-'));
+const port = mysqlPort() + 1000;
+const ca = join(dir, 'ca.pem');
+let server: MariaDb;
+
+/** A CA and a server certificate for 127.0.0.1 signed by it. */
+function makeCertificates(): void {
+  const openssl = (...args: string[]) => {
+    const r = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`openssl ${args[0]}: ${r.stderr}`);
+  };
+  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=reshard test CA', '-keyout', 'ca-key.pem', '-out', 'ca.pem');
+  openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', 'server-key.pem', '-out', 'server.csr');
+  openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca-key.pem', '-CAcreateserial', '-days', '2', '-extfile', 'san.cnf', '-out', 'server.pem');
+}
+
+const conn = (extra: Partial<ConnectionConfig> = {}): ConnectionConfig => connectionSchema.parse({ host: '127.0.0.1', port, user: 'root', password: '', poolSize: 2, connectTimeoutMs: 5000, ...extra });
+
+beforeAll(async () => {
+  spawnSync('sh', ['-c', 'printf "subjectAltName=IP:127.0.0.1\\n" > san.cnf'], { cwd: dir });
+  makeCertificates();
+  server = await startMariaDb({ dir: join(dir, 'server'), port, args: [`--ssl-ca=${ca}`, `--ssl-cert=${join(dir, 'server.pem')}`, `--ssl-key=${join(dir, 'server-key.pem')}`] });
+  // Only TLS from now on (the server was started open so that its start-up check could connect).
+  const admin = await mysql.createConnection({ host: '127.0.0.1', port, user: 'root', password: '' });
+  await admin.query('SET GLOBAL require_secure_transport = ON');
+  await admin.end();
+});
+afterAll(async () => {
+  await server?.stop('kill');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('TLS', () => {
+  it('without tls, a TLS-only server is refused with an error that says to set tls', async () => {
+    const pool = createPool(conn());
+    try {
+      const err = await ping(pool, `source 127.0.0.1:${port}`).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as Error).message).toMatch(/accepts only TLS connections (also refuses a connection without tls|: set tls on this connection)/);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it("a certificate that Node's CAs do not trust is refused with an error that names tls.caFile", async () => {
+    const pool = createPool(conn({ tls: true }));
+    try {
+      const err = await ping(pool, 'source').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as Error).message).toMatch(/certificate is not trusted: set tls\.caFile/);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('a caFile that cannot be read is a ConfigError naming the file', () => {
+    expect(() => poolOptions(conn({ tls: { caFile: join(dir, 'missing.pem'), rejectUnauthorized: true } }))).toThrow(/tls\.caFile .*missing\.pem of 127\.0\.0\.1:\d+ cannot be read/);
+  });
+
+  it('with the CA, sessions are encrypted, and the copy runs over TLS end to end', async () => {
+    const tls = { caFile: ca, rejectUnauthorized: true };
+    const pool = createPool(conn({ tls }));
+    const prefix = uniquePrefix('tls');
+    try {
+      const [[cipher]] = await pool.query<RowDataPacket[]>("SHOW SESSION STATUS LIKE 'Ssl_cipher'");
+      expect(String(cipher!.Value)).not.toBe('');
+
+      const base = testConfig(prefix, { databases: 2, tablesPerDb: 2, pageSize: 200, segments: 2, concurrency: 2, items: false });
+      const config = parseConfig({
+        ...base,
+        source: { ...base.source, port, tls },
+        target: { ...base.target, connection: { ...base.target.connection, port, tls } },
+        verify: { ...base.verify, enabled: true },
+      });
+      await pool.query(`CREATE DATABASE \`${config.source.database}\``);
+      await seedOrders(pool, config.source.database, { orders: 1000, itemsPerOrder: 0, seed: 41 });
+      const rt = await LocalRuntime.start({ config });
+      try {
+        await rt.execute().result;
+      } finally {
+        await rt.close();
+      }
+      const [check] = await checkAll(config, pool, [pool]);
+      expect(check).toMatchObject({ sourceRows: 1000, match: true });
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('captures the binlog over TLS', async () => {
+    const c = conn({ tls: { caFile: ca, rejectUnauthorized: true } });
+    const pool = createPool(c);
+    try {
+      await pool.query('CREATE DATABASE IF NOT EXISTS tls_cdc');
+      await pool.query('CREATE TABLE IF NOT EXISTS tls_cdc.t (id INT PRIMARY KEY, v VARCHAR(10))');
+      const from = await currentPosition(pool);
+      await pool.query("INSERT INTO tls_cdc.t VALUES (1, 'over tls')");
+      const events: ChangeEvent[] = [];
+      await readChanges({
+        connection: { host: c.host, port: c.port, user: c.user, password: '', tls: tlsOptions(c) },
+        serverId: 90_000 + Math.floor(Math.random() * 100_000),
+        from,
+        database: 'tls_cdc',
+        tables: ['t'],
+        idleMs: 2000,
+        deadlineMs: Date.now() + 10_000,
+        onBatch: (batch) => {
+          events.push(...batch);
+          return Promise.resolve();
+        },
+      });
+      expect(events.map((e) => [e.op, e.after])).toEqual([['insert', { id: 1, v: 'over tls' }]]);
+    } finally {
+      await pool.end();
+    }
+  });
+});
