@@ -265,7 +265,11 @@ function binlogError(err: unknown, from: BinlogPosition): Error {
   const e = err as { errno?: number; code?: string; message?: string; sqlMessage?: string };
   const where = `reading the binlog from ${from.file}:${from.position}`;
   if (e.errno === 1236 || e.code === 'ER_MASTER_FATAL_ERROR_READING_BINLOG') {
-    return new BinlogPositionError(`${where}: ${e.sqlMessage ?? e.message ?? String(err)} (the file was purged, or the position is not the start of an event)`, { cause: err });
+    return new BinlogPositionError(
+      `${where}: ${e.sqlMessage ?? e.message ?? String(err)} (the file was purged, or the position is not the start of an event). ` +
+        'If it was purged, the changes since then can no longer be captured: keep binlogs longer (RDS/Aurora: binlog retention hours) and start the migration again',
+      { cause: err },
+    );
   }
   if (err instanceof Error && !e.code && !e.errno) return new ReshardError(`${where}: ${err.message}`, { cause: err });
   return dbError(err, where);
