@@ -229,10 +229,11 @@ export class ReshardMonitoring extends Construct {
    * and can fall alone in one period at the very end of a copy. No invocations = no copy running = OK.
    *
    * Verification stalled is the same on verify-batch and RowsVerified: the VerifySegments Map calls
-   * VerifyBatch in a loop, and every call publishes RowsVerified when it returns, within its Lambda
-   * timeout (verify.timeBudgetSeconds plus the batch in progress, lib/environment.ts checks the period).
-   * So it means: for two periods in a row, verify-batch was invoked and no call compared a single row.
-   * Built only when verification is on (with it off, every call returns at once without rows).
+   * VerifyBatch in a loop, and every call publishes RowsVerified (0 included) when it returns, at most its
+   * batch in progress after verify.timeBudgetSeconds and never after its 15-minute Lambda timeout
+   * (lib/environment.ts checks the period against that). It means: in two periods in a row verify-batch
+   * was invoked and no call that returned compared a single row (calls failing, or each one waiting out
+   * its budget). Built only when verification is on: with it off, every call returns at once without rows.
    */
   private stalled(fn: lambda.IFunction, rows: MetricDefinition, minutes: number, stage: string): cloudwatch.MathExpression {
     const period = Duration.minutes(minutes);
