@@ -10,6 +10,7 @@ import { parseConfig } from '../../lambdas/core/config.js';
 import { ConfigError } from '../../lambdas/core/errors.js';
 import { Metric, METRICS_NAMESPACE } from '../../lambdas/core/metric-names.js';
 import { ENVIRONMENTS, handlerFunctions, synthEnvironment, type SynthesizedEnvironment } from '../helpers/cdk.js';
+import { synthTemplate } from '../helpers/synth.js';
 import type { Environment } from '../../lib/environment.js';
 
 type Props = Record<string, unknown>;
@@ -193,5 +194,31 @@ describe('periods checked against the migration config', () => {
     // A call never outlasts the 15-minute Lambda timeout.
     expect(issues(() => bindMigration(settings({ verifyStalledMinutes: 17 }), migration({}, { timeBudgetSeconds: 840, settleSeconds: 840 }), 'config/test.json'))).toEqual([]);
     expect(issues(() => bindMigration(settings({ verifyStalledMinutes: 1 }), migration({}, { enabled: false }), 'config/test.json'))).toEqual([]);
+  });
+});
+
+describe('the ReshardMonitoring construct on its own', () => {
+  const template = (migration: Props, thresholds: Props = {}) =>
+    synthTemplate({ migrationConfigJson: JSON.stringify({ migrationId: 'm-1', ...migration }), monitoring: { alarmEmail: 'ops@example.com', thresholds } });
+
+  it('builds the heartbeat only for a migration with cdc.enabled, 10 minutes by default', () => {
+    expect(alarmsOf(template({})).has('ReshardAslTest-CaptureHeartbeat')).toBe(false);
+    expect(alarmsOf(template({ cdc: { enabled: true } })).get('ReshardAslTest-CaptureHeartbeat')).toMatchObject({ EvaluationPeriods: 10, TreatMissingData: 'breaching' });
+  });
+
+  it('builds verify-stalled unless verify.enabled is false, 30-minute periods by default', () => {
+    const stalled = alarmsOf(template({})).get('ReshardAslTest-VerifyStalled')!;
+    expect(queriesOf(stalled).filter((q) => q.MetricStat).map((q) => q.MetricStat!.Period)).toEqual([1800, 1800]);
+    expect(alarmsOf(template({ verify: { enabled: false } })).has('ReshardAslTest-VerifyStalled')).toBe(false);
+  });
+
+  it.each([
+    ['captureHeartbeatMinutes', 0],
+    ['captureHeartbeatMinutes', 1441],
+    ['verifyStalledMinutes', 1.5],
+    ['applyRecordFailures', -1],
+    ['stateTableThrottles', -1],
+  ])('refuses thresholds.%s = %s', (field, value) => {
+    expect(() => template({}, { [field]: value })).toThrow(new RegExp(`thresholds\\.${field} is out of range`));
   });
 });
