@@ -101,6 +101,14 @@ export const environmentSchema = z
         dirtyRows: z.number().int().min(0).default(0),
         /** One copy-stalled evaluation period (the alarm needs two in a row); must exceed a copy-batch call's time budget. */
         copyStalledMinutes: positiveInt(720).default(30),
+        /** One verify-stalled evaluation period (the alarm needs two in a row); must exceed a verify-batch call. */
+        verifyStalledMinutes: positiveInt(720).default(30),
+        /** Minutes without a successful capture run before the heartbeat alarm fires (with cdc.enabled). */
+        captureHeartbeatMinutes: positiveInt(1440).default(10),
+        /** Change messages apply may report failed in 5 minutes without an alarm. */
+        applyRecordFailures: z.number().int().min(0).default(0),
+        /** Throttled state table reads + writes in 5 minutes without an alarm. */
+        stateTableThrottles: z.number().int().min(0).default(0),
       })
       .strict()
       .refine((a) => a.email !== undefined || a.topicArn !== undefined, { message: 'name an e-mail or a topicArn: alarms must reach someone' }),
@@ -170,6 +178,18 @@ export function bindMigration(settings: EnvironmentConfig, config: MigrationConf
   if (settings.alarms.copyStalledMinutes * 60 < copy.timeBudgetSeconds + 120)
     issues.push(
       `alarms.copyStalledMinutes: ${settings.alarms.copyStalledMinutes} is too short for copy.timeBudgetSeconds ${copy.timeBudgetSeconds} of ${settings.migrationConfig.file}: use at least ${Math.ceil((copy.timeBudgetSeconds + 120) / 60)}`,
+    );
+  // A verify-batch call reports RowsVerified when it returns: at most its batch in progress (60 s + two CDC
+  // settle waits) after verify.timeBudgetSeconds, and never after its 15-minute Lambda timeout.
+  const verifyCallSeconds = Math.min(config.verify.timeBudgetSeconds + 60 + 2 * config.verify.settleSeconds, 900);
+  if (config.verify.enabled && settings.alarms.verifyStalledMinutes * 60 < verifyCallSeconds + 120)
+    issues.push(
+      `alarms.verifyStalledMinutes: ${settings.alarms.verifyStalledMinutes} is too short for a verify-batch call of ${settings.migrationConfig.file} (up to ${verifyCallSeconds} s): use at least ${Math.ceil((verifyCallSeconds + 120) / 60)}`,
+    );
+  // A capture run publishes its heartbeat when it ends: up to cdc.captureBudgetSeconds (+ its commit) after it starts, one a minute.
+  if (config.cdc.enabled && settings.alarms.captureHeartbeatMinutes * 60 < config.cdc.captureBudgetSeconds + 120)
+    issues.push(
+      `alarms.captureHeartbeatMinutes: ${settings.alarms.captureHeartbeatMinutes} is too short for cdc.captureBudgetSeconds ${config.cdc.captureBudgetSeconds} of ${settings.migrationConfig.file}: use at least ${Math.ceil((config.cdc.captureBudgetSeconds + 120) / 60)}`,
     );
   const mapConcurrency = settings.concurrency.mapMaxConcurrency ?? copy.concurrency;
   const applyConcurrency = settings.concurrency.applyMaxConcurrency ?? Math.max(2, config.cdc.applyConcurrency);
@@ -248,6 +268,10 @@ export function stackPropsFor(env: Environment): ReshardStackProps {
         cdcLagMinutes: s.alarms.cdcLagMinutes,
         dirtyRows: s.alarms.dirtyRows,
         copyStalledMinutes: s.alarms.copyStalledMinutes,
+        verifyStalledMinutes: s.alarms.verifyStalledMinutes,
+        captureHeartbeatMinutes: s.alarms.captureHeartbeatMinutes,
+        applyRecordFailures: s.alarms.applyRecordFailures,
+        stateTableThrottles: s.alarms.stateTableThrottles,
       },
     },
   };

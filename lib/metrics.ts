@@ -1,10 +1,11 @@
 /**
  * Every metric the dashboard and the alarms read, in one place (alarms and widgets: `monitoring.ts`).
  * Custom metrics come from the handlers through Powertools Metrics (EMF) under the names in
- * `lambdas/core/metric-names.ts`; the rest are the services' own (AWS/States, AWS/Lambda, AWS/SQS).
+ * `lambdas/core/metric-names.ts`; the rest are the services' own (AWS/States, AWS/Lambda, AWS/SQS, AWS/DynamoDB).
  */
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -71,6 +72,20 @@ export class ReshardMetricFactory {
   /** Messages in the DLQ: change events apply gave up on. */
   deadLetters(period = Duration.minutes(1)) {
     return this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: cloudwatch.Stats.MAXIMUM, label: 'DLQ messages' });
+  }
+
+  /**
+   * Throttled reads + writes of a table (ReadThrottleEvents + WriteThrottleEvents: every throttle reason,
+   * on-demand included). DynamoDB publishes them only when non-zero, hence FILL.
+   */
+  tableThrottles(table: Pick<dynamodb.ITable, 'metric'>, period = Duration.minutes(5)): cloudwatch.MathExpression {
+    const stat = { period, statistic: cloudwatch.Stats.SUM };
+    return new cloudwatch.MathExpression({
+      expression: 'FILL(reads, 0) + FILL(writes, 0)',
+      usingMetrics: { reads: table.metric('ReadThrottleEvents', stat), writes: table.metric('WriteThrottleEvents', stat) },
+      period,
+      label: 'state table throttled reads + writes',
+    });
   }
 
   fnErrors(name: string, fn: lambda.IFunction, period = Duration.minutes(5)) {

@@ -14,10 +14,15 @@
  * - CdcQueueLag: the oldest change message is older than the threshold for N minutes in a row.
  * - CdcCaptureLag: the capture checkpoint is behind the binlog by more than the threshold for N minutes.
  * - DirtyRows: verification found differences.
- * - CopyStalled: copy-batch is being called but no row was copied, see `copyStalledAlarm`.
+ * - CopyStalled: copy-batch is being called but no row was copied, see `stalled`.
+ * - VerifyStalled: verify-batch is being called but no row was verified, see `stalled` (when verification is on).
+ * - CaptureHeartbeat: no capture run ended successfully for N minutes (when the migration captures changes).
+ * - ApplyRecordFailures: apply reported change messages failed (batchItemFailures) in 5 minutes.
+ * - StateTableThrottles: DynamoDB throttled reads or writes of the state table in 5 minutes.
  */
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -27,7 +32,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { Metric } from '../lambdas/core/metric-names.js';
+import { Metric, type MetricDefinition } from '../lambdas/core/metric-names.js';
 import { ReshardMetricFactory } from './metrics.js';
 
 export interface AlarmThresholds {
@@ -48,6 +53,20 @@ export interface AlarmThresholds {
    * copy-batch call's time budget (it reports its rows when it returns). @default 30
    */
   readonly copyStalledMinutes?: number;
+  /**
+   * Length of one verify-stalled evaluation period, in minutes; the alarm needs two in a row. Must exceed a
+   * verify-batch call's duration (it reports its rows when it returns). @default 30
+   */
+  readonly verifyStalledMinutes?: number;
+  /**
+   * Minutes without a successful capture run before the heartbeat alarm fires. Must exceed one capture run
+   * plus the one-minute schedule. @default 10
+   */
+  readonly captureHeartbeatMinutes?: number;
+  /** Change messages reported failed by apply (per 5 minutes) above which its alarm fires. @default 0 */
+  readonly applyRecordFailures?: number;
+  /** Throttled state table reads + writes (per 5 minutes) above which its alarm fires. @default 0 */
+  readonly stateTableThrottles?: number;
 }
 
 function alarmDefaults(t: AlarmThresholds = {}): Required<AlarmThresholds> {
@@ -59,6 +78,10 @@ function alarmDefaults(t: AlarmThresholds = {}): Required<AlarmThresholds> {
     cdcLagMinutes: t.cdcLagMinutes ?? 10,
     dirtyRows: t.dirtyRows ?? 0,
     copyStalledMinutes: t.copyStalledMinutes ?? 30,
+    verifyStalledMinutes: t.verifyStalledMinutes ?? 30,
+    captureHeartbeatMinutes: t.captureHeartbeatMinutes ?? 10,
+    applyRecordFailures: t.applyRecordFailures ?? 0,
+    stateTableThrottles: t.stateTableThrottles ?? 0,
   };
 }
 
@@ -70,6 +93,14 @@ export interface ReshardMonitoringProps {
   readonly functions: Readonly<Record<string, lambda.IFunction>>;
   /** The function whose invocations mean "the copy is running" (copy-batch). */
   readonly copyFunction: lambda.IFunction;
+  /** The function whose invocations mean "a verification is running" (verify-batch). */
+  readonly verifyFunction: lambda.IFunction;
+  /** The state table: its throttled reads and writes are alarmed on. */
+  readonly stateTable: Pick<dynamodb.ITable, 'metric'>;
+  /** The migration captures changes (`cdc.enabled`): the capture heartbeat alarm is built. @default false */
+  readonly cdcEnabled?: boolean;
+  /** The migration verifies its segments (`verify.enabled`): the verify-stalled alarm is built. @default true */
+  readonly verifyEnabled?: boolean;
   readonly queue: sqs.IQueue;
   readonly deadLetterQueue: sqs.IQueue;
   /** Alarm and dashboard names start with this. */
@@ -143,13 +174,40 @@ export class ReshardMonitoring extends Construct {
       ...above(t.dirtyRows),
       alarmDescription: 'Verification found rows that differ between source and targets (see the dirty-record state; repair with verify --repair).',
     });
-    add('CopyStalled', this.copyStalled(props.copyFunction, t.copyStalledMinutes), {
+    const twoStalledPeriods = {
       threshold: 1,
       evaluationPeriods: 2,
       datapointsToAlarm: 2,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    };
+    add('CopyStalled', this.stalled(props.copyFunction, Metric.rowsCopied, t.copyStalledMinutes, 'copy'), {
+      ...twoStalledPeriods,
       alarmDescription: `copy-batch has been called for ${2 * t.copyStalledMinutes} minutes without copying a row (leases held, errors retried, source or targets stuck).`,
+    });
+    if (props.verifyEnabled ?? true)
+      add('VerifyStalled', this.stalled(props.verifyFunction, Metric.rowsVerified, t.verifyStalledMinutes, 'verify'), {
+        ...twoStalledPeriods,
+        alarmDescription: `verify-batch has been called for ${2 * t.verifyStalledMinutes} minutes without verifying a row (errors retried, CDC never settling, source or targets stuck).`,
+      });
+    if (props.cdcEnabled ?? false)
+      // One-minute periods, all N missing or zero: N minutes in a row without a capture run that ended well.
+      add('CaptureHeartbeat', m.custom(Metric.captureRuns, cloudwatch.Stats.SUM), {
+        threshold: 1,
+        evaluationPeriods: t.captureHeartbeatMinutes,
+        datapointsToAlarm: t.captureHeartbeatMinutes,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        // No run published anything: that is the failure this alarm is for.
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+        alarmDescription: `No capture run ended successfully for ${t.captureHeartbeatMinutes} minutes: capture keeps failing (see its log) or is not scheduled; the binlog is not being read.`,
+      });
+    add('ApplyRecordFailures', m.custom(Metric.applyRecordFailures, cloudwatch.Stats.SUM, Duration.minutes(5)), {
+      ...above(t.applyRecordFailures),
+      alarmDescription: `apply reported more than ${t.applyRecordFailures} change messages failed in 5 minutes (they are retried, then go to the DLQ): see "change message failed" in its log.`,
+    });
+    add('StateTableThrottles', m.tableThrottles(props.stateTable), {
+      ...above(t.stateTableThrottles),
+      alarmDescription: `DynamoDB throttled more than ${t.stateTableThrottles} reads or writes of the state table in 5 minutes (retried by the SDK; checkpoints and leases slow down).`,
     });
     this.alarms = alarms;
 
@@ -157,6 +215,9 @@ export class ReshardMonitoring extends Construct {
   }
 
   /**
+   * Stalled = a stage is running but makes no progress; built for copy (copy-batch, RowsCopied) and for
+   * verification (verify-batch, RowsVerified), described here for the copy.
+   *
    * Copy stalled = the copy is running but makes no progress. Step Functions has no "executions running"
    * metric, and RowsCopied alone cannot tell "stalled" from "nothing to do" (both publish nothing), so
    * "running" is read from copy-batch's own Invocations: the CopySegments Map calls CopyBatch in a loop
@@ -166,17 +227,24 @@ export class ReshardMonitoring extends Construct {
    * in every such period. A period breaches when copy-batch was invoked and RowsCopied is 0 or missing.
    * Two periods in a row are required: a segment's last call may copy nothing (its last page is empty)
    * and can fall alone in one period at the very end of a copy. No invocations = no copy running = OK.
+   *
+   * Verification stalled is the same on verify-batch and RowsVerified: the VerifySegments Map calls
+   * VerifyBatch in a loop, and every call publishes RowsVerified (0 included) when it returns, at most its
+   * batch in progress after verify.timeBudgetSeconds and never after its 15-minute Lambda timeout
+   * (lib/environment.ts checks the period against that). It means: in two periods in a row verify-batch
+   * was invoked and no call that returned compared a single row (calls failing, or each one waiting out
+   * its budget). Built only when verification is on: with it off, every call returns at once without rows.
    */
-  private copyStalled(copyFunction: lambda.IFunction, minutes: number): cloudwatch.MathExpression {
+  private stalled(fn: lambda.IFunction, rows: MetricDefinition, minutes: number, stage: string): cloudwatch.MathExpression {
     const period = Duration.minutes(minutes);
     return new cloudwatch.MathExpression({
       expression: 'IF(FILL(calls, 0) > 0 AND FILL(rows, 0) <= 0, 1, 0)',
       usingMetrics: {
-        calls: copyFunction.metricInvocations({ period, statistic: cloudwatch.Stats.SUM }),
-        rows: this.metrics.custom(Metric.rowsCopied, cloudwatch.Stats.SUM, period),
+        calls: fn.metricInvocations({ period, statistic: cloudwatch.Stats.SUM }),
+        rows: this.metrics.custom(rows, cloudwatch.Stats.SUM, period),
       },
       period,
-      label: 'copy stalled (1 = invoked, no rows)',
+      label: `${stage} stalled (1 = invoked, no rows)`,
     });
   }
 
@@ -225,6 +293,10 @@ export class ReshardMonitoring extends Construct {
       graph('Change queue and DLQ depth', [m.queueVisible(), m.queueInFlight()], { right: [m.deadLetters()] }),
     );
     dashboard.addWidgets(
+      graph('Capture runs / apply failed messages', [m.custom(Metric.captureRuns, cloudwatch.Stats.SUM, five), m.custom(Metric.applyRecordFailures, cloudwatch.Stats.SUM, five)]),
+      graph('State table throttles (5 min)', [m.tableThrottles(props.stateTable)]),
+    );
+    dashboard.addWidgets(
       graph('Lambda errors (5 min)', fns.map(([n, f]) => m.fnErrors(n, f))),
       graph('Lambda throttles (5 min)', fns.map(([n, f]) => m.fnThrottles(n, f))),
       graph('Lambda duration p99', fns.map(([n, f]) => m.fnDuration(n, f))),
@@ -243,6 +315,11 @@ function validateThresholds(t: Required<AlarmThresholds>): void {
     ['cdcLagMinutes', Number.isInteger(t.cdcLagMinutes) && t.cdcLagMinutes >= 1],
     ['dirtyRows', t.dirtyRows >= 0],
     ['copyStalledMinutes', Number.isInteger(t.copyStalledMinutes) && t.copyStalledMinutes >= 1],
+    ['verifyStalledMinutes', Number.isInteger(t.verifyStalledMinutes) && t.verifyStalledMinutes >= 1],
+    // One-minute periods: CloudWatch allows at most a day of evaluation.
+    ['captureHeartbeatMinutes', Number.isInteger(t.captureHeartbeatMinutes) && t.captureHeartbeatMinutes >= 1 && t.captureHeartbeatMinutes <= 1440],
+    ['applyRecordFailures', t.applyRecordFailures >= 0],
+    ['stateTableThrottles', t.stateTableThrottles >= 0],
   ];
   for (const [name, ok] of checks) if (!ok) throw new Error(`ReshardMonitoring: thresholds.${name} is out of range (${t[name]})`);
 }

@@ -108,7 +108,8 @@ export class ReshardStack extends Stack {
       deletionProtection: props.deletionProtection ?? false,
     });
 
-    const migrationId = (JSON.parse(props.migrationConfigJson) as { migrationId?: unknown }).migrationId;
+    const migration = JSON.parse(props.migrationConfigJson) as { migrationId?: unknown; cdc?: { enabled?: unknown }; verify?: { enabled?: unknown } };
+    const migrationId = migration.migrationId;
     const network = props.network ? importNetwork(this, props.network) : undefined;
     const fn = (name: HandlerName, timeout: Duration, memorySize: number) =>
       new NodejsFunction(this, `Fn-${name}`, {
@@ -214,6 +215,10 @@ export class ReshardStack extends Stack {
         stateMachine: this.fullCopy.stateMachine,
         functions: this.functions,
         copyFunction: this.functions['copy-batch'],
+        verifyFunction: this.functions['verify-batch'],
+        stateTable: this.stateTable,
+        cdcEnabled: migration.cdc?.enabled === true,
+        verifyEnabled: migration.verify?.enabled !== false,
         queue: this.cdc.queue,
         deadLetterQueue: this.cdc.deadLetterQueue,
       });

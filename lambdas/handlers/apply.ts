@@ -18,28 +18,34 @@ export const makeApplyHandler = (getContext: ContextProvider) => async (event: S
     const all = (await Promise.all(event.Records.map(eventsOf))).flat();
     const stats = await applyEvents(ctx, all);
     logger.debug('applied', { records: event.Records.length, ...stats });
-    publishMetrics(ctx.config.migrationId, [[Metric.eventsApplied, stats.events]]);
+    publishMetrics(ctx.config.migrationId, [[Metric.eventsApplied, stats.events], [Metric.applyRecordFailures, 0]]);
     return { batchItemFailures: [] };
   } catch (err) {
     logger.warn('batch apply failed; applying record by record', { error: describeError(err) });
   }
   let applied = 0;
-  const response = await processPartialResponse(
-    event,
-    async (record: SQSRecord) => {
-      try {
-        applied += (await applyEvents(ctx, await eventsOf(record))).events;
-      } catch (err) {
-        const { MessageGroupId: group, ApproximateReceiveCount: receiveCount } = record.attributes;
-        logger.error('change message failed', { messageId: record.messageId, group, receiveCount, error: describeError(err) });
-        throw err;
-      }
-    },
-    new SqsFifoPartialProcessorAsync(),
-    { skipGroupOnError: true, ...(invocation ? { context: invocation as never } : {}) },
-  );
-  publishMetrics(ctx.config.migrationId, [[Metric.eventsApplied, applied]]);
-  return response;
+  const applyRecord = async (record: SQSRecord) => {
+    try {
+      applied += (await applyEvents(ctx, await eventsOf(record))).events;
+    } catch (err) {
+      const { MessageGroupId: group, ApproximateReceiveCount: receiveCount } = record.attributes;
+      logger.error('change message failed', { messageId: record.messageId, group, receiveCount, error: describeError(err) });
+      throw err;
+    }
+  };
+  // What the failures alarm counts: the records reported failed, or all of them when the processor throws
+  // (every record failed: the whole window goes back to the queue). They are retried, not Lambda errors.
+  let failed = event.Records.length;
+  try {
+    const response = await processPartialResponse(event, applyRecord, new SqsFifoPartialProcessorAsync(), {
+      skipGroupOnError: true,
+      ...(invocation ? { context: invocation as never } : {}),
+    });
+    failed = response.batchItemFailures.length;
+    return response;
+  } finally {
+    publishMetrics(ctx.config.migrationId, [[Metric.eventsApplied, applied], [Metric.applyRecordFailures, failed]]);
+  }
 };
 
 export const handler = makeApplyHandler(envContext);

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { captureRun, sourceBinlogReader, type CaptureDeps } from '../app/capture.js';
+import type { MigrationConfig } from '../core/config.js';
 import { envChangeQueue, envContext } from '../app/env-context.js';
 import { LeaseHeldError } from '../core/errors.js';
 import { Metric } from '../core/metric-names.js';
@@ -14,14 +15,20 @@ import { logger, publishMetrics, timeBudgetMs, type ContextProvider, type Invoca
 /** Time kept back to commit the last position and release the lease. */
 const SAFETY_MS = 20_000;
 
-export const makeCaptureHandler = (getContext: ContextProvider, getQueue: () => CaptureDeps['queue']) => async (_event: unknown, invocation?: InvocationContext) => {
+export const makeCaptureHandler = (
+  getContext: ContextProvider,
+  getQueue: () => CaptureDeps['queue'],
+  readerFor: (config: MigrationConfig) => CaptureDeps['read'] = sourceBinlogReader,
+) => async (_event: unknown, invocation?: InvocationContext) => {
   const ctx = await getContext();
   const queue = getQueue();
   const budgetMs = timeBudgetMs(ctx.config.cdc.captureBudgetSeconds, invocation, SAFETY_MS);
   try {
-    const run = await captureRun(ctx, { queue, read: sourceBinlogReader(ctx.config) }, { owner: `${ctx.workerId}:${invocation?.awsRequestId ?? randomUUID()}`, budgetMs });
+    const run = await captureRun(ctx, { queue, read: readerFor(ctx.config) }, { owner: `${ctx.workerId}:${invocation?.awsRequestId ?? randomUUID()}`, budgetMs });
     logger.info('captured', { ...run });
+    // CaptureRuns is the heartbeat: published by every run that ends well, caught up or not.
     publishMetrics(ctx.config.migrationId, [
+      [Metric.captureRuns, 1],
       [Metric.eventsCaptured, run.events],
       [Metric.captureLagSeconds, secondsBehind(run.caughtUp, run.lastEventAt, Date.now())],
     ]);

@@ -232,6 +232,10 @@ describe.each(ENVIRONMENTS)('the %s stack', (name) => {
         'CdcCaptureLag',
         'DirtyRows',
         'CopyStalled',
+        'VerifyStalled',
+        'CaptureHeartbeat',
+        'ApplyRecordFailures',
+        'StateTableThrottles',
       ].map((a) => `${prefix}-${a}`);
       expect([...alarms.keys()].sort()).toEqual(expected.sort());
       for (const [alarmName, props] of alarms) {

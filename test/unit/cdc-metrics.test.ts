@@ -1,0 +1,101 @@
+/**
+ * The CDC handlers' health metrics, as the alarms read them: apply publishes how many change messages it
+ * reported failed (batchItemFailures), capture publishes a heartbeat on every run that ends well and none
+ * on a run that fails.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { makeApplyHandler } from '../../lambdas/handlers/apply.js';
+import { makeCaptureHandler } from '../../lambdas/handlers/capture.js';
+import type { AppContext } from '../../lambdas/app/context.js';
+import type { CaptureDeps } from '../../lambdas/app/capture.js';
+import type { ChangeQueue } from '../../lambdas/adapters/sqs.js';
+import { parseConfig } from '../../lambdas/core/config.js';
+import { spread } from '../../lambdas/core/routing.js';
+import { changeEvent, sqsEvent, sqsRecord } from '../helpers/events.js';
+
+let stdout: string[];
+beforeEach(() => {
+  stdout = [];
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stdout.push(String(chunk));
+    return true;
+  });
+  vi.stubEnv('AWS_LAMBDA_FUNCTION_NAME', 'Reshard-prod-cdc');
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+  vi.unstubAllEnvs();
+});
+
+const emfLines = () => stdout.filter((l) => l.includes('"_aws"')).map((l) => JSON.parse(l) as Record<string, unknown>);
+
+describe('apply', () => {
+  /** One configured table, order_info, written by a fake target writer; events of any other table fail. */
+  const fakeContext = (): AppContext =>
+    ({
+      config: parseConfig({
+        migrationId: 'orders-2026',
+        source: { host: 'src', user: 'reshard', database: 'orders' },
+        target: { connection: { host: 'tgt', user: 'reshard' }, databases: 2, databasePattern: 'db_{db}' },
+        tables: [{ name: 'order_info', shardKeys: ['order_no'], targetTable: 'order_info_{table}', tablesPerDb: 2 }],
+      }),
+      routeFn: spread,
+      store: { getPlan: async () => ({ columns: ['id', 'order_no'], keyKind: 'int' }) },
+      writer: { applyUpsert: async ({ rows }: { rows: unknown[][] }) => ({ inserted: rows.length, updated: 0, skipped: 0 }) },
+    }) as unknown as AppContext;
+  let orderNo = 100;
+  const good = (group: string) => sqsRecord(group, [changeEvent('order_info', 'insert', { after: { id: orderNo, order_no: orderNo++ } })]);
+  const bad = (group: string) => sqsRecord(group, [changeEvent('not_migrated', 'insert', { after: { id: 2 } })]);
+
+  it('publishes the number of records it reports in batchItemFailures (a failed record and the rest of its group)', async () => {
+    // Prepare: group a fails at its first message (its second is skipped, so failed too); group b applies.
+    const event = sqsEvent([bad('a'), good('a'), good('b')]);
+    // Act
+    const response = await makeApplyHandler(async () => fakeContext())(event);
+    // Assess
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([event.Records[0]!.messageId, event.Records[1]!.messageId]);
+    expect(emfLines()).toEqual([expect.objectContaining({ migrationId: 'orders-2026', ApplyRecordFailures: 2, EventsApplied: 1 })]);
+  });
+
+  it('counts every record when all of them fail (the processor throws and the window is retried)', async () => {
+    const event = sqsEvent([bad('a'), bad('b'), bad('c')]);
+    await expect(makeApplyHandler(async () => fakeContext())(event)).rejects.toThrow(/All records failed/);
+    expect(emfLines()).toEqual([expect.objectContaining({ ApplyRecordFailures: 3, EventsApplied: 0 })]);
+  });
+
+  it('publishes 0 failures when the whole window applies', async () => {
+    const response = await makeApplyHandler(async () => fakeContext())(sqsEvent([good('a'), good('b')]));
+    expect(response.batchItemFailures).toEqual([]);
+    expect(emfLines()).toEqual([expect.objectContaining({ ApplyRecordFailures: 0, EventsApplied: 2 })]);
+  });
+});
+
+describe('capture', () => {
+  const position = { file: 'binlog.000007', position: 4 };
+  const fakeContext = (): AppContext =>
+    ({
+      workerId: 'test',
+      config: { migrationId: 'orders-2026', tables: [], source: { database: 'orders' }, cdc: { captureBudgetSeconds: 5, messageGroup: 'target' } },
+      store: {
+        acquireCapture: vi.fn(async () => ({ position })),
+        commitCapture: vi.fn(async () => ({ position })),
+        releaseCapture: vi.fn(async () => undefined),
+      },
+    }) as unknown as AppContext;
+  const queue = { send: vi.fn(async () => undefined) } as unknown as ChangeQueue;
+  /** A binlog with nothing new: the run is caught up at once. */
+  const caughtUp: CaptureDeps['read'] = async ({ from }) => ({ position: from, events: 0 });
+
+  it('publishes CaptureRuns = 1 (the heartbeat) with its events and lag when a run ends well', async () => {
+    await makeCaptureHandler(async () => fakeContext(), () => queue, () => caughtUp)({});
+    expect(emfLines()).toEqual([expect.objectContaining({ migrationId: 'orders-2026', CaptureRuns: 1, EventsCaptured: 0, CaptureLagSeconds: 0 })]);
+  });
+
+  it('publishes no heartbeat when the run fails', async () => {
+    const broken: CaptureDeps['read'] = async () => {
+      throw new Error('binlog connection lost');
+    };
+    await expect(makeCaptureHandler(async () => fakeContext(), () => queue, () => broken)({})).rejects.toThrow(/binlog connection lost/);
+    expect(emfLines()).toEqual([]);
+  });
+});
