@@ -24,12 +24,17 @@ const CFN_LINT_REQUIREMENT = 'cfn-lint>=1.51,<2';
 
 const say = (line: string) => process.stderr.write(`cfn-lint: ${line}\n`);
 
-/** The cfn-lint command to run, or undefined when there is none and CI is not set. */
-function findCfnLint(work: string): string | undefined {
-  const version = spawnSync('cfn-lint', ['--version'], { encoding: 'utf8' });
-  if (!version.error && version.status === 0) {
-    say(`using ${version.stdout.trim()}`);
-    return 'cfn-lint';
+/** cfn-lint run through python3's module when its script is not on PATH (the package's console entry point). */
+const VIA_PYTHON = ['python3', '-c', 'import sys; from cfnlint.runner import main; sys.argv[0] = "cfn-lint"; sys.exit(main())'] as const;
+
+/** The cfn-lint command to run (program and leading arguments), or undefined when there is none and CI is not set. */
+function findCfnLint(work: string): readonly string[] | undefined {
+  for (const cmd of [['cfn-lint'], VIA_PYTHON]) {
+    const version = spawnSync(cmd[0], [...cmd.slice(1), '--version'], { encoding: 'utf8' });
+    if (!version.error && version.status === 0) {
+      say(`using ${version.stdout.trim()}`);
+      return cmd;
+    }
   }
   if (!process.env.CI) {
     say('cfn-lint is not on PATH: skipped (pip install cfn-lint to run it; CI installs it)');
@@ -44,7 +49,7 @@ function findCfnLint(work: string): string | undefined {
     const r = spawnSync(cmd, args, { stdio: 'inherit' });
     if (r.error || r.status !== 0) throw new Error(`cannot install cfn-lint: \`${cmd} ${args.join(' ')}\` ${r.error ? `failed: ${r.error.message}` : `exited ${r.status}`} (needs python3 with venv and pip, and access to PyPI)`);
   }
-  return join(venv, 'bin', 'cfn-lint');
+  return [join(venv, 'bin', 'cfn-lint')];
 }
 
 /** Synthesizes each environment's stack into `outdir`; returns the template paths and the regions they deploy to. */
@@ -76,7 +81,7 @@ async function main(): Promise<number> {
     const { templates, regions } = await synthesize(envNames, join(work, 'cdk.out'));
     // cfn-lint reads .cfnlintrc from the working directory: run it from the project root. Resource types and
     // values are checked against every region the environments deploy to.
-    const r = spawnSync(cfnLint, ['--regions', ...regions, '--', ...templates], { cwd: root, stdio: 'inherit' });
+    const r = spawnSync(cfnLint[0]!, [...cfnLint.slice(1), '--regions', ...regions, '--', ...templates], { cwd: root, stdio: 'inherit' });
     if (r.error) throw r.error;
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     if (r.status !== 0) {
