@@ -41,9 +41,10 @@ export const States = {
 } as const;
 
 /**
- * Errors worth retrying with backoff: our TransientError, the Lambda service's own, and timeouts — the
- * function's (`Sandbox.Timedout`) and the task's (`States.Timeout`). Every task resumes from its DynamoDB
- * checkpoint, so a call cut short is simply made again.
+ * Errors worth retrying with backoff: our TransientError, the Lambda service's own, and timeouts — an AWS
+ * SDK call's (`TimeoutError`, once the SDK's own attempts are spent), the function's (`Sandbox.Timedout`) and
+ * the task's (`States.Timeout`). Every task resumes from its DynamoDB checkpoint, so a call cut short is
+ * simply made again.
  */
 export const TRANSIENT_ERRORS = [
   'TransientError',
@@ -52,6 +53,7 @@ export const TRANSIENT_ERRORS = [
   'Lambda.SdkClientException',
   'Lambda.TooManyRequestsException',
   'Lambda.ClientExecutionTimeoutException',
+  'TimeoutError',
   'Sandbox.Timedout',
   'States.Timeout',
 ];

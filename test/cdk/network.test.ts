@@ -158,7 +158,7 @@ function allStates(definition: Json): [string, Json][] {
 }
 
 describe.each(ENVIRONMENTS)('%s: Lambda tasks retry their timeouts', (name) => {
-  it('every LambdaInvoke task retries Sandbox.Timedout, and States.Timeout when it has a task timeout', async () => {
+  it('every LambdaInvoke task retries Sandbox.Timedout and TimeoutError, and States.Timeout when it has a task timeout', async () => {
     const { template } = await synthEnvironment(name);
     const machines = stateMachinesOf(template);
     expect(machines.length).toBeGreaterThan(0);
@@ -167,6 +167,7 @@ describe.each(ENVIRONMENTS)('%s: Lambda tasks retry their timeouts', (name) => {
     for (const [state, task] of tasks) {
       const retried = ((task.Retry ?? []) as { ErrorEquals: string[] }[]).flatMap((r) => r.ErrorEquals);
       expect(retried, state).toContain('Sandbox.Timedout');
+      expect(retried, state).toContain('TimeoutError'); // an SDK client's connect or request timeout
       if (task.TimeoutSeconds !== undefined || task.TimeoutSecondsPath !== undefined) expect(retried, state).toContain('States.Timeout');
     }
   });
