@@ -21,7 +21,7 @@ export const ENDPOINT_MODES = ['create', 'existing', 'none'] as const;
 export type EndpointMode = (typeof ENDPOINT_MODES)[number];
 
 /** Interface endpoint services by the name the SDK uses. */
-export const INTERFACE_SERVICES = {
+const INTERFACE_SERVICES = {
   sqs: ec2.InterfaceVpcEndpointAwsService.SQS,
   secretsmanager: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
   ssm: ec2.InterfaceVpcEndpointAwsService.SSM,
