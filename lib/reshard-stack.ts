@@ -2,7 +2,8 @@
  * The reshard stack: state table, the handler Lambdas, the full-copy state machine, CDC (queue, DLQ,
  * apply event source, capture schedule). Per environment (`lib/environment.ts` builds the props from
  * `config/<env>.json`): VPC placement (with its endpoints, `endpoints.ts`) and Secrets Manager passwords for
- * the functions that reach the databases, tracing, concurrency limits, deletion protection, and the dashboard + alarms (`monitoring.ts`).
+ * the functions that reach the databases, tracing, concurrency limits, deletion protection, and the
+ * dashboard + alarms (`monitoring.ts`).
  */
 import { Annotations, Duration, Fn, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
