@@ -15,6 +15,7 @@ import { ConfigError } from '../lambdas/core/errors.js';
 import { envVarName } from '../lambdas/core/runtime-env.js';
 import { parseConfigText } from '../lambdas/app/load-config.js';
 import { HANDLERS, type HandlerName, type ReshardStackProps } from './reshard-stack.js';
+import { ENDPOINT_MODES } from './endpoints.js';
 
 const handlerName = z.enum(Object.keys(HANDLERS) as [HandlerName, ...HandlerName[]]);
 const positiveInt = (max: number) => z.number().int().min(1).max(max);
@@ -42,8 +43,25 @@ export const environmentSchema = z
         vpcId: z.string().regex(/^vpc-([0-9a-f]{8}|[0-9a-f]{17})$/, 'must be a VPC id (vpc- and 8 or 17 hex digits)'),
         privateSubnetIds: z.array(z.string().regex(/^subnet-([0-9a-f]{8}|[0-9a-f]{17})$/, 'must be a subnet id (subnet- and 8 or 17 hex digits)')).min(1),
         securityGroupId: z.string().regex(/^sg-([0-9a-f]{8}|[0-9a-f]{17})$/, 'must be a security group id (sg- and 8 or 17 hex digits)'),
+        /**
+         * The functions' route to DynamoDB, SQS, Secrets Manager and SSM: `create` the VPC endpoints in this
+         * stack, use `existing` ones (or a NAT), or `none` (synth warns: the subnets need a NAT route). @default 'create'
+         */
+        endpoints: z.enum(ENDPOINT_MODES).default('create'),
+        /** Route tables of the private subnets, for the DynamoDB gateway endpoint. Required with endpoints `create`, else refused. */
+        routeTableIds: z.array(z.string().regex(/^rtb-([0-9a-f]{8}|[0-9a-f]{17})$/, 'must be a route table id (rtb- and 8 or 17 hex digits)')).min(1).optional(),
       })
       .strict()
+      .superRefine((n, ctx) => {
+        if (n.endpoints === 'create' && n.routeTableIds === undefined)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['routeTableIds'],
+            message: "required when network.endpoints is 'create' (the default): the route tables of privateSubnetIds, where the DynamoDB gateway endpoint adds its route; or set network.endpoints to 'existing' or 'none'",
+          });
+        if (n.endpoints !== 'create' && n.routeTableIds !== undefined)
+          ctx.addIssue({ code: 'custom', path: ['routeTableIds'], message: `only used when network.endpoints is 'create' (it is '${n.endpoints}'): remove it` });
+      })
       .optional(),
     /** `passwordEnv` name of a connection → the complete ARN of the Secrets Manager secret holding that password. */
     secrets: z

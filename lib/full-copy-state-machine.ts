@@ -40,7 +40,12 @@ export const States = {
   finalize: 'Finalize',
 } as const;
 
-/** Errors worth retrying with backoff (our TransientError plus the Lambda service's own). */
+/**
+ * Errors worth retrying with backoff: our TransientError, the Lambda service's own, and timeouts — an AWS
+ * SDK call's (`TimeoutError`, once the SDK's own attempts are spent), the function's (`Sandbox.Timedout`) and
+ * the task's (`States.Timeout`). Every task resumes from its DynamoDB checkpoint, so a call cut short is
+ * simply made again.
+ */
 export const TRANSIENT_ERRORS = [
   'TransientError',
   'Lambda.ServiceException',
@@ -48,6 +53,9 @@ export const TRANSIENT_ERRORS = [
   'Lambda.SdkClientException',
   'Lambda.TooManyRequestsException',
   'Lambda.ClientExecutionTimeoutException',
+  'TimeoutError',
+  'Sandbox.Timedout',
+  'States.Timeout',
 ];
 
 export interface FullCopyStateMachineProps {

@@ -1,8 +1,9 @@
 /**
  * The reshard stack: state table, the handler Lambdas, the full-copy state machine, CDC (queue, DLQ,
  * apply event source, capture schedule). Per environment (`lib/environment.ts` builds the props from
- * `config/<env>.json`): VPC placement and Secrets Manager passwords for the functions that reach the
- * databases, tracing, concurrency limits, deletion protection, and the dashboard + alarms (`monitoring.ts`).
+ * `config/<env>.json`): VPC placement (with its endpoints, `endpoints.ts`) and Secrets Manager passwords for
+ * the functions that reach the databases, tracing, concurrency limits, deletion protection, and the
+ * dashboard + alarms (`monitoring.ts`).
  */
 import { Annotations, Duration, Fn, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -19,6 +20,7 @@ import { FullCopyStateMachine } from './full-copy-state-machine.js';
 import { ChangeDataCapture, type ChangeDataCaptureProps } from './cdc.js';
 import { ReshardMonitoring, type ReshardMonitoringProps } from './monitoring.js';
 import { acknowledgeNagFindings } from './nag.js';
+import { VpcEndpoints, type EndpointMode, type InterfaceServiceName } from './endpoints.js';
 import { BUNDLED_CONFIG_FILE, BUNDLED_ROUTER_FILE, RuntimeEnv } from '../lambdas/core/runtime-env.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -47,6 +49,10 @@ export interface NetworkPlacement {
   readonly privateSubnetIds: readonly string[];
   /** Allowed by the databases' security groups. */
   readonly securityGroupId: string;
+  /** How the functions reach the AWS services (see EndpointMode). @default 'create' */
+  readonly endpoints?: EndpointMode;
+  /** Route tables of the private subnets, for the DynamoDB gateway endpoint: required with endpoints `create`. */
+  readonly routeTableIds?: readonly string[] | undefined;
 }
 
 export interface ReshardStackProps extends StackProps {
@@ -92,6 +98,8 @@ export class ReshardStack extends Stack {
   readonly cdc: ChangeDataCapture;
   /** Present when `props.monitoring` is given. */
   readonly monitoring?: ReshardMonitoring;
+  /** Present when `props.network` has endpoints `create`. */
+  readonly endpoints?: VpcEndpoints;
 
   constructor(scope: Construct, id: string, props: ReshardStackProps) {
     super(scope, id, props);
@@ -206,6 +214,8 @@ export class ReshardStack extends Stack {
       const parameter = ssm.StringParameter.fromStringParameterName(this, 'ConfigParameter', props.configParameterName);
       for (const f of Object.values(this.functions)) parameter.grantRead(f);
     }
+    const endpoints = network ? vpcEndpointsFor(this, network, props) : undefined;
+    if (endpoints) this.endpoints = endpoints;
     if (props.monitoring) {
       if (typeof migrationId !== 'string') throw new Error('monitoring needs the migrationId of migrationConfigJson');
       this.monitoring = new ReshardMonitoring(this, 'Monitoring', {
@@ -225,6 +235,35 @@ export class ReshardStack extends Stack {
     }
     acknowledgeNagFindings(this, { functions: this.functions, vpcFunctions: network ? dbFunctions : [], tracing: props.tracing ?? false });
   }
+}
+
+/**
+ * The network's endpoints: created with `create` (the default); with `none`, a warning that the subnets need
+ * a NAT route; nothing with `existing`. Interface endpoints for the services the functions call: SQS always,
+ * Secrets Manager with secrets, SSM with a config parameter.
+ */
+function vpcEndpointsFor(stack: Stack, network: ReturnType<typeof importNetwork>, props: ReshardStackProps): VpcEndpoints | undefined {
+  const n = props.network!;
+  const mode = n.endpoints ?? 'create';
+  if (mode === 'none')
+    Annotations.of(stack).addWarningV2(
+      'reshard:noVpcEndpoints',
+      `network.endpoints is 'none': the functions in ${n.vpcId} reach DynamoDB, SQS, Secrets Manager and SSM only if their subnets have a NAT route; without one, every call times out`,
+    );
+  if (mode !== 'create') return undefined;
+  if (!n.routeTableIds?.length) throw new Error("network.routeTableIds: required when network.endpoints is 'create' (the DynamoDB gateway endpoint routes through them)");
+  const services: InterfaceServiceName[] = [
+    'sqs',
+    ...(Object.keys(props.secrets ?? {}).length ? (['secretsmanager'] as const) : []),
+    ...(props.configParameterName ? (['ssm'] as const) : []),
+  ];
+  return new VpcEndpoints(stack, 'Endpoints', {
+    vpc: network.vpc,
+    subnets: network.subnets,
+    routeTableIds: n.routeTableIds,
+    clientSecurityGroup: network.securityGroup,
+    interfaceServices: services,
+  });
 }
 
 function importNetwork(scope: Construct, n: NetworkPlacement) {

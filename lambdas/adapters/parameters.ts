@@ -5,9 +5,10 @@
 import { GetParameterCommand, SSMClient, type SSMClientConfig } from '@aws-sdk/client-ssm';
 import { ConfigError } from '../core/errors.js';
 import { sdkReadError } from './secrets.js';
+import { awsClientOptions } from './aws-client.js';
 
 export function ssmClient(config: SSMClientConfig = {}): SSMClient {
-  return new SSMClient(config);
+  return new SSMClient({ ...awsClientOptions(), ...config });
 }
 
 export async function readParameter(client: SSMClient, name: string): Promise<string> {

@@ -6,9 +6,10 @@
  */
 import { GetSecretValueCommand, SecretsManagerClient, type SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
 import { ConfigError, TransientError } from '../core/errors.js';
+import { awsClientOptions } from './aws-client.js';
 
 export function secretsClient(config: SecretsManagerClientConfig = {}): SecretsManagerClient {
-  return new SecretsManagerClient(config);
+  return new SecretsManagerClient({ ...awsClientOptions(), ...config });
 }
 
 /** The password in a secret's text: the `password` field of a JSON object, else the whole text. */

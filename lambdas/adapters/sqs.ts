@@ -14,9 +14,10 @@ import {
 import { TransientError } from '../core/errors.js';
 import type { OutgoingMessage } from '../core/events/model.js';
 import { sleep } from '../core/time.js';
+import { awsClientOptions } from './aws-client.js';
 
 export function sqsClient(config: SQSClientConfig = {}): SQSClient {
-  return new SQSClient(config);
+  return new SQSClient({ ...awsClientOptions(), ...config });
 }
 
 /** SendMessageBatch allows 10 entries and 256 KiB in total. */

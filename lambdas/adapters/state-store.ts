@@ -17,11 +17,12 @@ import { SegmentItems, type PageCommit } from './state/segments.js';
 import { StatItems } from './state/stats.js';
 import { TombstoneItems } from './state/tombstones.js';
 import { VerifyItems } from './state/verify.js';
+import { awsClientOptions } from './aws-client.js';
 
 export type { PageCommit } from './state/segments.js';
 
 export function dynamoClient(config: DynamoDBClientConfig = {}): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(new DynamoDBClient(config), { marshallOptions: { removeUndefinedValues: true } });
+  return DynamoDBDocumentClient.from(new DynamoDBClient({ ...awsClientOptions(), ...config }), { marshallOptions: { removeUndefinedValues: true } });
 }
 
 export class StateStore {
