@@ -1,6 +1,6 @@
 /**
  * The stack's Outputs, under ids that stay the same across deploys: what an operator (and `reshard status
- * --state-table`) needs to find the deployed resources.
+ * --stack`) needs to find the deployed resources.
  */
 import { CfnOutput, Stack } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -8,15 +8,7 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-
-/** Output ids (the OutputKey of `aws cloudformation describe-stacks`). */
-export const StackOutputs = {
-  stateTable: 'StateTableName',
-  changeQueue: 'ChangeQueueUrl',
-  deadLetterQueue: 'DeadLetterQueueUrl',
-  fullCopyStateMachine: 'FullCopyStateMachineArn',
-  dashboard: 'DashboardUrl',
-} as const;
+import { StackOutputs } from '../lambdas/core/stack-outputs.js';
 
 export interface StackOutputSubjects {
   readonly stateTable: dynamodb.Table;

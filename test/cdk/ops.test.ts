@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { ENVIRONMENTS, handlerFunctions, ROOT, synthEnvironment, type SynthesizedEnvironment } from '../helpers/cdk.js';
 import { parseEnvironment } from '../../lib/environment.js';
 import { CAPTURE_TIMEOUT_MARGIN_SECONDS, captureTimeout } from '../../lib/cdc.js';
-import { StackOutputs } from '../../lib/outputs.js';
+import { StackOutputs } from '../../lambdas/core/stack-outputs.js';
 import { ConfigError } from '../../lambdas/core/errors.js';
 
 type Resource = { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string; UpdateReplacePolicy?: string };
@@ -79,7 +79,9 @@ describe.each(ENVIRONMENTS)('the %s stack on destroy and redeploy', (name) => {
   it(`names the state table reshard-${name}-state; Retain with deletion protection only when state is protected`, () => {
     const tables = resourcesOf(t(), 'AWS::DynamoDB::Table');
     expect(tables).toHaveLength(1);
-    const [, table] = tables[0]!;
+    const [id, table] = tables[0]!;
+    // docs/operations.md names this logical id in its `cdk import` command.
+    expect(id).toBe('State1C20CC9A');
     expect(table.Properties.TableName).toBe(`reshard-${name}-state`);
     expect([table.DeletionPolicy, table.UpdateReplacePolicy]).toEqual([policy(), policy()]);
     expect(table.Properties.DeletionProtectionEnabled).toBe(protect());
