@@ -120,7 +120,8 @@ export class ReshardStack extends Stack {
 
     const migration = JSON.parse(props.migrationConfigJson) as { migrationId?: unknown; cdc?: { captureBudgetSeconds?: unknown } };
     const migrationId = migration.migrationId;
-    // The migration config's default budget when the JSON leaves it out.
+    // The migration config's default budget when the JSON leaves it out. A config read from SSM at run time
+    // with a larger budget is cut to the Lambda's remaining time by the handler.
     const captureBudget = typeof migration.cdc?.captureBudgetSeconds === 'number' ? migration.cdc.captureBudgetSeconds : 50;
     const network = props.network ? importNetwork(this, props.network) : undefined;
     const fn = (name: HandlerName, timeout: Duration, memorySize: number) =>
