@@ -13,7 +13,7 @@ export const LOG_RETENTION_DAYS: readonly number[] = Object.values(logs.Retentio
 );
 
 /** `arn:…:stack/<name>/<uuid>` → the UUID's first group (8 hex digits). */
-export function stackInstanceSuffix(): string {
+function stackInstanceSuffix(): string {
   return Fn.select(0, Fn.split('-', Fn.select(2, Fn.split('/', Aws.STACK_ID))));
 }
 
