@@ -1,7 +1,7 @@
 #!/usr/bin/env -S node --import tsx
 /**
  * reshard CLI (local mode: the synthesized state machine over embedded emulators and real MySQL;
- * `status --state-table` reads a deployed migration's state instead).
+ * `status --state-table` or `--stack` reads a deployed migration's state instead).
  * Every verb exits 0 on success and non-zero on failure; errors name the field, row or segment at fault.
  */
 import { Command, Option } from 'commander';
@@ -22,6 +22,8 @@ import { renderReport } from '../local/report-html.js';
 import { cdcLine, progressLine } from '../lambdas/core/progress.js';
 import type { CdcLag } from '../local/cdc.js';
 import { StateStore, dynamoClient } from '../lambdas/adapters/state-store.js';
+import { cloudFormationClient, stackOutput } from '../lambdas/adapters/stack-outputs.js';
+import { StackOutputs } from '../lambdas/core/stack-outputs.js';
 
 const { version } = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8')) as { version: string };
 
@@ -47,6 +49,16 @@ function printStatus(view: MigrationView, lag?: CdcLag): void {
     );
     for (const s of t.segments.filter((x) => x.status !== 'DONE'))
       console.log(`    #${s.segment} ${s.status} cursor=${s.cursor ?? '(start)'} pages=${s.pagesDone} rows=${s.rowsCopied} retries=${s.retries}${s.error ? `\n      error: ${s.error}` : ''}`);
+  }
+}
+
+/** The state table named by a deployed stack's `StateTableName` output. */
+async function stateTableOfStack(stackName: string): Promise<string> {
+  const client = cloudFormationClient();
+  try {
+    return await stackOutput(client, stackName, StackOutputs.stateTable);
+  } finally {
+    client.destroy();
   }
 }
 
@@ -206,10 +218,12 @@ program
   .addOption(stateOption)
   .option('--json', 'print as JSON')
   .option('--state-table <name>', "read a deployed migration's DynamoDB state table (credentials and region from the AWS environment) instead of the local state")
-  .action(async (opts: { config: string; stateDir?: string; json?: boolean; stateTable?: string }) => {
+  .addOption(new Option('--stack <name>', `the same, with the table named by the stack's ${StackOutputs.stateTable} output (e.g. Reshard-prod)`).conflicts('stateTable'))
+  .action(async (opts: { config: string; stateDir?: string; json?: boolean; stateTable?: string; stack?: string }) => {
     const config = await loadConfigFile(opts.config);
-    const [view, lag] = opts.stateTable
-      ? [await deployedStatus(config, opts.stateTable), undefined]
+    const table = opts.stack ? await stateTableOfStack(opts.stack) : opts.stateTable;
+    const [view, lag] = table
+      ? [await deployedStatus(config, table), undefined]
       : await withRuntime(config, opts.stateDir, async (rt) => [await migrationStatus(config, rt.store), rt.cdc ? await rt.cdc.lag() : undefined] as const);
     if (opts.json) console.log(JSON.stringify(lag ? { ...view, cdc: lag } : view, null, 2));
     else printStatus(view, lag);

@@ -3,7 +3,7 @@
  * deduplication) with its DLQ, the apply function on an event source mapping with partial batch
  * responses, and the capture function on an EventBridge schedule.
  */
-import { Duration } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -22,6 +22,22 @@ export interface ChangeDataCaptureProps {
   readonly maxConcurrency?: number;
   /** Capture schedule. @default every minute */
   readonly schedule?: events.Schedule;
+  /** What happens to the change queue and the DLQ (and their messages) when the stack is deleted. @default RemovalPolicy.DESTROY */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * Time the capture Lambda needs beyond its run's budget: the handler keeps 20 s back to commit the last
+ * position and release the lease, plus 10 s for building its context (secrets, config) on a cold start.
+ */
+export const CAPTURE_TIMEOUT_MARGIN_SECONDS = 30;
+
+/** The capture Lambda's timeout for a run budget of `budgetSeconds` (`cdc.captureBudgetSeconds`): at most Lambda's 900 s. */
+export function captureTimeout(budgetSeconds: number): Duration {
+  const seconds = Math.ceil(budgetSeconds) + CAPTURE_TIMEOUT_MARGIN_SECONDS;
+  if (!(budgetSeconds >= 1) || seconds > 900)
+    throw new Error(`cdc.captureBudgetSeconds ${budgetSeconds} does not fit a Lambda timeout (1..${900 - CAPTURE_TIMEOUT_MARGIN_SECONDS} s)`);
+  return Duration.seconds(seconds);
 }
 
 function cdcDefaults(props: ChangeDataCaptureProps) {
@@ -30,6 +46,7 @@ function cdcDefaults(props: ChangeDataCaptureProps) {
     batchSize: props.batchSize ?? 10,
     maxConcurrency: props.maxConcurrency ?? 4,
     schedule: props.schedule ?? events.Schedule.rate(Duration.minutes(1)),
+    removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY,
   };
 }
 
@@ -48,6 +65,7 @@ export class ChangeDataCapture extends Construct {
       retentionPeriod: Duration.days(14),
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
+      removalPolicy: d.removalPolicy,
     });
     // Visibility: 6 × the apply timeout, as AWS recommends for event source mappings.
     const applyTimeout = Duration.minutes(1);
@@ -61,12 +79,16 @@ export class ChangeDataCapture extends Construct {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: d.maxReceiveCount },
+      removalPolicy: d.removalPolicy,
     });
 
     props.applyFunction.addEventSource(
       new SqsEventSource(this.queue, { batchSize: d.batchSize, reportBatchItemFailures: true, maxConcurrency: d.maxConcurrency }),
     );
     this.queue.grantSendMessages(props.captureFunction);
+    // Started every minute whatever the capture timeout: a run longer than a minute holds the capture lease,
+    // so the runs started meanwhile find it held and exit at once; the next run starts at most a minute after
+    // one ends.
     new events.Rule(this, 'CaptureSchedule', { schedule: d.schedule, targets: [new targets.LambdaFunction(props.captureFunction, { retryAttempts: 0 })] });
   }
 }

@@ -16,6 +16,7 @@ import { envVarName } from '../lambdas/core/runtime-env.js';
 import { parseConfigText } from '../lambdas/app/load-config.js';
 import { HANDLERS, type HandlerName, type ReshardStackProps } from './reshard-stack.js';
 import { ENDPOINT_MODES } from './endpoints.js';
+import { LOG_RETENTION_DAYS } from './log-groups.js';
 
 const handlerName = z.enum(Object.keys(HANDLERS) as [HandlerName, ...HandlerName[]]);
 const positiveInt = (max: number) => z.number().int().min(1).max(max);
@@ -134,8 +135,13 @@ export const environmentSchema = z
     tracing: z.boolean().default(false),
     /** Failed segment child executions the CopySegments Map tolerates, in percent (0: any failed child fails the Map). */
     toleratedFailurePercentage: z.number().min(0).max(100).default(0),
-    /** Retain the state table on stack deletion and turn on deletion protection. @default true in prod, else false */
+    /** Retain the state table, the change queue and DLQ, and the log groups on stack deletion; deletion protection on the table. @default true in prod, else false */
     protectState: z.boolean().optional(),
+    /** Days the functions' and the state machine's logs are kept: a retention CloudWatch Logs accepts. */
+    logRetentionDays: z
+      .number()
+      .refine((d) => LOG_RETENTION_DAYS.includes(d), { message: `must be a CloudWatch Logs retention in days: ${LOG_RETENTION_DAYS.join(', ')}` })
+      .default(30),
   })
   .strict();
 
@@ -262,6 +268,9 @@ export function stackPropsFor(env: Environment): ReshardStackProps {
     ...(env.routingModule ? { routingModule: env.routingModule } : {}),
     maxConcurrency: s.concurrency.mapMaxConcurrency ?? m.copy.concurrency,
     retainState: protect,
+    // Stable per environment: after a destroy that retained it, `cdk import` adopts it again (docs/operations.md).
+    stateTableName: `reshard-${env.name}-state`,
+    logRetention: s.logRetentionDays,
     deletionProtection: protect,
     ...(s.network ? { network: s.network } : {}),
     secrets: s.secrets,

@@ -25,6 +25,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
+import { stackLogGroup } from './log-groups.js';
 
 /** State names: the local runtime and the tests refer to them. */
 export const States = {
@@ -78,6 +79,8 @@ export interface FullCopyStateMachineProps {
   readonly timeout?: Duration;
   /** Log group removal. @default RemovalPolicy.RETAIN */
   readonly logRemovalPolicy?: RemovalPolicy;
+  /** Log group retention. @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
   /** Trace with X-Ray. @default false */
   readonly tracing?: boolean;
 }
@@ -92,6 +95,7 @@ function fullCopyDefaults(
     leaseRetries: props.leaseRetries ?? 30,
     timeout: props.timeout ?? Duration.hours(24 * 7),
     logRemovalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+    logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
     tracing: props.tracing ?? false,
   };
 }
@@ -201,11 +205,9 @@ export class FullCopyStateMachine extends Construct {
     const finalize = invoke(States.finalize, props.finalizeFunction, { 'migrationId.$': '$.migrationId' }, { outputPath: '$.Payload' });
     finalize.addRetry(transientRetry);
 
-    this.logGroup = new logs.LogGroup(this, 'Logs', {
-      logGroupName: `/aws/vendedlogs/states/${id}-${this.node.addr.slice(0, 8)}`,
-      retention: logs.RetentionDays.ONE_MONTH,
-      removalPolicy: d.logRemovalPolicy,
-    });
+    // Under /aws/vendedlogs/ (keeps the CloudWatch Logs resource policy small), named per stack instance: a
+    // retained group never collides with the next deploy's.
+    this.logGroup = stackLogGroup(this, 'Logs', { prefix: '/aws/vendedlogs/states/', label: id, retention: d.logRetention, removalPolicy: d.logRemovalPolicy });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       definitionBody: sfn.DefinitionBody.fromChainable(plan.next(map).next(verifyMap).next(finalize)),
       stateMachineType: sfn.StateMachineType.STANDARD,

@@ -190,8 +190,9 @@ describe('ReshardStack', () => {
 
   it('logs to a vended log group', () => {
     const groups = template.findResources('AWS::Logs::LogGroup');
-    const entries = Object.entries(groups) as [string, { Properties: { LogGroupName?: string } }][];
-    const vended = entries.filter(([, g]) => g.Properties.LogGroupName?.startsWith('/aws/vendedlogs/states/'));
+    const entries = Object.entries(groups) as [string, { Properties: { LogGroupName?: unknown } }][];
+    // The name is `Fn::Join` of the prefix, the stack name and the stack id's UUID (see lib/log-groups.ts).
+    const vended = entries.filter(([, g]) => JSON.stringify(g.Properties.LogGroupName ?? '').includes('"/aws/vendedlogs/states/"'));
     expect(vended).toHaveLength(1);
     const [logicalId] = vended[0]!;
     template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
