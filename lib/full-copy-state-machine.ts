@@ -73,8 +73,13 @@ export interface FullCopyStateMachineProps {
   readonly toleratedFailurePercentage?: number;
   /** Attempts for transient errors per CopyBatch call. @default 6 */
   readonly transientRetries?: number;
-  /** How long a CopyBatch call may wait for another worker's lease to expire, in attempts. @default 30 */
-  readonly leaseRetries?: number;
+  /**
+   * The segment lease length (`copy.leaseSeconds`). A CopyBatch call that meets another worker's lease retries
+   * `LeaseHeldError` for at least the longest that lease can stand: a live invocation renews it until it
+   * returns (at most Lambda's 900 s), a crashed one leaves it for this long; plus a minute.
+   * @default 120
+   */
+  readonly copyLeaseSeconds?: number;
   /** @default Duration.hours(24 * 7) */
   readonly timeout?: Duration;
   /** Log group removal. @default RemovalPolicy.RETAIN */
@@ -85,6 +90,26 @@ export interface FullCopyStateMachineProps {
   readonly tracing?: boolean;
 }
 
+/** Lambda's longest invocation. */
+const LAMBDA_MAX_SECONDS = 900;
+
+/** The LeaseHeldError retry of CopyBatch: waits of 10 s, growing by half each time, at most 60 s. */
+export const LEASE_RETRY = { intervalSeconds: 10, backoffRate: 1.5, maxDelaySeconds: 60 } as const;
+
+/** Seconds Step Functions waits in all before retry `attempt` (1-based) of a retry with these settings, without jitter. */
+export function retryWaitSeconds(attempts: number, r: { intervalSeconds: number; backoffRate: number; maxDelaySeconds: number } = LEASE_RETRY): number {
+  let total = 0;
+  for (let i = 0; i < attempts; i++) total += Math.min(r.intervalSeconds * r.backoffRate ** i, r.maxDelaySeconds);
+  return total;
+}
+
+/** The fewest LeaseHeldError retries whose waits add up to at least `seconds`. */
+export function leaseRetryAttempts(seconds: number): number {
+  let n = 1;
+  while (retryWaitSeconds(n) < seconds) n++;
+  return n;
+}
+
 function fullCopyDefaults(
   props: FullCopyStateMachineProps,
 ): Required<Omit<FullCopyStateMachineProps, 'planFunction' | 'copyBatchFunction' | 'verifyBatchFunction' | 'finalizeFunction'>> {
@@ -92,7 +117,7 @@ function fullCopyDefaults(
     maxConcurrency: props.maxConcurrency ?? 4,
     toleratedFailurePercentage: props.toleratedFailurePercentage ?? 0,
     transientRetries: props.transientRetries ?? 6,
-    leaseRetries: props.leaseRetries ?? 30,
+    copyLeaseSeconds: props.copyLeaseSeconds ?? 120,
     timeout: props.timeout ?? Duration.hours(24 * 7),
     logRemovalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
     logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
@@ -148,13 +173,13 @@ export class FullCopyStateMachine extends Construct {
       resultPath: '$.copy',
     });
     copyBatch.addRetry(transientRetry);
+    // No jitter: the waits must add up to the lease, whatever the draw.
     copyBatch.addRetry({
       errors: ['LeaseHeldError'],
-      interval: Duration.seconds(10),
-      maxAttempts: d.leaseRetries,
-      backoffRate: 1.5,
-      maxDelay: Duration.seconds(60),
-      jitterStrategy: sfn.JitterType.FULL,
+      interval: Duration.seconds(LEASE_RETRY.intervalSeconds),
+      maxAttempts: leaseRetryAttempts(LAMBDA_MAX_SECONDS + d.copyLeaseSeconds + 60),
+      backoffRate: LEASE_RETRY.backoffRate,
+      maxDelay: Duration.seconds(LEASE_RETRY.maxDelaySeconds),
     });
 
     const loop = copyBatch.next(

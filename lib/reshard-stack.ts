@@ -126,7 +126,12 @@ export class ReshardStack extends Stack {
       deletionProtection: props.deletionProtection ?? false,
     });
 
-    const migration = JSON.parse(props.migrationConfigJson) as { migrationId?: unknown; cdc?: { enabled?: unknown; captureBudgetSeconds?: unknown }; verify?: { enabled?: unknown } };
+    const migration = JSON.parse(props.migrationConfigJson) as {
+      migrationId?: unknown;
+      copy?: { leaseSeconds?: unknown };
+      cdc?: { enabled?: unknown; captureBudgetSeconds?: unknown };
+      verify?: { enabled?: unknown };
+    };
     const migrationId = migration.migrationId;
     // The migration config's default budget when the JSON leaves it out. A config read from SSM at run time
     // with a larger budget is cut to the Lambda's remaining time by the handler.
@@ -202,6 +207,7 @@ export class ReshardStack extends Stack {
       verifyBatchFunction: this.functions['verify-batch'],
       finalizeFunction: this.functions.finalize,
       ...(props.maxConcurrency !== undefined ? { maxConcurrency: props.maxConcurrency } : {}),
+      ...(typeof migration.copy?.leaseSeconds === 'number' ? { copyLeaseSeconds: migration.copy.leaseSeconds } : {}),
       ...(props.toleratedFailurePercentage !== undefined ? { toleratedFailurePercentage: props.toleratedFailurePercentage } : {}),
       ...(props.tracing !== undefined ? { tracing: props.tracing } : {}),
       logRemovalPolicy: removalPolicy,

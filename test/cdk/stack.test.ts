@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { ReshardStack } from '../../lib/reshard-stack.js';
-import { States, TRANSIENT_ERRORS } from '../../lib/full-copy-state-machine.js';
+import { retryWaitSeconds, States, TRANSIENT_ERRORS } from '../../lib/full-copy-state-machine.js';
 
 interface AslState {
   Type: string;
@@ -245,5 +245,26 @@ describe('ReshardStack', () => {
         Statement: Match.arrayWith([Match.objectLike({ Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'], Effect: 'Allow' })]),
       },
     });
+  });
+});
+
+describe('a crashed CopyBatch leaves its segment lease behind', () => {
+  /** The CopyBatch LeaseHeldError retry of the stack synthesized for a migration with this `copy.leaseSeconds`. */
+  function leaseRetry(leaseSeconds?: number) {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const config = leaseSeconds === undefined ? {} : { copy: { leaseSeconds } };
+    const stack = new ReshardStack(app, `Lease${leaseSeconds ?? 'Default'}`, { migrationConfigJson: JSON.stringify(config) });
+    const [machine] = Object.values(Template.fromStack(stack).findResources('AWS::StepFunctions::StateMachine')) as { Properties: { DefinitionString: unknown } }[];
+    const copySegments = parseDefinition(machine!.Properties.DefinitionString).States[States.map]!;
+    return copySegments.ItemProcessor!.States[States.copyBatch]!.Retry!.find((r) => r.ErrorEquals.includes('LeaseHeldError'))!;
+  }
+
+  it.each([[undefined, 120], [120, 120], [600, 600], [3600, 3600]])('with copy.leaseSeconds %s, the retries outlast a live invocation and then the lease (%s s)', (given, lease) => {
+    const r = leaseRetry(given);
+    // Without jitter every wait is the full delay, so the sum below is what Step Functions really waits.
+    expect(r.JitterStrategy).toBeUndefined();
+    const waited = retryWaitSeconds(r.MaxAttempts!, { intervalSeconds: r.IntervalSeconds!, backoffRate: r.BackoffRate!, maxDelaySeconds: r.MaxDelaySeconds! });
+    expect(waited).toBeGreaterThanOrEqual(900 + lease);
+    expect(retryWaitSeconds(r.MaxAttempts! - 1, { intervalSeconds: r.IntervalSeconds!, backoffRate: r.BackoffRate!, maxDelaySeconds: r.MaxDelaySeconds! })).toBeLessThan(900 + lease + 60);
   });
 });
