@@ -94,7 +94,7 @@ export interface FullCopyStateMachineProps {
 const LAMBDA_MAX_SECONDS = 900;
 
 /** The LeaseHeldError retry of CopyBatch: waits of 10 s, growing by half each time, at most 60 s. */
-export const LEASE_RETRY = { intervalSeconds: 10, backoffRate: 1.5, maxDelaySeconds: 60 } as const;
+const LEASE_RETRY = { intervalSeconds: 10, backoffRate: 1.5, maxDelaySeconds: 60 } as const;
 
 /** Seconds Step Functions waits in all before retry `attempt` (1-based) of a retry with these settings, without jitter. */
 export function retryWaitSeconds(attempts: number, r: { intervalSeconds: number; backoffRate: number; maxDelaySeconds: number } = LEASE_RETRY): number {
@@ -104,7 +104,7 @@ export function retryWaitSeconds(attempts: number, r: { intervalSeconds: number;
 }
 
 /** The fewest LeaseHeldError retries whose waits add up to at least `seconds`. */
-export function leaseRetryAttempts(seconds: number): number {
+function leaseRetryAttempts(seconds: number): number {
   let n = 1;
   while (retryWaitSeconds(n) < seconds) n++;
   return n;
