@@ -8,8 +8,8 @@ import type { Template } from 'aws-cdk-lib/assertions';
 import { bindMigration, parseEnvironment } from '../../lib/environment.js';
 import { parseConfig } from '../../lambdas/core/config.js';
 import { ConfigError } from '../../lambdas/core/errors.js';
-import { Metric, METRICS_NAMESPACE } from '../../lambdas/core/metric-names.js';
-import { ENVIRONMENTS, handlerFunctions, synthEnvironment, type SynthesizedEnvironment } from '../helpers/cdk.js';
+import { Metric } from '../../lambdas/core/metric-names.js';
+import { customMetric, ENVIRONMENTS, handlerFunctions, synthEnvironment, type SynthesizedEnvironment } from '../helpers/cdk.js';
 import { synthTemplate } from '../helpers/synth.js';
 import type { Environment } from '../../lib/environment.js';
 
@@ -20,20 +20,7 @@ const alarmsOf = (t: Template) =>
   new Map(Object.values(t.findResources('AWS::CloudWatch::Alarm') as Record<string, { Properties: Props }>).map((a) => [String(a.Properties.AlarmName), a.Properties]));
 const queriesOf = (alarm: Props) => alarm.Metrics as MetricQuery[];
 
-const customMetric = (metricName: string, stat: string, period: number) => ({
-  MetricStat: {
-    Metric: {
-      Namespace: METRICS_NAMESPACE,
-      MetricName: metricName,
-      Dimensions: expect.arrayContaining([
-        { Name: 'migrationId', Value: 'orders-2026' },
-        { Name: 'service', Value: 'reshard' },
-      ]),
-    },
-    Stat: stat,
-    Period: period,
-  },
-});
+
 
 const synthesized: Record<string, SynthesizedEnvironment> = {};
 beforeAll(async () => {

@@ -5,10 +5,10 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { actionsOf, buildEnvironment, ENVIRONMENTS, handlerFunctions, statementsOf, synthEnvironment, type SynthesizedEnvironment } from '../helpers/cdk.js';
+import { actionsOf, buildEnvironment, customMetric, ENVIRONMENTS, handlerFunctions, statementsOf, synthEnvironment, type SynthesizedEnvironment } from '../helpers/cdk.js';
 import { DATABASE_HANDLERS, HANDLERS } from '../../lib/reshard-stack.js';
 import { States } from '../../lib/full-copy-state-machine.js';
-import { Metric, METRICS_NAMESPACE } from '../../lambdas/core/metric-names.js';
+import { Metric } from '../../lambdas/core/metric-names.js';
 
 type Resource = { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string; UpdateReplacePolicy?: string };
 
@@ -310,20 +310,7 @@ describe.each(ENVIRONMENTS)('the %s stack', (name) => {
       });
     });
 
-    const customMetric = (metricName: string, stat: string, period: number) => ({
-      MetricStat: {
-        Metric: {
-          Namespace: METRICS_NAMESPACE,
-          MetricName: metricName,
-          Dimensions: expect.arrayContaining([
-            { Name: 'migrationId', Value: 'orders-2026' },
-            { Name: 'service', Value: 'reshard' },
-          ]),
-        },
-        Stat: stat,
-        Period: period,
-      },
-    });
+;
 
     it('CDC lag: capture seconds behind the binlog, N minutes in a row', () => {
       const alarm = alarmsOf(t()).get(`${prefix}-CdcCaptureLag`)!;

@@ -4,15 +4,12 @@
  * the retries that make a call cut short by a timeout (`Sandbox.Timedout`, `States.Timeout`) run again.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
-import { parseEnvironment, type Environment } from '../../lib/environment.js';
+import type { Environment } from '../../lib/environment.js';
 import { ReshardStack } from '../../lib/reshard-stack.js';
 import type { EndpointMode } from '../../lib/endpoints.js';
-import { ConfigError } from '../../lambdas/core/errors.js';
-import { ENVIRONMENTS, handlerFunctions, ROOT, synthEnvironment, type SynthesizedEnvironment } from '../helpers/cdk.js';
+import { environmentIssues, envJson, ENVIRONMENTS, handlerFunctions, synthEnvironment, type SynthesizedEnvironment } from '../helpers/cdk.js';
 import { stateMachinesOf } from '../helpers/synth.js';
 
 type Json = Record<string, unknown>;
@@ -119,17 +116,10 @@ describe.each(['existing', 'none'] as const)("network.endpoints '%s'", (mode) =>
 });
 
 describe('network.endpoints in config/<env>.json', () => {
-  const prodJson = (): Json => JSON.parse(readFileSync(join(ROOT, 'config', 'prod.json'), 'utf8')) as Json;
   const issuesOf = (change: (network: Json) => void): string[] => {
-    const raw = prodJson();
+    const raw = envJson('prod');
     change(raw.network as Json);
-    try {
-      parseEnvironment(raw, 'config/test.json');
-    } catch (err) {
-      expect(err).toBeInstanceOf(ConfigError);
-      return [...(err as ConfigError).issues];
-    }
-    return [];
+    return environmentIssues(raw);
   };
 
   it.each([

@@ -5,13 +5,10 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Template } from 'aws-cdk-lib/assertions';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { ENVIRONMENTS, handlerFunctions, ROOT, synthEnvironment, type SynthesizedEnvironment } from '../helpers/cdk.js';
+import { environmentIssues, envJson, ENVIRONMENTS, handlerFunctions, synthEnvironment, type SynthesizedEnvironment } from '../helpers/cdk.js';
 import { parseEnvironment } from '../../lib/environment.js';
 import { CAPTURE_TIMEOUT_MARGIN_SECONDS, captureTimeout } from '../../lib/cdc.js';
 import { StackOutputs } from '../../lambdas/core/stack-outputs.js';
-import { ConfigError } from '../../lambdas/core/errors.js';
 
 type Resource = { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string; UpdateReplacePolicy?: string };
 
@@ -137,16 +134,8 @@ describe('the capture timeout', () => {
 });
 
 describe('logRetentionDays', () => {
-  const prod = (): Record<string, unknown> => JSON.parse(readFileSync(join(ROOT, 'config', 'prod.json'), 'utf8')) as Record<string, unknown>;
-  const issuesOf = (raw: unknown): string[] => {
-    try {
-      parseEnvironment(raw, 'config/test.json');
-    } catch (err) {
-      expect(err).toBeInstanceOf(ConfigError);
-      return [...(err as ConfigError).issues];
-    }
-    return [];
-  };
+  const prod = () => envJson('prod');
+  const issuesOf = environmentIssues;
 
   it('defaults to 30 days and accepts the retentions CloudWatch Logs offers', () => {
     const { logRetentionDays: _, ...rest } = prod();

@@ -4,11 +4,14 @@
  */
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadEnvironment, stackPropsFor, type Environment } from '../../lib/environment.js';
+import { expect } from 'vitest';
+import { loadEnvironment, parseEnvironment, stackPropsFor, type Environment } from '../../lib/environment.js';
+import { ConfigError } from '../../lambdas/core/errors.js';
+import { METRICS_NAMESPACE } from '../../lambdas/core/metric-names.js';
 import { ReshardStack } from '../../lib/reshard-stack.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -60,3 +63,35 @@ export function statementsOf(template: Template, functionId: string): { Action: 
 export function actionsOf(statements: { Action: string | string[] }[]): string[] {
   return statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
 }
+
+/** A deployment settings file of config/ as raw JSON, to change before `parseEnvironment`. */
+export function envJson(name: string): Record<string, unknown> {
+  return JSON.parse(readFileSync(join(ROOT, 'config', `${name}.json`), 'utf8')) as Record<string, unknown>;
+}
+
+/** The issues `parseEnvironment` finds in `raw` (none: an empty list). */
+export function environmentIssues(raw: unknown): string[] {
+  try {
+    parseEnvironment(raw, 'config/test.json');
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return [...(err as ConfigError).issues];
+  }
+  return [];
+}
+
+/** A CloudWatch alarm metric query on one of our custom metrics of the example migration. */
+export const customMetric = (metricName: string, stat: string, period: number) => ({
+  MetricStat: {
+    Metric: {
+      Namespace: METRICS_NAMESPACE,
+      MetricName: metricName,
+      Dimensions: expect.arrayContaining([
+        { Name: 'migrationId', Value: 'orders-2026' },
+        { Name: 'service', Value: 'reshard' },
+      ]),
+    },
+    Stat: stat,
+    Period: period,
+  },
+});

@@ -11,11 +11,11 @@ import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { startMariaDb, type MariaDb } from '../../local/mariadb.js';
 import { createPool } from '../../lambdas/adapters/mysql/pool.js';
 import { currentPosition } from '../../lambdas/adapters/binlog/server.js';
-import { readChanges } from '../../lambdas/adapters/binlog/reader.js';
 import { BinlogPositionError } from '../../lambdas/adapters/binlog/stream.js';
 import { connectionSchema } from '../../lambdas/core/config.js';
 import type { BinlogPosition } from '../../lambdas/core/position.js';
 import { mysqlPort } from '../helpers/db.js';
+import { readAllChanges } from '../helpers/binlog.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'reshard-binlog-loss-'));
 const port = mysqlPort() + 1001;
@@ -24,22 +24,8 @@ let pool: Pool;
 const start = () => startMariaDb({ dir, port });
 const connect = () => createPool(connectionSchema.parse({ port, poolSize: 2 }));
 
-function read(from: BinlogPosition) {
-  const ids: unknown[] = [];
-  return readChanges({
-    connection: { host: '127.0.0.1', port, user: 'root', password: '' },
-    serverId: 95_000 + Math.floor(Math.random() * 100_000),
-    from,
-    database: 'loss',
-    tables: ['t'],
-    idleMs: 2000,
-    deadlineMs: Date.now() + 15_000,
-    onBatch: (batch) => {
-      for (const e of batch) ids.push(e.after?.id);
-      return Promise.resolve();
-    },
-  }).then(() => ids);
-}
+const read = async (from: BinlogPosition) =>
+  (await readAllChanges({ connection: { host: '127.0.0.1', port, user: 'root', password: '' }, from, database: 'loss', tables: ['t'] })).map((e) => e.after?.id);
 
 beforeAll(async () => {
   server = await start();

@@ -2,34 +2,26 @@
  * `reshard run` killed with SIGKILL mid-copy (a real child process, at a random moment), then run again at
  * once: the rerun takes over the leases the dead process left, resumes from the checkpoints and converges.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { Pool, RowDataPacket } from 'mysql2/promise';
+import type { RowDataPacket } from 'mysql2/promise';
 import { seedOrders } from '../../local/seed.js';
 import { checkAll } from '../../local/checksum.js';
 import { parseConfig } from '../../lambdas/core/config.js';
-import { dropPrefixed, rootPool, testConfig, uniquePrefix } from '../helpers/db.js';
+import { integrationSuite } from '../helpers/suite.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const work = mkdtempSync(join(tmpdir(), 'reshard-crash-'));
 const cli = (...args: string[]) => [process.execPath, ['--import', 'tsx', join(root, 'bin/reshard.ts'), ...args]] as const;
-const prefix = uniquePrefix('crash');
-let pool: Pool;
-
-beforeAll(() => {
-  pool = rootPool();
-});
-afterAll(async () => {
-  await dropPrefixed(pool, prefix);
-  await pool.end();
-  rmSync(work, { recursive: true, force: true });
-});
+const suite = integrationSuite({ databases: 2, tablesPerDb: 2, pageSize: 100, segments: 2, concurrency: 2, items: false });
+afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 /** Rows in the first target table so far (0 until plan has created it). */
 async function copiedSoFar(db: string, table: string): Promise<number> {
+  const pool = suite.pool;
   const [r] = await pool.query<RowDataPacket[]>('SELECT TABLE_ROWS AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [db, table]);
   if (!r.length) return 0;
   const [[c]] = await pool.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM \`${db}\`.\`${table}\``);
@@ -38,7 +30,9 @@ async function copiedSoFar(db: string, table: string): Promise<number> {
 
 describe('a killed run', () => {
   it('is resumed at once by the next run, which takes over the dead process leases', async () => {
-    const base = testConfig(prefix, { databases: 2, tablesPerDb: 2, pageSize: 100, segments: 2, concurrency: 2, items: false });
+    const base = suite.config('crash');
+    const pool = suite.pool;
+    const db = (n: number) => base.target.databasePattern.replace('{db}', String(n));
     // Throttled so the copy takes seconds and the kill lands inside it.
     const config = parseConfig({ ...base, copy: { ...base.copy, maxRowsPerSec: 1500 } });
     await seedOrders(pool, config.source.database, { orders: 6000, itemsPerOrder: 0, seed: 31 });
@@ -49,7 +43,7 @@ describe('a killed run', () => {
     const [bin, args] = cli('run', '--config', file, '--state-dir', stateDir);
     const child = spawn(bin, args, { cwd: root, stdio: 'ignore' });
     const exited = new Promise<NodeJS.Signals | null>((r) => child.once('exit', (_code, signal) => r(signal)));
-    const firstTarget = { db: `${prefix}_db_0`, table: 'order_info_0' };
+    const firstTarget = { db: db(0), table: 'order_info_0' };
     const deadline = Date.now() + 60_000;
     while ((await copiedSoFar(firstTarget.db, firstTarget.table)) === 0) {
       if (Date.now() > deadline) throw new Error('the run copied nothing within 60 s');
@@ -59,7 +53,7 @@ describe('a killed run', () => {
     child.kill('SIGKILL');
     expect(await exited).toBe('SIGKILL');
     const [[mid]] = await pool.query<RowDataPacket[]>(
-      `SELECT (SELECT COUNT(*) FROM \`${prefix}_db_0\`.order_info_0) + (SELECT COUNT(*) FROM \`${prefix}_db_0\`.order_info_1) + (SELECT COUNT(*) FROM \`${prefix}_db_1\`.order_info_0) + (SELECT COUNT(*) FROM \`${prefix}_db_1\`.order_info_1) AS n`,
+      `SELECT (SELECT COUNT(*) FROM \`${db(0)}\`.order_info_0) + (SELECT COUNT(*) FROM \`${db(0)}\`.order_info_1) + (SELECT COUNT(*) FROM \`${db(1)}\`.order_info_0) + (SELECT COUNT(*) FROM \`${db(1)}\`.order_info_1) AS n`,
     );
     expect(Number(mid!.n)).toBeLessThan(6000); // killed mid-copy
 

@@ -15,11 +15,10 @@ import { checkAll } from '../../local/checksum.js';
 import { seedOrders } from '../../local/seed.js';
 import { createPool, ping, poolOptions, tlsOptions } from '../../lambdas/adapters/mysql/pool.js';
 import { currentPosition } from '../../lambdas/adapters/binlog/server.js';
-import { readChanges } from '../../lambdas/adapters/binlog/reader.js';
-import type { ChangeEvent } from '../../lambdas/core/events/model.js';
 import { connectionSchema, parseConfig, type ConnectionConfig } from '../../lambdas/core/config.js';
 import { ConfigError } from '../../lambdas/core/errors.js';
 import { mysqlPort, testConfig, uniquePrefix } from '../helpers/db.js';
+import { readAllChanges } from '../helpers/binlog.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'reshard-tls-'));
 const port = mysqlPort() + 1000;
@@ -118,20 +117,7 @@ describe('TLS', () => {
       await pool.query('CREATE TABLE IF NOT EXISTS tls_cdc.t (id INT PRIMARY KEY, v VARCHAR(10))');
       const from = await currentPosition(pool);
       await pool.query("INSERT INTO tls_cdc.t VALUES (1, 'over tls')");
-      const events: ChangeEvent[] = [];
-      await readChanges({
-        connection: { host: c.host, port: c.port, user: c.user, password: '', tls: tlsOptions(c) },
-        serverId: 90_000 + Math.floor(Math.random() * 100_000),
-        from,
-        database: 'tls_cdc',
-        tables: ['t'],
-        idleMs: 2000,
-        deadlineMs: Date.now() + 10_000,
-        onBatch: (batch) => {
-          events.push(...batch);
-          return Promise.resolve();
-        },
-      });
+      const events = await readAllChanges({ connection: { host: c.host, port: c.port, user: c.user, password: '', tls: tlsOptions(c) }, from, database: 'tls_cdc', tables: ['t'] });
       expect(events.map((e) => [e.op, e.after])).toEqual([['insert', { id: 1, v: 'over tls' }]]);
     } finally {
       await pool.end();

@@ -3,7 +3,8 @@
  * reported failed (batchItemFailures), capture publishes a heartbeat on every run that ends well and none
  * on a run that fails.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { captureStdout } from '../helpers/emf.js';
+import { describe, expect, it, vi } from 'vitest';
 import { makeApplyHandler } from '../../lambdas/handlers/apply.js';
 import { makeCaptureHandler } from '../../lambdas/handlers/capture.js';
 import type { AppContext } from '../../lambdas/app/context.js';
@@ -13,21 +14,8 @@ import { parseConfig } from '../../lambdas/core/config.js';
 import { spread } from '../../lambdas/core/routing.js';
 import { changeEvent, sqsEvent, sqsRecord } from '../helpers/events.js';
 
-let stdout: string[];
-beforeEach(() => {
-  stdout = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout.push(String(chunk));
-    return true;
-  });
-  vi.stubEnv('AWS_LAMBDA_FUNCTION_NAME', 'Reshard-prod-cdc');
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-  vi.unstubAllEnvs();
-});
-
-const emfLines = () => stdout.filter((l) => l.includes('"_aws"')).map((l) => JSON.parse(l) as Record<string, unknown>);
+const out = captureStdout({ AWS_LAMBDA_FUNCTION_NAME: 'Reshard-prod-cdc' });
+const emfLines = () => out.emf();
 
 describe('apply', () => {
   /** One configured table, order_info, written by a fake target writer; events of any other table fail. */

@@ -2,7 +2,8 @@
  * Custom metrics (Powertools Metrics, EMF on stdout): published in Lambda only, with the names and the
  * dimensions the alarms read, never printed by local runs and tests, and never failing a handler.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { captureStdout } from '../helpers/emf.js';
+import { describe, expect, it, vi } from 'vitest';
 import { metrics, metricsEnabled, publishMetrics } from '../../lambdas/handlers/common.js';
 import { makeCopyBatchHandler } from '../../lambdas/handlers/copy-batch.js';
 import { Metric, METRICS_NAMESPACE, METRICS_SERVICE, MIGRATION_DIMENSION } from '../../lambdas/core/metric-names.js';
@@ -13,20 +14,8 @@ interface Emf {
   [key: string]: unknown;
 }
 
-let stdout: string[];
-beforeEach(() => {
-  stdout = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout.push(String(chunk));
-    return true;
-  });
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-  vi.unstubAllEnvs();
-});
-
-const emfLines = (): Emf[] => stdout.filter((l) => l.includes('"_aws"')).map((l) => JSON.parse(l) as Emf);
+const out = captureStdout();
+const emfLines = (): Emf[] => out.emf<Emf>();
 
 /** A context in which a copy-batch attempt fails at once (its table is not configured). */
 const fakeContext = (): AppContext =>
@@ -50,7 +39,7 @@ describe('publishMetrics', () => {
   it('prints nothing outside Lambda (local runs and tests call the handlers in-process)', () => {
     vi.stubEnv('AWS_LAMBDA_FUNCTION_NAME', undefined);
     publishMetrics('orders-2026', [[Metric.rowsCopied, 5000]]);
-    expect(stdout).toEqual([]);
+    expect(out.lines).toEqual([]);
   });
 
   it('in Lambda, prints one EMF record in namespace Reshard with the service and migrationId dimensions', () => {
@@ -102,7 +91,7 @@ describe('handlers publish their metrics', () => {
   it('copy-batch prints nothing locally', async () => {
     vi.stubEnv('AWS_LAMBDA_FUNCTION_NAME', undefined);
     await expect(makeCopyBatchHandler(async () => fakeContext())(copyEvent)).rejects.toThrow();
-    expect(stdout).toEqual([]);
+    expect(out.lines).toEqual([]);
   });
 
   it('a metrics failure does not replace the handler\'s own error', async () => {
