@@ -5,24 +5,22 @@
  * @type {import('dependency-cruiser').IConfiguration}
  */
 module.exports = {
+  // Every rule fails the lint.
   forbidden: [
     {
       name: 'core-is-pure',
-      severity: 'error',
       comment: 'lambdas/core is pure: it imports only other core files, zod and node built-ins.',
       from: { path: '^lambdas/core/' },
       to: { pathNot: ['^lambdas/core/', '^node_modules/zod/'], dependencyTypesNot: ['core'] },
     },
     {
       name: 'app-without-drivers',
-      severity: 'error',
       comment: 'lambdas/app orchestrates: MySQL, binlog and AWS SDK access (types included) belongs to lambdas/adapters.',
       from: { path: '^lambdas/app/' },
       to: { path: '^node_modules/(mysql2|@vlasky/zongji|@aws-sdk/[^/]+)/' },
     },
     {
       name: 'handlers-thin',
-      severity: 'error',
       comment:
         'lambdas/handlers parse the event and call lambdas/app: among project files they import only app, core and ' +
         'their own helpers; among packages only Powertools, zod and the aws-lambda types.',
@@ -34,28 +32,24 @@ module.exports = {
     },
     {
       name: 'lib-without-adapters',
-      severity: 'error',
       comment: 'The CDK constructs in lib/ describe resources; they never reach the runtime I/O of lambdas/adapters.',
       from: { path: '^lib/' },
       to: { path: '^lambdas/adapters/' },
     },
     {
       name: 'lambdas-without-local',
-      severity: 'error',
       comment: 'The Lambda code ships alone: it never imports the local runtime, the CLI, the CDK app or tests.',
       from: { path: '^lambdas/' },
       to: { path: '^(local|bin|lib|test|bench)/' },
     },
     {
       name: 'no-circular',
-      severity: 'error',
       comment: 'This import closes a cycle: move the shared part into a module both sides import.',
       from: {},
       to: { circular: true },
     },
     {
       name: 'no-orphans',
-      severity: 'error',
       comment: 'Nothing imports this module and it is no entry point: use it or remove it.',
       from: {
         orphan: true,
@@ -74,14 +68,12 @@ module.exports = {
     },
     {
       name: 'not-to-test',
-      severity: 'error',
       comment: 'Only tests import test files and test helpers.',
       from: { pathNot: '^test/' },
       to: { path: '^test/' },
     },
     {
       name: 'not-to-dev-dep',
-      severity: 'error',
       comment:
         'Lambda code and CDK constructs ship or synthesize in production: their packages belong in dependencies, ' +
         'not devDependencies (type-only imports of @types packages excepted).',
@@ -90,26 +82,23 @@ module.exports = {
     },
     {
       name: 'no-non-package-json',
-      severity: 'error',
       comment: 'This package is not in package.json: add it, or it may be missing or of another version where this runs.',
       from: {},
       to: { dependencyTypes: ['npm-no-pkg', 'npm-unknown'] },
     },
     {
       name: 'not-to-unresolvable',
-      severity: 'error',
       comment: 'This import resolves to no file.',
       from: {},
       to: { couldNotResolve: true },
     },
     {
       name: 'no-deprecated-core',
-      severity: 'error',
       comment: 'A deprecated node built-in.',
       from: {},
       to: { dependencyTypes: ['core'], path: '^(punycode|domain|constants|sys|_linklist|_stream_wrap)$' },
     },
-  ],
+  ].map((rule) => ({ severity: 'error', ...rule })),
   options: {
     doNotFollow: { path: ['node_modules'] },
     exclude: { path: ['^cdk[.]out/'] },
