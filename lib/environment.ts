@@ -174,6 +174,33 @@ export function parseEnvironment(raw: unknown, origin: string): EnvironmentConfi
   return r.data;
 }
 
+/** Of Step Functions' 256 KiB execution state, what the plan's Map items may take (the rest: input, table reports). */
+const MAP_ITEMS_MAX_BYTES = 200 * 1024;
+
+/**
+ * The plan's Map items for every segment of every table, as they travel in the execution state (the plan
+ * handler's `segments`: `{migrationId, table, segment}` each). Their JSON size, in bytes.
+ */
+export function mapItemsBytes(config: Pick<MigrationConfig, 'migrationId' | 'tables' | 'copy'>, segments = config.copy.segments): number {
+  let bytes = 2; // [ ]
+  let items = 0;
+  for (const t of config.tables)
+    for (let s = 0; s < segments; s++, items++) bytes += Buffer.byteLength(JSON.stringify({ migrationId: config.migrationId, table: t.name, segment: s }));
+  return bytes + Math.max(0, items - 1); // the commas
+}
+
+/** The most segments per table whose Map items fit. */
+function maxSegmentsFor(config: Pick<MigrationConfig, 'migrationId' | 'tables' | 'copy'>): number {
+  let lo = 1;
+  let hi = config.copy.segments;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (mapItemsBytes(config, mid) <= MAP_ITEMS_MAX_BYTES) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
 /**
  * Checks the settings against the migration config they deploy and applies the environment's overrides.
  * Throws ConfigError naming the fields at fault (`origin` is the environment file).
@@ -214,6 +241,11 @@ export function bindMigration(settings: EnvironmentConfig, config: MigrationConf
   if (config.cdc.enabled && settings.alarms.captureHeartbeatMinutes * 60 < config.cdc.captureBudgetSeconds + 120)
     issues.push(
       `alarms.captureHeartbeatMinutes: ${settings.alarms.captureHeartbeatMinutes} is too short for cdc.captureBudgetSeconds ${config.cdc.captureBudgetSeconds} of ${settings.migrationConfig.file}: use at least ${Math.ceil((config.cdc.captureBudgetSeconds + 120) / 60)}`,
+    );
+  const items = mapItemsBytes(config);
+  if (items > MAP_ITEMS_MAX_BYTES)
+    issues.push(
+      `${settings.migrationConfig.file}: copy.segments: ${config.copy.segments} segments × ${config.tables.length} table(s) make Map items of ≈ ${Math.ceil(items / 1024)} KiB in the execution state, over the ${MAP_ITEMS_MAX_BYTES / 1024} KiB kept for them of Step Functions' 256 KiB: use at most ${maxSegmentsFor(config)} segments`,
     );
   const mapConcurrency = settings.concurrency.mapMaxConcurrency ?? copy.concurrency;
   const applyConcurrency = settings.concurrency.applyMaxConcurrency ?? Math.max(2, config.cdc.applyConcurrency);

@@ -201,6 +201,13 @@ export class ReshardStack extends Stack {
       this.cdc.queue.grant(f, 'sqs:GetQueueAttributes');
     }
 
+    const reservedTotal = Object.values(props.reservedConcurrency ?? {}).reduce((a, b) => a + (b ?? 0), 0);
+    if (reservedTotal > 0)
+      Annotations.of(this).addWarningV2(
+        'reshard:reservedConcurrency',
+        `reserved concurrency totals ${reservedTotal}: the account's Lambda concurrency limit must be at least ${reservedTotal + 100} (Lambda keeps 100 unreserved; new accounts may start below the default 1,000: check Service Quotas)`,
+      );
+
     this.fullCopy = new FullCopyStateMachine(this, 'FullCopy', {
       planFunction: this.functions.plan,
       copyBatchFunction: this.functions['copy-batch'],

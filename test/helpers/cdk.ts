@@ -69,16 +69,19 @@ export function envJson(name: string): Record<string, unknown> {
   return JSON.parse(readFileSync(join(ROOT, 'config', `${name}.json`), 'utf8')) as Record<string, unknown>;
 }
 
-/** The issues `parseEnvironment` finds in `raw` (none: an empty list). */
-export function environmentIssues(raw: unknown): string[] {
+/** The issues of the ConfigError `fn` throws (none: an empty list). */
+export function configIssues(fn: () => unknown): string[] {
   try {
-    parseEnvironment(raw, 'config/test.json');
+    fn();
   } catch (err) {
     expect(err).toBeInstanceOf(ConfigError);
     return [...(err as ConfigError).issues];
   }
   return [];
 }
+
+/** The issues `parseEnvironment` finds in `raw` (none: an empty list). */
+export const environmentIssues = (raw: unknown): string[] => configIssues(() => parseEnvironment(raw, 'config/test.json'));
 
 /** A CloudWatch alarm metric query on one of our custom metrics of the example migration. */
 export const customMetric = (metricName: string, stat: string, period: number) => ({
