@@ -7,9 +7,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Template } from 'aws-cdk-lib/assertions';
 import { bindMigration, parseEnvironment } from '../../lib/environment.js';
 import { parseConfig } from '../../lambdas/core/config.js';
-import { ConfigError } from '../../lambdas/core/errors.js';
 import { Metric } from '../../lambdas/core/metric-names.js';
-import { customMetric, ENVIRONMENTS, handlerFunctions, synthEnvironment, type SynthesizedEnvironment } from '../helpers/cdk.js';
+import { configIssues, customMetric, ENVIRONMENTS, handlerFunctions, synthEnvironment, type SynthesizedEnvironment } from '../helpers/cdk.js';
 import { synthTemplate } from '../helpers/synth.js';
 import type { Environment } from '../../lib/environment.js';
 
@@ -153,15 +152,7 @@ describe('periods checked against the migration config', () => {
     });
   const settings = (alarms: Props) =>
     parseEnvironment({ account: '111111111111', region: 'eu-west-1', migrationConfig: { file: 'm.yaml' }, alarms: { email: 'a@example.com', ...alarms } }, 'config/test.json');
-  const issues = (fn: () => unknown) => {
-    try {
-      fn();
-    } catch (err) {
-      expect(err).toBeInstanceOf(ConfigError);
-      return [...(err as ConfigError).issues];
-    }
-    return [];
-  };
+  const issues = configIssues;
 
   it('refuses a heartbeat shorter than a capture run', () => {
     expect(issues(() => bindMigration(settings({ captureHeartbeatMinutes: 5 }), migration({ enabled: true, captureBudgetSeconds: 600 }, {}), 'config/test.json'))).toEqual([
