@@ -36,8 +36,14 @@ export const environmentSchema = z
           .string()
           .regex(/^\/[A-Za-z0-9_.\-/]{1,1010}$/, 'must be a parameter name starting with / (letters, digits, _ . - /)')
           .optional(),
+        /** The customer-managed KMS key of a SecureString `ssmParameter`: the functions may decrypt with it through SSM only. */
+        ssmKmsKey: z
+          .string()
+          .regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/, 'must be the ARN of a KMS key (arn:aws:kms:<region>:<account>:key/<key id>; not an alias)')
+          .optional(),
       })
-      .strict(),
+      .strict()
+      .refine((m) => !m.ssmKmsKey || m.ssmParameter, { path: ['ssmKmsKey'], message: 'needs ssmParameter: the key decrypts that parameter' }),
     /** The VPC of the databases: the functions that reach them run in its private subnets. Omit to use Lambda's own network (dev). */
     network: z
       .object({
@@ -308,6 +314,7 @@ export function stackPropsFor(env: Environment): ReshardStackProps {
     secrets: s.secrets,
     ...(s.secretsKmsKeys.length ? { secretsKmsKeys: s.secretsKmsKeys } : {}),
     ...(s.migrationConfig.ssmParameter ? { configParameterName: s.migrationConfig.ssmParameter } : {}),
+    ...(s.migrationConfig.ssmKmsKey ? { configParameterKmsKey: s.migrationConfig.ssmKmsKey } : {}),
     tracing: s.tracing,
     reservedConcurrency: s.concurrency.reserved,
     cdc: {

@@ -84,6 +84,8 @@ export interface ReshardStackProps extends StackProps {
   readonly secretsKmsKeys?: readonly string[];
   /** SSM parameter holding the migration config, read at cold start instead of the bundled file. @default none */
   readonly configParameterName?: string;
+  /** The customer-managed KMS key of that parameter (a SecureString): kms:Decrypt for every function, via SSM only. @default none (AWS-managed key) */
+  readonly configParameterKmsKey?: string;
   /**
    * Custom routing: the module's absolute path. It is bundled (esbuild) next to each handler and named by
    * RESHARD_ROUTING_MODULE, which the handlers load in place of the config's `routing.module`.
@@ -242,6 +244,14 @@ export class ReshardStack extends Stack {
     if (props.configParameterName) {
       const parameter = ssm.StringParameter.fromStringParameterName(this, 'ConfigParameter', props.configParameterName);
       for (const f of Object.values(this.functions)) parameter.grantRead(f);
+      if (props.configParameterKmsKey) {
+        const decrypt = new iam.PolicyStatement({
+          actions: ['kms:Decrypt'],
+          resources: [props.configParameterKmsKey],
+          conditions: { StringEquals: { 'kms:ViaService': `ssm.${Stack.of(this).region}.amazonaws.com` } },
+        });
+        for (const f of Object.values(this.functions)) f.addToRolePolicy(decrypt);
+      }
     }
     const endpoints = network ? vpcEndpointsFor(this, network, props) : undefined;
     if (endpoints) this.endpoints = endpoints;
