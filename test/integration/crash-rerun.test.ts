@@ -29,7 +29,8 @@ async function copiedSoFar(db: string, table: string): Promise<number> {
 }
 
 describe('a killed run', () => {
-  it('is resumed at once by the next run, which takes over the dead process leases', async () => {
+  // Two CLI processes in a row, each starting the local runtime: longer than the default test timeout under load.
+  it('is resumed at once by the next run, which takes over the dead process leases', { timeout: 300_000 }, async () => {
     const base = suite.config('crash');
     const pool = suite.pool;
     const db = (n: number) => base.target.databasePattern.replace('{db}', String(n));
@@ -41,12 +42,22 @@ describe('a killed run', () => {
     const stateDir = join(work, 'state');
 
     const [bin, args] = cli('run', '--config', file, '--state-dir', stateDir);
-    const child = spawn(bin, args, { cwd: root, stdio: 'ignore' });
-    const exited = new Promise<NodeJS.Signals | null>((r) => child.once('exit', (_code, signal) => r(signal)));
+    const child = spawn(bin, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    const exited = new Promise<NodeJS.Signals | null>((r) =>
+      child.once('exit', (code, signal) => {
+        exit = { code, signal };
+        r(signal);
+      }),
+    );
     const firstTarget = { db: db(0), table: 'order_info_0' };
-    const deadline = Date.now() + 60_000;
+    const deadline = Date.now() + 120_000;
     while ((await copiedSoFar(firstTarget.db, firstTarget.table)) === 0) {
-      if (Date.now() > deadline) throw new Error('the run copied nothing within 60 s');
+      if (exit) throw new Error(`the run ended (${JSON.stringify(exit)}) before it copied anything:\n${output}`);
+      if (Date.now() > deadline) throw new Error(`the run copied nothing within 120 s:\n${output}`);
       await new Promise((r) => setTimeout(r, 50));
     }
     await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 1000)));
@@ -57,7 +68,7 @@ describe('a killed run', () => {
     );
     expect(Number(mid!.n)).toBeLessThan(6000); // killed mid-copy
 
-    const rerun = spawnSync(...cli('run', '--config', file, '--state-dir', stateDir), { cwd: root, encoding: 'utf8', timeout: 120_000 });
+    const rerun = spawnSync(...cli('run', '--config', file, '--state-dir', stateDir), { cwd: root, encoding: 'utf8', timeout: 180_000 });
     expect(rerun.stderr).toBe('');
     expect(rerun.status).toBe(0);
     expect(rerun.stdout).toMatch(/segment order_info#\d: its lease was held by local@[^:]+:\d+:.*, a process of this host that is gone; taken over now/);
