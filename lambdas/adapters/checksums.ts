@@ -11,19 +11,11 @@ import type { Row } from '../core/model.js';
 import type { ReadKind } from '../core/sql.js';
 import { edgeSql, keyedCrcSql, rowsSql, sumsSql, type RangeWhere } from '../core/verify-sql.js';
 import { sumsOfRow, type Sums, type TargetSums } from '../core/verify-sums.js';
-import { dbError } from './mysql/pool.js';
+import { withDbErrors } from './mysql/pool.js';
 import { columnsOf, kindsOf, readKindsOf } from './mysql/schema.js';
 import { rowsByKeys, type SourceTable } from './mysql/source.js';
 import type { TargetWriter } from './mysql/target.js';
 
-/** Runs `fn`, turning a mysql2 error into a typed one that says `where`. */
-async function mapped<T>(where: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw dbError(err, where);
-  }
-}
 
 /** Reads of one physical source table for verification. */
 export class SourceChecks {
@@ -43,13 +35,13 @@ export class SourceChecks {
 
   /** How the table's columns compare (`kinds`) and are read and checksummed (`readKinds`). */
   async columnKinds(): Promise<{ kinds: ColumnKinds; readKinds: Record<string, ReadKind> }> {
-    const info = await mapped(this.where('reading the columns of'), () => columnsOf(this.pool, this.database, this.table));
+    const info = await withDbErrors(this.where('reading the columns of'), () => columnsOf(this.pool, this.database, this.table));
     return { kinds: kindsOf(info), readKinds: readKindsOf(info) };
   }
 
   /** The scroll key `rows` keys into `range` (the index only), or `undefined` when the range holds fewer rows. */
   async edge(scrollKey: string, range: RangeWhere, rows: number): Promise<unknown> {
-    const [edge] = await mapped(this.where('finding a batch of'), () =>
+    const [edge] = await withDbErrors(this.where('finding a batch of'), () =>
       this.pool.query<RowDataPacket[]>(edgeSql({ database: this.database, table: this.table, scrollKey, where: range.where, rows }), range.params),
     );
     return edge[0]?.k;
@@ -57,7 +49,7 @@ export class SourceChecks {
 
   /** Count, BIT_XOR and SUM of the row CRCs over `range`, in SQL (no key columns leave the server). */
   async totals(crc: string, range: RangeWhere): Promise<Sums> {
-    const [r] = await mapped(this.where('checksumming'), () =>
+    const [r] = await withDbErrors(this.where('checksumming'), () =>
       this.pool.query<RowDataPacket[]>(sumsSql({ database: this.database, table: this.table, crc, where: range.where }), range.params),
     );
     const { rows, xor, sum } = sumsOfRow(r[0]);
@@ -66,7 +58,7 @@ export class SourceChecks {
 
   /** Each row over `range` as an array: its `columns`, then its CRC (`keyedCrcSql`). */
   async keyedCrcs(columns: readonly string[], crc: string, range: RangeWhere): Promise<unknown[][]> {
-    const [rows] = (await mapped(this.where('checksumming the rows of'), () =>
+    const [rows] = (await withDbErrors(this.where('checksumming the rows of'), () =>
       this.pool.query({ sql: keyedCrcSql({ database: this.database, table: this.table, columns, crc, where: range.where }), rowsAsArray: true }, range.params),
     )) as unknown as [unknown[][]];
     return rows;
@@ -74,7 +66,7 @@ export class SourceChecks {
 
   /** The rows over `range` (`rowsSql`), with `crc` each with its CRC under `CRC_COLUMN`. */
   async rows(columns: readonly string[], readKinds: Readonly<Record<string, string>>, range: RangeWhere, crc?: string): Promise<Row[]> {
-    const [rows] = await mapped(this.where('reading'), () =>
+    const [rows] = await withDbErrors(this.where('reading'), () =>
       this.pool.query<RowDataPacket[]>(rowsSql({ database: this.database, table: this.table, columns, readKinds, where: range.where, crc }), range.params),
     );
     return rows;
@@ -82,7 +74,7 @@ export class SourceChecks {
 
   /** The rows with these record keys (each key's values in `recordKey` order). */
   async rowsByKeys(columns: readonly string[], recordKey: readonly string[], keys: readonly (readonly unknown[])[], readKinds: Readonly<Record<string, string>> = {}): Promise<Row[]> {
-    return mapped(this.where('reading rows by key of'), () => rowsByKeys(this.pool, { database: this.database, table: this.table, columns, recordKey, keys, readKinds }));
+    return withDbErrors(this.where('reading rows by key of'), () => rowsByKeys(this.pool, { database: this.database, table: this.table, columns, recordKey, keys, readKinds }));
   }
 }
 
@@ -103,7 +95,7 @@ export class TargetChecks {
   async sums(t: TargetName, crc: string, range: RangeWhere, notProven?: string): Promise<TargetSums> {
     // Prepared (each target's statement runs once per batch; mysql2 keeps it per connection): the server
     // parses the long checksum expression once, not 64 times per batch.
-    const [r] = await mapped(`checksumming ${idOf(t)} to verify`, () =>
+    const [r] = await withDbErrors(`checksumming ${idOf(t)} to verify`, () =>
       this.writer
         .poolFor(t.db)
         .execute<RowDataPacket[]>(sumsSql({ database: t.database, table: t.tableName, crc, where: range.where, notProven }), range.params as Parameters<Pool['execute']>[1]),
@@ -113,7 +105,7 @@ export class TargetChecks {
 
   /** The rows of one target table over `range`, read as the source's are. */
   async rows(t: TargetName, columns: readonly string[], readKinds: Readonly<Record<string, string>>, range: RangeWhere): Promise<Row[]> {
-    const [rows] = await mapped(`reading ${idOf(t)} to verify`, () =>
+    const [rows] = await withDbErrors(`reading ${idOf(t)} to verify`, () =>
       this.writer.poolFor(t.db).query<RowDataPacket[]>(rowsSql({ database: t.database, table: t.tableName, columns, readKinds, where: range.where }), range.params),
     );
     return rows;

@@ -71,6 +71,15 @@ export function tlsOptions(c: ConnectionConfig): SslOptions | undefined {
   return { rejectUnauthorized: c.tls.rejectUnauthorized, ...(ca ? { ca } : {}) };
 }
 
+/** Runs `fn`, turning a mysql2 error into a typed one that says `where` (`dbError`). */
+export async function withDbErrors<T>(where: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw dbError(err, where);
+  }
+}
+
 /** A connection's password: from its environment variable when `passwordEnv` is set. */
 export function passwordOf(c: ConnectionConfig): string | undefined {
   return c.passwordEnv ? process.env[c.passwordEnv] : c.password;

@@ -10,7 +10,7 @@ import { loadValuesSql } from '../../core/sql-target.js';
 import { idOf, tableId } from '../../core/table-id.js';
 import { LOADABLE_TYPES, LoadRefusedError, loadDataFile, loadInTransaction, upsertLines } from './load-data.js';
 import type { Row } from '../../core/model.js';
-import { dbError } from './pool.js';
+import { dbError, withDbErrors } from './pool.js';
 import { columnsOf } from './schema.js';
 import { rowsByKeys, rowsPerDay, type DayCount } from './source.js';
 
@@ -238,25 +238,18 @@ export class TargetWriter {
   }): Promise<WriteStats> {
     if (args.rows.length === 0) return { inserted: 0, updated: 0, skipped: 0 };
     const { target } = args;
-    try {
-      const sql = applyUpsertSql({ database: target.database, table: target.tableName, columns: args.columns, recordKey: args.recordKey, versionColumn: args.versionColumn });
-      const [header] = await this.poolFor(target.db).query<ResultSetHeader>(sql, [args.rows]);
-      return upsertStats(header, args.rows.length);
-    } catch (err) {
-      throw dbError(err, `writing ${args.rows.length} row(s) into ${idOf(target)}`);
-    }
+    const sql = applyUpsertSql({ database: target.database, table: target.tableName, columns: args.columns, recordKey: args.recordKey, versionColumn: args.versionColumn });
+    const [header] = await withDbErrors(`writing ${args.rows.length} row(s) into ${idOf(target)}`, () => this.poolFor(target.db).query<ResultSetHeader>(sql, [args.rows]));
+    return upsertStats(header, args.rows.length);
   }
 
   /** Deletes the rows of these record keys (`recordKey` order); returns how many were there. */
   async deleteByKeys(args: { target: TargetTable; recordKey: readonly string[]; keys: readonly (readonly unknown[])[] }): Promise<number> {
     if (args.keys.length === 0) return 0;
     const { target } = args;
-    try {
-      const [header] = await this.poolFor(target.db).query<ResultSetHeader>(deleteByKeysSql({ database: target.database, table: target.tableName, recordKey: args.recordKey, count: args.keys.length }), args.keys.flat());
-      return header.affectedRows;
-    } catch (err) {
-      throw dbError(err, `deleting ${args.keys.length} row(s) from ${idOf(target)}`);
-    }
+    const sql = deleteByKeysSql({ database: target.database, table: target.tableName, recordKey: args.recordKey, count: args.keys.length });
+    const [header] = await withDbErrors(`deleting ${args.keys.length} row(s) from ${idOf(target)}`, () => this.poolFor(target.db).query<ResultSetHeader>(sql, args.keys.flat()));
+    return header.affectedRows;
   }
 
   /** The rows (`columns`) of these record keys that exist now in a target table, in no particular order. */
