@@ -113,7 +113,7 @@ try {
     await readChanges({
       from,
       until,
-      database: config.source.database,
+      database: config.source.database!,
       tables: config.tables.map((x) => x.name),
       connection: binlogConnection,
       ...captureReadOptions(config),

@@ -48,7 +48,7 @@ function printStatus(view: MigrationView, lag?: CdcLag): void {
       `  ${line}  segments ${t.segments.filter((s) => s.status === 'DONE').length}/${t.segments.length} done  verified ${t.verifiedRows.toLocaleString('en-US')}, dirty ${t.dirtyRows}, repaired ${t.repairedRows}${t.complete && (!lag || (lag.caughtUp && lag.backlog === 0)) ? '  COMPLETE' : ''}`,
     );
     for (const s of t.segments.filter((x) => x.status !== 'DONE'))
-      console.log(`    #${s.segment} ${s.status} cursor=${s.cursor ?? '(start)'} pages=${s.pagesDone} rows=${s.rowsCopied} retries=${s.retries}${s.error ? `\n      error: ${s.error}` : ''}`);
+      console.log(`    #${s.segment}${s.source ? ` (${s.source})` : ''} ${s.status} cursor=${s.cursor ?? '(start)'} pages=${s.pagesDone} rows=${s.rowsCopied} retries=${s.retries}${s.error ? `\n      error: ${s.error}` : ''}`);
   }
 }
 

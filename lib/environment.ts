@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
 import { formatIssues, type ConnectionConfig, type MigrationConfig } from '../lambdas/core/config.js';
+import { sourceUnits } from '../lambdas/core/source-layout.js';
 import { ConfigError } from '../lambdas/core/errors.js';
 import { envVarName } from '../lambdas/core/runtime-env.js';
 import { parseConfigText } from '../lambdas/app/load-config.js';
@@ -187,16 +188,21 @@ const MAP_ITEMS_MAX_BYTES = 200 * 1024;
  * The plan's Map items for every segment of every table, as they travel in the execution state (the plan
  * handler's `segments`: `{migrationId, table, segment}` each). Their JSON size, in bytes.
  */
-export function mapItemsBytes(config: Pick<MigrationConfig, 'migrationId' | 'tables' | 'copy'>, segments = config.copy.segments): number {
+export function mapItemsBytes(config: Pick<MigrationConfig, 'migrationId' | 'tables' | 'copy' | 'source'>, segments = config.copy.segments): number {
   let bytes = 2; // [ ]
   let items = 0;
-  for (const t of config.tables)
-    for (let s = 0; s < segments; s++, items++) bytes += Buffer.byteLength(JSON.stringify({ migrationId: config.migrationId, table: t.name, segment: s }));
+  for (const t of config.tables) {
+    // A sharded source: segments per physical table, each item naming its table.
+    const units = sourceUnits(config.source, t);
+    for (const u of units)
+      for (let s = 0; s < segments; s++, items++)
+        bytes += Buffer.byteLength(JSON.stringify({ migrationId: config.migrationId, table: t.name, segment: u.index * segments + s, ...(units.length > 1 ? { source: u.id } : {}) }));
+  }
   return bytes + Math.max(0, items - 1); // the commas
 }
 
 /** The most segments per table whose Map items fit. */
-function maxSegmentsFor(config: Pick<MigrationConfig, 'migrationId' | 'tables' | 'copy'>): number {
+function maxSegmentsFor(config: Pick<MigrationConfig, 'migrationId' | 'tables' | 'copy' | 'source'>): number {
   let lo = 1;
   let hi = config.copy.segments;
   while (lo < hi) {
@@ -214,7 +220,7 @@ function maxSegmentsFor(config: Pick<MigrationConfig, 'migrationId' | 'tables' |
 export function bindMigration(settings: EnvironmentConfig, config: MigrationConfig, origin: string): MigrationConfig {
   const issues: string[] = [];
   const connections: [string, ConnectionConfig][] = [
-    ['source', config.source],
+    ...(config.source.connections ? config.source.connections.map((c, i): [string, ConnectionConfig] => [`source.connections.${i}`, c]) : [['source', config.source] as [string, ConnectionConfig]]),
     ['target.connection', config.target.connection],
     ...(config.target.connections ?? []).map((c, i): [string, ConnectionConfig] => [`target.connections.${i}`, c]),
   ];
@@ -251,7 +257,7 @@ export function bindMigration(settings: EnvironmentConfig, config: MigrationConf
   const items = mapItemsBytes(config);
   if (items > MAP_ITEMS_MAX_BYTES)
     issues.push(
-      `${settings.migrationConfig.file}: copy.segments: ${config.copy.segments} segments × ${config.tables.length} table(s) make Map items of ≈ ${Math.ceil(items / 1024)} KiB in the execution state, over the ${MAP_ITEMS_MAX_BYTES / 1024} KiB kept for them of Step Functions' 256 KiB: use at most ${maxSegmentsFor(config)} segments`,
+      `${settings.migrationConfig.file}: copy.segments: ${config.copy.segments} segments × ${config.tables.reduce((a, t) => a + sourceUnits(config.source, t).length, 0)} physical source table(s) make Map items of ≈ ${Math.ceil(items / 1024)} KiB in the execution state, over the ${MAP_ITEMS_MAX_BYTES / 1024} KiB kept for them of Step Functions' 256 KiB: use at most ${maxSegmentsFor(config)} segments`,
     );
   const mapConcurrency = settings.concurrency.mapMaxConcurrency ?? copy.concurrency;
   const applyConcurrency = settings.concurrency.applyMaxConcurrency ?? Math.max(2, config.cdc.applyConcurrency);

@@ -1,12 +1,13 @@
 /**
  * An independent check of a finished copy: routing re-expressed in SQL (not the TypeScript router),
- * one GROUP BY pass over the source, and a count + BIT_XOR/SUM of a per-row CRC32 for every target table.
+ * one GROUP BY pass over each physical source table, and a count + BIT_XOR/SUM of a per-row CRC32 for every target table.
  */
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { expand, type MigrationConfig, type TableConfig } from '../lambdas/core/config.js';
 import { q, qt, rowCrcExpr, windowPredicates } from '../lambdas/core/sql.js';
 import { columnsOf, readKindsOf } from '../lambdas/adapters/mysql/schema.js';
 import { tableChecksum } from '../lambdas/adapters/mysql/source.js';
+import { sourceUnits } from '../lambdas/core/source-layout.js';
 
 export interface TargetCheck {
   readonly target: string;
@@ -39,32 +40,42 @@ function routeSql(config: MigrationConfig, table: TableConfig): [string, string]
   throw new Error('independent SQL routing exists only for the built-in rules');
 }
 
-async function checkTable(config: MigrationConfig, table: TableConfig, source: Pool, targets: readonly Pool[]): Promise<TableCheck> {
-  const info = await columnsOf(source, config.source.database, table.name);
+async function checkTable(config: MigrationConfig, table: TableConfig, sources: readonly Pool[], targets: readonly Pool[]): Promise<TableCheck> {
+  const units = sourceUnits(config.source, table);
+  const first = units[0]!;
+  const info = await columnsOf(sources[first.server]!, first.database, first.tableName);
   const columns = info.map((c) => c.name);
   const readKinds = readKindsOf(info);
   const crc = rowCrcExpr(columns, readKinds);
   const [dbExpr, tableExpr] = routeSql(config, table);
   const params: unknown[] = [];
   const where = windowPredicates(table.timeColumn, table.window, params);
-  const [rows] = await source.query<RowDataPacket[]>(
-    `SELECT ${dbExpr} AS d, ${tableExpr} AS t, COUNT(*) AS n, BIT_XOR(${crc}) AS x, SUM(${crc}) AS s
-       FROM ${qt(config.source.database, table.name)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} GROUP BY d, t`,
-    params,
-  );
-  const expected = new Map(rows.map((r) => [`${r.d}.${r.t}`, { n: Number(r.n), x: String(r.x), s: String(r.s) }]));
+  // Every physical source table grouped by target, the groups added up (XOR and SUM combine across tables).
+  const expected = new Map<string, { n: number; x: bigint; s: bigint }>();
+  for (const u of units) {
+    const [rows] = await sources[u.server]!.query<RowDataPacket[]>(
+      `SELECT ${dbExpr} AS d, ${tableExpr} AS t, COUNT(*) AS n, BIT_XOR(${crc}) AS x, SUM(${crc}) AS s
+         FROM ${qt(u.database, u.tableName)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} GROUP BY d, t`,
+      params,
+    );
+    for (const r of rows) {
+      const id = `${r.d}.${r.t}`;
+      const e = expected.get(id) ?? { n: 0, x: 0n, s: 0n };
+      expected.set(id, { n: e.n + Number(r.n), x: e.x ^ BigInt(String(r.x)), s: e.s + BigInt(String(r.s)) });
+    }
+  }
   const out: TargetCheck[] = [];
   for (let d = 0; d < config.target.databases; d++) {
     for (let t = 0; t < table.tablesPerDb; t++) {
       const database = expand(config.target.databasePattern, 'db', d);
       const tableName = expand(table.targetTable, 'table', t);
       const got = await tableChecksum(targets[d] ?? targets[0]!, { database, table: tableName, columns, readKinds });
-      const want = expected.get(`${d}.${t}`) ?? { n: 0, x: '0', s: '0' };
+      const want = expected.get(`${d}.${t}`) ?? { n: 0, x: 0n, s: 0n };
       out.push({
         target: `${database}.${tableName}`,
         sourceRows: want.n,
         targetRows: got.rows,
-        match: want.n === got.rows && want.x === got.xor && (want.n === 0 || want.s === got.sum),
+        match: want.n === got.rows && String(want.x) === got.xor && (want.n === 0 || String(want.s) === got.sum),
       });
     }
   }
@@ -73,8 +84,10 @@ async function checkTable(config: MigrationConfig, table: TableConfig, source: P
   return { table: table.name, sourceRows, targetRows, match: out.every((c) => c.match), targets: out };
 }
 
-export async function checkAll(config: MigrationConfig, source: Pool, targets: readonly Pool[]): Promise<TableCheck[]> {
+/** Checks every table; `source` is the source server's pool, or one pool per source server (`sourceServers` order). */
+export async function checkAll(config: MigrationConfig, source: Pool | readonly Pool[], targets: readonly Pool[]): Promise<TableCheck[]> {
+  const sources = Array.isArray(source) ? (source as readonly Pool[]) : [source as Pool];
   const out: TableCheck[] = [];
-  for (const t of config.tables) out.push(await checkTable(config, t, source, targets));
+  for (const t of config.tables) out.push(await checkTable(config, t, sources, targets));
   return out;
 }

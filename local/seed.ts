@@ -3,7 +3,7 @@
  * unicode (CJK, emoji), decimals, JSON, BLOBs and times spread over several months. Deterministic per seed.
  */
 import type { Pool } from 'mysql2/promise';
-import { q } from '../lambdas/core/sql.js';
+import { builtInPlacementSql, q } from '../lambdas/core/sql.js';
 
 const ORDER_INFO_DDL = (db: string) => `CREATE TABLE IF NOT EXISTS ${q(db)}.order_info (
   id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
@@ -140,6 +140,51 @@ export async function seedOrders(pool: Pool, database: string, opts: SeedOptions
     opts.onProgress?.(done);
   }
   return { orders: opts.orders, items };
+}
+
+/** A sharded source layout to seed: `databases` databases × `tablesPerDb` tables of each seeded table, placed on servers. */
+export interface ShardedSeedLayout {
+  readonly databasePattern: string;
+  readonly databases: number;
+  readonly tablesPerDb: number;
+  /** The server (index into the pools) of each database. */
+  readonly placement: readonly number[];
+  /** The rule that places each row (on order_no, else user_id). */
+  readonly algorithm: 'spread' | 'last3-mod';
+  /** Physical table name patterns. @default `order_info_{table}`, `order_item_detail_{table}` */
+  readonly tables?: readonly { readonly from: 'order_info' | 'order_item_detail'; readonly pattern: string }[];
+}
+
+/**
+ * Seeds `seedOrders` data into a sharded layout: the same generated rows (same seed, same ids) are staged
+ * on every server, each server keeps the rows the rule places in its databases, and the staging database
+ * is dropped. Returns the rows seeded per table.
+ */
+export async function seedShardedOrders(pools: readonly Pool[], layout: ShardedSeedLayout, opts: SeedOptions & { readonly staging: string }): Promise<{ orders: number; items: number }> {
+  const tables = layout.tables ?? [
+    { from: 'order_info', pattern: 'order_info_{table}' },
+    { from: 'order_item_detail', pattern: 'order_item_detail_{table}' },
+  ];
+  const placement = builtInPlacementSql(['order_no', 'user_id'], layout.algorithm, { databases: layout.databases, tablesPerDb: layout.tablesPerDb });
+  let seeded = { orders: 0, items: 0 };
+  for (let server = 0; server < pools.length; server++) {
+    const dbs = layout.placement.map((p, db) => (p === server ? db : -1)).filter((db) => db >= 0);
+    if (!dbs.length) continue;
+    const pool = pools[server]!;
+    seeded = await seedOrders(pool, opts.staging, opts);
+    for (const db of dbs) {
+      const database = layout.databasePattern.replaceAll('{db}', String(db));
+      await pool.query(`CREATE DATABASE IF NOT EXISTS ${q(database)} CHARACTER SET utf8mb4`);
+      for (const t of tables)
+        for (let i = 0; i < layout.tablesPerDb; i++) {
+          const name = t.pattern.replaceAll('{table}', String(i));
+          await pool.query(`CREATE TABLE IF NOT EXISTS ${q(database)}.${q(name)} LIKE ${q(opts.staging)}.${q(t.from)}`);
+          await pool.query(`INSERT INTO ${q(database)}.${q(name)} SELECT * FROM ${q(opts.staging)}.${q(t.from)} WHERE ${placement.routesTo(db * layout.tablesPerDb + i)}`);
+        }
+    }
+    await pool.query(`DROP DATABASE ${q(opts.staging)}`);
+  }
+  return seeded;
 }
 
 /** A demo/test migration config for the seeded tables. */

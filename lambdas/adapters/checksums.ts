@@ -10,7 +10,8 @@ import type { TargetName } from '../core/routing.js';
 import type { Row } from '../core/model.js';
 import type { ReadKind } from '../core/sql.js';
 import { edgeSql, keyedCrcSql, rowsSql, sumsSql, type RangeWhere } from '../core/verify-sql.js';
-import { sumsOfRow, type Sums, type TargetSums } from '../core/verify-sums.js';
+import { sumsOfRow, totalOf, type Sums, type TargetSums } from '../core/verify-sums.js';
+import { inParallel } from '../core/parallel.js';
 import { withDbErrors } from './mysql/pool.js';
 import { columnsOf, kindsOf, readKindsOf } from './mysql/schema.js';
 import { rowsByKeys, type SourceTable } from './mysql/source.js';
@@ -18,7 +19,7 @@ import type { TargetWriter } from './mysql/target.js';
 
 
 /** Reads of one physical source table for verification. */
-export class SourceChecks {
+class TableChecks {
   private readonly pool: Pool;
   private readonly database: string;
   private readonly table: string;
@@ -33,13 +34,11 @@ export class SourceChecks {
     return `${doing} ${idOf(this.source)} on ${this.source.server} to verify`;
   }
 
-  /** How the table's columns compare (`kinds`) and are read and checksummed (`readKinds`). */
   async columnKinds(): Promise<{ kinds: ColumnKinds; readKinds: Record<string, ReadKind> }> {
     const info = await withDbErrors(this.where('reading the columns of'), () => columnsOf(this.pool, this.database, this.table));
     return { kinds: kindsOf(info), readKinds: readKindsOf(info) };
   }
 
-  /** The scroll key `rows` keys into `range` (the index only), or `undefined` when the range holds fewer rows. */
   async edge(scrollKey: string, range: RangeWhere, rows: number): Promise<unknown> {
     const [edge] = await withDbErrors(this.where('finding a batch of'), () =>
       this.pool.query<RowDataPacket[]>(edgeSql({ database: this.database, table: this.table, scrollKey, where: range.where, rows }), range.params),
@@ -47,7 +46,6 @@ export class SourceChecks {
     return edge[0]?.k;
   }
 
-  /** Count, BIT_XOR and SUM of the row CRCs over `range`, in SQL (no key columns leave the server). */
   async totals(crc: string, range: RangeWhere): Promise<Sums> {
     const [r] = await withDbErrors(this.where('checksumming'), () =>
       this.pool.query<RowDataPacket[]>(sumsSql({ database: this.database, table: this.table, crc, where: range.where }), range.params),
@@ -56,7 +54,6 @@ export class SourceChecks {
     return { rows, xor, sum };
   }
 
-  /** Each row over `range` as an array: its `columns`, then its CRC (`keyedCrcSql`). */
   async keyedCrcs(columns: readonly string[], crc: string, range: RangeWhere): Promise<unknown[][]> {
     const [rows] = (await withDbErrors(this.where('checksumming the rows of'), () =>
       this.pool.query({ sql: keyedCrcSql({ database: this.database, table: this.table, columns, crc, where: range.where }), rowsAsArray: true }, range.params),
@@ -64,7 +61,6 @@ export class SourceChecks {
     return rows;
   }
 
-  /** The rows over `range` (`rowsSql`), with `crc` each with its CRC under `CRC_COLUMN`. */
   async rows(columns: readonly string[], readKinds: Readonly<Record<string, string>>, range: RangeWhere, crc?: string): Promise<Row[]> {
     const [rows] = await withDbErrors(this.where('reading'), () =>
       this.pool.query<RowDataPacket[]>(rowsSql({ database: this.database, table: this.table, columns, readKinds, where: range.where, crc }), range.params),
@@ -72,9 +68,67 @@ export class SourceChecks {
     return rows;
   }
 
-  /** The rows with these record keys (each key's values in `recordKey` order). */
   async rowsByKeys(columns: readonly string[], recordKey: readonly string[], keys: readonly (readonly unknown[])[], readKinds: Readonly<Record<string, string>> = {}): Promise<Row[]> {
     return withDbErrors(this.where('reading rows by key of'), () => rowsByKeys(this.pool, { database: this.database, table: this.table, columns, recordKey, keys, readKinds }));
+  }
+}
+
+/** Physical source tables read at once. */
+const SOURCE_CONCURRENCY = 8;
+
+/**
+ * Reads of a logical table's source for verification: its one physical table, or every physical table of a
+ * sharded source together (a key range then holds the rows of all of them; sums add up across tables).
+ */
+export class SourceChecks {
+  private readonly tables: TableChecks[];
+
+  constructor(sources: readonly SourceTable[]) {
+    if (!sources.length) throw new RangeError('no source tables to verify');
+    this.tables = sources.map((s) => new TableChecks(s));
+  }
+
+  /** How many physical tables are read together. */
+  get count(): number {
+    return this.tables.length;
+  }
+
+  private each<R>(fn: (t: TableChecks) => Promise<R>): Promise<R[]> {
+    return inParallel(this.tables, SOURCE_CONCURRENCY, fn);
+  }
+
+  /** How the table's columns compare (`kinds`) and are read and checksummed (`readKinds`): those of the first physical table (plan checked they are all alike). */
+  columnKinds(): Promise<{ kinds: ColumnKinds; readKinds: Record<string, ReadKind> }> {
+    return this.tables[0]!.columnKinds();
+  }
+
+  /**
+   * Per physical table, the scroll key `rows` keys into `range` (the index only), or `undefined` where the
+   * range holds fewer rows.
+   */
+  edges(scrollKey: string, range: RangeWhere, rows: number): Promise<unknown[]> {
+    return this.each((t) => t.edge(scrollKey, range, rows));
+  }
+
+  /** Count, BIT_XOR and SUM of the row CRCs over `range`, in SQL (no key columns leave the server), over every physical table. */
+  async totals(crc: string, range: RangeWhere): Promise<Sums> {
+    const all = await this.each((t) => t.totals(crc, range));
+    return totalOf(all.map((s) => ({ ...s, off: 0 })));
+  }
+
+  /** Each row over `range` as an array: its `columns`, then its CRC (`keyedCrcSql`). */
+  async keyedCrcs(columns: readonly string[], crc: string, range: RangeWhere): Promise<unknown[][]> {
+    return (await this.each((t) => t.keyedCrcs(columns, crc, range))).flat();
+  }
+
+  /** The rows over `range` (`rowsSql`), with `crc` each with its CRC under `CRC_COLUMN`. */
+  async rows(columns: readonly string[], readKinds: Readonly<Record<string, string>>, range: RangeWhere, crc?: string): Promise<Row[]> {
+    return (await this.each((t) => t.rows(columns, readKinds, range, crc))).flat();
+  }
+
+  /** The rows with these record keys (each key's values in `recordKey` order). */
+  async rowsByKeys(columns: readonly string[], recordKey: readonly string[], keys: readonly (readonly unknown[])[], readKinds: Readonly<Record<string, string>> = {}): Promise<Row[]> {
+    return (await this.each((t) => t.rowsByKeys(columns, recordKey, keys, readKinds))).flat();
   }
 }
 

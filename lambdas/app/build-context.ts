@@ -8,6 +8,7 @@ import { createPool, type Pool } from '../adapters/mysql/pool.js';
 import { TargetWriter } from '../adapters/mysql/target.js';
 import type { StateStore } from '../adapters/state-store.js';
 import type { AppContext, CopyHooks } from './context.js';
+import { sourceServers } from '../core/source-layout.js';
 
 export async function loadRouter(config: MigrationConfig): Promise<RouteFn> {
   const { algorithm, module } = config.routing;
@@ -25,7 +26,7 @@ export async function loadRouter(config: MigrationConfig): Promise<RouteFn> {
 
 export async function buildContext(args: { config: MigrationConfig; store: StateStore; workerId: string; hooks?: CopyHooks; settle?: () => Promise<void> }): Promise<AppContext> {
   const { config } = args;
-  const source = createPool(config.source, undefined);
+  const sources = sourceServers(config.source).map((c) => createPool(c, undefined));
   const shared = createPool(config.target.connection);
   const targets: Pool[] = [];
   const byConn = new Map<string, Pool>();
@@ -42,7 +43,8 @@ export async function buildContext(args: { config: MigrationConfig; store: State
   }
   return {
     config,
-    source,
+    source: sources[0]!,
+    sources,
     targets,
     writer: new TargetWriter(targets, config.copy.writeMethod),
     store: args.store,
@@ -55,5 +57,5 @@ export async function buildContext(args: { config: MigrationConfig; store: State
 
 /** Closes every pool of a context. */
 export async function closeContext(ctx: AppContext): Promise<void> {
-  await Promise.all([...new Set([ctx.source, ...ctx.targets])].map((p) => p.end().catch(() => undefined)));
+  await Promise.all([...new Set([...ctx.sources, ...ctx.targets])].map((p) => p.end().catch(() => undefined)));
 }

@@ -172,7 +172,8 @@ export async function captureRun(ctx: AppContext, deps: CaptureDeps, opts: { own
       };
       const res = await deps.read({
         from: held.position,
-        database: config.source.database,
+        // With CDC on, the config has one source database holding each table under its own name.
+        database: config.source.database!,
         tables: config.tables.map((t) => t.name),
         maxEvents: opts.maxEventsPerRead ?? 20_000,
         idleMs: opts.idleMs ?? 300,

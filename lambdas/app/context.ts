@@ -10,6 +10,7 @@ import type { TablePlan } from '../core/model.js';
 import type { Pool } from '../adapters/mysql/pool.js';
 import { SourceReader } from '../adapters/mysql/source.js';
 import type { TargetWriter } from '../adapters/mysql/target.js';
+import { serverNames, sourceUnits } from '../core/source-layout.js';
 
 /** Points where tests inject faults (a crash is an exception thrown from one of these). */
 export interface CopyHooks {
@@ -27,7 +28,10 @@ export interface CopyHooks {
 
 export interface AppContext {
   readonly config: MigrationConfig;
+  /** The first source server's pool (the binlog's, while change capture reads one server). */
   readonly source: Pool;
+  /** One pool per source server (`sourceServers`), in order. */
+  readonly sources: readonly Pool[];
   /** One pool per target database index (entries may share a pool). */
   readonly targets: readonly Pool[];
   readonly writer: TargetWriter;
@@ -57,17 +61,28 @@ export function routerFor(ctx: Pick<AppContext, 'config' | 'routeFn'>, table: Ta
   return r;
 }
 
-const readers = new WeakMap<object, Map<string, SourceReader>>();
+const readers = new WeakMap<object, Map<string, SourceReader[]>>();
 
-/** The reader of a table's source: the physical table `source.database`.`table` on the source server, built once per context. */
-export function sourceFor(ctx: Pick<AppContext, 'config' | 'source'>, table: string): SourceReader {
+/** The readers of a logical table's physical source tables, in `sourceUnits` order, built once per context. */
+export function sourcesFor(ctx: Pick<AppContext, 'config' | 'sources'>, table: string): readonly SourceReader[] {
   let m = readers.get(ctx);
-  if (!m) readers.set(ctx, (m = new Map<string, SourceReader>()));
+  if (!m) readers.set(ctx, (m = new Map<string, SourceReader[]>()));
   let r = m.get(table);
   if (!r) {
-    const { host, port, database } = ctx.config.source;
-    m.set(table, (r = new SourceReader({ server: `${host}:${port}`, pool: ctx.source, database, tableName: table })));
+    const names = serverNames(ctx.config.source);
+    r = sourceUnits(ctx.config.source, tableConfig(ctx, table)).map(
+      (u) => new SourceReader({ server: names[u.server]!, pool: ctx.sources[u.server]!, database: u.database, tableName: u.tableName }),
+    );
+    m.set(table, r);
   }
+  return r;
+}
+
+/** The reader of one physical source table of a logical table (`unit`: its index in `sourceUnits`; 0 for an unsharded source). */
+export function sourceFor(ctx: Pick<AppContext, 'config' | 'sources'>, table: string, unit = 0): SourceReader {
+  const all = sourcesFor(ctx, table);
+  const r = all[unit];
+  if (!r) throw new SchemaError(`${table} has ${all.length} physical source table(s): there is no #${unit}`);
   return r;
 }
 

@@ -56,7 +56,6 @@ export async function copySegment(ctx: AppContext, req: CopyRequest, owner: stri
   const table = tableConfig(ctx, req.table);
   const plan = await planFor(ctx, table.name);
   const router = routerFor(ctx, table);
-  const reader = sourceFor(ctx, table.name);
   const recordKey = recordKeyOf(table);
   const started = Date.now();
   const leaseMs = config.copy.leaseSeconds * 1000;
@@ -64,6 +63,7 @@ export async function copySegment(ctx: AppContext, req: CopyRequest, owner: stri
 
   let cp: Checkpoint = await store.acquire(migrationId, table.name, req.segment, owner, leaseMs);
   if (cp.status === SegmentStatus.DONE) return result(cp, true, 0, 0);
+  const reader = sourceFor(ctx, table.name, cp.source);
 
   // Rows as arrays: either every column of plan.columns, written as they are, or the columns that route and
   // name the row followed by the row as the source rendered it — a LOAD DATA line while the writer loads

@@ -8,8 +8,9 @@ import { recordKeyId, recordKeyOf, type TableConfig } from '../core/config.js';
 import { inParallel } from '../core/parallel.js';
 import { idOf } from '../core/table-id.js';
 import type { DirtyRow, Row } from '../core/model.js';
-import { routerFor, sourceFor, tableConfig, type AppContext } from './context.js';
+import { routerFor, sourcesFor, tableConfig, type AppContext } from './context.js';
 import type { VerifySummary } from './verify.js';
+import { sumPerDay } from './statistics.js';
 
 export interface ReportOptions {
   /** Dirty rows listed per table (the counts are always complete). @default 1000 */
@@ -113,7 +114,9 @@ async function dirtyEntries(ctx: AppContext, table: TableConfig, dirty: readonly
   const different = listed.filter((d) => d.kind === 'different' && d.columns?.length);
   if (different.length === 0) return listed.map((d) => ({ kind: d.kind, target: d.target, key: d.key.map((k) => String(k)), columns: [] }));
 
-  const source = byKeyId(await sourceFor(ctx, table.name).rowsByKeys({ columns: wanted, recordKey: rk, keys: different.map((d) => d.key) }), rk);
+  const keys = different.map((d) => d.key);
+  const found = await inParallel([...sourcesFor(ctx, table.name)], 4, (r) => r.rowsByKeys({ columns: wanted, recordKey: rk, keys }));
+  const source = byKeyId(found.flat(), rk);
   const byTarget = new Map<string, DirtyRow[]>();
   for (const d of different) byTarget.set(d.target, [...(byTarget.get(d.target) ?? []), d]);
   const targets = new Map(routerFor(ctx, table).allTargets().map((t) => [idOf(t), t]));
@@ -141,7 +144,7 @@ async function tableReport(ctx: AppContext, summary: VerifySummary, opts: Report
   const table = tableConfig(ctx, summary.table);
   const router = routerFor(ctx, table);
   const within = { timeColumn: table.timeColumn, window: table.window };
-  const source = await sourceFor(ctx, table.name).rowsPerDay(within);
+  const source = sumPerDay(table.name, (await inParallel([...sourcesFor(ctx, table.name)], 4, (r) => r.rowsPerDay(within))).flat().map((d) => ({ table: table.name, ...d })));
   // The same GROUP BY day on every target table: its total is that table's rows, the days sum across tables.
   const perTarget = await inParallel(router.allTargets(), ctx.config.copy.writeConcurrency, async (t) => ({
     t,
@@ -179,7 +182,7 @@ export async function gatherReport(ctx: AppContext, summaries: readonly VerifySu
   return {
     migrationId: ctx.config.migrationId,
     generatedAt: (opts.now ?? new Date()).toISOString(),
-    sourceDatabase: ctx.config.source.database,
+    sourceDatabase: ctx.config.source.database ?? `${ctx.config.source.databasePattern!} × ${ctx.config.source.databases ?? 1}`,
     databases: ctx.config.target.databases,
     routing: ctx.config.routing.algorithm,
     clean: summaries.every((s) => s.clean),

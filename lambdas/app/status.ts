@@ -2,9 +2,12 @@
 import { SegmentStatus } from '../core/model.js';
 import type { StateStore } from '../adapters/state-store.js';
 import type { MigrationConfig } from '../core/config.js';
+import { sourceUnits } from '../core/source-layout.js';
 
 export interface SegmentView {
   readonly segment: number;
+  /** With a sharded source: the physical source table it copies (`database.table`). */
+  readonly source?: string;
   readonly status: SegmentStatus;
   readonly cursor: string | null;
   readonly lo: string | null;
@@ -54,6 +57,7 @@ export function etaSeconds(copied: number, total: number, startedAt: number | un
 export async function migrationStatus(config: MigrationConfig, store: StateStore, now = Date.now()): Promise<MigrationView> {
   const [cps, stats, verified] = await Promise.all([store.segments(config.migrationId), store.stats(config.migrationId), store.verifyBatches(config.migrationId)]);
   const tables = config.tables.map((t): TableView => {
+    const units = sourceUnits(config.source, t);
     const mine = cps.filter((c) => c.table === t.name).sort((a, b) => a.segment - b.segment);
     const total = stats.filter((s) => s.table === t.name).reduce((a, s) => a + s.rows, 0);
     const copied = mine.reduce((a, c) => a + c.rowsCopied, 0);
@@ -86,6 +90,7 @@ export async function migrationStatus(config: MigrationConfig, store: StateStore
       complete: status === 'DONE' && (!config.verify.enabled || (verifiedClean && verifiedRows >= total)),
       segments: mine.map((c) => ({
         segment: c.segment,
+        ...(units.length > 1 ? { source: units[c.source]?.id ?? `#${c.source}` } : {}),
         status: c.status,
         cursor: c.cursor,
         lo: c.lo,

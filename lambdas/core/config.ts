@@ -49,12 +49,63 @@ export const connectionSchema = z
   })
   .strict();
 
+/**
+ * Where a logical table's rows are now: one database on one server (`database`), or a sharded layout of
+ * `databases` databases named by `databasePattern` over one or more servers (`connections`), each database
+ * holding the table's physical tables (`tables[].sourceTable` × `sourceTablesPerDb`). The connection fields
+ * at the top are the server when `connections` is absent.
+ */
+export const sourceSchema = connectionSchema
+  .extend({
+    /** The one source database (a source that is not sharded). */
+    database: identifier.optional(),
+    /** Source databases of a sharded layout (with `databasePattern`). */
+    databases: z.number().int().min(1).max(1024).optional(),
+    /** Source database name pattern, e.g. `order_db_{db}`. */
+    databasePattern: pattern('db').optional(),
+    /** One connection per source server, overriding the fields above. */
+    connections: z.array(connectionSchema).min(1).max(64).optional(),
+    /**
+     * The server (index into `connections`) of each source database. Default: all on one server when there
+     * is one, database i on server i when there are as many servers as databases, else in equal consecutive blocks.
+     */
+    placement: z.array(z.number().int().min(0)).optional(),
+    /**
+     * The rule that placed rows in the source layout (on the tables' shard keys), if one did: plan then
+     * checks that sampled rows sit where it places them (a layout other than the one configured is refused).
+     */
+    routing: z.object({ algorithm: z.enum(['spread', 'last3-mod']) }).strict().optional(),
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    if ((s.database === undefined) === (s.databasePattern === undefined))
+      ctx.addIssue({ code: 'custom', path: ['database'], message: 'give either database (one source database) or databasePattern with databases (a sharded source)' });
+    if (s.databasePattern !== undefined && s.databases === undefined) ctx.addIssue({ code: 'custom', path: ['databases'], message: 'databasePattern needs databases' });
+    if (s.databases !== undefined && s.databasePattern === undefined) ctx.addIssue({ code: 'custom', path: ['databasePattern'], message: 'databases needs databasePattern' });
+    const servers = s.connections?.length ?? 1;
+    const dbs = s.databasePattern !== undefined ? (s.databases ?? 1) : 1;
+    if (s.placement) {
+      if (s.placement.length !== dbs) ctx.addIssue({ code: 'custom', path: ['placement'], message: `has ${s.placement.length} entries but there are ${dbs} source databases` });
+      s.placement.forEach((p, i) => {
+        if (p >= servers) ctx.addIssue({ code: 'custom', path: ['placement', i], message: `server ${p} does not exist (connections has ${servers})` });
+      });
+    } else if (servers > dbs)
+      ctx.addIssue({ code: 'custom', path: ['connections'], message: `${servers} servers for ${dbs} databases: give placement` });
+  });
+
 const isoDate = z.iso.datetime({ offset: true, local: true }).or(z.iso.date());
 
 export const tableSchema = z
   .object({
-    /** Logical (source) table name. */
+    /** Logical table name: the source table's name, unless `sourceTable` names the physical tables. */
     name: identifier,
+    /**
+     * The physical source tables' name pattern in every source database, e.g. `order_info_{table}` (with
+     * `sourceTablesPerDb`). Default: the table is called `name` in every source database.
+     */
+    sourceTable: pattern('table').optional(),
+    /** Physical source tables per source database (`sourceTable` expanded with 0 … n−1). */
+    sourceTablesPerDb: z.number().int().min(1).max(1024).default(1),
     /** Single-column unique key scrolled in keyset order; an index must start with it. */
     scrollKey: identifier.default('id'),
     /** Column(s) that identify a record in the target (its primary key). Default: the scroll key. */
@@ -78,6 +129,8 @@ export const tableSchema = z
   .strict()
   .superRefine((t, ctx) => {
     if (t.window && !t.timeColumn) ctx.addIssue({ code: 'custom', path: ['window'], message: 'a window needs timeColumn' });
+    if (t.sourceTablesPerDb > 1 && !t.sourceTable)
+      ctx.addIssue({ code: 'custom', path: ['sourceTablesPerDb'], message: 'more than one physical source table per database needs a sourceTable pattern with {table}' });
     if (t.window?.from && t.window.to && !(new Date(t.window.from) < new Date(t.window.to)))
       ctx.addIssue({ code: 'custom', path: ['window'], message: 'window.from must be before window.to' });
   });
@@ -179,7 +232,7 @@ export const configSchema = z
   .object({
     /** Identifies the migration; checkpoints are keyed by it. */
     migrationId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/),
-    source: connectionSchema.extend({ database: identifier }).strict(),
+    source: sourceSchema,
     target: z
       .object({
         connection: connectionSchema.prefault({}),
@@ -213,6 +266,16 @@ export const configSchema = z
       if (tooLong(t.targetTable, 'table', t.tablesPerDb))
         ctx.addIssue({ code: 'custom', path: ['tables', i, 'targetTable'], message: `expands to more than 64 characters for table ${t.tablesPerDb - 1}` });
     });
+    // Capture reads one database's binlog events by logical table name.
+    const renamed = c.tables.filter((t) => t.sourceTable !== undefined);
+    if (c.cdc.enabled && (c.source.databasePattern !== undefined || renamed.length))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['cdc', 'enabled'],
+        message: `change capture from a sharded source (${c.source.databasePattern !== undefined ? `source.databasePattern ${c.source.databasePattern}` : renamed.map((t) => `${t.name}.sourceTable`).join(', ')}) is not supported yet: copy and verify with cdc off while writes to the source are stopped`,
+      });
+    if (c.source.databasePattern && tooLong(c.source.databasePattern, 'db', c.source.databases ?? 1))
+      ctx.addIssue({ code: 'custom', path: ['source', 'databasePattern'], message: `expands to more than 64 characters for db ${(c.source.databases ?? 1) - 1}` });
     const seen = new Set<string>();
     c.tables.forEach((t, i) => {
       if (seen.has(t.name)) ctx.addIssue({ code: 'custom', path: ['tables', i, 'name'], message: `duplicate table ${t.name}` });
@@ -223,6 +286,12 @@ export const configSchema = z
 export type MigrationConfig = z.output<typeof configSchema>;
 export type TableConfig = z.output<typeof tableSchema>;
 export type ConnectionConfig = z.output<typeof connectionSchema>;
+export type SourceConfig = z.output<typeof sourceSchema>;
+
+/** How many physical source tables a logical table has. */
+export function sourceTableCount(source: Pick<SourceConfig, 'databasePattern' | 'databases'>, table: Pick<TableConfig, 'sourceTablesPerDb'>): number {
+  return (source.databasePattern !== undefined ? (source.databases ?? 1) : 1) * table.sourceTablesPerDb;
+}
 
 /** Formats zod issues as `path.to.field: message` lines. */
 export function formatIssues(error: z.ZodError): string[] {

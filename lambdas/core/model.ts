@@ -20,6 +20,8 @@ export type SegmentStatus = (typeof SegmentStatus)[keyof typeof SegmentStatus];
 export interface Checkpoint {
   readonly table: string;
   readonly segment: number;
+  /** The physical source table the segment scrolls (its index in `sourceUnits`; 0 for an unsharded source). */
+  readonly source: number;
   readonly lo: string | null;
   readonly hi: string | null;
   readonly cursor: string | null;
@@ -52,6 +54,8 @@ export interface TablePlan {
   /** How each column goes into a row literal (`literalKindsOf`); absent when the table is read as values (or in older plans). */
   readonly literalKinds?: Readonly<Record<string, LiteralKind>>;
   readonly segments: number;
+  /** With a sharded source: the key ranges every physical table is split into (`segments` = ranges × physical tables). */
+  readonly ranges?: number;
   readonly minKey: string | null;
   readonly maxKey: string | null;
   readonly createdAt: number;
@@ -61,6 +65,8 @@ export interface DayStat {
   readonly table: string;
   readonly day: string;
   readonly rows: number;
+  /** The physical source table (its index in `sourceUnits`) when the table has more than one; a table's total sums them. */
+  readonly source?: number;
 }
 
 export const VerifyStatus = {

@@ -9,6 +9,8 @@ export type KeyKind = 'int' | 'string';
 /** A key range `(lo, hi]`; `null` means unbounded. Cursors and bounds are kept as text. */
 export interface Segment {
   readonly index: number;
+  /** The physical source table it scrolls (index in `sourceUnits`); absent = 0. */
+  readonly source?: number;
   readonly lo: string | null;
   readonly hi: string | null;
 }
@@ -58,4 +60,21 @@ export function keyText(value: unknown, kind: KeyKind, where: string): string {
   const text = typeof value === 'bigint' || typeof value === 'number' ? value.toString() : Buffer.isBuffer(value) ? value.toString('utf8') : String(value);
   if (kind === 'int' && !/^-?\d+$/.test(text)) throw new TypeError(`${where}: scroll key ${JSON.stringify(text)} is not an integer`);
   return text;
+}
+
+/**
+ * A sharded source's segments: every physical table (`units` of them) scrolls the same key ranges, so one
+ * range holds the rows of all of them and is verified once. Segment `unit * ranges.length + i` is range `i`
+ * of physical table `unit`.
+ */
+export function unitSegments(ranges: readonly Segment[], units: number): Segment[] {
+  const out: Segment[] = [];
+  for (let unit = 0; unit < units; unit++) for (const r of ranges) out.push({ index: unit * ranges.length + r.index, source: unit, lo: r.lo, hi: r.hi });
+  return out;
+}
+
+/** The segments sharing a key range with `segment` (itself included) among `units` × `ranges`; the first verifies the range. */
+export function rangeSiblings(segment: number, ranges: number, units: number): number[] {
+  const i = segment % ranges;
+  return Array.from({ length: units }, (_, u) => u * ranges + i);
 }

@@ -298,7 +298,7 @@ export function builtInPlacementSql(
   shardKeys: readonly string[],
   algorithm: 'spread' | 'last3-mod',
   layout: { readonly databases: number; readonly tablesPerDb: number },
-): { notProvenIn: (slot: number) => string } {
+): { notProvenIn: (slot: number) => string; routesTo: (slot: number) => string } {
   const { databases: n, tablesPerDb: m } = layout;
   for (const v of [n, m]) if (!Number.isInteger(v) || v < 1) throw new RangeError(`layout counts must be positive integers, got ${n} × ${m}`);
   if (shardKeys.length === 0) throw new RangeError('no shard key columns');
@@ -312,14 +312,14 @@ export function builtInPlacementSql(
     algorithm === 'spread'
       ? `CAST(${u} AS BINARY) = CAST(TRIM(LEADING '0' FROM ${k}) AS BINARY)`
       : `${tail} <> '' AND ${tail} NOT REGEXP '[^0-9]'`;
-  return {
-    notProvenIn: (slot) => {
-      if (!Number.isInteger(slot) || slot < 0 || slot >= n * m) throw new RangeError(`slot ${slot} outside ${n} × ${m}`);
-      const db = Math.floor(slot / m);
-      const table = slot % m;
-      // spread: r = u mod n·m, db = r mod n, table = r div n — so slot ⇔ r = table·n + db.
-      const routes = algorithm === 'spread' ? `${u} MOD ${n * m} = ${table * n + db}` : `${t} MOD ${n} = ${db} AND ${t} MOD ${m} = ${table}`;
-      return `IF(${sure} AND ${routes}, 0, 1)`;
-    },
+  /** A predicate true for the rows the rule places, with certainty, in the table at `slot`. */
+  const routesTo = (slot: number): string => {
+    if (!Number.isInteger(slot) || slot < 0 || slot >= n * m) throw new RangeError(`slot ${slot} outside ${n} × ${m}`);
+    const db = Math.floor(slot / m);
+    const table = slot % m;
+    // spread: r = u mod n·m, db = r mod n, table = r div n — so slot ⇔ r = table·n + db.
+    const routes = algorithm === 'spread' ? `${u} MOD ${n * m} = ${table * n + db}` : `${t} MOD ${n} = ${db} AND ${t} MOD ${m} = ${table}`;
+    return `(${sure} AND ${routes})`;
   };
+  return { notProvenIn: (slot) => `IF(${routesTo(slot)}, 0, 1)`, routesTo };
 }

@@ -25,11 +25,18 @@ describe('Map items at synth', () => {
     expect(mapItemsBytes(config)).toBe(JSON.stringify(items).length);
   });
 
+  it('counts a segment per physical source table of a sharded source, each item naming its table', () => {
+    const base = migration(2, 1);
+    const config = parseConfig({ ...base, source: { host: 'src', user: 'reshard', databases: 2, databasePattern: 'old_{db}' }, tables: [{ ...base.tables[0]!, sourceTable: 't0_{table}', sourceTablesPerDb: 2 }] });
+    const items = ['old_0.t0_0', 'old_0.t0_1', 'old_1.t0_0', 'old_1.t0_1'].flatMap((source, u) => [0, 1].map((s) => ({ migrationId: 'orders-2026', table: 't0', segment: u * 2 + s, source })));
+    expect(mapItemsBytes(config)).toBe(JSON.stringify(items).length);
+  });
+
   it('refuses more segments than fit, naming the most that do', () => {
     const issues = configIssues(() => bindMigration(settings, migration(5000), 'config/test.json'));
     expect(issues).toHaveLength(1);
     const most = Number(/use at most (\d+) segments/.exec(issues[0]!)?.[1]);
-    expect(issues[0]).toMatch(/^m\.yaml: copy\.segments: 5000 segments × 2 table\(s\) make Map items of ≈ \d+ KiB .* over the 200 KiB/);
+    expect(issues[0]).toMatch(/^m\.yaml: copy\.segments: 5000 segments × 2 physical source table\(s\) make Map items of ≈ \d+ KiB .* over the 200 KiB/);
     expect(configIssues(() => bindMigration(settings, migration(most), 'config/test.json'))).toEqual([]);
     expect(configIssues(() => bindMigration(settings, migration(most + 1), 'config/test.json'))).toHaveLength(1);
   });

@@ -30,7 +30,7 @@ let dynamo: LocalDynamo;
 let queues: LocalQueues;
 let rt: LocalRuntime;
 
-const src = () => `\`${config.source.database}\`.order_info`;
+const src = () => `\`${config.source.database!}\`.order_info`;
 const src_ = src;
 
 async function sourceRow(id: number): Promise<RowImage> {
@@ -56,7 +56,7 @@ const groupOf = (e: ChangeEvent) => String((e.after ?? e.before)!.order_no ?? (e
 beforeAll(async () => {
   pool = rootPool();
   reader = createPool({ ...config.source, poolSize: 4 });
-  await seedOrders(pool, config.source.database, { orders: 1000, itemsPerOrder: 0, seed: 13 });
+  await seedOrders(pool, config.source.database!, { orders: 1000, itemsPerOrder: 0, seed: 13 });
   dynamo = await startDynamo();
   queues = await startQueues({ maxReceiveCount: 3, visibilityTimeout: 1 });
   rt = await LocalRuntime.start({ config, dynamo });

@@ -43,7 +43,7 @@ class CrashingQueue extends ChangeQueue {
 const prefix = uniquePrefix('capture');
 const base = testConfig(prefix, { databases: 2, tablesPerDb: 2, pageSize: 500, segments: 2, concurrency: 2, items: false });
 const config = parseConfig({ ...base, cdc: { enabled: true, serverId: 8000 + Math.floor(Math.random() * 50_000) } });
-const src = `\`${config.source.database}\`.order_info`;
+const src = `\`${config.source.database!}\`.order_info`;
 let pool: Pool;
 let dynamo: LocalDynamo;
 let queues: LocalQueues;
@@ -51,7 +51,7 @@ let rt: LocalRuntime;
 
 beforeAll(async () => {
   pool = rootPool();
-  await seedOrders(pool, config.source.database, { orders: 2000, itemsPerOrder: 0, seed: 17 });
+  await seedOrders(pool, config.source.database!, { orders: 2000, itemsPerOrder: 0, seed: 17 });
   dynamo = await startDynamo();
   queues = await startQueues({ maxReceiveCount: 5, visibilityTimeout: 5 });
   rt = await LocalRuntime.start({ config, dynamo, queues });

@@ -28,8 +28,8 @@ async function expectConverged(config: MigrationConfig): Promise<void> {
 describe('copy while the source changes', () => {
   it('20,000 random inserts/updates/deletes during the copy: after lag reaches 0 the targets equal the source', async () => {
     const config = cdcConfig('converge', { pageSize: 200 });
-    const src = `\`${config.source.database}\`.order_info`;
-    await seedOrders(suite.pool, config.source.database, { orders: 20_000, itemsPerOrder: 0, seed: 31 });
+    const src = `\`${config.source.database!}\`.order_info`;
+    await seedOrders(suite.pool, config.source.database!, { orders: 20_000, itemsPerOrder: 0, seed: 31 });
     const rt = await LocalRuntime.start({ config, dynamo: suite.dynamo, retryIntervalMs: 100 });
     try {
       rt.cdc!.start();
@@ -80,8 +80,8 @@ describe('the copy/CDC races (DESIGN §2.5), with and without a version column',
   async function race(name: string, versioned: boolean, stage: (src: string, rows: readonly Record<string, unknown>[]) => Promise<void>) {
     const base = cdcConfig(name, { pageSize: 100, segments: 1 });
     const config = versioned ? base : parseConfig({ ...base, tables: [{ ...base.tables[0]!, versionColumn: undefined }] });
-    const src = `\`${config.source.database}\`.order_info`;
-    await seedOrders(suite.pool, config.source.database, { orders: 300, itemsPerOrder: 0, seed: 5 });
+    const src = `\`${config.source.database!}\`.order_info`;
+    await seedOrders(suite.pool, config.source.database!, { orders: 300, itemsPerOrder: 0, seed: 5 });
     let staged = false;
     let rt: LocalRuntime;
     const hooks: CopyHooks = {
@@ -145,8 +145,8 @@ describe('the copy/CDC races (DESIGN §2.5), with and without a version column',
 describe('verification while the source keeps changing', () => {
   it('reports no false differences: differences in flight are rechecked after CDC catches up', async () => {
     const config = cdcConfig('liveverify', { pageSize: 500 });
-    const src = `\`${config.source.database}\`.order_info`;
-    await seedOrders(suite.pool, config.source.database, { orders: 4000, itemsPerOrder: 0, seed: 61 });
+    const src = `\`${config.source.database!}\`.order_info`;
+    await seedOrders(suite.pool, config.source.database!, { orders: 4000, itemsPerOrder: 0, seed: 61 });
     const rt = await LocalRuntime.start({ config, dynamo: suite.dynamo, retryIntervalMs: 100 });
     try {
       rt.cdc!.start();

@@ -78,7 +78,7 @@ describe('reshard CLI', () => {
 
   it('plans (writing nothing), runs, and reports status as JSON', async () => {
     const config = testConfig(prefix, { databases: 2, tablesPerDb: 2, pageSize: 200, segments: 2, concurrency: 2, items: false });
-    await seedOrders(pool, config.source.database, { orders: 900, itemsPerOrder: 0, seed: 21 });
+    await seedOrders(pool, config.source.database!, { orders: 900, itemsPerOrder: 0, seed: 21 });
     const file = join(work, 'ok.json');
     writeFileSync(file, JSON.stringify(config));
     const stateDir = join(work, 'state');

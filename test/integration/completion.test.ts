@@ -21,7 +21,7 @@ describe('the verify stage and completion', () => {
   it('verifies every segment after the copy; a difference fails the execution until a repairing rerun fixes it', async () => {
     const base = suite.config('vstage');
     const config = withVerify(base, { batchRows: 300 });
-    await seedOrders(suite.pool, config.source.database, { orders: 1500, itemsPerOrder: 0, seed: 31 });
+    await seedOrders(suite.pool, config.source.database!, { orders: 1500, itemsPerOrder: 0, seed: 31 });
     let tampered = false;
     const hooks = {
       // Segments are copied one at a time (concurrency 1): when segment 2 starts, segment 0 is DONE.
@@ -70,7 +70,7 @@ describe('the verify stage and completion', () => {
 
   it('counts rows inserted on a new day after the copy, and the table is not complete until they are copied', async () => {
     const config = suite.config('newday');
-    await seedOrders(suite.pool, config.source.database, { orders: 800, itemsPerOrder: 0, seed: 41, start: new Date('2026-06-01T00:00:00Z'), days: 10 });
+    await seedOrders(suite.pool, config.source.database!, { orders: 800, itemsPerOrder: 0, seed: 41, start: new Date('2026-06-01T00:00:00Z'), days: 10 });
     const rt = await LocalRuntime.start({ config, dynamo: suite.dynamo, retryIntervalMs: 20 });
     try {
       const first = (await rt.execute().result) as { tables: { complete: boolean; statisticsTotal: number }[] };
@@ -79,7 +79,7 @@ describe('the verify stage and completion', () => {
       expect(before.map((d) => d.day)).not.toContain('2026-07-01');
 
       // New orders on a new day (after the copy; no CDC here): keys beyond the copied range.
-      const db = `\`${config.source.database}\``;
+      const db = `\`${config.source.database!}\``;
       await suite.pool.query(
         `INSERT INTO ${db}.order_info (order_no, user_id, status, amount, buyer_name, create_time, update_time)
          SELECT CONCAT('2026070100', LPAD(seq, 5, '0')), 100 + seq, 1, 9.99, 'late', '2026-07-01 10:00:00.000', '2026-07-01 10:00:00.000000'

@@ -45,7 +45,7 @@ describe('full copy into 8 dbs × 8 tables', () => {
     const [[on]] = (await pool.query('SELECT @@GLOBAL.userstat AS v')) as unknown as [[{ v: string }]];
     userstat = String(on.v);
     await pool.query('SET GLOBAL userstat = 1');
-    await seedOrders(pool, config.source.database, { orders: 22_000, itemsPerOrder: 1.5, seed: 7 });
+    await seedOrders(pool, config.source.database!, { orders: 22_000, itemsPerOrder: 1.5, seed: 7 });
     runtime = await LocalRuntime.start({ config });
   });
   afterAll(async () => {
@@ -57,8 +57,8 @@ describe('full copy into 8 dbs × 8 tables', () => {
 
   it('copies every row into its routed table, and a rerun changes nothing', async () => {
     const result = (await runtime.execute().result) as { tables: { table: string; status: string; rowsCopied: number; statisticsTotal: number }[] };
-    const [[srcOrders]] = (await pool.query(`SELECT COUNT(*) AS n FROM \`${config.source.database}\`.order_info`)) as unknown as [[{ n: string }]];
-    const [[srcItems]] = (await pool.query(`SELECT COUNT(*) AS n FROM \`${config.source.database}\`.order_item_detail`)) as unknown as [[{ n: string }]];
+    const [[srcOrders]] = (await pool.query(`SELECT COUNT(*) AS n FROM \`${config.source.database!}\`.order_info`)) as unknown as [[{ n: string }]];
+    const [[srcItems]] = (await pool.query(`SELECT COUNT(*) AS n FROM \`${config.source.database!}\`.order_item_detail`)) as unknown as [[{ n: string }]];
     expect(Number(srcOrders.n) + Number(srcItems.n)).toBeGreaterThanOrEqual(50_000);
     expect(result.tables).toEqual([
       expect.objectContaining({ table: 'order_info', status: 'DONE', rowsCopied: Number(srcOrders.n), statisticsTotal: Number(srcOrders.n) }),
@@ -90,7 +90,7 @@ describe('full copy into 8 dbs × 8 tables', () => {
     const rerun = counted(before, await tableCounters(pool, prefix));
     expect(again.tables.every((t) => t.status === 'DONE')).toBe(true);
     expect((await segments()).flat().map(({ table, segment, status, cursor, pagesDone, rowsCopied }) => ({ table, segment, status, cursor, pagesDone, rowsCopied }))).toEqual(checkpointsBefore);
-    expect(Object.keys(planReads).sort()).toEqual(config.tables.map((t) => `${config.source.database}.${t.name}`).sort());
+    expect(Object.keys(planReads).sort()).toEqual(config.tables.map((t) => `${config.source.database!}.${t.name}`).sort());
     expect(rerun).toEqual(planReads);
     expect(await checkAll(config, pool, [pool])).toEqual(checks);
   });

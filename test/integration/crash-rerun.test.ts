@@ -36,7 +36,7 @@ describe('a killed run', () => {
     const db = (n: number) => base.target.databasePattern.replace('{db}', String(n));
     // Throttled so the copy takes seconds and the kill lands inside it.
     const config = parseConfig({ ...base, copy: { ...base.copy, maxRowsPerSec: 1500 } });
-    await seedOrders(pool, config.source.database, { orders: 6000, itemsPerOrder: 0, seed: 31 });
+    await seedOrders(pool, config.source.database!, { orders: 6000, itemsPerOrder: 0, seed: 31 });
     const file = join(work, 'config.json');
     writeFileSync(file, JSON.stringify(config));
     const stateDir = join(work, 'state');

@@ -22,7 +22,7 @@ const fresh = suite.config;
 describe('a persistently failing segment', () => {
   it('fails its child and the execution (redrive-able), records the error and retries, and a rerun resumes from the checkpoints', async () => {
     const config = fresh('failseg');
-    await seedOrders(suite.pool, config.source.database, { orders: 1200, itemsPerOrder: 0, seed: 3 });
+    await seedOrders(suite.pool, config.source.database!, { orders: 1200, itemsPerOrder: 0, seed: 3 });
     let broken = true;
     const touched: number[] = [];
     const hooks = {
@@ -106,16 +106,16 @@ describe('fencing', () => {
 describe('bad input', () => {
   it('plan refuses a source table whose scroll key has no index, naming the index to add', async () => {
     const config = fresh('noidx');
-    await seedOrders(suite.pool, config.source.database, { orders: 50, itemsPerOrder: 0 });
-    await suite.pool.query(`ALTER TABLE \`${config.source.database}\`.order_info ADD COLUMN seq BIGINT NOT NULL DEFAULT 0`);
-    await suite.pool.query(`UPDATE \`${config.source.database}\`.order_info SET seq = id * 10`);
+    await seedOrders(suite.pool, config.source.database!, { orders: 50, itemsPerOrder: 0 });
+    await suite.pool.query(`ALTER TABLE \`${config.source.database!}\`.order_info ADD COLUMN seq BIGINT NOT NULL DEFAULT 0`);
+    await suite.pool.query(`UPDATE \`${config.source.database!}\`.order_info SET seq = id * 10`);
     const noIndex = parseConfig({ ...config, tables: [{ ...config.tables[0]!, scrollKey: 'seq' }] });
     const ctx = await buildContext({ config: noIndex, store: new StateStore(dynamoClient({ ...LOCAL_AWS, endpoint: suite.dynamo.endpoint }), 'x'), workerId: 't' });
     try {
       const err = await plan(ctx, { dryRun: true }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(SchemaError);
       expect((err as Error).message).toMatch(/no index serves the keyset scroll on seq/);
-      expect((err as Error).message).toContain(`ALTER TABLE \`${config.source.database}\`.\`order_info\` ADD INDEX \`idx_seq\` (\`seq\`);`);
+      expect((err as Error).message).toContain(`ALTER TABLE \`${config.source.database!}\`.\`order_info\` ADD INDEX \`idx_seq\` (\`seq\`);`);
     } finally {
       await closeContext(ctx);
     }
@@ -134,8 +134,8 @@ describe('bad input', () => {
 
   it('a row whose shard keys are NULL or non-numeric fails its batch with an error naming the row, loses nothing, and retry completes after the fix', async () => {
     const config = fresh('badrow', { segments: 1 });
-    await seedOrders(suite.pool, config.source.database, { orders: 500, itemsPerOrder: 0, seed: 5 });
-    const db = `\`${config.source.database}\``;
+    await seedOrders(suite.pool, config.source.database!, { orders: 500, itemsPerOrder: 0, seed: 5 });
+    const db = `\`${config.source.database!}\``;
     await suite.pool.query(`UPDATE ${db}.order_info SET order_no = NULL, user_id = NULL WHERE id = 250`);
     const rt = await LocalRuntime.start({ config, dynamo: suite.dynamo, retryIntervalMs: 20 });
     try {

@@ -17,7 +17,7 @@ const fresh = suite.config;
 describe('last3-mod (the original platform rule)', () => {
   it('sends every row of db k to table k when db and table counts are equal; plan warns about the unused tables first', async () => {
     const config = fresh('last3', { algorithm: 'last3-mod' });
-    await seedOrders(suite.pool, config.source.database, { orders: 2000, itemsPerOrder: 0, seed: 9 });
+    await seedOrders(suite.pool, config.source.database!, { orders: 2000, itemsPerOrder: 0, seed: 9 });
     const rt = await LocalRuntime.start({ config, dynamo: suite.dynamo });
     try {
       const preview = await plan(rt.ctx, { dryRun: true });
@@ -40,12 +40,12 @@ describe('a custom routing module', () => {
   it('routes with the exported route function', async () => {
     const base = fresh('custom');
     const config = parseConfig({ ...base, routing: { algorithm: 'custom', module: 'examples/last3-router.mjs' } });
-    await seedOrders(suite.pool, config.source.database, { orders: 600, itemsPerOrder: 0, seed: 4, nullOrderNo: 0 });
+    await seedOrders(suite.pool, config.source.database!, { orders: 600, itemsPerOrder: 0, seed: 4, nullOrderNo: 0 });
     const rt = await LocalRuntime.start({ config, dynamo: suite.dynamo });
     try {
       await rt.execute().result;
       // examples/last3-router.mjs: n = last 4 digits; db = n mod 4, table = (n div 4) mod 4.
-      const [rows] = await suite.pool.query<import('mysql2').RowDataPacket[]>(`SELECT id, order_no FROM \`${config.source.database}\`.order_info`);
+      const [rows] = await suite.pool.query<import('mysql2').RowDataPacket[]>(`SELECT id, order_no FROM \`${config.source.database!}\`.order_info`);
       for (const r of rows.slice(0, 50)) {
         const n = Number(String(r.order_no).slice(-4));
         const [found] = await suite.pool.query<import('mysql2').RowDataPacket[]>(`SELECT id FROM \`${base.target.databasePattern.replace('{db}', String(n % 4))}\`.\`order_info_${Math.floor(n / 4) % 4}\` WHERE id = ?`, [r.id]);
@@ -65,9 +65,9 @@ describe('a time window', () => {
   it('copies only rows inside the window and counts statistics per day within it', async () => {
     const base = fresh('window');
     const config = parseConfig({ ...base, tables: [{ ...base.tables[0]!, window: { from: '2026-07-01', to: '2026-08-01' } }] });
-    await seedOrders(suite.pool, config.source.database, { orders: 3000, itemsPerOrder: 0, seed: 8, start: new Date('2026-06-01T00:00:00Z'), days: 90 });
+    await seedOrders(suite.pool, config.source.database!, { orders: 3000, itemsPerOrder: 0, seed: 8, start: new Date('2026-06-01T00:00:00Z'), days: 90 });
     const [[{ n }]] = (await suite.pool.query(
-      `SELECT COUNT(*) AS n FROM \`${config.source.database}\`.order_info WHERE create_time >= '2026-07-01' AND create_time < '2026-08-01'`,
+      `SELECT COUNT(*) AS n FROM \`${config.source.database!}\`.order_info WHERE create_time >= '2026-07-01' AND create_time < '2026-08-01'`,
     )) as unknown as [[{ n: string }]];
     const rt = await LocalRuntime.start({ config, dynamo: suite.dynamo });
     try {
@@ -88,10 +88,10 @@ describe('a time window', () => {
 describe('target preparation', () => {
   it('refuses an existing target table whose columns differ from the source, naming the column', async () => {
     const config = fresh('differs');
-    await seedOrders(suite.pool, config.source.database, { orders: 100, itemsPerOrder: 0 });
+    await seedOrders(suite.pool, config.source.database!, { orders: 100, itemsPerOrder: 0 });
     const db = config.target.databasePattern.replace('{db}', '1');
     await suite.pool.query(`CREATE DATABASE \`${db}\``);
-    await suite.pool.query(`CREATE TABLE \`${db}\`.order_info_2 LIKE \`${config.source.database}\`.order_info`);
+    await suite.pool.query(`CREATE TABLE \`${db}\`.order_info_2 LIKE \`${config.source.database!}\`.order_info`);
     await suite.pool.query(`ALTER TABLE \`${db}\`.order_info_2 MODIFY amount DECIMAL(10,2) NOT NULL`);
     const rt = await LocalRuntime.start({ config, dynamo: suite.dynamo });
     try {
@@ -109,13 +109,13 @@ describe('write methods', () => {
     it(`copies awkward values exactly with ${writeMethod === 'load' ? 'LOAD DATA LOCAL' : 'multi-row INSERT'}`, async () => {
       const base = fresh(`wm${writeMethod}`, { segments: 1 });
       const config = parseConfig({ ...base, copy: { ...base.copy, writeMethod } });
-      await seedOrders(suite.pool, config.source.database, { orders: 300, itemsPerOrder: 0, seed: 12 });
+      await seedOrders(suite.pool, config.source.database!, { orders: 300, itemsPerOrder: 0, seed: 12 });
       const awkward = ['back\\slash', 'tab\tin', 'new\nline', 'nul\0byte', '\\N', 'N', '', 'emoji 🧪 ✓', 'quote \' "dq"', 'trailing space '];
       for (const [i, remark] of awkward.entries())
-        await suite.pool.query(`UPDATE \`${config.source.database}\`.order_info SET remark = ?, attrs = ? WHERE id = ?`, [remark, JSON.stringify({ k: remark }), i + 1]);
-      await suite.pool.query(`ALTER TABLE \`${config.source.database}\`.order_info ADD COLUMN blob_col BLOB NULL`);
-      await suite.pool.query(`UPDATE \`${config.source.database}\`.order_info SET blob_col = ? WHERE id = 1`, [Buffer.from([0x5c, 0x09, 0x0a, 0x00, 0xff, 0x4e, 0x5c, 0x4e])]);
-      await suite.pool.query(`UPDATE \`${config.source.database}\`.order_info SET blob_col = ? WHERE id = 2`, [Buffer.alloc(0)]);
+        await suite.pool.query(`UPDATE \`${config.source.database!}\`.order_info SET remark = ?, attrs = ? WHERE id = ?`, [remark, JSON.stringify({ k: remark }), i + 1]);
+      await suite.pool.query(`ALTER TABLE \`${config.source.database!}\`.order_info ADD COLUMN blob_col BLOB NULL`);
+      await suite.pool.query(`UPDATE \`${config.source.database!}\`.order_info SET blob_col = ? WHERE id = 1`, [Buffer.from([0x5c, 0x09, 0x0a, 0x00, 0xff, 0x4e, 0x5c, 0x4e])]);
+      await suite.pool.query(`UPDATE \`${config.source.database!}\`.order_info SET blob_col = ? WHERE id = 2`, [Buffer.alloc(0)]);
       const rt = await LocalRuntime.start({ config, dynamo: suite.dynamo });
       try {
         await rt.execute().result;

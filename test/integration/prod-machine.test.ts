@@ -25,7 +25,7 @@ describe('the synthesized prod state machine, locally', () => {
     for (const name of [States.map, States.verifyMap]) expect(states[name]).toMatchObject({ MaxConcurrency: 32, ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED' } } });
 
     const config = suite.config('prodsm');
-    await seedOrders(suite.pool, config.source.database, { orders: 1500, itemsPerOrder: 0, seed: 17 });
+    await seedOrders(suite.pool, config.source.database!, { orders: 1500, itemsPerOrder: 0, seed: 17 });
     let broken = true;
     const hooks = {
       beforePage: (_t: string, segment: number) => {

@@ -44,8 +44,8 @@ describe('verification report', () => {
   it('per-day counts (source by time column within the window vs all targets), rows per target table and the dirty keys match SQL', async () => {
     const base = suite.config('report');
     const config = parseConfig({ ...base, tables: [{ ...base.tables[0]!, window: WINDOW }] });
-    const src = `\`${config.source.database}\`.order_info`;
-    await seedOrders(suite.pool, config.source.database, { orders: 3000, itemsPerOrder: 0, seed: 5, start: new Date('2026-06-01T00:00:00Z'), days: 12 });
+    const src = `\`${config.source.database!}\`.order_info`;
+    await seedOrders(suite.pool, config.source.database!, { orders: 3000, itemsPerOrder: 0, seed: 5, start: new Date('2026-06-01T00:00:00Z'), days: 12 });
     const rt = await LocalRuntime.start({ config, dynamo: suite.dynamo });
     try {
       await rt.execute().result;
@@ -139,7 +139,7 @@ describe('verification report', () => {
     const base = suite.config('reportcli', { databases: 2, tablesPerDb: 2 });
     const { timeColumn: _t, ...table } = base.tables[0]!;
     const config = parseConfig({ ...base, tables: [table] });
-    await seedOrders(suite.pool, config.source.database, { orders: 600, itemsPerOrder: 0, seed: 8 });
+    await seedOrders(suite.pool, config.source.database!, { orders: 600, itemsPerOrder: 0, seed: 8 });
     const file = join(work, 'config.json');
     writeFileSync(file, JSON.stringify(config));
     const stateDir = join(work, 'state');
@@ -148,7 +148,7 @@ describe('verification report', () => {
       return { code: r.status, stdout: r.stdout, stderr: r.stderr };
     };
     expect(reshard('run').code).toBe(0);
-    const [gone] = await suite.pool.query<RowDataPacket[]>(`SELECT id, order_no, user_id FROM \`${config.source.database}\`.order_info WHERE order_no IS NOT NULL ORDER BY id LIMIT 2`);
+    const [gone] = await suite.pool.query<RowDataPacket[]>(`SELECT id, order_no, user_id FROM \`${config.source.database!}\`.order_info WHERE order_no IS NOT NULL ORDER BY id LIMIT 2`);
     for (const r of gone) {
       const slot = Number(BigInt(String(r.order_no)) % 4n); // spread over 2 × 2
       await suite.pool.query(`DELETE FROM \`${config.target.databasePattern.replace('{db}', String(slot % 2))}\`.order_info_${Math.floor(slot / 2)} WHERE id = ?`, [r.id]);

@@ -22,7 +22,7 @@ describe('crash resume at seeded kill points', () => {
 
   beforeAll(async () => {
     pool = rootPool();
-    await seedOrders(pool, config.source.database, { orders: 6000, itemsPerOrder: 0, seed: 11 });
+    await seedOrders(pool, config.source.database!, { orders: 6000, itemsPerOrder: 0, seed: 11 });
     dynamo = await startDynamo();
   });
   afterAll(async () => {

@@ -49,7 +49,7 @@ const ROWS: string[][] = [
 ];
 
 async function seedOdd(config: MigrationConfig, copies = 3): Promise<number> {
-  const db = config.source.database;
+  const db = config.source.database!;
   await suite.pool.query(`CREATE DATABASE IF NOT EXISTS \`${db}\` CHARACTER SET utf8mb4`);
   await suite.pool.query(ODD_DDL(db));
   let id = 0;
@@ -71,7 +71,7 @@ function oddConfig(name: string, copy: Record<string, unknown> = {}): MigrationC
 async function bytesOf(rt: LocalRuntime, config: MigrationConfig, table: string, columns: readonly string[]): Promise<{ source: string[]; targets: string[] }> {
   const list = ['id', ...columns].map((c) => `IFNULL(HEX(\`${c}\`), 'null')`).join(", '|', ");
   const read = async (at: string) => (await suite.pool.query<RowDataPacket[]>(`SELECT CONCAT(${list}) AS b FROM ${at} ORDER BY id`))[0].map((r) => String(r.b));
-  const source = await read(`\`${config.source.database}\`.\`${table}\``);
+  const source = await read(`\`${config.source.database!}\`.\`${table}\``);
   const targets: string[] = [];
   for (const t of routerFor(rt.ctx, tableConfig(rt.ctx, table)).allTargets()) targets.push(...(await read(`\`${t.database}\`.\`${t.tableName}\``)));
   const id = (b: string) => BigInt(`0x${b.split('|')[0]}`);
@@ -110,7 +110,7 @@ async function copyOneTable(
   copy: Record<string, unknown> = {},
 ): Promise<void> {
   const config = parseConfig({ ...oddConfig(name, copy), tables: [{ name, scrollKey: 'id', shardKeys: ['shard_no'], targetTable: `${name}_{table}`, tablesPerDb: 2 }] });
-  const db = config.source.database;
+  const db = config.source.database!;
   await suite.pool.query(`CREATE DATABASE IF NOT EXISTS \`${db}\``);
   await suite.pool.query(`CREATE TABLE \`${db}\`.\`${name}\` (${ddl})`);
   await fill(`\`${db}\`.\`${name}\``);

@@ -94,8 +94,8 @@ describe('TLS', () => {
         target: { ...base.target, connection: { ...base.target.connection, port, tls } },
         verify: { ...base.verify, enabled: true },
       });
-      await pool.query(`CREATE DATABASE \`${config.source.database}\``);
-      await seedOrders(pool, config.source.database, { orders: 1000, itemsPerOrder: 0, seed: 41 });
+      await pool.query(`CREATE DATABASE \`${config.source.database!}\``);
+      await seedOrders(pool, config.source.database!, { orders: 1000, itemsPerOrder: 0, seed: 41 });
       const rt = await LocalRuntime.start({ config });
       try {
         await rt.execute().result;

@@ -18,12 +18,12 @@ describe('verification gaps', () => {
    */
   it('finds a row that sits in a target table it does not route to', async () => {
     const config = suite.config('misplaced');
-    await seedOrders(suite.pool, config.source.database, { orders: 1000, itemsPerOrder: 0, seed: 3 });
+    await seedOrders(suite.pool, config.source.database!, { orders: 1000, itemsPerOrder: 0, seed: 3 });
     const rt = await LocalRuntime.start({ config, dynamo: suite.dynamo });
     try {
       await rt.execute().result;
       const router = routerFor(rt.ctx, tableConfig(rt.ctx, 'order_info'));
-      const [[row]] = (await suite.pool.query(`SELECT * FROM \`${config.source.database}\`.order_info WHERE id = 10`)) as unknown as [[Record<string, unknown>]];
+      const [[row]] = (await suite.pool.query(`SELECT * FROM \`${config.source.database!}\`.order_info WHERE id = 10`)) as unknown as [[Record<string, unknown>]];
       const home = router.route(row);
       const other = router.allTargets().find((t) => t !== home && `${t.database}.${t.tableName}` !== `${home.database}.${home.tableName}`)!;
       await suite.pool.query(`INSERT INTO \`${other.database}\`.\`${other.tableName}\` SELECT * FROM \`${home.database}\`.\`${home.tableName}\` WHERE id = 10`);
@@ -43,8 +43,8 @@ describe('verification gaps', () => {
    */
   it('proves batches holding odd but routable shard keys by checksum, and finds one misplaced', async () => {
     const config = suite.config('oddkeys');
-    const src = `\`${config.source.database}\`.order_info`;
-    await seedOrders(suite.pool, config.source.database, { orders: 1000, itemsPerOrder: 0, seed: 4 });
+    const src = `\`${config.source.database!}\`.order_info`;
+    await seedOrders(suite.pool, config.source.database!, { orders: 1000, itemsPerOrder: 0, seed: 4 });
     const odd: [number, string | null][] = [
       [10, ' 0042 '],
       [11, '\t17'],

@@ -101,7 +101,7 @@ function typedConfig(): MigrationConfig {
 }
 
 async function seedTyped(config: MigrationConfig, rows: Partial<Record<Col, unknown>>[]): Promise<void> {
-  const db = config.source.database;
+  const db = config.source.database!;
   await suite.pool.query(`CREATE DATABASE IF NOT EXISTS \`${db}\` CHARACTER SET utf8mb4`);
   await suite.pool.query(TYPED_DDL(db));
   const values = rows.map((r, i) => COLUMNS.map((c) => (c === 'id' ? i + 1 : c === 'shard_no' ? (i + 1) * 7 : r[c] === undefined ? (BASE[c] ?? null) : r[c])));
@@ -159,7 +159,7 @@ describe('verification across types', () => {
       await rt.execute().result;
       const summary = await verifyTable(rt.ctx, 'typed', { batchRows: 10 });
       const exact = async (at: string) => (await suite.pool.query<RowDataPacket[]>(`SELECT id, fl + 0e0 AS v FROM ${at} ORDER BY id`))[0].map((r) => `${r.id}:${r.v}`);
-      const source = await exact(`\`${config.source.database}\`.typed`);
+      const source = await exact(`\`${config.source.database!}\`.typed`);
       const target = (await Promise.all([1, 2, 3].map((id) => exact(`${targetOf(rt, id).at}`)))).flat().filter((v, i, a) => a.indexOf(v) === i);
       const copiedExactly = [...target].sort().join() === [...source].sort().join();
       // Either the copy is exact, or verification says it is not.

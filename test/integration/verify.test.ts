@@ -15,7 +15,7 @@ const suite = integrationSuite({ databases: 4, tablesPerDb: 4, pageSize: 1000, s
 describe('verify', () => {
   it('finds exactly 37 changed, 11 deleted and 5 extra target rows with the right columns; repair fixes them; a second pass is clean', async () => {
     const config = suite.config('verify');
-    await seedOrders(suite.pool, config.source.database, { orders: 5000, itemsPerOrder: 0, seed: 23 });
+    await seedOrders(suite.pool, config.source.database!, { orders: 5000, itemsPerOrder: 0, seed: 23 });
     const rt = await LocalRuntime.start({ config, dynamo: suite.dynamo });
     try {
       await rt.execute().result;
@@ -30,7 +30,7 @@ describe('verify', () => {
       while (ids.size < 48) ids.add(1 + Math.floor(rand() * 5000));
       const [changed, deleted] = [[...ids].slice(0, 37), [...ids].slice(37)];
       const where = async (id: number) => {
-        const [[row]] = (await suite.pool.query(`SELECT * FROM \`${config.source.database}\`.order_info WHERE id = ?`, [id])) as unknown as [[Record<string, unknown>]];
+        const [[row]] = (await suite.pool.query(`SELECT * FROM \`${config.source.database!}\`.order_info WHERE id = ?`, [id])) as unknown as [[Record<string, unknown>]];
         const t = router.route(row);
         return { row, at: `\`${t.database}\`.\`${t.tableName}\``, target: `${t.database}.${t.tableName}` };
       };
@@ -82,7 +82,7 @@ describe('verify', () => {
       // Complete needs the statistics total verified: 5 rows were inserted into targets only, the source still has 5000.
       expect(view).toMatchObject({ status: 'DONE', verifiedRows: again.rowsCompared, dirtyRows: 0, complete: true });
       expect(again).toMatchObject({ clean: true, missing: 0, different: 0, extra: 0, byRows: 0 });
-      const [[{ n }]] = (await suite.pool.query(`SELECT COUNT(*) AS n FROM \`${config.source.database}\`.order_info`)) as unknown as [[RowDataPacket]];
+      const [[{ n }]] = (await suite.pool.query(`SELECT COUNT(*) AS n FROM \`${config.source.database!}\`.order_info`)) as unknown as [[RowDataPacket]];
       expect(again.rowsCompared).toBe(Number(n));
     } finally {
       await rt.close();

@@ -162,7 +162,7 @@ describe('leases through the store, from the item in the exception (no GetItem)'
   it('commitPage: LeaseLostError carrying the current checkpoint', async () => {
     const { doc, sent } = client({ ...segment, status: 'RUNNING', leaseOwner: 'worker-b', leaseExpiry: 9, leaseToken: 5 });
     const store = new StateStore(doc, TABLE);
-    const held = { ...segment, status: 'RUNNING' as const, leaseOwner: 'worker-a', leaseToken: 4, rowsInserted: 0, rowsUpdated: 0, rowsSkipped: 0 };
+    const held = { ...segment, source: 0, status: 'RUNNING' as const, leaseOwner: 'worker-a', leaseToken: 4, rowsInserted: 0, rowsUpdated: 0, rowsSkipped: 0 };
 
     const err = await store.commitPage('m', held, 'worker-a', 1000, { cursor: '60', rows: 10, inserted: 10, updated: 0, skipped: 0, done: false }).catch((e: unknown) => e);
 

@@ -25,6 +25,7 @@ function toCheckpoint(item: Item): Checkpoint {
   return {
     table: String(item.table),
     segment: Number(item.segment),
+    source: Number(item.source ?? 0),
     lo: (item.lo as string | null | undefined) ?? null,
     hi: (item.hi as string | null | undefined) ?? null,
     cursor: (item.cursor as string | null | undefined) ?? null,
@@ -62,6 +63,7 @@ export class SegmentItems {
             sk: segSk(table, s.index),
             table,
             segment: s.index,
+            source: s.source ?? 0,
             lo: s.lo,
             hi: s.hi,
             cursor: s.lo,

@@ -1,7 +1,7 @@
 /** The batch loop over one copy segment's key range, with its cursor, time budget and outcome. */
 import { SchemaError } from '../../core/errors.js';
 import { segmentOutcome, type VerifyBatchState } from '../../core/model.js';
-import { keyText } from '../../core/segments.js';
+import { compareKeys, keyText, rangeSiblings } from '../../core/segments.js';
 import { addCounts, batchCounts, emptyCounts } from '../../core/verify-counts.js';
 import { planFor, tableConfig, type AppContext } from '../context.js';
 import { verifyBatch } from './batch.js';
@@ -19,6 +19,9 @@ export async function verifySegment(ctx: AppContext, req: VerifySegmentRequest, 
   const plan = await planFor(ctx, table.name);
   const cp = await ctx.store.getSegment(ctx.config.migrationId, table.name, req.segment);
   if (!cp) throw new SchemaError(`segment ${table.name}#${req.segment} of migration ${ctx.config.migrationId} does not exist: run plan first`);
+  // A sharded source: the first physical table's segment of a key range verifies the range for all of them.
+  const siblings = plan.ranges ? rangeSiblings(req.segment, plan.ranges, plan.segments / plan.ranges) : [req.segment];
+  if (siblings[0] !== req.segment) return { table: table.name, segment: req.segment, done: true, cursor: cp.hi, batch: 0, ...emptyCounts() };
   const check = await tableCheck(ctx, table, plan);
   const batchRows = opts.batchRows ?? ctx.config.verify.batchRows;
   const counts = emptyCounts();
@@ -38,9 +41,11 @@ export async function verifySegment(ctx: AppContext, req: VerifySegmentRequest, 
   };
   // A batch's upper key: the batchRows-th key after `from` within the segment (index only), else the
   // segment's end. The next batch's is looked up while this batch is verified.
+  // Over several physical tables, the lowest of their edges at an equal share of the batch each.
   const edgeAfter = async (from: string | null): Promise<string | null> => {
-    const k = await check.source.edge(table.scrollKey, rangeOf(check, from, cp.hi), batchRows);
-    return k === undefined ? cp.hi : keyText(k, plan.keyKind, `${table.name} verify`);
+    const found = await check.source.edges(table.scrollKey, rangeOf(check, from, cp.hi), Math.max(1, Math.ceil(batchRows / check.source.count)));
+    const keys = found.filter((k) => k !== undefined && k !== null).map((k) => keyText(k, plan.keyKind, `${table.name} verify`));
+    return keys.length ? keys.reduce((a, b) => (compareKeys(a, b, plan.keyKind) <= 0 ? a : b)) : cp.hi;
   };
   let nextEdge = edgeAfter(lo);
   for (;;) {
@@ -57,7 +62,7 @@ export async function verifySegment(ctx: AppContext, req: VerifySegmentRequest, 
     if (done) {
       await flush();
       const status = segmentOutcome(await ctx.store.verifyBatches(ctx.config.migrationId, table.name, req.segment));
-      await ctx.store.markSegmentVerified(ctx.config.migrationId, table.name, req.segment, status);
+      for (const sg of siblings) await ctx.store.markSegmentVerified(ctx.config.migrationId, table.name, sg, status);
       return { table: table.name, segment: req.segment, done: true, cursor: lo, batch, status, ...counts };
     }
     if (req.budgetMs !== undefined && Date.now() - started >= req.budgetMs) {

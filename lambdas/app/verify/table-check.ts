@@ -8,7 +8,7 @@ import { rangeWhere, type RangeWhere } from '../../core/verify-sql.js';
 import { SourceChecks, TargetChecks } from '../../adapters/checksums.js';
 import { bindKey } from '../../adapters/mysql/source.js';
 import type { TablePlan } from '../../core/model.js';
-import { routerFor, sourceFor, type AppContext } from '../context.js';
+import { routerFor, sourcesFor, type AppContext } from '../context.js';
 
 export interface TableCheck {
   readonly table: TableConfig;
@@ -32,7 +32,8 @@ export interface TableCheck {
 }
 
 export async function tableCheck(ctx: AppContext, table: TableConfig, plan: TablePlan): Promise<TableCheck> {
-  const source = new SourceChecks(sourceFor(ctx, table.name).table);
+  // Every physical source table at once: a batch is a key range of the logical table.
+  const source = new SourceChecks(sourcesFor(ctx, table.name).map((r) => r.table));
   const { kinds, readKinds } = await source.columnKinds();
   const router = routerFor(ctx, table);
   const { algorithm } = ctx.config.routing;

@@ -1,0 +1,253 @@
+/**
+ * Many-to-many: a sharded source (8 databases × 8 tables per logical table, placed by last3-mod, on two
+ * servers) resharded into 16 × 16 with spread on two target servers, killed mid-copy and run again; and the
+ * plan's refusals of a source layout it cannot copy safely.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mysql, { type Pool, type RowDataPacket } from 'mysql2/promise';
+import { startMariaDb, type MariaDb } from '../../local/mariadb.js';
+import { LocalRuntime } from '../../local/runtime.js';
+import { seedShardedOrders } from '../../local/seed.js';
+import { checkAll } from '../../local/checksum.js';
+import { plan } from '../../lambdas/app/plan.js';
+import { migrationStatus } from '../../lambdas/app/status.js';
+import { parseConfig, type MigrationConfig } from '../../lambdas/core/config.js';
+import { ConfigError, SchemaError } from '../../lambdas/core/errors.js';
+import { DoomedProcess } from '../helpers/crash.js';
+import { dropPrefixed, mysqlPort, rootPool, uniquePrefix } from '../helpers/db.js';
+import { startDynamo, type LocalDynamo } from '../../local/emulators.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'reshard-m2m-'));
+const portB = mysqlPort() + 1002;
+let serverB: MariaDb;
+let poolA: Pool;
+let poolB: Pool;
+let dynamo: LocalDynamo;
+const prefixes: string[] = [];
+
+const conn = (port: number) => ({ host: '127.0.0.1', port, user: 'root', password: '', poolSize: 4 });
+
+beforeAll(async () => {
+  serverB = await startMariaDb({ dir: join(dir, 'b'), port: portB });
+  poolA = rootPool();
+  poolB = mysql.createPool({ host: '127.0.0.1', port: portB, user: 'root', password: '', connectionLimit: 8, dateStrings: true, supportBigNumbers: true, bigNumberStrings: true });
+  dynamo = await startDynamo();
+});
+afterAll(async () => {
+  await dynamo?.close();
+  for (const p of prefixes) await dropPrefixed(poolA, p);
+  await poolA?.end();
+  await poolB?.end();
+  await serverB?.stop('kill');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** A config resharding `<prefix>_s_{db}` (dbs × tables, last3-mod) into `<prefix>_t_{db}` (spread). */
+function reshardConfig(
+  prefix: string,
+  o: { dbs: number; tables: number; placement: number[]; targetDbs: number; targetTables: number; targetOn: (db: number) => number; items?: boolean; extra?: Record<string, unknown> },
+): MigrationConfig {
+  const ports = [mysqlPort(), portB];
+  const table = (name: string) => ({
+    name,
+    sourceTable: `${name}_{table}`,
+    sourceTablesPerDb: o.tables,
+    scrollKey: 'id',
+    shardKeys: ['order_no', 'user_id'],
+    versionColumn: 'update_time',
+    timeColumn: 'create_time',
+    targetTable: `${name}_{table}`,
+    tablesPerDb: o.targetTables,
+  });
+  return parseConfig({
+    migrationId: prefix.replaceAll('_', '-'),
+    source: { connections: ports.map(conn), databases: o.dbs, databasePattern: `${prefix}_s_{db}`, placement: o.placement, routing: { algorithm: 'last3-mod' } },
+    target: {
+      databases: o.targetDbs,
+      databasePattern: `${prefix}_t_{db}`,
+      connections: Array.from({ length: o.targetDbs }, (_, db) => conn(ports[o.targetOn(db)]!)),
+    },
+    tables: (o.items ?? true) ? [table('order_info'), table('order_item_detail')] : [table('order_info')],
+    routing: { algorithm: 'spread' },
+    copy: { pageSize: 200, segments: 2, concurrency: 4, leaseSeconds: 1 },
+    verify: { batchRows: 1000 },
+    ...o.extra,
+  });
+}
+
+describe('8 × 8 on two servers into 16 × 16 on two servers', () => {
+  it('copies both tables, survives a kill mid-copy, verifies CLEAN, and keeps every order with its items', async () => {
+    const prefix = uniquePrefix('m2m');
+    prefixes.push(prefix);
+    const placement = [0, 0, 0, 0, 1, 1, 1, 1];
+    const config = reshardConfig(prefix, { dbs: 8, tables: 8, placement, targetDbs: 16, targetTables: 16, targetOn: (db) => (db < 8 ? 0 : 1) });
+    const seeded = await seedShardedOrders(
+      [poolA, poolB],
+      { databasePattern: `${prefix}_s_{db}`, databases: 8, tablesPerDb: 8, placement, algorithm: 'last3-mod' },
+      { orders: 6000, itemsPerOrder: 1.5, seed: 14, staging: `${prefix}_staging` },
+    );
+
+    // The first run dies after 20 committed pages; the second resumes.
+    const doomed = new DoomedProcess('afterCommit', 20);
+    const first = await LocalRuntime.start({ config, dynamo, hooks: doomed.hooks, onDocumentClient: doomed.onDocumentClient, retryIntervalMs: 100 });
+    const exec = first.execute();
+    doomed.abort = exec.abort;
+    await exec.result.catch(() => undefined);
+    expect(doomed.dead).toBe(true);
+
+    const rt = await LocalRuntime.start({ config, dynamo, retryIntervalMs: 100 });
+    try {
+      const planned = await plan(rt.ctx);
+      // Every physical table has its own segments, and each Map item names its table.
+      expect(planned.tables[0]!.segments.length).toBeGreaterThanOrEqual(64);
+      expect(planned.tables[0]!.rows).toBe(seeded.orders);
+      expect(planned.tables[0]!.skew).toHaveLength(256);
+      expect(planned.segments.every((s) => /_s_\d\.order_(info|item_detail)_\d$/.test(s.source ?? ''))).toBe(true);
+      await rt.execute().result;
+      const view = await migrationStatus(config, rt.store);
+      expect(view.status).toBe('DONE');
+      for (const t of view.tables) {
+        expect(t.complete).toBe(true);
+        expect(t.dirtyRows).toBe(0);
+      }
+      expect(view.tables[0]!.statisticsTotal).toBe(seeded.orders);
+      expect(view.tables[1]!.statisticsTotal).toBe(seeded.items);
+
+      // Independent of the project's routing code: per target table, count and checksums computed in SQL.
+      const checks = await checkAll(config, [poolA, poolB], rt.ctx.targets);
+      expect(checks.map((c) => [c.table, c.sourceRows, c.targetRows])).toEqual([
+        ['order_info', seeded.orders, seeded.orders],
+        ['order_item_detail', seeded.items, seeded.items],
+      ]);
+      for (const c of checks) expect(c.targets.filter((t) => !t.match)).toEqual([]);
+
+      // Every item sits in the target database and table index of its order.
+      let orphans = 0;
+      for (let db = 0; db < 16; db++) {
+        const pool = db < 8 ? poolA : poolB;
+        for (let t = 0; t < 16; t++) {
+          const d = `\`${prefix}_t_${db}\``;
+          const [[r]] = (await pool.query<RowDataPacket[]>(
+            `SELECT COUNT(*) AS n FROM ${d}.order_item_detail_${t} i LEFT JOIN ${d}.order_info_${t} o ON o.order_no <=> i.order_no AND o.user_id <=> i.user_id WHERE o.id IS NULL`,
+          )) as unknown as [RowDataPacket[]];
+          orphans += Number(r!.n);
+        }
+      }
+      expect(orphans).toBe(0);
+    } finally {
+      await rt.close();
+      await first.close();
+    }
+  });
+});
+
+describe('plan refuses a source layout it cannot copy safely', () => {
+  /** A 2 × 2 source of order_info on server A (0) and B (1), targets 2 × 2 on server A. */
+  async function small(name: string, extra: Record<string, unknown> = {}): Promise<{ config: MigrationConfig; prefix: string }> {
+    const prefix = uniquePrefix(name);
+    prefixes.push(prefix);
+    const placement = [0, 1];
+    await seedShardedOrders([poolA, poolB], { databasePattern: `${prefix}_s_{db}`, databases: 2, tablesPerDb: 2, placement, algorithm: 'last3-mod', tables: [{ from: 'order_info', pattern: 'order_info_{table}' }] }, {
+      orders: 400,
+      itemsPerOrder: 0,
+      seed: 3,
+      staging: `${prefix}_staging`,
+    });
+    const config = reshardConfig(prefix, { dbs: 2, tables: 2, placement, targetDbs: 2, targetTables: 2, targetOn: () => 0, items: false, extra });
+    return { config, prefix };
+  }
+
+  const planError = async (config: MigrationConfig): Promise<Error> => {
+    const rt = await LocalRuntime.start({ config, dynamo });
+    try {
+      return (await plan(rt.ctx).then(
+        () => new Error('plan accepted it'),
+        (e: unknown) => e,
+      )) as Error;
+    } finally {
+      await rt.close();
+    }
+  };
+
+  it('a physical source table that is missing, naming it', async () => {
+    const { config, prefix } = await small('missing');
+    await poolB.query(`DROP TABLE \`${prefix}_s_1\`.order_info_1`);
+    const err = await planError(config);
+    expect(err).toBeInstanceOf(SchemaError);
+    expect(err.message).toContain(`physical source table(s) missing: ${prefix}_s_1.order_info_1`);
+  });
+
+  it('physical source tables whose columns differ, naming both', async () => {
+    const { config, prefix } = await small('columns');
+    await poolB.query(`ALTER TABLE \`${prefix}_s_1\`.order_info_0 ADD COLUMN note VARCHAR(10) NULL`);
+    const err = await planError(config);
+    expect(err).toBeInstanceOf(SchemaError);
+    expect(err.message).toContain(`the columns of ${prefix}_s_1.order_info_0 differ from those of ${prefix}_s_0.order_info_0`);
+    expect(err.message).toContain('note varchar(10)');
+  });
+
+  it('a record key present in two physical source tables, naming the key and both tables', async () => {
+    const { config, prefix } = await small('shared');
+    // last3-mod over 2 × 2 fills s_0.order_info_0 and s_1.order_info_1. A row of the one is copied into the
+    // other under the same id, with a shard key that belongs there.
+    const [[row]] = (await poolA.query<RowDataPacket[]>(`SELECT id FROM \`${prefix}_s_0\`.order_info_0 ORDER BY id LIMIT 1`)) as unknown as [RowDataPacket[]];
+    const id = String(row!.id);
+    const [[donor]] = (await poolB.query<RowDataPacket[]>(`SELECT * FROM \`${prefix}_s_1\`.order_info_1 ORDER BY id LIMIT 1`)) as unknown as [RowDataPacket[]];
+    await poolB.query(`INSERT INTO \`${prefix}_s_1\`.order_info_1 SELECT ?, order_no, user_id, status, amount, discount, buyer_name, address, remark, attrs, create_time, update_time FROM \`${prefix}_s_1\`.order_info_1 WHERE id = ?`, [
+      id,
+      String(donor!.id),
+    ]);
+    const err = await planError(config);
+    expect(err).toBeInstanceOf(SchemaError);
+    expect(err.message).toContain(`id=${id} is in ${prefix}_s_0.order_info_0 and ${prefix}_s_1.order_info_1`);
+  });
+
+  it('a target layout that overlaps the source layout', async () => {
+    const prefix = uniquePrefix('overlap');
+    const config = parseConfig({
+      ...reshardConfig(prefix, { dbs: 2, tables: 2, placement: [0, 1], targetDbs: 2, targetTables: 2, targetOn: () => 0, items: false }),
+      target: { connection: conn(mysqlPort()), databases: 2, databasePattern: `${prefix}_s_{db}` },
+    });
+    const err = await planError(config);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.message).toContain('overlaps the source layout');
+    expect((err as ConfigError).issues).toContain(`order_info: 127.0.0.1:${mysqlPort()} ${prefix}_s_0.order_info_0`);
+    // The same names on another server do not overlap.
+    expect((err as ConfigError).issues.some((i) => i.includes(`${prefix}_s_1.`))).toBe(false);
+  });
+
+  it('a routing rule that sends rows outside the target layout', async () => {
+    const { config } = await small('outside');
+    const module = join(dir, 'outside.mjs');
+    writeFileSync(module, 'export function route(key, layout) { return { db: layout.databases, table: 0 }; }\n');
+    const err = await planError(parseConfig({ ...config, routing: { algorithm: 'custom', module } }));
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.message).toContain('rows outside the target layout (2 databases × 2 tables)');
+  });
+
+  it('a source row that is not where source.routing places it', async () => {
+    const { config } = await small('misplaced');
+    const err = await planError(parseConfig({ ...config, source: { ...config.source, routing: { algorithm: 'spread' } } }));
+    expect(err).toBeInstanceOf(SchemaError);
+    expect(err.message).toContain('source rows are not where source.routing (spread) places them');
+  });
+
+  it('copies an empty physical source table like any other', async () => {
+    const { config, prefix } = await small('empty');
+    await poolB.query(`DELETE FROM \`${prefix}_s_1\`.order_info_0`);
+    const rt = await LocalRuntime.start({ config, dynamo, retryIntervalMs: 100 });
+    try {
+      await rt.execute().result;
+      const view = await migrationStatus(config, rt.store);
+      expect(view.tables[0]!.complete).toBe(true);
+      const [check] = await checkAll(config, [poolA, poolB], rt.ctx.targets);
+      expect(check!.match).toBe(true);
+      expect(check!.sourceRows).toBeGreaterThan(0);
+    } finally {
+      await rt.close();
+    }
+  });
+});
