@@ -668,7 +668,7 @@ describe('packMessages', () => {
       expect(m.events).toBeLessThanOrEqual(c.maxEvents);
       const first = events[0]!;
       const last = events[events.length - 1]!;
-      expect(m.dedupId).toBe(sqsId(positionText(first)));
+      expect(m.dedupId).toBe(first === last || events.length === 1 ? sqsId(positionText(first)) : sqsId(`${positionText(first)}-${positionText(last)}`));
       expect(m.last).toEqual({ position: last.position, rowIndex: last.rowIndex });
       // One group per message, named by its sqsId.
       const originals = events.map((d) => byText.get(positionText(d)));
@@ -753,9 +753,26 @@ describe('packMessages', () => {
     const events = Array.from({ length: 401 }, (_, i) => small(i));
     const messages = packMessages(events, { groupOf: () => 'g', keyOnly });
     expect(messages.map((m) => m.events)).toEqual([200, 200, 1]);
-    expect(messages.map((m) => m.dedupId)).toEqual(['binlog.000001:100:0', 'binlog.000001:300:0', 'binlog.000001:500:0']);
+    expect(messages.map((m) => m.dedupId)).toEqual(['binlog.000001:100:0-binlog.000001:299:0', 'binlog.000001:300:0-binlog.000001:499:0', 'binlog.000001:500:0']);
     expect(messages[2]!.last).toEqual({ position: { file: 'binlog.000001', position: 500 }, rowIndex: 0 });
     for (const m of messages) expect(m.groupId).toBe('g');
+  });
+
+  it('marks deduplication ids with the source server, whose binlog positions another server may repeat', () => {
+    const events = Array.from({ length: 3 }, (_, i) => small(i));
+    const first = packMessages(events, { groupOf: () => 'g', keyOnly });
+    const second = packMessages(events, { groupOf: () => 'g', keyOnly, dedupPrefix: 's1:' });
+    expect(second.map((m) => m.dedupId)).toEqual(['s1:binlog.000001:100:0-binlog.000001:102:0']);
+    expect(second[0]!.dedupId).not.toBe(first[0]!.dedupId);
+  });
+
+  it('gives a replay cut longer than the first send another deduplication id, so SQS does not drop its extra events', () => {
+    const events = Array.from({ length: 6 }, (_, i) => small(i));
+    const sent = packMessages(events.slice(0, 3), { groupOf: () => 'g', keyOnly });
+    const replay = packMessages(events, { groupOf: () => 'g', keyOnly });
+    expect(replay[0]!.dedupId).not.toBe(sent[0]!.dedupId);
+    // The same cut replayed is the same message, which SQS drops as a copy.
+    expect(packMessages(events.slice(0, 3), { groupOf: () => 'g', keyOnly })[0]!.dedupId).toBe(sent[0]!.dedupId);
   });
 
   it('starts a new message when the next event would pass maxBytes', () => {

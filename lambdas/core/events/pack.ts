@@ -54,21 +54,33 @@ export interface PackOptions {
    * compress off this thread before sending. @default true
    */
   readonly compress?: boolean;
+  /**
+   * Put before every deduplication id: the source server's mark when there are several (their binlogs have
+   * the same file names and positions, and SQS deduplicates across the whole queue). @default ''
+   */
+  readonly dedupPrefix?: string;
 }
 
 /**
  * Packs a batch of events (in binlog order) into messages: the events of each group, in their order, share
  * messages while they stay under `maxBytes` and `maxEventsPerMessage`. Order *across* groups is not kept
  * (it need not be); order within a group is. An event too large even alone is replaced by a key-only
- * `reread` event built by `keyOnly`. The deduplication id is the message's first event position, so a replay
- * that cuts the same batch reproduces it (and one that cuts differently is made harmless by idempotent apply).
+ * `reread` event built by `keyOnly`. The deduplication id is the positions of the message's first and last
+ * events: a replay that cuts the same batch reproduces it (and SQS drops the copy), and a replay that cuts
+ * differently makes other ids, so a longer message is never dropped as a copy of a shorter one that carried
+ * only its start (re-applying what the shorter one carried changes nothing: apply is idempotent).
  *
  * Bodies are v2 (column names once per message, the group's lists); a group whose lists alone would take
  * more than a quarter of `maxBytes` (tables of thousands of columns) is written as v1, whose key-only events
  * stay small whatever the table.
  */
+/** A message's deduplication id: where its first and its last event are (see `packMessages`). */
+function dedupIdOf(prefix: string, first: ChangeEvent, last: ChangeEvent): string {
+  return sqsId(first === last ? `${prefix}${positionText(first)}` : `${prefix}${positionText(first)}-${positionText(last)}`);
+}
+
 export function packMessages(events: readonly ChangeEvent[], options: PackOptions): OutgoingMessage[] {
-  const { groupOf, keyOnly, maxBytes = 240 * 1024, maxEventsPerMessage = 200, compress = true } = options;
+  const { groupOf, keyOnly, maxBytes = 240 * 1024, maxEventsPerMessage = 200, compress = true, dedupPrefix = '' } = options;
   const byGroup = new Map<string, ChangeEvent[]>();
   for (const e of events) {
     const g = groupOf(e);
@@ -84,7 +96,7 @@ export function packMessages(events: readonly ChangeEvent[], options: PackOption
       const last = list[list.length - 1]!;
       out.push({
         groupId: sqsId(group),
-        dedupId: sqsId(positionText(list[0]!)),
+        dedupId: dedupIdOf(dedupPrefix, list[0]!, last),
         body: bodyOf(whole, maxBytes, compress),
         events: list.length,
         last: { position: last.position, rowIndex: last.rowIndex },
@@ -102,7 +114,7 @@ export function packMessages(events: readonly ChangeEvent[], options: PackOption
       const last = batch[batch.length - 1]!.e;
       out.push({
         groupId: sqsId(group),
-        dedupId: sqsId(positionText(first)),
+        dedupId: dedupIdOf(dedupPrefix, first, last),
         body: bodyOf(`${packed.head}${batch.map((b) => b.json).join(',')}]}`, maxBytes, compress),
         events: batch.length,
         last: { position: last.position, rowIndex: last.rowIndex },
