@@ -22,6 +22,11 @@ export interface ChangeDataCaptureProps {
   readonly maxConcurrency?: number;
   /** Capture schedule. @default every minute */
   readonly schedule?: events.Schedule;
+  /**
+   * The source servers to capture (indexes among the source servers, `captureServers`): one schedule each,
+   * whose event tells the capture function which server to read. @default [0]
+   */
+  readonly sourceServers?: readonly number[];
   /** What happens to the change queue and the DLQ (and their messages) when the stack is deleted. @default RemovalPolicy.DESTROY */
   readonly removalPolicy?: RemovalPolicy;
 }
@@ -46,6 +51,7 @@ function cdcDefaults(props: ChangeDataCaptureProps) {
     batchSize: props.batchSize ?? 10,
     maxConcurrency: props.maxConcurrency ?? 4,
     schedule: props.schedule ?? events.Schedule.rate(Duration.minutes(1)),
+    sourceServers: props.sourceServers ?? [0],
     removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY,
   };
 }
@@ -89,6 +95,11 @@ export class ChangeDataCapture extends Construct {
     // Started every minute whatever the capture timeout: a run longer than a minute holds the capture lease,
     // so the runs started meanwhile find it held and exit at once; the next run starts at most a minute after
     // one ends.
-    new events.Rule(this, 'CaptureSchedule', { schedule: d.schedule, targets: [new targets.LambdaFunction(props.captureFunction, { retryAttempts: 0 })] });
+    // One schedule per source server, each run with its own lease and checkpoint (the first keeps its plain id).
+    for (const server of d.sourceServers)
+      new events.Rule(this, server === 0 ? 'CaptureSchedule' : `CaptureSchedule${server}`, {
+        schedule: d.schedule,
+        targets: [new targets.LambdaFunction(props.captureFunction, { retryAttempts: 0, event: events.RuleTargetInput.fromObject({ server }) })],
+      });
   }
 }

@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
 import { formatIssues, type ConnectionConfig, type MigrationConfig } from '../lambdas/core/config.js';
-import { sourceUnits } from '../lambdas/core/source-layout.js';
+import { captureServers, sourceUnits } from '../lambdas/core/source-layout.js';
 import { ConfigError } from '../lambdas/core/errors.js';
 import { envVarName } from '../lambdas/core/runtime-env.js';
 import { parseConfigText } from '../lambdas/app/load-config.js';
@@ -327,6 +327,8 @@ export function stackPropsFor(env: Environment): ReshardStackProps {
       maxReceiveCount: m.cdc.maxReceiveCount,
       batchSize: s.batchSizes.apply,
       maxConcurrency: s.concurrency.applyMaxConcurrency ?? Math.max(2, m.cdc.applyConcurrency),
+      // A scheduled capture per source server holding migrated tables.
+      sourceServers: captureServers(m),
     },
     toleratedFailurePercentage: s.toleratedFailurePercentage,
     monitoring: {

@@ -96,7 +96,7 @@ export interface ReshardStackProps extends StackProps {
   /** Reserved concurrency per function. @default none */
   readonly reservedConcurrency?: Readonly<Partial<Record<HandlerName, number>>>;
   /** Apply event source and DLQ settings. @default see `cdcDefaults` */
-  readonly cdc?: Pick<ChangeDataCaptureProps, 'maxReceiveCount' | 'batchSize' | 'maxConcurrency'>;
+  readonly cdc?: Pick<ChangeDataCaptureProps, 'maxReceiveCount' | 'batchSize' | 'maxConcurrency' | 'sourceServers'>;
   /** Dashboard and alarms. @default none */
   readonly monitoring?: Pick<ReshardMonitoringProps, 'alarmEmail' | 'alarmTopicArn' | 'thresholds'>;
 }

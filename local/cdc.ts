@@ -6,7 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { currentPosition } from '../lambdas/adapters/binlog/server.js';
 import { comparePositions } from '../lambdas/core/position.js';
 import { sleep } from '../lambdas/core/time.js';
-import { checkpointReading, waitForCatchUp } from '../lambdas/app/settle.js';
+import { checkpointReading, sourcePositions, waitForCatchUp } from '../lambdas/app/settle.js';
+import { captureServers, serverNames } from '../lambdas/core/source-layout.js';
 import { ChangeQueue } from '../lambdas/adapters/sqs.js';
 import type { OutgoingMessage } from '../lambdas/core/events/model.js';
 import { secondsBehind } from '../lambdas/core/progress.js';
@@ -26,13 +27,24 @@ export interface CdcLag {
   readonly dead: number;
   /** Seconds since the source time of the newest captured event; 0 when caught up (see `secondsBehind`). */
   readonly secondsBehind: number;
-  /** Capture has read up to the source's current binlog position. */
+  /** Capture has read up to the source's current binlog position (on every source server). */
+  readonly caughtUp: boolean;
+  /** With more than one source server: each server's capture. */
+  readonly servers?: readonly ServerLag[];
+}
+
+/** One source server's capture (`server`: its index among the source servers, `name`: host:port). */
+export interface ServerLag {
+  readonly server: number;
+  readonly name: string;
+  readonly captured: number;
+  readonly secondsBehind: number;
   readonly caughtUp: boolean;
 }
 
 export class LocalCdc {
   private running = false;
-  private loop?: Promise<void>;
+  private loops: Promise<void>[] = [];
   readonly queue: ChangeQueue;
   readonly dlq: ChangeQueue;
   readonly poller: Poller;
@@ -74,40 +86,51 @@ export class LocalCdc {
     if (this.running) return;
     this.running = true;
     this.poller.start();
-    const owner = `${this.ctx.workerId}:capture-${randomUUID().slice(0, 8)}`;
-    this.loop = (async () => {
-      while (this.running) {
-        try {
-          const run = await captureRun(this.ctx, { queue: this.queue, read: sourceBinlogReader(this.ctx.config) }, { owner, budgetMs: 2000, leaseMs: 30_000, idleMs: 200 });
-          if (run.caughtUp && run.events === 0) await sleep(100);
-        } catch (err) {
-          if (!(err instanceof LeaseHeldError)) this.lastError = describeError(err);
-          await sleep(500);
-        }
+    // One capture per source server, as on AWS (each with its own lease and checkpoint).
+    this.loops = captureServers(this.ctx.config).map((server) => this.captureLoop(server));
+  }
+
+  private async captureLoop(server: number): Promise<void> {
+    const owner = `${this.ctx.workerId}:capture-${server}-${randomUUID().slice(0, 8)}`;
+    const read = sourceBinlogReader(this.ctx.config, server);
+    while (this.running) {
+      try {
+        const run = await captureRun(this.ctx, { queue: this.queue, read }, { owner, budgetMs: 2000, leaseMs: 30_000, idleMs: 200, server });
+        if (run.caughtUp && run.events === 0) await sleep(100);
+      } catch (err) {
+        if (!(err instanceof LeaseHeldError)) this.lastError = describeError(err);
+        await sleep(500);
       }
-    })();
+    }
   }
 
   async stop(): Promise<void> {
     this.running = false;
-    await this.loop;
+    await Promise.all(this.loops);
     await this.poller.stop();
   }
 
   async lag(): Promise<CdcLag> {
-    const [state, source, depth, dead] = await Promise.all([
-      this.ctx.store.getCapture(this.ctx.config.migrationId),
-      currentPosition(this.ctx.source),
+    const { config, store } = this.ctx;
+    const names = serverNames(config.source);
+    const [servers, depth, dead] = await Promise.all([
+      Promise.all(
+        captureServers(config).map(async (server): Promise<ServerLag> => {
+          const [state, source] = await Promise.all([store.getCapture(config.migrationId, server), currentPosition(this.ctx.sources[server]!)]);
+          const caughtUp = !!state && comparePositions(state.position, source) >= 0;
+          return { server, name: names[server]!, captured: state?.events ?? 0, secondsBehind: secondsBehind(caughtUp, state?.lastEventAt, Date.now()), caughtUp };
+        }),
+      ),
       this.queue.depth(),
       this.dlq.depth(),
     ]);
-    const caughtUp = !!state && comparePositions(state.position, source) >= 0;
     return {
-      captured: state?.events ?? 0,
+      captured: servers.reduce((a, s) => a + s.captured, 0),
       backlog: depth.visible + depth.inFlight,
       dead: dead.visible + dead.inFlight,
-      secondsBehind: secondsBehind(caughtUp, state?.lastEventAt, Date.now()),
-      caughtUp,
+      secondsBehind: Math.max(0, ...servers.map((s) => s.secondsBehind)),
+      caughtUp: servers.every((s) => s.caughtUp),
+      ...(servers.length > 1 ? { servers } : {}),
     };
   }
 
@@ -119,7 +142,7 @@ export class LocalCdc {
   async catchUp(timeoutMs = 120_000): Promise<void> {
     await waitForCatchUp(
       {
-        sourcePosition: () => currentPosition(this.ctx.source),
+        sourcePosition: () => sourcePositions(this.ctx),
         read: checkpointReading(this.ctx, async () => {
           const depth = await this.queue.depth();
           return depth.visible + depth.inFlight; // deduplicated resends are never delivered: an empty queue ends the wait too
@@ -131,7 +154,7 @@ export class LocalCdc {
         timeoutMessage: (mark, last) =>
           last.caughtUp
             ? `CDC apply did not catch up within ${timeoutMs} ms (backlog ${last.backlog})`
-            : `CDC capture did not reach ${mark.file}:${mark.position} within ${timeoutMs} ms${this.lastError ? ` (last error: ${this.lastError})` : ''}`,
+            : `CDC capture did not reach ${mark.map((m) => `${serverNames(this.ctx.config.source)[m.server]!} ${m.position.file}:${m.position.position}`).join(', ')} within ${timeoutMs} ms${this.lastError ? ` (last error: ${this.lastError})` : ''}`,
       },
       timeoutMs,
       50,
@@ -146,7 +169,7 @@ export class LocalCdc {
   async drain(timeoutMs = 120_000): Promise<CdcLag> {
     return waitForCatchUp(
       {
-        sourcePosition: () => currentPosition(this.ctx.source),
+        sourcePosition: () => sourcePositions(this.ctx),
         read: () => this.lag(),
         timeoutMessage: (_mark, lag) => `CDC did not catch up within ${timeoutMs} ms (backlog ${lag.backlog}, caught up ${lag.caughtUp}${this.lastError ? `, last error: ${this.lastError}` : ''})`,
       },

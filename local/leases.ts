@@ -3,6 +3,7 @@
  * with a line saying so; a lease another process still holds is waited out, with a countdown, since the next
  * run could not take it before it expires anyway.
  */
+import { captureServers, serverNames } from '../lambdas/core/source-layout.js';
 import { hostname } from 'node:os';
 import { parseLocalOwner, type LocalOwner } from '../lambdas/core/lease-owner.js';
 import type { MigrationConfig } from '../lambdas/core/config.js';
@@ -50,8 +51,12 @@ export async function reclaimLeases(store: StateStore, config: MigrationConfig, 
   for (const table of config.tables)
     for (const cp of await store.segments(id, table.name))
       await consider(`segment ${cp.table}#${cp.segment}`, cp.leaseOwner, cp.leaseExpiry, () => store.release(id, cp, cp.leaseOwner!));
-  const capture = await store.getCapture(id);
-  if (capture) await consider('capture', capture.leaseOwner, capture.leaseExpiry, () => store.releaseCapture(id, capture, capture.leaseOwner!));
+  const names = serverNames(config.source);
+  for (const server of captureServers(config)) {
+    const capture = await store.getCapture(id, server);
+    const what = server === 0 ? 'capture' : `capture of ${names[server]!}`;
+    if (capture) await consider(what, capture.leaseOwner, capture.leaseExpiry, () => store.releaseCapture(id, capture, capture.leaseOwner!, undefined, server));
+  }
   while (now() < waitUntil) {
     log(`waiting ${Math.ceil((waitUntil - now()) / 1000)} s for leases held by other processes to expire`);
     await sleep(Math.min(opts.tickMs ?? 5000, waitUntil - now()));

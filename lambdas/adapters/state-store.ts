@@ -153,27 +153,27 @@ export class StateStore {
     return this.tomb.list(migrationId, table, lo, hi);
   }
 
-  // ---- CDC capture position (one item per migration, single-flight lease) ----
+  // ---- CDC capture position (one item per source server, single-flight lease each; `server` 0 is the first) ----
 
   /** Records where capture starts (taken at plan time, before the copy reads anything); kept if present. */
-  initCapture(migrationId: string, position: BinlogPosition): Promise<CaptureState> {
-    return this.capture.init(migrationId, position);
+  initCapture(migrationId: string, position: BinlogPosition, server = 0): Promise<CaptureState> {
+    return this.capture.init(migrationId, position, server);
   }
 
-  getCapture(migrationId: string): Promise<CaptureState | undefined> {
-    return this.capture.get(migrationId);
+  getCapture(migrationId: string, server = 0): Promise<CaptureState | undefined> {
+    return this.capture.get(migrationId, server);
   }
 
-  acquireCapture(migrationId: string, owner: string, leaseMs: number): Promise<CaptureState> {
-    return this.capture.acquire(migrationId, owner, leaseMs);
+  acquireCapture(migrationId: string, owner: string, leaseMs: number, server = 0): Promise<CaptureState> {
+    return this.capture.acquire(migrationId, owner, leaseMs, server);
   }
 
   /** Moves the capture position forward after its events were accepted by SQS (lease-fenced, forward only). */
-  commitCapture(migrationId: string, held: CaptureState, owner: string, leaseMs: number, next: { position: BinlogPosition; events: number; lastEventAt?: number }): Promise<CaptureState> {
-    return this.capture.commit(migrationId, held, owner, leaseMs, next);
+  commitCapture(migrationId: string, held: CaptureState, owner: string, leaseMs: number, next: { position: BinlogPosition; events: number; lastEventAt?: number }, server = 0): Promise<CaptureState> {
+    return this.capture.commit(migrationId, held, owner, leaseMs, next, server);
   }
 
-  releaseCapture(migrationId: string, held: CaptureState, owner: string, caughtUpAt?: number): Promise<void> {
-    return this.capture.release(migrationId, held, owner, caughtUpAt);
+  releaseCapture(migrationId: string, held: CaptureState, owner: string, caughtUpAt?: number, server = 0): Promise<void> {
+    return this.capture.release(migrationId, held, owner, caughtUpAt, server);
   }
 }

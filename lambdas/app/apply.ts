@@ -13,7 +13,7 @@ import { inParallel } from '../core/parallel.js';
 import { idOf } from '../core/table-id.js';
 import { SegmentStatus, sortableKey, type Checkpoint, type Tombstone } from '../core/model.js';
 import { inSegment, keyText } from '../core/segments.js';
-import { planFor, routerFor, sourceFor, tableConfig, type AppContext } from './context.js';
+import { planFor, routerFor, sourcesFor, tableConfig, type AppContext } from './context.js';
 
 export interface ApplyStats {
   events: number;
@@ -62,8 +62,12 @@ function keyOf(table: TableConfig, image: RowImage): unknown[] {
 
 /** Re-reads rows whose images were too large for SQS (`reread` events): the source's current row, or none. */
 async function reread(ctx: AppContext, table: TableConfig, row: { key: unknown[]; columns: readonly string[]; readKinds?: Readonly<Record<string, string>> | undefined }): Promise<RowImage | undefined> {
-  const rows = await sourceFor(ctx, table.name).rowsByKeys({ columns: row.columns, recordKey: recordKeyOf(table), keys: [row.key], readKinds: row.readKinds });
-  return rows[0];
+  // A sharded source: the row is in one of the physical tables (plan refuses keys found in two).
+  for (const source of sourcesFor(ctx, table.name)) {
+    const rows = await source.rowsByKeys({ columns: row.columns, recordKey: recordKeyOf(table), keys: [row.key], readKinds: row.readKinds });
+    if (rows[0]) return rows[0];
+  }
+  return undefined;
 }
 
 /** Turns events into effective changes per (target, record key), last change wins. */

@@ -7,9 +7,10 @@
  */
 import { idOf } from '../core/table-id.js';
 import { keyColumnsOf, recordKeyOf, type MigrationConfig } from '../core/config.js';
-import { readChanges, type ReadChangesOptions } from '../adapters/binlog/reader.js';
+import { readChanges, type PhysicalTable, type ReadChangesOptions } from '../adapters/binlog/reader.js';
+import { captureServers, sourceServers, sourceUnits } from '../core/source-layout.js';
 import { passwordOf, tlsOptions } from '../adapters/mysql/pool.js';
-import { RowRoutingError } from '../core/errors.js';
+import { ConfigError, RowRoutingError } from '../core/errors.js';
 import { compressMessages } from '../core/events/compress.js';
 import type { ChangeEvent } from '../core/events/model.js';
 import { packMessages } from '../core/events/pack.js';
@@ -22,8 +23,8 @@ import type { TableRouter, TargetName } from '../core/routing.js';
 /** Reads change events from `from` (see `adapters/binlog/reader.ts`), awaiting `onBatch` before reading on. */
 export type ReadChanges = (opts: {
   from: BinlogPosition;
-  database: string;
-  tables: string[];
+  /** The physical tables to read on this server, each with its logical table (`capturedTables`). */
+  sources: PhysicalTable[];
   maxEvents: number;
   idleMs: number;
   deadlineMs: number;
@@ -32,11 +33,24 @@ export type ReadChanges = (opts: {
   onBatch: (events: ChangeEvent[]) => Promise<void>;
 }) => Promise<{ position: BinlogPosition; events: number }>;
 
-/** Reads the configured source's binlog as the configured replica (`cdc.serverId`). */
-export function sourceBinlogReader(config: MigrationConfig): ReadChanges {
-  const src = config.source;
+/**
+ * Reads the binlog of source server `server` (index into the source servers) as the configured replica
+ * (`cdc.serverId`): the physical tables of every logical table placed on it, each event named by its logical table.
+ */
+export function sourceBinlogReader(config: MigrationConfig, server = 0): ReadChanges {
+  const src = sourceServers(config.source)[server];
+  if (!src) throw new ConfigError(`source server #${server} does not exist (the source has ${sourceServers(config.source).length})`);
   const connection = { host: src.host, port: src.port, user: src.user, password: passwordOf(src), connectTimeoutMs: src.connectTimeoutMs, tls: tlsOptions(src) };
   return (opts) => readChanges({ ...opts, connection, ...captureReadOptions(config) });
+}
+
+/** The physical tables whose changes capture reads on source server `server`, each with its logical table. */
+function capturedTables(config: MigrationConfig, server: number): PhysicalTable[] {
+  return config.tables.flatMap((t) =>
+    sourceUnits(config.source, t)
+      .filter((u) => u.server === server)
+      .map((u) => ({ database: u.database, table: u.tableName, as: t.name })),
+  );
 }
 
 /**
@@ -122,11 +136,18 @@ export function keysOnlyBefore(ctx: AppContext): (e: ChangeEvent) => ChangeEvent
 /** Packed flushes whose sends may be pending while the binlog is read on. */
 const MAX_FLUSHES_IN_FLIGHT = 2;
 
-export async function captureRun(ctx: AppContext, deps: CaptureDeps, opts: { owner: string; budgetMs: number; leaseMs?: number; maxEventsPerRead?: number; idleMs?: number; batchSize?: number; sendEvents?: number; maxBufferMs?: number }): Promise<CaptureRun> {
+export async function captureRun(
+  ctx: AppContext,
+  deps: CaptureDeps,
+  opts: { owner: string; budgetMs: number; leaseMs?: number; maxEventsPerRead?: number; idleMs?: number; batchSize?: number; sendEvents?: number; maxBufferMs?: number; server?: number },
+): Promise<CaptureRun> {
   const { config, store } = ctx;
+  const server = opts.server ?? 0;
+  const servers = captureServers(config);
+  if (!servers.includes(server)) throw new ConfigError(`capture: source server #${server} holds no migrated table (servers captured: ${servers.join(', ')})`);
   const leaseMs = opts.leaseMs ?? Math.max(60_000, opts.budgetMs + 30_000);
   const deadline = Date.now() + opts.budgetMs;
-  let held: CaptureState = await store.acquireCapture(config.migrationId, opts.owner, leaseMs);
+  let held: CaptureState = await store.acquireCapture(config.migrationId, opts.owner, leaseMs, server);
   const group = groupOf(ctx);
   const slim = keyOnly(ctx);
   const slimBefore = keysOnlyBefore(ctx);
@@ -148,7 +169,7 @@ export async function captureRun(ctx: AppContext, deps: CaptureDeps, opts: { own
       const flush = async () => {
         if (!buffer.length) return;
         // Compressed in the send chain, on zlib's thread pool (bodies above COMPRESS_ABOVE).
-        const packed = packMessages(buffer.map(slimBefore), { groupOf: group, keyOnly: slim, compress: false });
+        const packed = packMessages(buffer.map(slimBefore), { groupOf: group, keyOnly: slim, compress: false, dedupPrefix: server ? `s${server}:` : '' });
         lastEventAt = buffer[buffer.length - 1]!.timestamp;
         buffer = [];
         flushesInFlight++;
@@ -172,9 +193,7 @@ export async function captureRun(ctx: AppContext, deps: CaptureDeps, opts: { own
       };
       const res = await deps.read({
         from: held.position,
-        // With CDC on, the config has one source database holding each table under its own name.
-        database: config.source.database!,
-        tables: config.tables.map((t) => t.name),
+        sources: capturedTables(config, server),
         maxEvents: opts.maxEventsPerRead ?? 20_000,
         idleMs: opts.idleMs ?? 300,
         deadlineMs: deadline,
@@ -192,18 +211,25 @@ export async function captureRun(ctx: AppContext, deps: CaptureDeps, opts: { own
         caughtUp = true;
         if (comparePositions(res.position, held.position) === 0) break;
       }
-      held = await store.commitCapture(config.migrationId, held, opts.owner, leaseMs, {
-        position: res.position,
-        events: res.events,
-        ...(lastEventAt !== undefined ? { lastEventAt } : {}),
-      });
+      held = await store.commitCapture(
+        config.migrationId,
+        held,
+        opts.owner,
+        leaseMs,
+        {
+          position: res.position,
+          events: res.events,
+          ...(lastEventAt !== undefined ? { lastEventAt } : {}),
+        },
+        server,
+      );
       events += res.events;
       if (caughtUp) break;
     }
   } finally {
     // A send still in flight must land before another capture may start (it would race this one's order).
     await settled();
-    await store.releaseCapture(config.migrationId, held, opts.owner, caughtUp ? Date.now() : undefined);
+    await store.releaseCapture(config.migrationId, held, opts.owner, caughtUp ? Date.now() : undefined, server);
   }
   return { events, messages, position: held.position, caughtUp, ...(held.lastEventAt !== undefined ? { lastEventAt: held.lastEventAt } : {}) };
 }

@@ -19,7 +19,7 @@ import type { KeyKind } from '../core/segments.js';
 import type { TableConfig } from '../core/config.js';
 import { SegmentStatus, sortableKey, type Checkpoint } from '../core/model.js';
 import { keyColumnsOf, recordKeyId, recordKeyOf } from '../core/config.js';
-import { planFor, tableConfig, routerFor, sourceFor, type AppContext } from './context.js';
+import { planFor, tableConfig, routerFor, sourceFor, sourcesFor, type AppContext } from './context.js';
 import { sleep } from '../core/time.js';
 
 export interface CopyRequest {
@@ -183,7 +183,9 @@ async function removeTombstoned(ctx: AppContext, table: TableConfig, range: { ki
   const stones = await ctx.store.tombstones(ctx.config.migrationId, table.name, after === null ? null : sortableKey(after, kind), sortableKey(upTo, kind));
   if (!stones.length) return;
   const rk = recordKeyOf(table);
-  const present = await sourceFor(ctx, table.name).rowsByKeys({ columns: rk, recordKey: rk, keys: stones.map((s) => s.key), chunk: stones.length });
+  // Alive in any physical source table (a sharded source's row may be deleted in one and inserted in another).
+  const keys = stones.map((s) => s.key);
+  const present = (await Promise.all(sourcesFor(ctx, table.name).map((r) => r.rowsByKeys({ columns: rk, recordKey: rk, keys, chunk: stones.length })))).flat();
   const alive = new Set(present.map((r) => recordKeyId(rk.map((k) => r[k]))));
   for (const s of stones) {
     if (alive.has(recordKeyId(s.key))) continue;

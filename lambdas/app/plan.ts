@@ -8,7 +8,7 @@ import { ConfigError, SchemaError } from '../core/errors.js';
 import { compareKeys, planSegments, keyText, unitSegments, type KeyKind, type Segment } from '../core/segments.js';
 import { builtInRouters, shardKeyText, skew } from '../core/routing.js';
 import { inParallel } from '../core/parallel.js';
-import { overlappingTables, serverNames, sourceLayoutOf, sourceUnits, type SourceUnit } from '../core/source-layout.js';
+import { captureServers, overlappingTables, serverNames, sourceLayoutOf, sourceUnits, type SourceUnit } from '../core/source-layout.js';
 import type { DayCount, SourceReader } from '../adapters/mysql/source.js';
 import type { ColumnInfo } from '../adapters/mysql/schema.js';
 import { sumPerDay } from './statistics.js';
@@ -62,12 +62,13 @@ export async function plan(ctx: AppContext, opts: { dryRun?: boolean; only?: rea
   const servers = serverNames(config.source);
   await Promise.all(ctx.sources.map((p, i) => ping(p, `source ${servers[i]!}`)));
   await Promise.all([...new Set(ctx.targets)].map((p, i) => ping(p, `target connection #${i}`)));
-  if (config.cdc.enabled) await checkRowImage(ctx.source);
+  const capturing = config.cdc.enabled ? captureServers(config) : [];
+  await Promise.all(capturing.map((server) => checkRowImage(ctx.sources[server]!)));
   const tables: TablePlanReport[] = [];
   for (const table of config.tables) tables.push(await planTable(ctx, table, opts.dryRun ?? false));
   // CDC starts where the copy cannot have read yet: after planning (targets exist, plans are stored, so
-  // apply can route every event) and before the copy's first page. Kept if already recorded.
-  if (config.cdc.enabled && !opts.dryRun) await store.initCapture(config.migrationId, await currentPosition(ctx.source));
+  // apply can route every event) and before the copy's first page. Kept if already recorded. One per source server.
+  if (!opts.dryRun) await Promise.all(capturing.map(async (server) => store.initCapture(config.migrationId, await currentPosition(ctx.sources[server]!), server)));
   const segments: MapItem[] = [];
   if (!opts.dryRun) {
     const all = (await Promise.all(config.tables.map((t) => store.segments(config.migrationId, t.name)))).flat();

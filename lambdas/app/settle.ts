@@ -9,6 +9,7 @@ import { TransientError } from '../core/errors.js';
 import { sleep } from '../core/time.js';
 import { currentPosition } from '../adapters/binlog/server.js';
 import type { AppContext } from './context.js';
+import { captureServers, serverNames } from '../core/source-layout.js';
 import { comparePositions, type BinlogPosition } from '../core/position.js';
 
 /** Messages waiting in the change queue (visible + in flight). */
@@ -22,21 +23,32 @@ export interface CdcReading {
   readonly backlog: number;
 }
 
-export interface CatchUpProbe<R extends CdcReading> {
-  /** The source's binlog position now: read once, as the mark. */
-  sourcePosition(): Promise<BinlogPosition>;
-  read(mark: BinlogPosition): Promise<R>;
+export interface CatchUpProbe<R extends CdcReading, M = BinlogPosition> {
+  /** The source's binlog position now (one per source server where there are several): read once, as the mark. */
+  sourcePosition(): Promise<M>;
+  read(mark: M): Promise<R>;
   /**
    * Called at the first reading that is caught up: returns a check that every message sent until then has
    * been handled (applied or on its way to the DLQ), which ends the wait while new changes keep arriving.
    */
   handledSince?(): () => boolean;
   /** The error message when the wait times out, from the last reading. */
-  timeoutMessage(mark: BinlogPosition, last: R, timeoutMs: number): string;
+  timeoutMessage(mark: M, last: R, timeoutMs: number): string;
+}
+
+/** A source server's binlog position (`server`: its index among the source servers). */
+export interface ServerPosition {
+  readonly server: number;
+  readonly position: BinlogPosition;
+}
+
+/** The binlog position now of every source server that capture reads (`captureServers`). */
+export function sourcePositions(ctx: Pick<AppContext, 'config' | 'sources'>): Promise<ServerPosition[]> {
+  return Promise.all(captureServers(ctx.config).map(async (server) => ({ server, position: await currentPosition(ctx.sources[server]!) })));
 }
 
 /** Resolves with the reading that ended the wait; a TransientError after `timeoutMs`. */
-export async function waitForCatchUp<R extends CdcReading>(probe: CatchUpProbe<R>, timeoutMs: number, pollMs: number): Promise<R> {
+export async function waitForCatchUp<R extends CdcReading, M = BinlogPosition>(probe: CatchUpProbe<R, M>, timeoutMs: number, pollMs: number): Promise<R> {
   const mark = await probe.sourcePosition();
   const deadline = Date.now() + timeoutMs;
   let calm = 0;
@@ -54,29 +66,46 @@ export async function waitForCatchUp<R extends CdcReading>(probe: CatchUpProbe<R
   }
 }
 
-/** A reading from capture's checkpoint in the state store and, once that is past the mark, the queue backlog. */
-export function checkpointReading(ctx: Pick<AppContext, 'config' | 'store'>, backlog: QueueBacklog): (mark: BinlogPosition) => Promise<CdcReading & { readonly position?: BinlogPosition }> {
+/** A reading of capture's checkpoints in the state store and, once every one is past its mark, the queue backlog. */
+export interface CheckpointReading extends CdcReading {
+  /** The first server whose capture is behind its mark, and where that capture stands. */
+  readonly behind?: { readonly server: number; readonly position?: BinlogPosition };
+}
+
+/** A reading from capture's checkpoint of every source server in the state store and, once all are past the mark, the queue backlog. */
+export function checkpointReading(ctx: Pick<AppContext, 'config' | 'store'>, backlog: QueueBacklog): (mark: readonly ServerPosition[]) => Promise<CheckpointReading> {
   return async (mark) => {
-    const position = (await ctx.store.getCapture(ctx.config.migrationId))?.position;
-    const caughtUp = !!position && comparePositions(position, mark) >= 0;
-    return { caughtUp, backlog: caughtUp ? await backlog() : -1, ...(position ? { position } : {}) };
+    const states = await Promise.all(mark.map((m) => ctx.store.getCapture(ctx.config.migrationId, m.server)));
+    const at = mark.findIndex((m, i) => !states[i] || comparePositions(states[i].position, m.position) < 0);
+    if (at >= 0) {
+      const position = states[at]?.position;
+      return { caughtUp: false, backlog: -1, behind: { server: mark[at]!.server, ...(position ? { position } : {}) } };
+    }
+    return { caughtUp: true, backlog: await backlog() };
   };
 }
 
-/** The wait in a deployed Lambda: capture's checkpoint against the source, then the queue depth. */
+const text = (p: BinlogPosition) => `${p.file}:${p.position}`;
+
+/** The wait in a deployed Lambda: capture's checkpoint against the source, on every source server, then the queue depth. */
 export async function waitForCdc(
-  ctx: Pick<AppContext, 'config' | 'source' | 'store'>,
+  ctx: Pick<AppContext, 'config' | 'sources' | 'store'>,
   backlog: QueueBacklog,
   timeoutMs: number,
   pollMs = 1000,
-  sourcePosition: () => Promise<BinlogPosition> = () => currentPosition(ctx.source),
+  sourcePosition: () => Promise<readonly ServerPosition[]> = () => sourcePositions(ctx),
 ): Promise<void> {
+  const names = serverNames(ctx.config.source);
   await waitForCatchUp(
     {
       sourcePosition,
       read: checkpointReading(ctx, backlog),
-      timeoutMessage: (mark, last) =>
-        `CDC has not caught up with ${mark.file}:${mark.position} within ${Math.round(timeoutMs / 1000)} s (capture ${last.caughtUp ? `caught up, ${last.backlog} message(s) waiting` : `at ${last.position ? `${last.position.file}:${last.position.position}` : 'no checkpoint'}`}): verification waits for it`,
+      timeoutMessage: (mark, last) => {
+        const behind = last.behind && mark.find((m) => m.server === last.behind!.server);
+        const where = mark.length > 1 && behind ? `source ${names[behind.server] ?? `#${behind.server}`} ` : '';
+        const target = behind ?? mark[0];
+        return `CDC has not caught up with ${where}${target ? text(target.position) : 'the source'} within ${Math.round(timeoutMs / 1000)} s (capture ${last.caughtUp ? `caught up, ${last.backlog} message(s) waiting` : `at ${last.behind?.position ? text(last.behind.position) : 'no checkpoint'}`}): verification waits for it`;
+      },
     },
     timeoutMs,
     pollMs,

@@ -68,11 +68,17 @@ export interface CdcProgress {
   /** Seconds the capture is behind the source (see `secondsBehind`). */
   readonly secondsBehind: number;
   readonly caughtUp: boolean;
+  /** With more than one source server: each server's lag. */
+  readonly servers?: readonly { readonly name: string; readonly secondsBehind: number; readonly caughtUp: boolean }[];
 }
 
-/** `cdc: captured 1,234 events, backlog 5 msg, lag 1.2 s (caught up), DLQ 1` (DLQ only when not empty). */
+/**
+ * `cdc: captured 1,234 events, backlog 5 msg, lag 1.2 s (caught up), DLQ 1` (DLQ only when not empty), and
+ * with several source servers each one's lag: `; a:3306 0.0 s, b:3306 1.2 s`.
+ */
 export function cdcLine(c: CdcProgress): string {
-  return `cdc: captured ${count(c.captured)} events, backlog ${count(c.backlog)} msg, lag ${c.secondsBehind.toFixed(1)} s${c.caughtUp ? ' (caught up)' : ''}${c.dead ? `, DLQ ${count(c.dead)}` : ''}`;
+  const perServer = c.servers?.length ? `; ${c.servers.map((s) => `${s.name} ${s.secondsBehind.toFixed(1)} s${s.caughtUp ? '' : ' (reading)'}`).join(', ')}` : '';
+  return `cdc: captured ${count(c.captured)} events, backlog ${count(c.backlog)} msg, lag ${c.secondsBehind.toFixed(1)} s${c.caughtUp ? ' (caught up)' : ''}${c.dead ? `, DLQ ${count(c.dead)}` : ''}${perServer}`;
 }
 
 /**

@@ -85,3 +85,10 @@ export function overlappingTables(config: Pick<MigrationConfig, 'source' | 'targ
   }
   return found;
 }
+
+/** The source servers holding at least one physical table of the migration: one capture each. */
+export function captureServers(config: Pick<MigrationConfig, 'source' | 'tables'>): number[] {
+  const used = new Set<number>();
+  for (const t of config.tables) for (const u of sourceUnits(config.source, t)) used.add(u.server);
+  return [...used].sort((a, b) => a - b);
+}

@@ -1,16 +1,20 @@
 /**
- * Capture handler (EventBridge schedule, every minute): one single-flight capture run from the
- * checkpointed binlog position into the SQS FIFO change queue, within the capture budget (cut to the
+ * Capture handler (EventBridge schedule, every minute, one per source server: `{server}`): one single-flight
+ * capture run of that server from its checkpointed binlog position into the SQS FIFO change queue, within the capture budget (cut to the
  * Lambda's remaining time less what committing the position and releasing the lease take).
  */
 import { randomUUID } from 'node:crypto';
 import { captureRun, sourceBinlogReader, type CaptureDeps } from '../app/capture.js';
 import type { MigrationConfig } from '../core/config.js';
 import { envChangeQueue, envContext } from '../app/env-context.js';
+import { z } from 'zod';
 import { LeaseHeldError } from '../core/errors.js';
 import { Metric } from '../core/metric-names.js';
 import { secondsBehind } from '../core/progress.js';
-import { logger, publishMetrics, timeBudgetMs, type ContextProvider, type InvocationContext } from './common.js';
+import { logger, parseEvent, publishMetrics, timeBudgetMs, type ContextProvider, type InvocationContext } from './common.js';
+
+/** The schedule's event: which source server to read (0, the first, when absent). */
+const CaptureEvent = z.object({ server: z.number().int().min(0).default(0) }).loose();
 
 /** Time kept back to commit the last position and release the lease. */
 const SAFETY_MS = 20_000;
@@ -18,14 +22,15 @@ const SAFETY_MS = 20_000;
 export const makeCaptureHandler = (
   getContext: ContextProvider,
   getQueue: () => CaptureDeps['queue'],
-  readerFor: (config: MigrationConfig) => CaptureDeps['read'] = sourceBinlogReader,
-) => async (_event: unknown, invocation?: InvocationContext) => {
+  readerFor: (config: MigrationConfig, server: number) => CaptureDeps['read'] = sourceBinlogReader,
+) => async (event: unknown, invocation?: InvocationContext) => {
+  const { server } = parseEvent(CaptureEvent, event ?? {}, 'capture');
   const ctx = await getContext();
   const queue = getQueue();
   const budgetMs = timeBudgetMs(ctx.config.cdc.captureBudgetSeconds, invocation, SAFETY_MS);
   try {
-    const run = await captureRun(ctx, { queue, read: readerFor(ctx.config) }, { owner: `${ctx.workerId}:${invocation?.awsRequestId ?? randomUUID()}`, budgetMs });
-    logger.info('captured', { ...run });
+    const run = await captureRun(ctx, { queue, read: readerFor(ctx.config, server) }, { owner: `${ctx.workerId}:${invocation?.awsRequestId ?? randomUUID()}`, budgetMs, server });
+    logger.info('captured', { ...run, server });
     // CaptureRuns is the heartbeat: published by every run that ends well, caught up or not.
     publishMetrics(ctx.config.migrationId, [
       [Metric.captureRuns, 1],

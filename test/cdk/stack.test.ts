@@ -235,6 +235,16 @@ describe('ReshardStack', () => {
     });
   });
 
+  it('schedules one capture per source server, each event naming its server', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const sharded = Template.fromStack(new ReshardStack(app, 'ReshardSharded', { migrationConfigJson: '{}', cdc: { sourceServers: [0, 2] } }));
+    const rules = Object.values(sharded.findResources('AWS::Events::Rule')) as { Properties: { ScheduleExpression: string; Targets: { Input: string }[] } }[];
+    expect(rules.map((r) => [r.Properties.ScheduleExpression, JSON.parse(r.Properties.Targets[0]!.Input) as unknown])).toEqual([
+      ['rate(1 minute)', { server: 0 }],
+      ['rate(1 minute)', { server: 2 }],
+    ]);
+  });
+
   it('runs capture every minute, with the queue URL and send permission only', () => {
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)' });
     template.hasResourceProperties('AWS::Lambda::Function', {

@@ -64,3 +64,14 @@ export class DoomedProcess {
     );
   };
 }
+
+/**
+ * What the operating system does to a killed process's database sessions: every connection of these pools is
+ * closed from the client side, so the servers roll back its open transactions and release their locks.
+ */
+export function severConnections(pools: Iterable<object>): void {
+  for (const p of new Set(pools)) {
+    const core = (p as { pool?: { _allConnections?: { toArray(): { destroy(): void }[] } } }).pool;
+    for (const c of core?._allConnections?.toArray() ?? []) c.destroy();
+  }
+}

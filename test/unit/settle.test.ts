@@ -10,12 +10,12 @@ import type { AppContext } from '../../lambdas/app/context.js';
 
 const at = (position: number, file = 'binlog.000002') => ({ file, position });
 
-function fakeContext(captured: () => { file: string; position: number } | undefined): Pick<AppContext, 'config' | 'source' | 'store'> {
+function fakeContext(captured: () => { file: string; position: number } | undefined): Pick<AppContext, 'config' | 'sources' | 'store'> {
   return {
-    config: { migrationId: 'm' },
-    source: {},
+    config: { migrationId: 'm', source: { host: 'src', port: 3306, database: 'd' }, tables: [] },
+    sources: [{}],
     store: { getCapture: async () => (captured() ? { position: captured() } : undefined) },
-  } as unknown as Pick<AppContext, 'config' | 'source' | 'store'>;
+  } as unknown as Pick<AppContext, 'config' | 'sources' | 'store'>;
 }
 
 describe('waitForCdc', () => {
@@ -32,7 +32,7 @@ describe('waitForCdc', () => {
       },
       5_000,
       1,
-      async () => at(500),
+      async () => [{ server: 0, position: at(500) }],
     );
     setTimeout(() => (captured = at(600)), 20);
     await waiting;
@@ -41,14 +41,14 @@ describe('waitForCdc', () => {
   });
 
   it('counts a later binlog file as past the mark', async () => {
-    await expect(waitForCdc(fakeContext(() => at(4, 'binlog.000003')), async () => 0, 1_000, 1, async () => at(900))).resolves.toBeUndefined();
+    await expect(waitForCdc(fakeContext(() => at(4, 'binlog.000003')), async () => 0, 1_000, 1, async () => [{ server: 0, position: at(900) }])).resolves.toBeUndefined();
   });
 
   it('gives up with a TransientError that says where capture and the queue are', async () => {
-    const behind = waitForCdc(fakeContext(() => at(100)), async () => 0, 30, 5, async () => at(500));
+    const behind = waitForCdc(fakeContext(() => at(100)), async () => 0, 30, 5, async () => [{ server: 0, position: at(500) }]);
     await expect(behind).rejects.toThrow(TransientError);
-    await expect(waitForCdc(fakeContext(() => at(100)), async () => 0, 30, 5, async () => at(500))).rejects.toThrow(/not caught up with binlog\.000002:500 .*capture at binlog\.000002:100/);
-    await expect(waitForCdc(fakeContext(() => at(700)), async () => 3, 30, 5, async () => at(500))).rejects.toThrow(/caught up, 3 message\(s\) waiting/);
-    await expect(waitForCdc(fakeContext(() => undefined), async () => 0, 30, 5, async () => at(500))).rejects.toThrow(/no checkpoint/);
+    await expect(waitForCdc(fakeContext(() => at(100)), async () => 0, 30, 5, async () => [{ server: 0, position: at(500) }])).rejects.toThrow(/not caught up with binlog\.000002:500 .*capture at binlog\.000002:100/);
+    await expect(waitForCdc(fakeContext(() => at(700)), async () => 3, 30, 5, async () => [{ server: 0, position: at(500) }])).rejects.toThrow(/caught up, 3 message\(s\) waiting/);
+    await expect(waitForCdc(fakeContext(() => undefined), async () => 0, 30, 5, async () => [{ server: 0, position: at(500) }])).rejects.toThrow(/no checkpoint/);
   });
 });

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { configSchema, formatIssues, parseConfig } from '../../lambdas/core/config.js';
-import { overlappingTables, placementOf, serverKey, sourceServers, sourceUnits } from '../../lambdas/core/source-layout.js';
+import { captureServers, overlappingTables, placementOf, serverKey, sourceServers, sourceUnits } from '../../lambdas/core/source-layout.js';
 import { rangeSiblings, unitSegments, type Segment } from '../../lambdas/core/segments.js';
 
 const conn = (port: number) => ({ host: '127.0.0.1', port, user: 'root', password: '' });
@@ -43,9 +43,13 @@ describe('source config', () => {
     expect(issuesOf(config({ ...conn(3306), ...source }, {}, table)).join('\n')).toContain(message);
   });
 
-  it('refuses change capture from a sharded source (not supported yet), naming the setting', () => {
-    const issues = issuesOf(config({ ...conn(3306), databasePattern: 'a_{db}', databases: 2 }, { cdc: { enabled: true } }));
-    expect(issues.join('\n')).toContain('cdc.enabled: change capture from a sharded source (source.databasePattern a_{db}) is not supported yet');
+});
+
+describe('capture per source server', () => {
+  it('captures on every server that holds a physical table, and on no other', () => {
+    const c = parseConfig(config({ databasePattern: 'a_{db}', databases: 4, connections: [conn(1), conn(2), conn(3)], placement: [2, 0, 2, 0] }));
+    expect(captureServers(c)).toEqual([0, 2]);
+    expect(captureServers(parseConfig(config({ ...conn(3306), database: 'shop' })))).toEqual([0]);
   });
 });
 

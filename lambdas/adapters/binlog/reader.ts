@@ -17,7 +17,9 @@ import { ConfigError } from '../../core/errors.js';
 import type { ChangeEvent } from '../../core/events/model.js';
 import type { BinlogPosition } from '../../core/position.js';
 import { SafePointTracker, type BinlogItem } from '../../core/safe-point.js';
-import { BinlogStream, type BinlogConnection } from './stream.js';
+import { BinlogStream, type BinlogConnection, type PhysicalTable } from './stream.js';
+
+export type { PhysicalTable } from './stream.js';
 
 export interface ReadChangesOptions {
   connection: BinlogConnection;
@@ -25,8 +27,14 @@ export interface ReadChangesOptions {
   serverId: number;
   /** Where to start: a position from `currentPosition` or a previous `readChanges`. */
   from: BinlogPosition;
-  database: string;
-  tables: readonly string[];
+  /** The database whose `tables` are read (events name them as they are), unless `sources` are given. */
+  database?: string | undefined;
+  tables?: readonly string[] | undefined;
+  /**
+   * The physical tables to read, each under the name its events carry (`as`, the logical table): the tables
+   * of a sharded source on this server. Replaces `database` and `tables`.
+   */
+  sources?: readonly PhysicalTable[] | undefined;
   /** Stop once this many events were delivered (a soft limit: the rest of a statement is always delivered). */
   maxEvents?: number | undefined;
   /**
@@ -69,14 +77,15 @@ export interface ReadChangesResult {
 }
 
 /**
- * Streams the row changes of `database`.`tables` from `from`, in binlog order, in batches handed to
+ * Streams the row changes of `database`.`tables` (or of `sources`) from `from`, in binlog order, in batches handed to
  * `onBatch` (awaited: the binlog connection is paused while too much is pending). Resolves when
  * `maxEvents`, `until`, `idleMs`, `deadlineMs` or `signal` says so — at the next point a restart is safe from.
  */
 export async function readChanges(opts: ReadChangesOptions): Promise<ReadChangesResult> {
   validate(opts);
   const batchSize = opts.batchSize ?? 500;
-  const stream = new BinlogStream({ ...opts, tables: new Set(opts.tables), highWater: batchSize * 4, lowWater: batchSize });
+  const sources = opts.sources ?? (opts.tables ?? []).map((table) => ({ database: opts.database!, table, as: table }));
+  const stream = new BinlogStream({ ...opts, sources, highWater: batchSize * 4, lowWater: batchSize });
   opts.signal?.addEventListener('abort', stream.notify);
   stream.start();
   const reader = new ChangeReader(opts, stream, batchSize);
@@ -95,8 +104,12 @@ function validate(opts: ReadChangesOptions): void {
   if (!opts.from || !Number.isInteger(opts.from.position) || opts.from.position < 4 || opts.from.position > 0xffffffff) {
     issues.push(`from.position: must be an integer in 4..4294967295 (got ${opts.from?.position})`);
   }
-  if (!opts.database) issues.push('database: required');
-  if (!opts.tables.length) issues.push('tables: at least one table');
+  if (opts.sources) {
+    if (!opts.sources.length) issues.push('sources: at least one table');
+  } else {
+    if (!opts.database) issues.push('database: required');
+    if (!opts.tables?.length) issues.push('tables: at least one table');
+  }
   if (opts.maxEvents !== undefined && !(Number.isInteger(opts.maxEvents) && opts.maxEvents > 0)) issues.push('maxEvents: must be a positive integer');
   if (opts.idleMs !== undefined && !(opts.idleMs >= 0)) issues.push('idleMs: must be ≥ 0');
   if (opts.batchSize !== undefined && !(Number.isInteger(opts.batchSize) && opts.batchSize > 0)) issues.push('batchSize: must be a positive integer');

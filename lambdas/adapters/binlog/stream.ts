@@ -36,14 +36,21 @@ export interface BinlogStreamOptions {
   /** Replica id announced to the server. */
   readonly serverId: number;
   readonly from: BinlogPosition;
-  readonly database: string;
-  readonly tables: ReadonlySet<string>;
-  /** Per table: the columns of an update's before image to decode (see ReadChangesOptions). */
+  /** The tables read, each with the name its events carry. */
+  readonly sources: readonly PhysicalTable[];
+  /** Per table (the name events carry): the columns of an update's before image to decode (see ReadChangesOptions). */
   readonly updateBeforeColumns?: ReadonlyMap<string, ReadonlySet<string>> | undefined;
   /** Pause the connection once this many rows plus items wait. */
   readonly highWater: number;
   /** Resume it once no more than this many wait. */
   readonly lowWater: number;
+}
+
+/** A table read from the binlog, and the name its events carry (`as`: the logical table). */
+export interface PhysicalTable {
+  readonly database: string;
+  readonly table: string;
+  readonly as: string;
 }
 
 /** Rows events flag: the last rows event of its statement. */
@@ -93,14 +100,18 @@ export class BinlogStream {
   private file: string;
   private wake: (() => void) | undefined;
   private readonly converters = new WeakMap<TableMapEntry, TableConverter>();
+  /** `database.table` → the name its events carry. */
+  private readonly names = new Map<string, string>();
 
   constructor(private readonly opts: BinlogStreamOptions) {
     this.file = opts.from.file;
     this.zongji = new ZongJi(connectionOptions(opts.connection));
+    for (const s of opts.sources) this.names.set(`${s.database}.${s.table}`, s.as);
     // Read by patches/@vlasky+zongji+*.patch (rows_event.js), keyed by 'schema.table'.
-    if (opts.updateBeforeColumns)
+    const before = opts.updateBeforeColumns;
+    if (before)
       (this.zongji as unknown as { updateBeforeColumns: Map<string, ReadonlySet<string>> }).updateBeforeColumns = new Map(
-        [...opts.updateBeforeColumns].map(([table, cols]) => [`${opts.database}.${table}`, cols]),
+        opts.sources.flatMap((s) => (before.has(s.as) ? [[`${s.database}.${s.table}`, before.get(s.as)!] as const] : [])),
       );
   }
 
@@ -111,7 +122,9 @@ export class BinlogStream {
     zongji.on('error', (err: Error) => {
       if (!this.finished) this.fail(binlogError(err, opts.from));
     });
-    zongji.start({ serverId: opts.serverId, filename: opts.from.file, position: opts.from.position, includeSchema: { [opts.database]: [...opts.tables] } });
+    const includeSchema: Record<string, string[]> = {};
+    for (const s of opts.sources) (includeSchema[s.database] ??= []).push(s.table);
+    zongji.start({ serverId: opts.serverId, filename: opts.from.file, position: opts.from.position, includeSchema });
     if (zongji.connection) {
       installPauseGate(zongji.connection);
       // Events of other tables are dropped inside zongji unseen; bytes arriving still mean "not caught up".
@@ -222,14 +235,14 @@ export class BinlogStream {
   }
 
   private onRows(r: WriteRowsEvent | UpdateRowsEvent, op: ChangeOp): void {
-    const { database, tables } = this.opts;
     const entry = this.zongji.tableMap[r.tableId];
-    if (!entry || entry.parentSchema !== database || !tables.has(entry.tableName)) return;
+    const name = entry && this.names.get(`${entry.parentSchema}.${entry.tableName}`);
+    if (!entry || name === undefined) return;
     const file = this.file;
     if (!(r.nextPosition > 0)) {
       this.fail(
         new ReshardError(
-          `rows event of ${database}.${entry.tableName} after ${file} has no end position (end_log_pos = 0, as MariaDB 11.4+ writes inside transactions): ` +
+          `rows event of ${entry.parentSchema}.${entry.tableName} after ${file} has no end position (end_log_pos = 0, as MariaDB 11.4+ writes inside transactions): ` +
             'this reader needs servers that write event end positions',
         ),
       );
@@ -239,7 +252,7 @@ export class BinlogStream {
     if (!conv) this.converters.set(entry, (conv = converterFor(entry)));
     const headerLength = this.zongji.useChecksum ? 23 : 19;
     const position: BinlogPosition = { file, position: r.nextPosition - (r.size + headerLength) };
-    const events = changeEventsOf(r, op, entry.tableName, position, conv);
+    const events = changeEventsOf(r, op, name, position, conv);
     this.push({ kind: 'rows', events, end: { file, position: r.nextPosition }, stmtEnd: (r.flags & STMT_END_F) !== 0 });
   }
 }

@@ -1,5 +1,6 @@
 /**
- * The CDC capture position: one item per migration (`CAPTURE`) with a single-flight lease. The position
+ * The CDC capture position: one item per source server (`CAPTURE` for the first, `CAPTURE#n` for server n)
+ * with a single-flight lease. The position
  * moves forward only, by a lease-fenced conditional write that requires the position it read.
  */
 import { LeaseLostError } from '../../core/errors.js';
@@ -8,7 +9,8 @@ import type { CaptureState } from '../../core/model.js';
 import { conditionalWrite, leaseHeldError } from './conditional-write.js';
 import { getItem, pk, type Item, type StateTable } from './table.js';
 
-const SK = 'CAPTURE';
+/** The item of source server `server` (an index into the source servers). */
+const skOf = (server: number): string => (server === 0 ? 'CAPTURE' : `CAPTURE#${server}`);
 
 function toCapture(item: Item): CaptureState {
   return {
@@ -27,11 +29,11 @@ export class CaptureItems {
   constructor(private readonly t: StateTable) {}
 
   /** Records where capture starts (taken at plan time, before the copy reads anything); a stored position is kept and returned. */
-  async init(migrationId: string, position: BinlogPosition): Promise<CaptureState> {
+  async init(migrationId: string, position: BinlogPosition, server = 0): Promise<CaptureState> {
     const item = await conditionalWrite(
       this.t,
       {
-        Item: { pk: pk(migrationId), sk: SK, file: position.file, position: position.position, startFile: position.file, startPosition: position.position, events: 0, leaseToken: 0, updatedAt: this.t.now() },
+        Item: { pk: pk(migrationId), sk: skOf(server), file: position.file, position: position.position, startFile: position.file, startPosition: position.position, events: 0, leaseToken: 0, updatedAt: this.t.now() },
         ConditionExpression: 'attribute_not_exists(sk)',
       },
       (current) => current!,
@@ -39,37 +41,37 @@ export class CaptureItems {
     return toCapture(item);
   }
 
-  async get(migrationId: string): Promise<CaptureState | undefined> {
-    const item = await getItem(this.t, { pk: pk(migrationId), sk: SK });
+  async get(migrationId: string, server = 0): Promise<CaptureState | undefined> {
+    const item = await getItem(this.t, { pk: pk(migrationId), sk: skOf(server) });
     return item && toCapture(item);
   }
 
   /** Takes the capture lease for `owner` (free, expired, or already ours) with a new token. */
-  async acquire(migrationId: string, owner: string, leaseMs: number): Promise<CaptureState> {
+  async acquire(migrationId: string, owner: string, leaseMs: number, server = 0): Promise<CaptureState> {
     const now = this.t.now();
     const item = await conditionalWrite(
       this.t,
       {
-        Key: { pk: pk(migrationId), sk: SK },
+        Key: { pk: pk(migrationId), sk: skOf(server) },
         UpdateExpression: 'SET leaseOwner = :o, leaseExpiry = :exp, leaseToken = leaseToken + :one, updatedAt = :now',
         ConditionExpression: 'attribute_exists(sk) AND (attribute_not_exists(leaseOwner) OR leaseExpiry < :now OR leaseOwner = :o)',
         ExpressionAttributeValues: { ':o': owner, ':exp': now + leaseMs, ':one': 1, ':now': now },
       },
       (current) => {
-        if (!current) throw new LeaseLostError(`no capture position stored for ${migrationId}: run plan first`);
-        throw leaseHeldError(`capture of ${migrationId}`, toCapture(current));
+        if (!current) throw new LeaseLostError(`no capture position stored for ${migrationId}${server ? ` source server #${server}` : ''}: run plan first`);
+        throw leaseHeldError(`capture of ${migrationId}${server ? ` source server #${server}` : ''}`, toCapture(current));
       },
     );
     return toCapture(item);
   }
 
   /** Moves the capture position forward after its events were accepted by SQS (lease-fenced, forward only). */
-  async commit(migrationId: string, held: CaptureState, owner: string, leaseMs: number, next: { position: BinlogPosition; events: number; lastEventAt?: number }): Promise<CaptureState> {
+  async commit(migrationId: string, held: CaptureState, owner: string, leaseMs: number, next: { position: BinlogPosition; events: number; lastEventAt?: number }, server = 0): Promise<CaptureState> {
     const now = this.t.now();
     const item = await conditionalWrite(
       this.t,
       {
-        Key: { pk: pk(migrationId), sk: SK },
+        Key: { pk: pk(migrationId), sk: skOf(server) },
         UpdateExpression: 'SET #f = :f, #p = :p, events = events + :n, leaseExpiry = :exp, updatedAt = :now' + (next.lastEventAt !== undefined ? ', lastEventAt = :t' : ''),
         ConditionExpression: 'leaseOwner = :o AND leaseToken = :tok AND leaseExpiry >= :now AND #f = :hf AND #p = :hp',
         ExpressionAttributeNames: { '#f': 'file', '#p': 'position' },
@@ -94,9 +96,9 @@ export class CaptureItems {
   }
 
   /** Gives the capture lease back (noting when capture last caught up); a lost lease is left alone. */
-  async release(migrationId: string, held: CaptureState, owner: string, caughtUpAt?: number): Promise<void> {
+  async release(migrationId: string, held: CaptureState, owner: string, caughtUpAt?: number, server = 0): Promise<void> {
     await conditionalWrite(this.t, {
-      Key: { pk: pk(migrationId), sk: SK },
+      Key: { pk: pk(migrationId), sk: skOf(server) },
       UpdateExpression: 'REMOVE leaseOwner, leaseExpiry' + (caughtUpAt !== undefined ? ' SET caughtUpAt = :c' : ''),
       ConditionExpression: 'leaseOwner = :o AND leaseToken = :tok',
       ExpressionAttributeValues: { ':o': owner, ':tok': held.leaseToken, ...(caughtUpAt !== undefined ? { ':c': caughtUpAt } : {}) },
