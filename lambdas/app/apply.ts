@@ -4,9 +4,10 @@
  * and one batched delete per target table, through the target writer. Re-applying any window changes
  * nothing (the writes are row images, not deltas).
  */
-import { recordKeyOf, type TableConfig } from '../core/config.js';
+import { bindingsOf, recordKeyOf, type TableConfig } from '../core/config.js';
 import { ReshardError, SchemaError } from '../core/errors.js';
 import { mergeLatest } from '../core/rules.js';
+import { inWindow } from '../core/window.js';
 import type { ChangeEvent, RowImage } from '../core/events/model.js';
 import type { TableRouter, TargetName } from '../core/routing.js';
 import { inParallel } from '../core/parallel.js';
@@ -94,6 +95,12 @@ async function toChanges(ctx: AppContext, events: readonly ChangeEvent[]): Promi
       changes.push(changeOf(table, router, { image: (e.before ?? e.after)!, op: 'delete' }));
       continue;
     }
+    // The time window: the targets hold the window's rows only. A row inserted outside it is not applied; a
+    // row updated to a time outside it is deleted where it was (nothing when it never was in the window).
+    if (table.window && table.timeColumn && !inWindow(after![table.timeColumn], table.window)) {
+      if (op === 'update') changes.push(changeOf(table, router, { image: e.before ?? after!, op: 'delete' }));
+      continue;
+    }
     const upsert = changeOf(table, router, { image: after!, op: 'upsert' });
     // A change of the shard key moves the row: delete it where it was, write it where it belongs.
     if (op === 'update' && e.before) {
@@ -159,39 +166,64 @@ export async function applyEvents(ctx: AppContext, events: readonly ChangeEvent[
     if (!list) byTarget.set(id, (list = []));
     list.push(c);
   }
-  await inParallel([...byTarget.values()], ctx.config.copy.writeConcurrency, async (list) => {
-    const { table, target } = list[0]!;
-    const { columns } = await planFor(ctx, table.name);
-    const rk = recordKeyOf(table);
-    // No read before the write: the statements themselves are the filter (DESIGN §4). The guarded upsert
-    // inserts a missing row, leaves a row with a newer version alone and changes nothing for the same
-    // content; a delete of a missing row deletes nothing. The counts come from the server's answer.
-    const upserts: RowImage[] = [];
-    const deletes: unknown[][] = [];
-    for (const c of list) {
-      if (c.op === 'delete') deletes.push(c.key);
-      else upserts.push(c.image!);
-    }
-    if (upserts.length) {
-      for (const img of upserts)
-        for (const col of columns) if (!(col in img)) throw new SchemaError(`${table.name}: change event row image lacks column ${col} (binlog_row_image must be FULL)`);
-      const counted = await ctx.writer.applyUpsert({
-        target,
-        columns,
-        recordKey: rk,
-        versionColumn: table.versionColumn,
-        rows: upserts.map((img) => columns.map((col) => img[col] ?? null)),
-      });
-      stats.inserted += counted.inserted;
-      stats.updated += counted.updated;
-      stats.skipped += counted.skipped;
-    }
-    if (deletes.length) {
-      const deleted = await ctx.writer.deleteByKeys({ target, recordKey: rk, keys: deletes });
-      stats.deleted += deleted;
-      stats.skipped += deletes.length - deleted;
-    }
-  });
+  const lists = [...byTarget.values()];
+  const bindings = bindingsOf(ctx.config);
+  const rankOf = (list: Change[]) => bindings.get(list[0]!.table.name)?.rank ?? 0;
+  const ranks = [...new Set(lists.map(rankOf))].sort((a, b) => a - b);
+  if (ranks.length <= 1) {
+    await inParallel(lists, ctx.config.copy.writeConcurrency, (list) => writeTarget(ctx, list, stats, 'both'));
+    return stats;
+  }
+  // Binding groups: upserts table by table in the group's order (an order before its items), then deletes in
+  // the reverse order (items before their order).
+  for (const rank of ranks)
+    await inParallel(
+      lists.filter((l) => rankOf(l) === rank),
+      ctx.config.copy.writeConcurrency,
+      (list) => writeTarget(ctx, list, stats, 'upserts'),
+    );
+  for (const rank of ranks.reverse())
+    await inParallel(
+      lists.filter((l) => rankOf(l) === rank),
+      ctx.config.copy.writeConcurrency,
+      (list) => writeTarget(ctx, list, stats, 'deletes'),
+    );
   return stats;
+}
+
+/** Writes one target table's changes: its upserts, its deletes, or both. */
+async function writeTarget(ctx: AppContext, list: readonly Change[], stats: ApplyStats, which: 'upserts' | 'deletes' | 'both'): Promise<void> {
+  const { table, target } = list[0]!;
+  const { columns } = await planFor(ctx, table.name);
+  const rk = recordKeyOf(table);
+  // No read before the write: the statements themselves are the filter (DESIGN §4). The guarded upsert
+  // inserts a missing row, leaves a row with a newer version alone and changes nothing for the same
+  // content; a delete of a missing row deletes nothing. The counts come from the server's answer.
+  const upserts: RowImage[] = [];
+  const deletes: unknown[][] = [];
+  for (const c of list) {
+    if (c.op === 'delete') {
+      if (which !== 'upserts') deletes.push(c.key);
+    } else if (which !== 'deletes') upserts.push(c.image!);
+  }
+  if (upserts.length) {
+    for (const img of upserts)
+      for (const col of columns) if (!(col in img)) throw new SchemaError(`${table.name}: change event row image lacks column ${col} (binlog_row_image must be FULL)`);
+    const counted = await ctx.writer.applyUpsert({
+      target,
+      columns,
+      recordKey: rk,
+      versionColumn: table.versionColumn,
+      rows: upserts.map((img) => columns.map((col) => img[col] ?? null)),
+    });
+    stats.inserted += counted.inserted;
+    stats.updated += counted.updated;
+    stats.skipped += counted.skipped;
+  }
+  if (deletes.length) {
+    const deleted = await ctx.writer.deleteByKeys({ target, recordKey: rk, keys: deletes });
+    stats.deleted += deleted;
+    stats.skipped += deletes.length - deleted;
+  }
 }
 

@@ -6,9 +6,9 @@
  * checkpoint resends the same messages (same dedup ids; apply is idempotent beyond the dedup window).
  */
 import { idOf } from '../core/table-id.js';
-import { keyColumnsOf, recordKeyOf, type MigrationConfig } from '../core/config.js';
+import { bindingsOf, keyColumnsOf, recordKeyOf, type MigrationConfig } from '../core/config.js';
 import { readChanges, type PhysicalTable, type ReadChangesOptions } from '../adapters/binlog/reader.js';
-import { captureServers, sourceServers, sourceUnits } from '../core/source-layout.js';
+import { sourceServers, sourceUnits } from '../core/source-layout.js';
 import { passwordOf, tlsOptions } from '../adapters/mysql/pool.js';
 import { ConfigError, RowRoutingError } from '../core/errors.js';
 import { compressMessages } from '../core/events/compress.js';
@@ -76,11 +76,13 @@ export interface CaptureRun {
 }
 
 /**
- * The FIFO group of an event (config `cdc.messageGroup`): its row's target table, or its shard key. Either
- * way all changes of one order stay in order; a shard-key change is grouped where the row goes.
+ * The FIFO group of an event (config `cdc.messageGroup`): its row's target table (for a binding group's
+ * tables: the group and the target's database and table index), or its shard key. Either way all changes of
+ * one order stay in order; a shard-key change is grouped where the row goes.
  */
 export function groupOf(ctx: AppContext): (e: ChangeEvent) => string {
   const byTarget = ctx.config.cdc.messageGroup === 'target';
+  const bindings = bindingsOf(ctx.config);
   // Per event: one router lookup by table name and, by target, one name per target table (not a string each).
   const routers = new Map<string, TableRouter>();
   const names = new Map<TargetName, string>();
@@ -92,7 +94,12 @@ export function groupOf(ctx: AppContext): (e: ChangeEvent) => string {
       if (!byTarget) return router.shardKey(image);
       const t = router.route(image);
       let name = names.get(t);
-      if (name === undefined) names.set(t, (name = idOf(t)));
+      if (name === undefined) {
+        // A binding group's tables share one group per target index: an order's changes and its items' in binlog order.
+        const bound = bindings.get(e.table);
+        name = bound ? `${bound.group}+${t.db}.${t.table}` : idOf(t);
+        names.set(t, name);
+      }
       return name;
     } catch (err) {
       if (!(err instanceof RowRoutingError)) throw err;
@@ -143,8 +150,8 @@ export async function captureRun(
 ): Promise<CaptureRun> {
   const { config, store } = ctx;
   const server = opts.server ?? 0;
-  const servers = captureServers(config);
-  if (!servers.includes(server)) throw new ConfigError(`capture: source server #${server} holds no migrated table (servers captured: ${servers.join(', ')})`);
+  const servers = sourceServers(config.source).length;
+  if (!Number.isInteger(server) || server < 0 || server >= servers) throw new ConfigError(`capture: source server #${server} does not exist (the source has ${servers})`);
   const leaseMs = opts.leaseMs ?? Math.max(60_000, opts.budgetMs + 30_000);
   const deadline = Date.now() + opts.budgetMs;
   let held: CaptureState = await store.acquireCapture(config.migrationId, opts.owner, leaseMs, server);

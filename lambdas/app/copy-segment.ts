@@ -21,6 +21,7 @@ import { SegmentStatus, sortableKey, type Checkpoint } from '../core/model.js';
 import { keyColumnsOf, recordKeyId, recordKeyOf } from '../core/config.js';
 import { planFor, tableConfig, routerFor, sourceFor, sourcesFor, type AppContext } from './context.js';
 import { sleep } from '../core/time.js';
+import { inWindow } from '../core/window.js';
 
 export interface CopyRequest {
   readonly table: string;
@@ -183,9 +184,13 @@ async function removeTombstoned(ctx: AppContext, table: TableConfig, range: { ki
   const stones = await ctx.store.tombstones(ctx.config.migrationId, table.name, after === null ? null : sortableKey(after, kind), sortableKey(upTo, kind));
   if (!stones.length) return;
   const rk = recordKeyOf(table);
-  // Alive in any physical source table (a sharded source's row may be deleted in one and inserted in another).
+  // Alive in any physical source table (a sharded source's row may be deleted in one and inserted in another),
+  // and within the time window (a row updated out of it was deleted by CDC too).
   const keys = stones.map((s) => s.key);
-  const present = (await Promise.all(sourcesFor(ctx, table.name).map((r) => r.rowsByKeys({ columns: rk, recordKey: rk, keys, chunk: stones.length })))).flat();
+  const columns = table.window && table.timeColumn ? [...new Set([...rk, table.timeColumn])] : rk;
+  const present = (await Promise.all(sourcesFor(ctx, table.name).map((r) => r.rowsByKeys({ columns, recordKey: rk, keys, chunk: stones.length }))))
+    .flat()
+    .filter((r) => !table.timeColumn || inWindow(r[table.timeColumn], table.window));
   const alive = new Set(present.map((r) => recordKeyId(rk.map((k) => r[k]))));
   for (const s of stones) {
     if (alive.has(recordKeyId(s.key))) continue;

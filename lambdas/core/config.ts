@@ -251,6 +251,13 @@ export const configSchema = z
           });
       }),
     tables: z.array(tableSchema).min(1),
+    /**
+     * Binding groups: tables whose rows belong together (an order and its items) route alike — same shard
+     * keys, same tables per database — so they land at the same database and table index. With CDC their
+     * changes travel in one FIFO group per target index, and apply writes a group's tables in the order listed
+     * (inserts and updates; deletes in reverse order).
+     */
+    bindings: z.array(z.array(identifier).min(2)).default([]),
     routing: routingSchema,
     copy: copySchema,
     cdc: cdcSchema,
@@ -268,6 +275,22 @@ export const configSchema = z
     });
     if (c.source.databasePattern && tooLong(c.source.databasePattern, 'db', c.source.databases ?? 1))
       ctx.addIssue({ code: 'custom', path: ['source', 'databasePattern'], message: `expands to more than 64 characters for db ${(c.source.databases ?? 1) - 1}` });
+    const bound = new Map<string, number>();
+    c.bindings.forEach((group, g) => {
+      const first = c.tables.find((t) => t.name === group[0]);
+      group.forEach((name, i) => {
+        const t = c.tables.find((x) => x.name === name);
+        if (!t) return ctx.addIssue({ code: 'custom', path: ['bindings', g, i], message: `${name} is not a table of this migration` });
+        if (bound.has(name)) return ctx.addIssue({ code: 'custom', path: ['bindings', g, i], message: `${name} is already in binding group ${bound.get(name)}` });
+        bound.set(name, g);
+        if (!first || t === first) return;
+        // Route apart: another shard key order or another layout sends one order's rows to other indexes.
+        if (t.shardKeys.join(',') !== first.shardKeys.join(','))
+          ctx.addIssue({ code: 'custom', path: ['bindings', g, i], message: `${name} would route apart from ${first.name}: shardKeys [${t.shardKeys.join(', ')}] differ from [${first.shardKeys.join(', ')}]` });
+        if (t.tablesPerDb !== first.tablesPerDb)
+          ctx.addIssue({ code: 'custom', path: ['bindings', g, i], message: `${name} would route apart from ${first.name}: tablesPerDb ${t.tablesPerDb} differs from ${first.tablesPerDb}` });
+      });
+    });
     const seen = new Set<string>();
     c.tables.forEach((t, i) => {
       if (seen.has(t.name)) ctx.addIssue({ code: 'custom', path: ['tables', i, 'name'], message: `duplicate table ${t.name}` });
@@ -323,4 +346,11 @@ export function keyColumnsOf(table: TableConfig): string[] {
 /** A map key for record key values, equal whether the values came as numbers or as text. */
 export function recordKeyId(values: readonly unknown[]): string {
   return JSON.stringify(values.map(String));
+}
+
+/** Each bound table's binding group (its first table's name) and its rank in it; unbound tables are absent. */
+export function bindingsOf(config: Pick<MigrationConfig, 'bindings'>): Map<string, { readonly group: string; readonly rank: number }> {
+  const out = new Map<string, { group: string; rank: number }>();
+  for (const group of config.bindings) group.forEach((name, rank) => out.set(name, { group: group[0]!, rank }));
+  return out;
 }

@@ -176,3 +176,42 @@ describe('verification while the source keeps changing', () => {
     }
   });
 });
+
+describe('the time window with CDC', () => {
+  it('applies changes inside the window only: an insert outside is left out, a row updated into it is inserted, a row updated out of it is deleted', async () => {
+    const base = cdcConfig('window');
+    const config = parseConfig({ ...base, tables: [{ ...base.tables[0]!, window: { from: '2026-07-01', to: '2026-08-01' } }] });
+    const db = config.source.database!;
+    const src = `\`${db}\`.order_info`;
+    // June to September: about a third of the rows in July.
+    await seedOrders(suite.pool, db, { orders: 900, itemsPerOrder: 0, seed: 17, start: new Date('2026-06-01T00:00:00Z'), days: 120 });
+    const rt = await LocalRuntime.start({ config, dynamo: suite.dynamo, retryIntervalMs: 100 });
+    try {
+      rt.cdc!.start();
+      await rt.execute().result;
+      const [[inside]] = (await suite.pool.query(`SELECT MIN(id) AS id FROM ${src} WHERE create_time >= '2026-07-01' AND create_time < '2026-08-01'`)) as unknown as [[{ id: string }]];
+      const [[outside]] = (await suite.pool.query(`SELECT MIN(id) AS id FROM ${src} WHERE create_time >= '2026-09-01'`)) as unknown as [[{ id: string }]];
+      await suite.pool.query(`INSERT INTO ${src} (id, order_no, user_id, amount, buyer_name, create_time, update_time) VALUES (5000001, '202605010005000001', 1, 1.00, 'May', '2026-05-01 10:00:00', NOW(6))`);
+      await suite.pool.query(`INSERT INTO ${src} (id, order_no, user_id, amount, buyer_name, create_time, update_time) VALUES (5000002, '202607150005000002', 1, 1.00, 'July', '2026-07-15 10:00:00', NOW(6))`);
+      await suite.pool.query(`UPDATE ${src} SET create_time = '2026-07-20 08:00:00', update_time = NOW(6) WHERE id = ?`, [outside.id]);
+      await suite.pool.query(`UPDATE ${src} SET create_time = '2026-10-02 08:00:00', update_time = NOW(6) WHERE id = ?`, [inside.id]);
+      await rt.cdc!.drain(60_000);
+
+      const targetIds = new Set<string>();
+      for (let d = 0; d < config.target.databases; d++)
+        for (let t = 0; t < 4; t++) {
+          const [rows] = (await suite.pool.query(`SELECT id FROM \`${config.target.databasePattern.replace('{db}', String(d))}\`.order_info_${t}`)) as unknown as [{ id: string }[]];
+          for (const r of rows) targetIds.add(String(r.id));
+        }
+      expect(targetIds.has('5000001')).toBe(false); // inserted outside the window
+      expect(targetIds.has('5000002')).toBe(true); // inserted inside
+      expect(targetIds.has(String(outside.id))).toBe(true); // updated into the window
+      expect(targetIds.has(String(inside.id))).toBe(false); // updated out of it
+      const [[inWindow]] = (await suite.pool.query(`SELECT COUNT(*) AS n FROM ${src} WHERE create_time >= '2026-07-01' AND create_time < '2026-08-01'`)) as unknown as [[{ n: string }]];
+      expect(targetIds.size).toBe(Number(inWindow.n));
+      await expectConverged(config);
+    } finally {
+      await rt.close();
+    }
+  });
+});

@@ -10,14 +10,14 @@ import { join } from 'node:path';
 import mysql, { type Pool, type RowDataPacket } from 'mysql2/promise';
 import { startMariaDb, type MariaDb } from '../../local/mariadb.js';
 import { LocalRuntime } from '../../local/runtime.js';
-import { seedShardedOrders } from '../../local/seed.js';
+import { seedOrders, seedShardedOrders } from '../../local/seed.js';
 import { checkAll } from '../../local/checksum.js';
 import { plan } from '../../lambdas/app/plan.js';
 import { migrationStatus } from '../../lambdas/app/status.js';
 import { parseConfig, type MigrationConfig } from '../../lambdas/core/config.js';
 import { ConfigError, SchemaError } from '../../lambdas/core/errors.js';
 import { DoomedProcess, severConnections } from '../helpers/crash.js';
-import { dropPrefixed, mysqlPort, rootPool, uniquePrefix } from '../helpers/db.js';
+import { dropPrefixed, mysqlPort, rootPool, testConfig, uniquePrefix } from '../helpers/db.js';
 import { startDynamo, startQueues, type LocalDynamo } from '../../local/emulators.js';
 import { ShardedWriter } from '../../local/sharded-writer.js';
 import { sleep } from '../../lambdas/core/time.js';
@@ -275,6 +275,60 @@ describe('plan refuses a source layout it cannot copy safely', () => {
       const [check] = await checkAll(config, [poolA, poolB], rt.ctx.targets);
       expect(check!.match).toBe(true);
       expect(check!.sourceRows).toBeGreaterThan(0);
+    } finally {
+      await rt.close();
+    }
+  });
+});
+
+describe('a binding group with CDC', () => {
+  it('applies an order before its items, as the source transaction wrote them, in one FIFO group', async () => {
+    const prefix = uniquePrefix('bind');
+    prefixes.push(prefix);
+    const base = testConfig(prefix, { databases: 2, tablesPerDb: 2, pageSize: 500, segments: 1 });
+    const config = parseConfig({ ...base, bindings: [['order_info', 'order_item_detail']], cdc: { enabled: true, serverId: 50_000 + Math.floor(Math.random() * 100_000) } });
+    await seedOrders(poolA, config.source.database!, { orders: 200, itemsPerOrder: 1, seed: 8 });
+    const rt = await LocalRuntime.start({ config, dynamo, retryIntervalMs: 100 });
+    try {
+      rt.cdc!.start();
+      await rt.execute().result;
+      // Every upsert apply writes, in the order they end: which table and which order numbers. Orders are
+      // written slowly, so an item written at the same time as its order would end first.
+      const written: { table: string; orders: string[] }[] = [];
+      const upsert = rt.ctx.writer.applyUpsert.bind(rt.ctx.writer);
+      rt.ctx.writer.applyUpsert = async (args) => {
+        const table = args.target.tableName.replace(/_\d+$/, '');
+        if (table === 'order_info') await sleep(40);
+        const done = await upsert(args);
+        const at = args.columns.indexOf('order_no');
+        written.push({ table, orders: args.rows.map((r) => String(r[at])) });
+        return done;
+      };
+      const src = `\`${config.source.database!}\``;
+      for (let i = 0; i < 30; i++) {
+        const conn = await poolA.getConnection();
+        try {
+          const no = `20261206${String(900_000 + i).padStart(10, '0')}`;
+          await conn.beginTransaction();
+          await conn.query(`INSERT INTO ${src}.order_info (order_no, user_id, amount, buyer_name, create_time, update_time) VALUES (?, 7, 1.00, 'bound', NOW(3), NOW(6))`, [no]);
+          for (let k = 0; k < 2; k++)
+            await conn.query(`INSERT INTO ${src}.order_item_detail (order_no, user_id, sku_id, product_name, price, quantity, create_time, update_time) VALUES (?, 7, ?, 'item', 1.00, 1, NOW(3), NOW(6))`, [no, k]);
+          await conn.commit();
+        } finally {
+          conn.release();
+        }
+      }
+      await rt.cdc!.drain(60_000);
+      const firstWrite = (table: string, no: string) => written.findIndex((w) => w.table === table && w.orders.includes(no));
+      for (let i = 0; i < 30; i++) {
+        const no = `20261206${String(900_000 + i).padStart(10, '0')}`;
+        const order = firstWrite('order_info', no);
+        const item = firstWrite('order_item_detail', no);
+        expect(order, no).toBeGreaterThanOrEqual(0);
+        expect(item, no).toBeGreaterThan(order);
+      }
+      const checks = await checkAll(config, poolA, rt.ctx.targets);
+      for (const c of checks) expect(c.match, c.table).toBe(true);
     } finally {
       await rt.close();
     }

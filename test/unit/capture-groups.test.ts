@@ -53,3 +53,29 @@ describe('groupOf', () => {
     }
   });
 });
+
+describe('groupOf a binding group', () => {
+  const bound = parseConfig({
+    ...config('target'),
+    tables: [
+      { name: 'order_info', scrollKey: 'id', shardKeys: ['order_no', 'user_id'], targetTable: 'order_info_{table}', tablesPerDb: 8 },
+      { name: 'order_item_detail', scrollKey: 'id', shardKeys: ['order_no', 'user_id'], targetTable: 'order_item_detail_{table}', tablesPerDb: 8 },
+      { name: 'payment', scrollKey: 'id', shardKeys: ['order_no', 'user_id'], targetTable: 'payment_{table}', tablesPerDb: 8 },
+    ],
+    bindings: [['order_info', 'order_item_detail']],
+  });
+  const ctx = { config: bound, routeFn: spread } as unknown as AppContext;
+
+  it('puts an order and its items in one group per target index; an unbound table keeps its own', () => {
+    const group = groupOf(ctx);
+    for (let i = 0; i < 100; i++) {
+      const no = `2026${String(i * 7919).padStart(8, '0')}`;
+      const t = routerFor(ctx, tableConfig(ctx, 'order_info')).route({ order_no: no });
+      const order = group(event({ id: i, order_no: no, user_id: 1 }));
+      expect(order).toBe(`order_info+${t.db}.${t.table}`);
+      expect(group(event({ id: 5000 + i, order_no: no, user_id: 1 }, 'insert', 'order_item_detail'))).toBe(order);
+      expect(group(event({ id: 9000 + i, order_no: no, user_id: 1 }, 'delete', 'order_item_detail'))).toBe(order);
+      expect(group(event({ id: i, order_no: no, user_id: 1 }, 'insert', 'payment'))).toBe(`${t.database}.payment_${t.table}`);
+    }
+  });
+});

@@ -63,7 +63,7 @@ describe('capture', () => {
   const fakeContext = (): AppContext =>
     ({
       workerId: 'test',
-      config: { migrationId: 'orders-2026', tables: [], source: { database: 'orders' }, cdc: { captureBudgetSeconds: 5, messageGroup: 'target' } },
+      config: { migrationId: 'orders-2026', tables: [], bindings: [], source: { database: 'orders' }, cdc: { captureBudgetSeconds: 5, messageGroup: 'target' } },
       store: {
         acquireCapture: vi.fn(async () => ({ position })),
         commitCapture: vi.fn(async () => ({ position })),

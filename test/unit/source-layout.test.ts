@@ -1,7 +1,7 @@
 /** The source layout: its config, physical tables, placement on servers, overlap with the target, and its segments. */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { configSchema, formatIssues, parseConfig } from '../../lambdas/core/config.js';
+import { bindingsOf, configSchema, formatIssues, parseConfig } from '../../lambdas/core/config.js';
 import { captureServers, overlappingTables, placementOf, serverKey, sourceServers, sourceUnits } from '../../lambdas/core/source-layout.js';
 import { rangeSiblings, unitSegments, type Segment } from '../../lambdas/core/segments.js';
 
@@ -155,5 +155,33 @@ describe('segments of a sharded source', () => {
         for (const i of sib) expect(i % k).toBe(seg.index % k);
       }),
     );
+  });
+});
+
+describe('binding groups', () => {
+  const table = (name: string, extra: Record<string, unknown> = {}) => ({ name, shardKeys: ['order_no', 'user_id'], targetTable: `${name}_{table}`, tablesPerDb: 4, ...extra });
+  const withBindings = (bindings: unknown, items: Record<string, unknown> = {}) => ({
+    migrationId: 'm',
+    source: { ...conn(3306), database: 'shop' },
+    target: { connection: conn(4000), databases: 2, databasePattern: 'new_{db}' },
+    tables: [table('order_info'), table('order_item_detail', items), table('payment')],
+    bindings,
+  });
+
+  it('accepts tables that route alike, and ranks them in the order listed', () => {
+    const c = parseConfig(withBindings([['order_info', 'order_item_detail']]));
+    expect([...bindingsOf(c)]).toEqual([
+      ['order_info', { group: 'order_info', rank: 0 }],
+      ['order_item_detail', { group: 'order_info', rank: 1 }],
+    ]);
+  });
+
+  it.each([
+    ['a table not in the migration', [['order_info', 'refund']], {}, 'bindings.0.1: refund is not a table of this migration'],
+    ['a table in two groups', [['order_info', 'order_item_detail'], ['payment', 'order_item_detail']], {}, 'bindings.1.1: order_item_detail is already in binding group 0'],
+    ['other shard keys', [['order_info', 'order_item_detail']], { shardKeys: ['user_id'] }, 'bindings.0.1: order_item_detail would route apart from order_info: shardKeys [user_id] differ from [order_no, user_id]'],
+    ['another table count', [['order_info', 'order_item_detail']], { tablesPerDb: 8 }, 'bindings.0.1: order_item_detail would route apart from order_info: tablesPerDb 8 differs from 4'],
+  ])('refuses %s', (_name, bindings, items, message) => {
+    expect(issuesOf(withBindings(bindings, items)).join('\n')).toContain(message);
   });
 });
