@@ -2,7 +2,9 @@
  * `npm run bench`: 1,000,000 `order_info` rows (~200 bytes each) copied into 8 dbs × 8 tables through the
  * real path (synthesized state machine, copy-batch handler, checkpoints in dynalite), beside the server's
  * own ceiling for the same rows (one INSERT … SELECT into a single unsharded table).
- * Last line: one JSON object. Options: --rows N, --page-size N, --segments N, --concurrency N.
+ * With --reshard (`npm run bench:reshard`), the same rows are then spread over 8 × 8 source tables (spread
+ * rule) and copied from there into 16 × 16: `reshardRowsPerSec`, and `reshardRatio` against the same ceiling.
+ * Last line: one JSON object. Options: --rows N, --page-size N, --segments N, --concurrency N, --reshard.
  */
 import { parseArgs } from 'node:util';
 import { tmpdir } from 'node:os';
@@ -11,6 +13,7 @@ import mysql from 'mysql2/promise';
 import { parseConfig } from '../lambdas/core/config.js';
 import { startMariaDb } from '../local/mariadb.js';
 import { ordersConfig } from '../local/seed.js';
+import { builtInPlacementSql } from '../lambdas/core/sql.js';
 import { spawnSync } from 'node:child_process';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +28,7 @@ const { values } = parseArgs({
     segments: { type: 'string', default: '8' },
     concurrency: { type: 'string', default: '2' },
     port: { type: 'string', default: '3427' },
+    reshard: { type: 'boolean', default: false },
   },
 });
 const rows = Number(values.rows);
@@ -41,7 +45,7 @@ const admin = mysql.createPool({ host: '127.0.0.1', port, user: 'root', password
 try {
   const calibration = await calibrate(admin);
   console.log(calibrationText(calibration));
-  for (const db of ['bench_src', 'bench_ceiling', 'bench_plain', ...Array.from({ length: 8 }, (_, i) => `bench_db_${i}`)]) await admin.query(`DROP DATABASE IF EXISTS \`${db}\``);
+  for (const db of ['bench_src', 'bench_ceiling', 'bench_plain', ...Array.from({ length: 16 }, (_, i) => [`bench_db_${i}`, `bench_old_${i}`, `bench_new_${i}`]).flat()]) await admin.query(`DROP DATABASE IF EXISTS \`${db}\``);
   let t = Date.now();
   const seeded = spawnSync(process.execPath, ['--import', 'tsx', join(dirname(fileURLToPath(import.meta.url)), 'seed-child.ts'), String(port), String(rows), 'bench_src'], { stdio: 'inherit' });
   if (seeded.status !== 0) throw new Error('generating the bench rows failed');
@@ -126,6 +130,42 @@ try {
   // The copy window alone (first segment started → last finished), without plan and state-machine overhead.
   const windowSec = (Math.max(...segs.map((s) => s.finishedAt ?? 0)) - Math.min(...segs.map((s) => s.startedAt ?? Infinity))) / 1000;
   await rt.close();
+
+  // A sharded source: the same rows over 8 × 8 tables (spread on order_no, else user_id), copied into 16 × 16.
+  let reshard: { rowsPerSec: number; peakRssMb: number; match: boolean; seconds: number } | undefined;
+  if (values.reshard) {
+    for (let i = 0; i < 8; i++) await admin.query(`DROP DATABASE IF EXISTS \`bench_db_${i}\``);
+    const placement = builtInPlacementSql(['order_no', 'user_id'], 'spread', { databases: 8, tablesPerDb: 8 });
+    t = Date.now();
+    for (let d = 0; d < 8; d++) {
+      await admin.query(`CREATE DATABASE IF NOT EXISTS \`bench_old_${d}\``);
+      for (let k = 0; k < 8; k++) {
+        await admin.query(`CREATE TABLE \`bench_old_${d}\`.order_info_${k} LIKE bench_src.order_info`);
+        await admin.query(`INSERT INTO \`bench_old_${d}\`.order_info_${k} SELECT * FROM bench_src.order_info WHERE ${placement.routesTo(d * 8 + k)}`);
+      }
+    }
+    const [[spreadRows]] = (await admin.query('SELECT ' + Array.from({ length: 64 }, (_, i) => `(SELECT COUNT(*) FROM \`bench_old_${Math.floor(i / 8)}\`.order_info_${i % 8})`).join(' + ') + ' AS n')) as unknown as [[{ n: string }]];
+    if (Number(spreadRows.n) !== rows) throw new Error(`spreading the rows over 8 × 8 tables placed ${spreadRows.n} of ${rows}`);
+    console.log(`spread ${rows.toLocaleString('en-US')} rows over 8 × 8 source tables in ${((Date.now() - t) / 1000).toFixed(1)}s`);
+    const base = ordersConfig({ migrationId: `bench-reshard-${Date.now()}`, port, sourceDb: 'bench_src', targetPrefix: 'bench_new', pageSize, segments, concurrency, items: false, databases: 16, tablesPerDb: 16 });
+    const sharded = parseConfig({
+      ...base,
+      source: { host: '127.0.0.1', port, user: 'root', password: '', databases: 8, databasePattern: 'bench_old_{db}', routing: { algorithm: 'spread' } },
+      tables: (base.tables as Record<string, unknown>[]).map((tb) => ({ ...tb, sourceTable: 'order_info_{table}', sourceTablesPerDb: 8 })),
+      // One segment per physical table: 64 Map items, as many as the single-source copy's pages in flight allow.
+      copy: { ...(base.copy as Record<string, unknown>), segments: 1 },
+      verify: { enabled: false },
+    });
+    peakRss = 0;
+    const rs = await LocalRuntime.start({ config: sharded });
+    await quiesce();
+    t = Date.now();
+    await rs.execute().result;
+    const seconds = (Date.now() - t) / 1000;
+    const [rcheck] = await checkAll(sharded, rs.ctx.sources, rs.ctx.targets);
+    await rs.close();
+    reshard = { rowsPerSec: Math.round(rows / seconds), peakRssMb: Math.round(peakRss / 1048576), match: rcheck!.match && rcheck!.sourceRows === rows, seconds };
+  }
   clearInterval(rssTimer);
 
   const copyRowsPerSec = Math.round(rows / copySec);
@@ -138,9 +178,17 @@ try {
   const pct = (v: number | undefined) => (v === undefined ? 'n/a' : `${v}%`);
   console.log(`CPU time taken by the hypervisor (steal) during: ceiling ${pct(ceilingStealPct)}, plain loop ${pct(plainStealPct)}, copy ${pct(copyStealPct)}`);
   console.log(`ratio ${(copyRowsPerSec / ceilingRowsPerSec).toFixed(2)} (copy window / plain loop ${(rows / windowSec / (rows / plainSec)).toFixed(2)}), peak RSS ${Math.round(peakRss / 1048576)} MB, checksums ${check!.match ? 'MATCH' : 'MISMATCH'}`);
+  const reshardRatio = reshard ? Number((reshard.rowsPerSec / ceilingRowsPerSec).toFixed(3)) : undefined;
+  if (reshard)
+    console.log(
+      `reshard (8 × 8 source tables → 16 × 16): ${reshard.seconds.toFixed(1)}s = ${reshard.rowsPerSec.toLocaleString('en-US')} rows/s, ratio ${reshardRatio!.toFixed(2)} = ${(reshardRatio! / (copyRowsPerSec / ceilingRowsPerSec)).toFixed(2)} × the copy's, peak RSS ${reshard.peakRssMb} MB, checksums ${reshard.match ? 'MATCH' : 'MISMATCH'}`,
+    );
   console.log(
     JSON.stringify({
       rows,
+      ...(reshard
+        ? { reshardRowsPerSec: reshard.rowsPerSec, reshardRatio, reshardVsCopy: Number((reshardRatio! / (copyRowsPerSec / ceilingRowsPerSec)).toFixed(3)), reshardPeakRssMb: reshard.peakRssMb, reshardChecksumMatch: reshard.match }
+        : {}),
       copyRowsPerSec,
       ceilingRowsPerSec,
       ratio: Number((copyRowsPerSec / ceilingRowsPerSec).toFixed(3)),
@@ -156,10 +204,11 @@ try {
       calibration,
     }),
   );
-  if (!check!.match) process.exitCode = 1;
+  if (!check!.match || (reshard && !reshard.match)) process.exitCode = 1;
 } finally {
   clearInterval(rssTimer);
-  for (const db of ['bench_src', 'bench_plain', ...Array.from({ length: 8 }, (_, i) => `bench_db_${i}`)]) await admin.query(`DROP DATABASE IF EXISTS \`${db}\``).catch(() => undefined);
+  const dbs = ['bench_src', 'bench_plain', ...Array.from({ length: 8 }, (_, i) => [`bench_db_${i}`, `bench_old_${i}`]).flat(), ...Array.from({ length: 16 }, (_, i) => `bench_new_${i}`)];
+  for (const db of dbs) await admin.query(`DROP DATABASE IF EXISTS \`${db}\``).catch(() => undefined);
   await admin.end();
   await server.stop();
 }
