@@ -16,6 +16,7 @@ import { migrationStatus, type MigrationView } from '../lambdas/app/status.js';
 import { LocalRuntime } from '../local/runtime.js';
 import { startProgress } from '../local/progress.js';
 import { runDemo } from '../local/demo.js';
+import { runShardedDemo } from '../local/demo-sharded.js';
 import { verifyTable } from '../lambdas/app/verify.js';
 import { gatherReport } from '../lambdas/app/report.js';
 import { renderReport } from '../local/report-html.js';
@@ -237,8 +238,12 @@ program
   .option('--port <port>', 'port of the private MariaDB', (v) => Number.parseInt(v, 10), 3407)
   .option('--dir <dir>', 'where the demo keeps its MariaDB and state', '.reshard/demo')
   .option('--keep', 'leave the MariaDB running, write the config next to the state and print the commands to try next')
-  .action(async (opts: { orders: number; port: number; dir: string; keep?: boolean }) => {
-    const ok = await runDemo({ orders: opts.orders, port: opts.port, dir: opts.dir, keep: opts.keep ?? false });
+  .option('--from-sharded', 'reshard an 8 × 8 layout (last3-mod) on one private MariaDB into 16 × 16 (spread) on a second one (port + 1), with CDC')
+  .action(async (opts: { orders: number; port: number; dir: string; keep?: boolean; fromSharded?: boolean }) => {
+    if (opts.fromSharded && opts.keep) program.error('error: --keep is not available with --from-sharded');
+    const ok = opts.fromSharded
+      ? await runShardedDemo({ orders: opts.orders, port: opts.port, dir: opts.dir })
+      : await runDemo({ orders: opts.orders, port: opts.port, dir: opts.dir, keep: opts.keep ?? false });
     if (!ok) process.exitCode = 1;
   });
 
