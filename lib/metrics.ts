@@ -20,11 +20,11 @@ export class ReshardMetricFactory {
   ) {}
 
   /** A custom metric as the handlers publish it (namespace `Reshard`, dimensions service + migrationId). */
-  custom(def: MetricDefinition, statistic: string, period: Duration = Duration.minutes(1)): cloudwatch.Metric {
+  custom(def: MetricDefinition, statistic: string, period: Duration = Duration.minutes(1), dimensions: Readonly<Record<string, string>> = {}): cloudwatch.Metric {
     return new cloudwatch.Metric({
       namespace: METRICS_NAMESPACE,
       metricName: def.name,
-      dimensionsMap: { service: METRICS_SERVICE, [MIGRATION_DIMENSION]: this.migrationId },
+      dimensionsMap: { service: METRICS_SERVICE, [MIGRATION_DIMENSION]: this.migrationId, ...dimensions },
       statistic,
       period,
       label: def.name,

@@ -32,7 +32,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { Metric, type MetricDefinition } from '../lambdas/core/metric-names.js';
+import { Metric, SOURCE_SERVER_DIMENSION, type MetricDefinition } from '../lambdas/core/metric-names.js';
 import { ReshardMetricFactory } from './metrics.js';
 
 export interface AlarmThresholds {
@@ -99,6 +99,8 @@ export interface ReshardMonitoringProps {
   readonly stateTable: Pick<dynamodb.ITable, 'metric'>;
   /** The migration captures changes (`cdc.enabled`): the capture heartbeat alarm is built. @default false */
   readonly cdcEnabled?: boolean;
+  /** The source servers captured (a sharded source has several): one heartbeat alarm each. @default [0] */
+  readonly captureServers?: readonly number[];
   /** The migration verifies its segments (`verify.enabled`): the verify-stalled alarm is built. @default true */
   readonly verifyEnabled?: boolean;
   readonly queue: sqs.IQueue;
@@ -192,15 +194,17 @@ export class ReshardMonitoring extends Construct {
       });
     if (props.cdcEnabled ?? false)
       // One-minute periods, all N missing or zero: N minutes in a row without a capture run that ended well.
-      add('CaptureHeartbeat', m.custom(Metric.captureRuns, cloudwatch.Stats.SUM), {
-        threshold: 1,
-        evaluationPeriods: t.captureHeartbeatMinutes,
-        datapointsToAlarm: t.captureHeartbeatMinutes,
-        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-        // No run published anything: that is the failure this alarm is for.
-        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
-        alarmDescription: `No capture run ended successfully for ${t.captureHeartbeatMinutes} minutes: capture keeps failing (see its log) or is not scheduled; the binlog is not being read.`,
-      });
+      // One per source server (server n > 0 publishes with its own dimension).
+      for (const server of props.captureServers ?? [0])
+        add(server === 0 ? 'CaptureHeartbeat' : `CaptureHeartbeat${server}`, m.custom(Metric.captureRuns, cloudwatch.Stats.SUM, undefined, server ? { [SOURCE_SERVER_DIMENSION]: String(server) } : {}), {
+          threshold: 1,
+          evaluationPeriods: t.captureHeartbeatMinutes,
+          datapointsToAlarm: t.captureHeartbeatMinutes,
+          comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+          // No run published anything: that is the failure this alarm is for.
+          treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+          alarmDescription: `No capture run ${server ? `of source server #${server} ` : ''}ended successfully for ${t.captureHeartbeatMinutes} minutes: capture keeps failing (see its log) or is not scheduled; the binlog is not being read.`,
+        });
     add('ApplyRecordFailures', m.custom(Metric.applyRecordFailures, cloudwatch.Stats.SUM, Duration.minutes(5)), {
       ...above(t.applyRecordFailures),
       alarmDescription: `apply reported more than ${t.applyRecordFailures} change messages failed in 5 minutes (they are retried, then go to the DLQ): see "change message failed" in its log.`,

@@ -267,6 +267,7 @@ export class ReshardStack extends Stack {
         verifyFunction: this.functions['verify-batch'],
         stateTable: this.stateTable,
         cdcEnabled: migration.cdc?.enabled === true,
+        ...(props.cdc?.sourceServers ? { captureServers: props.cdc.sourceServers } : {}),
         verifyEnabled: migration.verify?.enabled !== false,
         queue: this.cdc.queue,
         deadLetterQueue: this.cdc.deadLetterQueue,

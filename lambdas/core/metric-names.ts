@@ -39,3 +39,6 @@ export const Metric = {
   rowsRepaired: def('RowsRepaired', 'Count', 'verify', 'rows rewritten or removed by verification repair'),
   tablesComplete: def('TablesComplete', 'Count', 'finalize', 'tables reported complete by finalize'),
 } as const satisfies Record<string, MetricDefinition>;
+
+/** The extra dimension of a capture's metrics for source server n > 0 of a sharded source (server 0 has none). */
+export const SOURCE_SERVER_DIMENSION = 'sourceServer';

@@ -9,7 +9,7 @@ import type { MigrationConfig } from '../core/config.js';
 import { envChangeQueue, envContext } from '../app/env-context.js';
 import { z } from 'zod';
 import { LeaseHeldError } from '../core/errors.js';
-import { Metric } from '../core/metric-names.js';
+import { Metric, SOURCE_SERVER_DIMENSION } from '../core/metric-names.js';
 import { secondsBehind } from '../core/progress.js';
 import { logger, parseEvent, publishMetrics, timeBudgetMs, type ContextProvider, type InvocationContext } from './common.js';
 
@@ -32,11 +32,15 @@ export const makeCaptureHandler = (
     const run = await captureRun(ctx, { queue, read: readerFor(ctx.config, server) }, { owner: `${ctx.workerId}:${invocation?.awsRequestId ?? randomUUID()}`, budgetMs, server });
     logger.info('captured', { ...run, server });
     // CaptureRuns is the heartbeat: published by every run that ends well, caught up or not.
-    publishMetrics(ctx.config.migrationId, [
-      [Metric.captureRuns, 1],
-      [Metric.eventsCaptured, run.events],
-      [Metric.captureLagSeconds, secondsBehind(run.caughtUp, run.lastEventAt, Date.now())],
-    ]);
+    publishMetrics(
+      ctx.config.migrationId,
+      [
+        [Metric.captureRuns, 1],
+        [Metric.eventsCaptured, run.events],
+        [Metric.captureLagSeconds, secondsBehind(run.caughtUp, run.lastEventAt, Date.now())],
+      ],
+      server ? { [SOURCE_SERVER_DIMENSION]: String(server) } : {},
+    );
     return run;
   } catch (err) {
     // Another run still holds the lease (the previous minute's run is finishing): nothing to do this time.

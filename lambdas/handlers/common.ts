@@ -29,10 +29,11 @@ export function metricsEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
  * await in between, so invocations sharing a process never mix). Zero values are published too: an alarm
  * can tell "ran and copied nothing" from "did not run". A metrics failure is logged, never thrown.
  */
-export function publishMetrics(migrationId: string, values: readonly (readonly [MetricDefinition, number])[]): void {
+export function publishMetrics(migrationId: string, values: readonly (readonly [MetricDefinition, number])[], dimensions: Readonly<Record<string, string>> = {}): void {
   if (!metricsEnabled() || values.length === 0) return;
   try {
     metrics.addDimension(MIGRATION_DIMENSION, migrationId);
+    for (const [name, value] of Object.entries(dimensions)) metrics.addDimension(name, value);
     for (const [m, v] of values) if (Number.isFinite(v)) metrics.addMetric(m.name, m.unit, v);
     metrics.publishStoredMetrics();
   } catch (err) {

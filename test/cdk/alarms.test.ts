@@ -184,6 +184,24 @@ describe('the ReshardMonitoring construct on its own', () => {
     expect(alarmsOf(template({ cdc: { enabled: true } })).get('ReshardAslTest-CaptureHeartbeat')).toMatchObject({ EvaluationPeriods: 10, TreatMissingData: 'breaching' });
   });
 
+  it('builds one heartbeat per captured source server, each on its server\'s metric', () => {
+    const t = synthTemplate({
+      migrationConfigJson: JSON.stringify({ migrationId: 'm-1', cdc: { enabled: true } }),
+      monitoring: { alarmEmail: 'ops@example.com', thresholds: {} },
+      cdc: { sourceServers: [0, 2] },
+    });
+    const a = alarmsOf(t);
+    const dimensions = (name: string) => {
+      const [q] = queriesOf(a.get(name)!);
+      return (q!.MetricStat as unknown as { Metric: { MetricName: string; Dimensions: { Name: string; Value: string }[] } }).Metric;
+    };
+    expect(dimensions('ReshardAslTest-CaptureHeartbeat')).toMatchObject({ MetricName: 'CaptureRuns' });
+    expect(dimensions('ReshardAslTest-CaptureHeartbeat').Dimensions.map((d) => d.Name).sort()).toEqual(['migrationId', 'service']);
+    expect(dimensions('ReshardAslTest-CaptureHeartbeat2').Dimensions).toContainEqual({ Name: 'sourceServer', Value: '2' });
+    expect(a.get('ReshardAslTest-CaptureHeartbeat2')).toMatchObject({ EvaluationPeriods: 10, TreatMissingData: 'breaching' });
+    expect(a.has('ReshardAslTest-CaptureHeartbeat1')).toBe(false);
+  });
+
   it('builds verify-stalled unless verify.enabled is false, 30-minute periods by default', () => {
     const stalled = alarmsOf(template({})).get('ReshardAslTest-VerifyStalled')!;
     expect(queriesOf(stalled).filter((q) => q.MetricStat).map((q) => q.MetricStat!.Period)).toEqual([1800, 1800]);

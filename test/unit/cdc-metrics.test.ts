@@ -79,6 +79,16 @@ describe('capture', () => {
     expect(emfLines()).toEqual([expect.objectContaining({ migrationId: 'orders-2026', CaptureRuns: 1, EventsCaptured: 0, CaptureLagSeconds: 0 })]);
   });
 
+  it('publishes the heartbeat of source server n > 0 under its own sourceServer dimension', async () => {
+    const sharded = (): AppContext => {
+      const ctx = fakeContext();
+      return { ...ctx, config: { ...ctx.config, source: { databases: 2, databasePattern: 'orders_{db}', connections: [{ host: 'a', port: 3306 }, { host: 'b', port: 3306 }] } } } as unknown as AppContext;
+    };
+    await makeCaptureHandler(async () => sharded(), () => queue, () => caughtUp)({ server: 1 });
+    expect(emfLines()).toEqual([expect.objectContaining({ migrationId: 'orders-2026', sourceServer: '1', CaptureRuns: 1 })]);
+    await expect(makeCaptureHandler(async () => sharded(), () => queue, () => caughtUp)({ server: 2 })).rejects.toThrow(/source server #2 does not exist \(the source has 2\)/);
+  });
+
   it('publishes no heartbeat when the run fails', async () => {
     const broken: CaptureDeps['read'] = async () => {
       throw new Error('binlog connection lost');
