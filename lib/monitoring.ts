@@ -99,7 +99,7 @@ export interface ReshardMonitoringProps {
   readonly stateTable: Pick<dynamodb.ITable, 'metric'>;
   /** The migration captures changes (`cdc.enabled`): the capture heartbeat alarm is built. @default false */
   readonly cdcEnabled?: boolean;
-  /** The source servers captured (a sharded source has several): one heartbeat alarm each. @default [0] */
+  /** The source servers captured (a sharded source has several): one heartbeat and one capture-lag alarm each. @default [0] */
   readonly captureServers?: readonly number[];
   /** The migration verifies its segments (`verify.enabled`): the verify-stalled alarm is built. @default true */
   readonly verifyEnabled?: boolean;
@@ -168,10 +168,12 @@ export class ReshardMonitoring extends Construct {
       ...above(t.cdcLagSeconds, t.cdcLagMinutes),
       alarmDescription: `The oldest change message has waited more than ${t.cdcLagSeconds} s for ${t.cdcLagMinutes} minutes: apply is behind.`,
     });
-    add('CdcCaptureLag', m.custom(Metric.captureLagSeconds, cloudwatch.Stats.MAXIMUM), {
-      ...above(t.cdcLagSeconds, t.cdcLagMinutes),
-      alarmDescription: `Capture has been more than ${t.cdcLagSeconds} s behind the source binlog for ${t.cdcLagMinutes} minutes.`,
-    });
+    // One per source server (server n > 0 publishes with its own dimension).
+    for (const server of props.captureServers ?? [0])
+      add(server === 0 ? 'CdcCaptureLag' : `CdcCaptureLag${server}`, m.custom(Metric.captureLagSeconds, cloudwatch.Stats.MAXIMUM, undefined, server ? { [SOURCE_SERVER_DIMENSION]: String(server) } : {}), {
+        ...above(t.cdcLagSeconds, t.cdcLagMinutes),
+        alarmDescription: `Capture ${server ? `of source server #${server} ` : ''}has been more than ${t.cdcLagSeconds} s behind the source binlog for ${t.cdcLagMinutes} minutes.`,
+      });
     add('DirtyRows', m.custom(Metric.dirtyRows, cloudwatch.Stats.SUM, Duration.minutes(5)), {
       ...above(t.dirtyRows),
       alarmDescription: 'Verification found rows that differ between source and targets (see the dirty-record state; repair with verify --repair).',

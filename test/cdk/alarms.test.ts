@@ -184,7 +184,7 @@ describe('the ReshardMonitoring construct on its own', () => {
     expect(alarmsOf(template({ cdc: { enabled: true } })).get('ReshardAslTest-CaptureHeartbeat')).toMatchObject({ EvaluationPeriods: 10, TreatMissingData: 'breaching' });
   });
 
-  it('builds one heartbeat per captured source server, each on its server\'s metric', () => {
+  it('builds one heartbeat and one capture-lag alarm per captured source server, each on its server\'s metrics', () => {
     const t = synthTemplate({
       migrationConfigJson: JSON.stringify({ migrationId: 'm-1', cdc: { enabled: true } }),
       monitoring: { alarmEmail: 'ops@example.com', thresholds: {} },
@@ -200,6 +200,9 @@ describe('the ReshardMonitoring construct on its own', () => {
     expect(dimensions('ReshardAslTest-CaptureHeartbeat2').Dimensions).toContainEqual({ Name: 'sourceServer', Value: '2' });
     expect(a.get('ReshardAslTest-CaptureHeartbeat2')).toMatchObject({ EvaluationPeriods: 10, TreatMissingData: 'breaching' });
     expect(a.has('ReshardAslTest-CaptureHeartbeat1')).toBe(false);
+    expect(dimensions('ReshardAslTest-CdcCaptureLag2')).toMatchObject({ MetricName: 'CaptureLagSeconds' });
+    expect(dimensions('ReshardAslTest-CdcCaptureLag2').Dimensions).toContainEqual({ Name: 'sourceServer', Value: '2' });
+    expect(dimensions('ReshardAslTest-CdcCaptureLag').Dimensions.map((d) => d.Name).sort()).toEqual(['migrationId', 'service']);
   });
 
   it('builds verify-stalled unless verify.enabled is false, 30-minute periods by default', () => {
