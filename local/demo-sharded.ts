@@ -13,7 +13,7 @@ import { startMariaDb, type MariaDb } from './mariadb.js';
 import { seedShardedOrders, type ShardedSeedLayout } from './seed.js';
 import { ShardedWriter } from './sharded-writer.js';
 import { LocalRuntime } from './runtime.js';
-import { startProgress } from './progress.js';
+import { logChecks, runUnderWrites } from './demo.js';
 import { checkAll } from './checksum.js';
 
 export interface ShardedDemoOptions {
@@ -75,30 +75,11 @@ export async function runShardedDemo(opts: ShardedDemoOptions): Promise<boolean>
     runtime = await LocalRuntime.start({ config, stateDir });
     const rt = runtime;
     log('resharding into demo_new_{0..15}.{order_info,order_item_detail}_{0..15} (spread) through the synthesized state machine…');
-    const started = Date.now();
-    rt.cdc!.start();
-    const progress = startProgress(config, rt.store, { lag: () => rt.cdc!.lag() });
-    const writer = new ShardedWriter([oldPool], OLD, { seed: 7, idBase: 50_000_000, seeded: seeded.orders });
-    let ok = true;
-    try {
-      writer.start();
-      await rt.execute().result;
-      await writer.stop();
-      log(`copy done; the writer changed the old layout ${writer.ops.toLocaleString('en-US')} times meanwhile (${writer.summary()}); applying until CDC lag reaches 0…`);
-      await rt.cdc!.drain(10 * 60_000);
-    } catch (err) {
-      ok = false;
-      await writer.stop();
-      console.error(`migration failed: ${(err as Error).message}`);
-    } finally {
-      await progress.stop();
-    }
-    const seconds = (Date.now() - started) / 1000;
+    const run = await runUnderWrites(rt, new ShardedWriter([oldPool], OLD, { seed: 7, idBase: 50_000_000, seeded: seeded.orders }), log, 'the old layout');
+    let ok = run.ok;
+    const seconds = run.seconds;
     const checks = await checkAll(config, rt.ctx.sources, rt.ctx.targets);
-    log('\nsummary (checksums per logical table: every physical source table grouped by its new target in SQL)');
-    log(`  ${'table'.padEnd(20)} ${'source rows'.padStart(12)} ${'target rows'.padStart(12)}  targets  checksum`);
-    for (const c of checks)
-      log(`  ${c.table.padEnd(20)} ${c.sourceRows.toLocaleString('en-US').padStart(12)} ${c.targetRows.toLocaleString('en-US').padStart(12)}  ${String(c.targets.filter((t) => t.targetRows > 0).length).padStart(7)}  ${c.match ? 'MATCH' : 'MISMATCH'}`);
+    logChecks(log, 'summary (checksums per logical table: every physical source table grouped by its new target in SQL)', checks);
     log(`  64 source tables per logical table → 256 target tables, in ${seconds.toFixed(1)}s`);
     ok &&= checks.every((c) => c.match);
     for (const t of config.tables) {

@@ -13,7 +13,7 @@ import { startMariaDb } from './mariadb.js';
 import { ordersConfig, rng, seedOrders } from './seed.js';
 import { LocalRuntime } from './runtime.js';
 import { startProgress } from './progress.js';
-import { checkAll } from './checksum.js';
+import { checkAll, type TableCheck } from './checksum.js';
 import { verifyTable } from '../lambdas/app/verify.js';
 import { sleep } from '../lambdas/core/time.js';
 
@@ -45,32 +45,13 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
     rmSync(stateDir, { recursive: true, force: true });
     runtime = await LocalRuntime.start({ config, stateDir });
     log('copying into demo_order_db_{0..7}.{order_info,order_item_detail}_{0..7} through the synthesized state machine…');
-    const started = Date.now();
     const rt = runtime;
-    rt.cdc!.start();
-    const progress = startProgress(config, rt.store, { lag: () => rt.cdc!.lag() });
-    const writer = new DemoWriter(admin, 'demo_src', opts.orders);
-    let ok = true;
-    try {
-      writer.start();
-      await rt.execute().result;
-      await writer.stop();
-      log(`copy done; the writer changed the source ${writer.ops.toLocaleString('en-US')} times meanwhile (${writer.summary()}); applying until CDC lag reaches 0…`);
-      await rt.cdc!.drain(10 * 60_000);
-    } catch (err) {
-      ok = false;
-      await writer.stop();
-      console.error(`migration failed: ${(err as Error).message}`);
-    } finally {
-      await progress.stop();
-    }
-    const seconds = (Date.now() - started) / 1000;
+    const run = await runUnderWrites(rt, new DemoWriter(admin, 'demo_src', opts.orders), log, 'the source');
+    let ok = run.ok;
+    const seconds = run.seconds;
     const checks = await checkAll(config, runtime.ctx.source, runtime.ctx.targets);
     const totalRows = checks.reduce((a, c) => a + c.targetRows, 0);
-    log('\nsummary');
-    log(`  ${'table'.padEnd(20)} ${'source rows'.padStart(12)} ${'target rows'.padStart(12)}  targets  checksum`);
-    for (const c of checks)
-      log(`  ${c.table.padEnd(20)} ${c.sourceRows.toLocaleString('en-US').padStart(12)} ${c.targetRows.toLocaleString('en-US').padStart(12)}  ${String(c.targets.filter((t) => t.targetRows > 0).length).padStart(7)}  ${c.match ? 'MATCH' : 'MISMATCH'}`);
+    logChecks(log, 'summary', checks);
     const lag = await rt.cdc!.lag();
     log(`  copied and synced ${totalRows.toLocaleString('en-US')} rows in ${seconds.toFixed(1)}s (${Math.round(totalRows / seconds).toLocaleString('en-US')} rows/s); CDC captured ${lag.captured.toLocaleString('en-US')} events, backlog ${lag.backlog}, DLQ ${lag.dead}`);
     ok &&= checks.every((c) => c.match);
@@ -89,6 +70,47 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
     await admin.end();
     if (!opts.keep) await server.stop();
   }
+}
+
+/** What changes the source while a demo runs. */
+export interface DemoWrites {
+  readonly ops: number;
+  start(): void;
+  stop(): Promise<void>;
+  summary(): string;
+}
+
+/**
+ * Runs the migration through the synthesized state machine with CDC while `writer` changes `what`, then waits
+ * until CDC has applied everything; `ok` is false (the error printed) when the run failed.
+ */
+export async function runUnderWrites(rt: LocalRuntime, writer: DemoWrites, log: (l: string) => void, what: string): Promise<{ ok: boolean; seconds: number }> {
+  const started = Date.now();
+  rt.cdc!.start();
+  const progress = startProgress(rt.config, rt.store, { lag: () => rt.cdc!.lag() });
+  let ok = true;
+  try {
+    writer.start();
+    await rt.execute().result;
+    await writer.stop();
+    log(`copy done; the writer changed ${what} ${writer.ops.toLocaleString('en-US')} times meanwhile (${writer.summary()}); applying until CDC lag reaches 0…`);
+    await rt.cdc!.drain(10 * 60_000);
+  } catch (err) {
+    ok = false;
+    await writer.stop();
+    console.error(`migration failed: ${(err as Error).message}`);
+  } finally {
+    await progress.stop();
+  }
+  return { ok, seconds: (Date.now() - started) / 1000 };
+}
+
+/** The checksum summary: rows on each side, target tables with rows, and whether every target table matched. */
+export function logChecks(log: (l: string) => void, title: string, checks: readonly TableCheck[]): void {
+  log(`\n${title}`);
+  log(`  ${'table'.padEnd(20)} ${'source rows'.padStart(12)} ${'target rows'.padStart(12)}  targets  checksum`);
+  for (const c of checks)
+    log(`  ${c.table.padEnd(20)} ${c.sourceRows.toLocaleString('en-US').padStart(12)} ${c.targetRows.toLocaleString('en-US').padStart(12)}  ${String(c.targets.filter((t) => t.targetRows > 0).length).padStart(7)}  ${c.match ? 'MATCH' : 'MISMATCH'}`);
 }
 
 /** Where the demo keeps its state and, with `keep`, the config it ran with. */
@@ -112,7 +134,7 @@ export function keptDemoNotes(dir: string, port: number): string[] {
 }
 
 /** Changes the source while the copy runs: updates, deletes and new orders with items, in small transactions. */
-class DemoWriter {
+class DemoWriter implements DemoWrites {
   ops = 0;
   private counts = { insert: 0, update: 0, delete: 0 };
   private running = false;
