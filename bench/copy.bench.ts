@@ -12,8 +12,7 @@ import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { parseConfig } from '../lambdas/core/config.js';
 import { startMariaDb } from '../local/mariadb.js';
-import { ordersConfig } from '../local/seed.js';
-import { builtInPlacementSql } from '../lambdas/core/sql.js';
+import { ordersConfig, spreadRows } from '../local/seed.js';
 import { spawnSync } from 'node:child_process';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -135,17 +134,11 @@ try {
   let reshard: { rowsPerSec: number; peakRssMb: number; match: boolean; seconds: number } | undefined;
   if (values.reshard) {
     for (let i = 0; i < 8; i++) await admin.query(`DROP DATABASE IF EXISTS \`bench_db_${i}\``);
-    const placement = builtInPlacementSql(['order_no', 'user_id'], 'spread', { databases: 8, tablesPerDb: 8 });
     t = Date.now();
-    for (let d = 0; d < 8; d++) {
-      await admin.query(`CREATE DATABASE IF NOT EXISTS \`bench_old_${d}\``);
-      for (let k = 0; k < 8; k++) {
-        await admin.query(`CREATE TABLE \`bench_old_${d}\`.order_info_${k} LIKE bench_src.order_info`);
-        await admin.query(`INSERT INTO \`bench_old_${d}\`.order_info_${k} SELECT * FROM bench_src.order_info WHERE ${placement.routesTo(d * 8 + k)}`);
-      }
-    }
-    const [[spreadRows]] = (await admin.query('SELECT ' + Array.from({ length: 64 }, (_, i) => `(SELECT COUNT(*) FROM \`bench_old_${Math.floor(i / 8)}\`.order_info_${i % 8})`).join(' + ') + ' AS n')) as unknown as [[{ n: string }]];
-    if (Number(spreadRows.n) !== rows) throw new Error(`spreading the rows over 8 × 8 tables placed ${spreadRows.n} of ${rows}`);
+    const old = { databasePattern: 'bench_old_{db}', databases: 8, tablesPerDb: 8, algorithm: 'spread' as const };
+    await spreadRows(admin, { database: 'bench_src', table: 'order_info' }, old, 'order_info_{table}', [0, 1, 2, 3, 4, 5, 6, 7]);
+    const [[placed]] = (await admin.query('SELECT ' + Array.from({ length: 64 }, (_, i) => `(SELECT COUNT(*) FROM \`bench_old_${Math.floor(i / 8)}\`.order_info_${i % 8})`).join(' + ') + ' AS n')) as unknown as [[{ n: string }]];
+    if (Number(placed.n) !== rows) throw new Error(`spreading the rows over 8 × 8 tables placed ${placed.n} of ${rows}`);
     console.log(`spread ${rows.toLocaleString('en-US')} rows over 8 × 8 source tables in ${((Date.now() - t) / 1000).toFixed(1)}s`);
     const base = ordersConfig({ migrationId: `bench-reshard-${Date.now()}`, port, sourceDb: 'bench_src', targetPrefix: 'bench_new', pageSize, segments, concurrency, items: false, databases: 16, tablesPerDb: 16 });
     const sharded = parseConfig({

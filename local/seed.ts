@@ -165,26 +165,39 @@ export async function seedShardedOrders(pools: readonly Pool[], layout: ShardedS
     { from: 'order_info', pattern: 'order_info_{table}' },
     { from: 'order_item_detail', pattern: 'order_item_detail_{table}' },
   ];
-  const placement = builtInPlacementSql(['order_no', 'user_id'], layout.algorithm, { databases: layout.databases, tablesPerDb: layout.tablesPerDb });
   let seeded = { orders: 0, items: 0 };
   for (let server = 0; server < pools.length; server++) {
     const dbs = layout.placement.map((p, db) => (p === server ? db : -1)).filter((db) => db >= 0);
     if (!dbs.length) continue;
     const pool = pools[server]!;
     seeded = await seedOrders(pool, opts.staging, opts);
-    for (const db of dbs) {
-      const database = layout.databasePattern.replaceAll('{db}', String(db));
-      await pool.query(`CREATE DATABASE IF NOT EXISTS ${q(database)} CHARACTER SET utf8mb4`);
-      for (const t of tables)
-        for (let i = 0; i < layout.tablesPerDb; i++) {
-          const name = t.pattern.replaceAll('{table}', String(i));
-          await pool.query(`CREATE TABLE IF NOT EXISTS ${q(database)}.${q(name)} LIKE ${q(opts.staging)}.${q(t.from)}`);
-          await pool.query(`INSERT INTO ${q(database)}.${q(name)} SELECT * FROM ${q(opts.staging)}.${q(t.from)} WHERE ${placement.routesTo(db * layout.tablesPerDb + i)}`);
-        }
-    }
+    for (const t of tables) await spreadRows(pool, { database: opts.staging, table: t.from }, layout, t.pattern, dbs);
     await pool.query(`DROP DATABASE ${q(opts.staging)}`);
   }
   return seeded;
+}
+
+/**
+ * Copies the rows of `from` into the physical tables (`pattern`, created like `from`) of the layout's
+ * databases `dbs`, each table getting the rows the layout's rule places there (on order_no, else user_id).
+ */
+export async function spreadRows(
+  pool: Pool,
+  from: { readonly database: string; readonly table: string },
+  layout: Pick<ShardedSeedLayout, 'databasePattern' | 'databases' | 'tablesPerDb' | 'algorithm'>,
+  pattern: string,
+  dbs: readonly number[],
+): Promise<void> {
+  const placement = builtInPlacementSql(['order_no', 'user_id'], layout.algorithm, { databases: layout.databases, tablesPerDb: layout.tablesPerDb });
+  for (const db of dbs) {
+    const database = layout.databasePattern.replaceAll('{db}', String(db));
+    await pool.query(`CREATE DATABASE IF NOT EXISTS ${q(database)} CHARACTER SET utf8mb4`);
+    for (let i = 0; i < layout.tablesPerDb; i++) {
+      const name = pattern.replaceAll('{table}', String(i));
+      await pool.query(`CREATE TABLE IF NOT EXISTS ${q(database)}.${q(name)} LIKE ${q(from.database)}.${q(from.table)}`);
+      await pool.query(`INSERT INTO ${q(database)}.${q(name)} SELECT * FROM ${q(from.database)}.${q(from.table)} WHERE ${placement.routesTo(db * layout.tablesPerDb + i)}`);
+    }
+  }
 }
 
 /** A demo/test migration config for the seeded tables. */

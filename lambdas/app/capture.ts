@@ -8,9 +8,9 @@
 import { idOf } from '../core/table-id.js';
 import { bindingsOf, keyColumnsOf, recordKeyOf, type MigrationConfig } from '../core/config.js';
 import { readChanges, type PhysicalTable, type ReadChangesOptions } from '../adapters/binlog/reader.js';
-import { sourceServers, sourceUnits } from '../core/source-layout.js';
+import { sourceServer, sourceUnits } from '../core/source-layout.js';
 import { passwordOf, tlsOptions } from '../adapters/mysql/pool.js';
-import { ConfigError, RowRoutingError } from '../core/errors.js';
+import { RowRoutingError } from '../core/errors.js';
 import { compressMessages } from '../core/events/compress.js';
 import type { ChangeEvent } from '../core/events/model.js';
 import { packMessages } from '../core/events/pack.js';
@@ -38,8 +38,7 @@ export type ReadChanges = (opts: {
  * (`cdc.serverId`): the physical tables of every logical table placed on it, each event named by its logical table.
  */
 export function sourceBinlogReader(config: MigrationConfig, server = 0): ReadChanges {
-  const src = sourceServers(config.source)[server];
-  if (!src) throw new ConfigError(`source server #${server} does not exist (the source has ${sourceServers(config.source).length})`);
+  const src = sourceServer(config.source, server);
   const connection = { host: src.host, port: src.port, user: src.user, password: passwordOf(src), connectTimeoutMs: src.connectTimeoutMs, tls: tlsOptions(src) };
   return (opts) => readChanges({ ...opts, connection, ...captureReadOptions(config) });
 }
@@ -150,8 +149,8 @@ export async function captureRun(
 ): Promise<CaptureRun> {
   const { config, store } = ctx;
   const server = opts.server ?? 0;
-  const servers = sourceServers(config.source).length;
-  if (!Number.isInteger(server) || server < 0 || server >= servers) throw new ConfigError(`capture: source server #${server} does not exist (the source has ${servers})`);
+  sourceServer(config.source, server);
+  const sources = capturedTables(config, server);
   const leaseMs = opts.leaseMs ?? Math.max(60_000, opts.budgetMs + 30_000);
   const deadline = Date.now() + opts.budgetMs;
   let held: CaptureState = await store.acquireCapture(config.migrationId, opts.owner, leaseMs, server);
@@ -200,7 +199,7 @@ export async function captureRun(
       };
       const res = await deps.read({
         from: held.position,
-        sources: capturedTables(config, server),
+        sources,
         maxEvents: opts.maxEventsPerRead ?? 20_000,
         idleMs: opts.idleMs ?? 300,
         deadlineMs: deadline,

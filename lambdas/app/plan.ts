@@ -5,8 +5,8 @@
  */
 import { recordKeyOf, sourceTableCount, type TableConfig } from '../core/config.js';
 import { ConfigError, SchemaError } from '../core/errors.js';
-import { compareKeys, planSegments, keyText, unitSegments, type KeyKind, type Segment } from '../core/segments.js';
-import { builtInRouters, shardKeyText, skew } from '../core/routing.js';
+import { compareKeys, planSegments, keyText, rangeSiblings, unitSegments, type KeyKind, type Segment } from '../core/segments.js';
+import { builtInRouters, skew } from '../core/routing.js';
 import { inParallel } from '../core/parallel.js';
 import { captureServers, overlappingTables, serverNames, sourceLayoutOf, sourceUnits, type SourceUnit } from '../core/source-layout.js';
 import type { DayCount, SourceReader } from '../adapters/mysql/source.js';
@@ -16,7 +16,7 @@ import { ping } from '../adapters/mysql/pool.js';
 import { literalKindsOf, readKindsOf, keyKindOf, prepareTargets } from '../adapters/mysql/schema.js';
 import { SegmentStatus, VerifyStatus, type Checkpoint, type Row, type TablePlan } from '../core/model.js';
 import { checkRowImage, currentPosition } from '../adapters/binlog/server.js';
-import { planFor, routerFor, sourceFor, sourcesFor, tableConfig, type AppContext } from './context.js';
+import { planFor, routerFor, sourceFor, sourcesFor, type AppContext } from './context.js';
 
 export interface TablePlanReport {
   readonly table: string;
@@ -72,8 +72,9 @@ export async function plan(ctx: AppContext, opts: { dryRun?: boolean; only?: rea
   const segments: MapItem[] = [];
   if (!opts.dryRun) {
     const all = (await Promise.all(config.tables.map((t) => store.segments(config.migrationId, t.name)))).flat();
+    const unitsOf = new Map(config.tables.map((t) => [t.name, sourceUnits(config.source, t)]));
     const item = (cp: Checkpoint): MapItem => {
-      const units = sourceUnits(config.source, tableConfig(ctx, cp.table));
+      const units = unitsOf.get(cp.table) ?? [];
       return { table: cp.table, segment: cp.segment, ...(units.length > 1 ? { source: units[cp.source]?.id ?? `#${cp.source}` } : {}) };
     };
     if (opts.only) {
@@ -104,7 +105,7 @@ async function withRangeOwners(ctx: AppContext, items: readonly MapItem[]): Prom
     if (!stored.ranges) continue;
     const units = sourceUnits(ctx.config.source, table);
     for (const i of items.filter((x) => x.table === table.name)) {
-      const owner = i.segment % stored.ranges;
+      const owner = rangeSiblings(i.segment, stored.ranges, units.length)[0]!;
       if (have.has(`${table.name}#${owner}`)) continue;
       have.add(`${table.name}#${owner}`);
       out.push({ table: table.name, segment: owner, source: units[0]!.id });
@@ -264,7 +265,7 @@ async function planTable(ctx: AppContext, table: TableConfig, dryRun: boolean): 
 
 /** Refuses physical source tables that are missing or whose columns differ from the first one's, naming them. */
 async function checkSameColumns(table: string, readers: readonly SourceReader[], first: readonly ColumnInfo[]): Promise<void> {
-  const all = await inParallel([...readers], 8, (r) => r.columns());
+  const all = [first, ...(await inParallel(readers.slice(1), 8, (r) => r.columns()))];
   const missing = readers.filter((_, i) => all[i]!.length === 0).map((r) => r.id);
   if (missing.length) throw new SchemaError(`${table}: physical source table(s) missing: ${missing.slice(0, 20).join(', ')}${missing.length > 20 ? ` and ${missing.length - 20} more` : ''}`);
   const shape = (cols: readonly ColumnInfo[]) => cols.map((c) => `${c.name} ${c.columnType}${c.nullable ? '' : ' NOT NULL'}`);
@@ -288,16 +289,17 @@ function checkSourcePlacement(ctx: AppContext, table: TableConfig, reads: readon
   if (!rule) return;
   const layout = sourceLayoutOf(ctx.config.source, table);
   const fn = builtInRouters[rule.algorithm];
+  // The shard key is chosen as the target router chooses it (same shard key columns).
+  const router = routerFor(ctx, table);
   const misplaced: string[] = [];
   for (const r of reads)
     for (const row of r.sample.rows) {
-      const key = firstShardKey(table, row);
+      let key: string | undefined;
       let slot: number | undefined;
       try {
-        if (key !== undefined) {
-          const at = fn(key, layout);
-          slot = at.db * layout.tablesPerDb + at.table;
-        }
+        key = router.shardKey(row);
+        const at = fn(key, layout);
+        slot = at.db * layout.tablesPerDb + at.table;
       } catch {
         slot = undefined;
       }
@@ -306,14 +308,6 @@ function checkSourcePlacement(ctx: AppContext, table: TableConfig, reads: readon
     }
   if (misplaced.length)
     throw new SchemaError(`${table.name}: source rows are not where source.routing (${rule.algorithm}) places them: ${misplaced.join('; ')}. Check source.routing, source.databases and sourceTablesPerDb.`);
-}
-
-function firstShardKey(table: TableConfig, row: Row): string | undefined {
-  for (const c of table.shardKeys) {
-    const t = shardKeyText(row[c]);
-    if (t !== undefined && t !== '') return t;
-  }
-  return undefined;
 }
 
 /** Keys read per physical table and round by the shared-key check. */

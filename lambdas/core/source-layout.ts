@@ -4,6 +4,7 @@
  */
 import { expand, type ConnectionConfig, type MigrationConfig, type SourceConfig, type TableConfig } from './config.js';
 import type { Layout } from './routing.js';
+import { ConfigError } from './errors.js';
 
 /** One physical source table of a logical table. */
 export interface SourceUnit {
@@ -22,6 +23,14 @@ export function sourceServers(source: SourceConfig): ConnectionConfig[] {
   if (source.connections) return source.connections;
   const { database: _d, databases: _n, databasePattern: _p, connections: _c, placement: _pl, routing: _r, ...connection } = source;
   return [connection];
+}
+
+/** Source server `server`'s connection; a ConfigError naming the servers there are when it does not exist. */
+export function sourceServer(source: SourceConfig, server: number): ConnectionConfig {
+  const all = sourceServers(source);
+  const c = Number.isInteger(server) ? all[server] : undefined;
+  if (!c) throw new ConfigError(`source server #${server} does not exist (the source has ${all.length})`);
+  return c;
 }
 
 /** The server of each source database (see `source.placement`). */
