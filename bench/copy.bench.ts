@@ -140,24 +140,12 @@ try {
     const [[placed]] = (await admin.query('SELECT ' + Array.from({ length: 64 }, (_, i) => `(SELECT COUNT(*) FROM \`bench_old_${Math.floor(i / 8)}\`.order_info_${i % 8})`).join(' + ') + ' AS n')) as unknown as [[{ n: string }]];
     if (Number(placed.n) !== rows) throw new Error(`spreading the rows over 8 × 8 tables placed ${placed.n} of ${rows}`);
     console.log(`spread ${rows.toLocaleString('en-US')} rows over 8 × 8 source tables in ${((Date.now() - t) / 1000).toFixed(1)}s`);
-    const base = ordersConfig({ migrationId: `bench-reshard-${Date.now()}`, port, sourceDb: 'bench_src', targetPrefix: 'bench_new', pageSize, segments, concurrency, items: false, databases: 16, tablesPerDb: 16 });
-    const sharded = parseConfig({
-      ...base,
-      source: { host: '127.0.0.1', port, user: 'root', password: '', databases: 8, databasePattern: 'bench_old_{db}', routing: { algorithm: 'spread' } },
-      tables: (base.tables as Record<string, unknown>[]).map((tb) => ({ ...tb, sourceTable: 'order_info_{table}', sourceTablesPerDb: 8 })),
-      // One segment per physical table: 64 Map items, as many as the single-source copy's pages in flight allow.
-      copy: { ...(base.copy as Record<string, unknown>), segments: 1 },
-      verify: { enabled: false },
-    });
-    peakRss = 0;
-    const rs = await LocalRuntime.start({ config: sharded });
     await quiesce();
-    t = Date.now();
-    await rs.execute().result;
-    const seconds = (Date.now() - t) / 1000;
-    const [rcheck] = await checkAll(sharded, rs.ctx.sources, rs.ctx.targets);
-    await rs.close();
-    reshard = { rowsPerSec: Math.round(rows / seconds), peakRssMb: Math.round(peakRss / 1048576), match: rcheck!.match && rcheck!.sourceRows === rows, seconds };
+    // In a child process: its peak RSS is the reshard copy's own, not the single-source copy's before it.
+    const child = spawnSync(process.execPath, [...process.execArgv, join(dirname(fileURLToPath(import.meta.url)), 'reshard-child.ts'), String(port), String(rows), String(pageSize), String(concurrency)], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+    if (child.status !== 0) throw new Error('the reshard copy failed');
+    const out = JSON.parse(child.stdout.trim().split('\n').pop()!) as { seconds: number; peakRssMb: number; match: boolean };
+    reshard = { rowsPerSec: Math.round(rows / out.seconds), peakRssMb: out.peakRssMb, match: out.match, seconds: out.seconds };
   }
   clearInterval(rssTimer);
 
