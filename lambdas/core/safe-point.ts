@@ -6,6 +6,7 @@
  * without a word). Safe points are therefore the end of a rows event flagged STMT_END, and marks: commits,
  * DDL, file rotations and the other events after which a new statement starts.
  */
+import type { Ddl, TableRef } from './ddl.js';
 import type { ChangeEvent } from './events/model.js';
 import { comparePositions, type BinlogPosition } from './position.js';
 
@@ -16,7 +17,12 @@ export type BinlogItem =
   /** A TableMap: a statement of a table read may be starting. */
   | { readonly kind: 'table' }
   /** A boundary no rows event of the current statement can follow (commit, DDL, rotation), at the position after it. */
-  | { readonly kind: 'mark'; readonly at: BinlogPosition };
+  | { readonly kind: 'mark'; readonly at: BinlogPosition }
+  /**
+   * DDL that touches a table read (`touched`, each with the name its events carry): a boundary, like a mark at
+   * `at` (the position after it). Readers stop before it.
+   */
+  | { readonly kind: 'ddl'; readonly ddl: Ddl; readonly touched: readonly (TableRef & { readonly as: string })[]; readonly at: BinlogPosition };
 
 /**
  * The resumable position of a reader: every event taken before it has been taken, and restarting there is

@@ -5,21 +5,24 @@
  * on every replay); `rowIndex` orders rows inside it. `readChanges` resolves with a *resumable* position
  * (core/safe-point.ts): every change before it has been delivered, none after it, and restarting there is
  * safe. It therefore only stops where no rows event of the current statement can follow: after a rows event
- * flagged STMT_END, a commit, DDL or file boundary. `maxEvents`, `deadlineMs` and `idleMs` may be exceeded by
+ * flagged STMT_END, a commit, DDL or file boundary. It always stops just before a DDL of a table read
+ * (`stoppedBy: 'ddl'`, with the statement and the position after it). `maxEvents`, `deadlineMs` and `idleMs` may be exceeded by
  * the rest of one statement (up to the commit when the statement's last rows event belongs to a table not
  * read).
  *
- * Column metadata: unless the server runs with binlog_row_metadata=FULL, zongji reads each table's columns
- * from INFORMATION_SCHEMA when it first meets the table, i.e. the *current* definition: reading a backlog
- * across an ALTER TABLE of a table read can misdecode rows written before it.
+ * Column metadata: with `columns`, rows are decoded with the columns given per table (as they were at
+ * `from`; reading never crosses a DDL of a table read). Without them, and unless the server writes
+ * binlog_row_metadata=FULL that zongji can use, zongji reads each table's *current* definition from
+ * INFORMATION_SCHEMA when it first meets the table.
  */
-import { ConfigError } from '../../core/errors.js';
+import { ConfigError, ReshardError } from '../../core/errors.js';
+import type { Ddl, TableRef } from '../../core/ddl.js';
 import type { ChangeEvent } from '../../core/events/model.js';
 import type { BinlogPosition } from '../../core/position.js';
 import { SafePointTracker, type BinlogItem } from '../../core/safe-point.js';
-import { BinlogStream, type BinlogConnection, type PhysicalTable } from './stream.js';
+import { BinlogStream, type BinlogConnection, type ColumnSchema, type PhysicalTable } from './stream.js';
 
-export type { PhysicalTable } from './stream.js';
+export type { ColumnSchema, PhysicalTable } from './stream.js';
 
 export interface ReadChangesOptions {
   connection: BinlogConnection;
@@ -51,6 +54,8 @@ export interface ReadChangesOptions {
   until?: BinlogPosition | undefined;
   /** Stop (at the next safe point) when aborted. */
   signal?: AbortSignal | undefined;
+  /** Per physical table (`database.table`): the columns to decode its rows with (see BinlogStreamOptions.columns). */
+  columns?: ReadonlyMap<string, readonly ColumnSchema[]> | undefined;
   /** Largest batch handed to `onBatch`. @default 500 */
   batchSize?: number | undefined;
   /**
@@ -67,13 +72,24 @@ export interface ReadChangesOptions {
   onBatch: (events: ChangeEvent[], checkpoint: BinlogPosition | null) => Promise<void>;
 }
 
-export type StopReason = 'maxEvents' | 'idle' | 'deadline' | 'until' | 'aborted';
+export type StopReason = 'maxEvents' | 'idle' | 'deadline' | 'until' | 'aborted' | 'ddl';
+
+/** A DDL of a table read, where the read stopped (`position` is just before it). */
+export interface DdlStop {
+  readonly ddl: Ddl;
+  /** The physical tables read that it touches, each with its logical table (`as`). */
+  readonly touched: readonly (TableRef & { readonly as: string })[];
+  /** The position after it: where reading goes on once it is dealt with. */
+  readonly next: BinlogPosition;
+}
 
 export interface ReadChangesResult {
   /** Resumable: reading again from here delivers nothing already delivered and misses nothing. */
   position: BinlogPosition;
   events: number;
   stoppedBy: StopReason;
+  /** Set when stopped by a DDL of a table read (stoppedBy 'ddl'). */
+  ddl?: DdlStop;
 }
 
 /**
@@ -125,6 +141,7 @@ class ChangeReader {
   /** Events taken, not yet handed to onBatch. */
   private batch: ChangeEvent[] = [];
   private taken = 0;
+  private ddl: DdlStop | undefined;
 
   constructor(
     private readonly opts: ReadChangesOptions,
@@ -153,12 +170,19 @@ class ChangeReader {
         stoppedBy = 'maxEvents';
         break;
       }
+      if (item.kind === 'ddl') {
+        // A DDL commits what came before it: the position before it is resumable, and nothing after it is read.
+        if (!safePoint.canStop) throw new ReshardError(`DDL at ${item.at.file}:${item.at.position} inside a statement of a table read: ${item.ddl.statement}`);
+        this.ddl = { ddl: item.ddl, touched: item.touched, next: item.at };
+        stoppedBy = 'ddl';
+        break;
+      }
       stream.shift();
       this.take(item);
       while (this.batch.length >= this.batchSize) await this.flush(this.batchSize);
     }
     await this.flush();
-    return { position: { ...safePoint.position }, events: this.taken, stoppedBy };
+    return { position: { ...safePoint.position }, events: this.taken, stoppedBy, ...(this.ddl ? { ddl: this.ddl } : {}) };
   }
 
   /** Why the read should end now, if it should (it ends at the next safe point). */

@@ -9,9 +9,10 @@
  * rotations). Rows events need a real end position: servers that write end_log_pos = 0 inside transactions
  * (MariaDB 11.4+) fail the stream.
  */
-import ZongJi, { type AnyBinlogEvent, type RotateEvent, type TableMapEntry, type UpdateRowsEvent, type WriteRowsEvent } from '@vlasky/zongji';
+import ZongJi, { type AnyBinlogEvent, type QueryEvent, type RotateEvent, type TableMapEntry, type UpdateRowsEvent, type WriteRowsEvent } from '@vlasky/zongji';
 import type { ConnectionOptions, SslOptions } from 'mysql2';
-import { ReshardError, TransientError } from '../../core/errors.js';
+import { ReshardError, SchemaError, TransientError } from '../../core/errors.js';
+import { parseDdl, refKey, touchedTables } from '../../core/ddl.js';
 import type { ChangeOp } from '../../core/events/model.js';
 import type { BinlogPosition } from '../../core/position.js';
 import type { BinlogItem } from '../../core/safe-point.js';
@@ -40,6 +41,13 @@ export interface BinlogStreamOptions {
   readonly sources: readonly PhysicalTable[];
   /** Per table (the name events carry): the columns of an update's before image to decode (see ReadChangesOptions). */
   readonly updateBeforeColumns?: ReadonlyMap<string, ReadonlySet<string>> | undefined;
+  /**
+   * Per physical table (`database.table`): its columns as they were when the position `from` was written, in
+   * INFORMATION_SCHEMA.COLUMNS form (`binlogColumnsOf`). Rows are decoded with these, not with the table's
+   * current definition, so a backlog read after a DDL already ran decodes right. A TableMap whose column
+   * count differs fails the stream (the table changed without a DDL seen here). Absent: the current definition.
+   */
+  readonly columns?: ReadonlyMap<string, readonly ColumnSchema[]> | undefined;
   /** Pause the connection once this many rows plus items wait. */
   readonly highWater: number;
   /** Resume it once no more than this many wait. */
@@ -51,6 +59,15 @@ export interface PhysicalTable {
   readonly database: string;
   readonly table: string;
   readonly as: string;
+}
+
+/** A column as zongji reads it from INFORMATION_SCHEMA.COLUMNS. */
+export interface ColumnSchema {
+  readonly COLUMN_NAME: string;
+  readonly COLLATION_NAME: string | null;
+  readonly CHARACTER_SET_NAME: string | null;
+  readonly COLUMN_COMMENT: string;
+  readonly COLUMN_TYPE: string;
 }
 
 /** Rows events flag: the last rows event of its statement. */
@@ -102,11 +119,15 @@ export class BinlogStream {
   private readonly converters = new WeakMap<TableMapEntry, TableConverter>();
   /** `database.table` → the name its events carry. */
   private readonly names = new Map<string, string>();
+  private readonly watched: ReadonlySet<string>;
+  /** A DDL of a table read was queued: later events are dropped. */
+  private pastDdl = false;
 
   constructor(private readonly opts: BinlogStreamOptions) {
     this.file = opts.from.file;
     this.zongji = new ZongJi(connectionOptions(opts.connection));
     for (const s of opts.sources) this.names.set(`${s.database}.${s.table}`, s.as);
+    this.watched = new Set(this.names.keys());
     // Read by patches/@vlasky+zongji+*.patch (rows_event.js), keyed by 'schema.table'.
     const before = opts.updateBeforeColumns;
     if (before)
@@ -118,6 +139,7 @@ export class BinlogStream {
   /** Connects and starts streaming from `from`. */
   start(): void {
     const { zongji, opts } = this;
+    this.decodeWithKnownColumns();
     zongji.on('binlog', (event: AnyBinlogEvent) => this.onBinlog(event));
     zongji.on('error', (err: Error) => {
       if (!this.finished) this.fail(binlogError(err, opts.from));
@@ -213,7 +235,8 @@ export class BinlogStream {
   }
 
   private onBinlog(event: AnyBinlogEvent): void {
-    if (this.finished || this.failure) return;
+    // Nothing after a DDL of a table read is delivered: the reader stops before it.
+    if (this.finished || this.failure || this.pastDdl) return;
     this.lastArrival = Date.now();
     const name = event.getEventName();
     if (name === 'rotate') {
@@ -231,7 +254,54 @@ export class BinlogStream {
       this.onRows(event as WriteRowsEvent | UpdateRowsEvent, op);
       return;
     }
+    if (name === 'query' && event.nextPosition > 0 && this.onQuery(event as QueryEvent)) return;
     if (BOUNDARY_EVENTS.has(name) && event.nextPosition > 0) this.push({ kind: 'mark', at: { file: this.file, position: event.nextPosition } });
+  }
+
+  /** Queues a DDL of a table read as a `ddl` item; false for any other statement. */
+  private onQuery(q: QueryEvent): boolean {
+    const sql = q.query;
+    if (sql.length < 8 || sql === 'BEGIN' || sql === 'COMMIT') return false;
+    const ddl = parseDdl(sql, q.schema);
+    if (!ddl) return false;
+    const touched = touchedTables(ddl, this.watched);
+    if (!touched.length) return false;
+    this.pastDdl = true;
+    this.push({ kind: 'ddl', ddl, touched: touched.map((t) => ({ ...t, as: this.names.get(refKey(t))! })), at: { file: this.file, position: q.nextPosition } });
+    return true;
+  }
+
+  /**
+   * zongji reads a table's columns from INFORMATION_SCHEMA when it meets a TableMap it has not seen: the
+   * current definition. For the tables given `columns`, the known ones are used instead (checked against the
+   * TableMap's column count).
+   */
+  private decodeWithKnownColumns(): void {
+    const known = this.opts.columns;
+    if (!known?.size) return;
+    const zongji = this.zongji as unknown as {
+      tableMap: Record<number, unknown>;
+      _fetchTableInfo: (ev: { tableId: number; schemaName: string; tableName: string; columnCount: number }, next: () => void) => void;
+    };
+    const fetchCurrent = zongji._fetchTableInfo.bind(zongji);
+    zongji._fetchTableInfo = (ev, next) => {
+      const columns = known.get(`${ev.schemaName}.${ev.tableName}`);
+      // Past a DDL of a table read nothing is delivered: any definition will do.
+      if (!columns || this.pastDdl) return fetchCurrent(ev, next);
+      if (columns.length !== ev.columnCount) {
+        this.fail(
+          new SchemaError(
+            `${ev.schemaName}.${ev.tableName} has ${ev.columnCount} columns in the binlog after ${this.file} but ${columns.length} in the plan ` +
+              `(${columns.map((c) => c.COLUMN_NAME).join(', ')}): its definition changed without a DDL capture saw (e.g. before the plan's start position). ` +
+              'Plan the table again (reshard plan), or align the plan with `reshard ddl apply` after running the change on the targets',
+          ),
+        );
+        return;
+      }
+      // zongji adjusts the entries it gets (signedness): each TableMap gets copies.
+      zongji.tableMap[ev.tableId] = { columnSchemas: columns.map((c) => ({ ...c })), parentSchema: ev.schemaName, tableName: ev.tableName };
+      next();
+    };
   }
 
   private onRows(r: WriteRowsEvent | UpdateRowsEvent, op: ChangeOp): void {
