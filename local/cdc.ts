@@ -13,7 +13,8 @@ import type { OutgoingMessage } from '../lambdas/core/events/model.js';
 import { secondsBehind } from '../lambdas/core/progress.js';
 import { captureRun, sourceBinlogReader } from '../lambdas/app/capture.js';
 import type { AppContext } from '../lambdas/app/context.js';
-import { LeaseHeldError, describeError } from '../lambdas/core/errors.js';
+import { CapturePausedError, LeaseHeldError, describeError } from '../lambdas/core/errors.js';
+import { pausedText } from '../lambdas/core/ddl.js';
 import { makeApplyHandler } from '../lambdas/handlers/apply.js';
 import { Poller } from './poller.js';
 import type { LocalQueues } from './emulators.js';
@@ -29,6 +30,8 @@ export interface CdcLag {
   readonly secondsBehind: number;
   /** Capture has read up to the source's current binlog position (on every source server). */
   readonly caughtUp: boolean;
+  /** Source servers whose capture is stopped before a DDL (`pausedText`). */
+  readonly paused?: readonly string[];
   /** With more than one source server: each server's capture. */
   readonly servers?: readonly ServerLag[];
 }
@@ -40,6 +43,7 @@ export interface ServerLag {
   readonly captured: number;
   readonly secondsBehind: number;
   readonly caughtUp: boolean;
+  readonly paused?: string;
 }
 
 export class LocalCdc {
@@ -96,7 +100,8 @@ export class LocalCdc {
     while (this.running) {
       try {
         const run = await captureRun(this.ctx, { queue: this.queue, read }, { owner, budgetMs: 2000, leaseMs: 30_000, idleMs: 200, server });
-        if (run.caughtUp && run.events === 0) await sleep(100);
+        if (run.paused) await sleep(500);
+        else if (run.caughtUp && run.events === 0) await sleep(100);
       } catch (err) {
         if (!(err instanceof LeaseHeldError)) this.lastError = describeError(err);
         await sleep(500);
@@ -117,8 +122,15 @@ export class LocalCdc {
       Promise.all(
         captureServers(config).map(async (server): Promise<ServerLag> => {
           const [state, source] = await Promise.all([store.getCapture(config.migrationId, server), currentPosition(this.ctx.sources[server]!)]);
-          const caughtUp = !!state && comparePositions(state.position, source) >= 0;
-          return { server, name: names[server]!, captured: state?.events ?? 0, secondsBehind: secondsBehind(caughtUp, state?.lastEventAt, Date.now()), caughtUp };
+          const caughtUp = !!state && !state.paused && comparePositions(state.position, source) >= 0;
+          return {
+            server,
+            name: names[server]!,
+            captured: state?.events ?? 0,
+            secondsBehind: secondsBehind(caughtUp, state?.lastEventAt, Date.now()),
+            caughtUp,
+            ...(state?.paused ? { paused: pausedText(server, state.paused) } : {}),
+          };
         }),
       ),
       this.queue.depth(),
@@ -130,6 +142,7 @@ export class LocalCdc {
       dead: dead.visible + dead.inFlight,
       secondsBehind: Math.max(0, ...servers.map((s) => s.secondsBehind)),
       caughtUp: servers.every((s) => s.caughtUp),
+      ...(servers.some((s) => s.paused) ? { paused: servers.flatMap((s) => (s.paused ? [s.paused] : [])) } : {}),
       ...(servers.length > 1 ? { servers } : {}),
     };
   }
@@ -170,7 +183,12 @@ export class LocalCdc {
     return waitForCatchUp(
       {
         sourcePosition: () => sourcePositions(this.ctx),
-        read: () => this.lag(),
+        read: async () => {
+          const lag = await this.lag();
+          // Stopped before a DDL, capture waits for the operator: waiting here would only time out.
+          if (lag.paused) throw new CapturePausedError(lag.paused.join('; '));
+          return lag;
+        },
         timeoutMessage: (_mark, lag) => `CDC did not catch up within ${timeoutMs} ms (backlog ${lag.backlog}, caught up ${lag.caughtUp}${this.lastError ? `, last error: ${this.lastError}` : ''})`,
       },
       timeoutMs,

@@ -10,7 +10,7 @@ import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynam
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Segment } from '../core/segments.js';
 import type { BinlogPosition } from '../core/position.js';
-import type { Checkpoint, TablePlan, DayStat, VerifyStatus, VerifyBatchState, Tombstone, CaptureState } from '../core/model.js';
+import type { Checkpoint, TablePlan, DayStat, VerifyStatus, VerifyBatchState, Tombstone, CaptureState, PausedDdl } from '../core/model.js';
 import { CaptureItems } from './state/capture.js';
 import { PlanItems } from './state/plans.js';
 import { SegmentItems, type PageCommit } from './state/segments.js';
@@ -171,6 +171,21 @@ export class StateStore {
   /** Moves the capture position forward after its events were accepted by SQS (lease-fenced, forward only). */
   commitCapture(migrationId: string, held: CaptureState, owner: string, leaseMs: number, next: { position: BinlogPosition; events: number; lastEventAt?: number }, server = 0): Promise<CaptureState> {
     return this.capture.commit(migrationId, held, owner, leaseMs, next, server);
+  }
+
+  /** Records the DDL capture of `server` stopped before (see CaptureItems.pause). */
+  pauseCapture(migrationId: string, held: CaptureState, owner: string, paused: PausedDdl, server = 0): Promise<CaptureState> {
+    return this.capture.pause(migrationId, held, owner, paused, server);
+  }
+
+  /** Ends a pause: capture of `server` goes on after the DDL. */
+  resumeCapture(migrationId: string, held: CaptureState, owner: string, server = 0): Promise<CaptureState> {
+    return this.capture.resume(migrationId, held, owner, server);
+  }
+
+  /** Replaces a stored plan's column part after a DDL was dealt with (the plan must exist). */
+  updatePlanColumns(migrationId: string, table: string, patch: Pick<TablePlan, 'columns' | 'readKinds' | 'literalKinds' | 'binlogColumns' | 'physicalColumns' | 'lastDdl'>): Promise<TablePlan> {
+    return this.plan.updateColumns(migrationId, table, patch);
   }
 
   releaseCapture(migrationId: string, held: CaptureState, owner: string, caughtUpAt?: number, server = 0): Promise<void> {

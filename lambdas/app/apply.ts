@@ -4,7 +4,7 @@
  * and one batched delete per target table, through the target writer. Re-applying any window changes
  * nothing (the writes are row images, not deltas).
  */
-import { bindingsOf, recordKeyOf, type TableConfig } from '../core/config.js';
+import { bindingsOf, keyColumnsOf, recordKeyOf, type TableConfig } from '../core/config.js';
 import { ReshardError, SchemaError } from '../core/errors.js';
 import { mergeLatest } from '../core/rules.js';
 import { inWindow } from '../core/window.js';
@@ -14,7 +14,7 @@ import { inParallel } from '../core/parallel.js';
 import { idOf } from '../core/table-id.js';
 import { SegmentStatus, sortableKey, type Checkpoint, type Tombstone } from '../core/model.js';
 import { inSegment, keyText } from '../core/segments.js';
-import { planFor, routerFor, sourcesFor, tableConfig, type AppContext } from './context.js';
+import { freshPlan, planFor, routerFor, sourcesFor, tableConfig, type AppContext } from './context.js';
 
 export interface ApplyStats {
   events: number;
@@ -194,7 +194,7 @@ export async function applyEvents(ctx: AppContext, events: readonly ChangeEvent[
 /** Writes one target table's changes: its upserts, its deletes, or both. */
 async function writeTarget(ctx: AppContext, list: readonly Change[], stats: ApplyStats, which: 'upserts' | 'deletes' | 'both'): Promise<void> {
   const { table, target } = list[0]!;
-  const { columns } = await planFor(ctx, table.name);
+  let { columns } = await planFor(ctx, table.name);
   const rk = recordKeyOf(table);
   // No read before the write: the statements themselves are the filter (DESIGN §4). The guarded upsert
   // inserts a missing row, leaves a row with a newer version alone and changes nothing for the same
@@ -207,18 +207,40 @@ async function writeTarget(ctx: AppContext, list: readonly Change[], stats: Appl
     } else if (which !== 'deletes') upserts.push(c.image!);
   }
   if (upserts.length) {
-    for (const img of upserts)
-      for (const col of columns) if (!(col in img)) throw new SchemaError(`${table.name}: change event row image lacks column ${col} (binlog_row_image must be FULL)`);
-    const counted = await ctx.writer.applyUpsert({
-      target,
-      columns,
-      recordKey: rk,
-      versionColumn: table.versionColumn,
-      rows: upserts.map((img) => columns.map((col) => img[col] ?? null)),
-    });
-    stats.inserted += counted.inserted;
-    stats.updated += counted.updated;
-    stats.skipped += counted.skipped;
+    const lacking = (cols: readonly string[]) => {
+      for (const img of upserts) for (const col of cols) if (!(col in img)) return col;
+      return undefined;
+    };
+    // Images with other columns than the cached plan's: a DDL was dealt with since; its plan has them.
+    let plan = await planFor(ctx, table.name);
+    if (lacking(columns) !== undefined || Object.keys(upserts[upserts.length - 1]!).length !== columns.length) ({ columns } = plan = await freshPlan(ctx, table.name));
+    // The images of one column set each: one set, unless a DDL dealt with since left some physical tables of a
+    // sharded source without its columns yet (their rows carry the columns they have; the keys must be there).
+    const shapes = new Map<string, { columns: readonly string[]; images: RowImage[] }>();
+    if (lacking(columns) === undefined) shapes.set('', { columns, images: upserts });
+    else
+      for (const img of upserts) {
+        const missing = columns.find((c) => !(c in img))!;
+        if (missing !== undefined && (!plan.lastDdl || keyColumnsOf(table).includes(missing) || missing === table.versionColumn))
+          throw new SchemaError(`${table.name}: change event row image lacks column ${missing} (binlog_row_image must be FULL)`);
+        const has = columns.filter((c) => c in img);
+        const key = has.join(',');
+        let shape = shapes.get(key);
+        if (!shape) shapes.set(key, (shape = { columns: has, images: [] }));
+        shape.images.push(img);
+      }
+    for (const shape of shapes.values()) {
+      const counted = await ctx.writer.applyUpsert({
+        target,
+        columns: shape.columns,
+        recordKey: rk,
+        versionColumn: table.versionColumn,
+        rows: shape.images.map((img) => shape.columns.map((col) => img[col] ?? null)),
+      });
+      stats.inserted += counted.inserted;
+      stats.updated += counted.updated;
+      stats.skipped += counted.skipped;
+    }
   }
   if (deletes.length) {
     const deleted = await ctx.writer.deleteByKeys({ target, recordKey: rk, keys: deletes });

@@ -7,7 +7,8 @@
  */
 import { idOf } from '../core/table-id.js';
 import { bindingsOf, keyColumnsOf, recordKeyOf, type MigrationConfig } from '../core/config.js';
-import { readChanges, type PhysicalTable, type ReadChangesOptions } from '../adapters/binlog/reader.js';
+import { readChanges, type DdlStop, type PhysicalTable, type ReadChangesOptions } from '../adapters/binlog/reader.js';
+import { dealWithDdl, decodeColumns, drained, pausedDdl, whyStopped, type DdlOutcome } from './ddl.js';
 import { sourceServer, sourceUnits } from '../core/source-layout.js';
 import { passwordOf, tlsOptions } from '../adapters/mysql/pool.js';
 import { RowRoutingError } from '../core/errors.js';
@@ -16,7 +17,7 @@ import type { ChangeEvent } from '../core/events/model.js';
 import { packMessages } from '../core/events/pack.js';
 import { comparePositions, type BinlogPosition } from '../core/position.js';
 import type { ChangeQueue } from '../adapters/sqs.js';
-import type { CaptureState, Row } from '../core/model.js';
+import type { BinlogColumn, CaptureState, PausedDdl, Row } from '../core/model.js';
 import { routerFor, tableConfig, type AppContext } from './context.js';
 import type { TableRouter, TargetName } from '../core/routing.js';
 
@@ -30,8 +31,10 @@ export type ReadChanges = (opts: {
   deadlineMs: number;
   /** Largest batch handed to `onBatch` (one SendMessageBatch sequence; bigger batches pack fuller messages). */
   batchSize?: number;
+  /** Per physical table (`database.table`): the columns to decode its rows with (`decodeColumns`). */
+  columns?: ReadonlyMap<string, readonly BinlogColumn[]>;
   onBatch: (events: ChangeEvent[]) => Promise<void>;
-}) => Promise<{ position: BinlogPosition; events: number }>;
+}) => Promise<{ position: BinlogPosition; events: number; ddl?: DdlStop }>;
 
 /**
  * Reads the binlog of source server `server` (index into the source servers) as the configured replica
@@ -72,6 +75,10 @@ export interface CaptureRun {
   readonly caughtUp: boolean;
   /** Source time (ms) of the last event the checkpoint covers, if any. */
   readonly lastEventAt?: number;
+  /** Set when capture of this server is stopped before a DDL (until `reshard ddl apply|skip`). */
+  readonly paused?: PausedDdl;
+  /** The DDL this run dealt with itself (`cdc.onDdl` exec or ignore). */
+  readonly ddl?: readonly DdlOutcome[];
 }
 
 /**
@@ -154,6 +161,12 @@ export async function captureRun(
   const leaseMs = opts.leaseMs ?? Math.max(60_000, opts.budgetMs + 30_000);
   const deadline = Date.now() + opts.budgetMs;
   let held: CaptureState = await store.acquireCapture(config.migrationId, opts.owner, leaseMs, server);
+  if (held.paused) {
+    // Stopped before a DDL: nothing is read until it is dealt with.
+    await store.releaseCapture(config.migrationId, held, opts.owner, undefined, server);
+    return { events: 0, messages: 0, position: held.position, caughtUp: false, paused: held.paused, ...(held.lastEventAt !== undefined ? { lastEventAt: held.lastEventAt } : {}) };
+  }
+  const dealt: DdlOutcome[] = [];
   const group = groupOf(ctx);
   const slim = keyOnly(ctx);
   const slimBefore = keysOnlyBefore(ctx);
@@ -200,6 +213,8 @@ export async function captureRun(
       const res = await deps.read({
         from: held.position,
         sources,
+        // Read again each time: a DDL dealt with changes them.
+        columns: await decodeColumns(ctx, sources),
         maxEvents: opts.maxEventsPerRead ?? 20_000,
         idleMs: opts.idleMs ?? 300,
         deadlineMs: deadline,
@@ -213,6 +228,23 @@ export async function captureRun(
       });
       await flush();
       await sending; // every message of this read is on the queue before the checkpoint moves past it
+      if (res.ddl) {
+        if (res.events > 0 || comparePositions(res.position, held.position) !== 0)
+          held = await store.commitCapture(config.migrationId, held, opts.owner, leaseMs, { position: res.position, events: res.events, ...(lastEventAt !== undefined ? { lastEventAt } : {}) }, server);
+        events += res.events;
+        const stop = pausedDdl(res.ddl, res.position, '', Date.now());
+        const why = whyStopped(config, stop);
+        if (why) {
+          held = await store.pauseCapture(config.migrationId, held, opts.owner, { ...stop, reason: why }, server);
+          break;
+        }
+        // exec: the targets take the DDL once every change before it is applied (else the next run tries again).
+        const exec = config.cdc.onDdl === 'exec';
+        if (exec && !(await drained(deps.queue, deadline))) break;
+        dealt.push(await dealWithDdl(ctx, stop, exec ? 'exec' : 'ignore'));
+        held = await store.commitCapture(config.migrationId, held, opts.owner, leaseMs, { position: res.ddl.next, events: 0 }, server);
+        continue;
+      }
       if (res.events === 0) {
         caughtUp = true;
         if (comparePositions(res.position, held.position) === 0) break;
@@ -237,5 +269,13 @@ export async function captureRun(
     await settled();
     await store.releaseCapture(config.migrationId, held, opts.owner, caughtUp ? Date.now() : undefined, server);
   }
-  return { events, messages, position: held.position, caughtUp, ...(held.lastEventAt !== undefined ? { lastEventAt: held.lastEventAt } : {}) };
+  return {
+    events,
+    messages,
+    position: held.position,
+    caughtUp,
+    ...(held.lastEventAt !== undefined ? { lastEventAt: held.lastEventAt } : {}),
+    ...(held.paused ? { paused: held.paused } : {}),
+    ...(dealt.length ? { ddl: dealt } : {}),
+  };
 }

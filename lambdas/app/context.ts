@@ -101,6 +101,17 @@ export async function planFor(ctx: Pick<AppContext, 'config' | 'store'>, table: 
   return plan;
 }
 
+/** A table's plan read from the store now (and cached for `planFor`): its columns as the last DDL left them. */
+export async function freshPlan(ctx: Pick<AppContext, 'config' | 'store'>, table: string): Promise<TablePlan> {
+  plans.get(ctx)?.delete(table);
+  return planFor(ctx, table);
+}
+
+/** Drops the plans cached for `ctx`: the next `planFor` reads them again (after a DDL changed their columns). */
+export function forgetPlans(ctx: object): void {
+  plans.delete(ctx);
+}
+
 export function checkMigrationId(ctx: Pick<AppContext, 'config'>, migrationId: string): void {
   if (migrationId !== ctx.config.migrationId)
     throw new ConfigError(`event is for migration ${migrationId} but this deployment is configured for ${ctx.config.migrationId}`);

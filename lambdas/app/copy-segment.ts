@@ -9,7 +9,7 @@
  */
 import { groupRows } from '../core/routing.js';
 import { keyText } from '../core/segments.js';
-import { describeError } from '../core/errors.js';
+import { describeError, SchemaError, TransientError } from '../core/errors.js';
 import { LoadRefusedError } from '../adapters/mysql/load-data.js';
 import type { RowPayload, WriteStats } from '../adapters/mysql/target.js';
 import { inParallel } from '../core/parallel.js';
@@ -19,7 +19,7 @@ import type { KeyKind } from '../core/segments.js';
 import type { TableConfig } from '../core/config.js';
 import { SegmentStatus, sortableKey, type Checkpoint } from '../core/model.js';
 import { keyColumnsOf, recordKeyId, recordKeyOf } from '../core/config.js';
-import { planFor, tableConfig, routerFor, sourceFor, sourcesFor, type AppContext } from './context.js';
+import { freshPlan, tableConfig, routerFor, sourceFor, sourcesFor, type AppContext } from './context.js';
 import { sleep } from '../core/time.js';
 import { inWindow } from '../core/window.js';
 
@@ -55,7 +55,8 @@ export async function copySegment(ctx: AppContext, req: CopyRequest, owner: stri
   const { config, store } = ctx;
   const migrationId = config.migrationId;
   const table = tableConfig(ctx, req.table);
-  const plan = await planFor(ctx, table.name);
+  // Read each time a segment starts: a DDL dealt with since changes the columns.
+  const plan = await freshPlan(ctx, table.name);
   const router = routerFor(ctx, table);
   const recordKey = recordKeyOf(table);
   const started = Date.now();
@@ -102,7 +103,13 @@ export async function copySegment(ctx: AppContext, req: CopyRequest, owner: stri
   try {
     for (;;) {
       await ctx.hooks.beforePage?.(table.name, req.segment, cp.cursor);
-      const page = await (pending ?? read(cp.cursor));
+      const page = await (pending ?? read(cp.cursor)).catch((err: unknown) => {
+        // A column the plan names is gone from the source (a DDL while this segment ran): once the DDL is
+        // dealt with the plan has the new columns; the retry reads them.
+        if (err instanceof SchemaError && /ER_BAD_FIELD_ERROR/.test(err.message))
+          throw new TransientError(`${err.message} (the source table's columns changed: the segment goes on with the plan's columns once the DDL is dealt with)`, { cause: err });
+        throw err;
+      });
       pending = undefined;
       const { rows, columns, render } = page;
       if (ctx.hooks.afterRead) await ctx.hooks.afterRead(table.name, req.segment, rows.map((r) => Object.fromEntries(columns.map((c, i) => [c, r[i]]))));

@@ -10,7 +10,7 @@ import { builtInRouters, skew } from '../core/routing.js';
 import { inParallel } from '../core/parallel.js';
 import { captureServers, overlappingTables, serverNames, sourceLayoutOf, sourceUnits, type SourceUnit } from '../core/source-layout.js';
 import type { DayCount, SourceReader } from '../adapters/mysql/source.js';
-import type { ColumnInfo } from '../adapters/mysql/schema.js';
+import { binlogColumnsOf, type ColumnInfo } from '../adapters/mysql/schema.js';
 import { sumPerDay } from './statistics.js';
 import { ping } from '../adapters/mysql/pool.js';
 import { literalKindsOf, readKindsOf, keyKindOf, prepareTargets } from '../adapters/mysql/schema.js';
@@ -126,6 +126,15 @@ async function reopenIfGrown(ctx: AppContext, table: TableConfig, keyKind: KeyKi
   if (grown) await ctx.store.reopenSegment(ctx.config.migrationId, table.name, last.segment);
 }
 
+/**
+ * What a plan keeps of the source's columns: their names (what copy, apply and verify read and write), how
+ * each is read and rendered, and the definitions capture decodes binlog rows with.
+ */
+export function planColumns(columns: readonly ColumnInfo[]): Pick<TablePlan, 'columns' | 'readKinds' | 'literalKinds' | 'binlogColumns'> {
+  const literalKinds = literalKindsOf(columns);
+  return { columns: columns.map((c) => c.name), readKinds: readKindsOf(columns), ...(literalKinds ? { literalKinds } : {}), binlogColumns: binlogColumnsOf(columns) };
+}
+
 /** What plan reads of one physical source table. */
 interface UnitRead {
   readonly unit: SourceUnit;
@@ -218,13 +227,10 @@ async function planTable(ctx: AppContext, table: TableConfig, dryRun: boolean): 
   if (!dryRun) {
     created = prepared.created;
     existing = prepared.existing;
-    const literalKinds = literalKindsOf(columns);
     const stored: TablePlan = {
       table: table.name,
       keyKind,
-      columns: columns.map((c) => c.name),
-      readKinds: readKindsOf(columns),
-      ...(literalKinds ? { literalKinds } : {}),
+      ...planColumns(columns),
       segments: segments.length,
       ...(reads.length > 1 ? { ranges: ranges.length } : {}),
       minKey,

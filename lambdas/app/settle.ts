@@ -5,7 +5,8 @@
  * mark has been handled. Verification waits for it before it compares a differing batch again, so a change
  * still in flight is not reported as dirty; the local runtime waits for it after the copy.
  */
-import { TransientError } from '../core/errors.js';
+import { CapturePausedError, TransientError } from '../core/errors.js';
+import { pausedText } from '../core/ddl.js';
 import { sleep } from '../core/time.js';
 import { currentPosition } from '../adapters/binlog/server.js';
 import type { AppContext } from './context.js';
@@ -76,6 +77,9 @@ export interface CheckpointReading extends CdcReading {
 export function checkpointReading(ctx: Pick<AppContext, 'config' | 'store'>, backlog: QueueBacklog): (mark: readonly ServerPosition[]) => Promise<CheckpointReading> {
   return async (mark) => {
     const states = await Promise.all(mark.map((m) => ctx.store.getCapture(ctx.config.migrationId, m.server)));
+    // Stopped before a DDL, capture waits for the operator: waiting here would only time out.
+    const paused = states.findIndex((s) => s?.paused);
+    if (paused >= 0) throw new CapturePausedError(pausedText(mark[paused]!.server, states[paused]!.paused!));
     const at = mark.findIndex((m, i) => !states[i] || comparePositions(states[i].position, m.position) < 0);
     if (at >= 0) {
       const position = states[at]?.position;

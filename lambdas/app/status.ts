@@ -2,7 +2,8 @@
 import { SegmentStatus } from '../core/model.js';
 import type { StateStore } from '../adapters/state-store.js';
 import type { MigrationConfig } from '../core/config.js';
-import { sourceUnits } from '../core/source-layout.js';
+import { captureServers, sourceUnits } from '../core/source-layout.js';
+import { ddlTodo } from '../core/ddl.js';
 
 export interface SegmentView {
   readonly segment: number;
@@ -21,9 +22,21 @@ export interface SegmentView {
   readonly verifyError?: string;
 }
 
+export interface PausedView {
+  readonly server: number;
+  readonly statement: string;
+  /** The binlog position capture stopped at (`file:position`, just before the statement). */
+  readonly at: string;
+  readonly reason: string;
+  readonly todo: string;
+}
+
 export interface TableView {
   readonly table: string;
-  readonly status: 'NOT_PLANNED' | 'INIT' | 'RUNNING' | 'FAILED' | 'DONE';
+  /** PAUSED: capture of a source server holding it is stopped before a DDL of it (`paused`). */
+  readonly status: 'NOT_PLANNED' | 'INIT' | 'RUNNING' | 'PAUSED' | 'FAILED' | 'DONE';
+  /** The DDL capture stopped before, where, why, and what to do. */
+  readonly paused?: PausedView;
   readonly rowsCopied: number;
   readonly statisticsTotal: number;
   readonly percent: number;
@@ -55,7 +68,20 @@ export function etaSeconds(copied: number, total: number, startedAt: number | un
 }
 
 export async function migrationStatus(config: MigrationConfig, store: StateStore, now = Date.now()): Promise<MigrationView> {
-  const [cps, stats, verified] = await Promise.all([store.segments(config.migrationId), store.stats(config.migrationId), store.verifyBatches(config.migrationId)]);
+  const [cps, stats, verified, captures] = await Promise.all([
+    store.segments(config.migrationId),
+    store.stats(config.migrationId),
+    store.verifyBatches(config.migrationId),
+    config.cdc.enabled ? Promise.all(captureServers(config).map(async (server) => ({ server, state: await store.getCapture(config.migrationId, server) }))) : [],
+  ]);
+  const pausedOf = (table: string): PausedView | undefined => {
+    for (const { server, state } of captures) {
+      const p = state?.paused;
+      if (!p?.tables.some((t) => t.table === table)) continue;
+      return { server, statement: p.statement, at: `${p.at.file}:${p.at.position}`, reason: p.reason, todo: ddlTodo(p.kind, p.changesColumns, server) };
+    }
+    return undefined;
+  };
   const tables = config.tables.map((t): TableView => {
     const units = sourceUnits(config.source, t);
     const mine = cps.filter((c) => c.table === t.name).sort((a, b) => a.segment - b.segment);
@@ -68,10 +94,12 @@ export async function migrationStatus(config: MigrationConfig, store: StateStore
     const verifiedRows = batches.reduce((a, v) => a + v.sourceRows, 0);
     const dirtyRows = batches.reduce((a, v) => a + (v.status === 'REPAIRED' ? 0 : v.missing + v.different + v.extra), 0);
     const repairedRows = batches.reduce((a, v) => a + v.repaired, 0);
+    const paused = pausedOf(t.name);
     const verifiedClean = mine.length > 0 && mine.every((c) => c.verifyStatus === 'CLEAN' || c.verifyStatus === 'REPAIRED');
     return {
       table: t.name,
-      status,
+      status: paused && status !== 'FAILED' ? 'PAUSED' : status,
+      ...(paused ? { paused } : {}),
       rowsCopied: copied,
       statisticsTotal: total,
       percent: total > 0 ? Math.min(100, Math.round((copied / total) * 1000) / 10) : status === 'DONE' ? 100 : 0,
@@ -104,7 +132,7 @@ export async function migrationStatus(config: MigrationConfig, store: StateStore
       })),
     };
   });
-  const order: TableView['status'][] = ['FAILED', 'RUNNING', 'INIT', 'NOT_PLANNED', 'DONE'];
+  const order: TableView['status'][] = ['FAILED', 'PAUSED', 'RUNNING', 'INIT', 'NOT_PLANNED', 'DONE'];
   const status = order.find((s) => tables.some((t) => t.status === s)) ?? 'DONE';
   return { migrationId: config.migrationId, status, tables };
 }

@@ -204,6 +204,14 @@ const cdcSchema = z
     applyConcurrency: z.number().int().min(1).max(1000).default(4),
     /** One capture run's budget (it is started every minute on AWS). */
     captureBudgetSeconds: z.number().min(1).max(840).default(50),
+    /**
+     * A DDL on a migrated source table (ALTER, RENAME, DROP, TRUNCATE, CREATE/DROP INDEX, an online schema
+     * change tool's table swap): `stop` (default) stops capture of that server just before it until
+     * `reshard ddl apply` or `reshard ddl skip`; `exec` runs an ALTER, TRUNCATE or index change on every target
+     * table itself once the changes before it are applied, and goes on (anything else stops as under `stop`);
+     * `ignore` goes on past DDL that changes no column (indexes, comments) and stops at any other.
+     */
+    onDdl: z.enum(['stop', 'exec', 'ignore']).default('stop'),
   })
   .strict()
   .prefault({});

@@ -309,3 +309,107 @@ export function targetStatement(ddl: Ddl, target: { database: string; tableName:
   const [start, end] = ddl.tables[0]!.span;
   return ddl.statement.slice(0, start) + `${quoteId(target.database)}.${quoteId(target.tableName)}` + ddl.statement.slice(end);
 }
+
+/** What the operator does about a DDL capture stopped before. */
+export function ddlTodo(kind: string, changesColumns: boolean, server: number): string {
+  const on = server ? ` --server ${server}` : '';
+  if (!changesColumns) return `reshard ddl skip${on} (an index or option change the targets need not take) or reshard ddl apply${on} (run it on every target table)`;
+  if (APPLICABLE.has(kind as DdlKind)) return `reshard ddl apply${on}: runs it on every target table once the changes before it are applied, then capture goes on`;
+  return `change the target tables to match the source yourself, then reshard ddl skip --force${on}`;
+}
+
+/** One line on a DDL capture of source server `server` stopped before: the statement, where, why, and what to do. */
+export function pausedText(server: number, p: { statement: string; at: { file: string; position: number }; reason: string; kind: string; changesColumns: boolean }): string {
+  return `capture of source server #${server} is stopped at ${p.at.file}:${p.at.position}, before: ${p.statement} (${p.reason}). To go on: ${ddlTodo(p.kind, p.changesColumns, server)}`;
+}
+
+/**
+ * The column names of a table right after `ddl`, from its names before: for an ALTER whose column clauses
+ * only add (`ADD [COLUMN] c … [FIRST | AFTER x]`, `ADD (c …, d …)`) and drop (`DROP [COLUMN] c`) columns, and
+ * for DDL that changes no column. `undefined` for anything else (CHANGE, MODIFY, RENAME, CONVERT, other
+ * kinds): the table's definition as it is now is then the only source. Used when later DDL may already have
+ * changed the table again: the definition now is not the one right after this statement.
+ */
+export function columnNamesAfter(ddl: Ddl, before: readonly string[]): string[] | undefined {
+  if (!ddl.changesColumns) return [...before];
+  if (ddl.kind !== 'alter' || ddl.tables.length !== 1) return undefined;
+  const toks = tokens(ddl.statement.slice(ddl.tables[0]!.span[1]));
+  // Top-level clauses, split at commas outside parentheses.
+  const clauses: Token[][] = [[]];
+  let depth = 0;
+  for (const t of toks) {
+    if (t.text === '(') depth++;
+    else if (t.text === ')') depth--;
+    if (depth === 0 && t.text === ',') clauses.push([]);
+    else clauses[clauses.length - 1]!.push(t);
+  }
+  const names = [...before];
+  const ident = (t: Token | undefined) => (t === undefined ? undefined : t.quoted ? t.word : /^[A-Za-z0-9_$\u0080-\uffff]+$/.test(t.text) ? t.text : undefined);
+  const lower = (s: string) => s.toLowerCase();
+  const indexOf = (name: string) => names.findIndex((n) => lower(n) === lower(name));
+  for (const clause of clauses) {
+    if (!clause.length) continue;
+    const c = new Cursor(clause);
+    if (c.accept('ADD')) {
+      c.accept('COLUMN');
+      c.accept('IF', 'NOT', 'EXISTS');
+      if (c.peek()?.text === '(') {
+        // ADD (c type, d type): appended in order; each column's name opens it.
+        let d = 0;
+        let expectName = true;
+        for (const t of clause.slice(c.i)) {
+          if (t.text === '(') {
+            if (++d === 1) continue;
+          } else if (t.text === ')') d--;
+          else if (d === 1 && t.text === ',') {
+            expectName = true;
+            continue;
+          }
+          if (d === 1 && expectName) {
+            const n = ident(t);
+            if (n === undefined) return undefined;
+            names.push(n);
+            expectName = false;
+          }
+        }
+        continue;
+      }
+      const next = c.peek();
+      if (next && !next.quoted && ['INDEX', 'KEY', 'UNIQUE', 'FULLTEXT', 'SPATIAL', 'CONSTRAINT', 'FOREIGN', 'PRIMARY', 'PARTITION', 'CHECK', 'PERIOD', 'SYSTEM'].includes(next.word)) continue;
+      const name = ident(next);
+      if (name === undefined) return undefined;
+      if (indexOf(name) >= 0) continue; // IF NOT EXISTS of a column there already
+      // FIRST / AFTER x at the clause's top level (not inside a DEFAULT (…) or CHECK (…)).
+      let at = names.length;
+      let d = 0;
+      for (let k = c.i + 1; k < clause.length; k++) {
+        const t = clause[k]!;
+        if (t.text === '(') d++;
+        else if (t.text === ')') d--;
+        else if (d === 0 && !t.quoted && t.word === 'FIRST') at = 0;
+        else if (d === 0 && !t.quoted && t.word === 'AFTER') {
+          const after = ident(clause[k + 1]);
+          const i = after === undefined ? -1 : indexOf(after);
+          if (i < 0) return undefined;
+          at = i + 1;
+        }
+      }
+      names.splice(at, 0, name);
+      continue;
+    }
+    if (c.accept('DROP')) {
+      c.accept('COLUMN');
+      c.accept('IF', 'EXISTS');
+      const next = c.peek();
+      if (next && !next.quoted && ['INDEX', 'KEY', 'CONSTRAINT', 'FOREIGN', 'PRIMARY', 'PARTITION', 'CHECK', 'DEFAULT', 'SYSTEM', 'PERIOD'].includes(next.word)) continue;
+      const name = ident(next);
+      if (name === undefined) return undefined;
+      const i = indexOf(name);
+      if (i >= 0) names.splice(i, 1);
+      continue;
+    }
+    // Any other clause that changes columns: not followed by names alone.
+    if (alterChangesColumns(clause)) return undefined;
+  }
+  return names;
+}

@@ -87,3 +87,6 @@ export function describeError(err: unknown, max = 1000): string {
 
 /** A Lambda event that does not match the handler's schema; names the fields at fault. */
 export class InvalidEventError extends ReshardError {}
+
+/** Capture of a source server is stopped before a DDL until the operator deals with it (`reshard ddl apply|skip`). */
+export class CapturePausedError extends ReshardError {}

@@ -31,6 +31,7 @@ export const Metric = {
   segmentsFailed: def('SegmentsFailed', 'Count', 'copy-batch, verify-batch', 'failed segment attempts, each recorded FAILED in its checkpoint (the state machine retries them)'),
   eventsCaptured: def('EventsCaptured', 'Count', 'capture', 'binlog row events sent to the change queue by a capture run'),
   captureRuns: def('CaptureRuns', 'Count', 'capture', 'capture runs that ended successfully (1 per run: the heartbeat the no-capture alarm watches)'),
+  capturePaused: def('CapturePaused', 'Count', 'capture', 'capture runs that found capture stopped before a DDL (1 per run until reshard ddl apply or skip)'),
   captureLagSeconds: def('CaptureLagSeconds', 'Seconds', 'capture', 'seconds the capture checkpoint is behind the binlog at the end of a run (0 when caught up)'),
   eventsApplied: def('EventsApplied', 'Count', 'apply', 'change events applied to the targets (before merging per key)'),
   applyRecordFailures: def('ApplyRecordFailures', 'Count', 'apply', 'change messages an apply invocation reported failed (batchItemFailures: the failing message and the later ones of its group)'),

@@ -45,6 +45,15 @@ export interface Checkpoint {
   readonly verifiedAt?: number;
 }
 
+/** A column as the binlog reader decodes rows with it: INFORMATION_SCHEMA.COLUMNS's fields. */
+export interface BinlogColumn {
+  readonly COLUMN_NAME: string;
+  readonly COLLATION_NAME: string | null;
+  readonly CHARACTER_SET_NAME: string | null;
+  readonly COLUMN_COMMENT: string;
+  readonly COLUMN_TYPE: string;
+}
+
 export interface TablePlan {
   readonly table: string;
   readonly keyKind: KeyKind;
@@ -53,6 +62,15 @@ export interface TablePlan {
   readonly readKinds?: Readonly<Record<string, string>>;
   /** How each column goes into a row literal (`literalKindsOf`); absent when the table is read as values (or in older plans). */
   readonly literalKinds?: Readonly<Record<string, LiteralKind>>;
+  /**
+   * The source's columns as capture decodes its rows (absent in older plans: capture then reads each table's
+   * current definition). Physical tables changed by a DDL since have their own in `physicalColumns`.
+   */
+  readonly binlogColumns?: readonly BinlogColumn[];
+  /** Per physical source table (`database.table`) whose columns a DDL changed since plan: its columns now. */
+  readonly physicalColumns?: Readonly<Record<string, readonly BinlogColumn[]>>;
+  /** The last DDL dealt with on this table (statement and binlog position), for status. */
+  readonly lastDdl?: { readonly statement: string; readonly at: string; readonly action: string; readonly appliedAt: number };
   readonly segments: number;
   /** With a sharded source: the key ranges every physical table is split into (`segments` = ranges × physical tables). */
   readonly ranges?: number;
@@ -137,6 +155,27 @@ export interface CaptureState {
   readonly lastEventAt?: number;
   /** When a capture run last found nothing more to read. */
   readonly caughtUpAt?: number;
+  /** Set while capture of this server is stopped before a DDL (until `reshard ddl apply|skip`). */
+  readonly paused?: PausedDdl;
+}
+
+/** A DDL capture stopped before, and why. */
+export interface PausedDdl {
+  readonly statement: string;
+  /** The database the statement ran in (its unqualified names are there). */
+  readonly schema: string;
+  /** `core/ddl.ts` DdlKind. */
+  readonly kind: string;
+  readonly changesColumns: boolean;
+  /** The physical tables read that it touches (`database.table`), each with its logical table. */
+  readonly tables: readonly { readonly physical: string; readonly table: string }[];
+  /** The capture position: just before the DDL. */
+  readonly at: BinlogPosition;
+  /** The position after it, where capture goes on once it is dealt with. */
+  readonly next: BinlogPosition;
+  readonly pausedAt: number;
+  /** Why capture stopped instead of dealing with it (the `cdc.onDdl` setting, or what it could not do). */
+  readonly reason: string;
 }
 
 /** A segment's outcome from its batches: any DIRTY or FAILED batch makes it so; else REPAIRED if any was. */

@@ -22,7 +22,7 @@ export type BinlogItem =
    * DDL that touches a table read (`touched`, each with the name its events carry): a boundary, like a mark at
    * `at` (the position after it). Readers stop before it.
    */
-  | { readonly kind: 'ddl'; readonly ddl: Ddl; readonly touched: readonly (TableRef & { readonly as: string })[]; readonly at: BinlogPosition };
+  | { readonly kind: 'ddl'; readonly ddl: Ddl; readonly schema: string; readonly touched: readonly (TableRef & { readonly as: string })[]; readonly at: BinlogPosition };
 
 /**
  * The resumable position of a reader: every event taken before it has been taken, and restarting there is

@@ -43,7 +43,7 @@ export function rowAfterSql(args: { database: string; table: string; scrollKey: 
 
 /** A table's columns in order (`name`, `dataType`, `columnType`, `nullable`: YES/NO), for TABLE_SCHEMA and TABLE_NAME bound. */
 export const COLUMNS_SQL =
-  'SELECT COLUMN_NAME AS name, DATA_TYPE AS dataType, COLUMN_TYPE AS columnType, IS_NULLABLE AS nullable FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION';
+  'SELECT COLUMN_NAME AS name, DATA_TYPE AS dataType, COLUMN_TYPE AS columnType, IS_NULLABLE AS nullable, COLLATION_NAME AS collation, CHARACTER_SET_NAME AS charset, COLUMN_COMMENT AS comment FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION';
 
 export function showCreateTableSql(database: string, table: string): string {
   return `SHOW CREATE TABLE ${qt(database, table)}`;

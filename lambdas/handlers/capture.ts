@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { LeaseHeldError } from '../core/errors.js';
 import { Metric, SOURCE_SERVER_DIMENSION } from '../core/metric-names.js';
 import { secondsBehind } from '../core/progress.js';
+import { pausedText } from '../core/ddl.js';
 import { logger, parseEvent, publishMetrics, timeBudgetMs, type ContextProvider, type InvocationContext } from './common.js';
 
 /** The schedule's event: which source server to read (0, the first, when absent). */
@@ -30,7 +31,8 @@ export const makeCaptureHandler = (
   const budgetMs = timeBudgetMs(ctx.config.cdc.captureBudgetSeconds, invocation, SAFETY_MS);
   try {
     const run = await captureRun(ctx, { queue, read: readerFor(ctx.config, server) }, { owner: `${ctx.workerId}:${invocation?.awsRequestId ?? randomUUID()}`, budgetMs, server });
-    logger.info('captured', { ...run, server });
+    if (run.paused) logger.warn('capture stopped before a DDL', { server, detail: pausedText(server, run.paused) });
+    else logger.info('captured', { ...run, server });
     // CaptureRuns is the heartbeat: published by every run that ends well, caught up or not.
     publishMetrics(
       ctx.config.migrationId,
@@ -38,6 +40,7 @@ export const makeCaptureHandler = (
         [Metric.captureRuns, 1],
         [Metric.eventsCaptured, run.events],
         [Metric.captureLagSeconds, secondsBehind(run.caughtUp, run.lastEventAt, Date.now())],
+        [Metric.capturePaused, run.paused ? 1 : 0],
       ],
       server ? { [SOURCE_SERVER_DIMENSION]: String(server) } : {},
     );

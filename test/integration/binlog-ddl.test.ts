@@ -7,7 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pool } from 'mysql2/promise';
 import { readChanges, type ReadChangesOptions } from '../../lambdas/adapters/binlog/reader.js';
-import { binlogColumnsOf, currentPosition } from '../../lambdas/adapters/binlog/server.js';
+import { currentPosition } from '../../lambdas/adapters/binlog/server.js';
+import { binlogColumnsOf, columnsOf } from '../../lambdas/adapters/mysql/schema.js';
 import type { ChangeEvent } from '../../lambdas/core/events/model.js';
 import type { BinlogPosition } from '../../lambdas/core/position.js';
 import { SchemaError } from '../../lambdas/core/errors.js';
@@ -49,7 +50,7 @@ describe('binlog reader and DDL', () => {
   it('stops before a DDL of a table read, decoding the rows before it with the columns they had', async () => {
     await root.query(`CREATE TABLE \`${db}\`.t (id INT PRIMARY KEY, a VARCHAR(10), b INT)`);
     await root.query(`CREATE TABLE \`${db}\`.other (id INT PRIMARY KEY)`);
-    const columnsBefore = await binlogColumnsOf(root, db, 't');
+    const columnsBefore = binlogColumnsOf(await columnsOf(root, db, 't'));
     const from = await currentPosition(root);
     await root.query(`INSERT INTO \`${db}\`.t VALUES (1, 'one', 10), (2, 'two', 20)`);
     await root.query(`ALTER TABLE \`${db}\`.other ADD COLUMN x INT`); // not a table read: no stop
@@ -77,7 +78,7 @@ describe('binlog reader and DDL', () => {
     expect(again.ddl?.next).toEqual(first.ddl?.next);
 
     // After the ALTER: its columns; the next stop is the TRUNCATE.
-    const columnsAfter = await binlogColumnsOf(root, db, 't');
+    const columnsAfter = binlogColumnsOf(await columnsOf(root, db, 't'));
     const second = await read(first.ddl!.next, { columns: new Map([[`${db}.t`, columnsAfter]]) });
     expect(second.events.map((e) => e.after)).toEqual([{ id: 3, c: 'new', a: 'three', b: 30 }]);
     expect(second.stoppedBy).toBe('ddl');
@@ -94,7 +95,7 @@ describe('binlog reader and DDL', () => {
 
   it('fails, naming the table and both column counts, when a table changed without a DDL it saw', async () => {
     await root.query(`CREATE TABLE \`${db}\`.u (id INT PRIMARY KEY, a INT)`);
-    const stale = await binlogColumnsOf(root, db, 'u');
+    const stale = binlogColumnsOf(await columnsOf(root, db, 'u'));
     await root.query(`ALTER TABLE \`${db}\`.u ADD COLUMN b INT`);
     const from = await currentPosition(root);
     await root.query(`INSERT INTO \`${db}\`.u VALUES (1, 2, 3)`);

@@ -1,7 +1,7 @@
 /** Which binlog statements are DDL of which tables, whether they change columns, and their target forms. */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { parseDdl, targetStatement, touchedTables, refKey } from '../../lambdas/core/ddl.js';
+import { columnNamesAfter, parseDdl, targetStatement, touchedTables, refKey } from '../../lambdas/core/ddl.js';
 
 const names = (s: string, db = 'shop') => parseDdl(s, db)?.tables.map(refKey);
 
@@ -98,4 +98,30 @@ describe('targetStatement', () => {
       }),
     );
   });
+});
+
+describe('columnNamesAfter', () => {
+  const before = ['id', 'status', 'amount', 'remark'];
+  it.each([
+    ['ALTER TABLE t ADD COLUMN note VARCHAR(20)', ['id', 'status', 'amount', 'remark', 'note']],
+    ['ALTER TABLE t ADD note VARCHAR(20) NOT NULL DEFAULT (concat(\'a\', \'b\')) AFTER status', ['id', 'status', 'note', 'amount', 'remark']],
+    ['ALTER TABLE t ADD COLUMN `first one` INT FIRST', ['first one', 'id', 'status', 'amount', 'remark']],
+    ['ALTER TABLE t ADD (a INT, b DECIMAL(10,2))', ['id', 'status', 'amount', 'remark', 'a', 'b']],
+    ['ALTER TABLE t DROP COLUMN remark, ADD COLUMN x INT AFTER id', ['id', 'x', 'status', 'amount']],
+    ['ALTER TABLE t DROP `AMOUNT`', ['id', 'status', 'remark']],
+    ['ALTER TABLE t ADD COLUMN IF NOT EXISTS status INT', ['id', 'status', 'amount', 'remark']],
+    ['ALTER TABLE t DROP COLUMN IF EXISTS gone', ['id', 'status', 'amount', 'remark']],
+    ['ALTER TABLE t ADD INDEX ix (amount), ADD COLUMN y INT, ALGORITHM=INPLACE, LOCK=NONE', ['id', 'status', 'amount', 'remark', 'y']],
+    ['ALTER TABLE t DROP INDEX ix, DROP COLUMN status', ['id', 'amount', 'remark']],
+    ['CREATE INDEX ix ON t (amount)', before],
+  ])('%s', (sql, want) => {
+    expect(columnNamesAfter(parseDdl(sql, 'd')!, before)).toEqual(want);
+  });
+
+  it.each(['ALTER TABLE t MODIFY amount DECIMAL(14,2)', 'ALTER TABLE t CHANGE amount total DECIMAL(12,2)', 'ALTER TABLE t RENAME COLUMN amount TO total', 'TRUNCATE t', 'ALTER TABLE t ADD COLUMN z INT AFTER nowhere'])(
+    '%s: not followed by names alone',
+    (sql) => {
+      expect(columnNamesAfter(parseDdl(sql, 'd')!, before)).toBeUndefined();
+    },
+  );
 });

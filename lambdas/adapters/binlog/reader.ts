@@ -20,9 +20,10 @@ import type { Ddl, TableRef } from '../../core/ddl.js';
 import type { ChangeEvent } from '../../core/events/model.js';
 import type { BinlogPosition } from '../../core/position.js';
 import { SafePointTracker, type BinlogItem } from '../../core/safe-point.js';
-import { BinlogStream, type BinlogConnection, type ColumnSchema, type PhysicalTable } from './stream.js';
+import { BinlogStream, type BinlogConnection, type PhysicalTable } from './stream.js';
+import type { BinlogColumn } from '../../core/model.js';
 
-export type { ColumnSchema, PhysicalTable } from './stream.js';
+export type { PhysicalTable } from './stream.js';
 
 export interface ReadChangesOptions {
   connection: BinlogConnection;
@@ -55,7 +56,7 @@ export interface ReadChangesOptions {
   /** Stop (at the next safe point) when aborted. */
   signal?: AbortSignal | undefined;
   /** Per physical table (`database.table`): the columns to decode its rows with (see BinlogStreamOptions.columns). */
-  columns?: ReadonlyMap<string, readonly ColumnSchema[]> | undefined;
+  columns?: ReadonlyMap<string, readonly BinlogColumn[]> | undefined;
   /** Largest batch handed to `onBatch`. @default 500 */
   batchSize?: number | undefined;
   /**
@@ -77,6 +78,8 @@ export type StopReason = 'maxEvents' | 'idle' | 'deadline' | 'until' | 'aborted'
 /** A DDL of a table read, where the read stopped (`position` is just before it). */
 export interface DdlStop {
   readonly ddl: Ddl;
+  /** The database it ran in. */
+  readonly schema: string;
   /** The physical tables read that it touches, each with its logical table (`as`). */
   readonly touched: readonly (TableRef & { readonly as: string })[];
   /** The position after it: where reading goes on once it is dealt with. */
@@ -173,7 +176,7 @@ class ChangeReader {
       if (item.kind === 'ddl') {
         // A DDL commits what came before it: the position before it is resumable, and nothing after it is read.
         if (!safePoint.canStop) throw new ReshardError(`DDL at ${item.at.file}:${item.at.position} inside a statement of a table read: ${item.ddl.statement}`);
-        this.ddl = { ddl: item.ddl, touched: item.touched, next: item.at };
+        this.ddl = { ddl: item.ddl, schema: item.schema, touched: item.touched, next: item.at };
         stoppedBy = 'ddl';
         break;
       }

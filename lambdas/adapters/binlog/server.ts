@@ -6,7 +6,6 @@ import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { SchemaError } from '../../core/errors.js';
 import type { BinlogPosition } from '../../core/position.js';
 import { dbError } from '../mysql/pool.js';
-import type { ColumnSchema } from './stream.js';
 
 /** The server's current binlog file and position: everything written from now on comes after it. */
 export async function currentPosition(pool: Pick<Pool, 'query'>): Promise<BinlogPosition> {
@@ -63,26 +62,3 @@ export async function checkRowImage(pool: Pick<Pool, 'query'>): Promise<void> {
   }
 }
 
-/**
- * A table's columns as the binlog reader decodes rows with them (`ColumnSchema`, INFORMATION_SCHEMA form),
- * as they are now. Capture keeps them from plan time on and replaces them when a DDL of the table is dealt with.
- */
-export async function binlogColumnsOf(pool: Pick<Pool, 'query'>, database: string, table: string): Promise<ColumnSchema[]> {
-  let rows: RowDataPacket[];
-  try {
-    [rows] = await pool.query<RowDataPacket[]>(
-      'SELECT COLUMN_NAME, COLLATION_NAME, CHARACTER_SET_NAME, COLUMN_COMMENT, COLUMN_TYPE FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION',
-      [database, table],
-    );
-  } catch (err) {
-    throw dbError(err, `reading the columns of ${database}.${table}`);
-  }
-  if (!rows.length) throw new SchemaError(`${database}.${table} does not exist on the source (or its user cannot see it)`);
-  return rows.map((r) => ({
-    COLUMN_NAME: String(r.COLUMN_NAME),
-    COLLATION_NAME: r.COLLATION_NAME === null ? null : String(r.COLLATION_NAME),
-    CHARACTER_SET_NAME: r.CHARACTER_SET_NAME === null ? null : String(r.CHARACTER_SET_NAME),
-    COLUMN_COMMENT: String(r.COLUMN_COMMENT ?? ''),
-    COLUMN_TYPE: String(r.COLUMN_TYPE),
-  }));
-}

@@ -16,6 +16,7 @@ import { parseDdl, refKey, touchedTables } from '../../core/ddl.js';
 import type { ChangeOp } from '../../core/events/model.js';
 import type { BinlogPosition } from '../../core/position.js';
 import type { BinlogItem } from '../../core/safe-point.js';
+import type { BinlogColumn } from '../../core/model.js';
 import { dbError } from '../mysql/pool.js';
 import { changeEventsOf, converterFor, type TableConverter } from './values.js';
 
@@ -47,7 +48,7 @@ export interface BinlogStreamOptions {
    * current definition, so a backlog read after a DDL already ran decodes right. A TableMap whose column
    * count differs fails the stream (the table changed without a DDL seen here). Absent: the current definition.
    */
-  readonly columns?: ReadonlyMap<string, readonly ColumnSchema[]> | undefined;
+  readonly columns?: ReadonlyMap<string, readonly BinlogColumn[]> | undefined;
   /** Pause the connection once this many rows plus items wait. */
   readonly highWater: number;
   /** Resume it once no more than this many wait. */
@@ -59,15 +60,6 @@ export interface PhysicalTable {
   readonly database: string;
   readonly table: string;
   readonly as: string;
-}
-
-/** A column as zongji reads it from INFORMATION_SCHEMA.COLUMNS. */
-export interface ColumnSchema {
-  readonly COLUMN_NAME: string;
-  readonly COLLATION_NAME: string | null;
-  readonly CHARACTER_SET_NAME: string | null;
-  readonly COLUMN_COMMENT: string;
-  readonly COLUMN_TYPE: string;
 }
 
 /** Rows events flag: the last rows event of its statement. */
@@ -267,7 +259,7 @@ export class BinlogStream {
     const touched = touchedTables(ddl, this.watched);
     if (!touched.length) return false;
     this.pastDdl = true;
-    this.push({ kind: 'ddl', ddl, touched: touched.map((t) => ({ ...t, as: this.names.get(refKey(t))! })), at: { file: this.file, position: q.nextPosition } });
+    this.push({ kind: 'ddl', ddl, schema: q.schema, touched: touched.map((t) => ({ ...t, as: this.names.get(refKey(t))! })), at: { file: this.file, position: q.nextPosition } });
     return true;
   }
 

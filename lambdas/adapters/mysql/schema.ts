@@ -12,18 +12,41 @@ import { COLUMNS_SQL, scrollIndexExplainSql, showCreateTableSql } from '../../co
 import { createDatabaseSql, targetDdl } from '../../core/sql-target.js';
 import { idOf, tableId } from '../../core/table-id.js';
 import { dbError } from './pool.js';
+import type { BinlogColumn } from '../../core/model.js';
 
 export interface ColumnInfo {
   readonly name: string;
   readonly dataType: string;
   readonly columnType: string;
   readonly nullable: boolean;
+  readonly collation: string | null;
+  readonly charset: string | null;
+  readonly comment: string;
+}
+
+/** A column known only as the binlog reader decodes it (its definition is gone from the server): as a ColumnInfo. */
+export function columnInfoOf(b: BinlogColumn): ColumnInfo {
+  return { name: b.COLUMN_NAME, dataType: b.COLUMN_TYPE.split(/[\s(]/)[0]!.toLowerCase(), columnType: b.COLUMN_TYPE, nullable: true, collation: b.COLLATION_NAME, charset: b.CHARACTER_SET_NAME, comment: b.COLUMN_COMMENT };
+}
+
+/** The columns as the binlog reader decodes rows with them (INFORMATION_SCHEMA form). */
+export function binlogColumnsOf(columns: readonly ColumnInfo[]): BinlogColumn[] {
+  return columns.map((c) => ({ COLUMN_NAME: c.name, COLLATION_NAME: c.collation, CHARACTER_SET_NAME: c.charset, COLUMN_COMMENT: c.comment, COLUMN_TYPE: c.columnType }));
 }
 
 /** The columns of `database.table` in their order; none when the table does not exist. */
 export async function columnsOf(pool: Pool, database: string, table: string): Promise<ColumnInfo[]> {
   const [rows] = await pool.query<RowDataPacket[]>(COLUMNS_SQL, [database, table]);
-  return rows.map((r) => ({ name: String(r.name), dataType: String(r.dataType), columnType: String(r.columnType), nullable: r.nullable === 'YES' }));
+  const text = (v: unknown) => (typeof v === 'string' ? v : null);
+  return rows.map((r) => ({
+    name: String(r.name),
+    dataType: String(r.dataType),
+    columnType: String(r.columnType),
+    nullable: r.nullable === 'YES',
+    collation: text(r.collation),
+    charset: text(r.charset),
+    comment: String(r.comment ?? ''),
+  }));
 }
 
 /** Types whose text never contains the checksum's separator `|` and never reads `n`: numbers, dates, times, addresses. */
@@ -170,3 +193,20 @@ export async function prepareTargets(args: {
   return { created, existing };
 }
 
+
+/** Errors that say a DDL's change is already there (a column, index or key added or dropped before). */
+const ALREADY_DONE = new Set(['ER_DUP_FIELDNAME', 'ER_DUP_KEYNAME', 'ER_CANT_DROP_FIELD_OR_KEY', 'ER_MULTIPLE_PRI_KEY']);
+
+/**
+ * Runs one DDL statement on a target table. `already` when the server says the change is there (a column or
+ * index that exists, or is gone), so running a DDL again over the targets after a crash finishes the rest.
+ */
+export async function runTargetDdl(pool: Pool, target: { database: string; tableName: string }, sql: string): Promise<'done' | 'already'> {
+  try {
+    await pool.query(sql);
+    return 'done';
+  } catch (err) {
+    if (ALREADY_DONE.has((err as { code?: string }).code ?? '')) return 'already';
+    throw dbError(err, `running the DDL on target ${target.database}.${target.tableName} (${sql})`);
+  }
+}

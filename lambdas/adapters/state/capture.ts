@@ -5,7 +5,7 @@
  */
 import { LeaseLostError } from '../../core/errors.js';
 import type { BinlogPosition } from '../../core/position.js';
-import type { CaptureState } from '../../core/model.js';
+import type { CaptureState, PausedDdl } from '../../core/model.js';
 import { conditionalWrite, leaseHeldError } from './conditional-write.js';
 import { getItem, pk, type Item, type StateTable } from './table.js';
 
@@ -22,6 +22,7 @@ function toCapture(item: Item): CaptureState {
     ...(item.leaseExpiry !== undefined ? { leaseExpiry: Number(item.leaseExpiry) } : {}),
     ...(item.lastEventAt !== undefined ? { lastEventAt: Number(item.lastEventAt) } : {}),
     ...(item.caughtUpAt !== undefined ? { caughtUpAt: Number(item.caughtUpAt) } : {}),
+    ...(typeof item.ddl === 'string' ? { paused: JSON.parse(item.ddl) as PausedDdl } : {}),
   };
 }
 
@@ -90,6 +91,56 @@ export class CaptureItems {
       },
       (current) => {
         throw new LeaseLostError(`capture position of ${migrationId} not moved: lease or position changed`, (current && toCapture(current)) as unknown as Item);
+      },
+    );
+    return toCapture(item);
+  }
+
+  /**
+   * Stops capture of this server before a DDL: records it (lease-fenced; the position must be the one just
+   * before it). Capture runs read nothing while it is set.
+   */
+  async pause(migrationId: string, held: CaptureState, owner: string, paused: PausedDdl, server = 0): Promise<CaptureState> {
+    const item = await conditionalWrite(
+      this.t,
+      {
+        Key: { pk: pk(migrationId), sk: skOf(server) },
+        UpdateExpression: 'SET ddl = :d, updatedAt = :now',
+        ConditionExpression: 'leaseOwner = :o AND leaseToken = :tok AND #f = :af AND #p = :ap',
+        ExpressionAttributeNames: { '#f': 'file', '#p': 'position' },
+        ExpressionAttributeValues: { ':d': JSON.stringify(paused), ':now': this.t.now(), ':o': owner, ':tok': held.leaseToken, ':af': paused.at.file, ':ap': paused.at.position },
+      },
+      (current) => {
+        throw new LeaseLostError(`capture of ${migrationId} not paused: lease or position changed`, (current && toCapture(current)) as unknown as Item);
+      },
+    );
+    return toCapture(item);
+  }
+
+  /** Ends a pause: capture goes on from `paused.next` (lease-fenced; the pause must still be the one held). */
+  async resume(migrationId: string, held: CaptureState, owner: string, server = 0): Promise<CaptureState> {
+    const paused = held.paused;
+    if (!paused) throw new LeaseLostError(`capture of ${migrationId} is not paused`);
+    const item = await conditionalWrite(
+      this.t,
+      {
+        Key: { pk: pk(migrationId), sk: skOf(server) },
+        UpdateExpression: 'SET #f = :nf, #p = :np, updatedAt = :now REMOVE ddl',
+        ConditionExpression: 'leaseOwner = :o AND leaseToken = :tok AND #f = :af AND #p = :ap AND ddl = :d',
+        ExpressionAttributeNames: { '#f': 'file', '#p': 'position' },
+        ExpressionAttributeValues: {
+          ':nf': paused.next.file,
+          ':np': paused.next.position,
+          ':now': this.t.now(),
+          ':o': owner,
+          ':tok': held.leaseToken,
+          ':af': paused.at.file,
+          ':ap': paused.at.position,
+          ':d': JSON.stringify(paused),
+        },
+      },
+      (current) => {
+        throw new LeaseLostError(`capture of ${migrationId} not resumed: lease, position or pause changed`, (current && toCapture(current)) as unknown as Item);
       },
     );
     return toCapture(item);

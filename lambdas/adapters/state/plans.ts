@@ -3,6 +3,7 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Segment } from '../../core/segments.js';
 import type { TablePlan } from '../../core/model.js';
 import { conditionalWrite } from './conditional-write.js';
+import { SchemaError } from '../../core/errors.js';
 import type { SegmentItems } from './segments.js';
 import { getItem, pk, queryPrefix, type Item, type StateTable } from './table.js';
 
@@ -24,6 +25,19 @@ export class PlanItems {
     // `ensureSegments` (called on every plan) creates.
     await this.segments.ensure(migrationId, plan.table, segments);
     return true;
+  }
+
+  /**
+   * Replaces the column part of a stored plan (names, read and literal kinds, binlog columns; `literalKinds`
+   * and `physicalColumns` are removed when not given), keeping the rest.
+   */
+  async updateColumns(migrationId: string, table: string, patch: Pick<TablePlan, 'columns' | 'readKinds' | 'literalKinds' | 'binlogColumns' | 'physicalColumns' | 'lastDdl'>): Promise<TablePlan> {
+    const current = await this.get(migrationId, table);
+    if (!current) throw new SchemaError(`no plan stored for ${table} in migration ${migrationId}`);
+    const { literalKinds: _l, physicalColumns: _p, ...rest } = current;
+    const plan: TablePlan = { ...rest, ...patch };
+    await this.t.doc.send(new PutCommand({ TableName: this.t.tableName, Item: { pk: pk(migrationId), sk: `PLAN#${table}`, ...plan }, ConditionExpression: 'attribute_exists(sk)' }));
+    return plan;
   }
 
   async list(migrationId: string): Promise<TablePlan[]> {
