@@ -4,7 +4,7 @@
  * `status --state-table` or `--stack` reads a deployed migration's state instead).
  * Every verb exits 0 on success and non-zero on failure; errors name the field, row or segment at fault.
  */
-import { Command, Option } from 'commander';
+import { Argument, Command, Option } from 'commander';
 import { join } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -18,13 +18,16 @@ import { startProgress } from '../local/progress.js';
 import { runDemo } from '../local/demo.js';
 import { runShardedDemo } from '../local/demo-sharded.js';
 import { verifyTable } from '../lambdas/app/verify.js';
+import { resolveDdl, type DdlAction } from '../lambdas/app/ddl.js';
 import { gatherReport } from '../lambdas/app/report.js';
 import { renderReport } from '../local/report-html.js';
 import { cdcLine, progressLine } from '../lambdas/core/progress.js';
 import type { CdcLag } from '../local/cdc.js';
 import { StateStore, dynamoClient } from '../lambdas/adapters/state-store.js';
 import { cloudFormationClient, stackOutput } from '../lambdas/adapters/stack-outputs.js';
-import { StackOutputs } from '../lambdas/core/stack-outputs.js';
+import { StackOutputs, type StackOutputKey } from '../lambdas/core/stack-outputs.js';
+import { ChangeQueue, sqsClient } from '../lambdas/adapters/sqs.js';
+import { hostname } from 'node:os';
 
 const { version } = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8')) as { version: string };
 
@@ -48,18 +51,34 @@ function printStatus(view: MigrationView, lag?: CdcLag): void {
     console.log(
       `  ${line}  segments ${t.segments.filter((s) => s.status === 'DONE').length}/${t.segments.length} done  verified ${t.verifiedRows.toLocaleString('en-US')}, dirty ${t.dirtyRows}, repaired ${t.repairedRows}${t.complete && (!lag || (lag.caughtUp && lag.backlog === 0)) ? '  COMPLETE' : ''}`,
     );
+    if (t.paused) console.log(`    PAUSED at ${t.paused.at} (source server #${t.paused.server}) before: ${t.paused.statement}\n      why: ${t.paused.reason}\n      to go on: ${t.paused.todo}`);
     for (const s of t.segments.filter((x) => x.status !== 'DONE'))
       console.log(`    #${s.segment}${s.source ? ` (${s.source})` : ''} ${s.status} cursor=${s.cursor ?? '(start)'} pages=${s.pagesDone} rows=${s.rowsCopied} retries=${s.retries}${s.error ? `\n      error: ${s.error}` : ''}`);
   }
 }
 
-/** The state table named by a deployed stack's `StateTableName` output. */
-async function stateTableOfStack(stackName: string): Promise<string> {
+/** The value of one of a deployed stack's outputs (e.g. `StateTableName`). */
+async function outputOfStack(stackName: string, key: StackOutputKey = StackOutputs.stateTable): Promise<string> {
   const client = cloudFormationClient();
   try {
-    return await stackOutput(client, stackName, StackOutputs.stateTable);
+    return await stackOutput(client, stackName, key);
   } finally {
     client.destroy();
+  }
+}
+
+/** `reshard ddl … --stack`: the deployed migration's state table and change queue, the databases reached from here. */
+async function resolveDeployedDdl(config: MigrationConfig, stackName: string, opts: { server: number; action: DdlAction; force?: boolean }) {
+  const [table, queueUrl] = await Promise.all([outputOfStack(stackName), outputOfStack(stackName, StackOutputs.changeQueue)]);
+  const doc = dynamoClient();
+  const sqs = sqsClient();
+  const ctx = await buildContext({ config, store: new StateStore(doc, table), workerId: `cli@${hostname()}:${process.pid}` });
+  try {
+    return await resolveDdl(ctx, new ChangeQueue(sqs, queueUrl), { ...opts, owner: `${ctx.workerId}:ddl` });
+  } finally {
+    await closeContext(ctx);
+    doc.destroy();
+    sqs.destroy();
   }
 }
 
@@ -213,6 +232,34 @@ program
   });
 
 program
+  .command('ddl')
+  .description('deal with the DDL capture of a source server stopped before (see `reshard status`), then let capture go on')
+  .addArgument(new Argument('<action>', 'apply: run it on every target table once the changes before it are applied; skip: leave the targets as they are').choices(['apply', 'skip']))
+  .addOption(configOption)
+  .addOption(stateOption)
+  .option('--server <n>', 'the source server (index in source.connections; default 0)', (v) => Number.parseInt(v, 10), 0)
+  .option('--force', 'skip a DDL that changes columns or rows (after changing the targets yourself)')
+  .option('--stack <name>', "a deployed migration: its state table and change queue from the stack's outputs (AWS credentials); the databases are reached from here with the config's connections")
+  .action(async (action: DdlAction, opts: { config: string; stateDir?: string; server: number; force?: boolean; stack?: string }) => {
+    const config = await loadConfigFile(opts.config);
+    if (!config.cdc.enabled) program.error('error: cdc.enabled is false in this config: capture never stops before a DDL');
+    const resolve = { server: opts.server, action, force: opts.force ?? false };
+    const out = opts.stack ? await resolveDeployedDdl(config, opts.stack, resolve) : await withRuntime(config, opts.stateDir, async (rt) => {
+      // Apply runs meanwhile: the changes before the DDL reach the targets before it does.
+      rt.cdc!.start();
+      try {
+        return await resolveDdl(rt.ctx, rt.cdc!.queue, { ...resolve, owner: `${rt.ctx.workerId}:ddl` });
+      } finally {
+        await rt.cdc!.stop();
+      }
+    });
+    console.log(
+      `${action === 'apply' ? `ran on ${out.targets} target table(s)${out.already ? ` (${out.already} had it already)` : ''}` : 'skipped'}: ${out.statement}` +
+        `${out.replanned.length ? `\nplans now have the source's new columns: ${out.replanned.join(', ')}` : ''}\ncapture of source server #${out.server} goes on at ${out.resumedAt.file}:${out.resumedAt.position}`,
+    );
+  });
+
+program
   .command('status')
   .description('show per table: status, rows copied / statistics total, ETA, verification, and the segments not DONE with cursor, error and retries; with CDC, its capture, backlog and lag')
   .addOption(configOption)
@@ -222,7 +269,7 @@ program
   .addOption(new Option('--stack <name>', `the same, with the table named by the stack's ${StackOutputs.stateTable} output (e.g. Reshard-prod)`).conflicts('stateTable'))
   .action(async (opts: { config: string; stateDir?: string; json?: boolean; stateTable?: string; stack?: string }) => {
     const config = await loadConfigFile(opts.config);
-    const table = opts.stack ? await stateTableOfStack(opts.stack) : opts.stateTable;
+    const table = opts.stack ? await outputOfStack(opts.stack) : opts.stateTable;
     const [view, lag] = table
       ? [await deployedStatus(config, table), undefined]
       : await withRuntime(config, opts.stateDir, async (rt) => [await migrationStatus(config, rt.store), rt.cdc ? await rt.cdc.lag() : undefined] as const);

@@ -17,6 +17,8 @@
  * - CopyStalled: copy-batch is being called but no row was copied, see `stalled`.
  * - VerifyStalled: verify-batch is being called but no row was verified, see `stalled` (when verification is on).
  * - CaptureHeartbeat: no capture run ended successfully for N minutes (when the migration captures changes).
+ * - CapturePausedForDdl: capture of a source server is stopped before a DDL of a migrated table and waits for
+ *   `reshard ddl apply|skip` (when the migration captures changes).
  * - ApplyRecordFailures: apply reported change messages failed (batchItemFailures) in 5 minutes.
  * - StateTableThrottles: DynamoDB throttled reads or writes of the state table in 5 minutes.
  */
@@ -206,6 +208,15 @@ export class ReshardMonitoring extends Construct {
           // No run published anything: that is the failure this alarm is for.
           treatMissingData: cloudwatch.TreatMissingData.BREACHING,
           alarmDescription: `No capture run ${server ? `of source server #${server} ` : ''}ended successfully for ${t.captureHeartbeatMinutes} minutes: capture keeps failing (see its log) or is not scheduled; the binlog is not being read.`,
+        });
+    if (props.cdcEnabled ?? false)
+      for (const server of props.captureServers ?? [0])
+        add(server === 0 ? 'CapturePausedForDdl' : `CapturePausedForDdl${server}`, m.custom(Metric.capturePaused, cloudwatch.Stats.MAXIMUM, Duration.minutes(5), server ? { [SOURCE_SERVER_DIMENSION]: String(server) } : {}), {
+          threshold: 1,
+          evaluationPeriods: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+          alarmDescription: `Capture ${server ? `of source server #${server} ` : ''}is stopped before a DDL of a migrated table (cdc.onDdl): nothing after it is applied. See "capture stopped before a DDL" in the capture log or reshard status, then run reshard ddl apply or skip.`,
         });
     add('ApplyRecordFailures', m.custom(Metric.applyRecordFailures, cloudwatch.Stats.SUM, Duration.minutes(5)), {
       ...above(t.applyRecordFailures),

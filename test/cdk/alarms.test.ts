@@ -42,7 +42,7 @@ describe.each(ENVIRONMENTS)('the %s stack', (name) => {
     return { Ref: topicId };
   };
 
-  it.each(['CaptureHeartbeat', 'ApplyRecordFailures', 'VerifyStalled', 'StateTableThrottles'])('%s notifies the alarm topic on ALARM and OK', (short) => {
+  it.each(['CaptureHeartbeat', 'CapturePausedForDdl', 'ApplyRecordFailures', 'VerifyStalled', 'StateTableThrottles'])('%s notifies the alarm topic on ALARM and OK', (short) => {
     const a = alarm(short);
     expect(a.AlarmActions).toEqual([topic()]);
     expect(a.OKActions).toEqual([topic()]);
@@ -61,6 +61,13 @@ describe.each(ENVIRONMENTS)('the %s stack', (name) => {
     expect(queriesOf(a)).toEqual([expect.objectContaining(customMetric(Metric.captureRuns.name, 'Sum', 60))]);
     // Longer than one capture run plus the schedule's minute.
     expect(minutes * 60).toBeGreaterThan(s().env.migration.cdc.captureBudgetSeconds + 60);
+  });
+
+  it('capture paused for a DDL: CapturePaused at its maximum over 5 minutes, at or above 1, missing data fine', () => {
+    const a = alarm('CapturePausedForDdl');
+    expect(a).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', EvaluationPeriods: 1, TreatMissingData: 'notBreaching' });
+    expect(queriesOf(a)).toEqual([expect.objectContaining(customMetric(Metric.capturePaused.name, 'Maximum', 300))]);
+    expect(String(a.AlarmDescription)).toMatch(/reshard ddl apply or skip/);
   });
 
   it('apply record failures: ApplyRecordFailures summed over 5 minutes above the threshold, missing data fine', () => {
@@ -125,6 +132,7 @@ describe('settings and switches', () => {
   it('has no capture heartbeat when the migration does not capture changes (nothing would run)', async () => {
     const a = await alarms((env) => ({ ...env, migration: { ...env.migration, cdc: { ...env.migration.cdc, enabled: false } } }));
     expect(a.has('Reshard-staging-CaptureHeartbeat')).toBe(false);
+    expect(a.has('Reshard-staging-CapturePausedForDdl')).toBe(false);
     expect(a.has('Reshard-staging-ApplyRecordFailures')).toBe(true);
   });
 

@@ -235,6 +235,7 @@ describe.each(ENVIRONMENTS)('the %s stack', (name) => {
         'CopyStalled',
         'VerifyStalled',
         'CaptureHeartbeat',
+        'CapturePausedForDdl',
         'ApplyRecordFailures',
         'StateTableThrottles',
       ].map((a) => `${prefix}-${a}`);

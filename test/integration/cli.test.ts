@@ -33,7 +33,7 @@ describe('reshard CLI', () => {
     const r = reshard(...args);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`unknown command '${args[0] === 'help' ? args[1] : args[0]}'`);
-    expect(r.stderr).toContain('commands: schema, plan, run, retry, verify, status, demo');
+    expect(r.stderr).toContain('commands: schema, plan, run, retry, verify, ddl, status, demo');
     expect(r.stdout).toBe('');
   });
 
@@ -111,6 +111,14 @@ describe('reshard CLI', () => {
     const verified = reshard('verify', '--config', file, '--state-dir', stateDir);
     expect(verified.code).toBe(0);
     expect(verified.stdout).toMatch(/order_info: CLEAN {2}compared 900 rows in 2 batches \(900 by checksum, 0 row by row\)/);
+
+    // `ddl` needs CDC, and an action it knows.
+    const ddl = reshard('ddl', 'apply', '--config', file, '--state-dir', stateDir);
+    expect(ddl.code).toBe(1);
+    expect(ddl.stderr).toContain('cdc.enabled is false in this config: capture never stops before a DDL');
+    const unknown = reshard('ddl', 'redo', '--config', file);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/value 'redo' is invalid for argument 'action'. Allowed choices are apply, skip/);
 
     const retry = reshard('retry', '--config', file, '--state-dir', stateDir);
     expect(retry.code).toBe(0);
