@@ -146,7 +146,7 @@ describe('DDL during CDC, cdc.onDdl stop', () => {
 });
 
 describe('DDL during CDC, cdc.onDdl exec and ignore', () => {
-  it('exec: a DROP COLUMN runs on the targets once the changes before it are applied, and capture goes on by itself', async () => {
+  it('exec: DROP COLUMN, ADD COLUMN and TRUNCATE run on the targets once the changes before them are applied, and capture goes on by itself; a RENAME still stops it', async () => {
     const config = ddlConfig('ddl_exec', 'exec');
     await withCopiedCdc(config, async (rt, src) => {
       await suite.pool.query(`UPDATE ${src} SET remark = 'before drop', address = 'x' WHERE id <= 20`);
@@ -161,6 +161,15 @@ describe('DDL during CDC, cdc.onDdl exec and ignore', () => {
       expect(plan!.columns).not.toContain('address');
       expect(plan!.lastDdl).toMatchObject({ action: 'exec' });
       expect((await rt.store.getCapture(config.migrationId))!.paused).toBeUndefined();
+
+      await suite.pool.query(`TRUNCATE TABLE ${src}`);
+      await suite.pool.query(`INSERT INTO ${src} (id, order_no, user_id, amount, buyer_name, create_time, update_time, channel) VALUES (9, '202612060000000009', 9, 2.5, 'Cy', NOW(3), NOW(6), 'pos')`);
+      await expectConverged(rt);
+      expect(await targetRows(rt, '1 = 1')).toBe(1);
+
+      await suite.pool.query(`RENAME TABLE ${src} TO \`${config.source.database!}\`.order_info_old`);
+      const paused = await pausedCapture(rt);
+      expect(paused.reason).toMatch(/^cdc.onDdl is exec, but this RENAME cannot be run on the target tables as it is/);
     });
   });
 
