@@ -148,6 +148,7 @@ program
     try {
       const result = await plan(ctx, { dryRun: true });
       if (opts.json) return void console.log(JSON.stringify(result.tables, null, 2));
+      for (const w of result.warnings) console.log(`warning: ${w}`);
       for (const t of result.tables) {
         console.log(`${t.table}: ${t.rows.toLocaleString('en-US')} rows over ${t.days} day(s), keys ${t.minKey ?? '-'}..${t.maxKey ?? '-'}, ${t.segments.length} segment(s)`);
         const sorted = [...t.skew].sort((a, b) => b.rows - a.rows);

@@ -8,14 +8,15 @@ import { ConfigError, SchemaError } from '../core/errors.js';
 import { compareKeys, planSegments, keyText, rangeSiblings, unitSegments, type KeyKind, type Segment } from '../core/segments.js';
 import { builtInRouters, skew } from '../core/routing.js';
 import { inParallel } from '../core/parallel.js';
-import { captureServers, overlappingTables, serverNames, sourceLayoutOf, sourceUnits, type SourceUnit } from '../core/source-layout.js';
+import { captureServers, overlappingTables, serverNames, sourceLayoutOf, sourceServers, sourceUnits, type SourceUnit } from '../core/source-layout.js';
 import type { DayCount, SourceReader } from '../adapters/mysql/source.js';
 import { binlogColumnsOf, type ColumnInfo } from '../adapters/mysql/schema.js';
 import { sumPerDay } from './statistics.js';
 import { ping } from '../adapters/mysql/pool.js';
 import { literalKindsOf, readKindsOf, keyKindOf, prepareTargets } from '../adapters/mysql/schema.js';
 import { SegmentStatus, VerifyStatus, type Checkpoint, type Row, type TablePlan } from '../core/model.js';
-import { checkRowImage, currentPosition } from '../adapters/binlog/server.js';
+import { checkSourceSettings, currentPosition, detectDialect } from '../adapters/binlog/server.js';
+import { retentionWarning } from '../core/dialect.js';
 import { planFor, routerFor, sourceFor, sourcesFor, type AppContext } from './context.js';
 
 export interface TablePlanReport {
@@ -42,7 +43,12 @@ export interface PlanResult {
   readonly tables: TablePlanReport[];
   /** Map items: segments not copied (DONE) or, when verification is on, not yet verified CLEAN or REPAIRED. */
   readonly segments: MapItem[];
+  /** What may go wrong later, said now: binlogs kept too briefly for the copy, and where retention is set elsewhere. */
+  readonly warnings: string[];
 }
+
+/** The copy rate binlog retention is judged against when `copy.maxRowsPerSec` does not set one (a conservative bench rate). */
+const ASSUMED_COPY_ROWS_PER_SEC = 50_000;
 
 /** A Map item: a segment, and with a sharded source the physical table it scrolls (`database.table`). */
 export interface MapItem {
@@ -63,12 +69,17 @@ export async function plan(ctx: AppContext, opts: { dryRun?: boolean; only?: rea
   await Promise.all(ctx.sources.map((p, i) => ping(p, `source ${servers[i]!}`)));
   await Promise.all([...new Set(ctx.targets)].map((p, i) => ping(p, `target connection #${i}`)));
   const capturing = config.cdc.enabled ? captureServers(config) : [];
-  await Promise.all(capturing.map((server) => checkRowImage(ctx.sources[server]!)));
+  // Each capturing server's dialect and settings: refused with the variable to set, before anything is read.
+  const dialects = await Promise.all(capturing.map((server) => detectDialect(ctx.sources[server]!)));
+  const kept = await Promise.all(capturing.map((server, i) => checkSourceSettings(ctx.sources[server]!, dialects[i]!)));
   const tables: TablePlanReport[] = [];
   for (const table of config.tables) tables.push(await planTable(ctx, table, opts.dryRun ?? false));
+  const rows = tables.reduce((a, t) => a + t.rows, 0);
+  const hosts = sourceServers(config.source);
+  const warnings = capturing.flatMap((server, i) => [...kept[i]!.warnings, ...(retentionWarning(kept[i]!.expireSeconds, rows, config.copy.maxRowsPerSec || ASSUMED_COPY_ROWS_PER_SEC, hosts[server]!.host) ?? [])]);
   // CDC starts where the copy cannot have read yet: after planning (targets exist, plans are stored, so
   // apply can route every event) and before the copy's first page. Kept if already recorded. One per source server.
-  if (!opts.dryRun) await Promise.all(capturing.map(async (server) => store.initCapture(config.migrationId, await currentPosition(ctx.sources[server]!), server)));
+  if (!opts.dryRun) await Promise.all(capturing.map(async (server, i) => store.initCapture(config.migrationId, await currentPosition(ctx.sources[server]!, dialects[i]), server)));
   const segments: MapItem[] = [];
   if (!opts.dryRun) {
     const all = (await Promise.all(config.tables.map((t) => store.segments(config.migrationId, t.name)))).flat();
@@ -89,7 +100,7 @@ export async function plan(ctx: AppContext, opts: { dryRun?: boolean; only?: rea
         if (cp.status !== SegmentStatus.DONE || (config.verify.enabled && cp.verifyStatus !== VerifyStatus.CLEAN && cp.verifyStatus !== VerifyStatus.REPAIRED))
           segments.push(item(cp));
   }
-  return { migrationId: config.migrationId, tables, segments: await withRangeOwners(ctx, segments) };
+  return { migrationId: config.migrationId, tables, segments: await withRangeOwners(ctx, segments), warnings };
 }
 
 /**

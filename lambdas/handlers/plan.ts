@@ -20,6 +20,7 @@ export const makePlanHandler = (getContext: ContextProvider) => async (event: un
   const ctx = await getContext();
   checkMigrationId(ctx, migrationId);
   const result = await plan(ctx, only ? { only } : {});
+  for (const w of result.warnings) logger.warn('plan warning', { warning: w });
   logger.info('planned', { tables: result.tables.map((t) => ({ table: t.table, rows: t.rows, segments: t.segments.length, skewFactor: t.skewFactor })) });
   // Only what the state machine needs travels in its payload (256 KB limit); details stay in DynamoDB.
   return { migrationId, segments: result.segments.map((s) => ({ migrationId, ...s })), tables: result.tables.map((t) => ({ table: t.table, rows: t.rows })) };

@@ -6,13 +6,59 @@ import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { SchemaError } from '../../core/errors.js';
 import type { BinlogPosition } from '../../core/position.js';
 import { dbError } from '../mysql/pool.js';
+import { binlogStatusSql, dialectOf, replicaStatusSql, replicaUpdatesVariable, settingsIssues, settingsSql, type Dialect, type SourceSettings } from '../../core/dialect.js';
 
-/** The server's current binlog file and position: everything written from now on comes after it. */
-export async function currentPosition(pool: Pick<Pool, 'query'>): Promise<BinlogPosition> {
+/** The server's dialect (MariaDB or MySQL, and its version), from `VERSION()` and `@@version_comment`. */
+export async function detectDialect(pool: Pick<Pool, 'query'>): Promise<Dialect> {
+  try {
+    const [[row]] = await pool.query<RowDataPacket[]>('SELECT VERSION() AS v, @@version_comment AS c');
+    return dialectOf(String(row?.v ?? ''), String(row?.c ?? ''));
+  } catch (err) {
+    throw dbError(err, 'reading the server version');
+  }
+}
+
+/**
+ * Refuses a source whose settings keep change capture from working, naming each variable and the fix:
+ * binary logging off, not ROW, not FULL row images (`checkRowImage`), compressed binlog events, a replica that
+ * does not log what it replicates. Returns how long the server keeps binlogs (seconds; 0 = forever), and a
+ * warning when the user may not ask whether the server is a replica.
+ */
+export async function checkSourceSettings(pool: Pick<Pool, 'query'>, dialect: Dialect): Promise<{ expireSeconds: number; warnings: string[] }> {
+  await checkRowImage(pool);
+  let settings: RowDataPacket | undefined;
+  let replicaRows: RowDataPacket[] = [];
+  const warnings: string[] = [];
+  try {
+    [[settings]] = await pool.query<RowDataPacket[]>(settingsSql(dialect));
+  } catch (err) {
+    throw dbError(err, 'reading binlog settings');
+  }
+  try {
+    [replicaRows] = await pool.query<RowDataPacket[]>(replicaStatusSql(dialect));
+  } catch (err) {
+    // MariaDB 10.5+ wants REPLICA MONITOR for it, which capture itself does not need.
+    if ((err as { code?: string }).code !== 'ER_SPECIFIC_ACCESS_DENIED_ERROR') throw dbError(err, `reading ${replicaStatusSql(dialect)}`);
+    warnings.push(
+      `the source user may not run ${replicaStatusSql(dialect)}, so plan cannot tell whether the source is a replica: if it is, ${replicaUpdatesVariable(dialect)} must be ON or the changes it replicates are not captured`,
+    );
+  }
+  const s: SourceSettings = { compression: settings?.compression as unknown, replicaUpdates: settings?.replicaUpdates as unknown, expireSeconds: settings?.expireSeconds as unknown };
+  const issues = settingsIssues(dialect, s, replicaRows.length > 0);
+  if (issues.length) throw new SchemaError(`the source's settings stop change capture: ${issues.join('; ')}`);
+  return { expireSeconds: Number(s.expireSeconds ?? 0) || 0, warnings };
+}
+
+/**
+ * The server's current binlog file and position: everything written from now on comes after it. With the
+ * server's dialect, its statement; without, `SHOW MASTER STATUS` and then MySQL 8.4's `SHOW BINARY LOG STATUS`.
+ */
+export async function currentPosition(pool: Pick<Pool, 'query'>, dialect?: Dialect): Promise<BinlogPosition> {
   let rows: RowDataPacket[];
   try {
-    [rows] = await pool.query<RowDataPacket[]>('SHOW MASTER STATUS');
+    [rows] = await pool.query<RowDataPacket[]>(dialect ? binlogStatusSql(dialect) : 'SHOW MASTER STATUS');
   } catch (err) {
+    if (dialect) throw dbError(err, `reading the binlog position (${binlogStatusSql(dialect)})`);
     // MySQL 8.4 removed SHOW MASTER STATUS.
     if ((err as { code?: string }).code !== 'ER_PARSE_ERROR') throw dbError(err, 'reading the binlog position (SHOW MASTER STATUS)');
     try {
