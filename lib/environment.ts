@@ -140,6 +140,8 @@ export const environmentSchema = z
       .refine((a) => a.email !== undefined || a.topicArn !== undefined, { message: 'name an e-mail or a topicArn: alarms must reach someone' }),
     /** X-Ray tracing of the functions and the state machine. */
     tracing: z.boolean().default(false),
+    /** Every database connection of the migration config must set `tls` (on in the staging and prod files). */
+    requireTls: z.boolean().default(false),
     /** Failed segment child executions the CopySegments Map tolerates, in percent (0: any failed child fails the Map). */
     toleratedFailurePercentage: z.number().min(0).max(100).default(0),
     /** Retain the state table, the change queue and DLQ, and the log groups on stack deletion; deletion protection on the table. @default true in prod, else false */
@@ -226,6 +228,8 @@ export function bindMigration(settings: EnvironmentConfig, config: MigrationConf
   ];
   const used = new Set<string>();
   for (const [path, c] of connections) {
+    if (settings.requireTls && !c.tls)
+      issues.push(`${settings.migrationConfig.file}: ${path}.tls: ${origin} requires TLS on every database connection (requireTls): set tls, e.g. {ca: rds} for RDS and Aurora`);
     if (c.password !== undefined) issues.push(`${settings.migrationConfig.file}: ${path}.password: a deployed config takes passwords from Secrets Manager: set ${path}.passwordEnv and map it in ${origin} secrets`);
     if (c.passwordEnv !== undefined) {
       used.add(c.passwordEnv);

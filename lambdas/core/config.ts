@@ -32,18 +32,22 @@ export const connectionSchema = z
     connectTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
     /**
      * TLS to this server: `true` verifies its certificate against Node's CAs (plus NODE_EXTRA_CA_CERTS);
-     * `{caFile}` against the PEM bundle in that file (e.g. the RDS global bundle); `rejectUnauthorized: false`
-     * encrypts without verifying. Off when absent.
+     * `{ca: 'rds'}` against the Amazon RDS / Aurora CA bundle shipped with reshard (`'rds-proxy'`: RDS Proxy's);
+     * `{caFile}` against the PEM bundle in that file; `rejectUnauthorized: false` encrypts without verifying.
+     * `minVersion` is the oldest TLS version accepted (TLSv1.2 unless set). Off when absent.
      */
     tls: z
       .union([
         z.boolean(),
         z
           .object({
+            ca: z.enum(['rds', 'rds-proxy']).optional(),
             caFile: z.string().min(1).optional(),
             rejectUnauthorized: z.boolean().default(true),
+            minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
           })
-          .strict(),
+          .strict()
+          .refine((t) => !(t.ca && t.caFile), { message: 'give either ca (a bundle shipped with reshard) or caFile, not both' }),
       ])
       .optional(),
   })

@@ -33,4 +33,11 @@ describe('Lambda bundles', () => {
     const code = await bundle(handler);
     expect(code).toContain('Buffer.isBuffer(this.query)');
   });
+
+  it.each(['plan', 'copy-batch', 'capture', 'apply', 'verify-batch', 'finalize'] as const)("%s's bundle ships the RDS and RDS Proxy CA bundles (tls.ca)", async (handler) => {
+    const code = await bundle(handler);
+    // The global root of the RDS bundle, and the Amazon roots RDS Proxy's certificates chain to.
+    expect((code.match(/-----BEGIN CERTIFICATE-----/g) ?? []).length).toBeGreaterThan(100);
+    expect(code).toContain('proxyBundle');
+  });
 });

@@ -23,8 +23,8 @@ function issuesOf(fn: () => unknown): string[] {
 const migration = (change: (c: Json & { source: Json; target: Json; copy?: Json }) => void = () => {}): MigrationConfig => {
   const c = {
     migrationId: 'orders-2026',
-    source: { host: 'src', user: 'reshard', passwordEnv: 'SRC_PW', database: 'orders' },
-    target: { connection: { host: 'tgt', user: 'reshard', passwordEnv: 'TGT_PW' }, databases: 2, databasePattern: 'db_{db}' },
+    source: { host: 'src', user: 'reshard', passwordEnv: 'SRC_PW', database: 'orders', tls: { ca: 'rds' } },
+    target: { connection: { host: 'tgt', user: 'reshard', passwordEnv: 'TGT_PW', tls: { ca: 'rds' } }, databases: 2, databasePattern: 'db_{db}' },
     tables: [{ name: 'order_info', shardKeys: ['order_no'], targetTable: 'order_info_{table}', tablesPerDb: 2 }],
   } as Json & { source: Json; target: Json };
   change(c);
@@ -105,6 +105,7 @@ describe('environment bound to its migration config', () => {
     ['a literal password', migration((c) => (c.source.password = 'secret')), settings(), /source\.password: a deployed config takes passwords from Secrets Manager/],
     ['a passwordEnv without a secret', migration((c) => ((c.target.connection as Json).passwordEnv = 'OTHER_PW')), settings(), /^secrets\.OTHER_PW: missing: .* target\.connection\.passwordEnv names it/],
     ['a secret no connection uses', migration(), settings((s) => ((s.secrets as Json).SPARE_PW = ARN('spare'))), /^secrets\.SPARE_PW: no connection .* has passwordEnv SPARE_PW/],
+    ['a connection without TLS where TLS is required (prod)', migration((c) => delete (c.target.connection as Json).tls), settings(), /target\.connection\.tls: config\/test\.json requires TLS on every database connection \(requireTls\): set tls, e\.g\. \{ca: rds\}/],
     [
       'a stall period shorter than a copy call',
       migration((c) => (c.copy = { timeBudgetSeconds: 840 })),

