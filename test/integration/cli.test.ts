@@ -74,6 +74,11 @@ describe('reshard CLI', () => {
     const schema = JSON.parse(r.stdout) as { properties: Record<string, unknown>; required: string[] };
     expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(['migrationId', 'source', 'target', 'tables', 'routing', 'copy']));
     expect(schema.required).toEqual(expect.arrayContaining(['migrationId', 'source', 'target', 'tables']));
+    // The settings of production sources: TLS on connections, what capture does at a DDL.
+    const compact = JSON.stringify(schema);
+    expect(compact).toMatch(/"onDdl":\{[^}]*"enum":\["stop","exec","ignore"\]/);
+    expect(compact).toMatch(/"tls":\{"anyOf":/);
+    expect(compact).toMatch(/"minVersion":\{[^}]*"enum":\["TLSv1.2","TLSv1.3"\]/);
   });
 
   it('plans (writing nothing), runs, and reports status as JSON', async () => {

@@ -104,9 +104,17 @@ describe('DDL during CDC, cdc.onDdl stop', () => {
     });
   });
 
-  it('TRUNCATE: pauses like any DDL; `ddl apply` empties every target table, and what came after it is applied', async () => {
+  it('DROP COLUMN, then TRUNCATE: each pauses; `ddl apply` drops the column and empties every target table, and what came after each is applied', async () => {
     const config = ddlConfig('ddl_truncate', 'stop');
     await withCopiedCdc(config, async (rt, src) => {
+      await suite.pool.query(`ALTER TABLE ${src} DROP COLUMN discount`);
+      await suite.pool.query(`UPDATE ${src} SET remark = 'after drop' WHERE id <= 6`);
+      expect((await pausedCapture(rt)).statement).toMatch(/DROP COLUMN discount/);
+      expect(await targetRows(rt, `remark = 'after drop'`)).toBe(0);
+      await resolveDdl(rt.ctx, rt.cdc!.queue, { server: 0, action: 'apply', owner: 'test' });
+      await expectConverged(rt);
+      expect(await targetRows(rt, `remark = 'after drop'`)).toBe(6);
+
       await suite.pool.query(`TRUNCATE TABLE ${src}`);
       await suite.pool.query(`INSERT INTO ${src} (id, order_no, user_id, amount, buyer_name, create_time, update_time) VALUES (7, '202612060000000007', 7, 1.25, 'Bo', NOW(3), NOW(6))`);
       expect((await pausedCapture(rt)).kind).toBe('truncate');
