@@ -12,6 +12,20 @@ export function secretsClient(config: SecretsManagerClientConfig = {}): SecretsM
   return new SecretsManagerClient({ ...awsClientOptions(), ...config });
 }
 
+/** A database login from a secret: its password, and the user when the secret names one. */
+export interface SecretLogin {
+  readonly password: string;
+  readonly username?: string;
+}
+
+/** The login in a secret's text: `password` (and `username`, when a string) of a JSON object, else the whole text as the password. */
+export function loginFromSecret(text: string, secretId: string): SecretLogin {
+  const password = passwordFromSecret(text, secretId);
+  if (password === text) return { password };
+  const username = (JSON.parse(text.trim()) as { username?: unknown }).username;
+  return typeof username === 'string' && username ? { password, username } : { password };
+}
+
 /** The password in a secret's text: the `password` field of a JSON object, else the whole text. */
 export function passwordFromSecret(text: string, secretId: string): string {
   const trimmed = text.trim();
@@ -43,6 +57,11 @@ export class SecretReader {
 
   /** The password held by a secret (ARN or name). */
   async password(secretId: string): Promise<string> {
+    return (await this.login(secretId)).password;
+  }
+
+  /** The login held by a secret (ARN or name): its password, and its user when it names one. */
+  async login(secretId: string): Promise<SecretLogin> {
     let out;
     try {
       out = await this.client.send(new GetSecretValueCommand({ SecretId: secretId }));
@@ -50,6 +69,6 @@ export class SecretReader {
       throw sdkReadError(err, `cannot read secret ${secretId}`);
     }
     if (out.SecretString === undefined) throw new ConfigError(`secret ${secretId} has no SecretString (binary secrets are not supported)`);
-    return passwordFromSecret(out.SecretString, secretId);
+    return loginFromSecret(out.SecretString, secretId);
   }
 }

@@ -10,8 +10,8 @@ import { bindingsOf, keyColumnsOf, recordKeyOf, type MigrationConfig } from '../
 import { readChanges, type DdlStop, type PhysicalTable, type ReadChangesOptions } from '../adapters/binlog/reader.js';
 import { dealWithDdl, decodeColumns, drained, pausedDdl, whyStopped, type DdlOutcome } from './ddl.js';
 import { sourceServer, sourceUnits } from '../core/source-layout.js';
-import { passwordOf, tlsOptions } from '../adapters/mysql/pool.js';
-import { RowRoutingError } from '../core/errors.js';
+import { freshCredentials, passwordOf, tlsOptions, userOf } from '../adapters/mysql/pool.js';
+import { AccessDeniedError, RowRoutingError } from '../core/errors.js';
 import { compressMessages } from '../core/events/compress.js';
 import type { ChangeEvent } from '../core/events/model.js';
 import { packMessages } from '../core/events/pack.js';
@@ -42,8 +42,18 @@ export type ReadChanges = (opts: {
  */
 export function sourceBinlogReader(config: MigrationConfig, server = 0): ReadChanges {
   const src = sourceServer(config.source, server);
-  const connection = { host: src.host, port: src.port, user: src.user, password: passwordOf(src), connectTimeoutMs: src.connectTimeoutMs, tls: tlsOptions(src) };
-  return (opts) => readChanges({ ...opts, connection, ...captureReadOptions(config) });
+  // The login as the secrets hold it now: a rotated password is read again after a refused login, once.
+  const connection = () => ({ host: src.host, port: src.port, user: userOf(src), password: passwordOf(src), connectTimeoutMs: src.connectTimeoutMs, tls: tlsOptions(src) });
+  return async (opts) => {
+    try {
+      return await readChanges({ ...opts, connection: connection(), ...captureReadOptions(config) });
+    } catch (err) {
+      // Refused at connect, before any event was delivered.
+      if (!(err instanceof AccessDeniedError)) throw err;
+      await freshCredentials();
+      return readChanges({ ...opts, connection: connection(), ...captureReadOptions(config) });
+    }
+  };
 }
 
 /** The physical tables whose changes capture reads on source server `server`, each with its logical table. */

@@ -18,7 +18,8 @@ import { RuntimeEnv, secretsMapSchema, type SecretsMap } from '../core/runtime-e
 import { parseConfigText } from './load-config.js';
 import { buildContext } from './build-context.js';
 import { dynamoClient, StateStore } from '../adapters/state-store.js';
-import { SecretReader, secretsClient } from '../adapters/secrets.js';
+import { SecretReader, secretsClient, type SecretLogin } from '../adapters/secrets.js';
+import { setCredentialRefresher } from '../adapters/mysql/pool.js';
 import { readParameter, ssmClient } from '../adapters/parameters.js';
 import type { MigrationConfig } from '../core/config.js';
 import type { AppContext } from './context.js';
@@ -34,7 +35,10 @@ export function envContext(): Promise<AppContext> {
     const secrets = parseSecretsMap(env[RuntimeEnv.secrets]);
     if (Object.keys(secrets).length) {
       const reader = new SecretReader(secretsClient());
-      await loadSecrets(secrets, (id) => reader.password(id), env);
+      const load = () => loadSecrets(secrets, (id) => reader.login(id), env);
+      await load();
+      // A rotated password: a refused login reads the secrets again (the pools retry once with them).
+      setCredentialRefresher(load);
     }
     const tableName = env[RuntimeEnv.stateTable];
     if (!tableName) throw new ConfigError(`set ${RuntimeEnv.stateTable} (DynamoDB state table name)`);
@@ -111,9 +115,18 @@ export function parseSecretsMap(text: string | undefined): SecretsMap {
   return r.data;
 }
 
-/** Reads every secret (in parallel) and sets the variable each one is named by. */
-export async function loadSecrets(secrets: SecretsMap, read: (secretId: string) => Promise<string>, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+/**
+ * Reads every secret (in parallel) and sets the variable each one is named by to its password, and
+ * `<name>_USERNAME` to the user a secret names (`userOf`; removed when it names none).
+ */
+export async function loadSecrets(secrets: SecretsMap, read: (secretId: string) => Promise<string | SecretLogin>, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const entries = Object.entries(secrets);
   const values = await Promise.all(entries.map(([, secretId]) => read(secretId)));
-  entries.forEach(([name], i) => (env[name] = values[i]!));
+  entries.forEach(([name], i) => {
+    const v = values[i]!;
+    const login = typeof v === 'string' ? { password: v } : v;
+    env[name] = login.password;
+    if (login.username) env[`${name}_USERNAME`] = login.username;
+    else delete env[`${name}_USERNAME`];
+  });
 }

@@ -20,6 +20,9 @@ export class ConfigError extends ReshardError {
 }
 
 /** The source or target schema cannot serve the migration (missing index, differing columns, ...). */
+/** The server refused the login (wrong user or password, e.g. after a rotation; or a TLS-only server). */
+export class AccessDeniedError extends ConfigError {}
+
 export class SchemaError extends ReshardError {}
 
 /** A row that cannot be routed (shard key NULL, non-numeric, ...). Never retried: the batch is recorded failed. */

@@ -1,15 +1,26 @@
 /** Database passwords from Secrets Manager and the deployed Lambda's environment (no AWS: the client is stubbed). */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { passwordFromSecret, SecretReader, sdkReadError, secretsClient } from '../../lambdas/adapters/secrets.js';
+import { loginFromSecret, passwordFromSecret, SecretReader, sdkReadError, secretsClient } from '../../lambdas/adapters/secrets.js';
 import { checkDeployedMigration, loadSecrets, parseSecretsMap } from '../../lambdas/app/env-context.js';
-import { passwordOf } from '../../lambdas/adapters/mysql/pool.js';
+import { passwordOf, userOf } from '../../lambdas/adapters/mysql/pool.js';
 import { ConfigError, TransientError } from '../../lambdas/core/errors.js';
 import { connectionSchema } from '../../lambdas/core/config.js';
 
 const ARN = 'arn:aws:secretsmanager:eu-west-1:333333333333:secret:reshard/prod/source-Qr90St';
 
 afterEach(() => vi.restoreAllMocks());
+
+describe('loginFromSecret', () => {
+  it.each([
+    ['plain text', 's3cr3t', { password: 's3cr3t' }],
+    ['RDS rotation JSON', JSON.stringify({ engine: 'mysql', username: 'reshard_clone', password: 'pw', host: 'db' }), { password: 'pw', username: 'reshard_clone' }],
+    ['JSON without a user', JSON.stringify({ password: 'pw' }), { password: 'pw' }],
+    ['a password that starts with {', '{not json', { password: '{not json' }],
+  ])('%s', (_name, text, want) => {
+    expect(loginFromSecret(text, ARN)).toEqual(want);
+  });
+});
 
 describe('passwordFromSecret', () => {
   it.each([
@@ -88,6 +99,21 @@ describe('the deployed environment', () => {
     await loadSecrets({ SRC_PW: ARN, TGT_PW: `${ARN.slice(0, -6)}Zz99Yy` }, read, env);
     expect(read).toHaveBeenCalledTimes(2);
     expect(env).toEqual({ SRC_PW: 'pw-of-Qr90St', TGT_PW: 'pw-of-Zz99Yy' });
+  });
+
+  it('sets <name>_USERNAME from a secret that names its user (and removes it when the secret stops naming one)', async () => {
+    const env: NodeJS.ProcessEnv = { SRC_PW_USERNAME: 'stale' };
+    await loadSecrets({ SRC_PW: ARN, TGT_PW: `${ARN.slice(0, -6)}Zz99Yy` }, async (id) => (id === ARN ? { password: 'p1', username: 'reshard_b' } : 'p2'), env);
+    expect(env).toEqual({ SRC_PW: 'p1', SRC_PW_USERNAME: 'reshard_b', TGT_PW: 'p2' });
+    await loadSecrets({ SRC_PW: ARN }, async () => ({ password: 'p3' }), env);
+    expect(env.SRC_PW_USERNAME).toBeUndefined();
+  });
+
+  it('userOf takes the user the secret names, else the configured one', () => {
+    vi.stubEnv('RESHARD_TEST_ROT_PW_USERNAME', 'reshard_clone');
+    expect(userOf(connectionSchema.parse({ user: 'reshard', passwordEnv: 'RESHARD_TEST_ROT_PW' }))).toBe('reshard_clone');
+    expect(userOf(connectionSchema.parse({ user: 'reshard', passwordEnv: 'RESHARD_TEST_OTHER_PW' }))).toBe('reshard');
+    vi.unstubAllEnvs();
   });
 
   it('passwordOf then finds it', async () => {

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import mysql, { type Pool, type PoolOptions } from 'mysql2/promise';
 import type { SslOptions } from 'mysql2';
 import type { ConnectionConfig } from '../../core/config.js';
-import { ConfigError, ReshardError, SchemaError, TransientError } from '../../core/errors.js';
+import { AccessDeniedError, ConfigError, ReshardError, SchemaError, TransientError } from '../../core/errors.js';
 
 /** A pool of connections to one server (mysql2's). */
 export type { Pool };
@@ -48,7 +48,7 @@ const CERT_CODES = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_
 function tlsError(e: { code?: string; message?: string; sqlMessage?: string }, text: string): ConfigError | undefined {
   if (TLS_REFUSED.test(e.sqlMessage ?? '')) return new ConfigError(`${text} (the server accepts only TLS connections: set tls on this connection)`);
   // MariaDB answers a plain connection to a server with require_secure_transport this way too.
-  if (e.code === 'ER_ACCESS_DENIED_ERROR') return new ConfigError(`${text} (check the user and password; a server that accepts only TLS connections also refuses a connection without tls this way)`);
+  if (e.code === 'ER_ACCESS_DENIED_ERROR') return new AccessDeniedError(`${text} (check the user and password; a server that accepts only TLS connections also refuses a connection without tls this way)`);
   if (e.code === 'HANDSHAKE_NO_SSL_SUPPORT') return new ConfigError(`${text} (the server does not offer TLS: remove tls from this connection, or enable TLS on the server)`);
   if (e.code && CERT_CODES.has(e.code)) return new ConfigError(`${text} (the server's TLS certificate is not trusted: set tls.caFile to the CA bundle that signed it)`);
   return undefined;
@@ -88,6 +88,35 @@ export function passwordOf(c: ConnectionConfig): string | undefined {
   return c.passwordEnv ? process.env[c.passwordEnv] : c.password;
 }
 
+/**
+ * A connection's user: the one its secret names (`<passwordEnv>_USERNAME`, set from a secret holding JSON
+ * `{username, password}`, as rotation that alternates between two users writes it), else `user`.
+ */
+export function userOf(c: ConnectionConfig): string {
+  return (c.passwordEnv && process.env[`${c.passwordEnv}_USERNAME`]) || c.user;
+}
+
+/**
+ * Reads the secrets again into the environment (`passwordEnv`, `<passwordEnv>_USERNAME`) after a login was
+ * refused; set by the Lambda context (Secrets Manager). Without one, the environment is read as it is.
+ */
+let refreshCredentials: () => Promise<void> = () => Promise.resolve();
+let refreshing: { at: number; done: Promise<void> } | undefined;
+export function setCredentialRefresher(fn: () => Promise<void>): void {
+  refreshCredentials = fn;
+}
+
+/** The secrets read again, at most once per 5 s across every pool (a wrong password must not flood Secrets Manager). */
+export function freshCredentials(): Promise<void> {
+  const now = Date.now();
+  if (!refreshing || now - refreshing.at > 5000) {
+    const done = refreshCredentials();
+    refreshing = { at: now, done };
+    done.catch(() => (refreshing = undefined));
+  }
+  return refreshing.done;
+}
+
 export function poolOptions(c: ConnectionConfig, database?: string): PoolOptions {
   const password = passwordOf(c);
   const ssl = tlsOptions(c);
@@ -95,7 +124,7 @@ export function poolOptions(c: ConnectionConfig, database?: string): PoolOptions
     ...(ssl ? { ssl } : {}),
     host: c.host,
     port: c.port,
-    user: c.user,
+    user: userOf(c),
     password: password ?? '',
     ...(database ? { database } : {}),
     connectionLimit: c.poolSize,
@@ -140,7 +169,31 @@ export function createPool(c: ConnectionConfig, database?: string): Pool {
   pool.pool.on('connection', (conn) => {
     conn.query(SESSION_SETUP);
   });
+  retryRefusedLogins(pool, c);
   return pool;
+}
+
+/**
+ * A rotated password: a new connection refused with access denied reads the secrets again, takes the user
+ * and password they hold now, and tries once more (connections already open keep working meanwhile).
+ */
+function retryRefusedLogins(pool: Pool, c: ConnectionConfig): void {
+  type Core = { getConnection(cb: (err: unknown, conn?: unknown) => void): void; config: { connectionConfig: { user?: string; password?: string } } };
+  const core = pool.pool as unknown as Core;
+  const getConnection = core.getConnection.bind(core);
+  core.getConnection = (cb) =>
+    getConnection((err, conn) => {
+      if ((err as { code?: string } | null)?.code !== 'ER_ACCESS_DENIED_ERROR') return cb(err, conn);
+      freshCredentials().then(
+        () => {
+          const login = core.config.connectionConfig;
+          login.user = userOf(c);
+          login.password = passwordOf(c) ?? '';
+          getConnection(cb);
+        },
+        () => cb(err),
+      );
+    });
 }
 
 export async function ping(pool: Pool, where: string): Promise<void> {
