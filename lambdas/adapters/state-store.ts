@@ -169,7 +169,7 @@ export class StateStore {
   }
 
   /** Moves the capture position forward after its events were accepted by SQS (lease-fenced, forward only). */
-  commitCapture(migrationId: string, held: CaptureState, owner: string, leaseMs: number, next: { position: BinlogPosition; events: number; lastEventAt?: number }, server = 0): Promise<CaptureState> {
+  commitCapture(migrationId: string, held: CaptureState, owner: string, leaseMs: number, next: { position: BinlogPosition; skip?: number; events: number; lastEventAt?: number }, server = 0): Promise<CaptureState> {
     return this.capture.commit(migrationId, held, owner, leaseMs, next, server);
   }
 

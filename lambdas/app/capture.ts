@@ -24,6 +24,10 @@ import type { TableRouter, TargetName } from '../core/routing.js';
 /** Reads change events from `from` (see `adapters/binlog/reader.ts`), awaiting `onBatch` before reading on. */
 export type ReadChanges = (opts: {
   from: BinlogPosition;
+  /** Events at `from` sent before (a checkpoint inside a statement): read again, not delivered. */
+  skip?: number;
+  /** The deadline may stop the read inside a statement (the result's `skip` says where). */
+  stopInsideStatements?: boolean;
   /** The physical tables to read on this server, each with its logical table (`capturedTables`). */
   sources: PhysicalTable[];
   maxEvents: number;
@@ -34,7 +38,7 @@ export type ReadChanges = (opts: {
   /** Per physical table (`database.table`): the columns to decode its rows with (`decodeColumns`). */
   columns?: ReadonlyMap<string, readonly BinlogColumn[]>;
   onBatch: (events: ChangeEvent[]) => Promise<void>;
-}) => Promise<{ position: BinlogPosition; events: number; ddl?: DdlStop }>;
+}) => Promise<{ position: BinlogPosition; skip?: number; events: number; ddl?: DdlStop }>;
 
 /**
  * Reads the binlog of source server `server` (index into the source servers) as the configured replica
@@ -222,6 +226,9 @@ export async function captureRun(
       };
       const res = await deps.read({
         from: held.position,
+        ...(held.skip ? { skip: held.skip } : {}),
+        // A statement too large for one run is read across runs: the checkpoint may fall inside it.
+        stopInsideStatements: true,
         sources,
         // Read again each time: a DDL dealt with changes them.
         columns: await decodeColumns(ctx, sources),
@@ -240,7 +247,7 @@ export async function captureRun(
       await sending; // every message of this read is on the queue before the checkpoint moves past it
       if (res.ddl) {
         if (res.events > 0 || comparePositions(res.position, held.position) !== 0)
-          held = await store.commitCapture(config.migrationId, held, opts.owner, leaseMs, { position: res.position, events: res.events, ...(lastEventAt !== undefined ? { lastEventAt } : {}) }, server);
+          held = await store.commitCapture(config.migrationId, held, opts.owner, leaseMs, { position: res.position, skip: 0, events: res.events, ...(lastEventAt !== undefined ? { lastEventAt } : {}) }, server);
         events += res.events;
         const stop = pausedDdl(res.ddl, res.position, '', Date.now());
         const why = whyStopped(config, stop);
@@ -252,12 +259,13 @@ export async function captureRun(
         const exec = config.cdc.onDdl === 'exec';
         if (exec && !(await drained(deps.queue, deadline))) break;
         dealt.push(await dealWithDdl(ctx, stop, exec ? 'exec' : 'ignore'));
-        held = await store.commitCapture(config.migrationId, held, opts.owner, leaseMs, { position: res.ddl.next, events: 0 }, server);
+        held = await store.commitCapture(config.migrationId, held, opts.owner, leaseMs, { position: res.ddl.next, skip: 0, events: 0 }, server);
         continue;
       }
+      const skip = res.skip ?? 0;
       if (res.events === 0) {
-        caughtUp = true;
-        if (comparePositions(res.position, held.position) === 0) break;
+        caughtUp = skip === 0;
+        if (comparePositions(res.position, held.position) === 0 && skip === (held.skip ?? 0)) break;
       }
       held = await store.commitCapture(
         config.migrationId,
@@ -266,6 +274,7 @@ export async function captureRun(
         leaseMs,
         {
           position: res.position,
+          skip,
           events: res.events,
           ...(lastEventAt !== undefined ? { lastEventAt } : {}),
         },

@@ -145,7 +145,10 @@ export function sortableKey(text: string, kind: KeyKind): string {
 
 
 export interface CaptureState {
+  /** Where capture goes on: a safe point (core/safe-point.ts)… */
   readonly position: BinlogPosition;
+  /** …and the change events after it already sent, when the checkpoint fell inside a statement too large for one run. */
+  readonly skip?: number;
   readonly start: BinlogPosition;
   readonly events: number;
   readonly leaseToken: number;

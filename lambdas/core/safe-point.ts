@@ -52,6 +52,14 @@ export class SafePointTracker {
     return this.safe || this.sinceSafe === 0;
   }
 
+  /**
+   * Events taken since `position` (0 there): with a stop inside a statement, a reader resuming at `position`
+   * skips this many to deliver nothing twice.
+   */
+  get pending(): number {
+    return this.safe ? 0 : this.sinceSafe;
+  }
+
   /** `position` when a stop now is resumable, else null. */
   checkpoint(): BinlogPosition | null {
     return this.canStop ? { ...this.resume } : null;

@@ -18,7 +18,7 @@
 import { ConfigError, ReshardError } from '../../core/errors.js';
 import type { Ddl, TableRef } from '../../core/ddl.js';
 import type { ChangeEvent } from '../../core/events/model.js';
-import type { BinlogPosition } from '../../core/position.js';
+import { comparePositions, type BinlogPosition } from '../../core/position.js';
 import { SafePointTracker, type BinlogItem } from '../../core/safe-point.js';
 import { BinlogStream, type BinlogConnection, type PhysicalTable } from './stream.js';
 import type { BinlogColumn } from '../../core/model.js';
@@ -31,6 +31,14 @@ export interface ReadChangesOptions {
   serverId: number;
   /** Where to start: a position from `currentPosition` or a previous `readChanges`. */
   from: BinlogPosition;
+  /** Change events at `from` delivered before (a previous read's `skip`): read again, not delivered. */
+  skip?: number | undefined;
+  /**
+   * Whether the deadline (or an abort) may stop the read inside a statement, once it delivered at least one
+   * event: the result's `skip` then says how many events after `position` were delivered. For statements too
+   * large to read and hand on within one budget; each read still reads the statement from its start.
+   */
+  stopInsideStatements?: boolean | undefined;
   /** The database whose `tables` are read (events name them as they are), unless `sources` are given. */
   database?: string | undefined;
   tables?: readonly string[] | undefined;
@@ -87,8 +95,10 @@ export interface DdlStop {
 }
 
 export interface ReadChangesResult {
-  /** Resumable: reading again from here delivers nothing already delivered and misses nothing. */
+  /** Resumable (with `skip`): reading again from here delivers nothing already delivered and misses nothing. */
   position: BinlogPosition;
+  /** Events after `position` already delivered (0 unless the read stopped inside a statement). */
+  skip: number;
   events: number;
   stoppedBy: StopReason;
   /** Set when stopped by a DDL of a table read (stoppedBy 'ddl'). */
@@ -144,6 +154,7 @@ class ChangeReader {
   /** Events taken, not yet handed to onBatch. */
   private batch: ChangeEvent[] = [];
   private taken = 0;
+  private skipLeft: number;
   private ddl: DdlStop | undefined;
 
   constructor(
@@ -152,6 +163,18 @@ class ChangeReader {
     private readonly batchSize: number,
   ) {
     this.safePoint = new SafePointTracker(opts.from);
+    this.skipLeft = opts.skip ?? 0;
+  }
+
+  /**
+   * Events after the result's position already delivered: while the last safe point is still `from`, the
+   * ones delivered before this read (`skip`, even those not read again yet) plus this read's; after a later
+   * safe point, those taken since it.
+   */
+  private resumeSkip(): number {
+    const { safePoint, opts } = this;
+    if (comparePositions(safePoint.position, opts.from) === 0) return (opts.skip ?? 0) + this.taken;
+    return safePoint.pending;
   }
 
   async run(): Promise<ReadChangesResult> {
@@ -160,7 +183,7 @@ class ChangeReader {
     while (stoppedBy === undefined) {
       if (stream.failure) throw stream.failure;
       const reason = this.stopReason();
-      if (reason && safePoint.canStop) {
+      if (reason && (safePoint.canStop || this.mayStopInside(reason))) {
         stoppedBy = reason;
         break;
       }
@@ -185,7 +208,12 @@ class ChangeReader {
       while (this.batch.length >= this.batchSize) await this.flush(this.batchSize);
     }
     await this.flush();
-    return { position: { ...safePoint.position }, events: this.taken, stoppedBy, ...(this.ddl ? { ddl: this.ddl } : {}) };
+    return { position: { ...safePoint.position }, skip: this.resumeSkip(), events: this.taken, stoppedBy, ...(this.ddl ? { ddl: this.ddl } : {}) };
+  }
+
+  /** A stop inside a statement: allowed at the deadline or an abort, once this read delivered something new. */
+  private mayStopInside(reason: StopReason): boolean {
+    return !!this.opts.stopInsideStatements && (reason === 'deadline' || reason === 'aborted') && this.taken > 0;
   }
 
   /** Why the read should end now, if it should (it ends at the next safe point). */
@@ -206,8 +234,11 @@ class ChangeReader {
 
   private take(item: BinlogItem): void {
     if (item.kind === 'rows') {
-      for (const e of item.events) this.batch.push(e);
-      this.taken += item.events.length;
+      // Events a previous read delivered already (its `skip`) are read again and dropped.
+      const skipped = Math.min(this.skipLeft, item.events.length);
+      this.skipLeft -= skipped;
+      for (let i = skipped; i < item.events.length; i++) this.batch.push(item.events[i]!);
+      this.taken += item.events.length - skipped;
     }
     this.safePoint.take(item);
   }

@@ -17,6 +17,7 @@ function toCapture(item: Item): CaptureState {
     position: { file: String(item.file), position: Number(item.position) },
     start: { file: String(item.startFile ?? item.file), position: Number(item.startPosition ?? item.position) },
     events: Number(item.events ?? 0),
+    ...(Number(item.skip ?? 0) > 0 ? { skip: Number(item.skip) } : {}),
     leaseToken: Number(item.leaseToken ?? 0),
     ...(item.leaseOwner !== undefined ? { leaseOwner: (item.leaseOwner as string) } : {}),
     ...(item.leaseExpiry !== undefined ? { leaseExpiry: Number(item.leaseExpiry) } : {}),
@@ -67,18 +68,19 @@ export class CaptureItems {
   }
 
   /** Moves the capture position forward after its events were accepted by SQS (lease-fenced, forward only). */
-  async commit(migrationId: string, held: CaptureState, owner: string, leaseMs: number, next: { position: BinlogPosition; events: number; lastEventAt?: number }, server = 0): Promise<CaptureState> {
+  async commit(migrationId: string, held: CaptureState, owner: string, leaseMs: number, next: { position: BinlogPosition; skip?: number; events: number; lastEventAt?: number }, server = 0): Promise<CaptureState> {
     const now = this.t.now();
     const item = await conditionalWrite(
       this.t,
       {
         Key: { pk: pk(migrationId), sk: skOf(server) },
-        UpdateExpression: 'SET #f = :f, #p = :p, events = events + :n, leaseExpiry = :exp, updatedAt = :now' + (next.lastEventAt !== undefined ? ', lastEventAt = :t' : ''),
+        UpdateExpression: 'SET #f = :f, #p = :p, #skip = :s, events = events + :n, leaseExpiry = :exp, updatedAt = :now' + (next.lastEventAt !== undefined ? ', lastEventAt = :t' : ''),
         ConditionExpression: 'leaseOwner = :o AND leaseToken = :tok AND leaseExpiry >= :now AND #f = :hf AND #p = :hp',
-        ExpressionAttributeNames: { '#f': 'file', '#p': 'position' },
+        ExpressionAttributeNames: { '#f': 'file', '#p': 'position', '#skip': 'skip' },
         ExpressionAttributeValues: {
           ':f': next.position.file,
           ':p': next.position.position,
+          ':s': next.skip ?? 0,
           ':n': next.events,
           ':exp': now + leaseMs,
           ':now': now,
@@ -125,12 +127,13 @@ export class CaptureItems {
       this.t,
       {
         Key: { pk: pk(migrationId), sk: skOf(server) },
-        UpdateExpression: 'SET #f = :nf, #p = :np, updatedAt = :now REMOVE ddl',
+        UpdateExpression: 'SET #f = :nf, #p = :np, #skip = :zero, updatedAt = :now REMOVE ddl',
         ConditionExpression: 'leaseOwner = :o AND leaseToken = :tok AND #f = :af AND #p = :ap AND ddl = :d',
-        ExpressionAttributeNames: { '#f': 'file', '#p': 'position' },
+        ExpressionAttributeNames: { '#f': 'file', '#p': 'position', '#skip': 'skip' },
         ExpressionAttributeValues: {
           ':nf': paused.next.file,
           ':np': paused.next.position,
+          ':zero': 0,
           ':now': this.t.now(),
           ':o': owner,
           ':tok': held.leaseToken,
