@@ -184,7 +184,8 @@ export class FullCopyStateMachine extends Construct {
 
     const loop = copyBatch.next(
       new sfn.Choice(this, States.segmentCopied, { stateName: States.segmentCopied })
-        .when(sfn.Condition.booleanEquals('$.copy.done', true), new sfn.Succeed(this, States.segmentDone, { stateName: States.segmentDone }))
+        // Children end with empty output (OutputPath null): the Map's results, discarded, never add up against its 256 KiB.
+        .when(sfn.Condition.booleanEquals('$.copy.done', true), new sfn.Succeed(this, States.segmentDone, { stateName: States.segmentDone, outputPath: sfn.JsonPath.DISCARD }))
         .otherwise(copyBatch),
     );
 
@@ -216,7 +217,7 @@ export class FullCopyStateMachine extends Construct {
     verifyBatch.addRetry(transientRetry);
     const verifyLoop = verifyBatch.next(
       new sfn.Choice(this, States.segmentVerified, { stateName: States.segmentVerified })
-        .when(sfn.Condition.booleanEquals('$.verify.done', true), new sfn.Succeed(this, States.verifyDone, { stateName: States.verifyDone }))
+        .when(sfn.Condition.booleanEquals('$.verify.done', true), new sfn.Succeed(this, States.verifyDone, { stateName: States.verifyDone, outputPath: sfn.JsonPath.DISCARD }))
         .otherwise(verifyBatch),
     );
     const verifyMap = segmentMap(States.verifyMap, 'Verify', {

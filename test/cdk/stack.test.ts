@@ -163,6 +163,11 @@ describe('ReshardStack', () => {
       expect(inner()[States.segmentDone]).toMatchObject({ Type: 'Succeed' });
     });
 
+    it('a child ends with empty output (OutputPath null), so no child result counts against the Map', () => {
+      expect(inner()[States.segmentDone]).toEqual({ Type: 'Succeed', OutputPath: null });
+      expect(asl.States[States.verifyMap]!.ItemProcessor!.States[States.verifyDone]).toEqual({ Type: 'Succeed', OutputPath: null });
+    });
+
     it('contains only the per-segment states', () => {
       expect(Object.keys(inner()).sort()).toEqual([States.copyBatch, States.segmentCopied, States.segmentDone].sort());
     });
