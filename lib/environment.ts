@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
 import { formatIssues, type ConnectionConfig, type MigrationConfig } from '../lambdas/core/config.js';
-import { captureServers, sourceUnits } from '../lambdas/core/source-layout.js';
+import { captureServers, sourceServers, sourceUnits } from '../lambdas/core/source-layout.js';
 import { ConfigError } from '../lambdas/core/errors.js';
 import { envVarName } from '../lambdas/core/runtime-env.js';
 import { parseConfigText } from '../lambdas/app/load-config.js';
@@ -138,6 +138,11 @@ export const environmentSchema = z
       })
       .strict()
       .refine((a) => a.email !== undefined || a.topicArn !== undefined, { message: 'name an e-mail or a topicArn: alarms must reach someone' }),
+    /**
+     * `max_connections` of the source servers and of the target servers: synth refuses a deployment whose
+     * functions could open more than 90% of it at once (`connectionBudget`). Unchecked when absent.
+     */
+    maxConnections: z.object({ source: positiveInt(1_000_000).optional(), target: positiveInt(1_000_000).optional() }).strict().default({}),
     /** X-Ray tracing of the functions and the state machine. */
     tracing: z.boolean().default(false),
     /** Every database connection of the migration config must set `tls` (on in the staging and prod files). */
@@ -270,8 +275,37 @@ export function bindMigration(settings: EnvironmentConfig, config: MigrationConf
     issues.push(`concurrency.reserved.copy-batch: ${reserved['copy-batch']} is below the Map's concurrency ${mapConcurrency}: copy-batch calls would be throttled`);
   if (reserved.apply !== undefined && reserved.apply < applyConcurrency)
     issues.push(`concurrency.reserved.apply: ${reserved.apply} is below the apply maximum concurrency ${applyConcurrency}: the event source would be throttled`);
+  for (const side of ['source', 'target'] as const) {
+    const max = settings.maxConnections[side];
+    if (max === undefined) continue;
+    const budget = connectionBudget(config, side, mapConcurrency, applyConcurrency);
+    if (budget.total > 0.9 * max)
+      issues.push(
+        `maxConnections.${side}: the functions can open up to ${budget.total} connections to one ${side} server (${budget.terms}), over 90% of its max_connections ${max}: ` +
+          `lower the Map's or apply's concurrency or the ${side} poolSize, or connect through RDS Proxy`,
+      );
+  }
   if (issues.length) throw new ConfigError(`${origin} does not fit ${settings.migrationConfig.file}`, issues);
   return { ...config, copy };
+}
+
+/**
+ * The most database connections the functions can hold on one source (or target) server at once: each warm
+ * container keeps a pool of `poolSize` per server it talks to. Copy and verification run as many containers
+ * as the Map's concurrency (one stage at a time), apply as many as its event source's, capture one per
+ * source server (its pool, the binlog connection and zongji's own), plan or finalize one.
+ */
+export function connectionBudget(config: MigrationConfig, side: 'source' | 'target', mapConcurrency: number, applyConcurrency: number): { total: number; terms: string } {
+  const pools = side === 'source' ? sourceServers(config.source) : [config.target.connection, ...(config.target.connections ?? [])];
+  const pool = Math.max(...pools.map((c) => c.poolSize));
+  const terms: [string, number][] = [
+    [`copy or verify ${mapConcurrency} × ${pool}`, mapConcurrency * pool],
+    [`apply ${applyConcurrency} × ${pool}`, config.cdc.enabled ? applyConcurrency * pool : 0],
+    [`plan or finalize ${pool}`, pool],
+    ...(side === 'source' && config.cdc.enabled ? [[`capture ${pool} + 2`, pool + 2] as [string, number]] : []),
+  ];
+  const used = terms.filter(([, n]) => n > 0);
+  return { total: used.reduce((a, [, n]) => a + n, 0), terms: used.map(([t]) => t).join(' + ') };
 }
 
 /** Reads and validates `config/<envName>.json` and the migration config it names (paths relative to `root`). */

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bindMigration, checkEnvName, loadEnvironment, parseEnvironment, stackPropsFor, type EnvironmentConfig } from '../../lib/environment.js';
+import { bindMigration, checkEnvName, connectionBudget, loadEnvironment, parseEnvironment, stackPropsFor, type EnvironmentConfig } from '../../lib/environment.js';
 import { parseConfig, type MigrationConfig } from '../../lambdas/core/config.js';
 import { ConfigError } from '../../lambdas/core/errors.js';
 import { ENVIRONMENTS, ROOT } from '../helpers/cdk.js';
@@ -96,6 +96,17 @@ describe('environment settings', () => {
   });
 });
 
+describe('connectionBudget', () => {
+  it('adds copy or verify, apply, plan and (on the source) capture, each with its pool', () => {
+    const config = migration((c) => {
+      c.source.poolSize = 4;
+      c.cdc = { enabled: true };
+    });
+    expect(connectionBudget(config, 'source', 16, 8)).toEqual({ total: 16 * 4 + 8 * 4 + 4 + 6, terms: 'copy or verify 16 × 4 + apply 8 × 4 + plan or finalize 4 + capture 4 + 2' });
+    expect(connectionBudget(migration(), 'target', 16, 8)).toEqual({ total: 16 * 8 + 8, terms: 'copy or verify 16 × 8 + plan or finalize 8' });
+  });
+});
+
 describe('environment bound to its migration config', () => {
   it('accepts passwords by passwordEnv, each mapped to a secret', () => {
     expect(bindMigration(settings(), migration(), 'config/test.json').migrationId).toBe('orders-2026');
@@ -105,6 +116,16 @@ describe('environment bound to its migration config', () => {
     ['a literal password', migration((c) => (c.source.password = 'secret')), settings(), /source\.password: a deployed config takes passwords from Secrets Manager/],
     ['a passwordEnv without a secret', migration((c) => ((c.target.connection as Json).passwordEnv = 'OTHER_PW')), settings(), /^secrets\.OTHER_PW: missing: .* target\.connection\.passwordEnv names it/],
     ['a secret no connection uses', migration(), settings((s) => ((s.secrets as Json).SPARE_PW = ARN('spare'))), /^secrets\.SPARE_PW: no connection .* has passwordEnv SPARE_PW/],
+    [
+      'more connections than the target allows',
+      migration((c) => {
+        c.copy = { concurrency: 32 };
+        (c.target.connection as Json).poolSize = 8;
+        c.cdc = { enabled: true, applyConcurrency: 32 };
+      }),
+      settings((s) => (s.maxConnections = { source: 5000, target: 500 })),
+      /^maxConnections\.target: the functions can open up to 520 connections to one target server \(copy or verify 32 × 8 \+ apply 32 × 8 \+ plan or finalize 8\), over 90% of its max_connections 500: .*RDS Proxy/,
+    ],
     ['a connection without TLS where TLS is required (prod)', migration((c) => delete (c.target.connection as Json).tls), settings(), /target\.connection\.tls: config\/test\.json requires TLS on every database connection \(requireTls\): set tls, e\.g\. \{ca: rds\}/],
     [
       'a stall period shorter than a copy call',
