@@ -19,6 +19,7 @@ import { runDemo } from '../local/demo.js';
 import { runShardedDemo } from '../local/demo-sharded.js';
 import { verifyTable } from '../lambdas/app/verify.js';
 import { resolveDdl, type DdlAction } from '../lambdas/app/ddl.js';
+import { abortCutover, runCutover } from '../lambdas/app/cutover.js';
 import { gatherReport } from '../lambdas/app/report.js';
 import { renderReport } from '../local/report-html.js';
 import { cdcLine, progressLine } from '../lambdas/core/progress.js';
@@ -45,6 +46,8 @@ const stateDir = (config: MigrationConfig, dir?: string) => dir ?? join('.reshar
 
 function printStatus(view: MigrationView, lag?: CdcLag): void {
   console.log(`migration ${view.migrationId}: ${view.status}`);
+  if (view.cutover)
+    console.log(`  cut-over: ${view.cutover.status} (freeze ${view.cutover.freeze}${view.cutover.freezeMs !== undefined ? `, writes frozen ${view.cutover.freezeMs} ms` : ''})${view.cutover.error ? `\n    error: ${view.cutover.error}` : ''}`);
   if (lag) console.log(`  ${cdcLine(lag)}`);
   for (const t of view.tables) {
     const line = progressLine({ table: t.table, copied: t.rowsCopied, total: t.statisticsTotal, etaSeconds: t.etaSeconds, status: t.status });
@@ -230,6 +233,51 @@ program
     // stdout stays pure JSON with --json.
     if (opts.report) (opts.json ? console.error : console.log)(`report written to ${opts.report}`);
     if (results.some((r) => !r.clean)) process.exitCode = 1;
+  });
+
+program
+  .command('cutover')
+  .description('finish the migration: precheck, freeze writes to the source tables, catch up, check, record the switch and the new routing, thaw')
+  .addOption(configOption)
+  .addOption(stateOption)
+  .option('--dry-run', 'run the precheck and print what the cut-over would do; freeze nothing')
+  .option('--abort', 'thaw a source whose cut-over died while frozen (ends its lock sessions or turns read-only off)')
+  .option('--writes-stopped', 'with cutover.freeze external: the application has stopped writing to the source tables')
+  .option('--routing-file <file>', 'where to write the routing of the new layout', 'reshard-routing.json')
+  .action(async (opts: { config: string; stateDir?: string; dryRun?: boolean; abort?: boolean; writesStopped?: boolean; routingFile: string }) => {
+    const config = await loadConfigFile(opts.config);
+    await withRuntime(config, opts.stateDir, async (rt) => {
+      if (opts.abort) {
+        const out = await abortCutover(rt.ctx);
+        console.log(out.thawed.length ? `thawed:\n  ${out.thawed.join('\n  ')}` : 'nothing was frozen');
+        return;
+      }
+      // Capture and apply run meanwhile: the catch-up waits for them.
+      rt.cdc?.start();
+      try {
+        const out = await runCutover(
+          rt.ctx,
+          {
+            backlog: async () => {
+              const d = rt.cdc ? await rt.cdc.queue.depth() : { visible: 0, inFlight: 0 };
+              return d.visible + d.inFlight;
+            },
+            dead: async () => (rt.cdc ? (await rt.cdc.dlq.depth()).visible : 0),
+            ...(opts.writesStopped ? { writesStopped: () => Promise.resolve() } : {}),
+            log: (line) => console.log(line),
+          },
+          { dryRun: opts.dryRun ?? false },
+        );
+        for (const s of out.steps) console.log(`${out.dryRun ? 'would ' : ''}${s}`);
+        if (out.routing) {
+          await writeFile(opts.routingFile, JSON.stringify(out.routing, null, 2) + '\n');
+          console.log(`switched: writes were frozen ${out.freezeMs} ms, ${out.rowsChecked} rows checked; the routing of the new layout is in ${opts.routingFile}`);
+          console.log('writes to the old layout from now on are not migrated: point the application at the new layout before it writes again');
+        }
+      } finally {
+        await rt.cdc?.stop();
+      }
+    });
   });
 
 program

@@ -10,8 +10,9 @@ import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynam
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Segment } from '../core/segments.js';
 import type { BinlogPosition } from '../core/position.js';
-import type { Checkpoint, TablePlan, DayStat, VerifyStatus, VerifyBatchState, Tombstone, CaptureState, PausedDdl } from '../core/model.js';
+import type { Checkpoint, TablePlan, DayStat, VerifyStatus, VerifyBatchState, Tombstone, CaptureState, CutoverState, PausedDdl } from '../core/model.js';
 import { CaptureItems } from './state/capture.js';
+import { CutoverItems } from './state/cutover.js';
 import { PlanItems } from './state/plans.js';
 import { SegmentItems, type PageCommit } from './state/segments.js';
 import { StatItems } from './state/stats.js';
@@ -32,6 +33,7 @@ export class StateStore {
   private readonly verify: VerifyItems;
   private readonly tomb: TombstoneItems;
   private readonly capture: CaptureItems;
+  private readonly cut: CutoverItems;
 
   constructor(doc: DynamoDBDocumentClient, readonly tableName: string, now: () => number = Date.now) {
     const t = { doc, tableName, now };
@@ -41,6 +43,7 @@ export class StateStore {
     this.verify = new VerifyItems(t);
     this.tomb = new TombstoneItems(t);
     this.capture = new CaptureItems(t);
+    this.cut = new CutoverItems(t);
   }
 
   // ---- Plans and table status ----
@@ -60,6 +63,15 @@ export class StateStore {
 
   putTableStatus(migrationId: string, table: string, status: Record<string, unknown>): Promise<void> {
     return this.plan.putTableStatus(migrationId, table, status);
+  }
+
+  /** The migration's cut-over state (`CUTOVER`), if one was started. */
+  getCutover(migrationId: string): Promise<CutoverState | undefined> {
+    return this.cut.get(migrationId);
+  }
+
+  putCutover(migrationId: string, state: CutoverState): Promise<void> {
+    return this.cut.put(migrationId, state);
   }
 
   tableStatuses(migrationId: string): Promise<Record<string, unknown>[]> {

@@ -1,5 +1,5 @@
 /** The migration's state as `reshard status --json` prints it (a contract others rely on). */
-import { SegmentStatus } from '../core/model.js';
+import { SegmentStatus, type CutoverState } from '../core/model.js';
 import type { StateStore } from '../adapters/state-store.js';
 import type { MigrationConfig } from '../core/config.js';
 import { captureServers, sourceUnits } from '../core/source-layout.js';
@@ -58,6 +58,8 @@ export interface MigrationView {
   readonly migrationId: string;
   readonly status: TableView['status'];
   readonly tables: TableView[];
+  /** The cut-over, once one was started. */
+  readonly cutover?: { readonly status: CutoverState['status']; readonly freeze: CutoverState['freeze']; readonly freezeMs?: number; readonly error?: string };
 }
 
 /** ETA from the average rate since the first segment started (pure, for tests). */
@@ -68,11 +70,12 @@ export function etaSeconds(copied: number, total: number, startedAt: number | un
 }
 
 export async function migrationStatus(config: MigrationConfig, store: StateStore, now = Date.now()): Promise<MigrationView> {
-  const [cps, stats, verified, captures] = await Promise.all([
+  const [cps, stats, verified, captures, cutover] = await Promise.all([
     store.segments(config.migrationId),
     store.stats(config.migrationId),
     store.verifyBatches(config.migrationId),
     config.cdc.enabled ? Promise.all(captureServers(config).map(async (server) => ({ server, state: await store.getCapture(config.migrationId, server) }))) : [],
+    store.getCutover(config.migrationId),
   ]);
   const pausedOf = (table: string): PausedView | undefined => {
     for (const { server, state } of captures) {
@@ -134,5 +137,12 @@ export async function migrationStatus(config: MigrationConfig, store: StateStore
   });
   const order: TableView['status'][] = ['FAILED', 'PAUSED', 'RUNNING', 'INIT', 'NOT_PLANNED', 'DONE'];
   const status = order.find((s) => tables.some((t) => t.status === s)) ?? 'DONE';
-  return { migrationId: config.migrationId, status, tables };
+  return {
+    migrationId: config.migrationId,
+    status,
+    tables,
+    ...(cutover
+      ? { cutover: { status: cutover.status, freeze: cutover.freeze, ...(cutover.freezeMs !== undefined ? { freezeMs: cutover.freezeMs } : {}), ...(cutover.error ? { error: cutover.error } : {}) } }
+      : {}),
+  };
 }

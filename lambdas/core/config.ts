@@ -220,6 +220,23 @@ const cdcSchema = z
   .strict()
   .prefault({});
 
+const cutoverSchema = z
+  .object({
+    /** Precheck refuses while CDC on any source server is further behind than this. */
+    maxLagSeconds: z.number().min(0).max(3600).default(5),
+    /**
+     * How writes to the migrated source tables stop: `lock` (a session holding FLUSH TABLES … WITH READ LOCK
+     * on them; granted once in-flight transactions end), `read-only` (SET GLOBAL read_only, super_read_only
+     * on MySQL, on each source server: users with the privilege to bypass it are not stopped), `external`
+     * (the application stops writing; the operator confirms).
+     */
+    freeze: z.enum(['lock', 'read-only', 'external']).default('lock'),
+    /** Catch-up and the final check must finish within this after the freeze, else the source is unfrozen and the cut-over fails. */
+    freezeTimeoutSeconds: z.number().min(1).max(3600).default(30),
+  })
+  .strict()
+  .prefault({});
+
 const verifySchema = z
   .object({
     /** Verify every segment after it is copied (the state machine's VerifySegments stage). */
@@ -274,6 +291,7 @@ export const configSchema = z
     copy: copySchema,
     cdc: cdcSchema,
     verify: verifySchema,
+    cutover: cutoverSchema,
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -189,3 +189,22 @@ export function segmentOutcome(batches: readonly Pick<VerifyBatchState, 'status'
   if (has(VerifyStatus.VERIFYING) || has(VerifyStatus.PENDING)) return VerifyStatus.PENDING;
   return has(VerifyStatus.REPAIRED) ? VerifyStatus.REPAIRED : VerifyStatus.CLEAN;
 }
+
+/**
+ * The cut-over of a migration (`CUTOVER` item): where it stands, how writes were frozen and where to thaw
+ * them (`reshard cutover --abort` reads it when the process that froze them died).
+ */
+export interface CutoverState {
+  readonly status: 'FROZEN' | 'CATCHING_UP' | 'CHECKING' | 'DONE' | 'FAILED' | 'ABORTED';
+  readonly freeze: 'lock' | 'read-only' | 'external';
+  readonly startedAt: number;
+  /** Per source server: the lock's session (freeze `lock`) and the binlog position once frozen. */
+  readonly servers: readonly { readonly server: number; readonly name: string; readonly lockSession?: number; readonly position?: BinlogPosition }[];
+  readonly frozenAt?: number;
+  /** How long writes stayed frozen (freeze to thaw), ms. */
+  readonly freezeMs?: number;
+  readonly rowsChecked?: number;
+  readonly error?: string;
+  readonly updatedAt?: number;
+}
+

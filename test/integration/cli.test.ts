@@ -29,11 +29,11 @@ afterAll(async () => {
 });
 
 describe('reshard CLI', () => {
-  it.each([['cutover'], ['cutover', '--help'], ['help', 'cutover'], ['nope', 'plan', '--help']])('rejects the unknown verb in `reshard %s`, listing the verbs', (...args) => {
+  it.each([['switch'], ['switch', '--help'], ['help', 'switch'], ['nope', 'plan', '--help']])('rejects the unknown verb in `reshard %s`, listing the verbs', (...args) => {
     const r = reshard(...args);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`unknown command '${args[0] === 'help' ? args[1] : args[0]}'`);
-    expect(r.stderr).toContain('commands: schema, plan, run, retry, verify, ddl, status, demo');
+    expect(r.stderr).toContain('commands: schema, plan, run, retry, verify, cutover, ddl, status, demo');
     expect(r.stdout).toBe('');
   });
 

@@ -1,0 +1,190 @@
+/**
+ * Cut-over: precheck (everything copied, verified and caught up, nothing in the DLQ, no DDL pending), freeze
+ * writes to the migrated source tables, record each source server's binlog position once frozen, wait for
+ * capture and apply to pass them (bounded by `cutover.freezeTimeoutSeconds`), check every table once more,
+ * record the switch and the routing the application uses from now on, and thaw. Any failure after the freeze
+ * thaws the source first; `abortCutover` thaws a source whose cut-over process died while it was frozen.
+ */
+import { unmetConditions, routingFile, type CutoverFacts, type RoutingFile } from '../core/cutover.js';
+import { pausedText } from '../core/ddl.js';
+import { ConfigError, ReshardError } from '../core/errors.js';
+import { SegmentStatus, type CutoverState } from '../core/model.js';
+import { comparePositions } from '../core/position.js';
+import { captureServers, serverNames, sourceUnits } from '../core/source-layout.js';
+import { currentPosition, detectDialect } from '../adapters/binlog/server.js';
+import { endSession, lockTables, setReadOnly, type HeldLock } from '../adapters/mysql/freeze.js';
+import type { AppContext } from './context.js';
+import { waitForCdc, type QueueBacklog } from './settle.js';
+import { migrationStatus } from './status.js';
+import { verifyTable } from './verify.js';
+
+/** The cut-over was refused before anything was frozen; `issues` are the unmet conditions. */
+export class CutoverRefusedError extends ConfigError {}
+
+/** The cut-over failed after the freeze; the source was thawed. */
+export class CutoverFailedError extends ReshardError {}
+
+export interface CutoverDeps {
+  /** Change messages waiting or in flight. */
+  readonly backlog: QueueBacklog;
+  /** Change messages in the DLQ. */
+  readonly dead: () => Promise<number>;
+  /** With `cutover.freeze: external`: resolves once the operator confirms the application stopped writing. */
+  readonly writesStopped?: () => Promise<void>;
+  readonly log?: (line: string) => void;
+}
+
+/** What precheck found. */
+async function cutoverFacts(ctx: AppContext, deps: Pick<CutoverDeps, 'dead'>): Promise<CutoverFacts> {
+  const { config, store } = ctx;
+  const view = await migrationStatus(config, store);
+  const names = serverNames(config.source);
+  const servers = config.cdc.enabled
+    ? await Promise.all(
+        captureServers(config).map(async (server) => {
+          const [state, source] = await Promise.all([store.getCapture(config.migrationId, server), currentPosition(ctx.sources[server]!)]);
+          const caughtUp = !!state && !state.paused && !state.skip && comparePositions(state.position, source) >= 0;
+          // Behind: at most since capture last caught up (an upper bound, on the safe side), else since its last event.
+          const since = state?.caughtUpAt ?? state?.lastEventAt;
+          const lagSeconds = !state ? Infinity : caughtUp ? 0 : since !== undefined ? Math.max(0, (Date.now() - since) / 1000) : Infinity;
+          return { name: names[server]!, caughtUp, lagSeconds, ...(state?.paused ? { paused: pausedText(server, state.paused) } : {}) };
+        }),
+      )
+    : [];
+  return {
+    tables: view.tables.map((t) => ({
+      table: t.table,
+      copyDone: t.segments.length > 0 && t.segments.every((s) => s.status === SegmentStatus.DONE),
+      failedSegments: t.segments.filter((s) => s.status === SegmentStatus.FAILED).length,
+      unverifiedSegments: t.segments.filter((s) => s.verifyStatus !== 'CLEAN' && s.verifyStatus !== 'REPAIRED').length,
+      dirtyRows: t.dirtyRows,
+    })),
+    servers,
+    dead: config.cdc.enabled ? await deps.dead() : 0,
+    cdcEnabled: config.cdc.enabled,
+    verifyEnabled: config.verify.enabled,
+  };
+}
+
+export interface CutoverResult {
+  readonly dryRun: boolean;
+  /** What the cut-over does (dry run) or did, one line each. */
+  readonly steps: string[];
+  readonly freezeMs?: number;
+  readonly rowsChecked?: number;
+  readonly routing?: RoutingFile;
+}
+
+/** The source tables of each capture server, as the lock freezes them. */
+function tablesByServer(ctx: AppContext): Map<number, { database: string; table: string }[]> {
+  const out = new Map<number, { database: string; table: string }[]>();
+  for (const t of ctx.config.tables)
+    for (const u of sourceUnits(ctx.config.source, t)) {
+      let list = out.get(u.server);
+      if (!list) out.set(u.server, (list = []));
+      list.push({ database: u.database, table: u.tableName });
+    }
+  return out;
+}
+
+export async function runCutover(ctx: AppContext, deps: CutoverDeps, opts: { dryRun?: boolean } = {}): Promise<CutoverResult> {
+  const { config, store } = ctx;
+  const c = config.cutover;
+  const log = deps.log ?? (() => undefined);
+  const unmet = unmetConditions(await cutoverFacts(ctx, deps), c.maxLagSeconds);
+  if (unmet.length) throw new CutoverRefusedError('cut-over refused: these conditions do not hold', unmet);
+  const previous = await store.getCutover(config.migrationId);
+  if (previous && ['FROZEN', 'CATCHING_UP', 'CHECKING'].includes(previous.status))
+    throw new CutoverRefusedError(`a cut-over started ${new Date(previous.startedAt).toISOString()} is ${previous.status}: if its process died, run reshard cutover --abort first`);
+  const byServer = tablesByServer(ctx);
+  const names = serverNames(config.source);
+  const steps = [
+    `precheck passed: every table copied and verified, CDC within ${c.maxLagSeconds} s on ${byServer.size} source server(s), DLQ empty`,
+    c.freeze === 'lock'
+      ? `freeze: FLUSH TABLES … WITH READ LOCK on ${[...byServer].map(([s, t]) => `${names[s]} (${t.length} table(s))`).join(', ')}, once in-flight transactions end`
+      : c.freeze === 'read-only'
+        ? `freeze: SET GLOBAL read_only (super_read_only on MySQL) on ${[...byServer.keys()].map((s) => names[s]).join(', ')}`
+        : 'freeze: wait for the operator to confirm the application stopped writing',
+    `catch up: capture and apply pass each server's binlog position taken after the freeze, within ${c.freezeTimeoutSeconds} s (else thaw and fail)`,
+    `check: verify every table once more (${config.tables.map((t) => t.name).join(', ')})`,
+    'switch: record CUTOVER DONE with the positions and the routing of the new layout, then thaw',
+  ];
+  if (opts.dryRun) return { dryRun: true, steps };
+
+  const startedAt = Date.now();
+  const servers = [...byServer.keys()];
+  const dialects = await Promise.all(servers.map((s) => detectDialect(ctx.sources[s]!)));
+  let state: CutoverState = { status: 'FROZEN', freeze: c.freeze, startedAt, servers: servers.map((s) => ({ server: s, name: names[s]! })) };
+  const locks: HeldLock[] = [];
+  const thaw = async () => {
+    await Promise.all(locks.map((l) => l.release().catch(() => undefined)));
+    if (c.freeze === 'read-only') await Promise.all(servers.map((s, i) => setReadOnly(ctx.sources[s]!, dialects[i]!, false)));
+  };
+  let frozenAt = 0;
+  try {
+    // Recorded before freezing: whatever happens next, --abort knows what to thaw.
+    await store.putCutover(config.migrationId, state);
+    if (c.freeze === 'lock') {
+      for (const s of servers) locks.push(await lockTables(ctx.sources[s]!, byServer.get(s)!, c.freezeTimeoutSeconds));
+      state = { ...state, servers: state.servers.map((x, i) => ({ ...x, lockSession: locks[i]!.sessionId })) };
+    } else if (c.freeze === 'read-only') {
+      await Promise.all(servers.map((s, i) => setReadOnly(ctx.sources[s]!, dialects[i]!, true)));
+    } else {
+      if (!deps.writesStopped) throw new ConfigError('cutover.freeze is external: the operator must confirm that the application stopped writing');
+      await deps.writesStopped();
+    }
+    frozenAt = Date.now();
+    // Only now, with every writing transaction ended, is each server's position final.
+    const positions = await Promise.all(servers.map(async (s) => ({ server: s, position: await currentPosition(ctx.sources[s]!) })));
+    state = { ...state, status: 'CATCHING_UP', frozenAt, servers: state.servers.map((x, i) => ({ ...x, position: positions[i]!.position })) };
+    await store.putCutover(config.migrationId, state);
+    log(`frozen (${c.freeze}) at ${positions.map((p) => `${names[p.server]} ${p.position.file}:${p.position.position}`).join(', ')}; catching up…`);
+    const remaining = c.freezeTimeoutSeconds * 1000 - (Date.now() - frozenAt);
+    await waitForCdc(ctx, deps.backlog, Math.max(1, remaining), 100, () => Promise.resolve(positions));
+    state = { ...state, status: 'CHECKING' };
+    await store.putCutover(config.migrationId, state);
+    let rowsChecked = 0;
+    for (const t of config.tables) {
+      const v = await verifyTable(ctx, t.name, { repair: false });
+      rowsChecked += v.rowsCompared;
+      if (!v.clean) throw new CutoverFailedError(`${t.name} differs after catch-up: ${v.missing} missing, ${v.different} different, ${v.extra} extra (see reshard verify)`);
+    }
+    const routing = routingFile(config, positions.map((p) => ({ server: names[p.server]!, position: p.position })), Date.now());
+    await thaw();
+    const freezeMs = Date.now() - frozenAt;
+    await store.putCutover(config.migrationId, { ...state, status: 'DONE', freezeMs, rowsChecked });
+    return { dryRun: false, steps, freezeMs, rowsChecked, routing };
+  } catch (err) {
+    // Never leave the source frozen.
+    await thaw();
+    const error = err instanceof Error ? err.message : String(err);
+    await store.putCutover(config.migrationId, { ...state, status: 'FAILED', error, ...(frozenAt ? { freezeMs: Date.now() - frozenAt } : {}) }).catch(() => undefined);
+    if (err instanceof ReshardError && !(err instanceof CutoverFailedError) && frozenAt === 0) throw err;
+    throw new CutoverFailedError(`cut-over failed${frozenAt ? ' after the freeze' : ''}, and the source was thawed: ${error}`, { cause: err });
+  }
+}
+
+/**
+ * `reshard cutover --abort`: thaws a source whose cut-over process died while frozen (ends the lock
+ * sessions it recorded, or turns the read-only switch off) and marks the cut-over ABORTED.
+ */
+export async function abortCutover(ctx: AppContext): Promise<{ thawed: string[]; state?: CutoverState['status'] }> {
+  const { config, store } = ctx;
+  const state = await store.getCutover(config.migrationId);
+  if (!state) return { thawed: [] };
+  const thawed: string[] = [];
+  if (['FROZEN', 'CATCHING_UP', 'CHECKING', 'FAILED'].includes(state.status)) {
+    for (const s of state.servers) {
+      const pool = ctx.sources[s.server]!;
+      if (state.freeze === 'lock' && s.lockSession !== undefined) {
+        await endSession(pool, s.lockSession);
+        thawed.push(`${s.name}: lock session ${s.lockSession} ended`);
+      } else if (state.freeze === 'read-only') {
+        await setReadOnly(pool, await detectDialect(pool), false);
+        thawed.push(`${s.name}: read-only off`);
+      }
+    }
+    if (state.status !== 'FAILED') await store.putCutover(config.migrationId, { ...state, status: 'ABORTED' });
+  }
+  return { thawed, state: state.status === 'FAILED' ? 'FAILED' : state.status === 'DONE' ? 'DONE' : 'ABORTED' };
+}

@@ -1,0 +1,175 @@
+/**
+ * Cut-over on the real stack (local runtime, real MariaDB): precheck refusals with their reasons; a cut-over
+ * under live writes that the freeze stops, ending with the targets equal to the source; a catch-up past its
+ * timeout that thaws the source and reports; and `--abort` thawing a source whose cut-over hung while frozen
+ * (a lock session left open, the read-only switch left on).
+ */
+import { describe, expect, it } from 'vitest';
+import { SendMessageCommand, PurgeQueueCommand } from '@aws-sdk/client-sqs';
+import { LocalRuntime } from '../../local/runtime.js';
+import { seedOrders } from '../../local/seed.js';
+import { checkAll } from '../../local/checksum.js';
+import { parseConfig, type MigrationConfig } from '../../lambdas/core/config.js';
+import { abortCutover, CutoverFailedError, CutoverRefusedError, runCutover, type CutoverDeps } from '../../lambdas/app/cutover.js';
+import { verifyTable } from '../../lambdas/app/verify.js';
+import { migrationStatus } from '../../lambdas/app/status.js';
+import { integrationSuite } from '../helpers/suite.js';
+
+const suite = integrationSuite({ databases: 2, tablesPerDb: 2, segments: 2, concurrency: 2, items: false });
+
+function cutoverConfig(name: string, cutover: Record<string, unknown> = {}): MigrationConfig {
+  const base = suite.config(name);
+  return parseConfig({ ...base, cdc: { enabled: true, serverId: 60_000 + Math.floor(Math.random() * 100_000), applyConcurrency: 2 }, cutover });
+}
+
+const depsOf = (rt: LocalRuntime, extra: Partial<CutoverDeps> = {}): CutoverDeps => ({
+  backlog: async () => {
+    const d = await rt.cdc!.queue.depth();
+    return d.visible + d.inFlight;
+  },
+  dead: async () => (await rt.cdc!.dlq.depth()).visible,
+  ...extra,
+});
+
+/** 1,500 orders copied and verified with CDC on; `fn` runs while CDC keeps going. */
+async function migrated(config: MigrationConfig, fn: (rt: LocalRuntime, src: string) => Promise<void>): Promise<void> {
+  await seedOrders(suite.pool, config.source.database!, { orders: 1500, itemsPerOrder: 0, seed: 3 });
+  const rt = await LocalRuntime.start({ config, dynamo: suite.dynamo, retryIntervalMs: 100 });
+  try {
+    rt.cdc!.start();
+    await rt.execute().result;
+    await rt.cdc!.drain(60_000);
+    await fn(rt, `\`${config.source.database!}\`.order_info`);
+  } finally {
+    await rt.close();
+  }
+}
+
+const readOnly = async () => {
+  const [[row]] = (await suite.pool.query('SELECT @@GLOBAL.read_only AS v')) as unknown as [[{ v: number }]];
+  return Number(row.v);
+};
+
+const refusal = (err: unknown) => (err instanceof CutoverRefusedError ? err.issues : [`not refused: ${String(err)}`]);
+
+describe('cut-over', () => {
+  it('precheck refuses, naming each reason: a message in the DLQ, rows verification found different, CDC behind', async () => {
+    const config = cutoverConfig('co_pre', { maxLagSeconds: 0 });
+    await migrated(config, async (rt, src) => {
+      await expect(runCutover(rt.ctx, depsOf(rt), { dryRun: true })).resolves.toMatchObject({ dryRun: true });
+
+      await rt.cdc!.queues.sqs.send(new SendMessageCommand({ QueueUrl: rt.cdc!.queues.dlqUrl, MessageBody: '{}', MessageGroupId: 'g', MessageDeduplicationId: 'poison' }));
+      const target0 = `\`${config.target.databasePattern.replace('{db}', '0')}\`.order_info_0`;
+      await suite.pool.query(`UPDATE ${target0} SET remark = 'drifted' LIMIT 2`);
+      await verifyTable(rt.ctx, 'order_info', { repair: false });
+      await rt.cdc!.stop();
+      await suite.pool.query(`UPDATE ${src} SET remark = 'while capture is stopped' WHERE id = 1`);
+      await new Promise((r) => setTimeout(r, 1100));
+
+      const issues = refusal(await runCutover(rt.ctx, depsOf(rt), { dryRun: true }).catch((e: unknown) => e));
+      expect(issues).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/^1 change message\(s\) in the DLQ/),
+          expect.stringMatching(/^order_info: \d+ segment\(s\) not verified CLEAN or REPAIRED/),
+          expect.stringMatching(/^order_info: 2 row\(s\) found different/),
+          expect.stringMatching(/^source 127\.0\.0\.1:\d+: CDC is \d+\.\d s behind, over cutover\.maxLagSeconds 0/),
+        ]),
+      );
+      expect(await rt.store.getCutover(config.migrationId)).toBeUndefined(); // nothing was frozen
+      await rt.cdc!.queues.sqs.send(new PurgeQueueCommand({ QueueUrl: rt.cdc!.queues.dlqUrl }));
+    });
+  });
+
+  it('under live writes: the lock freezes them, catch-up and the check pass, the switch is recorded with the routing, and writes go on after the thaw', async () => {
+    const config = cutoverConfig('co_ok');
+    await migrated(config, async (rt, src) => {
+      let writing = true;
+      let writes = 0;
+      const writer = (async () => {
+        for (let i = 0; writing; i++) {
+          await suite.pool.query(`UPDATE ${src} SET remark = ?, update_time = NOW(6) WHERE id = ?`, [`live ${i}`, 1 + (i % 1500)]);
+          writes++;
+        }
+      })();
+      try {
+      await new Promise((r) => setTimeout(r, 300));
+      await rt.cdc!.catchUp(30_000);
+      const before = writes;
+      const out = await runCutover(rt.ctx, depsOf(rt));
+      expect(out).toMatchObject({ dryRun: false, rowsChecked: 1500 });
+      expect(out.freezeMs).toBeGreaterThan(0);
+      expect(out.routing).toMatchObject({ migrationId: config.migrationId, routing: config.routing, databases: [{ index: 0 }, { index: 1 }] });
+      expect(out.routing!.frozenAt).toHaveLength(1);
+      const state = await rt.store.getCutover(config.migrationId);
+      expect(state).toMatchObject({ status: 'DONE', freeze: 'lock', rowsChecked: 1500 });
+      expect((await migrationStatus(config, rt.store)).cutover).toMatchObject({ status: 'DONE', freeze: 'lock' });
+      // The writer was held during the freeze and goes on after it.
+      const after = writes;
+      await new Promise((r) => setTimeout(r, 200));
+      expect(writes).toBeGreaterThan(after);
+      expect(after).toBeGreaterThan(before);
+      } finally {
+        writing = false;
+        await writer;
+      }
+      await rt.cdc!.drain(30_000);
+      const [check] = await checkAll(config, suite.pool, [suite.pool]);
+      expect(check!.match).toBe(true);
+    });
+  });
+
+  it('a catch-up past cutover.freezeTimeoutSeconds thaws the source and reports', async () => {
+    const config = cutoverConfig('co_late', { freezeTimeoutSeconds: 1 });
+    await migrated(config, async (rt, src) => {
+      // Apply stops: the change below is captured but never applied, so catch-up cannot finish.
+      await rt.cdc!.poller.stop();
+      await suite.pool.query(`UPDATE ${src} SET remark = 'never applied in time' WHERE id = 2`);
+      await expect.poll(async () => (await rt.cdc!.queue.depth()).visible, { timeout: 10_000 }).toBeGreaterThan(0);
+      const err = await runCutover(rt.ctx, depsOf(rt)).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(CutoverFailedError);
+      expect(String((err as Error).message)).toMatch(/cut-over failed after the freeze, and the source was thawed: CDC has not caught up .* within 1 s/);
+      expect(await rt.store.getCutover(config.migrationId)).toMatchObject({ status: 'FAILED' });
+      // Writable again at once.
+      const conn = await suite.pool.getConnection();
+      try {
+        await conn.query('SET SESSION lock_wait_timeout = 2');
+        await conn.query(`UPDATE ${src} SET remark = 'after the thaw' WHERE id = 3`);
+      } finally {
+        conn.release();
+      }
+    });
+  });
+
+  it.each(['lock', 'read-only'] as const)('a cut-over that hangs while frozen (%s): --abort thaws the source', async (freeze) => {
+    const config = cutoverConfig(`co_abort_${freeze === 'lock' ? 'l' : 'r'}`, { freeze, freezeTimeoutSeconds: 600 });
+    await migrated(config, async (rt, src) => {
+      // The catch-up never gets its answer: the process is as good as dead, frozen.
+      let stuck = false;
+      const hung = runCutover(rt.ctx, depsOf(rt, { backlog: () => ((stuck = true), new Promise<number>(() => undefined)) }));
+      hung.catch(() => undefined);
+      await expect.poll(() => stuck, { timeout: 20_000 }).toBe(true);
+      expect(await rt.store.getCutover(config.migrationId)).toMatchObject({ status: 'CATCHING_UP', freeze });
+      if (freeze === 'read-only') expect(await readOnly()).toBe(1);
+      else {
+        const conn = await suite.pool.getConnection();
+        try {
+          await conn.query('SET SESSION lock_wait_timeout = 1');
+          await expect(conn.query(`UPDATE ${src} SET remark = 'frozen' WHERE id = 4`)).rejects.toThrow(/Lock wait timeout/);
+        } finally {
+          conn.release();
+        }
+      }
+      const out = await abortCutover(rt.ctx);
+      expect(out.thawed).toEqual([expect.stringMatching(freeze === 'lock' ? /lock session \d+ ended/ : /read-only off/)]);
+      expect(await rt.store.getCutover(config.migrationId)).toMatchObject({ status: 'ABORTED' });
+      expect(await readOnly()).toBe(0);
+      const conn = await suite.pool.getConnection();
+      try {
+        await conn.query('SET SESSION lock_wait_timeout = 2');
+        await conn.query(`UPDATE ${src} SET remark = 'thawed' WHERE id = 4`);
+      } finally {
+        conn.release();
+      }
+    });
+  });
+});
