@@ -130,6 +130,7 @@ export class ReshardStack extends Stack {
 
     const migration = JSON.parse(props.migrationConfigJson) as {
       migrationId?: unknown;
+      source?: { passwordEnv?: unknown; connections?: { passwordEnv?: unknown }[] };
       copy?: { leaseSeconds?: unknown };
       cdc?: { enabled?: unknown; captureBudgetSeconds?: unknown };
       verify?: { enabled?: unknown };
@@ -227,10 +228,16 @@ export class ReshardStack extends Stack {
     const dbFunctions = Object.entries(this.functions).filter(([name]) => DATABASE_HANDLERS.includes(name as HandlerName)).map(([, f]) => f);
     const secrets = Object.entries(props.secrets ?? {});
     if (secrets.length) {
-      for (const f of dbFunctions) f.addEnvironment(RuntimeEnv.secrets, JSON.stringify(Object.fromEntries(secrets)));
+      // Capture reads the source only: it gets the source connections' secrets, the others get every one.
+      const sourceEnvs = new Set([migration.source?.passwordEnv, ...(migration.source?.connections ?? []).map((c) => c.passwordEnv)].filter((v): v is string => typeof v === 'string'));
+      const needs = (f: lambda.IFunction, envName: string) => f !== this.functions.capture || sourceEnvs.has(envName);
+      for (const f of dbFunctions) {
+        const mine = secrets.filter(([envName]) => needs(f, envName));
+        if (mine.length) f.addEnvironment(RuntimeEnv.secrets, JSON.stringify(Object.fromEntries(mine)));
+      }
       secrets.forEach(([envName, arn]) => {
         const secret = secretsmanager.Secret.fromSecretCompleteArn(this, `Secret-${envName}`, arn);
-        for (const f of dbFunctions) secret.grantRead(f);
+        for (const f of dbFunctions) if (needs(f, envName)) secret.grantRead(f);
       });
       if (props.secretsKmsKeys?.length) {
         const decrypt = new iam.PolicyStatement({
