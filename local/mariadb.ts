@@ -93,6 +93,8 @@ export async function startMariaDb(given: MariaDbOptions): Promise<MariaDb> {
     if (r.status !== 0) throw new Error(`mariadb-install-db failed: ${r.stderr || r.stdout}`);
   }
   const errLog = join(opts.dir, 'error.log');
+  const tmpDir = join(opts.dir, 'tmp');
+  mkdirSync(tmpDir, { recursive: true });
   const args = [
     '--no-defaults',
     `--datadir=${datadir}`,
@@ -101,6 +103,9 @@ export async function startMariaDb(given: MariaDbOptions): Promise<MariaDb> {
     `--socket=${join(opts.dir, 'mariadbd.sock')}`,
     `--pid-file=${pidFile}`,
     `--log-error=${errLog}`,
+    // A tmpdir of its own: a server starting up deletes every #sql* file in its tmpdir, which would take the
+    // internal temporary tables of another server sharing /tmp from under its running queries.
+    `--tmpdir=${tmpDir}`,
     `--log-bin=${join(opts.dir, 'binlog')}`,
     '--binlog-format=ROW',
     '--binlog-row-image=FULL',
