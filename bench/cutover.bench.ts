@@ -73,10 +73,7 @@ try {
   maxStallMs = 0;
   t = Date.now();
   const out = await runCutover(runtime.ctx, {
-    backlog: async () => {
-      const d = await runtime.cdc!.queue.depth();
-      return d.visible + d.inFlight;
-    },
+    backlog: () => runtime.cdc!.queue.backlog(),
     dead: async () => (await runtime.cdc!.dlq.depth()).visible,
   });
   const cutoverMs = Date.now() - t;

@@ -258,10 +258,7 @@ program
         const out = await runCutover(
           rt.ctx,
           {
-            backlog: async () => {
-              const d = rt.cdc ? await rt.cdc.queue.depth() : { visible: 0, inFlight: 0 };
-              return d.visible + d.inFlight;
-            },
+            backlog: async () => (rt.cdc ? rt.cdc.queue.backlog() : 0),
             dead: async () => (rt.cdc ? (await rt.cdc.dlq.depth()).visible : 0),
             ...(opts.writesStopped ? { writesStopped: () => Promise.resolve() } : {}),
             log: (line) => console.log(line),

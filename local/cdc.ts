@@ -3,10 +3,8 @@
  * to back) and the SQS event-source pollers invoking the apply handler, over fauxqs.
  */
 import { randomUUID } from 'node:crypto';
-import { currentPosition } from '../lambdas/adapters/binlog/server.js';
-import { comparePositions } from '../lambdas/core/position.js';
 import { sleep } from '../lambdas/core/time.js';
-import { checkpointReading, sourcePositions, waitForCatchUp } from '../lambdas/app/settle.js';
+import { captureReadings, checkpointReading, sourcePositions, waitForCatchUp } from '../lambdas/app/settle.js';
 import { captureServers, serverNames } from '../lambdas/core/source-layout.js';
 import { ChangeQueue } from '../lambdas/adapters/sqs.js';
 import type { OutgoingMessage } from '../lambdas/core/events/model.js';
@@ -116,13 +114,10 @@ export class LocalCdc {
   }
 
   async lag(): Promise<CdcLag> {
-    const { config, store } = this.ctx;
-    const names = serverNames(config.source);
+    const names = serverNames(this.ctx.config.source);
     const [servers, depth, dead] = await Promise.all([
-      Promise.all(
-        captureServers(config).map(async (server): Promise<ServerLag> => {
-          const [state, source] = await Promise.all([store.getCapture(config.migrationId, server), currentPosition(this.ctx.sources[server]!)]);
-          const caughtUp = !!state && !state.paused && comparePositions(state.position, source) >= 0;
+      captureReadings(this.ctx).then((readings) =>
+        readings.map(({ server, state, caughtUp }): ServerLag => {
           return {
             server,
             name: names[server]!,
@@ -156,10 +151,8 @@ export class LocalCdc {
     await waitForCatchUp(
       {
         sourcePosition: () => sourcePositions(this.ctx),
-        read: checkpointReading(this.ctx, async () => {
-          const depth = await this.queue.depth();
-          return depth.visible + depth.inFlight; // deduplicated resends are never delivered: an empty queue ends the wait too
-        }),
+        // Deduplicated resends are never delivered: an empty queue ends the wait too.
+        read: checkpointReading(this.ctx, () => this.queue.backlog()),
         handledSince: () => {
           const sent = this.sent;
           return () => this.poller.processed + this.poller.failedReports >= sent;

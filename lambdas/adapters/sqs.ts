@@ -109,6 +109,12 @@ export class ChangeQueue {
     }
   }
 
+  /** Messages waiting or being processed: what apply has still to do. */
+  async backlog(): Promise<number> {
+    const d = await this.depth();
+    return d.visible + d.inFlight;
+  }
+
   /** Messages waiting (visible) and being processed (in flight). */
   async depth(queueUrl = this.queueUrl): Promise<{ visible: number; inFlight: number }> {
     const out = await this.sqs.send(

@@ -194,7 +194,6 @@ export async function applyEvents(ctx: AppContext, events: readonly ChangeEvent[
 /** Writes one target table's changes: its upserts, its deletes, or both. */
 async function writeTarget(ctx: AppContext, list: readonly Change[], stats: ApplyStats, which: 'upserts' | 'deletes' | 'both'): Promise<void> {
   const { table, target } = list[0]!;
-  let { columns } = await planFor(ctx, table.name);
   const rk = recordKeyOf(table);
   // No read before the write: the statements themselves are the filter (DESIGN §4). The guarded upsert
   // inserts a missing row, leaves a row with a newer version alone and changes nothing for the same
@@ -213,7 +212,8 @@ async function writeTarget(ctx: AppContext, list: readonly Change[], stats: Appl
     };
     // Images with other columns than the cached plan's: a DDL was dealt with since; its plan has them.
     let plan = await planFor(ctx, table.name);
-    if (lacking(columns) !== undefined || Object.keys(upserts[upserts.length - 1]!).length !== columns.length) ({ columns } = plan = await freshPlan(ctx, table.name));
+    if (lacking(plan.columns) !== undefined || Object.keys(upserts[upserts.length - 1]!).length !== plan.columns.length) plan = await freshPlan(ctx, table.name);
+    const { columns } = plan;
     // The images of one column set each: one set, unless a DDL dealt with since left some physical tables of a
     // sharded source without its columns yet (their rows carry the columns they have; the keys must be there).
     const shapes = new Map<string, { columns: readonly string[]; images: RowImage[] }>();

@@ -49,19 +49,20 @@ export function sourceBinlogReader(config: MigrationConfig, server = 0): ReadCha
   // The login as the secrets hold it now: a rotated password is read again after a refused login, once.
   const connection = () => ({ host: src.host, port: src.port, user: userOf(src), password: passwordOf(src), connectTimeoutMs: src.connectTimeoutMs, tls: tlsOptions(src) });
   return async (opts) => {
+    const read = () => readChanges({ ...opts, connection: connection(), ...captureReadOptions(config) });
     try {
-      return await readChanges({ ...opts, connection: connection(), ...captureReadOptions(config) });
+      return await read();
     } catch (err) {
       // Refused at connect, before any event was delivered.
       if (!(err instanceof AccessDeniedError)) throw err;
       await freshCredentials();
-      return readChanges({ ...opts, connection: connection(), ...captureReadOptions(config) });
+      return read();
     }
   };
 }
 
 /** The physical tables whose changes capture reads on source server `server`, each with its logical table. */
-function capturedTables(config: MigrationConfig, server: number): PhysicalTable[] {
+export function capturedTables(config: MigrationConfig, server: number): PhysicalTable[] {
   return config.tables.flatMap((t) =>
     sourceUnits(config.source, t)
       .filter((u) => u.server === server)
@@ -257,7 +258,7 @@ export async function captureRun(
         }
         // exec: the targets take the DDL once every change before it is applied (else the next run tries again).
         const exec = config.cdc.onDdl === 'exec';
-        if (exec && !(await drained(deps.queue, deadline))) break;
+        if (exec && !(await drained(() => deps.queue.backlog(), deadline))) break;
         dealt.push(await dealWithDdl(ctx, stop, exec ? 'exec' : 'ignore'));
         held = await store.commitCapture(config.migrationId, held, opts.owner, leaseMs, { position: res.ddl.next, skip: 0, events: 0 }, server);
         continue;

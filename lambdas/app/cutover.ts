@@ -9,12 +9,12 @@ import { unmetConditions, routingFile, type CutoverFacts, type RoutingFile } fro
 import { pausedText } from '../core/ddl.js';
 import { ConfigError, ReshardError } from '../core/errors.js';
 import { SegmentStatus, type CutoverState } from '../core/model.js';
-import { comparePositions } from '../core/position.js';
-import { captureServers, serverNames, sourceUnits } from '../core/source-layout.js';
-import { currentPosition, detectDialect } from '../adapters/binlog/server.js';
+import { captureServers, serverNames } from '../core/source-layout.js';
+import { detectDialect } from '../adapters/binlog/server.js';
 import { endSession, lockTables, setReadOnly, type HeldLock } from '../adapters/mysql/freeze.js';
 import type { AppContext } from './context.js';
-import { waitForCdc, type QueueBacklog } from './settle.js';
+import { captureReadings, sourcePositions, waitForCdc, type QueueBacklog } from './settle.js';
+import { capturedTables } from './capture.js';
 import { migrationStatus } from './status.js';
 import { verifyTable } from './verify.js';
 
@@ -40,16 +40,12 @@ async function cutoverFacts(ctx: AppContext, deps: Pick<CutoverDeps, 'dead'>): P
   const view = await migrationStatus(config, store);
   const names = serverNames(config.source);
   const servers = config.cdc.enabled
-    ? await Promise.all(
-        captureServers(config).map(async (server) => {
-          const [state, source] = await Promise.all([store.getCapture(config.migrationId, server), currentPosition(ctx.sources[server]!)]);
-          const caughtUp = !!state && !state.paused && !state.skip && comparePositions(state.position, source) >= 0;
-          // Behind: at most since capture last caught up (an upper bound, on the safe side), else since its last event.
-          const since = state?.caughtUpAt ?? state?.lastEventAt;
-          const lagSeconds = !state ? Infinity : caughtUp ? 0 : since !== undefined ? Math.max(0, (Date.now() - since) / 1000) : Infinity;
-          return { name: names[server]!, caughtUp, lagSeconds, ...(state?.paused ? { paused: pausedText(server, state.paused) } : {}) };
-        }),
-      )
+    ? (await captureReadings(ctx)).map(({ server, state, caughtUp }) => {
+        // Behind: at most since capture last caught up (an upper bound, on the safe side), else since its last event.
+        const since = state?.caughtUpAt ?? state?.lastEventAt;
+        const lagSeconds = !state ? Infinity : caughtUp ? 0 : since !== undefined ? Math.max(0, (Date.now() - since) / 1000) : Infinity;
+        return { name: names[server]!, caughtUp, lagSeconds, ...(state?.paused ? { paused: pausedText(server, state.paused) } : {}) };
+      })
     : [];
   return {
     tables: view.tables.map((t) => ({
@@ -75,18 +71,6 @@ export interface CutoverResult {
   readonly routing?: RoutingFile;
 }
 
-/** The source tables of each capture server, as the lock freezes them. */
-function tablesByServer(ctx: AppContext): Map<number, { database: string; table: string }[]> {
-  const out = new Map<number, { database: string; table: string }[]>();
-  for (const t of ctx.config.tables)
-    for (const u of sourceUnits(ctx.config.source, t)) {
-      let list = out.get(u.server);
-      if (!list) out.set(u.server, (list = []));
-      list.push({ database: u.database, table: u.tableName });
-    }
-  return out;
-}
-
 export async function runCutover(ctx: AppContext, deps: CutoverDeps, opts: { dryRun?: boolean } = {}): Promise<CutoverResult> {
   const { config, store } = ctx;
   const c = config.cutover;
@@ -96,14 +80,16 @@ export async function runCutover(ctx: AppContext, deps: CutoverDeps, opts: { dry
   const previous = await store.getCutover(config.migrationId);
   if (previous && ['FROZEN', 'CATCHING_UP', 'CHECKING'].includes(previous.status))
     throw new CutoverRefusedError(`a cut-over started ${new Date(previous.startedAt).toISOString()} is ${previous.status}: if its process died, run reshard cutover --abort first`);
-  const byServer = tablesByServer(ctx);
+  // Every source server holding a migrated table (those capture reads), in order, with its tables.
+  const servers = captureServers(config);
+  const tablesOf = new Map(servers.map((s) => [s, capturedTables(config, s)]));
   const names = serverNames(config.source);
   const steps = [
-    `precheck passed: every table copied and verified, CDC within ${c.maxLagSeconds} s on ${byServer.size} source server(s), DLQ empty`,
+    `precheck passed: every table copied and verified, CDC within ${c.maxLagSeconds} s on ${servers.length} source server(s), DLQ empty`,
     c.freeze === 'lock'
-      ? `freeze: FLUSH TABLES … WITH READ LOCK on ${[...byServer].map(([s, t]) => `${names[s]} (${t.length} table(s))`).join(', ')}, once in-flight transactions end`
+      ? `freeze: FLUSH TABLES … WITH READ LOCK on ${servers.map((s) => `${names[s]} (${tablesOf.get(s)!.length} table(s))`).join(', ')}, once in-flight transactions end`
       : c.freeze === 'read-only'
-        ? `freeze: SET GLOBAL read_only (super_read_only on MySQL) on ${[...byServer.keys()].map((s) => names[s]).join(', ')}`
+        ? `freeze: SET GLOBAL read_only (super_read_only on MySQL) on ${servers.map((s) => names[s]).join(', ')}`
         : 'freeze: wait for the operator to confirm the application stopped writing',
     `catch up: capture and apply pass each server's binlog position taken after the freeze, within ${c.freezeTimeoutSeconds} s (else thaw and fail)`,
     `check: verify every table once more (${config.tables.map((t) => t.name).join(', ')})`,
@@ -112,8 +98,7 @@ export async function runCutover(ctx: AppContext, deps: CutoverDeps, opts: { dry
   if (opts.dryRun) return { dryRun: true, steps };
 
   const startedAt = Date.now();
-  const servers = [...byServer.keys()];
-  const dialects = await Promise.all(servers.map((s) => detectDialect(ctx.sources[s]!)));
+  const dialects = c.freeze === 'read-only' ? await Promise.all(servers.map((s) => detectDialect(ctx.sources[s]!))) : [];
   let state: CutoverState = { status: 'FROZEN', freeze: c.freeze, startedAt, servers: servers.map((s) => ({ server: s, name: names[s]! })) };
   const locks: HeldLock[] = [];
   const thaw = async () => {
@@ -125,7 +110,7 @@ export async function runCutover(ctx: AppContext, deps: CutoverDeps, opts: { dry
     // Recorded before freezing: whatever happens next, --abort knows what to thaw.
     await store.putCutover(config.migrationId, state);
     if (c.freeze === 'lock') {
-      for (const s of servers) locks.push(await lockTables(ctx.sources[s]!, byServer.get(s)!, c.freezeTimeoutSeconds));
+      for (const s of servers) locks.push(await lockTables(ctx.sources[s]!, tablesOf.get(s)!, c.freezeTimeoutSeconds));
       state = { ...state, servers: state.servers.map((x, i) => ({ ...x, lockSession: locks[i]!.sessionId })) };
     } else if (c.freeze === 'read-only') {
       await Promise.all(servers.map((s, i) => setReadOnly(ctx.sources[s]!, dialects[i]!, true)));
@@ -135,7 +120,7 @@ export async function runCutover(ctx: AppContext, deps: CutoverDeps, opts: { dry
     }
     frozenAt = Date.now();
     // Only now, with every writing transaction ended, is each server's position final.
-    const positions = await Promise.all(servers.map(async (s) => ({ server: s, position: await currentPosition(ctx.sources[s]!) })));
+    const positions = await sourcePositions(ctx);
     state = { ...state, status: 'CATCHING_UP', frozenAt, servers: state.servers.map((x, i) => ({ ...x, position: positions[i]!.position })) };
     await store.putCutover(config.migrationId, state);
     log(`frozen (${c.freeze}) at ${positions.map((p) => `${names[p.server]} ${p.position.file}:${p.position.position}`).join(', ')}; catching up…`);
@@ -168,7 +153,7 @@ export async function runCutover(ctx: AppContext, deps: CutoverDeps, opts: { dry
  * `reshard cutover --abort`: thaws a source whose cut-over process died while frozen (ends the lock
  * sessions it recorded, or turns the read-only switch off) and marks the cut-over ABORTED.
  */
-export async function abortCutover(ctx: AppContext): Promise<{ thawed: string[]; state?: CutoverState['status'] }> {
+export async function abortCutover(ctx: AppContext): Promise<{ thawed: string[] }> {
   const { config, store } = ctx;
   const state = await store.getCutover(config.migrationId);
   if (!state) return { thawed: [] };
@@ -186,5 +171,5 @@ export async function abortCutover(ctx: AppContext): Promise<{ thawed: string[];
     }
     if (state.status !== 'FAILED') await store.putCutover(config.migrationId, { ...state, status: 'ABORTED' });
   }
-  return { thawed, state: state.status === 'FAILED' ? 'FAILED' : state.status === 'DONE' ? 'DONE' : 'ABORTED' };
+  return { thawed };
 }

@@ -17,11 +17,8 @@ import { columnInfoOf, runTargetDdl } from '../adapters/mysql/schema.js';
 import type { DdlStop } from '../adapters/binlog/reader.js';
 import { planColumns } from './plan.js';
 import { forgetPlans, routerFor, sourceFor, tableConfig, type AppContext } from './context.js';
-
-/** The change queue's backlog (messages waiting and in flight). */
-export interface Backlog {
-  depth(): Promise<{ visible: number; inFlight: number }>;
-}
+import type { QueueBacklog } from './settle.js';
+import type { ChangeQueue } from '../adapters/sqs.js';
 
 export type DdlAction = 'apply' | 'skip';
 
@@ -69,10 +66,9 @@ export function whyStopped(config: MigrationConfig, ddl: PausedDdl): string | un
 }
 
 /** Waits until the change queue is empty (every change before the DDL applied); false if `deadlineMs` comes first. */
-export async function drained(backlog: Backlog, deadlineMs: number): Promise<boolean> {
+export async function drained(backlog: QueueBacklog, deadlineMs: number): Promise<boolean> {
   for (;;) {
-    const d = await backlog.depth();
-    if (d.visible + d.inFlight === 0) return true;
+    if ((await backlog()) === 0) return true;
     if (Date.now() >= deadlineMs) return false;
     await new Promise((r) => setTimeout(r, Math.min(500, Math.max(1, deadlineMs - Date.now()))));
   }
@@ -97,8 +93,8 @@ export async function dealWithDdl(ctx: AppContext, ddl: PausedDdl, action: DdlOu
   let targets = 0;
   let already = 0;
   const logical = [...new Set(ddl.tables.map((t) => t.table))];
+  const parsed = parseDdl(ddl.statement, ddl.schema);
   if (action === 'apply' || action === 'exec') {
-    const parsed = parseDdl(ddl.statement, ddl.schema);
     if (!parsed) throw new SchemaError(`not a DDL of a table: ${ddl.statement}`);
     for (const name of logical) {
       const all = routerFor(ctx, tableConfig(ctx, name)).allTargets();
@@ -110,7 +106,7 @@ export async function dealWithDdl(ctx: AppContext, ddl: PausedDdl, action: DdlOu
   const replanned: string[] = [];
   if (ddl.changesColumns) {
     for (const name of logical) {
-      await followSourceColumns(ctx, name, ddl, { statement: ddl.statement, at: `${ddl.at.file}:${ddl.at.position}`, action, appliedAt: Date.now() });
+      await followSourceColumns(ctx, name, ddl, parsed, { statement: ddl.statement, at: `${ddl.at.file}:${ddl.at.position}`, action, appliedAt: Date.now() });
       replanned.push(name);
     }
   }
@@ -124,9 +120,8 @@ export async function dealWithDdl(ctx: AppContext, ddl: PausedDdl, action: DdlOu
  * it are the ones before it with its adds and drops (`columnNamesAfter`), defined as the table defines them
  * now: later DDL may have changed the table again already. Other column changes take the definition now.
  */
-async function followSourceColumns(ctx: AppContext, table: string, ddl: PausedDdl, lastDdl: NonNullable<TablePlan['lastDdl']>): Promise<void> {
+async function followSourceColumns(ctx: AppContext, table: string, ddl: PausedDdl, parsed: Ddl | undefined, lastDdl: NonNullable<TablePlan['lastDdl']>): Promise<void> {
   const physical = ddl.tables.filter((t) => t.table === table).map((t) => t.physical);
-  const parsed = parseDdl(ddl.statement, ddl.schema);
   const units = sourceUnits(ctx.config.source, tableConfig(ctx, table));
   const plan = await ctx.store.getPlan(ctx.config.migrationId, table);
   if (!plan) throw new SchemaError(`no plan stored for ${table} in migration ${ctx.config.migrationId}: run plan first`);
@@ -185,7 +180,7 @@ export interface ResolveResult extends DdlOutcome {
  * capture go on after it. Refuses (ConfigError, naming why and what to do) when capture is not stopped, when
  * `action` cannot deal with this DDL, or when changes before it are still waiting after `waitMs`.
  */
-export async function resolveDdl(ctx: AppContext, backlog: Backlog, opts: { server: number; action: DdlAction; force?: boolean; owner: string; waitMs?: number }): Promise<ResolveResult> {
+export async function resolveDdl(ctx: AppContext, queue: Pick<ChangeQueue, 'backlog'>, opts: { server: number; action: DdlAction; force?: boolean; owner: string; waitMs?: number }): Promise<ResolveResult> {
   const { config, store } = ctx;
   const { server, action } = opts;
   // A capture run may hold the lease a moment (it finds the pause and ends): try for a while.
@@ -203,9 +198,8 @@ export async function resolveDdl(ctx: AppContext, backlog: Backlog, opts: { serv
     if (!paused) throw new ConfigError(`capture of source server #${server} is not stopped before a DDL: nothing to ${action}`);
     const why = whyNot(config, paused, action, opts.force);
     if (why) throw new ConfigError(`${paused.statement}: ${why}`);
-    if (action === 'apply' && !(await drained(backlog, Date.now() + (opts.waitMs ?? 60_000)))) {
-      const d = await backlog.depth();
-      throw new ConfigError(`${d.visible + d.inFlight} change message(s) from before the DDL are still waiting to be applied: run this again once apply has caught up (reshard status)`);
+    if (action === 'apply' && !(await drained(() => queue.backlog(), Date.now() + (opts.waitMs ?? 60_000)))) {
+      throw new ConfigError(`${await queue.backlog()} change message(s) from before the DDL are still waiting to be applied: run this again once apply has caught up (reshard status)`);
     }
     const outcome = await dealWithDdl(ctx, paused, action);
     held = await store.resumeCapture(config.migrationId, held, opts.owner, server);

@@ -45,10 +45,7 @@ export function envContext(): Promise<AppContext> {
     const store = new StateStore(dynamoClient(), tableName);
     // Verification and finalize under live CDC wait for it to catch up (capture position + queue depth).
     const queue = config.cdc.enabled && env[RuntimeEnv.queueUrl] ? envChangeQueue(env) : undefined;
-    const backlog = async () => {
-      const d = await queue!.depth();
-      return d.visible + d.inFlight;
-    };
+    const backlog = () => queue!.backlog();
     const ctx: AppContext = await buildContext({
       config,
       store,

@@ -12,6 +12,7 @@ import { currentPosition } from '../adapters/binlog/server.js';
 import type { AppContext } from './context.js';
 import { captureServers, serverNames } from '../core/source-layout.js';
 import { comparePositions, type BinlogPosition } from '../core/position.js';
+import type { CaptureState } from '../core/model.js';
 
 /** Messages waiting in the change queue (visible + in flight). */
 export type QueueBacklog = () => Promise<number>;
@@ -46,6 +47,24 @@ export interface ServerPosition {
 /** The binlog position now of every source server that capture reads (`captureServers`). */
 export function sourcePositions(ctx: Pick<AppContext, 'config' | 'sources'>): Promise<ServerPosition[]> {
   return Promise.all(captureServers(ctx.config).map(async (server) => ({ server, position: await currentPosition(ctx.sources[server]!) })));
+}
+
+/** A capture server's checkpoint beside the source's position now: caught up when it has read up to it (and is not stopped before a DDL). */
+export interface CaptureReading {
+  readonly server: number;
+  readonly state: CaptureState | undefined;
+  readonly source: BinlogPosition;
+  readonly caughtUp: boolean;
+}
+
+/** `CaptureReading` of every source server that capture reads. */
+export async function captureReadings(ctx: Pick<AppContext, 'config' | 'sources' | 'store'>): Promise<CaptureReading[]> {
+  return Promise.all(
+    (await sourcePositions(ctx)).map(async ({ server, position: source }) => {
+      const state = await ctx.store.getCapture(ctx.config.migrationId, server);
+      return { server, state, source, caughtUp: !!state && !state.paused && comparePositions(state.position, source) >= 0 };
+    }),
+  );
 }
 
 /** Resolves with the reading that ended the wait; a TransientError after `timeoutMs`. */

@@ -23,10 +23,7 @@ function cutoverConfig(name: string, cutover: Record<string, unknown> = {}): Mig
 }
 
 const depsOf = (rt: LocalRuntime, extra: Partial<CutoverDeps> = {}): CutoverDeps => ({
-  backlog: async () => {
-    const d = await rt.cdc!.queue.depth();
-    return d.visible + d.inFlight;
-  },
+  backlog: () => rt.cdc!.queue.backlog(),
   dead: async () => (await rt.cdc!.dlq.depth()).visible,
   ...extra,
 });
