@@ -19,7 +19,9 @@ import { runDemo } from '../local/demo.js';
 import { runShardedDemo } from '../local/demo-sharded.js';
 import { verifyTable } from '../lambdas/app/verify.js';
 import { resolveDdl, type DdlAction } from '../lambdas/app/ddl.js';
-import { abortCutover, runCutover } from '../lambdas/app/cutover.js';
+import { abortCutover, runCutover, waitingCutover, type OperatorWait } from '../lambdas/app/cutover.js';
+import { cutoverError, goLocal, operatorWait, waitFlag } from '../local/cutover.js';
+import { SFNClient, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { gatherReport } from '../lambdas/app/report.js';
 import { renderReport } from '../local/report-html.js';
 import { cdcLine, progressLine } from '../lambdas/core/progress.js';
@@ -83,6 +85,36 @@ async function resolveDeployedDdl(config: MigrationConfig, stackName: string, op
     doc.destroy();
     sqs.destroy();
   }
+}
+
+/** Runs `fn` with a context on a deployed stack's state table and the databases reached from here. */
+async function withDeployedContext<T>(config: MigrationConfig, stackName: string, fn: (ctx: Awaited<ReturnType<typeof buildContext>>) => Promise<T>): Promise<T> {
+  const doc = dynamoClient();
+  const ctx = await buildContext({ config, store: new StateStore(doc, await outputOfStack(stackName)), workerId: `cli@${hostname()}:${process.pid}` });
+  try {
+    return await fn(ctx);
+  } finally {
+    await closeContext(ctx);
+    doc.destroy();
+  }
+}
+
+/** `reshard cutover --go --stack`: SendTaskSuccess with the token the waiting execution recorded. */
+async function goDeployed(config: MigrationConfig, stackName: string): Promise<string> {
+  const doc = dynamoClient();
+  const state = await waitingCutover({ config, store: new StateStore(doc, await outputOfStack(stackName)) }).finally(() => doc.destroy());
+  if (!state?.taskToken) throw new Error(`no cut-over of ${config.migrationId} waits for the operator in ${stackName} (see reshard status --stack ${stackName})`);
+  const sfn = new SFNClient({});
+  try {
+    await sfn.send(new SendTaskSuccessCommand({ taskToken: state.taskToken, output: JSON.stringify({ go: true, by: `cli@${hostname()}` }) }));
+  } finally {
+    sfn.destroy();
+  }
+  return `sent the go to ${state.execution ?? 'the Cutover execution'} (it was ${state.status})`;
+}
+
+function printThawed(out: { thawed: readonly string[] }): void {
+  console.log(out.thawed.length ? `thawed:\n  ${out.thawed.join('\n  ')}` : 'nothing was frozen');
 }
 
 /** Status from a deployed stack's state table (no database or emulator is touched). */
@@ -237,40 +269,43 @@ program
 
 program
   .command('cutover')
-  .description('finish the migration: precheck, freeze writes to the source tables, catch up, check, record the switch and the new routing, thaw')
+  .description('finish the migration through the Cutover state machine: precheck, [wait for the go], freeze writes to the source tables, catch up, check, record the switch and the new routing, thaw')
   .addOption(configOption)
   .addOption(stateOption)
   .option('--dry-run', 'run the precheck and print what the cut-over would do; freeze nothing')
   .option('--abort', 'thaw a source whose cut-over died while frozen (ends its lock sessions or turns read-only off)')
+  .option('--go', 'let a cut-over waiting ready to switch (cutover.postpone) or for the writes-stopped confirmation go on')
   .option('--writes-stopped', 'with cutover.freeze external: the application has stopped writing to the source tables')
+  .option('--stack <name>', "a deployed migration (--go, --abort): its state table from the stack's outputs (AWS credentials); --abort reaches the databases from here")
   .option('--routing-file <file>', 'where to write the routing of the new layout', 'reshard-routing.json')
-  .action(async (opts: { config: string; stateDir?: string; dryRun?: boolean; abort?: boolean; writesStopped?: boolean; routingFile: string }) => {
+  .action(async (opts: { config: string; stateDir?: string; dryRun?: boolean; abort?: boolean; go?: boolean; writesStopped?: boolean; stack?: string; routingFile: string }) => {
     const config = await loadConfigFile(opts.config);
+    if (opts.go) return void console.log(opts.stack ? await goDeployed(config, opts.stack) : goLocal(stateDir(config, opts.stateDir)));
+    if (opts.stack && !opts.abort) program.error('error: --stack goes with --go or --abort; start a deployed cut-over from the Step Functions console (the CutoverStateMachineArn output)');
+    if (opts.abort && opts.stack) return void printThawed(await withDeployedContext(config, opts.stack, (ctx) => abortCutover(ctx)));
     await withRuntime(config, opts.stateDir, async (rt) => {
-      if (opts.abort) {
-        const out = await abortCutover(rt.ctx);
-        console.log(out.thawed.length ? `thawed:\n  ${out.thawed.join('\n  ')}` : 'nothing was frozen');
-        return;
-      }
-      // Capture and apply run meanwhile: the catch-up waits for them.
+      if (opts.abort) return void printThawed((await rt.executeCutover({ abort: true }).result as { unfrozen: { thawed: string[] } }).unfrozen);
+      await rt.reclaimLeases((line) => console.log(line));
+      // Capture and apply run meanwhile: the catch-up waits for them, and a postponed cut-over follows the binlog.
       rt.cdc?.start();
       try {
-        const out = await runCutover(
-          rt.ctx,
-          {
-            backlog: async () => (rt.cdc ? rt.cdc.queue.backlog() : 0),
-            dead: async () => (rt.cdc ? (await rt.cdc.dlq.depth()).visible : 0),
-            ...(opts.writesStopped ? { writesStopped: () => Promise.resolve() } : {}),
-            log: (line) => console.log(line),
-          },
-          { dryRun: opts.dryRun ?? false },
-        );
-        for (const s of out.steps) console.log(`${out.dryRun ? 'would ' : ''}${s}`);
-        if (out.routing) {
-          await writeFile(opts.routingFile, JSON.stringify(out.routing, null, 2) + '\n');
-          console.log(`switched: writes were frozen ${out.freezeMs} ms, ${out.rowsChecked} rows checked; the routing of the new layout is in ${opts.routingFile}`);
-          console.log('writes to the old layout from now on are not migrated: point the application at the new layout before it writes again');
+        if (opts.dryRun) {
+          const out = await runCutover(rt.ctx, { backlog: async () => (rt.cdc ? rt.cdc.queue.backlog() : 0), dead: async () => (rt.cdc ? (await rt.cdc.dlq.depth()).visible : 0) }, { dryRun: true });
+          for (const s of out.steps) console.log(`would ${s}`);
+          return;
         }
+        const flag = waitFlag(stateDir(config, opts.stateDir));
+        const operator = async (wait: OperatorWait) => {
+          if (wait === 'writes-stopped' && opts.writesStopped) return;
+          await operatorWait(flag, wait, opts.config);
+        };
+        const out = (await rt.executeCutover({}, operator).result.catch((err: unknown) => {
+          throw cutoverError(err);
+        })) as { precheck: { steps: string[] }; switch: { freezeMs: number; rowsChecked: number; routing: unknown } };
+        for (const s of out.precheck.steps) console.log(s);
+        await writeFile(opts.routingFile, JSON.stringify(out.switch.routing, null, 2) + '\n');
+        console.log(`switched: writes were frozen ${out.switch.freezeMs} ms, ${out.switch.rowsChecked} rows checked; the routing of the new layout is in ${opts.routingFile}`);
+        console.log('writes to the old layout from now on are not migrated: point the application at the new layout before it writes again');
       } finally {
         await rt.cdc?.stop();
       }

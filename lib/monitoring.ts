@@ -91,6 +91,12 @@ export interface ReshardMonitoringProps {
   /** The migration the custom metrics are published for (their `migrationId` dimension). */
   readonly migrationId: string;
   readonly stateMachine: sfn.IStateMachine;
+  /** The Cutover state machine: its failed and timed-out executions are alarmed on. */
+  readonly cutoverStateMachine?: sfn.IStateMachine;
+  /** The cutover function: a Switch that runs near its timeout has kept the source frozen. */
+  readonly cutoverFunction?: lambda.IFunction;
+  /** `cutover.freezeTimeoutSeconds`: a freeze longer than this pages. @default 30 */
+  readonly freezeTimeoutSeconds?: number;
   /** The handler functions by name; each gets errors/throttles alarms and dashboard lines. */
   readonly functions: Readonly<Record<string, lambda.IFunction>>;
   /** The function whose invocations mean "the copy is running" (copy-batch). */
@@ -226,6 +232,28 @@ export class ReshardMonitoring extends Construct {
       ...above(t.stateTableThrottles),
       alarmDescription: `DynamoDB throttled more than ${t.stateTableThrottles} reads or writes of the state table in 5 minutes (retried by the SDK; checkpoints and leases slow down).`,
     });
+    if (props.cutoverStateMachine) {
+      const co = props.cutoverStateMachine;
+      add('CutoverFailed', co.metricFailed({ period: Duration.minutes(1), statistic: cloudwatch.Stats.SUM }), {
+        ...atLeastOne,
+        alarmDescription: 'A cut-over FAILED (refused by its precheck, or failed after the freeze and thawed): see the execution\'s error and reshard status; start a new Cutover execution once the cause is fixed.',
+      });
+      add('CutoverTimedOut', co.metricTimedOut({ period: Duration.minutes(1), statistic: cloudwatch.Stats.SUM }), {
+        ...atLeastOne,
+        alarmDescription: 'A cut-over execution timed out (a go or a confirmation never came): nothing is frozen while it waits; start a new one when ready.',
+      });
+      const freezeLimitMs = (props.freezeTimeoutSeconds ?? 30) * 1000;
+      add('CutoverFrozenTooLong', m.custom(Metric.cutoverFreezeMs, cloudwatch.Stats.MAXIMUM, Duration.minutes(1)), {
+        ...above(freezeLimitMs),
+        alarmDescription: `A cut-over kept writes to the source frozen longer than cutover.freezeTimeoutSeconds (${freezeLimitMs / 1000} s): the final check took long, or the thaw came late. See the Switch's log.`,
+      });
+      if (props.cutoverFunction)
+        // A Switch still running near the Lambda timeout holds the freeze: page before UnfreezeAfterFailure has to act.
+        add('CutoverSwitchHung', props.cutoverFunction.metricDuration({ period: Duration.minutes(1), statistic: cloudwatch.Stats.MAXIMUM }), {
+          ...above(Math.max(freezeLimitMs * 4, 120_000)),
+          alarmDescription: 'A cut-over invocation ran far longer than its freeze allows: if it is the Switch, writes may be frozen. Run reshard cutover --abort --stack <stack>, or start the Cutover machine with {"abort": true}.',
+        });
+    }
     this.alarms = alarms;
 
     this.dashboard = this.buildDashboard(props, Object.values(alarms));

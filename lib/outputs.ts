@@ -15,6 +15,7 @@ export interface StackOutputSubjects {
   readonly changeQueue: sqs.IQueue;
   readonly deadLetterQueue: sqs.IQueue;
   readonly fullCopyStateMachine: sfn.IStateMachine;
+  readonly cutoverStateMachine: sfn.IStateMachine;
   /** @default no dashboard output */
   readonly dashboard?: cloudwatch.Dashboard;
 }
@@ -25,6 +26,7 @@ export function addStackOutputs(scope: Construct, s: StackOutputSubjects): void 
   out(StackOutputs.changeQueue, s.changeQueue.queueUrl, 'SQS FIFO change queue (capture → apply)');
   out(StackOutputs.deadLetterQueue, s.deadLetterQueue.queueUrl, 'SQS FIFO DLQ of the change queue');
   out(StackOutputs.fullCopyStateMachine, s.fullCopyStateMachine.stateMachineArn, 'Full copy state machine (plan → copy → verify → finalize)');
+  out(StackOutputs.cutoverStateMachine, s.cutoverStateMachine.stateMachineArn, 'Cut-over state machine (precheck → [ready to switch] → freeze, catch up, check, switch, thaw)');
   if (s.dashboard) {
     const region = Stack.of(scope).region;
     out(StackOutputs.dashboard, `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#dashboards:name=${s.dashboard.dashboardName}`, 'CloudWatch dashboard');

@@ -19,6 +19,7 @@ import type { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { FullCopyStateMachine } from './full-copy-state-machine.js';
+import { CutoverStateMachine } from './cutover-state-machine.js';
 import { captureTimeout, ChangeDataCapture, type ChangeDataCaptureProps } from './cdc.js';
 import { stackLogGroup } from './log-groups.js';
 import { addStackOutputs } from './outputs.js';
@@ -37,6 +38,7 @@ export const HANDLERS = {
   finalize: 'lambdas/handlers/finalize.ts',
   capture: 'lambdas/handlers/capture.ts',
   apply: 'lambdas/handlers/apply.ts',
+  cutover: 'lambdas/handlers/cutover.ts',
 } as const;
 export type HandlerName = keyof typeof HANDLERS;
 
@@ -44,7 +46,7 @@ export type HandlerName = keyof typeof HANDLERS;
  * The handlers that open database connections, placed in the VPC and allowed to read the database secrets.
  * Every handler reaches a database today; one that never does can be left out of this list.
  */
-export const DATABASE_HANDLERS: readonly HandlerName[] = ['plan', 'copy-batch', 'verify-batch', 'finalize', 'capture', 'apply'];
+export const DATABASE_HANDLERS: readonly HandlerName[] = ['plan', 'copy-batch', 'verify-batch', 'finalize', 'capture', 'apply', 'cutover'];
 
 /** Where the database-reaching functions run (existing VPC, imported by id: synth stays offline). */
 export interface NetworkPlacement {
@@ -104,6 +106,7 @@ export interface ReshardStackProps extends StackProps {
 export class ReshardStack extends Stack {
   readonly stateTable: dynamodb.Table;
   readonly fullCopy: FullCopyStateMachine;
+  readonly cutover: CutoverStateMachine;
   readonly functions: Record<HandlerName, NodejsFunction>;
   readonly cdc: ChangeDataCapture;
   /** Present when `props.monitoring` is given. */
@@ -134,6 +137,7 @@ export class ReshardStack extends Stack {
       copy?: { leaseSeconds?: unknown };
       cdc?: { enabled?: unknown; captureBudgetSeconds?: unknown };
       verify?: { enabled?: unknown };
+      cutover?: { freezeTimeoutSeconds?: unknown };
     };
     const migrationId = migration.migrationId;
     // The migration config's default budget when the JSON leaves it out. A config read from SSM at run time
@@ -193,11 +197,19 @@ export class ReshardStack extends Stack {
       finalize: fn('finalize', Duration.minutes(15), 512),
       capture: fn('capture', captureTimeout(captureBudget), 1024),
       apply: fn('apply', Duration.minutes(1), 1024),
+      // The switch: freeze, catch up (running capture itself), check every table, thaw.
+      cutover: fn('cutover', Duration.minutes(15), 1024),
     };
     for (const f of Object.values(this.functions)) this.stateTable.grantReadWriteData(f);
 
     this.cdc = new ChangeDataCapture(this, 'Cdc', { captureFunction: this.functions.capture, applyFunction: this.functions.apply, removalPolicy, ...props.cdc });
     this.functions.capture.addEnvironment(RuntimeEnv.queueUrl, this.cdc.queue.queueUrl);
+    // The cut-over's catch-up runs capture too, and its precheck reads the DLQ's depth.
+    this.functions.cutover.addEnvironment(RuntimeEnv.queueUrl, this.cdc.queue.queueUrl);
+    this.functions.cutover.addEnvironment(RuntimeEnv.dlqUrl, this.cdc.deadLetterQueue.queueUrl);
+    this.cdc.queue.grantSendMessages(this.functions.cutover);
+    this.cdc.queue.grant(this.functions.cutover, 'sqs:GetQueueAttributes');
+    this.cdc.deadLetterQueue.grant(this.functions.cutover, 'sqs:GetQueueAttributes');
     // Verification and finalize under live CDC wait for the queue to drain (lag 0): they read its depth only.
     for (const f of [this.functions['verify-batch'], this.functions.finalize]) {
       f.addEnvironment(RuntimeEnv.queueUrl, this.cdc.queue.queueUrl);
@@ -219,6 +231,13 @@ export class ReshardStack extends Stack {
       ...(props.maxConcurrency !== undefined ? { maxConcurrency: props.maxConcurrency } : {}),
       ...(typeof migration.copy?.leaseSeconds === 'number' ? { copyLeaseSeconds: migration.copy.leaseSeconds } : {}),
       ...(props.toleratedFailurePercentage !== undefined ? { toleratedFailurePercentage: props.toleratedFailurePercentage } : {}),
+      ...(props.tracing !== undefined ? { tracing: props.tracing } : {}),
+      logRemovalPolicy: removalPolicy,
+      ...(props.logRetention ? { logRetention: props.logRetention } : {}),
+    });
+
+    this.cutover = new CutoverStateMachine(this, 'Cutover', {
+      cutoverFunction: this.functions.cutover,
       ...(props.tracing !== undefined ? { tracing: props.tracing } : {}),
       logRemovalPolicy: removalPolicy,
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
@@ -269,6 +288,9 @@ export class ReshardStack extends Stack {
         migrationId,
         prefix: this.stackName,
         stateMachine: this.fullCopy.stateMachine,
+        cutoverStateMachine: this.cutover.stateMachine,
+        cutoverFunction: this.functions.cutover,
+        ...(typeof migration.cutover?.freezeTimeoutSeconds === 'number' ? { freezeTimeoutSeconds: migration.cutover.freezeTimeoutSeconds } : {}),
         functions: this.functions,
         copyFunction: this.functions['copy-batch'],
         verifyFunction: this.functions['verify-batch'],
@@ -285,6 +307,7 @@ export class ReshardStack extends Stack {
       changeQueue: this.cdc.queue,
       deadLetterQueue: this.cdc.deadLetterQueue,
       fullCopyStateMachine: this.fullCopy.stateMachine,
+      cutoverStateMachine: this.cutover.stateMachine,
       ...(this.monitoring ? { dashboard: this.monitoring.dashboard } : {}),
     });
     acknowledgeNagFindings(this, { functions: this.functions, vpcFunctions: network ? dbFunctions : [], tracing: props.tracing ?? false });

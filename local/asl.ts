@@ -18,6 +18,8 @@ export interface SynthesizedMachine {
   readonly definition: Record<string, Json>;
   /** Task state name → handler name. */
   readonly taskHandlers: Record<string, HandlerName>;
+  /** The Cutover state machine of the same stack (synthesized for a config; absent from a single machine taken out of a template). */
+  readonly cutover?: SynthesizedMachine;
 }
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');

@@ -17,6 +17,8 @@ import { makePlanHandler } from '../lambdas/handlers/plan.js';
 import { makeCopyBatchHandler } from '../lambdas/handlers/copy-batch.js';
 import { makeVerifyBatchHandler } from '../lambdas/handlers/verify-batch.js';
 import { makeFinalizeHandler } from '../lambdas/handlers/finalize.js';
+import { makeCutoverHandler } from '../lambdas/handlers/cutover.js';
+import type { CutoverDeps, OperatorWait } from '../lambdas/app/cutover.js';
 import { logger, type ContextProvider, type InvocationContext } from '../lambdas/handlers/common.js';
 import type { HandlerName } from '../lib/reshard-stack.js';
 import { ensureStateTable, LOCAL_AWS, startDynamo, startQueues, type LocalDynamo, type LocalQueues } from './emulators.js';
@@ -45,8 +47,8 @@ export interface LocalRuntimeOptions {
 
 type Handler = (event: unknown, ctx?: InvocationContext) => Promise<unknown>;
 
-/** Handlers the state machine invokes (capture and apply run beside it, see `cdc.ts`). */
-const makers: Record<Exclude<HandlerName, 'capture' | 'apply'>, (p: ContextProvider) => Handler> = {
+/** Handlers the full-copy state machine invokes (capture and apply run beside it, see `cdc.ts`; cutover needs its deps). */
+const makers: Record<Exclude<HandlerName, 'capture' | 'apply' | 'cutover'>, (p: ContextProvider) => Handler> = {
   plan: makePlanHandler,
   'copy-batch': makeCopyBatchHandler,
   'verify-batch': makeVerifyBatchHandler,
@@ -65,6 +67,9 @@ class ExecutionAbortedError extends Error {
     this.name = name;
   }
 }
+
+/** How the operator answers a cut-over waiting for them (`cutover.postpone`'s go, or `freeze: external`'s confirmation). */
+export type Operator = (wait: OperatorWait) => Promise<void>;
 
 export interface Execution {
   readonly id: string;
@@ -131,6 +136,7 @@ export class LocalRuntime {
     const cdc = opts.config.cdc.enabled && queues ? new LocalCdc(ctx, queues) : undefined;
     cdcRef = cdc;
     stateMachineOf(machine.definition); // validated now, as a deployment does, and not again per execution
+    if (machine.cutover) stateMachineOf(machine.cutover.definition);
     return new LocalRuntime(opts.config, ctx, store, machine, dynamo, !opts.dynamo, opts.retryIntervalMs ?? 250, cdc, ownedQueues);
   }
 
@@ -152,7 +158,26 @@ export class LocalRuntime {
    * returned, so nothing of a failed execution keeps running beside the next one.
    */
   execute(input: Record<string, unknown> = {}): Execution {
-    return this.run(this.machine.definition, { migrationId: this.config.migrationId, ...input });
+    return this.run(this.machine, { migrationId: this.config.migrationId, ...input });
+  }
+
+  /**
+   * Starts one execution of the synthesized Cutover state machine (input `{migrationId}`, or with
+   * `abort: true`). Its waits for a task token end when `operator` resolves: it stands for SendTaskSuccess.
+   */
+  executeCutover(input: Record<string, unknown> = {}, operator?: Operator, deps: (d: CutoverDeps) => CutoverDeps = (d) => d): Execution {
+    const machine = this.machine.cutover;
+    if (!machine) throw new Error('this runtime runs a single synthesized machine without the Cutover state machine: start it with the config');
+    return this.run(machine, { migrationId: this.config.migrationId, ...input }, operator, deps);
+  }
+
+  /** What the cutover handler needs besides its context: the local change queue's backlog and DLQ depth. */
+  private cutoverDeps(): CutoverDeps {
+    const cdc = this.cdc;
+    return {
+      backlog: async () => (cdc ? cdc.queue.backlog() : 0),
+      dead: async () => (cdc ? (await cdc.dlq.depth()).visible : 0),
+    };
   }
 
   /**
@@ -163,18 +188,28 @@ export class LocalRuntime {
   executeChild(mapState: string, item: Record<string, unknown>): Execution {
     const map = (this.machine.definition as { States: Record<string, { ItemProcessor?: { StartAt: string; States: Record<string, unknown> } }> }).States[mapState];
     if (!map?.ItemProcessor) throw new Error(`state ${mapState} is not a Map of the synthesized definition`);
-    return this.run({ StartAt: map.ItemProcessor.StartAt, States: map.ItemProcessor.States }, item);
+    return this.run({ definition: { StartAt: map.ItemProcessor.StartAt, States: map.ItemProcessor.States }, taskHandlers: this.machine.taskHandlers }, item);
   }
 
-  private run(definition: unknown, input: Record<string, unknown>): Execution {
+  /** `cutoverDeps` adapts what the cutover handler gets (tests inject faults through it). */
+  private run(
+    machine: { readonly definition: unknown; readonly taskHandlers: SynthesizedMachine['taskHandlers'] },
+    input: Record<string, unknown>,
+    operator?: Operator,
+    cutoverDeps: (d: CutoverDeps) => CutoverDeps = (d) => d,
+  ): Execution {
+    const { definition } = machine;
     const provider: ContextProvider = () => Promise.resolve(this.ctx);
+    const states = (definition as { States: Record<string, { Resource?: string }> }).States;
     const taskResourceLocalHandlers: Record<string, (input: unknown) => Promise<unknown>> = {};
     const retryIntervalOverrides: Record<string, number> = {};
     const inFlight = new Set<Promise<unknown>>();
     let aborted = false;
-    for (const [state, name] of Object.entries(this.machine.taskHandlers)) {
-      if (!(name in makers)) throw new Error(`state ${state} invokes the ${name} handler, which the state machine does not run`);
-      const handler = makers[name as keyof typeof makers](provider);
+    for (const [state, name] of Object.entries(machine.taskHandlers)) {
+      const handler = name === 'cutover' ? makeCutoverHandler(provider, () => cutoverDeps(this.cutoverDeps())) : name in makers ? makers[name as keyof typeof makers](provider) : undefined;
+      if (!handler) throw new Error(`state ${state} invokes the ${name} handler, which the state machine does not run`);
+      // `lambda:invoke.waitForTaskToken`: the call records the token; the state ends at SendTaskSuccess (here: the operator).
+      const waits = states[state]?.Resource?.endsWith('.waitForTaskToken') ?? false;
       taskResourceLocalHandlers[state] = async (taskInput: unknown) => {
         if (aborted) throw new ExecutionAbortedError('States.Aborted', 'the execution was aborted (a Map iteration failed)');
         // `arn:aws:states:::lambda:invoke` sends {FunctionName, Payload} and returns {Payload, StatusCode}.
@@ -184,16 +219,24 @@ export class LocalRuntime {
         const call = handler(payload, invocation);
         inFlight.add(call);
         try {
-          return { StatusCode: 200, Payload: await call };
+          const out = await call;
+          if (!waits) return { StatusCode: 200, Payload: out };
         } finally {
           inFlight.delete(call);
         }
+        const wait = (payload as { wait?: OperatorWait }).wait ?? 'go';
+        if (!operator) throw new Error(`state ${state} waits for the operator (${wait}), and this execution was started without a way to hear them`);
+        await operator(wait);
+        return {};
       };
       retryIntervalOverrides[state] = this.retryIntervalMs;
     }
+    const executionId = randomUUID();
     const sm = stateMachineOf(definition);
     const run = sm.run(input as never, {
       overrides: { taskResourceLocalHandlers: taskResourceLocalHandlers as never, retryIntervalOverrides },
+      // `$$.Task.Token`: one per execution is enough here, where one task at a time waits for it.
+      context: { Task: { Token: `local:${executionId}` }, Execution: { Id: `arn:aws:states:us-east-1:000000000000:execution:local:${executionId}` } },
     });
     let killed = false;
     const settleAll = async () => {
@@ -214,7 +257,7 @@ export class LocalRuntime {
       },
     );
     return {
-      id: randomUUID(),
+      id: executionId,
       result,
       abort: () => {
         aborted = true;

@@ -5,5 +5,4 @@ import { synthesizeInProcess } from './synth.js';
 const chunks: Buffer[] = [];
 for await (const c of process.stdin) chunks.push(c as Buffer);
 const config = parseConfig(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-const { definition, taskHandlers } = synthesizeInProcess(config);
-process.stdout.write(JSON.stringify({ definition, taskHandlers }));
+process.stdout.write(JSON.stringify(synthesizeInProcess(config)));

@@ -57,9 +57,12 @@ function resolve(value: Json, template: Template): string {
   throw new Error(`cannot resolve ${JSON.stringify(value)} in the state machine definition`);
 }
 
-function definitionOf(template: Template): Record<string, Json> {
-  const machines = Object.values(template.Resources).filter((r) => r.Type === 'AWS::StepFunctions::StateMachine');
-  if (machines.length !== 1) throw new Error(`expected one state machine in the template, found ${machines.length}`);
+/** The stack's state machines, by the id of the construct holding each. */
+export type MachineName = 'FullCopy' | 'Cutover';
+
+function definitionOf(template: Template, name: MachineName): Record<string, Json> {
+  const machines = Object.entries(template.Resources).filter(([id, r]) => r.Type === 'AWS::StepFunctions::StateMachine' && id.startsWith(`${name}StateMachine`)).map(([, r]) => r);
+  if (machines.length !== 1) throw new Error(`expected one ${name} state machine in the template, found ${machines.length}`);
   const def = machines[0]!.Properties!.DefinitionString as Json;
   if (typeof def === 'string') return JSON.parse(def) as Record<string, Json>;
   const join = (def as { 'Fn::Join': [string, Json[]] })['Fn::Join'];
@@ -87,12 +90,13 @@ function collectTasks(states: Record<string, Json>, template: Template, out: Rec
 
 /** Synthesizes in this process (~2.5 s and ~300 MB of heap that V8 keeps: prefer `synthesizeStateMachine`). */
 export function synthesizeInProcess(config: MigrationConfig): SynthesizedMachine {
-  return machineOf(synthTemplate(config));
+  const template = synthTemplate(config);
+  return { ...machineOf(template), cutover: machineOf(template, 'Cutover') };
 }
 
-/** The runnable state machine of any synthesized reshard template (e.g. an environment's, `cdk synth -c env=prod`). */
-export function machineOf(template: Template): SynthesizedMachine {
-  const definition = definitionOf(template);
+/** A runnable state machine of any synthesized reshard template (e.g. an environment's, `cdk synth -c env=prod`): the full copy by default. */
+export function machineOf(template: Template, name: MachineName = 'FullCopy'): SynthesizedMachine {
+  const definition = definitionOf(template, name);
   const taskHandlers: Record<string, HandlerName> = {};
   collectTasks(definition.States as Record<string, Json>, template, taskHandlers);
   return { definition, taskHandlers };

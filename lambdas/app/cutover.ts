@@ -7,8 +7,9 @@
  */
 import { unmetConditions, routingFile, type CutoverFacts, type RoutingFile } from '../core/cutover.js';
 import { pausedText } from '../core/ddl.js';
-import { ConfigError, ReshardError } from '../core/errors.js';
-import { SegmentStatus, type CutoverState } from '../core/model.js';
+import { ConfigError, describeError, ReshardError } from '../core/errors.js';
+import { FROZEN_STATUSES, SegmentStatus, type CutoverState } from '../core/model.js';
+import { sleep } from '../core/time.js';
 import { captureServers, serverNames } from '../core/source-layout.js';
 import { detectDialect } from '../adapters/binlog/server.js';
 import { endSession, lockTables, setReadOnly, type HeldLock } from '../adapters/mysql/freeze.js';
@@ -31,11 +32,41 @@ export interface CutoverDeps {
   readonly dead: () => Promise<number>;
   /** With `cutover.freeze: external`: resolves once the operator confirms the application stopped writing. */
   readonly writesStopped?: () => Promise<void>;
+  /**
+   * Runs capture of one source server for at most `budgetMs` (returning at once when another run holds its
+   * lease): where capture otherwise runs only on a schedule (AWS, once a minute), the catch-up keeps it going
+   * so the freeze does not wait for the next scheduled run.
+   */
+  readonly driveCapture?: (server: number, budgetMs: number) => Promise<void>;
   readonly log?: (line: string) => void;
 }
 
+/** Short capture runs back to back on every server until `stop`; the last error of each is kept for the report. */
+function keepCapturing(servers: readonly number[], drive: NonNullable<CutoverDeps['driveCapture']>, until: number) {
+  let stopped = false;
+  const errors = new Map<number, string>();
+  const loops = servers.map(async (server) => {
+    while (!stopped && Date.now() < until) {
+      try {
+        await drive(server, Math.max(1000, Math.min(2000, until - Date.now())));
+        errors.delete(server);
+      } catch (err) {
+        errors.set(server, describeError(err));
+        await sleep(250);
+      }
+    }
+  });
+  return {
+    errors: () => [...errors].map(([server, e]) => `capture of server #${server}: ${e}`),
+    stop: () => {
+      stopped = true;
+      return Promise.all(loops).then(() => undefined);
+    },
+  };
+}
+
 /** What precheck found. */
-async function cutoverFacts(ctx: AppContext, deps: Pick<CutoverDeps, 'dead'>): Promise<CutoverFacts> {
+async function cutoverFacts(ctx: AppContext, deps: Pick<CutoverDeps, 'dead' | 'backlog'>): Promise<CutoverFacts> {
   const { config, store } = ctx;
   const view = await migrationStatus(config, store);
   const names = serverNames(config.source);
@@ -47,7 +78,16 @@ async function cutoverFacts(ctx: AppContext, deps: Pick<CutoverDeps, 'dead'>): P
         return { name: names[server]!, caughtUp, lagSeconds, ...(state?.paused ? { paused: pausedText(server, state.paused) } : {}) };
       })
     : [];
+  // Capture alone within the bound: capture and apply together must reach the sources' positions of now
+  // within it too (an apply that stopped or fell behind shows here, whatever capture's checkpoint says).
+  let endToEndBehind: string | undefined;
+  const lagBound = config.cutover.maxLagSeconds;
+  if (servers.length && servers.every((s) => !s.paused && s.lagSeconds <= lagBound))
+    await waitForCdc(ctx, deps.backlog, Math.max(1000, lagBound * 1000), 100).catch((err: unknown) => {
+      endToEndBehind = describeError(err).replace(/: verification waits for it$/, '');
+    });
   return {
+    ...(endToEndBehind ? { endToEndBehind } : {}),
     tables: view.tables.map((t) => ({
       table: t.table,
       copyDone: t.segments.length > 0 && t.segments.every((s) => s.status === SegmentStatus.DONE),
@@ -78,7 +118,7 @@ export async function runCutover(ctx: AppContext, deps: CutoverDeps, opts: { dry
   const unmet = unmetConditions(await cutoverFacts(ctx, deps), c.maxLagSeconds);
   if (unmet.length) throw new CutoverRefusedError('cut-over refused: these conditions do not hold', unmet);
   const previous = await store.getCutover(config.migrationId);
-  if (previous && ['FROZEN', 'CATCHING_UP', 'CHECKING'].includes(previous.status))
+  if (previous && FROZEN_STATUSES.includes(previous.status))
     throw new CutoverRefusedError(`a cut-over started ${new Date(previous.startedAt).toISOString()} is ${previous.status}: if its process died, run reshard cutover --abort first`);
   // Every source server holding a migrated table (those capture reads), in order, with its tables.
   const servers = captureServers(config);
@@ -106,6 +146,7 @@ export async function runCutover(ctx: AppContext, deps: CutoverDeps, opts: { dry
     if (c.freeze === 'read-only') await Promise.all(servers.map((s, i) => setReadOnly(ctx.sources[s]!, dialects[i]!, false)));
   };
   let frozenAt = 0;
+  let stopCapturing: (() => Promise<void>) | undefined;
   try {
     // Recorded before freezing: whatever happens next, --abort knows what to thaw.
     await store.putCutover(config.migrationId, state);
@@ -125,7 +166,17 @@ export async function runCutover(ctx: AppContext, deps: CutoverDeps, opts: { dry
     await store.putCutover(config.migrationId, state);
     log(`frozen (${c.freeze}) at ${positions.map((p) => `${names[p.server]} ${p.position.file}:${p.position.position}`).join(', ')}; catching up…`);
     const remaining = c.freezeTimeoutSeconds * 1000 - (Date.now() - frozenAt);
-    await waitForCdc(ctx, deps.backlog, Math.max(1, remaining), 100, () => Promise.resolve(positions));
+    const capturing = deps.driveCapture ? keepCapturing(servers, deps.driveCapture, frozenAt + c.freezeTimeoutSeconds * 1000) : undefined;
+    // Not awaited before the thaw: a capture run in progress ends on its own within its short budget.
+    stopCapturing = capturing?.stop;
+    try {
+      await waitForCdc(ctx, deps.backlog, Math.max(1, remaining), 100, () => Promise.resolve(positions));
+    } catch (err) {
+      const why = capturing?.errors() ?? [];
+      throw why.length ? new CutoverFailedError(`${describeError(err)}; ${why.join('; ')}`, { cause: err }) : err;
+    } finally {
+      void capturing?.stop();
+    }
     state = { ...state, status: 'CHECKING' };
     await store.putCutover(config.migrationId, state);
     let rowsChecked = 0;
@@ -137,11 +188,13 @@ export async function runCutover(ctx: AppContext, deps: CutoverDeps, opts: { dry
     const routing = routingFile(config, positions.map((p) => ({ server: names[p.server]!, position: p.position })), Date.now());
     await thaw();
     const freezeMs = Date.now() - frozenAt;
-    await store.putCutover(config.migrationId, { ...state, status: 'DONE', freezeMs, rowsChecked });
+    await store.putCutover(config.migrationId, { ...state, status: 'DONE', freezeMs, rowsChecked, routing });
+    await stopCapturing?.();
     return { dryRun: false, steps, freezeMs, rowsChecked, routing };
   } catch (err) {
     // Never leave the source frozen.
     await thaw();
+    await stopCapturing?.();
     const error = err instanceof Error ? err.message : String(err);
     await store.putCutover(config.migrationId, { ...state, status: 'FAILED', error, ...(frozenAt ? { freezeMs: Date.now() - frozenAt } : {}) }).catch(() => undefined);
     if (err instanceof ReshardError && !(err instanceof CutoverFailedError) && frozenAt === 0) throw err;
@@ -158,7 +211,7 @@ export async function abortCutover(ctx: AppContext): Promise<{ thawed: string[] 
   const state = await store.getCutover(config.migrationId);
   if (!state) return { thawed: [] };
   const thawed: string[] = [];
-  if (['FROZEN', 'CATCHING_UP', 'CHECKING', 'FAILED'].includes(state.status)) {
+  if ([...FROZEN_STATUSES, 'FAILED'].includes(state.status)) {
     for (const s of state.servers) {
       const pool = ctx.sources[s.server]!;
       if (state.freeze === 'lock' && s.lockSession !== undefined) {
@@ -170,6 +223,38 @@ export async function abortCutover(ctx: AppContext): Promise<{ thawed: string[] 
       }
     }
     if (state.status !== 'FAILED') await store.putCutover(config.migrationId, { ...state, status: 'ABORTED' });
+  } else if (OPERATOR_STATUSES.includes(state.status)) {
+    await store.putCutover(config.migrationId, { ...state, status: 'ABORTED' });
   }
   return { thawed };
+}
+
+/** What the cut-over waits for from the operator: the go (`cutover.postpone`), or the confirmation that writes stopped (`freeze: external`). */
+export type OperatorWait = 'go' | 'writes-stopped';
+
+const OPERATOR_STATUSES: readonly CutoverState['status'][] = ['READY', 'AWAITING_WRITES_STOPPED'];
+
+/**
+ * Records that the cut-over waits for the operator, with nothing frozen: READY (for the go) or
+ * AWAITING_WRITES_STOPPED, with the task token that resumes the execution on AWS.
+ */
+export async function awaitOperator(ctx: AppContext, wait: OperatorWait, resume: { taskToken?: string; execution?: string } = {}): Promise<CutoverState> {
+  const { config, store } = ctx;
+  const names = serverNames(config.source);
+  const state: CutoverState = {
+    status: wait === 'go' ? 'READY' : 'AWAITING_WRITES_STOPPED',
+    freeze: config.cutover.freeze,
+    startedAt: Date.now(),
+    servers: captureServers(config).map((s) => ({ server: s, name: names[s]! })),
+    ...(resume.taskToken ? { taskToken: resume.taskToken } : {}),
+    ...(resume.execution ? { execution: resume.execution } : {}),
+  };
+  await store.putCutover(config.migrationId, state);
+  return state;
+}
+
+/** The cut-over waiting for the operator, if one is (`reshard cutover --go` resumes it). */
+export async function waitingCutover(ctx: Pick<AppContext, 'config' | 'store'>): Promise<CutoverState | undefined> {
+  const state = await ctx.store.getCutover(ctx.config.migrationId);
+  return state && OPERATOR_STATUSES.includes(state.status) ? state : undefined;
 }

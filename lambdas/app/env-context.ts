@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
-import { ConfigError } from '../core/errors.js';
+import { ConfigError, LeaseHeldError } from '../core/errors.js';
 import { formatIssues } from '../core/config.js';
 import { RuntimeEnv, secretsMapSchema, type SecretsMap } from '../core/runtime-env.js';
 import { parseConfigText } from './load-config.js';
@@ -25,6 +25,8 @@ import type { MigrationConfig } from '../core/config.js';
 import type { AppContext } from './context.js';
 import { ChangeQueue, sqsClient } from '../adapters/sqs.js';
 import { waitForCdc } from './settle.js';
+import { captureRun, sourceBinlogReader } from './capture.js';
+import type { CutoverDeps } from './cutover.js';
 
 let cached: Promise<AppContext> | undefined;
 
@@ -126,4 +128,27 @@ export async function loadSecrets(secrets: SecretsMap, read: (secretId: string) 
     if (login.username) env[`${name}_USERNAME`] = login.username;
     else delete env[`${name}_USERNAME`];
   });
+}
+
+/**
+ * What a deployed cut-over needs besides its context: the change queue's backlog, the DLQ's depth
+ * (RESHARD_DLQ_URL), and capture runs of its own during the catch-up (the scheduled ones start once a minute).
+ */
+export function envCutoverDeps(env: NodeJS.ProcessEnv = process.env): CutoverDeps {
+  const queue = envChangeQueue(env);
+  const dlqUrl = env[RuntimeEnv.dlqUrl];
+  if (!dlqUrl) throw new ConfigError(`set ${RuntimeEnv.dlqUrl} (the change queue's DLQ)`);
+  return {
+    backlog: () => queue.backlog(),
+    dead: async () => (await queue.depth(dlqUrl)).visible,
+    driveCapture: async (server, budgetMs) => {
+      const ctx = await envContext();
+      try {
+        await captureRun(ctx, { queue, read: sourceBinlogReader(ctx.config, server) }, { owner: `${ctx.workerId}:cutover`, budgetMs, server });
+      } catch (err) {
+        // A scheduled run is reading this server: it goes on past the freeze's position by itself.
+        if (!(err instanceof LeaseHeldError)) throw err;
+      }
+    },
+  };
 }

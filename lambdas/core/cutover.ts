@@ -18,6 +18,11 @@ export interface CutoverFacts {
   }[];
   /** Capture of each source server (with CDC). */
   readonly servers: readonly { readonly name: string; readonly lagSeconds: number; readonly caughtUp: boolean; readonly paused?: string | undefined }[];
+  /**
+   * Set when capture is within the lag bound but capture and apply together did not reach the sources'
+   * positions of the precheck within `maxLagSeconds`: what was still behind.
+   */
+  readonly endToEndBehind?: string | undefined;
   /** Change messages in the DLQ. */
   readonly dead: number;
   readonly cdcEnabled: boolean;
@@ -39,6 +44,7 @@ export function unmetConditions(f: CutoverFacts, maxLagSeconds: number): string[
     else if (s.lagSeconds === Infinity) out.push(`source ${s.name}: CDC has not caught up with the source yet`);
     else if (s.lagSeconds > maxLagSeconds) out.push(`source ${s.name}: CDC is ${s.lagSeconds.toFixed(1)} s behind, over cutover.maxLagSeconds ${maxLagSeconds}`);
   }
+  if (f.endToEndBehind) out.push(`CDC is more than ${maxLagSeconds} s behind end to end (over cutover.maxLagSeconds): ${f.endToEndBehind}`);
   if (f.dead) out.push(`${f.dead} change message(s) in the DLQ: changes that never reached the targets (see docs/operations.md, poison change messages)`);
   return out;
 }

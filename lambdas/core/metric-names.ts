@@ -13,7 +13,7 @@ export const METRICS_SERVICE = 'reshard';
 export const MIGRATION_DIMENSION = 'migrationId';
 
 /** CloudWatch units used here (the strings Powertools' `MetricUnit` and CloudWatch share). */
-export const MetricUnits = { Count: 'Count', Seconds: 'Seconds' } as const;
+export const MetricUnits = { Count: 'Count', Seconds: 'Seconds', Milliseconds: 'Milliseconds' } as const;
 export type MetricUnitName = (typeof MetricUnits)[keyof typeof MetricUnits];
 
 export interface MetricDefinition {
@@ -39,6 +39,7 @@ export const Metric = {
   dirtyRows: def('DirtyRows', 'Count', 'verify', 'rows found missing, different or extra by verification'),
   rowsRepaired: def('RowsRepaired', 'Count', 'verify', 'rows rewritten or removed by verification repair'),
   tablesComplete: def('TablesComplete', 'Count', 'finalize', 'tables reported complete by finalize'),
+  cutoverFreezeMs: def('CutoverFreezeMs', 'Milliseconds', 'cutover', 'how long a cut-over kept writes to the source frozen (published at the thaw, whether the switch succeeded or failed)'),
 } as const satisfies Record<string, MetricDefinition>;
 
 /** The extra dimension of a capture's metrics for source server n > 0 of a sharded source (server 0 has none). */

@@ -5,6 +5,7 @@
 import type { LiteralKind } from './sql.js';
 import type { KeyKind } from './segments.js';
 import type { BinlogPosition } from './position.js';
+import type { RoutingFile } from './cutover.js';
 
 /** A table row as mysql2 reads it (see poolOptions in adapters/mysql.ts): column name → value. */
 export type Row = Record<string, unknown>;
@@ -191,13 +192,30 @@ export function segmentOutcome(batches: readonly Pick<VerifyBatchState, 'status'
 }
 
 /**
+ * Where a cut-over stands: READY and AWAITING_WRITES_STOPPED wait for the operator with nothing frozen;
+ * FROZEN, CATCHING_UP and CHECKING hold the source's writes; DONE, FAILED and ABORTED are final.
+ */
+export type CutoverStatus = 'READY' | 'AWAITING_WRITES_STOPPED' | 'FROZEN' | 'CATCHING_UP' | 'CHECKING' | 'DONE' | 'FAILED' | 'ABORTED';
+
+/** Statuses in which the source's writes may be frozen. */
+export const FROZEN_STATUSES: readonly CutoverStatus[] = ['FROZEN', 'CATCHING_UP', 'CHECKING'];
+
+/**
  * The cut-over of a migration (`CUTOVER` item): where it stands, how writes were frozen and where to thaw
  * them (`reshard cutover --abort` reads it when the process that froze them died).
  */
 export interface CutoverState {
-  readonly status: 'FROZEN' | 'CATCHING_UP' | 'CHECKING' | 'DONE' | 'FAILED' | 'ABORTED';
+  readonly status: CutoverStatus;
   readonly freeze: 'lock' | 'read-only' | 'external';
   readonly startedAt: number;
+  /**
+   * While the cut-over waits for the operator (READY: the go; WRITES_STOPPED?: the confirmation that the
+   * application stopped writing): the Step Functions task token that resumes it (on AWS), and the execution.
+   */
+  readonly taskToken?: string;
+  readonly execution?: string;
+  /** Once DONE: the routing of the new layout the application uses from now on. */
+  readonly routing?: RoutingFile;
   /** Per source server: the lock's session (freeze `lock`) and the binlog position once frozen. */
   readonly servers: readonly { readonly server: number; readonly name: string; readonly lockSession?: number; readonly position?: BinlogPosition }[];
   readonly frozenAt?: number;

@@ -21,6 +21,8 @@ export const RuntimeEnv = {
   secrets: 'RESHARD_SECRETS',
   /** The change queue URL: capture sends to it; verification and finalize read its depth to wait for CDC. */
   queueUrl: 'RESHARD_QUEUE_URL',
+  /** The change queue's DLQ URL: the cut-over's precheck reads its depth. */
+  dlqUrl: 'RESHARD_DLQ_URL',
   /**
    * A custom routing module bundled with the code (relative to the code root): replaces the config's
    * `routing.module`, which names the file on the machine that deployed it.

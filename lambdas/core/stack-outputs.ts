@@ -4,6 +4,7 @@ export const StackOutputs = {
   changeQueue: 'ChangeQueueUrl',
   deadLetterQueue: 'DeadLetterQueueUrl',
   fullCopyStateMachine: 'FullCopyStateMachineArn',
+  cutoverStateMachine: 'CutoverStateMachineArn',
   dashboard: 'DashboardUrl',
 } as const;
 export type StackOutputKey = (typeof StackOutputs)[keyof typeof StackOutputs];

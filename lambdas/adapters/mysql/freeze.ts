@@ -27,11 +27,12 @@ export async function lockTables(pool: Pool, tables: readonly { database: string
     const held = conn;
     return {
       sessionId: Number(row!.id),
+      // The session ends with the lock (never back to the pool): an abort that kills its id later cannot hit another user of it.
       release: async () => {
         try {
           await held.query('UNLOCK TABLES');
         } finally {
-          held.release();
+          held.destroy();
         }
       },
     };

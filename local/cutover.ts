@@ -1,0 +1,48 @@
+/**
+ * The local cut-over's operator: a postponed cut-over (or one waiting for the writes-stopped confirmation)
+ * waits while a flag file in the state directory exists, as gh-ost's postpone flag file does;
+ * `reshard cutover --go` (or deleting the file) lets it go on.
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ReshardError } from '../lambdas/core/errors.js';
+import type { OperatorWait } from '../lambdas/app/cutover.js';
+import { sleep } from '../lambdas/core/time.js';
+import { processAlive } from './leases.js';
+
+/** The flag file of a migration's state directory. */
+export function waitFlag(stateDir: string): string {
+  return join(stateDir, 'cutover.waiting');
+}
+
+/** Writes the flag, says how to go on, and resolves once the flag is gone. */
+export async function operatorWait(flag: string, wait: OperatorWait, configPath: string, log: (line: string) => void = console.log, pollMs = 200): Promise<void> {
+  mkdirSync(join(flag, '..'), { recursive: true });
+  writeFileSync(flag, JSON.stringify({ pid: process.pid, wait, since: new Date().toISOString() }) + '\n');
+  log(
+    wait === 'go'
+      ? `ready to switch: nothing is frozen, CDC keeps following the binlog. To switch: reshard cutover --go -c ${configPath} (or delete ${flag})`
+      : `waiting for the application to stop writing to the source tables. Once it has: reshard cutover --go -c ${configPath} (or delete ${flag})`,
+  );
+  while (existsSync(flag)) await sleep(pollMs);
+  log(wait === 'go' ? 'go received: switching' : 'writes stopped: switching');
+}
+
+/** `reshard cutover --go`: removes the flag a waiting local cut-over watches. */
+export function goLocal(stateDir: string): string {
+  const flag = waitFlag(stateDir);
+  if (!existsSync(flag)) throw new ReshardError(`no local cut-over waits in ${stateDir} (start one with reshard cutover; a deployed one: --go --stack <name>)`);
+  const { pid, wait } = JSON.parse(readFileSync(flag, 'utf8')) as { pid: number; wait: OperatorWait };
+  rmSync(flag, { force: true });
+  if (!processAlive(pid)) throw new ReshardError(`the cut-over that waited in ${stateDir} (pid ${pid}) is gone; its flag was removed: start a new one with reshard cutover`);
+  return wait === 'go' ? `go sent to the cut-over ready to switch (pid ${pid})` : `told the cut-over (pid ${pid}) that writes stopped`;
+}
+
+/**
+ * The error a failed local Cutover execution reports: the task's own (a refusal with its reasons, a
+ * failure after the thaw), found in the execution error's causes, else the execution error itself.
+ */
+export function cutoverError(err: unknown): unknown {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) if (e instanceof ReshardError) return e;
+  return err;
+}

@@ -1,0 +1,150 @@
+/**
+ * The synthesized Cutover state machine, run by the local runtime over real MariaDB: a switch under live
+ * writes; a postponed cut-over that waits ready to switch (nothing frozen, CDC following) until the go; an
+ * external freeze that waits for the operator's confirmation; a failed switch that ends in CutoverFailed with
+ * the source thawed; and `{abort: true}`, which only thaws.
+ */
+import { describe, expect, it } from 'vitest';
+import { LocalRuntime, type Operator } from '../../local/runtime.js';
+import { seedOrders } from '../../local/seed.js';
+import { checkAll } from '../../local/checksum.js';
+import { parseConfig, type MigrationConfig } from '../../lambdas/core/config.js';
+import { runCutover } from '../../lambdas/app/cutover.js';
+import { cutoverError } from '../../local/cutover.js';
+import type { CutoverDeps, OperatorWait } from '../../lambdas/app/cutover.js';
+import { integrationSuite } from '../helpers/suite.js';
+
+const suite = integrationSuite({ databases: 2, tablesPerDb: 2, segments: 2, concurrency: 2, items: false });
+
+function cutoverConfig(name: string, cutover: Record<string, unknown> = {}): MigrationConfig {
+  const base = suite.config(name);
+  return parseConfig({ ...base, cdc: { enabled: true, serverId: 60_000 + Math.floor(Math.random() * 100_000), applyConcurrency: 2 }, cutover });
+}
+
+/** 1,200 orders copied and verified with CDC on; `fn` runs while CDC keeps going. */
+async function migrated(config: MigrationConfig, fn: (rt: LocalRuntime, src: string) => Promise<void>): Promise<void> {
+  await seedOrders(suite.pool, config.source.database!, { orders: 1200, itemsPerOrder: 0, seed: 5 });
+  const rt = await LocalRuntime.start({ config, dynamo: suite.dynamo, retryIntervalMs: 100 });
+  try {
+    rt.cdc!.start();
+    await rt.execute().result;
+    await rt.cdc!.drain(60_000);
+    await fn(rt, `\`${config.source.database!}\`.order_info`);
+  } finally {
+    await rt.close();
+  }
+}
+
+/** Writes to the source until stopped; `count()` is how many went through. */
+function liveWriter(src: string) {
+  let writing = true;
+  let writes = 0;
+  const done = (async () => {
+    for (let i = 0; writing; i++) {
+      await suite.pool.query(`UPDATE ${src} SET remark = ?, update_time = NOW(6) WHERE id = ?`, [`live ${i}`, 1 + (i % 1200)]);
+      writes++;
+    }
+  })();
+  return { count: () => writes, stop: async () => ((writing = false), await done) };
+}
+
+/** An operator the test answers: `waiting` lists what it was asked, `answer()` resolves the pending ask. */
+function testOperator() {
+  const waiting: OperatorWait[] = [];
+  let release: () => void = () => undefined;
+  const operator: Operator = (wait) => {
+    waiting.push(wait);
+    return new Promise<void>((r) => (release = r));
+  };
+  return { operator, waiting, answer: () => release() };
+}
+
+type Switched = { precheck: { postpone: boolean; freeze: string; steps: string[] }; switch: { freezeMs: number; rowsChecked: number; routing: { migrationId: string } } };
+
+describe('the Cutover state machine', () => {
+  it('switches under live writes: Precheck → Switch → Switched, with the routing; the targets equal the source', async () => {
+    const config = cutoverConfig('cm_ok');
+    await migrated(config, async (rt, src) => {
+      const writer = liveWriter(src);
+      let out: Switched;
+      try {
+        await new Promise((r) => setTimeout(r, 300));
+        await rt.cdc!.catchUp(30_000);
+        out = (await rt.executeCutover().result) as Switched;
+      } finally {
+        await writer.stop();
+      }
+      expect(out.precheck).toMatchObject({ postpone: false, freeze: 'lock' });
+      expect(out.switch).toMatchObject({ rowsChecked: 1200, routing: { migrationId: config.migrationId } });
+      expect(out.switch.freezeMs).toBeGreaterThan(0);
+      expect(await rt.store.getCutover(config.migrationId)).toMatchObject({ status: 'DONE', routing: { migrationId: config.migrationId } });
+      await rt.cdc!.drain(30_000);
+      const [check] = await checkAll(config, suite.pool, [suite.pool]);
+      expect(check!.match).toBe(true);
+    });
+  });
+
+  it('postponed: waits READY with nothing frozen while CDC follows live writes, then switches on the go', async () => {
+    const config = cutoverConfig('cm_post', { postpone: true });
+    await migrated(config, async (rt, src) => {
+      const op = testOperator();
+      const execution = rt.executeCutover({}, op.operator);
+      execution.result.catch(() => undefined);
+      await expect.poll(() => op.waiting, { timeout: 30_000 }).toEqual(['go']);
+      expect(await rt.store.getCutover(config.migrationId)).toMatchObject({ status: 'READY', taskToken: expect.stringMatching(/^local:/) });
+      // Nothing is frozen: writes go through, and CDC brings them over.
+      const conn = await suite.pool.getConnection();
+      try {
+        await conn.query('SET SESSION lock_wait_timeout = 2');
+        await conn.query(`UPDATE ${src} SET remark = 'while ready' WHERE id = 7`);
+      } finally {
+        conn.release();
+      }
+      await rt.cdc!.catchUp(30_000);
+      op.answer();
+      const out = (await execution.result) as Switched;
+      expect(out.precheck.postpone).toBe(true);
+      expect(out.switch.rowsChecked).toBe(1200);
+      expect(await rt.store.getCutover(config.migrationId)).toMatchObject({ status: 'DONE' });
+    });
+  });
+
+  it('freeze external: waits for the confirmation that writes stopped, then switches', async () => {
+    const config = cutoverConfig('cm_ext', { freeze: 'external' });
+    await migrated(config, async (rt) => {
+      const op = testOperator();
+      const execution = rt.executeCutover({}, op.operator);
+      execution.result.catch(() => undefined);
+      await expect.poll(() => op.waiting, { timeout: 30_000 }).toEqual(['writes-stopped']);
+      expect(await rt.store.getCutover(config.migrationId)).toMatchObject({ status: 'AWAITING_WRITES_STOPPED' });
+      op.answer();
+      await expect(execution.result).resolves.toMatchObject({ switch: { rowsChecked: 1200 } });
+      expect(await rt.store.getCutover(config.migrationId)).toMatchObject({ status: 'DONE', freeze: 'external' });
+    });
+  });
+
+  it('a switch whose catch-up runs out of time ends in CutoverFailed, the source thawed; a refused precheck fails with its reasons', async () => {
+    const config = cutoverConfig('cm_fail', { freezeTimeoutSeconds: 1 });
+    await migrated(config, async (rt, src) => {
+      // Once frozen, the queue never drains (as if apply had stopped): catch-up cannot finish.
+      const stuck = (d: CutoverDeps): CutoverDeps => ({ ...d, backlog: async () => ((await rt.store.getCutover(config.migrationId))?.status === 'CATCHING_UP' ? 1 : d.backlog()) });
+      const err = await rt.executeCutover({}, undefined, stuck).result.then(() => 'switched', (e: unknown) => e);
+      expect(String(err)).toMatch(/CutoverFailedError|cut-over failed after the freeze, and the source was thawed/);
+      expect(await rt.store.getCutover(config.migrationId)).toMatchObject({ status: 'FAILED', error: expect.stringMatching(/within 1 s/) });
+      const conn = await suite.pool.getConnection();
+      try {
+        await conn.query('SET SESSION lock_wait_timeout = 2');
+        await conn.query(`UPDATE ${src} SET remark = 'after the thaw' WHERE id = 3`);
+      } finally {
+        conn.release();
+      }
+      // Apply stops, so CDC is behind: the next cut-over is refused before anything is frozen.
+      await rt.cdc!.poller.stop();
+      await suite.pool.query(`UPDATE ${src} SET remark = 'never applied' WHERE id = 2`);
+      const refused = cutoverError(await rt.executeCutover().result.then(() => 'switched', (e: unknown) => e));
+      expect(String((refused as Error).message)).toMatch(/cut-over refused/);
+      expect(String((refused as Error).message)).toMatch(/CDC is more than 5 s behind end to end .* message\(s\) waiting/);
+      await expect(runCutover(rt.ctx, { backlog: () => rt.cdc!.queue.backlog(), dead: async () => 0 }, { dryRun: true })).rejects.toThrow(/cut-over refused/);
+    });
+  });
+});
