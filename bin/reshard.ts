@@ -20,7 +20,7 @@ import { runShardedDemo } from '../local/demo-sharded.js';
 import { verifyTable } from '../lambdas/app/verify.js';
 import { resolveDdl, type DdlAction } from '../lambdas/app/ddl.js';
 import { abortCutover, runCutover, waitingCutover, type OperatorWait } from '../lambdas/app/cutover.js';
-import { cutoverError, goLocal, operatorWait, waitFlag } from '../local/cutover.js';
+import { cutoverError, followCutover, goLocal, operatorWait, waitFlag } from '../local/cutover.js';
 import { SFNClient, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { gatherReport } from '../lambdas/app/report.js';
 import { renderReport } from '../local/report-html.js';
@@ -299,9 +299,14 @@ program
           if (wait === 'writes-stopped' && opts.writesStopped) return;
           await operatorWait(flag, wait, opts.config);
         };
-        const out = (await rt.executeCutover({}, operator).result.catch((err: unknown) => {
-          throw cutoverError(err);
-        })) as { precheck: { steps: string[] }; switch: { freezeMs: number; rowsChecked: number; routing: unknown } };
+        const steps = followCutover(rt.store, config.migrationId);
+        const out = (await rt.executeCutover({}, operator).result.then(
+          async (o) => (await steps.stop(), o),
+          async (err: unknown) => {
+            await steps.stop();
+            throw cutoverError(err);
+          },
+        )) as { precheck: { steps: string[] }; switch: { freezeMs: number; rowsChecked: number; routing: unknown } };
         for (const s of out.precheck.steps) console.log(s);
         await writeFile(opts.routingFile, JSON.stringify(out.switch.routing, null, 2) + '\n');
         console.log(`switched: writes were frozen ${out.switch.freezeMs} ms, ${out.switch.rowsChecked} rows checked; the routing of the new layout is in ${opts.routingFile}`);

@@ -6,9 +6,11 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ReshardError } from '../lambdas/core/errors.js';
-import type { OperatorWait } from '../lambdas/app/cutover.js';
+import { CutoverFailedError, type OperatorWait } from '../lambdas/app/cutover.js';
 import { sleep } from '../lambdas/core/time.js';
 import { processAlive } from './leases.js';
+import type { CutoverState } from '../lambdas/core/model.js';
+import type { StateStore } from '../lambdas/adapters/state-store.js';
 
 /** The flag file of a migration's state directory. */
 export function waitFlag(stateDir: string): string {
@@ -39,10 +41,51 @@ export function goLocal(stateDir: string): string {
 }
 
 /**
- * The error a failed local Cutover execution reports: the task's own (a refusal with its reasons, a
- * failure after the thaw), found in the execution error's causes, else the execution error itself.
+ * The error a failed local Cutover execution reports: the task's own (a refusal with its reasons), found in
+ * the execution error's causes; for an execution that ended in its Fail state (CutoverFailed, reached only
+ * after UnfreezeAfterFailure), the switch's error; else the execution error itself.
  */
 export function cutoverError(err: unknown): unknown {
-  for (let e: unknown = err; e instanceof Error; e = e.cause) if (e instanceof ReshardError) return e;
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (e instanceof ReshardError) return e;
+    if (e.constructor.name === 'FailStateError') {
+      const why = e.message.replace(/^cut-over failed( after the freeze)?, and the source was thawed: /, '');
+      return new CutoverFailedError(`cut-over failed, and the source was thawed: ${e.name === 'Error' ? '' : `${e.name}: `}${why}`, { cause: err });
+    }
+  }
   return err;
+}
+
+const STEP_TEXT: Partial<Record<CutoverState['status'], string>> = {
+  READY: 'precheck passed; ready to switch',
+  AWAITING_WRITES_STOPPED: 'precheck passed; waiting for the application to stop writing',
+  FROZEN: 'freezing writes to the source tables (once in-flight transactions end)',
+  CATCHING_UP: 'frozen; capture and apply catching up to the positions of the freeze',
+  CHECKING: 'caught up; checking every table while frozen',
+  DONE: 'switched and thawed',
+  FAILED: 'failed; the source was thawed',
+};
+
+/** Prints each step of a running cut-over as its `CUTOVER` item changes (polled every `pollMs`); `stop` ends it. */
+export function followCutover(store: Pick<StateStore, 'getCutover'>, migrationId: string, log: (line: string) => void = console.log, pollMs = 250): { stop(): Promise<void> } {
+  let last = '';
+  let stopped = false;
+  const started = Date.now();
+  const loop = (async () => {
+    while (!stopped) {
+      const state = await store.getCutover(migrationId).catch(() => undefined);
+      if (state && state.updatedAt !== undefined && state.updatedAt >= started && state.status !== last) {
+        last = state.status;
+        const text = STEP_TEXT[state.status];
+        if (text) log(`cut-over: ${text}`);
+      }
+      await sleep(pollMs);
+    }
+  })();
+  return {
+    stop: async () => {
+      stopped = true;
+      await loop;
+    },
+  };
 }

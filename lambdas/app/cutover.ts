@@ -154,7 +154,7 @@ export async function runCutover(ctx: AppContext, deps: CutoverDeps, opts: { dry
       for (const s of servers) locks.push(await lockTables(ctx.sources[s]!, tablesOf.get(s)!, c.freezeTimeoutSeconds));
       state = { ...state, servers: state.servers.map((x, i) => ({ ...x, lockSession: locks[i]!.sessionId })) };
     } else if (c.freeze === 'read-only') {
-      await Promise.all(servers.map((s, i) => setReadOnly(ctx.sources[s]!, dialects[i]!, true)));
+      await Promise.all(servers.map((s, i) => setReadOnly(ctx.sources[s]!, dialects[i]!, true, c.freezeTimeoutSeconds)));
     } else {
       if (!deps.writesStopped) throw new ConfigError('cutover.freeze is external: the operator must confirm that the application stopped writing');
       await deps.writesStopped();

@@ -42,13 +42,22 @@ export async function lockTables(pool: Pool, tables: readonly { database: string
   }
 }
 
-/** Turns the server's read-only switch on or off (`super_read_only` on MySQL, `read_only` on MariaDB). */
-export async function setReadOnly(pool: Pool, dialect: Dialect, on: boolean): Promise<void> {
+/**
+ * Turns the server's read-only switch on or off (`super_read_only` on MySQL, `read_only` on MariaDB). Turning
+ * it on waits for sessions holding table locks or committing; that wait ends after `waitSeconds` with an error.
+ */
+export async function setReadOnly(pool: Pool, dialect: Dialect, on: boolean, waitSeconds = 30): Promise<void> {
   const variable = readOnlyVariable(dialect);
+  let conn: PoolConnection | undefined;
   try {
-    await pool.query(`SET GLOBAL ${variable} = ${on ? 'ON' : 'OFF'}`);
+    conn = await pool.getConnection();
+    await conn.query(`SET SESSION lock_wait_timeout = ${Math.max(1, Math.ceil(waitSeconds))}`);
+    await conn.query(`SET GLOBAL ${variable} = ${on ? 'ON' : 'OFF'}`);
   } catch (err) {
     throw dbError(err, `SET GLOBAL ${variable} = ${on ? 'ON' : 'OFF'}`);
+  } finally {
+    // The session's lock_wait_timeout stays with it: never back to the pool.
+    conn?.destroy();
   }
 }
 
