@@ -10,7 +10,7 @@ describe('migrationConfig.ssmKmsKey', () => {
   it('lets every function decrypt the parameter with that key, via SSM only', async () => {
     const { template } = await synthEnvironment('staging', (env) => ({ ...env, settings: { ...env.settings, migrationConfig: { ...env.settings.migrationConfig, ssmKmsKey: KEY } } }));
     const functions = [...handlerFunctions(template).values()];
-    expect(functions).toHaveLength(6);
+    expect(functions).toHaveLength(7);
     for (const f of functions) {
       const decrypt = (statementsOf(template, f.id) as Statement[]).filter(decryptsViaSsm);
       expect(decrypt).toEqual([expect.objectContaining({ Effect: 'Allow', Resource: KEY, Condition: { StringEquals: { 'kms:ViaService': 'ssm.eu-west-1.amazonaws.com' } } })]);

@@ -58,7 +58,7 @@ describe('custom routing on AWS', () => {
     const stack = new ReshardStack(app, env.stackName, stackPropsFor(env));
     const template = Template.fromStack(stack);
     const fns = handlerFunctions(template);
-    expect(fns.size).toBe(6);
+    expect(fns.size).toBe(7);
     for (const [, f] of fns) expect((f.props.Environment as { Variables: Record<string, unknown> }).Variables[RuntimeEnv.routingModule]).toBe(BUNDLED_ROUTER_FILE);
 
     // Every handler's code directory holds the bundled router beside its index.mjs.
@@ -67,7 +67,7 @@ describe('custom routing on AWS', () => {
       .filter((d) => d.startsWith('asset.'))
       .map((d) => join(outdir, d))
       .filter((d) => existsSync(join(d, 'index.mjs')));
-    expect(codeDirs).toHaveLength(6);
+    expect(codeDirs).toHaveLength(7);
     for (const d of codeDirs) expect(existsSync(join(d, BUNDLED_ROUTER_FILE))).toBe(true);
 
     // As a handler loads it: the config's module replaced by the bundled file under the code root.

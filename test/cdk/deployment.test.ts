@@ -5,7 +5,18 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { actionsOf, buildEnvironment, customMetric, ENVIRONMENTS, handlerFunctions, statementsOf, synthEnvironment, type SynthesizedEnvironment } from '../helpers/cdk.js';
+import {
+  actionsOf,
+  buildEnvironment,
+  customMetric,
+  ENVIRONMENTS,
+  handlerFunctions,
+  stateMachineOf,
+  StateMachineIds,
+  statementsOf,
+  synthEnvironment,
+  type SynthesizedEnvironment,
+} from '../helpers/cdk.js';
 import { DATABASE_HANDLERS, HANDLERS } from '../../lib/reshard-stack.js';
 import { States } from '../../lib/full-copy-state-machine.js';
 import { Metric } from '../../lambdas/core/metric-names.js';
@@ -92,8 +103,7 @@ describe.each(ENVIRONMENTS)('the %s stack', (name) => {
   });
 
   it('runs the segment Map with the configured MaxConcurrency', () => {
-    const [, machine] = only(t().findResources('AWS::StepFunctions::StateMachine') as Record<string, Resource>);
-    const text = resolvedJson(machine.Properties.DefinitionString);
+    const text = resolvedJson(stateMachineOf(t(), StateMachineIds.fullCopy).props.DefinitionString);
     const expected = s().env.settings.concurrency.mapMaxConcurrency ?? s().env.migration.copy.concurrency;
     expect(text).toContain(`\\"${States.map}\\":{\\"Type\\":\\"Map\\"`);
     expect(text).toContain(`\\"MaxConcurrency\\":${expected}`);
@@ -150,10 +160,11 @@ describe.each(ENVIRONMENTS)('the %s stack', (name) => {
     }
   });
 
-  it('lets capture send to the change queue and apply only consume it', () => {
+  it('lets capture send to the change queue and apply only consume it; the cut-over sends and reads both depths, nothing more', () => {
     const { changesId, dlqId } = queues(t());
     const fns = handlerFunctions(t());
-    const sqsActions = (handler: string) => actionsOf(statementsOf(t(), fns.get(handler)!.id).filter((st) => actionsOf([st]).some((a) => a.startsWith('sqs:'))));
+    const sqsStatements = (handler: string) => statementsOf(t(), fns.get(handler)!.id).filter((st) => actionsOf([st]).some((a) => a.startsWith('sqs:')));
+    const sqsActions = (handler: string) => actionsOf(sqsStatements(handler));
     expect(sqsActions('capture')).toContain('sqs:SendMessage');
     expect(sqsActions('capture')).not.toContain('sqs:ReceiveMessage');
     expect(sqsActions('apply')).toEqual(expect.arrayContaining(['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility']));
@@ -162,10 +173,16 @@ describe.each(ENVIRONMENTS)('the %s stack', (name) => {
     // Verification and finalize wait for CDC to drain: they may read the queue's depth, nothing else.
     for (const handler of ['verify-batch', 'finalize']) expect(sqsActions(handler), handler).toEqual(['sqs:GetQueueAttributes']);
     for (const handler of ['capture', 'apply'])
-      for (const st of statementsOf(t(), fns.get(handler)!.id).filter((x) => actionsOf([x]).some((a) => a.startsWith('sqs:'))))
-        expect(st.Resource, handler).toEqual({ 'Fn::GetAtt': [changesId, 'Arn'] });
-    // Nothing reads or writes the DLQ: it is drained from the console (redrive to source).
-    for (const [handler, fn] of fns) expect(resolvedJson(statementsOf(t(), fn.id)), handler).not.toContain(dlqId);
+      for (const st of sqsStatements(handler)) expect(st.Resource, handler).toEqual({ 'Fn::GetAtt': [changesId, 'Arn'] });
+    // The cut-over's catch-up runs capture itself (send, as capture's grant: SendMessage with GetQueueUrl and
+    // GetQueueAttributes) and waits for apply by the queue's depth; its precheck reads the DLQ's depth. It never
+    // receives, deletes or purges, and reads nothing else of the DLQ.
+    const queueOf = (resource: unknown) =>
+      resolvedJson(resource) === resolvedJson({ 'Fn::GetAtt': [changesId, 'Arn'] }) ? 'changes' : resolvedJson(resource) === resolvedJson({ 'Fn::GetAtt': [dlqId, 'Arn'] }) ? 'DLQ' : resolvedJson(resource);
+    const cutoverGrants = new Set(sqsStatements('cutover').flatMap((st) => actionsOf([st]).map((a) => `${a} on ${queueOf(st.Resource)}`)));
+    expect([...cutoverGrants].sort()).toEqual(['sqs:GetQueueAttributes on DLQ', 'sqs:GetQueueAttributes on changes', 'sqs:GetQueueUrl on changes', 'sqs:SendMessage on changes']);
+    // No other function reads or writes the DLQ: it is drained from the console (redrive to source).
+    for (const [handler, fn] of fns) if (handler !== 'cutover') expect(resolvedJson(statementsOf(t(), fn.id)), handler).not.toContain(dlqId);
   });
 
   it('scopes every DynamoDB grant to the state table', () => {
@@ -189,8 +206,8 @@ describe.each(ENVIRONMENTS)('the %s stack', (name) => {
   it('traces with X-Ray when the environment says so', () => {
     const tracing = s().env.settings.tracing;
     for (const [handler, fn] of handlerFunctions(t())) expect(fn.props.TracingConfig, handler).toEqual(tracing ? { Mode: 'Active' } : undefined);
-    const [, machine] = only(t().findResources('AWS::StepFunctions::StateMachine') as Record<string, Resource>);
-    expect((machine.Properties.TracingConfiguration as { Enabled?: boolean } | undefined)?.Enabled ?? false).toBe(tracing);
+    for (const prefix of Object.values(StateMachineIds))
+      expect((stateMachineOf(t(), prefix).props.TracingConfiguration as { Enabled?: boolean } | undefined)?.Enabled ?? false, prefix).toBe(tracing);
   });
 
   it('reserves the configured concurrency', () => {
@@ -242,6 +259,10 @@ describe.each(ENVIRONMENTS)('the %s stack', (name) => {
         'CapturePausedForDdl',
         'ApplyRecordFailures',
         'StateTableThrottles',
+        'CutoverFailed',
+        'CutoverTimedOut',
+        'CutoverFrozenTooLong',
+        'CutoverSwitchHung',
       ].map((a) => `${prefix}-${a}`);
       expect([...alarms.keys()].sort()).toEqual(expected.sort());
       for (const [alarmName, props] of alarms) {
@@ -251,9 +272,15 @@ describe.each(ENVIRONMENTS)('the %s stack', (name) => {
       }
     });
 
-    it.each(['ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted'])('%s: any execution of the state machine', (metric) => {
-      const [machineId] = only(t().findResources('AWS::StepFunctions::StateMachine'));
-      expect(alarmsOf(t()).get(`${prefix}-${metric}`)).toMatchObject({
+    it.each([
+      ['ExecutionsFailed', StateMachineIds.fullCopy, 'ExecutionsFailed'],
+      ['ExecutionsTimedOut', StateMachineIds.fullCopy, 'ExecutionsTimedOut'],
+      ['ExecutionsAborted', StateMachineIds.fullCopy, 'ExecutionsAborted'],
+      ['CutoverFailed', StateMachineIds.cutover, 'ExecutionsFailed'],
+      ['CutoverTimedOut', StateMachineIds.cutover, 'ExecutionsTimedOut'],
+    ] as const)('%s: any execution of the %s machine', (alarmName, machine, metric) => {
+      const machineId = stateMachineOf(t(), machine).id;
+      expect(alarmsOf(t()).get(`${prefix}-${alarmName}`)).toMatchObject({
         Namespace: 'AWS/States',
         MetricName: metric,
         Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: machineId } }],
@@ -403,8 +430,7 @@ describe('the alarm topic', () => {
 describe('tolerated segment failures', () => {
   it('reach both segment Maps of the synthesized definition', async () => {
     const { stack } = await buildEnvironment('dev', (env) => ({ ...env, settings: { ...env.settings, toleratedFailurePercentage: 5 } }));
-    const [machine] = Object.values(Template.fromStack(stack).findResources('AWS::StepFunctions::StateMachine')) as { Properties: { DefinitionString: unknown } }[];
-    const text = JSON.stringify(machine!.Properties.DefinitionString);
+    const text = JSON.stringify(stateMachineOf(Template.fromStack(stack), StateMachineIds.fullCopy).props.DefinitionString);
     expect(text.match(/\\"ToleratedFailurePercentage\\":5/g)).toHaveLength(2);
   });
 });

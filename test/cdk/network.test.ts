@@ -9,8 +9,9 @@ import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
 import type { Environment } from '../../lib/environment.js';
 import { ReshardStack } from '../../lib/reshard-stack.js';
 import type { EndpointMode } from '../../lib/endpoints.js';
-import { environmentIssues, envJson, ENVIRONMENTS, handlerFunctions, synthEnvironment, type SynthesizedEnvironment } from '../helpers/cdk.js';
+import { environmentIssues, envJson, ENVIRONMENTS, handlerFunctions, StateMachineIds, synthEnvironment, type SynthesizedEnvironment } from '../helpers/cdk.js';
 import { stateMachinesOf } from '../helpers/synth.js';
+import { CutoverStates } from '../../lib/cutover-state-machine.js';
 
 type Json = Record<string, unknown>;
 type Resource = { Type: string; Properties: Record<string, unknown> };
@@ -148,11 +149,21 @@ function allStates(definition: Json): [string, Json][] {
 }
 
 describe.each(ENVIRONMENTS)('%s: Lambda tasks retry their timeouts', (name) => {
-  it('every LambdaInvoke task retries Sandbox.Timedout and TimeoutError, and States.Timeout when it has a task timeout', async () => {
-    const { template } = await synthEnvironment(name);
-    const machines = stateMachinesOf(template);
-    expect(machines.length).toBeGreaterThan(0);
-    const tasks = machines.flatMap((m) => allStates(m.definition)).filter(([, st]) => st.Type === 'Task' && String(st.Resource).includes(':lambda:invoke'));
+  let machines: ReturnType<typeof stateMachinesOf>;
+  beforeAll(async () => {
+    machines = stateMachinesOf((await synthEnvironment(name)).template);
+  });
+  const isCutover = (logicalId: string) => logicalId.startsWith(StateMachineIds.cutover);
+
+  it('every LambdaInvoke task retries Sandbox.Timedout and TimeoutError, and States.Timeout when it has a task timeout (the cut-over Switch excepted)', () => {
+    expect(machines.map((m) => m.logicalId).filter(isCutover)).toHaveLength(1);
+    const tasks = machines
+      .flatMap((m) => allStates(m.definition).map(([state, st]): [string, Json, boolean] => [state, st, isCutover(m.logicalId)]))
+      .filter(([, st]) => st.Type === 'Task' && String(st.Resource).includes(':lambda:invoke'))
+      // The Switch is never retried: it froze the source's writes, and after any failure it unfreezes through
+      // its Catch (UnfreezeAfterFailure, below); a new execution prechecks again before it freezes again.
+      .filter(([state, , cutover]) => !(cutover && state === CutoverStates.switch))
+      .map(([state, st]): [string, Json] => [state, st]);
     expect(tasks.length).toBeGreaterThanOrEqual(4);
     for (const [state, task] of tasks) {
       const retried = ((task.Retry ?? []) as { ErrorEquals: string[] }[]).flatMap((r) => r.ErrorEquals);
@@ -160,5 +171,13 @@ describe.each(ENVIRONMENTS)('%s: Lambda tasks retry their timeouts', (name) => {
       expect(retried, state).toContain('TimeoutError'); // an SDK client's connect or request timeout
       if (task.TimeoutSeconds !== undefined || task.TimeoutSecondsPath !== undefined) expect(retried, state).toContain('States.Timeout');
     }
+  });
+
+  it('the cut-over Switch has no Retry, and catches States.ALL into UnfreezeAfterFailure', () => {
+    const cutover = machines.find((m) => isCutover(m.logicalId))!;
+    const switchTask = (cutover.definition.States as Record<string, Json>)[CutoverStates.switch]!;
+    expect(switchTask).toMatchObject({ Type: 'Task' });
+    expect(switchTask.Retry).toBeUndefined();
+    expect(switchTask.Catch).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: CutoverStates.unfreezeAfterFailure })]);
   });
 });

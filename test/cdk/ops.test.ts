@@ -1,11 +1,11 @@
 /**
- * What a destroy and a redeploy meet, per environment: log groups for every function and the state machine
+ * What a destroy and a redeploy meet, per environment: log groups for every function and both state machines
  * with the configured retention, names that never collide with what a deleted stack retained, the
  * env-derived state table name, what is retained, the stack Outputs, and the capture timeout from its budget.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Template } from 'aws-cdk-lib/assertions';
-import { environmentIssues, envJson, ENVIRONMENTS, handlerFunctions, synthEnvironment, type SynthesizedEnvironment } from '../helpers/cdk.js';
+import { environmentIssues, envJson, ENVIRONMENTS, handlerFunctions, stateMachineOf, StateMachineIds, synthEnvironment, type SynthesizedEnvironment } from '../helpers/cdk.js';
 import { parseEnvironment } from '../../lib/environment.js';
 import { CAPTURE_TIMEOUT_MARGIN_SECONDS, captureTimeout } from '../../lib/cdc.js';
 import { StackOutputs } from '../../lambdas/core/stack-outputs.js';
@@ -39,7 +39,7 @@ describe.each(ENVIRONMENTS)('the %s stack on destroy and redeploy', (name) => {
   it('gives every function its own log group with the configured retention, retained only when state is protected', () => {
     const groups = Object.fromEntries(resourcesOf(t(), 'AWS::Logs::LogGroup'));
     const fns = handlerFunctions(t());
-    expect(fns.size).toBe(6);
+    expect(fns.size).toBe(7);
     for (const [handler, fn] of fns) {
       const ref = (fn.props.LoggingConfig as { LogGroup?: { Ref?: string } } | undefined)?.LogGroup?.Ref;
       expect(ref, handler).toBeDefined();
@@ -50,16 +50,21 @@ describe.each(ENVIRONMENTS)('the %s stack on destroy and redeploy', (name) => {
     }
   });
 
-  it("logs the state machine to a vended log group named per stack instance, with the same retention", () => {
-    const machine = t().findResources('AWS::StepFunctions::StateMachine')[onlyId(t(), 'AWS::StepFunctions::StateMachine')] as Resource;
-    const arn = (machine.Properties.LoggingConfiguration as { Destinations: { CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [string, string] } } }[] })
+  it.each([
+    [StateMachineIds.fullCopy, 'FullCopy'],
+    [StateMachineIds.cutover, 'Cutover'],
+  ])('logs the %s machine to a vended log group named per stack instance (%s), with the same retention', (prefix, label) => {
+    const machine = stateMachineOf(t(), prefix);
+    const arn = (machine.props.LoggingConfiguration as { Destinations: { CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [string, string] } } }[] })
       .Destinations[0]!.CloudWatchLogsLogGroup.LogGroupArn['Fn::GetAtt'];
     const group = t().findResources('AWS::Logs::LogGroup')[arn[0]] as Resource;
-    expect(group.Properties.LogGroupName).toEqual(logGroupName('/aws/vendedlogs/states/', 'FullCopy'));
+    expect(group.Properties.LogGroupName).toEqual(logGroupName('/aws/vendedlogs/states/', label));
     expect(group.Properties.RetentionInDays).toBe(s().env.settings.logRetentionDays);
-    expect(group.DeletionPolicy).toBe(policy());
-    // Seven groups in all: six functions and the state machine.
-    expect(resourcesOf(t(), 'AWS::Logs::LogGroup')).toHaveLength(7);
+    expect([group.DeletionPolicy, group.UpdateReplacePolicy]).toEqual([policy(), policy()]);
+  });
+
+  it('has nine log groups in all: seven functions and two state machines', () => {
+    expect(resourcesOf(t(), 'AWS::Logs::LogGroup')).toHaveLength(9);
   });
 
   it('names nothing it retains with a fixed name, except the protected state table (adopted again by cdk import)', () => {
@@ -93,23 +98,25 @@ describe.each(ENVIRONMENTS)('the %s stack on destroy and redeploy', (name) => {
     }
   });
 
-  it('outputs the state table, both queues, the state machine and the dashboard URL', () => {
+  it('outputs the state table, both queues, both state machines and the dashboard URL', () => {
     const outputs = (t().toJSON() as { Outputs: Record<string, { Value: unknown }> }).Outputs;
     const tableId = onlyId(t(), 'AWS::DynamoDB::Table');
     const queues = resourcesOf(t(), 'AWS::SQS::Queue');
     const [changesId] = queues.find(([, q]) => q.Properties.RedrivePolicy !== undefined)!;
     const [dlqId] = queues.find(([, q]) => q.Properties.RedrivePolicy === undefined)!;
-    const machineId = onlyId(t(), 'AWS::StepFunctions::StateMachine');
+    const fullCopyId = stateMachineOf(t(), StateMachineIds.fullCopy).id;
+    const cutoverId = stateMachineOf(t(), StateMachineIds.cutover).id;
     const dashboardId = onlyId(t(), 'AWS::CloudWatch::Dashboard');
     const region = s().env.settings.region;
     expect(Object.fromEntries(Object.entries(outputs).map(([k, o]) => [k, o.Value]))).toEqual({
       [StackOutputs.stateTable]: { Ref: tableId },
       [StackOutputs.changeQueue]: { Ref: changesId },
       [StackOutputs.deadLetterQueue]: { Ref: dlqId },
-      [StackOutputs.fullCopyStateMachine]: { Ref: machineId },
+      [StackOutputs.fullCopyStateMachine]: { Ref: fullCopyId },
+      [StackOutputs.cutoverStateMachine]: { Ref: cutoverId },
       [StackOutputs.dashboard]: { 'Fn::Join': ['', [`https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#dashboards:name=`, { Ref: dashboardId }]] },
     });
-    expect(Object.keys(StackOutputs)).toHaveLength(5);
+    expect(Object.keys(StackOutputs)).toHaveLength(6);
   });
 });
 

@@ -3,6 +3,7 @@ import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { ReshardStack } from '../../lib/reshard-stack.js';
 import { retryWaitSeconds, States, TRANSIENT_ERRORS } from '../../lib/full-copy-state-machine.js';
+import { stateMachineOf, StateMachineIds } from '../helpers/cdk.js';
 
 interface AslState {
   Type: string;
@@ -42,13 +43,12 @@ describe('ReshardStack', () => {
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
     const stack = new ReshardStack(app, 'ReshardTest', { migrationConfigJson: '{}', maxConcurrency: 3 });
     template = Template.fromStack(stack);
-    const machines = template.findResources('AWS::StepFunctions::StateMachine');
-    const [machine] = Object.values(machines) as { Properties: { DefinitionString: unknown } }[];
-    asl = parseDefinition(machine!.Properties.DefinitionString);
+    asl = parseDefinition(stateMachineOf(template, StateMachineIds.fullCopy).props.DefinitionString);
   });
 
-  it('has exactly one state machine', () => {
-    template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
+  it('has two state machines: the full copy and the cut-over', () => {
+    template.resourceCountIs('AWS::StepFunctions::StateMachine', 2);
+    for (const prefix of Object.values(StateMachineIds)) expect(stateMachineOf(template, prefix).id).toMatch(new RegExp(`^${prefix}[0-9A-F]{8}$`));
   });
 
   it('has a DynamoDB state table with point-in-time recovery and pk/sk keys', () => {
@@ -68,13 +68,13 @@ describe('ReshardStack', () => {
     template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain' });
   });
 
-  it('has the 6 handler Lambdas on nodejs22.x', () => {
+  it('has the 7 handler Lambdas on nodejs22.x', () => {
     const fns = Object.values(template.findResources('AWS::Lambda::Function')) as {
       Properties: { Runtime?: string; Environment?: { Variables?: Record<string, unknown> } };
     }[];
     const handlers = fns.filter((f) => f.Properties.Environment?.Variables?.RESHARD_HANDLER !== undefined);
-    expect(handlers).toHaveLength(6);
-    expect(handlers.map((f) => f.Properties.Environment!.Variables!.RESHARD_HANDLER).sort()).toEqual(['apply', 'capture', 'copy-batch', 'finalize', 'plan', 'verify-batch']);
+    expect(handlers).toHaveLength(7);
+    expect(handlers.map((f) => f.Properties.Environment!.Variables!.RESHARD_HANDLER).sort()).toEqual(['apply', 'capture', 'copy-batch', 'cutover', 'finalize', 'plan', 'verify-batch']);
     for (const f of handlers) {
       expect(f.Properties.Runtime).toBe('nodejs22.x');
       expect(f.Properties.Environment!.Variables!.RESHARD_CONFIG).toBe('reshard-config.json');
@@ -123,8 +123,7 @@ describe('ReshardStack', () => {
   it('tolerates failed segments when asked', () => {
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
     const stack = new ReshardStack(app, 'Tolerant', { migrationConfigJson: '{}', toleratedFailurePercentage: 10 });
-    const [machine] = Object.values(Template.fromStack(stack).findResources('AWS::StepFunctions::StateMachine')) as { Properties: { DefinitionString: unknown } }[];
-    const def = parseDefinition(machine!.Properties.DefinitionString);
+    const def = parseDefinition(stateMachineOf(Template.fromStack(stack), StateMachineIds.fullCopy).props.DefinitionString);
     expect((def.States[States.map] as { ToleratedFailurePercentage?: number }).ToleratedFailurePercentage).toBe(10);
     expect(() => new ReshardStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Bad', { migrationConfigJson: '{}', toleratedFailurePercentage: 150 })).toThrow(/toleratedFailurePercentage/);
   });
@@ -193,20 +192,21 @@ describe('ReshardStack', () => {
     });
   });
 
-  it('logs to a vended log group', () => {
+  it('logs each state machine to a vended log group of its own', () => {
     const groups = template.findResources('AWS::Logs::LogGroup');
     const entries = Object.entries(groups) as [string, { Properties: { LogGroupName?: unknown } }][];
     // The name is `Fn::Join` of the prefix, the stack name and the stack id's UUID (see lib/log-groups.ts).
-    const vended = entries.filter(([, g]) => JSON.stringify(g.Properties.LogGroupName ?? '').includes('"/aws/vendedlogs/states/"'));
-    expect(vended).toHaveLength(1);
-    const [logicalId] = vended[0]!;
-    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
-      LoggingConfiguration: Match.objectLike({
-        Level: 'ERROR',
-        IncludeExecutionData: false,
-        Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [logicalId, 'Arn'] } } }],
-      }),
+    const vended = entries.filter(([, g]) => JSON.stringify(g.Properties.LogGroupName ?? '').includes('"/aws/vendedlogs/states/"')).map(([id]) => id);
+    expect(vended).toHaveLength(2);
+    const destinations = Object.values(StateMachineIds).map((prefix) => {
+      const logging = stateMachineOf(template, prefix).props.LoggingConfiguration as { Destinations: { CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [string, string] } } }[] };
+      expect(logging, prefix).toMatchObject({ Level: 'ERROR', IncludeExecutionData: false });
+      expect(logging.Destinations, prefix).toHaveLength(1);
+      const [groupId, attribute] = logging.Destinations[0]!.CloudWatchLogsLogGroup.LogGroupArn['Fn::GetAtt'];
+      expect(attribute, prefix).toBe('Arn');
+      return groupId;
     });
+    expect(destinations.sort()).toEqual(vended.sort());
   });
 
   it('carries changes on an encrypted SQS FIFO queue in high-throughput mode with a DLQ', () => {
@@ -269,8 +269,7 @@ describe('a crashed CopyBatch leaves its segment lease behind', () => {
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
     const config = leaseSeconds === undefined ? {} : { copy: { leaseSeconds } };
     const stack = new ReshardStack(app, `Lease${leaseSeconds ?? 'Default'}`, { migrationConfigJson: JSON.stringify(config) });
-    const [machine] = Object.values(Template.fromStack(stack).findResources('AWS::StepFunctions::StateMachine')) as { Properties: { DefinitionString: unknown } }[];
-    const copySegments = parseDefinition(machine!.Properties.DefinitionString).States[States.map]!;
+    const copySegments = parseDefinition(stateMachineOf(Template.fromStack(stack), StateMachineIds.fullCopy).props.DefinitionString).States[States.map]!;
     return copySegments.ItemProcessor!.States[States.copyBatch]!.Retry!.find((r) => r.ErrorEquals.includes('LeaseHeldError'))!;
   }
 

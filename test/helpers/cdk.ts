@@ -50,6 +50,20 @@ export function handlerFunctions(template: Template): Map<string, { id: string; 
   return out;
 }
 
+/**
+ * The stack's two state machines, by the start of their logical ids: the full copy (plan → copy → verify →
+ * finalize) and the cut-over.
+ */
+export const StateMachineIds = { fullCopy: 'FullCopyStateMachine', cutover: 'CutoverStateMachine' } as const;
+
+/** The template's one state machine whose logical id starts with `prefix` (see `StateMachineIds`), with that id. */
+export function stateMachineOf(template: Template, prefix: (typeof StateMachineIds)[keyof typeof StateMachineIds]): { id: string; props: Record<string, unknown> } {
+  const found = Object.entries(template.findResources('AWS::StepFunctions::StateMachine') as Record<string, Resource>).filter(([id]) => id.startsWith(prefix));
+  expect(found.map(([id]) => id), prefix).toHaveLength(1);
+  const [id, r] = found[0]!;
+  return { id, props: r.Properties };
+}
+
 /** Every IAM statement granted to a function's role (its default policy and any attached policy). */
 export function statementsOf(template: Template, functionId: string): { Action: string | string[]; Resource: unknown; Effect: string }[] {
   const fn = template.findResources('AWS::Lambda::Function')[functionId] as Resource;
