@@ -11,8 +11,9 @@
  *        → Switched
  *
  * The Switch holds the freeze inside one invocation, since a table lock lives in its session. It thaws on
- * every failure it sees; UnfreezeAfterFailure covers the ones it cannot (a timed-out or crashed invocation
- * whose session the database still holds). A failed cut-over is started again as a new execution: it
+ * every failure it sees, and once its catch-up and check outrun `cutover.freezeTimeoutSeconds`;
+ * UnfreezeAfterFailure covers what it cannot: an invocation that hangs past the Switch's task timeout, or
+ * crashes, while the database still holds its session or the read-only switch. A failed cut-over is started again as a new execution: it
  * prechecks again. JSONPath only, as the full-copy machine: the same definition runs locally.
  */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
@@ -42,6 +43,12 @@ export const CutoverStates = {
 
 export interface CutoverStateMachineProps {
   readonly cutoverFunction: lambda.IFunction;
+  /**
+   * The Switch task's timeout: its precheck (up to `cutover.maxLagSeconds`), the freeze window
+   * (`cutover.freezeTimeoutSeconds`) and a margin. Past it, the execution unfreezes and fails even when the
+   * invocation hangs. @default Duration.minutes(15)
+   */
+  readonly switchTimeout?: Duration;
   /** How long the operator's go or confirmation may take before the execution times out. @default Duration.days(7) */
   readonly timeout?: Duration;
   /** @default RemovalPolicy.RETAIN */
@@ -97,7 +104,7 @@ export class CutoverStateMachine extends Construct {
     const precheck = call(CutoverStates.precheck, 'precheck', { resultSelector: { 'postpone.$': '$.Payload.postpone', 'freeze.$': '$.Payload.freeze', 'steps.$': '$.Payload.steps' }, resultPath: '$.precheck' });
     precheck.addRetry(transientRetry);
 
-    const switchTask = call(CutoverStates.switch, 'switch', { resultSelector: { 'freezeMs.$': '$.Payload.freezeMs', 'rowsChecked.$': '$.Payload.rowsChecked', 'routing.$': '$.Payload.routing' }, resultPath: '$.switch' });
+    const switchTask = call(CutoverStates.switch, 'switch', { taskTimeout: sfn.Timeout.duration(props.switchTimeout ?? Duration.minutes(15)), resultSelector: { 'freezeMs.$': '$.Payload.freezeMs', 'rowsChecked.$': '$.Payload.rowsChecked', 'routing.$': '$.Payload.routing' }, resultPath: '$.switch' });
     const unfreezeAfterFailure = call(CutoverStates.unfreezeAfterFailure, 'unfreeze', { resultPath: sfn.JsonPath.DISCARD });
     unfreezeAfterFailure.addRetry(transientRetry);
     unfreezeAfterFailure.next(new sfn.Fail(this, CutoverStates.failed, { stateName: CutoverStates.failed, errorPath: '$.failure.Error', causePath: '$.failure.Cause' }));

@@ -21,6 +21,10 @@
  *   `reshard ddl apply|skip` (when the migration captures changes).
  * - ApplyRecordFailures: apply reported change messages failed (batchItemFailures) in 5 minutes.
  * - StateTableThrottles: DynamoDB throttled reads or writes of the state table in 5 minutes.
+ * - CutoverFailed / CutoverTimedOut: a Cutover execution failed (refused, or failed and thawed; a Switch that
+ *   hangs past its task timeout is unfrozen and fails too) or timed out waiting for the operator.
+ * - CutoverFrozenTooLong: a cut-over kept writes frozen longer than `cutover.freezeTimeoutSeconds`
+ *   (CutoverFreezeMs, published at the thaw).
  */
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -93,8 +97,6 @@ export interface ReshardMonitoringProps {
   readonly stateMachine: sfn.IStateMachine;
   /** The Cutover state machine: its failed and timed-out executions are alarmed on. */
   readonly cutoverStateMachine?: sfn.IStateMachine;
-  /** The cutover function: a Switch that runs near its timeout has kept the source frozen. */
-  readonly cutoverFunction?: lambda.IFunction;
   /** `cutover.freezeTimeoutSeconds`: a freeze longer than this pages. @default 30 */
   readonly freezeTimeoutSeconds?: number;
   /** The handler functions by name; each gets errors/throttles alarms and dashboard lines. */
@@ -247,12 +249,6 @@ export class ReshardMonitoring extends Construct {
         ...above(freezeLimitMs),
         alarmDescription: `A cut-over kept writes to the source frozen longer than cutover.freezeTimeoutSeconds (${freezeLimitMs / 1000} s): the final check took long, or the thaw came late. See the Switch's log.`,
       });
-      if (props.cutoverFunction)
-        // A Switch still running near the Lambda timeout holds the freeze: page before UnfreezeAfterFailure has to act.
-        add('CutoverSwitchHung', props.cutoverFunction.metricDuration({ period: Duration.minutes(1), statistic: cloudwatch.Stats.MAXIMUM }), {
-          ...above(Math.max(freezeLimitMs * 4, 120_000)),
-          alarmDescription: 'A cut-over invocation ran far longer than its freeze allows: if it is the Switch, writes may be frozen. Run reshard cutover --abort --stack <stack>, or start the Cutover machine with {"abort": true}.',
-        });
     }
     this.alarms = alarms;
 

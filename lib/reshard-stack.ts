@@ -137,7 +137,7 @@ export class ReshardStack extends Stack {
       copy?: { leaseSeconds?: unknown };
       cdc?: { enabled?: unknown; captureBudgetSeconds?: unknown };
       verify?: { enabled?: unknown };
-      cutover?: { freezeTimeoutSeconds?: unknown };
+      cutover?: { freezeTimeoutSeconds?: unknown; maxLagSeconds?: unknown };
     };
     const migrationId = migration.migrationId;
     // The migration config's default budget when the JSON leaves it out. A config read from SSM at run time
@@ -238,6 +238,7 @@ export class ReshardStack extends Stack {
 
     this.cutover = new CutoverStateMachine(this, 'Cutover', {
       cutoverFunction: this.functions.cutover,
+      switchTimeout: switchTimeout(migration.cutover),
       ...(props.tracing !== undefined ? { tracing: props.tracing } : {}),
       logRemovalPolicy: removalPolicy,
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
@@ -289,7 +290,6 @@ export class ReshardStack extends Stack {
         prefix: this.stackName,
         stateMachine: this.fullCopy.stateMachine,
         cutoverStateMachine: this.cutover.stateMachine,
-        cutoverFunction: this.functions.cutover,
         ...(typeof migration.cutover?.freezeTimeoutSeconds === 'number' ? { freezeTimeoutSeconds: migration.cutover.freezeTimeoutSeconds } : {}),
         functions: this.functions,
         copyFunction: this.functions['copy-batch'],
@@ -365,6 +365,16 @@ const NODE_OPTIONS: Partial<Record<HandlerName, string>> = {
   capture: '--enable-source-maps --max-semi-space-size=64',
   apply: '--enable-source-maps --max-semi-space-size=64',
 };
+
+/**
+ * The Switch's task timeout: its precheck's end-to-end wait (`maxLagSeconds`, default 5), the freeze window
+ * (`freezeTimeoutSeconds`, default 30) and two minutes for the rest, at most Lambda's 15 minutes.
+ */
+export function switchTimeout(cutover: { freezeTimeoutSeconds?: unknown; maxLagSeconds?: unknown } = {}): Duration {
+  const freeze = typeof cutover.freezeTimeoutSeconds === 'number' ? cutover.freezeTimeoutSeconds : 30;
+  const lag = typeof cutover.maxLagSeconds === 'number' ? cutover.maxLagSeconds : 5;
+  return Duration.seconds(Math.min(900, Math.ceil(lag + freeze) + 120));
+}
 
 /** One POSIX shell word (bundling hooks run in bash). */
 function shellQuote(text: string): string {

@@ -41,6 +41,18 @@ export interface CutoverDeps {
   readonly log?: (line: string) => void;
 }
 
+/** `work`'s result, or `late()`'s error once `deadline` (epoch ms) has passed; `work` goes on unobserved. */
+async function beforeDeadline<T>(work: Promise<T>, deadline: number, late: () => Error): Promise<T> {
+  work.catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(late()), Math.max(0, deadline - Date.now()))));
+  try {
+    return await Promise.race([work, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Short capture runs back to back on every server until `stop`; the last error of each is kept for the report. */
 function keepCapturing(servers: readonly number[], drive: NonNullable<CutoverDeps['driveCapture']>, until: number) {
   let stopped = false;
@@ -179,12 +191,20 @@ export async function runCutover(ctx: AppContext, deps: CutoverDeps, opts: { dry
     }
     state = { ...state, status: 'CHECKING' };
     await store.putCutover(config.migrationId, state);
-    let rowsChecked = 0;
-    for (const t of config.tables) {
-      const v = await verifyTable(ctx, t.name, { repair: false });
-      rowsChecked += v.rowsCompared;
-      if (!v.clean) throw new CutoverFailedError(`${t.name} differs after catch-up: ${v.missing} missing, ${v.different} different, ${v.extra} extra (see reshard verify)`);
-    }
+    // The check counts against the same window as the catch-up: past it, thaw and fail (a check still running
+    // only reads, and is left to end on its own).
+    const check = (async () => {
+      let rows = 0;
+      for (const t of config.tables) {
+        const v = await verifyTable(ctx, t.name, { repair: false });
+        rows += v.rowsCompared;
+        if (!v.clean) throw new CutoverFailedError(`${t.name} differs after catch-up: ${v.missing} missing, ${v.different} different, ${v.extra} extra (see reshard verify)`);
+      }
+      return rows;
+    })();
+    const rowsChecked = await beforeDeadline(check, frozenAt + c.freezeTimeoutSeconds * 1000, () =>
+      new CutoverFailedError(`the final check did not finish within cutover.freezeTimeoutSeconds (${c.freezeTimeoutSeconds} s) of the freeze`),
+    );
     const routing = routingFile(config, positions.map((p) => ({ server: names[p.server]!, position: p.position })), Date.now());
     await thaw();
     const freezeMs = Date.now() - frozenAt;

@@ -231,7 +231,7 @@ const cutoverSchema = z
      * (the application stops writing; the operator confirms).
      */
     freeze: z.enum(['lock', 'read-only', 'external']).default('lock'),
-    /** Catch-up and the final check must finish within this after the freeze, else the source is unfrozen and the cut-over fails. */
+    /** Catch-up and the final check must finish within this after the freeze, else the source is thawed and the cut-over fails. */
     freezeTimeoutSeconds: z.number().min(1).max(3600).default(30),
     /**
      * Precheck, then wait ready to switch (capture keeps following the binlog) until the operator sends the go:

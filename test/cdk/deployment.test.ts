@@ -262,7 +262,6 @@ describe.each(ENVIRONMENTS)('the %s stack', (name) => {
         'CutoverFailed',
         'CutoverTimedOut',
         'CutoverFrozenTooLong',
-        'CutoverSwitchHung',
       ].map((a) => `${prefix}-${a}`);
       expect([...alarms.keys()].sort()).toEqual(expected.sort());
       for (const [alarmName, props] of alarms) {
