@@ -199,11 +199,13 @@ export async function copySegment(ctx: AppContext, req: CopyRequest, owner: stri
       await ctx.hooks.afterCommit?.(table.name, req.segment, cp.pagesDone);
       pages++;
       rowsThisCall += rows.length;
-      if (done) return result(cp, true, pages, rowsThisCall);
+      // The last page waits too: the segment's rows take their time at the segment's rate, so the next segment
+      // (which takes this one's place in the Map) does not start early.
       if (perSegmentRate > 0) {
         const due = ((rowsThisCall - pace.rows) / perSegmentRate) * 1000 - (Date.now() - pace.at);
         if (due > 0) await sleep(Math.min(due, deadline - Date.now()));
       }
+      if (done) return result(cp, true, pages, rowsThisCall);
       if (Date.now() >= deadline) break;
     }
     await pending?.catch(() => undefined);

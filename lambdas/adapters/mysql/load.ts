@@ -86,6 +86,6 @@ export async function replicaLagSeconds(pool: Pick<Pool, 'query'>, where: string
   }
   const row = rows[0];
   if (!row) throw new ConfigError(`throttle.replica: ${where} is not a replica (SHOW SLAVE STATUS is empty)`);
-  const lag = row.Seconds_Behind_Master ?? row.Seconds_Behind_Source;
+  const lag: unknown = row.Seconds_Behind_Master ?? row.Seconds_Behind_Source;
   return lag === null || lag === undefined ? null : Number(lag);
 }
