@@ -2,7 +2,8 @@
  * The copy's throttle on the real MariaDB: sessions sleeping in `SELECT SLEEP(…)` count in `Threads_running`,
  * which keeps the copy paused above `throttle.maxThreadsRunning` (status THROTTLED, with the metric); a copy-batch
  * call paused for its whole budget returns with its lease given back; once the sessions end, the copy resumes
- * and completes, and the targets equal the source.
+ * and completes, and the targets equal the source. With CDC, a capture behind the source pauses the copy
+ * until it catches up.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
@@ -101,5 +102,43 @@ describe('copy throttle', () => {
     expect(check!.targets.filter((t) => !t.match)).toEqual([]);
     expect(check!.targetRows).toBe(check!.sourceRows);
     expect(check!.sourceRows).toBe(6000);
+  });
+});
+
+describe('copy throttle with CDC', () => {
+  const base = suite.config('throttlecdc', { pageSize: 500, segments: 2, concurrency: 2, items: false });
+  const config = { ...base, cdc: { ...base.cdc, enabled: true, serverId: 7371 }, throttle: { ...base.throttle, maxCdcLagSeconds: 1, checkIntervalMs: 200 } };
+  let rt: LocalRuntime;
+
+  beforeAll(async () => {
+    await seedOrders(suite.pool, config.source.database!, { orders: 3000, itemsPerOrder: 0, seed: 12 });
+    rt = await LocalRuntime.start({ config, dynamo: suite.dynamo });
+  });
+  afterAll(async () => {
+    await rt?.close();
+  });
+
+  it('yields while capture is behind the source, and goes on once it caught up', async () => {
+    await plan(rt.ctx);
+    const cdc = rt.cdc!;
+    cdc.start();
+    while ((await rt.store.getCapture(config.migrationId, 0))?.caughtUpAt === undefined) await sleep(100);
+    await cdc.stop();
+    // Capture stopped, the source moves on: capture's checkpoint is behind it.
+    await suite.pool.query(`UPDATE \`${config.source.database!}\`.order_info SET update_time = NOW(6) WHERE id <= 20`);
+
+    const execution = rt.execute();
+    const paused = await untilStatus(rt, (v) => v.tables[0]!.throttled !== undefined);
+    expect(paused.tables[0]!.status).toBe('THROTTLED');
+    expect(paused.tables[0]!.throttled).toMatchObject({ metric: 'CDC lag', limit: 1, where: 'source' });
+    expect(paused.tables[0]!.throttled!.reason).toMatch(/^CDC lag [\d.]+ s > 1 s on source$/);
+
+    cdc.start();
+    const result = (await execution.result) as { tables: { table: string; status: string }[] };
+    expect(result.tables).toEqual([expect.objectContaining({ table: 'order_info', status: 'DONE' })]);
+    await cdc.drain(60_000);
+    const [check] = await checkAll(config, suite.pool, [suite.pool]);
+    expect(check!.targets.filter((t) => !t.match)).toEqual([]);
+    expect(check!.targetRows).toBe(check!.sourceRows);
   });
 });
