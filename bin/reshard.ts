@@ -56,6 +56,7 @@ function printStatus(view: MigrationView, lag?: CdcLag): void {
     console.log(
       `  ${line}  segments ${t.segments.filter((s) => s.status === 'DONE').length}/${t.segments.length} done  verified ${t.verifiedRows.toLocaleString('en-US')}, dirty ${t.dirtyRows}, repaired ${t.repairedRows}${t.complete && (!lag || (lag.caughtUp && lag.backlog === 0)) ? '  COMPLETE' : ''}`,
     );
+    if (t.throttled) console.log(`    THROTTLED: ${t.throttled.reason} (segment${t.throttled.segments.length > 1 ? 's' : ''} ${t.throttled.segments.join(', ')}, since ${new Date(t.throttled.since).toISOString()})`);
     if (t.paused) console.log(`    PAUSED at ${t.paused.at} (source server #${t.paused.server}) before: ${t.paused.statement}\n      why: ${t.paused.reason}\n      to go on: ${t.paused.todo}`);
     for (const s of t.segments.filter((x) => x.status !== 'DONE'))
       console.log(`    #${s.segment}${s.source ? ` (${s.source})` : ''} ${s.status} cursor=${s.cursor ?? '(start)'} pages=${s.pagesDone} rows=${s.rowsCopied} retries=${s.retries}${s.error ? `\n      error: ${s.error}` : ''}`);

@@ -230,6 +230,7 @@ export function bindMigration(settings: EnvironmentConfig, config: MigrationConf
     ...(config.source.connections ? config.source.connections.map((c, i): [string, ConnectionConfig] => [`source.connections.${i}`, c]) : [['source', config.source] as [string, ConnectionConfig]]),
     ['target.connection', config.target.connection],
     ...(config.target.connections ?? []).map((c, i): [string, ConnectionConfig] => [`target.connections.${i}`, c]),
+    ...(config.throttle.replica ? [['throttle.replica', config.throttle.replica] as [string, ConnectionConfig]] : []),
   ];
   const used = new Set<string>();
   for (const [path, c] of connections) {

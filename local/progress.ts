@@ -38,7 +38,7 @@ export function startProgress(
     const now = Date.now();
     const lines: string[] = [];
     for (const t of view.tables) {
-      const line = progressLine({ table: t.table, copied: t.rowsCopied, total: t.statisticsTotal, rowsPerSec: meters.get(t.table)!.add(now, t.rowsCopied), status: t.status });
+      const line = progressLine({ table: t.table, copied: t.rowsCopied, total: t.statisticsTotal, rowsPerSec: meters.get(t.table)!.add(now, t.rowsCopied), status: t.throttled ? `THROTTLED: ${t.throttled.reason}` : t.status });
       lines.push(line);
       if (multi) {
         const total = Math.max(t.statisticsTotal, t.rowsCopied, 1);

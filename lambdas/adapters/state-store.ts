@@ -10,7 +10,7 @@ import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynam
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Segment } from '../core/segments.js';
 import type { BinlogPosition } from '../core/position.js';
-import type { Checkpoint, TablePlan, DayStat, VerifyStatus, VerifyBatchState, Tombstone, CaptureState, CutoverState, PausedDdl } from '../core/model.js';
+import type { Checkpoint, Throttled, TablePlan, DayStat, VerifyStatus, VerifyBatchState, Tombstone, CaptureState, CutoverState, PausedDdl } from '../core/model.js';
 import { CaptureItems } from './state/capture.js';
 import { CutoverItems } from './state/cutover.js';
 import { PlanItems } from './state/plans.js';
@@ -101,6 +101,11 @@ export class StateStore {
   /** Commits one page if this worker still holds the lease (same token) and the checkpoint is where it read it. */
   commitPage(migrationId: string, held: Checkpoint, owner: string, leaseMs: number, page: PageCommit): Promise<Checkpoint> {
     return this.seg.commitPage(migrationId, held, owner, leaseMs, page);
+  }
+
+  /** Records why the segment's copy is paused and renews the lease, if this worker still holds it (same token). */
+  markThrottled(migrationId: string, held: Checkpoint, owner: string, leaseMs: number, throttled: Throttled): Promise<Checkpoint> {
+    return this.seg.markThrottled(migrationId, held, owner, leaseMs, throttled);
   }
 
   /** Gives the lease back (end of a time budget) so the next call need not wait for expiry. */

@@ -41,11 +41,13 @@ export async function buildContext(args: { config: MigrationConfig; store: State
     if (!p) byConn.set(id, (p = createPool(c)));
     targets.push(p);
   }
+  const replica = config.throttle.replica ? createPool({ ...config.throttle.replica, poolSize: 1 }) : undefined;
   return {
     config,
     source: sources[0]!,
     sources,
     targets,
+    ...(replica ? { replica } : {}),
     writer: new TargetWriter(targets, config.copy.writeMethod),
     store: args.store,
     routeFn: await loadRouter(config),
@@ -57,5 +59,5 @@ export async function buildContext(args: { config: MigrationConfig; store: State
 
 /** Closes every pool of a context. */
 export async function closeContext(ctx: AppContext): Promise<void> {
-  await Promise.all([...new Set([...ctx.sources, ...ctx.targets])].map((p) => p.end().catch(() => undefined)));
+  await Promise.all([...new Set([...ctx.sources, ...ctx.targets, ...(ctx.replica ? [ctx.replica] : [])])].map((p) => p.end().catch(() => undefined)));
 }

@@ -34,6 +34,8 @@ export interface AppContext {
   readonly sources: readonly Pool[];
   /** One pool per target database index (entries may share a pool). */
   readonly targets: readonly Pool[];
+  /** The replica whose lag throttles the copy (`throttle.replica`). */
+  readonly replica?: Pool;
   readonly writer: TargetWriter;
   readonly store: StateStore;
   readonly routeFn: RouteFn;

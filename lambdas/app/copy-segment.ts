@@ -5,7 +5,9 @@
  * kept only if every row was fresh, else the guarded upsert) → commit the checkpoint (cursor + counts,
  * conditional on lease and progress). The next page is read while the current one is written. A crash
  * anywhere redoes at most the current page, and redoing a page changes nothing (the guarded write never
- * overwrites what a previous attempt wrote).
+ * overwrites what a previous attempt wrote). Before each page the throttle (`app/throttle.ts`) may pause the
+ * copy: it then waits, keeping its lease and recording why on the checkpoint, until the readings are back under
+ * the limits or its time budget ends.
  */
 import { groupRows } from '../core/routing.js';
 import { keyText } from '../core/segments.js';
@@ -22,6 +24,8 @@ import { keyColumnsOf, recordKeyId, recordKeyOf } from '../core/config.js';
 import { freshPlan, tableConfig, routerFor, sourceFor, sourcesFor, type AppContext } from './context.js';
 import { sleep } from '../core/time.js';
 import { inWindow } from '../core/window.js';
+import { throttleText, throttleWaitMs } from '../core/throttle.js';
+import { throttleFor } from './throttle.js';
 
 export interface CopyRequest {
   readonly table: string;
@@ -99,9 +103,44 @@ export async function copySegment(ctx: AppContext, req: CopyRequest, owner: stri
 
   let pages = 0;
   let rowsThisCall = 0;
+  // `copy.maxRowsPerSec` is held from here: a pause of the throttle moves it on, so the copy does not catch up in a burst.
+  let pace = { at: started, rows: 0 };
+  const throttle = config.throttle.enabled ? throttleFor(ctx) : undefined;
+  const deadline = started + req.budgetMs;
+
+  /**
+   * Waits while the throttle says so, recording why on the checkpoint (which renews the lease) at the first
+   * reading and then at most once a second. False: the time budget ended first.
+   */
+  const unthrottled = async (): Promise<boolean> => {
+    let reason = await throttle!.check();
+    if (!reason) return true;
+    const since = Date.now();
+    let marked = 0;
+    let markedText = '';
+    for (;;) {
+      const now = Date.now();
+      const text = throttleText(reason);
+      if (now - marked >= 1000 || (text !== markedText && now - marked >= config.throttle.checkIntervalMs)) {
+        cp = await store.markThrottled(migrationId, cp, owner, leaseMs, { ...reason, reason: text, since, at: now });
+        marked = now;
+        markedText = text;
+      }
+      const wait = throttleWaitMs(Date.now(), deadline, config.throttle.checkIntervalMs);
+      if (wait <= 0) return false;
+      await sleep(wait);
+      reason = await throttle!.check();
+      if (!reason) {
+        pace = { at: Date.now(), rows: rowsThisCall };
+        return true;
+      }
+    }
+  };
+
   let pending: Promise<Page> | undefined;
   try {
     for (;;) {
+      if (throttle && !(await unthrottled())) break;
       await ctx.hooks.beforePage?.(table.name, req.segment, cp.cursor);
       const page = await (pending ?? read(cp.cursor)).catch((err: unknown) => {
         // A column the plan names is gone from the source (a DDL while this segment ran): once the DDL is
@@ -160,13 +199,14 @@ export async function copySegment(ctx: AppContext, req: CopyRequest, owner: stri
       await ctx.hooks.afterCommit?.(table.name, req.segment, cp.pagesDone);
       pages++;
       rowsThisCall += rows.length;
-      if (done) return result(cp, true, pages, rowsThisCall);
-      const elapsed = Date.now() - started;
+      // The last page waits too: the segment's rows take their time at the segment's rate, so the next segment
+      // (which takes this one's place in the Map) does not start early.
       if (perSegmentRate > 0) {
-        const due = (rowsThisCall / perSegmentRate) * 1000 - elapsed;
-        if (due > 0) await sleep(due);
+        const due = ((rowsThisCall - pace.rows) / perSegmentRate) * 1000 - (Date.now() - pace.at);
+        if (due > 0) await sleep(Math.min(due, deadline - Date.now()));
       }
-      if (Date.now() - started >= req.budgetMs) break;
+      if (done) return result(cp, true, pages, rowsThisCall);
+      if (Date.now() >= deadline) break;
     }
     await pending?.catch(() => undefined);
     await store.release(migrationId, cp, owner);

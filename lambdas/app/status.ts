@@ -20,6 +20,22 @@ export interface SegmentView {
   /** The segment's last verification outcome (absent: not verified yet). */
   readonly verifyStatus?: string;
   readonly verifyError?: string;
+  /** While its copy is paused by the throttle: why (`Threads_running 31 > 25 on target db 1`). */
+  readonly throttled?: string;
+}
+
+/** Why a table's copy is paused by the throttle: the most recent reading among its paused segments. */
+export interface ThrottledView {
+  readonly reason: string;
+  readonly metric: string;
+  /** null: replica lag unknown (replication not running). */
+  readonly value: number | null;
+  readonly limit: number;
+  readonly where: string;
+  /** When the pause began (ms since the epoch). */
+  readonly since: number;
+  /** The paused segments. */
+  readonly segments: number[];
 }
 
 export interface PausedView {
@@ -33,10 +49,14 @@ export interface PausedView {
 
 export interface TableView {
   readonly table: string;
-  /** PAUSED: capture of a source server holding it is stopped before a DDL of it (`paused`). */
-  readonly status: 'NOT_PLANNED' | 'INIT' | 'RUNNING' | 'PAUSED' | 'FAILED' | 'DONE';
+  /**
+   * PAUSED: capture of a source server holding it is stopped before a DDL of it (`paused`). THROTTLED: running,
+   * its copy paused by the throttle (`throttled`).
+   */
+  readonly status: 'NOT_PLANNED' | 'INIT' | 'RUNNING' | 'THROTTLED' | 'PAUSED' | 'FAILED' | 'DONE';
   /** The DDL capture stopped before, where, why, and what to do. */
   readonly paused?: PausedView;
+  readonly throttled?: ThrottledView;
   readonly rowsCopied: number;
   readonly statisticsTotal: number;
   readonly percent: number;
@@ -98,11 +118,24 @@ export async function migrationStatus(config: MigrationConfig, store: StateStore
     const dirtyRows = batches.reduce((a, v) => a + (v.status === 'REPAIRED' ? 0 : v.missing + v.different + v.extra), 0);
     const repairedRows = batches.reduce((a, v) => a + v.repaired, 0);
     const paused = pausedOf(t.name);
+    // A segment's throttle mark counts while it is younger than a lease: a paused copy renews it every second.
+    const throttledSegs = mine.filter((c) => c.status === SegmentStatus.RUNNING && c.throttled && now - c.throttled.at <= Math.max(config.copy.leaseSeconds * 1000, 5000));
+    const latest = throttledSegs.reduce<(typeof throttledSegs)[number] | undefined>((a, c) => (!a || c.throttled!.at > a.throttled!.at ? c : a), undefined)?.throttled;
+    const throttled: ThrottledView | undefined = latest && {
+      reason: latest.reason,
+      metric: latest.metric,
+      value: latest.value,
+      limit: latest.limit,
+      where: latest.where,
+      since: Math.min(...throttledSegs.map((c) => c.throttled!.since)),
+      segments: throttledSegs.map((c) => c.segment),
+    };
     const verifiedClean = mine.length > 0 && mine.every((c) => c.verifyStatus === 'CLEAN' || c.verifyStatus === 'REPAIRED');
     return {
       table: t.name,
-      status: paused && status !== 'FAILED' ? 'PAUSED' : status,
+      status: paused && status !== 'FAILED' ? 'PAUSED' : throttled && status === 'RUNNING' ? 'THROTTLED' : status,
       ...(paused ? { paused } : {}),
+      ...(throttled ? { throttled } : {}),
       rowsCopied: copied,
       statisticsTotal: total,
       percent: total > 0 ? Math.min(100, Math.round((copied / total) * 1000) / 10) : status === 'DONE' ? 100 : 0,
@@ -132,10 +165,11 @@ export async function migrationStatus(config: MigrationConfig, store: StateStore
         ...(c.lastError ? { error: c.lastError } : {}),
         ...(c.verifyStatus ? { verifyStatus: c.verifyStatus } : {}),
         ...(c.verifyError ? { verifyError: c.verifyError } : {}),
+        ...(throttledSegs.includes(c) ? { throttled: c.throttled!.reason } : {}),
       })),
     };
   });
-  const order: TableView['status'][] = ['FAILED', 'PAUSED', 'RUNNING', 'INIT', 'NOT_PLANNED', 'DONE'];
+  const order: TableView['status'][] = ['FAILED', 'PAUSED', 'THROTTLED', 'RUNNING', 'INIT', 'NOT_PLANNED', 'DONE'];
   const status = order.find((s) => tables.some((t) => t.status === s)) ?? 'DONE';
   return {
     migrationId: config.migrationId,

@@ -190,6 +190,36 @@ export const copySchema = z
   .strict()
   .prefault({});
 
+/**
+ * The copy pauses while a server is busy (gh-ost's and pt-online-schema-change's throttle, Vitess' throttler):
+ * checked before a page, at most every `checkIntervalMs`, on the source servers and the target servers, on
+ * `replica` when set, and against change capture's lag (CDC has priority over the copy).
+ */
+const throttleSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Pause while `Threads_running` (SHOW GLOBAL STATUS) on a source or target server is above this (pt-online-schema-change's default). */
+    maxThreadsRunning: z.number().int().min(1).max(100_000).default(25),
+    /**
+     * Pause while InnoDB's history list length (undo logs not purged yet) on a source or target server is
+     * above this: past about a million, reads slow down and purge falls further behind.
+     */
+    maxHistoryListLength: z.number().int().min(1).default(1_000_000),
+    /** Pause while `replica` is further behind its primary than this, or its replication is not running (Vitess' default). */
+    maxReplicaLagSeconds: z.number().min(0).max(86_400).default(5),
+    /**
+     * With CDC: pause while change capture of a source server is further behind than this. On AWS capture runs
+     * once a minute, so up to a minute behind is its normal rhythm.
+     */
+    maxCdcLagSeconds: z.number().min(1).max(86_400).default(120),
+    /** Readings are taken before a page, at most this often; a paused copy reads again after this long. */
+    checkIntervalMs: z.number().int().min(100).max(60_000).default(1000),
+    /** A replica of the source whose lag the copy watches (its user needs `REPLICATION CLIENT`, `SLAVE MONITOR` on MariaDB). */
+    replica: connectionSchema.optional(),
+  })
+  .strict()
+  .prefault({});
+
 const cdcSchema = z
   .object({
     /** Capture the source binlog from plan time on and apply the changes to the targets. */
@@ -294,6 +324,7 @@ export const configSchema = z
     bindings: z.array(z.array(identifier).min(2)).default([]),
     routing: routingSchema,
     copy: copySchema,
+    throttle: throttleSchema,
     cdc: cdcSchema,
     verify: verifySchema,
     cutover: cutoverSchema,

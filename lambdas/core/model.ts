@@ -6,6 +6,7 @@ import type { LiteralKind } from './sql.js';
 import type { KeyKind } from './segments.js';
 import type { BinlogPosition } from './position.js';
 import type { RoutingFile } from './cutover.js';
+import type { ThrottleReason } from './throttle.js';
 
 /** A table row as mysql2 reads it (see poolOptions in adapters/mysql.ts): column name → value. */
 export type Row = Record<string, unknown>;
@@ -44,6 +45,16 @@ export interface Checkpoint {
   readonly verifyStatus?: VerifyStatus;
   readonly verifyError?: string;
   readonly verifiedAt?: number;
+  /** Set while the segment's copy is paused by the throttle; the next page committed clears it. */
+  readonly throttled?: Throttled;
+}
+
+/** Why a segment's copy is paused (`core/throttle.ts`), since when, and when that was last read. */
+export interface Throttled extends ThrottleReason {
+  /** `throttleText`: `Threads_running 31 > 25 on target db 1`. */
+  readonly reason: string;
+  readonly since: number;
+  readonly at: number;
 }
 
 /** A column as the binlog reader decodes rows with it: INFORMATION_SCHEMA.COLUMNS's fields. */

@@ -74,6 +74,23 @@ describe('segment leases', () => {
     expect(await store.getSegment('s', 't', 0)).toMatchObject({ status: 'RUNNING', cursor: '100' });
   });
 
+  it('a throttled segment records why and renews its lease; a stale worker cannot; the next page clears it', async () => {
+    await store.ensureSegments('th', 't', segments);
+    const a = await store.acquire('th', 't', 0, 'a', 1000);
+    const reason = { metric: 'Threads_running' as const, value: 31, limit: 25, where: 'target db 1', reason: 'Threads_running 31 > 25 on target db 1', since: now, at: now };
+    now += 500;
+    const marked = await store.markThrottled('th', a, 'a', 1000, { ...reason, at: now });
+    expect(marked).toMatchObject({ leaseOwner: 'a', leaseToken: a.leaseToken, leaseExpiry: now + 1000, pagesDone: 0, throttled: { ...reason, at: now } });
+    await expect(store.markThrottled('th', a, 'b', 1000, reason)).rejects.toBeInstanceOf(LeaseLostError);
+    const replica = { metric: 'replica lag' as const, value: null, limit: 5, where: 'replica r:3306', reason: 'replica lag unknown (replication not running) on replica r:3306', since: now, at: now };
+    expect((await store.markThrottled('th', marked, 'a', 1000, replica)).throttled).toEqual(replica);
+    const next = await store.commitPage('th', marked, 'a', 1000, page);
+    expect(next).toMatchObject({ pagesDone: 1, leaseOwner: 'a' });
+    expect(next.throttled).toBeUndefined();
+    now += 2000;
+    await expect(store.markThrottled('th', next, 'a', 1000, reason)).rejects.toBeInstanceOf(LeaseLostError);
+  });
+
   it('an expired lease is taken over with a new token', async () => {
     await store.ensureSegments('x', 't', segments);
     const a = await store.acquire('x', 't', 1, 'a', 1000);

@@ -7,7 +7,7 @@
  */
 import { LeaseLostError } from '../../core/errors.js';
 import type { Segment } from '../../core/segments.js';
-import { SegmentStatus, type Checkpoint, type VerifyStatus } from '../../core/model.js';
+import { SegmentStatus, type Checkpoint, type Throttled, type VerifyStatus } from '../../core/model.js';
 import { conditionalWrite, leaseHeldError } from './conditional-write.js';
 import { getItem, pk, queryPrefix, segSk, type Item, type StateTable } from './table.js';
 
@@ -46,6 +46,7 @@ function toCheckpoint(item: Item): Checkpoint {
     ...(item.verifyStatus !== undefined ? { verifyStatus: item.verifyStatus as VerifyStatus } : {}),
     ...(item.verifyError !== undefined ? { verifyError: (item.verifyError as string) } : {}),
     ...(item.verifiedAt !== undefined ? { verifiedAt: Number(item.verifiedAt) } : {}),
+    ...(item.throttled !== undefined ? { throttled: item.throttled as Throttled } : {}),
   };
 }
 
@@ -129,7 +130,7 @@ export class SegmentItems {
         UpdateExpression:
           'SET #c = :c, pagesDone = pagesDone + :one, rowsCopied = rowsCopied + :n, rowsInserted = rowsInserted + :ins, rowsUpdated = rowsUpdated + :upd, rowsSkipped = rowsSkipped + :skp, #st = :st, updatedAt = :now' +
           // The last page ends the segment and gives the lease back; any other renews it.
-          (page.done ? ', finishedAt = :now REMOVE leaseOwner, leaseExpiry, lastError' : ', leaseExpiry = :exp'),
+          (page.done ? ', finishedAt = :now REMOVE leaseOwner, leaseExpiry, lastError, throttled' : ', leaseExpiry = :exp REMOVE throttled'),
         ConditionExpression: 'leaseOwner = :o AND leaseToken = :tok AND leaseExpiry >= :now AND pagesDone = :p',
         ExpressionAttributeNames: { '#c': 'cursor', '#st': 'status' },
         ExpressionAttributeValues: {
@@ -151,6 +152,31 @@ export class SegmentItems {
         const current = found && toCheckpoint(found);
         throw new LeaseLostError(
           `checkpoint of ${held.table}#${held.segment} not moved: lease or progress changed (held token ${held.leaseToken} at page ${held.pagesDone}, now owner ${current?.leaseOwner ?? '-'} token ${current?.leaseToken} page ${current?.pagesDone})`,
+          current as unknown as Item,
+        );
+      },
+    );
+    return toCheckpoint(item);
+  }
+
+  /**
+   * Records why the segment's copy is paused (`throttled`) and renews the lease — only if this worker still holds
+   * it with the same token (else LeaseLostError). The next page committed clears it.
+   */
+  async markThrottled(migrationId: string, held: Checkpoint, owner: string, leaseMs: number, throttled: Throttled): Promise<Checkpoint> {
+    const now = this.t.now();
+    const item = await conditionalWrite(
+      this.t,
+      {
+        Key: { pk: pk(migrationId), sk: segSk(held.table, held.segment) },
+        UpdateExpression: 'SET throttled = :th, leaseExpiry = :exp, updatedAt = :now',
+        ConditionExpression: 'leaseOwner = :o AND leaseToken = :tok AND leaseExpiry >= :now',
+        ExpressionAttributeValues: { ':th': throttled, ':exp': now + leaseMs, ':now': now, ':o': owner, ':tok': held.leaseToken },
+      },
+      (found) => {
+        const current = found && toCheckpoint(found);
+        throw new LeaseLostError(
+          `lease of ${held.table}#${held.segment} not renewed while throttled: lease changed (held token ${held.leaseToken}, now owner ${current?.leaseOwner ?? '-'} token ${current?.leaseToken})`,
           current as unknown as Item,
         );
       },
