@@ -370,7 +370,7 @@ const NODE_OPTIONS: Partial<Record<HandlerName, string>> = {
  * The Switch's task timeout: its precheck's end-to-end wait (`maxLagSeconds`, default 5), the freeze window
  * (`freezeTimeoutSeconds`, default 30) and two minutes for the rest, at most Lambda's 15 minutes.
  */
-export function switchTimeout(cutover: { freezeTimeoutSeconds?: unknown; maxLagSeconds?: unknown } = {}): Duration {
+function switchTimeout(cutover: { freezeTimeoutSeconds?: unknown; maxLagSeconds?: unknown } = {}): Duration {
   const freeze = typeof cutover.freezeTimeoutSeconds === 'number' ? cutover.freezeTimeoutSeconds : 30;
   const lag = typeof cutover.maxLagSeconds === 'number' ? cutover.maxLagSeconds : 5;
   return Duration.seconds(Math.min(900, Math.ceil(lag + freeze) + 120));
