@@ -75,6 +75,7 @@ try {
   const out = await runCutover(runtime.ctx, {
     backlog: () => runtime.cdc!.queue.backlog(),
     dead: async () => (await runtime.cdc!.dlq.depth()).visible,
+    catchUp: (ms) => runtime.cdc!.catchUp(ms),
   });
   const cutoverMs = Date.now() - t;
   await new Promise((r) => setTimeout(r, 500));

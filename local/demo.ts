@@ -134,7 +134,7 @@ export function keptDemoNotes(dir: string, port: number): string[] {
 }
 
 /** Changes the source while the copy runs: updates, deletes and new orders with items, in small transactions. */
-class DemoWriter implements DemoWrites {
+export class DemoWriter implements DemoWrites {
   ops = 0;
   private counts = { insert: 0, update: 0, delete: 0 };
   private running = false;
@@ -144,12 +144,13 @@ class DemoWriter implements DemoWrites {
     private readonly pool: Pool,
     private readonly db: string,
     private readonly orders: number,
+    private readonly seed = 7,
   ) {
     this.nextId = orders + 10_000_000;
   }
   start(): void {
     this.running = true;
-    const rand = rng(7);
+    const rand = rng(this.seed);
     const t = (name: string) => `\`${this.db}\`.${name}`;
     this.loop = (async () => {
       while (this.running) {

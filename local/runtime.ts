@@ -177,6 +177,7 @@ export class LocalRuntime {
     return {
       backlog: async () => (cdc ? cdc.queue.backlog() : 0),
       dead: async () => (cdc ? (await cdc.dlq.depth()).visible : 0),
+      ...(cdc ? { catchUp: (ms: number) => cdc.catchUp(ms) } : {}),
     };
   }
 

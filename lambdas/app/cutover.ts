@@ -30,6 +30,12 @@ export interface CutoverDeps {
   readonly backlog: QueueBacklog;
   /** Change messages in the DLQ. */
   readonly dead: () => Promise<number>;
+  /**
+   * Waits until capture and apply have handled every change up to the sources' positions of now, at most
+   * `timeoutMs` (rejects past it). Where the caller can tell which messages were handled (the local runtime),
+   * live writes do not hold it up; the default waits for an empty queue on two readings in a row.
+   */
+  readonly catchUp?: (timeoutMs: number) => Promise<void>;
   /** With `cutover.freeze: external`: resolves once the operator confirms the application stopped writing. */
   readonly writesStopped?: () => Promise<void>;
   /**
@@ -78,7 +84,7 @@ function keepCapturing(servers: readonly number[], drive: NonNullable<CutoverDep
 }
 
 /** What precheck found. */
-async function cutoverFacts(ctx: AppContext, deps: Pick<CutoverDeps, 'dead' | 'backlog'>): Promise<CutoverFacts> {
+async function cutoverFacts(ctx: AppContext, deps: Pick<CutoverDeps, 'dead' | 'backlog' | 'catchUp'>): Promise<CutoverFacts> {
   const { config, store } = ctx;
   const view = await migrationStatus(config, store);
   const names = serverNames(config.source);
@@ -94,10 +100,12 @@ async function cutoverFacts(ctx: AppContext, deps: Pick<CutoverDeps, 'dead' | 'b
   // within it too (an apply that stopped or fell behind shows here, whatever capture's checkpoint says).
   let endToEndBehind: string | undefined;
   const lagBound = config.cutover.maxLagSeconds;
-  if (servers.length && servers.every((s) => !s.paused && s.lagSeconds <= lagBound))
-    await waitForCdc(ctx, deps.backlog, Math.max(1000, lagBound * 1000), 100).catch((err: unknown) => {
+  if (servers.length && servers.every((s) => !s.paused && s.lagSeconds <= lagBound)) {
+    const timeoutMs = Math.max(1000, lagBound * 1000);
+    await (deps.catchUp ? deps.catchUp(timeoutMs) : waitForCdc(ctx, deps.backlog, timeoutMs, 100)).catch((err: unknown) => {
       endToEndBehind = describeError(err).replace(/: verification waits for it$/, '');
     });
+  }
   return {
     ...(endToEndBehind ? { endToEndBehind } : {}),
     tables: view.tables.map((t) => ({

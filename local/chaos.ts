@@ -1,0 +1,221 @@
+/**
+ * The chaos scenario: a copy with CDC while a writer inserts, updates and deletes, with faults injected at
+ * seeded random moments, then an independent comparison of every target table with the source.
+ *
+ * Faults:
+ * - AWS API errors through AWS SDK v3 middleware on the real clients (DynamoDB: ThrottlingException,
+ *   ProvisionedThroughputExceededException, 500; SQS: throttling and 500 on send, receive and delete),
+ *   thrown on a request's first attempt, before it is sent;
+ * - `KILL CONNECTION` from the server side on a random session of the migration (source readers, target
+ *   writers, the binlog dump; the writer's own sessions are spared).
+ *
+ * An execution that fails meanwhile is started again (a restart), as an operator would redrive it. Once the
+ * copy is through, the writer stops, CDC reaches lag 0, and every target table is compared with the source
+ * rows the routing rule sends to it, in SQL (`checksum.ts`), row by row where the checksums differ.
+ */
+import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
+import type { MigrationConfig } from '../lambdas/core/config.js';
+import { sleep } from '../lambdas/core/time.js';
+import { describeError } from '../lambdas/core/errors.js';
+import { rng } from './seed.js';
+import { LocalRuntime } from './runtime.js';
+import type { LocalDynamo } from './emulators.js';
+import { checkAll, rowDifferences } from './checksum.js';
+import { DemoWriter } from './demo.js';
+
+export type FaultKind = 'dynamodb-throttle' | 'dynamodb-500' | 'sqs-throttle' | 'sqs-500' | 'kill-connection';
+
+export interface ChaosOptions {
+  readonly config: MigrationConfig;
+  /** Root on the server holding the source and the targets. */
+  readonly admin: Pool;
+  /** Orders seeded in the source (the writer's updates and deletes pick among them). */
+  readonly orders: number;
+  readonly seed: number;
+  /** Faults to inject in all. */
+  readonly faults: number;
+  /** Share of AWS requests that fail (until the budget is spent). @default 0.05 */
+  readonly awsFaultRate?: number;
+  /** Mean pause between two killed connections, ms. @default 400 */
+  readonly killEveryMs?: number;
+  readonly dynamo?: LocalDynamo;
+  readonly log?: (line: string) => void;
+}
+
+export interface ChaosResult {
+  readonly seed: number;
+  readonly faultsInjected: number;
+  readonly byKind: Readonly<Record<FaultKind, number>>;
+  /** Executions started again after one failed. */
+  readonly restarts: number;
+  /** Failed copy and verify attempts recorded in the checkpoints (each redoes at most one page). */
+  readonly rowsRedone: number;
+  readonly rowsLost: number;
+  readonly rowsExtra: number;
+  readonly rowsDifferent: number;
+  readonly sourceRows: number;
+  readonly writes: number;
+  readonly seconds: number;
+}
+
+/** Decides, from the seed, which requests and sessions fail; counts what it did. */
+class FaultPlan {
+  readonly byKind: Record<FaultKind, number> = { 'dynamodb-throttle': 0, 'dynamodb-500': 0, 'sqs-throttle': 0, 'sqs-500': 0, 'kill-connection': 0 };
+  private readonly rand: () => number;
+  active = true;
+  constructor(
+    seed: number,
+    private readonly budget: number,
+  ) {
+    this.rand = rng(seed);
+  }
+  get injected(): number {
+    return Object.values(this.byKind).reduce((a, b) => a + b, 0);
+  }
+  /** Whether the next fault may happen, with probability `p`. */
+  draw(p: number): boolean {
+    return this.active && this.injected < this.budget && this.rand() < p;
+  }
+  pick<T>(items: readonly T[]): T {
+    return items[Math.floor(this.rand() * items.length)]!;
+  }
+  pauseMs(mean: number): number {
+    return Math.round(mean * (0.5 + this.rand()));
+  }
+}
+
+/** An AWS error as the SDK's retry strategy sees one (name, HTTP status, fault side). */
+function awsError(name: string, status: number): Error {
+  return Object.assign(new Error(`injected by the chaos suite: ${name} (${status})`), { name, $fault: status >= 500 ? 'server' : 'client', $metadata: { httpStatusCode: status, attempts: 1 } });
+}
+
+/** The part of an SDK client's middleware stack used here. */
+interface Stack {
+  add(
+    mw: (next: (args: { request: unknown }) => Promise<unknown>) => (args: { request: unknown }) => Promise<unknown>,
+    opts: { step: 'finalizeRequest'; priority: 'low'; name: string },
+  ): void;
+}
+
+/**
+ * Fails a request's first attempt, before it is sent, with one of `errors` (inside the SDK's retry loop: the
+ * retry strategy sees it as it sees a real one).
+ */
+function injectAws(stack: Stack, plan: FaultPlan, rate: number, errors: readonly [FaultKind, string, number][]): void {
+  stack.add(
+    (next) => async (args) => {
+      const headers = (args.request as { headers?: Record<string, string> }).headers ?? {};
+      const firstAttempt = !/attempt=([2-9]|\d\d)/.test(headers['amz-sdk-request'] ?? '');
+      if (firstAttempt && plan.draw(rate)) {
+        const [kind, name, status] = plan.pick(errors);
+        plan.byKind[kind]++;
+        throw awsError(name, status);
+      }
+      return next(args);
+    },
+    { step: 'finalizeRequest', priority: 'low', name: 'reshardChaosFaults' },
+  );
+}
+
+/** Kills a random session of the migration now and then, sparing `spared` and itself. */
+function startKiller(admin: Pool, plan: FaultPlan, everyMs: number, spared: ReadonlySet<number>, log: (l: string) => void) {
+  let running = true;
+  const loop = (async () => {
+    let conn: PoolConnection | undefined;
+    while (running) {
+      await sleep(plan.pauseMs(everyMs));
+      if (!plan.draw(1)) continue;
+      try {
+        conn ??= await admin.getConnection();
+        const [rows] = await conn.query<RowDataPacket[]>(
+          "SELECT ID, COMMAND FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND USER <> 'system user' AND COMMAND NOT IN ('Daemon')",
+        );
+        const victims = rows.filter((r) => !spared.has(Number(r.ID)));
+        if (!victims.length) continue;
+        const v = plan.pick(victims);
+        await conn.query(`KILL CONNECTION ${Number(v.ID)}`);
+        plan.byKind['kill-connection']++;
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'ER_NO_SUCH_THREAD') log(`chaos: kill failed: ${describeError(err)}`);
+      }
+    }
+    conn?.release();
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+    },
+  };
+}
+
+export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
+  const log = opts.log ?? (() => undefined);
+  const started = Date.now();
+  const plan = new FaultPlan(opts.seed, opts.faults);
+  const rate = opts.awsFaultRate ?? 0.05;
+  const { config, admin } = opts;
+  // The writer's and the controller's sessions are never killed.
+  const spared = new Set<number>();
+  admin.on('connection', (c) => spared.add(c.threadId));
+  for (const c of await Promise.all(Array.from({ length: 2 }, () => admin.getConnection()))) {
+    spared.add(c.threadId);
+    c.release();
+  }
+  const rt = await LocalRuntime.start({
+    config,
+    ...(opts.dynamo ? { dynamo: opts.dynamo } : {}),
+    retryIntervalMs: 200,
+    onDocumentClient: (doc) =>
+      injectAws(doc.middlewareStack as unknown as Stack, plan, rate, [
+        ['dynamodb-throttle', 'ThrottlingException', 400],
+        ['dynamodb-throttle', 'ProvisionedThroughputExceededException', 400],
+        ['dynamodb-500', 'InternalServerError', 500],
+      ]),
+  });
+  const writer = new DemoWriter(admin, config.source.database!, opts.orders, opts.seed);
+  let restarts = 0;
+  try {
+    injectAws(rt.cdc!.queues.sqs.middlewareStack as unknown as Stack, plan, rate, [
+      ['sqs-throttle', 'ThrottlingException', 400],
+      ['sqs-500', 'InternalError', 500],
+    ]);
+    rt.cdc!.start();
+    writer.start();
+    const killer = startKiller(admin, plan, opts.killEveryMs ?? 400, spared, log);
+    try {
+      for (;;) {
+        try {
+          await rt.execute().result;
+          break;
+        } catch (err) {
+          if (++restarts > 30) throw new Error(`the migration failed 30 times under faults; last: ${describeError(err)}`, { cause: err });
+          log(`chaos: execution failed (${describeError(err).slice(0, 200)}); starting it again`);
+        }
+      }
+    } finally {
+      plan.active = false;
+      await killer.stop();
+      await writer.stop();
+    }
+    log(`chaos: copy and verification through, ${plan.injected} faults injected, ${restarts} restart(s); applying until CDC lag is 0…`);
+    await rt.cdc!.drain(10 * 60_000);
+    const retries = (await Promise.all(config.tables.map((t) => rt.store.segments(config.migrationId, t.name)))).flat().reduce((a, s) => a + (s.retries ?? 0), 0);
+    const checks = await checkAll(config, admin, [admin]);
+    const diff = await rowDifferences(config, admin, checks);
+    return {
+      seed: opts.seed,
+      faultsInjected: plan.injected,
+      byKind: { ...plan.byKind },
+      restarts,
+      rowsRedone: retries * config.copy.pageSize,
+      ...diff,
+      sourceRows: checks.reduce((a, c) => a + c.sourceRows, 0),
+      writes: writer.ops,
+      seconds: Math.round((Date.now() - started) / 100) / 10,
+    };
+  } finally {
+    await writer.stop();
+    await rt.close();
+  }
+}
