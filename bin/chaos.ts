@@ -29,7 +29,6 @@ const dir = mkdtempSync(join(tmpdir(), 'reshard-chaos-'));
 const log = (l: string) => console.log(l);
 const server = await startMariaDb({ dir: join(dir, 'mariadb'), port: opts.port, log });
 const admin = mysql.createPool({ host: '127.0.0.1', port: opts.port, user: 'root', password: '', connectionLimit: 6 });
-let failed = true;
 try {
   log(`seed ${opts.seed}: ${opts.orders.toLocaleString('en-US')} orders, ${opts.faults} faults`);
   await seedOrders(admin, 'chaos_src', { orders: opts.orders, itemsPerOrder: 2.5, seed: opts.seed });
@@ -41,11 +40,10 @@ try {
   const r = await runChaos({ config, admin, orders: opts.orders, seed: opts.seed, faults: opts.faults, log });
   log(`faults injected: ${r.faultsInjected} (${Object.entries(r.byKind).map(([k, n]) => `${k} ${n}`).join(', ')}); restarts ${r.restarts}; rows redone ≤ ${r.rowsRedone}`);
   log(`source rows ${r.sourceRows.toLocaleString('en-US')} after ${r.writes.toLocaleString('en-US')} writes: rows lost ${r.rowsLost}, rows extra ${r.rowsExtra}, rows different ${r.rowsDifferent}; ${r.seconds} s`);
-  failed = r.rowsLost + r.rowsExtra + r.rowsDifferent > 0;
   console.log(JSON.stringify(r));
+  process.exitCode = r.rowsLost + r.rowsExtra + r.rowsDifferent > 0 ? 1 : 0;
 } finally {
   await admin.end();
   await server.stop('kill');
   rmSync(dir, { recursive: true, force: true });
 }
-process.exitCode = failed ? 1 : 0;
