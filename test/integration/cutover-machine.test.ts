@@ -2,38 +2,21 @@
  * The synthesized Cutover state machine, run by the local runtime over real MariaDB: a switch under live
  * writes; a postponed cut-over that waits ready to switch (nothing frozen, CDC following) until the go; an
  * external freeze that waits for the operator's confirmation; a failed switch that ends in CutoverFailed with
- * the source thawed; and `{abort: true}`, which only thaws.
+ * the source thawed, and a precheck refused with its reasons. (`{abort: true}` runs in cutover-kill.test.ts.)
  */
 import { describe, expect, it } from 'vitest';
-import { LocalRuntime, type Operator } from '../../local/runtime.js';
-import { seedOrders } from '../../local/seed.js';
+import type { Operator } from '../../local/runtime.js';
 import { checkAll } from '../../local/checksum.js';
-import { parseConfig, type MigrationConfig } from '../../lambdas/core/config.js';
 import { runCutover } from '../../lambdas/app/cutover.js';
 import { cutoverError } from '../../local/cutover.js';
 import type { CutoverDeps, OperatorWait } from '../../lambdas/app/cutover.js';
 import { integrationSuite } from '../helpers/suite.js';
+import { cutoverFixtures } from '../helpers/cutover.js';
 
 const suite = integrationSuite({ databases: 2, tablesPerDb: 2, segments: 2, concurrency: 2, items: false });
+const { cutoverConfig, migrated } = cutoverFixtures(suite, 1200);
 
-function cutoverConfig(name: string, cutover: Record<string, unknown> = {}): MigrationConfig {
-  const base = suite.config(name);
-  return parseConfig({ ...base, cdc: { enabled: true, serverId: 60_000 + Math.floor(Math.random() * 100_000), applyConcurrency: 2 }, cutover });
-}
 
-/** 1,200 orders copied and verified with CDC on; `fn` runs while CDC keeps going. */
-async function migrated(config: MigrationConfig, fn: (rt: LocalRuntime, src: string) => Promise<void>): Promise<void> {
-  await seedOrders(suite.pool, config.source.database!, { orders: 1200, itemsPerOrder: 0, seed: 5 });
-  const rt = await LocalRuntime.start({ config, dynamo: suite.dynamo, retryIntervalMs: 100 });
-  try {
-    rt.cdc!.start();
-    await rt.execute().result;
-    await rt.cdc!.drain(60_000);
-    await fn(rt, `\`${config.source.database!}\`.order_info`);
-  } finally {
-    await rt.close();
-  }
-}
 
 /** Writes to the source until stopped; `count()` is how many went through. */
 function liveWriter(src: string) {

@@ -7,20 +7,17 @@
 import { describe, expect, it } from 'vitest';
 import { SendMessageCommand, PurgeQueueCommand } from '@aws-sdk/client-sqs';
 import { LocalRuntime } from '../../local/runtime.js';
-import { seedOrders } from '../../local/seed.js';
 import { checkAll } from '../../local/checksum.js';
-import { parseConfig, type MigrationConfig } from '../../lambdas/core/config.js';
+import type { MigrationConfig } from '../../lambdas/core/config.js';
 import { abortCutover, CutoverFailedError, CutoverRefusedError, runCutover, type CutoverDeps } from '../../lambdas/app/cutover.js';
 import { verifyTable } from '../../lambdas/app/verify.js';
 import { migrationStatus } from '../../lambdas/app/status.js';
 import { integrationSuite } from '../helpers/suite.js';
+import { cutoverFixtures } from '../helpers/cutover.js';
 
 const suite = integrationSuite({ databases: 2, tablesPerDb: 2, segments: 2, concurrency: 2, items: false });
+const { cutoverConfig, migrated } = cutoverFixtures(suite, 1500);
 
-function cutoverConfig(name: string, cutover: Record<string, unknown> = {}): MigrationConfig {
-  const base = suite.config(name);
-  return parseConfig({ ...base, cdc: { enabled: true, serverId: 60_000 + Math.floor(Math.random() * 100_000), applyConcurrency: 2 }, cutover });
-}
 
 const depsOf = (rt: LocalRuntime, extra: Partial<CutoverDeps> = {}): CutoverDeps => ({
   backlog: () => rt.cdc!.queue.backlog(),
@@ -28,19 +25,6 @@ const depsOf = (rt: LocalRuntime, extra: Partial<CutoverDeps> = {}): CutoverDeps
   ...extra,
 });
 
-/** 1,500 orders copied and verified with CDC on; `fn` runs while CDC keeps going. */
-async function migrated(config: MigrationConfig, fn: (rt: LocalRuntime, src: string) => Promise<void>): Promise<void> {
-  await seedOrders(suite.pool, config.source.database!, { orders: 1500, itemsPerOrder: 0, seed: 3 });
-  const rt = await LocalRuntime.start({ config, dynamo: suite.dynamo, retryIntervalMs: 100 });
-  try {
-    rt.cdc!.start();
-    await rt.execute().result;
-    await rt.cdc!.drain(60_000);
-    await fn(rt, `\`${config.source.database!}\`.order_info`);
-  } finally {
-    await rt.close();
-  }
-}
 
 const readOnly = async () => {
   const [[row]] = (await suite.pool.query('SELECT @@GLOBAL.read_only AS v')) as unknown as [[{ v: number }]];
