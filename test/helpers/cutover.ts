@@ -10,6 +10,18 @@ export function cutoverFixtures(suite: Suite, orders: number) {
       const base = suite.config(name);
       return parseConfig({ ...base, cdc: { enabled: true, serverId: 60_000 + Math.floor(Math.random() * 100_000), applyConcurrency: 2 }, cutover });
     },
+    /** Updates the source's orders in a loop until stopped; `count()` is how many went through. */
+    liveWriter(src: string) {
+      let writing = true;
+      let writes = 0;
+      const done = (async () => {
+        for (let i = 0; writing; i++) {
+          await suite.pool.query(`UPDATE ${src} SET remark = ?, update_time = NOW(6) WHERE id = ?`, [`live ${i}`, 1 + (i % orders)]);
+          writes++;
+        }
+      })();
+      return { count: () => writes, stop: async () => ((writing = false), await done) };
+    },
     /** `orders` orders copied and verified with CDC on; `fn` runs while CDC keeps going (`src`: the source table, quoted). */
     async migrated(config: MigrationConfig, fn: (rt: LocalRuntime, src: string) => Promise<void>): Promise<void> {
       await seedOrders(suite.pool, config.source.database!, { orders, itemsPerOrder: 0, seed: 3 });

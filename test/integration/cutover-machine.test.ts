@@ -14,22 +14,10 @@ import { integrationSuite } from '../helpers/suite.js';
 import { cutoverFixtures } from '../helpers/cutover.js';
 
 const suite = integrationSuite({ databases: 2, tablesPerDb: 2, segments: 2, concurrency: 2, items: false });
-const { cutoverConfig, migrated } = cutoverFixtures(suite, 1200);
+const { cutoverConfig, migrated, liveWriter } = cutoverFixtures(suite, 1200);
 
 
 
-/** Writes to the source until stopped; `count()` is how many went through. */
-function liveWriter(src: string) {
-  let writing = true;
-  let writes = 0;
-  const done = (async () => {
-    for (let i = 0; writing; i++) {
-      await suite.pool.query(`UPDATE ${src} SET remark = ?, update_time = NOW(6) WHERE id = ?`, [`live ${i}`, 1 + (i % 1200)]);
-      writes++;
-    }
-  })();
-  return { count: () => writes, stop: async () => ((writing = false), await done) };
-}
 
 /** An operator the test answers: `waiting` lists what it was asked, `answer()` resolves the pending ask. */
 function testOperator() {

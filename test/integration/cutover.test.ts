@@ -16,7 +16,7 @@ import { integrationSuite } from '../helpers/suite.js';
 import { cutoverFixtures } from '../helpers/cutover.js';
 
 const suite = integrationSuite({ databases: 2, tablesPerDb: 2, segments: 2, concurrency: 2, items: false });
-const { cutoverConfig, migrated } = cutoverFixtures(suite, 1500);
+const { cutoverConfig, migrated, liveWriter } = cutoverFixtures(suite, 1500);
 
 
 const depsOf = (rt: LocalRuntime, extra: Partial<CutoverDeps> = {}): CutoverDeps => ({
@@ -67,18 +67,11 @@ describe('cut-over', () => {
   it('under live writes: the lock freezes them, catch-up and the check pass, the switch is recorded with the routing, and writes go on after the thaw', async () => {
     const config = cutoverConfig('co_ok');
     await migrated(config, async (rt, src) => {
-      let writing = true;
-      let writes = 0;
-      const writer = (async () => {
-        for (let i = 0; writing; i++) {
-          await suite.pool.query(`UPDATE ${src} SET remark = ?, update_time = NOW(6) WHERE id = ?`, [`live ${i}`, 1 + (i % 1500)]);
-          writes++;
-        }
-      })();
+      const writer = liveWriter(src);
       try {
       await new Promise((r) => setTimeout(r, 300));
       await rt.cdc!.catchUp(30_000);
-      const before = writes;
+      const before = writer.count();
       const out = await runCutover(rt.ctx, depsOf(rt));
       expect(out).toMatchObject({ dryRun: false, rowsChecked: 1500 });
       expect(out.freezeMs).toBeGreaterThan(0);
@@ -88,13 +81,12 @@ describe('cut-over', () => {
       expect(state).toMatchObject({ status: 'DONE', freeze: 'lock', rowsChecked: 1500 });
       expect((await migrationStatus(config, rt.store)).cutover).toMatchObject({ status: 'DONE', freeze: 'lock' });
       // The writer was held during the freeze and goes on after it.
-      const after = writes;
+      const after = writer.count();
       await new Promise((r) => setTimeout(r, 200));
-      expect(writes).toBeGreaterThan(after);
+      expect(writer.count()).toBeGreaterThan(after);
       expect(after).toBeGreaterThan(before);
       } finally {
-        writing = false;
-        await writer;
+        await writer.stop();
       }
       await rt.cdc!.drain(30_000);
       const [check] = await checkAll(config, suite.pool, [suite.pool]);
