@@ -10,6 +10,16 @@ export function cutoverFixtures(suite: Suite, orders: number) {
       const base = suite.config(name);
       return parseConfig({ ...base, cdc: { enabled: true, serverId: 60_000 + Math.floor(Math.random() * 100_000), applyConcurrency: 2 }, cutover });
     },
+    /** Updates one row of `src` within 2 s of lock wait: it fails while writes are frozen. */
+    async writeNow(src: string, id: number, remark: string): Promise<void> {
+      const conn = await suite.pool.getConnection();
+      try {
+        await conn.query('SET SESSION lock_wait_timeout = 2');
+        await conn.query(`UPDATE ${src} SET remark = ? WHERE id = ?`, [remark, id]);
+      } finally {
+        conn.release();
+      }
+    },
     /** Updates the source's orders in a loop until stopped; `count()` is how many went through. */
     liveWriter(src: string) {
       let writing = true;

@@ -14,7 +14,7 @@ import { integrationSuite } from '../helpers/suite.js';
 import { cutoverFixtures } from '../helpers/cutover.js';
 
 const suite = integrationSuite({ databases: 2, tablesPerDb: 2, segments: 2, concurrency: 2, items: false });
-const { cutoverConfig, migrated, liveWriter } = cutoverFixtures(suite, 1200);
+const { cutoverConfig, migrated, liveWriter, writeNow } = cutoverFixtures(suite, 1200);
 
 
 
@@ -64,13 +64,7 @@ describe('the Cutover state machine', () => {
       await expect.poll(() => op.waiting, { timeout: 30_000 }).toEqual(['go']);
       expect(await rt.store.getCutover(config.migrationId)).toMatchObject({ status: 'READY', taskToken: expect.stringMatching(/^local:/) });
       // Nothing is frozen: writes go through, and CDC brings them over.
-      const conn = await suite.pool.getConnection();
-      try {
-        await conn.query('SET SESSION lock_wait_timeout = 2');
-        await conn.query(`UPDATE ${src} SET remark = 'while ready' WHERE id = 7`);
-      } finally {
-        conn.release();
-      }
+      await writeNow(src, 7, 'while ready');
       await rt.cdc!.catchUp(30_000);
       op.answer();
       const out = (await execution.result) as Switched;
@@ -102,13 +96,7 @@ describe('the Cutover state machine', () => {
       const err = await rt.executeCutover({}, undefined, stuck).result.then(() => 'switched', (e: unknown) => e);
       expect(String(err)).toMatch(/CutoverFailedError|cut-over failed after the freeze, and the source was thawed/);
       expect(await rt.store.getCutover(config.migrationId)).toMatchObject({ status: 'FAILED', error: expect.stringMatching(/within 1 s/) });
-      const conn = await suite.pool.getConnection();
-      try {
-        await conn.query('SET SESSION lock_wait_timeout = 2');
-        await conn.query(`UPDATE ${src} SET remark = 'after the thaw' WHERE id = 3`);
-      } finally {
-        conn.release();
-      }
+      await writeNow(src, 3, 'after the thaw');
       // Apply stops, so CDC is behind: the next cut-over is refused before anything is frozen.
       await rt.cdc!.poller.stop();
       await suite.pool.query(`UPDATE ${src} SET remark = 'never applied' WHERE id = 2`);

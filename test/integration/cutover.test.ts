@@ -16,12 +16,13 @@ import { integrationSuite } from '../helpers/suite.js';
 import { cutoverFixtures } from '../helpers/cutover.js';
 
 const suite = integrationSuite({ databases: 2, tablesPerDb: 2, segments: 2, concurrency: 2, items: false });
-const { cutoverConfig, migrated, liveWriter } = cutoverFixtures(suite, 1500);
+const { cutoverConfig, migrated, liveWriter, writeNow } = cutoverFixtures(suite, 1500);
 
 
 const depsOf = (rt: LocalRuntime, extra: Partial<CutoverDeps> = {}): CutoverDeps => ({
   backlog: () => rt.cdc!.queue.backlog(),
   dead: async () => (await rt.cdc!.dlq.depth()).visible,
+  catchUp: (ms) => rt.cdc!.catchUp(ms),
   ...extra,
 });
 
@@ -38,7 +39,7 @@ const refusal = (err: unknown) => (err instanceof CutoverRefusedError ? err.issu
 
 describe('cut-over', () => {
   it('precheck refuses, naming each reason: a message in the DLQ, rows verification found different, CDC behind', async () => {
-    const config = cutoverConfig('co_pre', { maxLagSeconds: 1 });
+    const config = cutoverConfig('co_pre', { maxLagSeconds: 3 });
     await migrated(config, async (rt, src) => {
       await expect(runCutover(rt.ctx, depsOf(rt), { dryRun: true })).resolves.toMatchObject({ dryRun: true });
 
@@ -48,7 +49,7 @@ describe('cut-over', () => {
       await verifyTable(rt.ctx, 'order_info', { repair: false });
       await rt.cdc!.stop();
       await suite.pool.query(`UPDATE ${src} SET remark = 'while capture is stopped' WHERE id = 1`);
-      await new Promise((r) => setTimeout(r, 2100));
+      await new Promise((r) => setTimeout(r, 3100));
 
       const issues = refusal(await runCutover(rt.ctx, depsOf(rt), { dryRun: true }).catch((e: unknown) => e));
       expect(issues).toEqual(
@@ -56,7 +57,7 @@ describe('cut-over', () => {
           expect.stringMatching(/^1 change message\(s\) in the DLQ/),
           expect.stringMatching(/^order_info: \d+ segment\(s\) not verified CLEAN or REPAIRED/),
           expect.stringMatching(/^order_info: 2 row\(s\) found different/),
-          expect.stringMatching(/^source 127\.0\.0\.1:\d+: CDC is \d+\.\d s behind, over cutover\.maxLagSeconds 1/),
+          expect.stringMatching(/^source 127\.0\.0\.1:\d+: CDC is \d+\.\d s behind, over cutover\.maxLagSeconds 3/),
         ]),
       );
       expect(await rt.store.getCutover(config.migrationId)).toBeUndefined(); // nothing was frozen
@@ -103,13 +104,7 @@ describe('cut-over', () => {
       expect(String((err as Error).message)).toMatch(/cut-over failed after the freeze, and the source was thawed: CDC has not caught up .* within 1 s/);
       expect(await rt.store.getCutover(config.migrationId)).toMatchObject({ status: 'FAILED' });
       // Writable again at once.
-      const conn = await suite.pool.getConnection();
-      try {
-        await conn.query('SET SESSION lock_wait_timeout = 2');
-        await conn.query(`UPDATE ${src} SET remark = 'after the thaw' WHERE id = 3`);
-      } finally {
-        conn.release();
-      }
+      await writeNow(src, 3, 'after the thaw');
     });
   });
 
@@ -136,13 +131,7 @@ describe('cut-over', () => {
       expect(out.thawed).toEqual([expect.stringMatching(freeze === 'lock' ? /lock session \d+ ended/ : /read-only off/)]);
       expect(await rt.store.getCutover(config.migrationId)).toMatchObject({ status: 'ABORTED' });
       expect(await readOnly()).toBe(0);
-      const conn = await suite.pool.getConnection();
-      try {
-        await conn.query('SET SESSION lock_wait_timeout = 2');
-        await conn.query(`UPDATE ${src} SET remark = 'thawed' WHERE id = 4`);
-      } finally {
-        conn.release();
-      }
+      await writeNow(src, 4, 'thawed');
     });
   });
 });
