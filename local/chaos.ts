@@ -149,6 +149,13 @@ function startKiller(admin: Pool, plan: FaultPlan, everyMs: number, spared: Read
   };
 }
 
+/** The stack of the innermost cause (for RESHARD_CHAOS_STACKS). */
+function deepestStack(err: unknown): string {
+  let e: unknown = err;
+  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
+  return e instanceof Error ? (e.stack ?? e.message) : String(e);
+}
+
 export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
   const log = opts.log ?? (() => undefined);
   const started = Date.now();
@@ -191,6 +198,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
         } catch (err) {
           if (++restarts > 30) throw new Error(`the migration failed 30 times under faults; last: ${describeError(err)}`, { cause: err });
           log(`chaos: execution failed (${describeError(err).slice(0, 200)}); starting it again`);
+          if (process.env.RESHARD_CHAOS_STACKS) log(deepestStack(err));
         }
       }
     } finally {

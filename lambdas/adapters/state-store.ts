@@ -153,6 +153,11 @@ export class StateStore {
     return this.verify.batches(migrationId, table, segment);
   }
 
+  /** Records where a segment's verification begins: each source server's binlog position (`verifyFrom`), or none. */
+  beginSegmentVerify(migrationId: string, table: string, segment: number, from: Checkpoint['verifyFrom']): Promise<void> {
+    return this.verify.beginSegment(migrationId, table, segment, from);
+  }
+
   /** Records a segment's verification outcome on its checkpoint (what `status` and `finalize` read). */
   markSegmentVerified(migrationId: string, table: string, segment: number, status: VerifyStatus, error?: string): Promise<void> {
     return this.verify.markSegment(migrationId, table, segment, status, error);

@@ -32,7 +32,10 @@ export type ReadChanges = (opts: {
   sources: PhysicalTable[];
   maxEvents: number;
   idleMs: number;
+  /** Absolute time (ms since the epoch) to stop at. */
   deadlineMs: number;
+  /** Stop once everything up to this position was read. */
+  until?: BinlogPosition;
   /** Largest batch handed to `onBatch` (one SendMessageBatch sequence; bigger batches pack fuller messages). */
   batchSize?: number;
   /** Per physical table (`database.table`): the columns to decode its rows with (`decodeColumns`). */

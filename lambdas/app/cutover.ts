@@ -14,7 +14,9 @@ import { captureServers, serverNames } from '../core/source-layout.js';
 import { detectDialect } from '../adapters/binlog/server.js';
 import { endSession, lockTables, setReadOnly, type HeldLock } from '../adapters/mysql/freeze.js';
 import type { AppContext } from './context.js';
-import { captureReadings, sourcePositions, waitForCdc, type QueueBacklog } from './settle.js';
+import { captureReadings, sourcePositions, waitForCdc, type QueueBacklog, type ServerPosition } from './settle.js';
+import { changedKeys, checkKeys, keyCount } from './cutover-check.js';
+import { comparePositions } from '../core/position.js';
 import { capturedTables } from './capture.js';
 import { migrationStatus } from './status.js';
 import { verifyTable } from './verify.js';
@@ -45,6 +47,23 @@ export interface CutoverDeps {
    */
   readonly driveCapture?: (server: number, budgetMs: number) => Promise<void>;
   readonly log?: (line: string) => void;
+}
+
+/**
+ * Where the last verification began, per source server: the earliest `verifyFrom` over every segment; undefined
+ * when a segment has none (verified before positions were recorded, or not verified).
+ */
+async function verifiedFrom(ctx: AppContext): Promise<ServerPosition[] | undefined> {
+  const earliest = new Map<number, ServerPosition>();
+  for (const t of ctx.config.tables)
+    for (const cp of await ctx.store.segments(ctx.config.migrationId, t.name)) {
+      if (!cp.verifyFrom) return undefined;
+      for (const p of cp.verifyFrom) {
+        const e = earliest.get(p.server);
+        if (!e || comparePositions(p.position, e.position) < 0) earliest.set(p.server, { server: p.server, position: p.position });
+      }
+    }
+  return earliest.size ? [...earliest.values()] : undefined;
 }
 
 /** `work`'s result, or `late()`'s error once `deadline` (epoch ms) has passed; `work` goes on unobserved. */
@@ -152,10 +171,13 @@ export async function runCutover(ctx: AppContext, deps: CutoverDeps, opts: { dry
         ? `freeze: SET GLOBAL read_only (super_read_only on MySQL) on ${servers.map((s) => names[s]).join(', ')}`
         : 'freeze: wait for the operator to confirm the application stopped writing',
     `catch up: capture and apply pass each server's binlog position taken after the freeze, within ${c.freezeTimeoutSeconds} s (else thaw and fail)`,
-    `check: verify every table once more (${config.tables.map((t) => t.name).join(', ')})`,
+    config.cdc.enabled && config.verify.enabled
+      ? 'check: every row the binlog changed since the last verification began, compared with the targets (every table in full when a segment has no such position)'
+      : `check: verify every table once more (${config.tables.map((t) => t.name).join(', ')})`,
     'switch: record CUTOVER DONE with the positions and the routing of the new layout, then thaw',
   ];
   if (opts.dryRun) return { dryRun: true, steps };
+  const since = await verifiedFrom(ctx);
 
   const startedAt = Date.now();
   const dialects = c.freeze === 'read-only' ? await Promise.all(servers.map((s) => detectDialect(ctx.sources[s]!))) : [];
@@ -202,6 +224,14 @@ export async function runCutover(ctx: AppContext, deps: CutoverDeps, opts: { dry
     // The check counts against the same window as the catch-up: past it, thaw and fail (a check still running
     // only reads, and is left to end on its own).
     const check = (async () => {
+      if (since) {
+        // Every change after the last verification began is in the binlog from there: check just those keys.
+        const keys = await changedKeys(ctx, since, positions, frozenAt + c.freezeTimeoutSeconds * 1000);
+        log(`checking ${keyCount(keys)} key(s) changed since the last verification…`);
+        const out = await checkKeys(ctx, keys);
+        if (out.text.length) throw new CutoverFailedError(`rows differ after catch-up: ${out.text.join('; ')} (see reshard verify)`);
+        return out.rows;
+      }
       let rows = 0;
       for (const t of config.tables) {
         const v = await verifyTable(ctx, t.name, { repair: false });

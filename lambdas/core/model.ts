@@ -45,6 +45,11 @@ export interface Checkpoint {
   readonly verifyStatus?: VerifyStatus;
   readonly verifyError?: string;
   readonly verifiedAt?: number;
+  /**
+   * With CDC: each source server's binlog position when the segment's last verification began. Every change
+   * after it is in the binlog from there (the cut-over checks those keys again).
+   */
+  readonly verifyFrom?: readonly { readonly server: number; readonly position: BinlogPosition }[];
   /** Set while the segment's copy is paused by the throttle; the next page committed clears it. */
   readonly throttled?: Throttled;
 }

@@ -46,6 +46,7 @@ function toCheckpoint(item: Item): Checkpoint {
     ...(item.verifyStatus !== undefined ? { verifyStatus: item.verifyStatus as VerifyStatus } : {}),
     ...(item.verifyError !== undefined ? { verifyError: (item.verifyError as string) } : {}),
     ...(item.verifiedAt !== undefined ? { verifiedAt: Number(item.verifiedAt) } : {}),
+    ...(item.verifyFrom !== undefined ? { verifyFrom: item.verifyFrom as NonNullable<Checkpoint['verifyFrom']> } : {}),
     ...(item.throttled !== undefined ? { throttled: item.throttled as Throttled } : {}),
   };
 }
@@ -201,7 +202,7 @@ export class SegmentItems {
   async reopen(migrationId: string, table: string, segment: number): Promise<boolean> {
     const reopened = await conditionalWrite(this.t, {
       Key: { pk: pk(migrationId), sk: segSk(table, segment) },
-      UpdateExpression: 'SET #st = :running, updatedAt = :now REMOVE finishedAt, verifyStatus, verifiedAt, verifyError',
+      UpdateExpression: 'SET #st = :running, updatedAt = :now REMOVE finishedAt, verifyStatus, verifiedAt, verifyError, verifyFrom',
       ConditionExpression: '#st = :done',
       ExpressionAttributeNames: { '#st': 'status' },
       ExpressionAttributeValues: { ':running': SegmentStatus.RUNNING, ':done': SegmentStatus.DONE, ':now': this.t.now() },

@@ -3,7 +3,7 @@
  * segment's outcome on its checkpoint.
  */
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { VerifyStatus, type VerifyBatchState } from '../../core/model.js';
+import { VerifyStatus, type Checkpoint, type VerifyBatchState } from '../../core/model.js';
 import { conditionalWrite } from './conditional-write.js';
 import { batchWrite, pk, queryPrefix, segSk, verifySk, type Item, type StateTable } from './table.js';
 
@@ -43,6 +43,19 @@ export class VerifyItems {
   }
 
   /** Records a segment's verification outcome on its checkpoint (what `status` and `finalize` read). */
+  /** Records where the segment's verification begins (`verifyFrom`). */
+  async beginSegment(migrationId: string, table: string, segment: number, from: Checkpoint['verifyFrom']): Promise<void> {
+    await this.t.doc.send(
+      new UpdateCommand({
+        TableName: this.t.tableName,
+        Key: { pk: pk(migrationId), sk: segSk(table, segment) },
+        UpdateExpression: from ? 'SET verifyFrom = :f' : 'REMOVE verifyFrom',
+        ConditionExpression: 'attribute_exists(sk)',
+        ...(from ? { ExpressionAttributeValues: { ':f': from } } : {}),
+      }),
+    );
+  }
+
   async markSegment(migrationId: string, table: string, segment: number, status: VerifyStatus, error?: string): Promise<void> {
     const now = this.t.now();
     await this.t.doc.send(

@@ -5,6 +5,7 @@ import { compareKeys, keyText, rangeSiblings } from '../../core/segments.js';
 import { addCounts, batchCounts, emptyCounts } from '../../core/verify-counts.js';
 import { planFor, tableConfig, type AppContext } from '../context.js';
 import { verifyBatch } from './batch.js';
+import { sourcePositions } from '../settle.js';
 import { rangeOf, tableCheck } from './table-check.js';
 import type { VerifyOptions, VerifySegmentRequest, VerifySegmentResult } from './types.js';
 
@@ -25,7 +26,12 @@ export async function verifySegment(ctx: AppContext, req: VerifySegmentRequest, 
   const check = await tableCheck(ctx, table, plan);
   const batchRows = opts.batchRows ?? ctx.config.verify.batchRows;
   const counts = emptyCounts();
-  if (req.cursor === null && req.batch === 0) await ctx.store.clearVerify(ctx.config.migrationId, table.name, req.segment);
+  if (req.cursor === null && req.batch === 0) {
+    await ctx.store.clearVerify(ctx.config.migrationId, table.name, req.segment);
+    // Where this verification begins: changes after it are in the binlog from there (the cut-over's final check).
+    const from = ctx.config.cdc.enabled ? (await sourcePositions(ctx)).map((p) => ({ server: p.server, position: p.position })) : undefined;
+    for (const sg of siblings) await ctx.store.beginSegmentVerify(ctx.config.migrationId, table.name, sg, from);
+  }
 
   let lo = req.cursor ?? cp.lo;
   let batch = req.batch;
