@@ -22,12 +22,17 @@ const opts = new Command()
   .addOption(new Option('--faults <k>', 'faults to inject').argParser(int).default(100))
   .addOption(new Option('--orders <n>', 'orders to seed (with about 2.5 items each)').argParser(int).default(200_000))
   .addOption(new Option('--port <port>', 'port of the private MariaDB').argParser(int).default(3399))
+  .addOption(new Option('--restarts <n>', 'restarts of the MariaDB server (source and targets) among the faults').argParser(int).default(2))
   .parse()
-  .opts<{ seed: number; faults: number; orders: number; port: number }>();
+  .opts<{ seed: number; faults: number; orders: number; port: number; restarts: number }>();
 
 const dir = mkdtempSync(join(tmpdir(), 'reshard-chaos-'));
 const log = (l: string) => console.log(l);
-const server = await startMariaDb({ dir: join(dir, 'mariadb'), port: opts.port, log });
+let server = await startMariaDb({ dir: join(dir, 'mariadb'), port: opts.port, log });
+const restartServer = async () => {
+  await server.stop('shutdown');
+  server = await startMariaDb({ dir: join(dir, 'mariadb'), port: opts.port });
+};
 const admin = mysql.createPool({ host: '127.0.0.1', port: opts.port, user: 'root', password: '', connectionLimit: 6 });
 try {
   log(`seed ${opts.seed}: ${opts.orders.toLocaleString('en-US')} orders, ${opts.faults} faults`);
@@ -37,7 +42,7 @@ try {
     cdc: { enabled: true, serverId: 7301, applyConcurrency: 4 },
     verify: { repair: true },
   });
-  const r = await runChaos({ config, admin, orders: opts.orders, seed: opts.seed, faults: opts.faults, log });
+  const r = await runChaos({ config, admin, orders: opts.orders, seed: opts.seed, faults: opts.faults, restartServer, restarts: opts.restarts, log });
   log(`faults injected: ${r.faultsInjected} (${Object.entries(r.byKind).map(([k, n]) => `${k} ${n}`).join(', ')}); restarts ${r.restarts}; rows redone ≤ ${r.rowsRedone}`);
   log(`source rows ${r.sourceRows.toLocaleString('en-US')} after ${r.writes.toLocaleString('en-US')} writes: rows lost ${r.rowsLost}, rows extra ${r.rowsExtra}, rows different ${r.rowsDifferent}; ${r.seconds} s`);
   console.log(JSON.stringify(r));

@@ -7,7 +7,9 @@
  *   ProvisionedThroughputExceededException, 500; SQS: throttling and 500 on send, receive and delete),
  *   thrown on a request's first attempt, before it is sent;
  * - `KILL CONNECTION` from the server side on a random session of the migration (source readers, target
- *   writers, the binlog dump; the writer's own sessions are spared).
+ *   writers, the binlog dump; the writer's own sessions are spared);
+ * - with `restartServer`, restarts of the server holding the source and the targets (shut down, started
+ *   again on the same datadir).
  *
  * An execution that fails meanwhile is started again (a restart), as an operator would redrive it. Once the
  * copy is through, the writer stops, CDC reaches lag 0, and every target table is compared with the source
@@ -23,7 +25,7 @@ import type { LocalDynamo } from './emulators.js';
 import { checkAll, rowDifferences } from './checksum.js';
 import { DemoWriter } from './demo.js';
 
-export type FaultKind = 'dynamodb-throttle' | 'dynamodb-500' | 'sqs-throttle' | 'sqs-500' | 'kill-connection';
+export type FaultKind = 'dynamodb-throttle' | 'dynamodb-500' | 'sqs-throttle' | 'sqs-500' | 'kill-connection' | 'server-restart';
 
 export interface ChaosOptions {
   readonly config: MigrationConfig;
@@ -39,6 +41,13 @@ export interface ChaosOptions {
   /** Mean pause between two killed connections, ms. @default 400 */
   readonly killEveryMs?: number;
   readonly dynamo?: LocalDynamo;
+  /**
+   * Stops the server holding the source and the targets and starts it again on the same datadir; with it,
+   * `restarts` restarts happen at seeded moments during the copy. @default none
+   */
+  readonly restartServer?: () => Promise<void>;
+  /** @default 0 */
+  readonly restarts?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -60,7 +69,7 @@ export interface ChaosResult {
 
 /** Decides, from the seed, which requests and sessions fail; counts what it did. */
 class FaultPlan {
-  readonly byKind: Record<FaultKind, number> = { 'dynamodb-throttle': 0, 'dynamodb-500': 0, 'sqs-throttle': 0, 'sqs-500': 0, 'kill-connection': 0 };
+  readonly byKind: Record<FaultKind, number> = { 'dynamodb-throttle': 0, 'dynamodb-500': 0, 'sqs-throttle': 0, 'sqs-500': 0, 'kill-connection': 0, 'server-restart': 0 };
   private readonly rand: () => number;
   active = true;
   constructor(
@@ -136,7 +145,11 @@ function startKiller(admin: Pool, plan: FaultPlan, everyMs: number, spared: Read
         await conn.query(`KILL CONNECTION ${Number(v.ID)}`);
         plan.byKind['kill-connection']++;
       } catch (err) {
-        if ((err as { code?: string }).code !== 'ER_NO_SUCH_THREAD') log(`chaos: kill failed: ${describeError(err)}`);
+        if ((err as { code?: string }).code === 'ER_NO_SUCH_THREAD') continue;
+        // The server went away (a restart): a new session next time.
+        conn?.destroy();
+        conn = undefined;
+        log(`chaos: kill failed: ${describeError(err)}`);
       }
     }
     conn?.release();
@@ -154,6 +167,26 @@ function deepestStack(err: unknown): string {
   let e: unknown = err;
   while (e instanceof Error && e.cause instanceof Error) e = e.cause;
   return e instanceof Error ? (e.stack ?? e.message) : String(e);
+}
+
+/** Restarts the server `count` times, each after a seeded pause of 2–6 s. */
+function startRestarts(plan: FaultPlan, restart: () => Promise<void>, count: number, log: (l: string) => void) {
+  let running = true;
+  const loop = (async () => {
+    for (let i = 0; i < count && running; i++) {
+      await sleep(plan.pauseMs(4000));
+      if (!running || !plan.draw(1)) return;
+      log('chaos: restarting the server');
+      await restart();
+      plan.byKind['server-restart']++;
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+    },
+  };
 }
 
 export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
@@ -180,7 +213,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
         ['dynamodb-500', 'InternalServerError', 500],
       ]),
   });
-  const writer = new DemoWriter(admin, config.source.database!, opts.orders, opts.seed);
+  const writer = new DemoWriter(admin, config.source.database!, opts.orders, opts.seed, true);
   let restarts = 0;
   try {
     injectAws(rt.cdc!.queues.sqs.middlewareStack as unknown as Stack, plan, rate, [
@@ -190,6 +223,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     rt.cdc!.start();
     writer.start();
     const killer = startKiller(admin, plan, opts.killEveryMs ?? 400, spared, log);
+    const restarter = opts.restartServer && opts.restarts ? startRestarts(plan, opts.restartServer, opts.restarts, log) : undefined;
     try {
       for (;;) {
         try {
@@ -203,6 +237,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       }
     } finally {
       plan.active = false;
+      await restarter?.stop();
       await killer.stop();
       await writer.stop();
     }

@@ -7,7 +7,7 @@
 import { rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import mysql, { type Pool } from 'mysql2/promise';
+import mysql, { type Pool, type PoolConnection } from 'mysql2/promise';
 import { parseConfig } from '../lambdas/core/config.js';
 import { startMariaDb } from './mariadb.js';
 import { ordersConfig, rng, seedOrders } from './seed.js';
@@ -145,6 +145,8 @@ export class DemoWriter implements DemoWrites {
     private readonly db: string,
     private readonly orders: number,
     private readonly seed = 7,
+    /** Go on after a failed transaction (its session killed, the server restarting) instead of stopping. */
+    private readonly tolerateErrors = false,
   ) {
     this.nextId = orders + 10_000_000;
   }
@@ -154,7 +156,15 @@ export class DemoWriter implements DemoWrites {
     const t = (name: string) => `\`${this.db}\`.${name}`;
     this.loop = (async () => {
       while (this.running) {
-        const conn = await this.pool.getConnection();
+        let conn: PoolConnection;
+        try {
+          conn = await this.pool.getConnection();
+        } catch (err) {
+          if (!this.tolerateErrors) throw err;
+          await sleep(200);
+          continue;
+        }
+        let broken = false;
         try {
           await conn.beginTransaction();
           for (let i = 0; i < 20; i++) {
@@ -176,10 +186,15 @@ export class DemoWriter implements DemoWrites {
             this.ops++;
           }
           await conn.commit();
+        } catch (err) {
+          // A killed session or a restarting server (the chaos suite): the transaction is gone; go on.
+          if (!this.tolerateErrors) throw err;
+          broken = true;
         } finally {
-          conn.release();
+          if (broken) conn.destroy();
+          else conn.release();
         }
-        await sleep(20);
+        await sleep(broken ? 200 : 20);
       }
     })();
   }
