@@ -35,6 +35,8 @@ export function dbError(err: unknown, where: string): Error {
   const tls = tlsError(e, text);
   if (tls) return tls;
   if (e.code && TRANSIENT.has(e.code)) return new TransientError(text, { cause: err });
+  // mysql2 gives no code when a connection it had already lost is used again.
+  if (!e.code && /connection is in closed state/i.test(e.message ?? '')) return new TransientError(text, { cause: err });
   if (e.code === 'ER_ACCESS_DENIED_ERROR' || e.code === 'ENOTFOUND' || e.code === 'ER_BAD_DB_ERROR') return new ConfigError(text);
   if (e.code === 'ER_NO_SUCH_TABLE' || e.code === 'ER_BAD_FIELD_ERROR') return new SchemaError(text);
   return new ReshardError(text, { cause: err });

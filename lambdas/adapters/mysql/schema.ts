@@ -11,7 +11,7 @@ import { q, qt, type LiteralKind, type ReadKind } from '../../core/sql.js';
 import { COLUMNS_SQL, scrollIndexExplainSql, showCreateTableSql } from '../../core/sql-source.js';
 import { createDatabaseSql, targetDdl } from '../../core/sql-target.js';
 import { idOf, tableId } from '../../core/table-id.js';
-import { dbError } from './pool.js';
+import { dbError, withDbErrors } from './pool.js';
 import type { BinlogColumn } from '../../core/model.js';
 
 export interface ColumnInfo {
@@ -36,7 +36,7 @@ export function binlogColumnsOf(columns: readonly ColumnInfo[]): BinlogColumn[] 
 
 /** The columns of `database.table` in their order; none when the table does not exist. */
 export async function columnsOf(pool: Pool, database: string, table: string): Promise<ColumnInfo[]> {
-  const [rows] = await pool.query<RowDataPacket[]>(COLUMNS_SQL, [database, table]);
+  const [rows] = await withDbErrors(`reading the columns of ${tableId(database, table)}`, () => pool.query<RowDataPacket[]>(COLUMNS_SQL, [database, table]));
   const text = (v: unknown) => (typeof v === 'string' ? v : null);
   return rows.map((r) => ({
     name: String(r.name),
@@ -116,7 +116,7 @@ export function keyKindOf(columns: readonly ColumnInfo[], scrollKey: string): Ke
 /** Checks that a keyset scroll on `key` is served by an index (EXPLAIN), naming the index to add if not. */
 export async function checkScrollIndex(pool: Pool, scroll: { database: string; table: string; key: string }): Promise<void> {
   const { database, table, key } = scroll;
-  const [rows] = await pool.query<RowDataPacket[]>(scrollIndexExplainSql(database, table, key));
+  const [rows] = await withDbErrors(`checking the scroll index of ${tableId(database, table)}`, () => pool.query<RowDataPacket[]>(scrollIndexExplainSql(database, table, key)));
   const plan: RowDataPacket = rows[0] ?? ({} as RowDataPacket);
   const usedKey = plan.key as string | null | undefined;
   const extra = String(plan.Extra ?? '');

@@ -7,9 +7,9 @@ import { ReshardError } from '../../core/errors.js';
 import type { KeyKind } from '../../core/segments.js';
 import { pageQuery, selectByKeysSql, type RowRendering, type Window } from '../../core/sql.js';
 import { rowAfterSql, rowsPerDaySql, sampleSql, tableChecksumSql } from '../../core/sql-source.js';
-import { idOf } from '../../core/table-id.js';
+import { idOf, tableId } from '../../core/table-id.js';
 import type { Row } from '../../core/model.js';
-import { dbError } from './pool.js';
+import { dbError, withDbErrors } from './pool.js';
 import { checkScrollIndex, columnsOf, showCreateTable, type ColumnInfo } from './schema.js';
 
 /**
@@ -142,7 +142,7 @@ export async function rowsPerDay(
   opts: { database: string; table: string; timeColumn?: string | undefined; window?: Window | undefined },
 ): Promise<DayCount[]> {
   const { sql, params } = rowsPerDaySql(opts);
-  const [rows] = await pool.query<RowDataPacket[]>(sql, params);
+  const [rows] = await withDbErrors(`counting the rows per day of ${tableId(opts.database, opts.table)}`, () => pool.query<RowDataPacket[]>(sql, params));
   if (!opts.timeColumn) return [{ day: 'all', rows: Number(rows[0]?.n ?? 0) }];
   return rows.map((r) => ({ day: r.day === null ? 'null' : String(r.day), rows: Number(r.n) }));
 }
@@ -163,7 +163,9 @@ export async function sampleKeys(
 ): Promise<{ rows: Row[]; min: unknown; max: unknown }> {
   const k = Math.max(1, Math.trunc(opts.step));
   const sql = sampleSql(opts);
-  const [[sample], [ends]] = await Promise.all([pool.query<RowDataPacket[]>(sql.sample, [k]), pool.query<RowDataPacket[]>(sql.ends)]);
+  const [[sample], [ends]] = await withDbErrors(`sampling the keys of ${tableId(opts.database, opts.table)}`, () =>
+    Promise.all([pool.query<RowDataPacket[]>(sql.sample, [k]), pool.query<RowDataPacket[]>(sql.ends)]),
+  );
   return { rows: sample, min: ends[0]?.lo ?? null, max: ends[0]?.hi ?? null };
 }
 
@@ -184,7 +186,9 @@ export async function rowsByKeys(
   const size = opts.chunk ?? 500;
   for (let i = 0; i < opts.keys.length; i += size) {
     const part = opts.keys.slice(i, i + size);
-    const [rows] = await pool.query<RowDataPacket[]>(selectByKeysSql({ database: opts.database, table: opts.table, columns: opts.columns, recordKey: opts.recordKey, count: part.length, kinds: opts.readKinds }), part.flat());
+    const [rows] = await withDbErrors(`reading ${part.length} row(s) by key from ${tableId(opts.database, opts.table)}`, () =>
+      pool.query<RowDataPacket[]>(selectByKeysSql({ database: opts.database, table: opts.table, columns: opts.columns, recordKey: opts.recordKey, count: part.length, kinds: opts.readKinds }), part.flat()),
+    );
     out.push(...(rows as Row[]));
   }
   return out;
@@ -195,6 +199,6 @@ export async function tableChecksum(
   pool: Pool,
   opts: { database: string; table: string; columns: readonly string[]; where?: string; params?: unknown[]; readKinds?: Readonly<Record<string, string>> },
 ): Promise<{ rows: number; xor: string; sum: string }> {
-  const [r] = await pool.query<RowDataPacket[]>(tableChecksumSql(opts), opts.params ?? []);
+  const [r] = await withDbErrors(`checksumming ${tableId(opts.database, opts.table)}`, () => pool.query<RowDataPacket[]>(tableChecksumSql(opts), opts.params ?? []));
   return { rows: Number(r[0]?.n ?? 0), xor: String(r[0]?.x ?? 0), sum: String(r[0]?.s ?? 0) };
 }
