@@ -28,10 +28,12 @@ const opts = new Command()
 
 const dir = mkdtempSync(join(tmpdir(), 'reshard-chaos-'));
 const log = (l: string) => console.log(l);
-let server = await startMariaDb({ dir: join(dir, 'mariadb'), port: opts.port, log });
+// A lock wait gives up after 1 s: the lock holds (1.5 s on average) make the copy's and apply's writes time out.
+const serverArgs = ['--innodb-lock-wait-timeout=1'];
+let server = await startMariaDb({ dir: join(dir, 'mariadb'), port: opts.port, args: serverArgs, log });
 const restartServer = async () => {
   await server.stop('shutdown');
-  server = await startMariaDb({ dir: join(dir, 'mariadb'), port: opts.port });
+  server = await startMariaDb({ dir: join(dir, 'mariadb'), port: opts.port, args: serverArgs });
 };
 const admin = mysql.createPool({ host: '127.0.0.1', port: opts.port, user: 'root', password: '', connectionLimit: 6 });
 try {

@@ -8,6 +8,8 @@
  *   thrown on a request's first attempt, before it is sent;
  * - `KILL CONNECTION` from the server side on a random session of the migration (source readers, target
  *   writers, the binlog dump; the writer's own sessions are spared);
+ * - lock holds on the targets: a transaction locks a random key range of a random target table (gaps
+ *   included) for a while, so the copy's and apply's writes there wait, time out or deadlock;
  * - with `restartServer`, restarts of the server holding the source and the targets (shut down, started
  *   again on the same datadir).
  *
@@ -16,7 +18,8 @@
  * rows the routing rule sends to it, in SQL (`checksum.ts`), row by row where the checksums differ.
  */
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
-import type { MigrationConfig } from '../lambdas/core/config.js';
+import { expand, type MigrationConfig } from '../lambdas/core/config.js';
+import { qt } from '../lambdas/core/sql.js';
 import { sleep } from '../lambdas/core/time.js';
 import { describeError } from '../lambdas/core/errors.js';
 import { rng } from './seed.js';
@@ -25,7 +28,7 @@ import type { LocalDynamo } from './emulators.js';
 import { checkAll, rowDifferences } from './checksum.js';
 import { DemoWriter } from './demo.js';
 
-export type FaultKind = 'dynamodb-throttle' | 'dynamodb-500' | 'sqs-throttle' | 'sqs-500' | 'kill-connection' | 'server-restart';
+export type FaultKind = 'dynamodb-throttle' | 'dynamodb-500' | 'sqs-throttle' | 'sqs-500' | 'kill-connection' | 'server-restart' | 'lock-hold';
 
 export interface ChaosOptions {
   readonly config: MigrationConfig;
@@ -48,6 +51,12 @@ export interface ChaosOptions {
   readonly restartServer?: () => Promise<void>;
   /** @default 0 */
   readonly restarts?: number;
+  /**
+   * How long a conflicting transaction holds the rows it locked in a target table (`SELECT … FOR UPDATE` over a
+   * key range, with its gaps), ms; one starts about every second. Longer than the server's
+   * `innodb_lock_wait_timeout`, the copy's and apply's writes there fail with a lock-wait timeout. @default 1500
+   */
+  readonly lockHoldMs?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -69,7 +78,7 @@ export interface ChaosResult {
 
 /** Decides, from the seed, which requests and sessions fail; counts what it did. */
 class FaultPlan {
-  readonly byKind: Record<FaultKind, number> = { 'dynamodb-throttle': 0, 'dynamodb-500': 0, 'sqs-throttle': 0, 'sqs-500': 0, 'kill-connection': 0, 'server-restart': 0 };
+  readonly byKind: Record<FaultKind, number> = { 'dynamodb-throttle': 0, 'dynamodb-500': 0, 'sqs-throttle': 0, 'sqs-500': 0, 'kill-connection': 0, 'server-restart': 0, 'lock-hold': 0 };
   private readonly rand: () => number;
   active = true;
   constructor(
@@ -169,6 +178,38 @@ function deepestStack(err: unknown): string {
   return e instanceof Error ? (e.stack ?? e.message) : String(e);
 }
 
+/** Now and then locks a random key range of a random target table for `holdMs`, then rolls back. */
+function startLockHolds(admin: Pool, plan: FaultPlan, targets: readonly string[], maxKey: number, holdMs: number, log: (l: string) => void) {
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      await sleep(plan.pauseMs(1000));
+      if (!running || !plan.draw(0.5)) continue;
+      const table = plan.pick(targets);
+      const lo = 1 + Math.floor(plan.pauseMs(maxKey / 2));
+      let conn: PoolConnection | undefined;
+      try {
+        conn = await admin.getConnection();
+        await conn.query('START TRANSACTION');
+        await conn.query(`SELECT id FROM ${table} WHERE id BETWEEN ? AND ? FOR UPDATE`, [lo, lo + 2000]);
+        plan.byKind['lock-hold']++;
+        await sleep(plan.pauseMs(holdMs));
+        await conn.query('ROLLBACK');
+        conn.release();
+      } catch (err) {
+        conn?.destroy();
+        log(`chaos: lock hold failed: ${describeError(err)}`);
+      }
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+    },
+  };
+}
+
 /** Restarts the server `count` times, each after a seeded pause of 2–6 s. */
 function startRestarts(plan: FaultPlan, restart: () => Promise<void>, count: number, log: (l: string) => void) {
   let running = true;
@@ -224,6 +265,10 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     writer.start();
     const killer = startKiller(admin, plan, opts.killEveryMs ?? 400, spared, log);
     const restarter = opts.restartServer && opts.restarts ? startRestarts(plan, opts.restartServer, opts.restarts, log) : undefined;
+    const targets = config.tables.flatMap((t) =>
+      Array.from({ length: config.target.databases * t.tablesPerDb }, (_, i) => qt(expand(config.target.databasePattern, 'db', i % config.target.databases), expand(t.targetTable, 'table', Math.floor(i / config.target.databases)))),
+    );
+    const locker = startLockHolds(admin, plan, targets, opts.orders, opts.lockHoldMs ?? 1500, log);
     try {
       for (;;) {
         try {
@@ -238,6 +283,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     } finally {
       plan.active = false;
       await restarter?.stop();
+      await locker.stop();
       await killer.stop();
       await writer.stop();
     }
