@@ -8,6 +8,8 @@
  *   thrown on a request's first attempt, before it is sent;
  * - `KILL CONNECTION` from the server side on a random session of the migration (source readers, target
  *   writers, the binlog dump; the writer's own sessions are spared);
+ * - short visibility: a receive of change messages asks for a 1 s visibility timeout instead of apply's own, so
+ *   a batch that takes longer is delivered again while it is still being applied (a duplicate delivery);
  * - lock holds on the targets: a transaction locks a random key range of a random target table (gaps
  *   included) for a while, so the copy's and apply's writes there wait, time out or deadlock;
  * - with `restartServer`, restarts of the server holding the source and the targets (shut down, started
@@ -28,7 +30,7 @@ import type { LocalDynamo } from './emulators.js';
 import { checkAll, rowDifferences } from './checksum.js';
 import { DemoWriter } from './demo.js';
 
-export type FaultKind = 'dynamodb-throttle' | 'dynamodb-500' | 'sqs-throttle' | 'sqs-500' | 'kill-connection' | 'server-restart' | 'lock-hold';
+export type FaultKind = 'dynamodb-throttle' | 'dynamodb-500' | 'sqs-throttle' | 'sqs-500' | 'kill-connection' | 'server-restart' | 'lock-hold' | 'short-visibility';
 
 export interface ChaosOptions {
   readonly config: MigrationConfig;
@@ -78,7 +80,7 @@ export interface ChaosResult {
 
 /** Decides, from the seed, which requests and sessions fail; counts what it did. */
 class FaultPlan {
-  readonly byKind: Record<FaultKind, number> = { 'dynamodb-throttle': 0, 'dynamodb-500': 0, 'sqs-throttle': 0, 'sqs-500': 0, 'kill-connection': 0, 'server-restart': 0, 'lock-hold': 0 };
+  readonly byKind: Record<FaultKind, number> = { 'dynamodb-throttle': 0, 'dynamodb-500': 0, 'sqs-throttle': 0, 'sqs-500': 0, 'kill-connection': 0, 'server-restart': 0, 'lock-hold': 0, 'short-visibility': 0 };
   private readonly rand: () => number;
   active = true;
   constructor(
@@ -110,9 +112,24 @@ function awsError(name: string, status: number): Error {
 /** The part of an SDK client's middleware stack used here. */
 interface Stack {
   add(
-    mw: (next: (args: { request: unknown }) => Promise<unknown>) => (args: { request: unknown }) => Promise<unknown>,
-    opts: { step: 'finalizeRequest'; priority: 'low'; name: string },
+    mw: (next: (args: { request: unknown }) => Promise<unknown>, context: { commandName?: string }) => (args: { request: unknown }) => Promise<unknown>,
+    opts: { step: 'finalizeRequest' | 'initialize'; priority: 'low' | 'high'; name: string },
   ): void;
+}
+
+/** Gives some ReceiveMessage calls a 1 s visibility timeout: slower processing sees the messages delivered again. */
+function shortVisibility(stack: Stack, plan: FaultPlan, rate: number): void {
+  stack.add(
+    (next, context) => async (args) => {
+      const input = (args as { input?: { VisibilityTimeout?: number } }).input;
+      if (context.commandName === 'ReceiveMessageCommand' && input?.VisibilityTimeout !== undefined && plan.draw(rate)) {
+        input.VisibilityTimeout = 1;
+        plan.byKind['short-visibility']++;
+      }
+      return next(args);
+    },
+    { step: 'initialize', priority: 'high', name: 'reshardChaosShortVisibility' },
+  );
 }
 
 /**
@@ -261,6 +278,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       ['sqs-throttle', 'ThrottlingException', 400],
       ['sqs-500', 'InternalError', 500],
     ]);
+    shortVisibility(rt.cdc!.queues.sqs.middlewareStack as unknown as Stack, plan, rate);
     rt.cdc!.start();
     writer.start();
     const killer = startKiller(admin, plan, opts.killEveryMs ?? 400, spared, log);
