@@ -72,11 +72,7 @@ try {
   const stallBefore = maxStallMs;
   maxStallMs = 0;
   t = Date.now();
-  const out = await runCutover(runtime.ctx, {
-    backlog: () => runtime.cdc!.queue.backlog(),
-    dead: async () => (await runtime.cdc!.dlq.depth()).visible,
-    catchUp: (ms) => runtime.cdc!.catchUp(ms),
-  });
+  const out = await runCutover(runtime.ctx, runtime.cutoverDeps());
   const cutoverMs = Date.now() - t;
   await new Promise((r) => setTimeout(r, 500));
   writing = false;

@@ -75,15 +75,11 @@ async function outputOfStack(stackName: string, key: StackOutputKey = StackOutpu
 
 /** `reshard ddl … --stack`: the deployed migration's state table and change queue, the databases reached from here. */
 async function resolveDeployedDdl(config: MigrationConfig, stackName: string, opts: { server: number; action: DdlAction; force?: boolean }) {
-  const [table, queueUrl] = await Promise.all([outputOfStack(stackName), outputOfStack(stackName, StackOutputs.changeQueue)]);
-  const doc = dynamoClient();
+  const queueUrl = await outputOfStack(stackName, StackOutputs.changeQueue);
   const sqs = sqsClient();
-  const ctx = await buildContext({ config, store: new StateStore(doc, table), workerId: `cli@${hostname()}:${process.pid}` });
   try {
-    return await resolveDdl(ctx, new ChangeQueue(sqs, queueUrl), { ...opts, owner: `${ctx.workerId}:ddl` });
+    return await withDeployedContext(config, stackName, (ctx) => resolveDdl(ctx, new ChangeQueue(sqs, queueUrl), { ...opts, owner: `${ctx.workerId}:ddl` }));
   } finally {
-    await closeContext(ctx);
-    doc.destroy();
     sqs.destroy();
   }
 }
@@ -291,7 +287,8 @@ program
       rt.cdc?.start();
       try {
         if (opts.dryRun) {
-          const out = await runCutover(rt.ctx, { backlog: async () => (rt.cdc ? rt.cdc.queue.backlog() : 0), dead: async () => (rt.cdc ? (await rt.cdc.dlq.depth()).visible : 0) }, { dryRun: true });
+          // The precheck the Cutover machine runs, with the same deps.
+          const out = await runCutover(rt.ctx, rt.cutoverDeps(), { dryRun: true });
           for (const s of out.steps) console.log(`would ${s}`);
           return;
         }

@@ -207,8 +207,8 @@ export class ReshardStack extends Stack {
     // The cut-over's catch-up runs capture too, and its precheck reads the DLQ's depth.
     this.functions.cutover.addEnvironment(RuntimeEnv.queueUrl, this.cdc.queue.queueUrl);
     this.functions.cutover.addEnvironment(RuntimeEnv.dlqUrl, this.cdc.deadLetterQueue.queueUrl);
+    // Sending includes GetQueueAttributes, which the backlog reading needs.
     this.cdc.queue.grantSendMessages(this.functions.cutover);
-    this.cdc.queue.grant(this.functions.cutover, 'sqs:GetQueueAttributes');
     this.cdc.deadLetterQueue.grant(this.functions.cutover, 'sqs:GetQueueAttributes');
     // Verification and finalize under live CDC wait for the queue to drain (lag 0): they read its depth only.
     for (const f of [this.functions['verify-batch'], this.functions.finalize]) {

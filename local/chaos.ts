@@ -20,7 +20,8 @@
  * rows the routing rule sends to it, in SQL (`checksum.ts`), row by row where the checksums differ.
  */
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
-import { expand, type MigrationConfig } from '../lambdas/core/config.js';
+import type { MigrationConfig } from '../lambdas/core/config.js';
+import { routerFor } from '../lambdas/app/context.js';
 import { qt } from '../lambdas/core/sql.js';
 import { sleep } from '../lambdas/core/time.js';
 import { describeError } from '../lambdas/core/errors.js';
@@ -152,12 +153,23 @@ function injectAws(stack: Stack, plan: FaultPlan, rate: number, errors: readonly
   );
 }
 
+/** Runs `body` in the background until `stop`, which it sees through `running()`; `stop` waits for it to end. */
+function background(body: (running: () => boolean) => Promise<void>): { stop(): Promise<void> } {
+  let running = true;
+  const loop = body(() => running);
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+    },
+  };
+}
+
 /** Kills a random session of the migration now and then, sparing `spared` and itself. */
 function startKiller(admin: Pool, plan: FaultPlan, everyMs: number, spared: ReadonlySet<number>, log: (l: string) => void) {
-  let running = true;
-  const loop = (async () => {
+  return background(async (running) => {
     let conn: PoolConnection | undefined;
-    while (running) {
+    while (running()) {
       await sleep(plan.pauseMs(everyMs));
       if (!plan.draw(1)) continue;
       try {
@@ -179,13 +191,7 @@ function startKiller(admin: Pool, plan: FaultPlan, everyMs: number, spared: Read
       }
     }
     conn?.release();
-  })();
-  return {
-    stop: async () => {
-      running = false;
-      await loop;
-    },
-  };
+  });
 }
 
 /** The stack of the innermost cause (for RESHARD_CHAOS_STACKS). */
@@ -197,11 +203,10 @@ function deepestStack(err: unknown): string {
 
 /** Now and then locks a random key range of a random target table for `holdMs`, then rolls back. */
 function startLockHolds(admin: Pool, plan: FaultPlan, targets: readonly string[], maxKey: number, holdMs: number, log: (l: string) => void) {
-  let running = true;
-  const loop = (async () => {
-    while (running) {
+  return background(async (running) => {
+    while (running()) {
       await sleep(plan.pauseMs(1000));
-      if (!running || !plan.draw(0.5)) continue;
+      if (!running() || !plan.draw(0.5)) continue;
       const table = plan.pick(targets);
       const lo = 1 + Math.floor(plan.pauseMs(maxKey / 2));
       let conn: PoolConnection | undefined;
@@ -218,33 +223,20 @@ function startLockHolds(admin: Pool, plan: FaultPlan, targets: readonly string[]
         log(`chaos: lock hold failed: ${describeError(err)}`);
       }
     }
-  })();
-  return {
-    stop: async () => {
-      running = false;
-      await loop;
-    },
-  };
+  });
 }
 
 /** Restarts the server `count` times, each after a seeded pause of 2–6 s. */
 function startRestarts(plan: FaultPlan, restart: () => Promise<void>, count: number, log: (l: string) => void) {
-  let running = true;
-  const loop = (async () => {
-    for (let i = 0; i < count && running; i++) {
+  return background(async (running) => {
+    for (let i = 0; i < count && running(); i++) {
       await sleep(plan.pauseMs(4000));
-      if (!running || !plan.draw(1)) return;
+      if (!running() || !plan.draw(1)) return;
       log('chaos: restarting the server');
       await restart();
       plan.byKind['server-restart']++;
     }
-  })();
-  return {
-    stop: async () => {
-      running = false;
-      await loop;
-    },
-  };
+  });
 }
 
 export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
@@ -283,9 +275,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     writer.start();
     const killer = startKiller(admin, plan, opts.killEveryMs ?? 400, spared, log);
     const restarter = opts.restartServer && opts.restarts ? startRestarts(plan, opts.restartServer, opts.restarts, log) : undefined;
-    const targets = config.tables.flatMap((t) =>
-      Array.from({ length: config.target.databases * t.tablesPerDb }, (_, i) => qt(expand(config.target.databasePattern, 'db', i % config.target.databases), expand(t.targetTable, 'table', Math.floor(i / config.target.databases)))),
-    );
+    const targets = config.tables.flatMap((t) => routerFor(rt.ctx, t).allTargets().map((x) => qt(x.database, x.tableName)));
     const locker = startLockHolds(admin, plan, targets, opts.orders, opts.lockHoldMs ?? 1500, log);
     try {
       for (;;) {

@@ -10,7 +10,10 @@ import { tableChecksum } from '../lambdas/adapters/mysql/source.js';
 import { sourceUnits } from '../lambdas/core/source-layout.js';
 
 export interface TargetCheck {
+  /** `database.table`. */
   readonly target: string;
+  /** Its database and table index in the target layout, its database and table names. */
+  readonly at: { readonly db: number; readonly table: number; readonly database: string; readonly tableName: string };
   readonly sourceRows: number;
   readonly targetRows: number;
   readonly match: boolean;
@@ -73,6 +76,7 @@ async function checkTable(config: MigrationConfig, table: TableConfig, sources: 
       const want = expected.get(`${d}.${t}`) ?? { n: 0, x: 0n, s: 0n };
       out.push({
         target: `${database}.${tableName}`,
+        at: { db: d, table: t, database, tableName },
         sourceRows: want.n,
         targetRows: got.rows,
         match: want.n === got.rows && String(want.x) === got.xor && (want.n === 0 || String(want.s) === got.sum),
@@ -119,12 +123,11 @@ export async function rowDifferences(config: MigrationConfig, pool: Pool, checks
     const on = keys.map((_, i) => `s.k${i} <=> x.k${i}`).join(' AND ');
     const [dbExpr, tableExpr] = routeSql(config, table);
     for (const target of check.targets.filter((t) => !t.match)) {
-      const [d, t] = targetIndexes(config, table, target.target);
+      const { db: d, table: t, database, tableName } = target.at;
       const params: unknown[] = [];
       const where = [`${dbExpr} = ${d}`, `${tableExpr} = ${t}`, ...windowPredicates(table.timeColumn, table.window, params)];
       const s = `(SELECT ${keyList}, ${crc} AS c FROM ${qt(u.database, u.tableName)} WHERE ${where.join(' AND ')})`;
-      const [db, name] = target.target.split('.') as [string, string];
-      const x = `(SELECT ${keyList}, ${crc} AS c FROM ${qt(db, name)})`;
+      const x = `(SELECT ${keyList}, ${crc} AS c FROM ${qt(database, tableName)})`;
       const count = async (sql: string) => Number((await pool.query<RowDataPacket[]>(sql, params))[0][0]!.n);
       rowsLost += await count(`SELECT COUNT(*) AS n FROM ${s} s LEFT JOIN ${x} x ON ${on} WHERE x.c IS NULL`);
       rowsExtra += await count(`SELECT COUNT(*) AS n FROM ${x} x LEFT JOIN ${s} s ON ${on} WHERE s.c IS NULL`);
@@ -132,12 +135,4 @@ export async function rowDifferences(config: MigrationConfig, pool: Pool, checks
     }
   }
   return { rowsLost, rowsExtra, rowsDifferent };
-}
-
-/** The database and table index of a target table named `<database>.<table>`. */
-function targetIndexes(config: MigrationConfig, table: TableConfig, target: string): [number, number] {
-  for (let d = 0; d < config.target.databases; d++)
-    for (let t = 0; t < table.tablesPerDb; t++)
-      if (`${expand(config.target.databasePattern, 'db', d)}.${expand(table.targetTable, 'table', t)}` === target) return [d, t];
-  throw new Error(`${target} is not a target table of ${table.name}`);
 }

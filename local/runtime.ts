@@ -171,8 +171,8 @@ export class LocalRuntime {
     return this.run(machine, { migrationId: this.config.migrationId, ...input }, operator, deps);
   }
 
-  /** What the cutover handler needs besides its context: the local change queue's backlog and DLQ depth. */
-  private cutoverDeps(): CutoverDeps {
+  /** What the cut-over needs besides its context: the local change queue's backlog, DLQ depth and catch-up wait. */
+  cutoverDeps(): CutoverDeps {
     const cdc = this.cdc;
     return {
       backlog: async () => (cdc ? cdc.queue.backlog() : 0),

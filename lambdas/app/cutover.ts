@@ -1,8 +1,8 @@
 /**
  * Cut-over: precheck (everything copied, verified and caught up, nothing in the DLQ, no DDL pending), freeze
  * writes to the migrated source tables, record each source server's binlog position once frozen, wait for
- * capture and apply to pass them (bounded by `cutover.freezeTimeoutSeconds`), check every table once more,
- * record the switch and the routing the application uses from now on, and thaw. Any failure after the freeze
+ * capture and apply to pass them, check the rows changed since the last verification (both within
+ * `cutover.freezeTimeoutSeconds`), record the switch and the routing the application uses from now on, and thaw. Any failure after the freeze
  * thaws the source first; `abortCutover` thaws a source whose cut-over process died while it was frozen.
  */
 import { unmetConditions, routingFile, type CutoverFacts, type RoutingFile } from '../core/cutover.js';
@@ -202,17 +202,18 @@ export async function runCutover(ctx: AppContext, deps: CutoverDeps, opts: { dry
       await deps.writesStopped();
     }
     frozenAt = Date.now();
+    // Catch-up and check both end by then: past it, thaw and fail.
+    const deadline = frozenAt + c.freezeTimeoutSeconds * 1000;
     // Only now, with every writing transaction ended, is each server's position final.
     const positions = await sourcePositions(ctx);
     state = { ...state, status: 'CATCHING_UP', frozenAt, servers: state.servers.map((x, i) => ({ ...x, position: positions[i]!.position })) };
     await store.putCutover(config.migrationId, state);
     log(`frozen (${c.freeze}) at ${positions.map((p) => `${names[p.server]} ${p.position.file}:${p.position.position}`).join(', ')}; catching up…`);
-    const remaining = c.freezeTimeoutSeconds * 1000 - (Date.now() - frozenAt);
-    const capturing = deps.driveCapture ? keepCapturing(servers, deps.driveCapture, frozenAt + c.freezeTimeoutSeconds * 1000) : undefined;
+    const capturing = deps.driveCapture ? keepCapturing(servers, deps.driveCapture, deadline) : undefined;
     // Not awaited before the thaw: a capture run in progress ends on its own within its short budget.
     stopCapturing = capturing?.stop;
     try {
-      await waitForCdc(ctx, deps.backlog, Math.max(1, remaining), 100, () => Promise.resolve(positions));
+      await waitForCdc(ctx, deps.backlog, Math.max(1, deadline - Date.now()), 100, () => Promise.resolve(positions));
     } catch (err) {
       const why = capturing?.errors() ?? [];
       throw why.length ? new CutoverFailedError(`${describeError(err)}; ${why.join('; ')}`, { cause: err }) : err;
@@ -221,12 +222,11 @@ export async function runCutover(ctx: AppContext, deps: CutoverDeps, opts: { dry
     }
     state = { ...state, status: 'CHECKING' };
     await store.putCutover(config.migrationId, state);
-    // The check counts against the same window as the catch-up: past it, thaw and fail (a check still running
-    // only reads, and is left to end on its own).
+    // A check still running at the deadline only reads, and is left to end on its own.
     const check = (async () => {
       if (since) {
         // Every change after the last verification began is in the binlog from there: check just those keys.
-        const keys = await changedKeys(ctx, since, positions, frozenAt + c.freezeTimeoutSeconds * 1000);
+        const keys = await changedKeys(ctx, since, positions, deadline);
         log(`checking ${keyCount(keys)} key(s) changed since the last verification…`);
         const out = await checkKeys(ctx, keys);
         if (out.text.length) throw new CutoverFailedError(`rows differ after catch-up: ${out.text.join('; ')} (see reshard verify)`);
@@ -240,7 +240,7 @@ export async function runCutover(ctx: AppContext, deps: CutoverDeps, opts: { dry
       }
       return rows;
     })();
-    const rowsChecked = await beforeDeadline(check, frozenAt + c.freezeTimeoutSeconds * 1000, () =>
+    const rowsChecked = await beforeDeadline(check, deadline, () =>
       new CutoverFailedError(`the final check did not finish within cutover.freezeTimeoutSeconds (${c.freezeTimeoutSeconds} s) of the freeze`),
     );
     const routing = routingFile(config, positions.map((p) => ({ server: names[p.server]!, position: p.position })), Date.now());

@@ -19,12 +19,7 @@ const suite = integrationSuite({ databases: 2, tablesPerDb: 2, segments: 2, conc
 const { cutoverConfig, migrated, liveWriter, writeNow } = cutoverFixtures(suite, 1500);
 
 
-const depsOf = (rt: LocalRuntime, extra: Partial<CutoverDeps> = {}): CutoverDeps => ({
-  backlog: () => rt.cdc!.queue.backlog(),
-  dead: async () => (await rt.cdc!.dlq.depth()).visible,
-  catchUp: (ms) => rt.cdc!.catchUp(ms),
-  ...extra,
-});
+const depsOf = (rt: LocalRuntime, extra: Partial<CutoverDeps> = {}): CutoverDeps => ({ ...rt.cutoverDeps(), ...extra });
 
 
 const readOnly = async () => {
