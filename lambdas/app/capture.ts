@@ -45,14 +45,15 @@ export type ReadChanges = (opts: {
 
 /**
  * Reads the binlog of source server `server` (index into the source servers) as the configured replica
- * (`cdc.serverId`): the physical tables of every logical table placed on it, each event named by its logical table.
+ * (`cdc.serverId`, or `serverId` for a reader running beside capture): the physical tables of every logical
+ * table placed on it, each event named by its logical table.
  */
-export function sourceBinlogReader(config: MigrationConfig, server = 0): ReadChanges {
+export function sourceBinlogReader(config: MigrationConfig, server = 0, serverId = config.cdc.serverId): ReadChanges {
   const src = sourceServer(config.source, server);
   // The login as the secrets hold it now: a rotated password is read again after a refused login, once.
   const connection = () => ({ host: src.host, port: src.port, user: userOf(src), password: passwordOf(src), connectTimeoutMs: src.connectTimeoutMs, tls: tlsOptions(src) });
   return async (opts) => {
-    const read = () => readChanges({ ...opts, connection: connection(), ...captureReadOptions(config) });
+    const read = () => readChanges({ ...opts, connection: connection(), ...captureReadOptions(config), serverId });
     try {
       return await read();
     } catch (err) {
@@ -71,6 +72,14 @@ export function capturedTables(config: MigrationConfig, server: number): Physica
       .filter((u) => u.server === server)
       .map((u) => ({ database: u.database, table: u.tableName, as: t.name })),
   );
+}
+
+/**
+ * The replica id of a binlog reader running while capture is connected (the cut-over's check): a server drops
+ * a replica when another connects with the same id. `cdc.serverId + 1` (− 1 at the top of the range).
+ */
+export function sideReaderServerId(config: MigrationConfig): number {
+  return config.cdc.serverId < 0xffffffff ? config.cdc.serverId + 1 : config.cdc.serverId - 1;
 }
 
 /**

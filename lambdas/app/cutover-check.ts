@@ -10,7 +10,7 @@ import { ReshardError } from '../core/errors.js';
 import { routerFor, tableConfig, type AppContext } from './context.js';
 import { idOf } from '../core/table-id.js';
 import { inParallel } from '../core/parallel.js';
-import { capturedTables, sourceBinlogReader } from './capture.js';
+import { capturedTables, sideReaderServerId, sourceBinlogReader } from './capture.js';
 import { decodeColumns } from './ddl.js';
 import type { ServerPosition } from './settle.js';
 import { tableCheck } from './verify/table-check.js';
@@ -38,7 +38,9 @@ export async function changedKeys(ctx: AppContext, from: readonly ServerPosition
     const end = to.find((p) => p.server === start.server)!;
     if (comparePositions(start.position, end.position) >= 0) continue;
     const sources = capturedTables(ctx.config, start.server);
-    const read = sourceBinlogReader(ctx.config, start.server);
+    // Capture stays connected meanwhile, as the replica cdc.serverId.
+    const read = sourceBinlogReader(ctx.config, start.server, sideReaderServerId(ctx.config));
+    const columns = await decodeColumns(ctx, sources);
     let position = start.position;
     while (comparePositions(position, end.position) < 0) {
       if (Date.now() >= deadline) throw new ReshardError(`reading the changes up to ${end.position.file}:${end.position.position} took past the deadline`);
@@ -49,7 +51,7 @@ export async function changedKeys(ctx: AppContext, from: readonly ServerPosition
         idleMs: 200,
         deadlineMs: deadline,
         until: end.position,
-        columns: await decodeColumns(ctx, sources),
+        columns,
         onBatch: (events) => {
           for (const e of events) {
             if (comparePositions(e.position, end.position) >= 0) continue;
@@ -57,22 +59,23 @@ export async function changedKeys(ctx: AppContext, from: readonly ServerPosition
             const router = routerFor(ctx, table);
             const keys = out.get(e.table) ?? new Map<string, ChangedKey>();
             out.set(e.table, keys);
-            // Each image's key (an update may change it) and where the image routes: the row was there before,
-            // or is there now, so those are the target tables to compare.
+            // Where the images route: the row was there before, or is there now, so those are the target tables
+            // to compare (none known when an image does not route: compare the key everywhere).
+            let targets: string[] | undefined;
+            try {
+              targets = [e.before, e.after].flatMap((image) => (image ? [idOf(router.route(image))] : []));
+            } catch {
+              targets = undefined;
+            }
+            // Each image's key: an update may change it.
             for (const image of [e.before, e.after]) {
               if (!image) continue;
               const values = recordKeyOf(table).map((k) => image[k]);
               const id = recordKeyId(values);
               const key = keys.get(id) ?? { values, targets: new Set<string>() };
               keys.set(id, key);
-              for (const other of [e.before, e.after]) {
-                if (!other || !key.targets) continue;
-                try {
-                  key.targets.add(idOf(router.route(other)));
-                } catch {
-                  key.targets = undefined; // an image that does not route: compare the key everywhere
-                }
-              }
+              if (!targets) key.targets = undefined;
+              else for (const t of targets) key.targets?.add(t);
             }
           }
           return Promise.resolve();
