@@ -19,7 +19,8 @@ import { runDemo } from '../local/demo.js';
 import { runShardedDemo } from '../local/demo-sharded.js';
 import { verifyTable } from '../lambdas/app/verify.js';
 import { resolveDdl, type DdlAction } from '../lambdas/app/ddl.js';
-import { abortCutover, runCutover, waitingCutover, type OperatorWait } from '../lambdas/app/cutover.js';
+import { abortCutover, cutOver, waitingCutover, type OperatorWait } from '../lambdas/app/cutover.js';
+import { reverseConfig } from '../lambdas/core/reverse.js';
 import { cutoverError, followCutover, goLocal, operatorWait, waitFlag } from '../local/cutover.js';
 import { SFNClient, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { gatherReport } from '../lambdas/app/report.js';
@@ -264,56 +265,96 @@ program
     if (results.some((r) => !r.clean)) process.exitCode = 1;
   });
 
-program
-  .command('cutover')
-  .description('finish the migration through the Cutover state machine: precheck, [wait for the go], freeze writes to the source tables, catch up, check, record the switch and the new routing, thaw')
-  .addOption(configOption)
-  .addOption(stateOption)
-  .option('--dry-run', 'run the precheck and print what the cut-over would do; freeze nothing')
-  .option('--abort', 'thaw a source whose cut-over died while frozen (ends its lock sessions or turns read-only off)')
-  .option('--go', 'let a cut-over waiting ready to switch (cutover.postpone) or for the writes-stopped confirmation go on')
-  .option('--writes-stopped', 'with cutover.freeze external: the application has stopped writing to the source tables')
-  .option('--stack <name>', "a deployed migration (--go, --abort): its state table from the stack's outputs (AWS credentials); --abort reaches the databases from here")
-  .option('--routing-file <file>', 'where to write the routing of the new layout', 'reshard-routing.json')
-  .action(async (opts: { config: string; stateDir?: string; dryRun?: boolean; abort?: boolean; go?: boolean; writesStopped?: boolean; stack?: string; routingFile: string }) => {
-    const config = await loadConfigFile(opts.config);
-    if (opts.go) return void console.log(opts.stack ? await goDeployed(config, opts.stack) : goLocal(stateDir(config, opts.stateDir)));
-    if (opts.stack && !opts.abort) program.error('error: --stack goes with --go or --abort; start a deployed cut-over from the Step Functions console (the CutoverStateMachineArn output)');
-    if (opts.abort && opts.stack) return void printThawed(await withDeployedContext(config, opts.stack, (ctx) => abortCutover(ctx)));
-    await withRuntime(config, opts.stateDir, async (rt) => {
-      if (opts.abort) return void printThawed((await rt.executeCutover({ abort: true }).result as { unfrozen: { thawed: string[] } }).unfrozen);
-      await rt.reclaimLeases((line) => console.log(line));
-      // Capture and apply run meanwhile: the catch-up waits for them, and a postponed cut-over follows the binlog.
-      rt.cdc?.start();
-      try {
-        if (opts.dryRun) {
-          // The precheck the Cutover machine runs, with the same deps.
-          const out = await runCutover(rt.ctx, rt.cutoverDeps(), { dryRun: true });
-          for (const s of out.steps) console.log(`would ${s}`);
-          return;
-        }
-        const flag = waitFlag(stateDir(config, opts.stateDir));
-        const operator = async (wait: OperatorWait) => {
-          if (wait === 'writes-stopped' && opts.writesStopped) return;
-          await operatorWait(flag, wait, opts.config);
-        };
-        const steps = followCutover(rt.store, config.migrationId);
-        const out = (await rt.executeCutover({}, operator).result.then(
-          async (o) => (await steps.stop(), o),
-          async (err: unknown) => {
-            await steps.stop();
-            throw cutoverError(err);
-          },
-        )) as { precheck: { steps: string[] }; switch: { freezeMs: number; rowsChecked: number; routing: unknown } };
-        for (const s of out.precheck.steps) console.log(s);
-        await writeFile(opts.routingFile, JSON.stringify(out.switch.routing, null, 2) + '\n');
-        console.log(`switched: writes were frozen ${out.switch.freezeMs} ms, ${out.switch.rowsChecked} rows checked; the routing of the new layout is in ${opts.routingFile}`);
-        console.log('writes to the old layout from now on are not migrated: point the application at the new layout before it writes again');
-      } finally {
-        await rt.cdc?.stop();
+interface CutoverCliOptions {
+  config: string;
+  stateDir?: string;
+  dryRun?: boolean;
+  abort?: boolean;
+  go?: boolean;
+  writesStopped?: boolean;
+  stack?: string;
+  routingFile: string;
+  follow?: boolean;
+}
+
+/** `reshard cutover` and `reshard rollback` (the cut-over of the reverse migration, `<migrationId>.reverse`). */
+async function cutoverCommand(opts: CutoverCliOptions, rollback: boolean): Promise<void> {
+  const config = await loadConfigFile(opts.config);
+  const verb = rollback ? 'rollback' : 'cutover';
+  // The migration whose CUTOVER item this verb drives: the reverse one for a rollback.
+  const driven = rollback ? reverseConfig(config) : config;
+  if (opts.go) return void console.log(opts.stack ? await goDeployed(driven, opts.stack) : goLocal(stateDir(config, opts.stateDir)));
+  if (opts.stack && !opts.abort) program.error(`error: --stack goes with --go or --abort; start a deployed ${verb} from the Step Functions console (the CutoverStateMachineArn output${rollback ? `, input {"migrationId": "${driven.migrationId}"}` : ''})`);
+  if (opts.abort && opts.stack) return void printThawed(await withDeployedContext(driven, opts.stack, (ctx) => abortCutover(ctx)));
+  await withRuntime(config, opts.stateDir, async (rt) => {
+    const input = { migrationId: driven.migrationId };
+    if (opts.abort) return void printThawed((await rt.executeCutover({ ...input, abort: true }).result as { unfrozen: { thawed: string[] } }).unfrozen);
+    await rt.reclaimLeases((line) => console.log(line));
+    // Capture and apply run meanwhile: the catch-up waits for them, and a postponed cut-over follows the binlog.
+    rt.cdc?.start();
+    try {
+      if (opts.dryRun) {
+        // The precheck the Cutover machine runs, with the same deps.
+        const out = await cutOver(rt.direction(rollback), rt.cutoverDeps(rollback), { dryRun: true });
+        for (const s of out.steps) console.log(`would ${s}`);
+        return;
       }
-    });
+      const flag = waitFlag(stateDir(config, opts.stateDir));
+      const operator = async (wait: OperatorWait) => {
+        if (wait === 'writes-stopped' && opts.writesStopped) return;
+        await operatorWait(flag, wait, opts.config, console.log, 200, verb);
+      };
+      const steps = followCutover(rt.store, driven.migrationId, console.log, 250, verb);
+      const out = (await rt.executeCutover(input, operator).result.then(
+        async (o) => (await steps.stop(), o),
+        async (err: unknown) => {
+          await steps.stop();
+          throw cutoverError(err);
+        },
+      )) as { precheck: { steps: string[] }; switch: { freezeMs: number; rowsChecked: number; routing: unknown } };
+      for (const s of out.precheck.steps) console.log(s);
+      await writeFile(opts.routingFile, JSON.stringify(out.switch.routing, null, 2) + '\n');
+      const layout = rollback ? 'old' : 'new';
+      console.log(`${rollback ? 'rolled back' : 'switched'}: writes were frozen ${out.switch.freezeMs} ms, ${out.switch.rowsChecked} rows checked; the routing of the ${layout} layout is in ${opts.routingFile}`);
+      if (rollback) console.log('the old layout takes the writes again: changes on the new layout are no longer carried back, and capture carries the old layout\'s changes forward again');
+      else if (config.cutover.reverse)
+        console.log(`reverse replication carries every change on the new layout back to the old one (while reshard runs CDC: ${opts.follow ? 'now, until Ctrl-C' : 'reshard cutover --follow or reshard run --follow'}); writes to the old layout from now on are not carried anywhere`);
+      else console.log('writes to the old layout from now on are not migrated: point the application at the new layout before it writes again');
+      if (opts.follow && rt.cdc) {
+        console.log('following the binlog (Ctrl-C to stop)…');
+        await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+      }
+    } finally {
+      await rt.cdc?.stop();
+    }
   });
+}
+
+const cutoverOptions = (cmd: Command, rollback: boolean) =>
+  cmd
+    .addOption(configOption)
+    .addOption(stateOption)
+    .option('--dry-run', `run the precheck and print what the ${rollback ? 'rollback' : 'cut-over'} would do; freeze nothing`)
+    .option('--abort', `thaw ${rollback ? 'the new layout' : 'a source'} whose ${rollback ? 'rollback' : 'cut-over'} died while frozen (ends its lock sessions or turns read-only off)`)
+    .option('--go', `let a ${rollback ? 'rollback' : 'cut-over'} waiting ready to switch (cutover.postpone) or for the writes-stopped confirmation go on`)
+    .option('--writes-stopped', `with cutover.freeze external: the application has stopped writing to the ${rollback ? 'new layout' : 'source tables'}`)
+    .option('--stack <name>', "a deployed migration (--go, --abort): its state table from the stack's outputs (AWS credentials); --abort reaches the databases from here")
+    .option('--routing-file <file>', `where to write the routing of the ${rollback ? 'old' : 'new'} layout`, 'reshard-routing.json')
+    .option('--follow', 'with CDC: keep capturing and applying after the switch (reverse replication with cutover.reverse) until Ctrl-C');
+
+cutoverOptions(
+  program
+    .command('cutover')
+    .description('finish the migration through the Cutover state machine: precheck, [wait for the go], freeze writes to the source tables, catch up, check, record the switch and the new routing, [start reverse replication], thaw'),
+  false,
+).action((opts: CutoverCliOptions) => cutoverCommand(opts, false));
+
+cutoverOptions(
+  program
+    .command('rollback')
+    .description('go back to the old layout after a cut-over with cutover.reverse: the same precheck, freeze (of the new layout), catch-up of reverse replication and check, pointed back'),
+  true,
+).action((opts: CutoverCliOptions) => cutoverCommand(opts, true));
 
 program
   .command('ddl')

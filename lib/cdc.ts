@@ -27,6 +27,12 @@ export interface ChangeDataCaptureProps {
    * whose event tells the capture function which server to read. @default [0]
    */
   readonly sourceServers?: readonly number[];
+  /**
+   * With `cutover.reverse`: the target servers reverse replication captures (indexes among the reverse
+   * migration's source servers), one schedule each with `{server, reverse: true}`. Their runs do nothing until
+   * a switch starts reverse replication. @default none
+   */
+  readonly reverseServers?: readonly number[];
   /** What happens to the change queue and the DLQ (and their messages) when the stack is deleted. @default RemovalPolicy.DESTROY */
   readonly removalPolicy?: RemovalPolicy;
 }
@@ -52,6 +58,7 @@ function cdcDefaults(props: ChangeDataCaptureProps) {
     maxConcurrency: props.maxConcurrency ?? 4,
     schedule: props.schedule ?? events.Schedule.rate(Duration.minutes(1)),
     sourceServers: props.sourceServers ?? [0],
+    reverseServers: props.reverseServers ?? [],
     removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY,
   };
 }
@@ -100,6 +107,11 @@ export class ChangeDataCapture extends Construct {
       new events.Rule(this, server === 0 ? 'CaptureSchedule' : `CaptureSchedule${server}`, {
         schedule: d.schedule,
         targets: [new targets.LambdaFunction(props.captureFunction, { retryAttempts: 0, event: events.RuleTargetInput.fromObject({ server }) })],
+      });
+    for (const server of d.reverseServers)
+      new events.Rule(this, `ReverseCaptureSchedule${server}`, {
+        schedule: d.schedule,
+        targets: [new targets.LambdaFunction(props.captureFunction, { retryAttempts: 0, event: events.RuleTargetInput.fromObject({ server, reverse: true }) })],
       });
   }
 }

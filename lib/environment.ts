@@ -12,6 +12,7 @@ import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
 import { formatIssues, type ConnectionConfig, type MigrationConfig } from '../lambdas/core/config.js';
 import { captureServers, sourceServers, sourceUnits } from '../lambdas/core/source-layout.js';
+import { reverseConfig } from '../lambdas/core/reverse.js';
 import { ConfigError } from '../lambdas/core/errors.js';
 import { envVarName } from '../lambdas/core/runtime-env.js';
 import { parseConfigText } from '../lambdas/app/load-config.js';
@@ -274,6 +275,9 @@ export function bindMigration(settings: EnvironmentConfig, config: MigrationConf
   const reserved = settings.concurrency.reserved;
   if (reserved['copy-batch'] !== undefined && reserved['copy-batch'] < mapConcurrency)
     issues.push(`concurrency.reserved.copy-batch: ${reserved['copy-batch']} is below the Map's concurrency ${mapConcurrency}: copy-batch calls would be throttled`);
+  const captures = config.cdc.enabled ? captureServers(config).length + (config.cutover.reverse ? captureServers(reverseConfig(config)).length : 0) : 0;
+  if (reserved.capture !== undefined && reserved.capture < captures)
+    issues.push(`concurrency.reserved.capture: ${reserved.capture} is below the ${captures} captures scheduled every minute (one per source server${config.cutover.reverse ? ' and per target server, for reverse replication' : ''}): they would be throttled`);
   if (reserved.apply !== undefined && reserved.apply < applyConcurrency)
     issues.push(`concurrency.reserved.apply: ${reserved.apply} is below the apply maximum concurrency ${applyConcurrency}: the event source would be throttled`);
   for (const side of ['source', 'target'] as const) {
@@ -368,6 +372,8 @@ export function stackPropsFor(env: Environment): ReshardStackProps {
       maxConcurrency: s.concurrency.applyMaxConcurrency ?? Math.max(2, m.cdc.applyConcurrency),
       // A scheduled capture per source server holding migrated tables.
       sourceServers: captureServers(m),
+      // With reverse replication: a scheduled capture per target server too (idle until the switch).
+      ...(m.cutover.reverse ? { reverseServers: captureServers(reverseConfig(m)) } : {}),
     },
     toleratedFailurePercentage: s.toleratedFailurePercentage,
     monitoring: {

@@ -134,10 +134,11 @@ export class ReshardStack extends Stack {
     const migration = JSON.parse(props.migrationConfigJson) as {
       migrationId?: unknown;
       source?: { passwordEnv?: unknown; connections?: { passwordEnv?: unknown }[] };
+      target?: { connection?: { passwordEnv?: unknown }; connections?: { passwordEnv?: unknown }[] };
       copy?: { leaseSeconds?: unknown };
       cdc?: { enabled?: unknown; captureBudgetSeconds?: unknown };
       verify?: { enabled?: unknown };
-      cutover?: { freezeTimeoutSeconds?: unknown; maxLagSeconds?: unknown };
+      cutover?: { freezeTimeoutSeconds?: unknown; maxLagSeconds?: unknown; reverse?: unknown };
     };
     const migrationId = migration.migrationId;
     // The migration config's default budget when the JSON leaves it out. A config read from SSM at run time
@@ -248,8 +249,11 @@ export class ReshardStack extends Stack {
     const dbFunctions = Object.entries(this.functions).filter(([name]) => DATABASE_HANDLERS.includes(name as HandlerName)).map(([, f]) => f);
     const secrets = Object.entries(props.secrets ?? {});
     if (secrets.length) {
-      // Capture reads the source only: it gets the source connections' secrets, the others get every one.
-      const sourceEnvs = new Set([migration.source?.passwordEnv, ...(migration.source?.connections ?? []).map((c) => c.passwordEnv)].filter((v): v is string => typeof v === 'string'));
+      // Capture reads the source only (and the targets, with reverse replication): it gets those connections'
+      // secrets, the others get every one.
+      const reverse = migration.cutover?.reverse === true;
+      const captured = [migration.source, ...(migration.source?.connections ?? []), ...(reverse ? [migration.target?.connection, ...(migration.target?.connections ?? [])] : [])];
+      const sourceEnvs = new Set(captured.map((c) => c?.passwordEnv).filter((v): v is string => typeof v === 'string'));
       const needs = (f: lambda.IFunction, envName: string) => f !== this.functions.capture || sourceEnvs.has(envName);
       for (const f of dbFunctions) {
         const mine = secrets.filter(([envName]) => needs(f, envName));

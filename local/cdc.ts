@@ -58,6 +58,8 @@ export class LocalCdc {
   constructor(
     private readonly ctx: AppContext,
     readonly queues: LocalQueues,
+    /** The reverse migration's context (`cutover.reverse`): its capture and apply share the queue and the pollers. */
+    private readonly reverseCtx?: AppContext,
   ) {
     const counted = (n: number) => {
       this.sent += n;
@@ -72,7 +74,7 @@ export class LocalCdc {
     this.poller = new Poller({
       queue: this.queue,
       queueArn: queues.queueArn,
-      handler: makeApplyHandler(() => Promise.resolve(ctx)),
+      handler: makeApplyHandler(() => Promise.resolve(ctx), reverseCtx ? () => Promise.resolve(reverseCtx) : undefined),
       concurrency: ctx.config.cdc.applyConcurrency,
       visibilityTimeout: 30,
       onError: (err) => (this.lastError = describeError(err)),
@@ -89,16 +91,27 @@ export class LocalCdc {
     this.running = true;
     this.poller.start();
     // One capture per source server, as on AWS (each with its own lease and checkpoint).
-    this.loops = captureServers(this.ctx.config).map((server) => this.captureLoop(server));
+    this.loops = captureServers(this.ctx.config).map((server) => this.captureLoop(this.ctx, server));
+    // Reverse capture of each target server: idle until a switch starts it.
+    const rev = this.reverseCtx;
+    if (rev) this.loops.push(...captureServers(rev.config).map((server) => this.captureLoop(rev, server)));
   }
 
-  private async captureLoop(server: number): Promise<void> {
-    const owner = `${this.ctx.workerId}:capture-${server}-${randomUUID().slice(0, 8)}`;
-    const read = sourceBinlogReader(this.ctx.config, server);
+  /** The context of a direction: the migration's, or its reverse migration's. */
+  private contextOf(reverse: boolean): AppContext {
+    if (!reverse) return this.ctx;
+    if (!this.reverseCtx) throw new Error(`${this.ctx.config.migrationId} runs without reverse replication (cutover.reverse)`);
+    return this.reverseCtx;
+  }
+
+  private async captureLoop(ctx: AppContext, server: number): Promise<void> {
+    const owner = `${ctx.workerId}:capture-${ctx.reverse ? 'r' : ''}${server}-${randomUUID().slice(0, 8)}`;
+    const read = sourceBinlogReader(ctx.config, server);
     while (this.running) {
       try {
-        const run = await captureRun(this.ctx, { queue: this.queue, read }, { owner, budgetMs: 2000, leaseMs: 30_000, idleMs: 200, server });
-        if (run.paused) await sleep(500);
+        const run = await captureRun(ctx, { queue: this.queue, read }, { owner, budgetMs: 2000, leaseMs: 30_000, idleMs: 200, server });
+        if (run.idle) await sleep(200);
+        else if (run.paused) await sleep(500);
         else if (run.caughtUp && run.events === 0) await sleep(100);
       } catch (err) {
         if (!(err instanceof LeaseHeldError)) this.lastError = describeError(err);
@@ -113,10 +126,12 @@ export class LocalCdc {
     await this.poller.stop();
   }
 
-  async lag(): Promise<CdcLag> {
-    const names = serverNames(this.ctx.config.source);
+  /** Capture's lag (of the reverse migration with `reverse`) and the queue's depth. */
+  async lag(reverse = false): Promise<CdcLag> {
+    const ctx = this.contextOf(reverse);
+    const names = serverNames(ctx.config.source);
     const [servers, depth, dead] = await Promise.all([
-      captureReadings(this.ctx).then((readings) =>
+      captureReadings(ctx).then((readings) =>
         readings.map(({ server, state, caughtUp }): ServerLag => {
           return {
             server,
@@ -147,12 +162,13 @@ export class LocalCdc {
    * while the source keeps changing: capture passes the source's current position, then every message sent
    * up to that point has been handled (applied, or moved towards the DLQ) or the queue is empty.
    */
-  async catchUp(timeoutMs = 120_000): Promise<void> {
+  async catchUp(timeoutMs = 120_000, reverse = false): Promise<void> {
+    const ctx = this.contextOf(reverse);
     await waitForCatchUp(
       {
-        sourcePosition: () => sourcePositions(this.ctx),
+        sourcePosition: () => sourcePositions(ctx),
         // Deduplicated resends are never delivered: an empty queue ends the wait too.
-        read: checkpointReading(this.ctx, () => this.queue.backlog()),
+        read: checkpointReading(ctx, () => this.queue.backlog()),
         handledSince: () => {
           const sent = this.sent;
           return () => this.poller.processed + this.poller.failedReports >= sent;
@@ -160,7 +176,7 @@ export class LocalCdc {
         timeoutMessage: (mark, last) =>
           last.caughtUp
             ? `CDC apply did not catch up within ${timeoutMs} ms (backlog ${last.backlog})`
-            : `CDC capture did not reach ${mark.map((m) => `${serverNames(this.ctx.config.source)[m.server]!} ${m.position.file}:${m.position.position}`).join(', ')} within ${timeoutMs} ms${this.lastError ? ` (last error: ${this.lastError})` : ''}`,
+            : `CDC capture did not reach ${mark.map((m) => `${serverNames(ctx.config.source)[m.server]!} ${m.position.file}:${m.position.position}`).join(', ')} within ${timeoutMs} ms${this.lastError ? ` (last error: ${this.lastError})` : ''}`,
       },
       timeoutMs,
       50,
@@ -172,12 +188,13 @@ export class LocalCdc {
    * each reading compares with the source's position at that moment (not a watermark), so the lag it
    * returns is caught up with an empty queue.
    */
-  async drain(timeoutMs = 120_000): Promise<CdcLag> {
+  async drain(timeoutMs = 120_000, reverse = false): Promise<CdcLag> {
+    const ctx = this.contextOf(reverse);
     return waitForCatchUp(
       {
-        sourcePosition: () => sourcePositions(this.ctx),
+        sourcePosition: () => sourcePositions(ctx),
         read: async () => {
-          const lag = await this.lag();
+          const lag = await this.lag(reverse);
           // Stopped before a DDL, capture waits for the operator: waiting here would only time out.
           if (lag.paused) throw new CapturePausedError(lag.paused.join('; '));
           return lag;

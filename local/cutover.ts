@@ -18,13 +18,13 @@ export function waitFlag(stateDir: string): string {
 }
 
 /** Writes the flag, says how to go on, and resolves once the flag is gone. */
-export async function operatorWait(flag: string, wait: OperatorWait, configPath: string, log: (line: string) => void = console.log, pollMs = 200): Promise<void> {
+export async function operatorWait(flag: string, wait: OperatorWait, configPath: string, log: (line: string) => void = console.log, pollMs = 200, verb: 'cutover' | 'rollback' = 'cutover'): Promise<void> {
   mkdirSync(join(flag, '..'), { recursive: true });
   writeFileSync(flag, JSON.stringify({ pid: process.pid, wait, since: new Date().toISOString() }) + '\n');
   log(
     wait === 'go'
-      ? `ready to switch: nothing is frozen, CDC keeps following the binlog. To switch: reshard cutover --go -c ${configPath} (or delete ${flag})`
-      : `waiting for the application to stop writing to the source tables. Once it has: reshard cutover --go -c ${configPath} (or delete ${flag})`,
+      ? `ready to switch: nothing is frozen, CDC keeps following the binlog. To switch: reshard ${verb} --go -c ${configPath} (or delete ${flag})`
+      : `waiting for the application to stop writing to the ${verb === 'rollback' ? 'new layout' : 'source tables'}. Once it has: reshard ${verb} --go -c ${configPath} (or delete ${flag})`,
   );
   while (existsSync(flag)) await sleep(pollMs);
   log(wait === 'go' ? 'go received: switching' : 'writes stopped: switching');
@@ -49,8 +49,9 @@ export function cutoverError(err: unknown): unknown {
   for (let e: unknown = err; e instanceof Error; e = e.cause) {
     if (e instanceof ReshardError) return e;
     if (e.constructor.name === 'FailStateError') {
-      const why = e.message.replace(/^cut-over failed( after the freeze)?, and the source was thawed: /, '');
-      return new CutoverFailedError(`cut-over failed, and the source was thawed: ${e.name === 'Error' ? '' : `${e.name}: `}${why}`, { cause: err });
+      const m = /^(cut-over|rollback) failed(?: after the freeze)?, and the (source|new layout) was thawed: /.exec(e.message);
+      const why = m ? e.message.slice(m[0].length) : e.message;
+      return new CutoverFailedError(`${m?.[1] ?? 'cut-over'} failed, and the ${m?.[2] ?? 'source'} was thawed: ${e.name === 'Error' ? '' : `${e.name}: `}${why}`, { cause: err });
     }
   }
   return err;
@@ -67,7 +68,7 @@ const STEP_TEXT: Partial<Record<CutoverState['status'], string>> = {
 };
 
 /** Prints each step of a running cut-over as its `CUTOVER` item changes (polled every `pollMs`); `stop` ends it. */
-export function followCutover(store: Pick<StateStore, 'getCutover'>, migrationId: string, log: (line: string) => void = console.log, pollMs = 250): { stop(): Promise<void> } {
+export function followCutover(store: Pick<StateStore, 'getCutover'>, migrationId: string, log: (line: string) => void = console.log, pollMs = 250, verb: 'cutover' | 'rollback' = 'cutover'): { stop(): Promise<void> } {
   let last = '';
   let stopped = false;
   const started = Date.now();
@@ -77,7 +78,7 @@ export function followCutover(store: Pick<StateStore, 'getCutover'>, migrationId
       if (state && state.updatedAt !== undefined && state.updatedAt >= started && state.status !== last) {
         last = state.status;
         const text = STEP_TEXT[state.status];
-        if (text) log(`cut-over: ${text}`);
+        if (text) log(`${verb === 'rollback' ? 'rollback' : 'cut-over'}: ${verb === 'rollback' ? text.replace('the source', 'the new layout') : text}`);
       }
       await sleep(pollMs);
     }

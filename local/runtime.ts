@@ -18,7 +18,9 @@ import { makeCopyBatchHandler } from '../lambdas/handlers/copy-batch.js';
 import { makeVerifyBatchHandler } from '../lambdas/handlers/verify-batch.js';
 import { makeFinalizeHandler } from '../lambdas/handlers/finalize.js';
 import { makeCutoverHandler } from '../lambdas/handlers/cutover.js';
-import type { CutoverDeps, OperatorWait } from '../lambdas/app/cutover.js';
+import type { CutoverDeps, CutoverDirection, OperatorWait } from '../lambdas/app/cutover.js';
+import { reverseConfig } from '../lambdas/core/reverse.js';
+import { ConfigError } from '../lambdas/core/errors.js';
 import { logger, type ContextProvider, type InvocationContext } from '../lambdas/handlers/common.js';
 import type { HandlerName } from '../lib/reshard-stack.js';
 import { ensureStateTable, LOCAL_AWS, startDynamo, startQueues, type LocalDynamo, type LocalQueues } from './emulators.js';
@@ -102,6 +104,8 @@ export class LocalRuntime {
     /** Change capture and apply, when the config enables CDC (not started until `cdc.start()`). */
     readonly cdc: LocalCdc | undefined,
     private readonly ownedQueues: LocalQueues | undefined,
+    /** The reverse migration's context, with `cutover.reverse` and CDC. */
+    readonly reverse: AppContext | undefined,
   ) {}
 
   static async start(opts: LocalRuntimeOptions): Promise<LocalRuntime> {
@@ -133,11 +137,15 @@ export class LocalRuntime {
         ...(opts.stateDir ? { dataDir: join(opts.stateDir, 'sqs') } : {}),
         maxReceiveCount: opts.config.cdc.maxReceiveCount,
       });
-    const cdc = opts.config.cdc.enabled && queues ? new LocalCdc(ctx, queues) : undefined;
+    // Reverse replication (cutover.reverse): the new layout back to the old one, over the same store and queue.
+    const reverse = opts.config.cdc.enabled && opts.config.cutover.reverse
+      ? await buildContext({ config: reverseConfig(opts.config), store, workerId: ctx.workerId, reverse: true })
+      : undefined;
+    const cdc = opts.config.cdc.enabled && queues ? new LocalCdc(ctx, queues, reverse) : undefined;
     cdcRef = cdc;
     stateMachineOf(machine.definition); // validated now, as a deployment does, and not again per execution
     if (machine.cutover) stateMachineOf(machine.cutover.definition);
-    return new LocalRuntime(opts.config, ctx, store, machine, dynamo, !opts.dynamo, opts.retryIntervalMs ?? 250, cdc, ownedQueues);
+    return new LocalRuntime(opts.config, ctx, store, machine, dynamo, !opts.dynamo, opts.retryIntervalMs ?? 250, cdc, ownedQueues, reverse);
   }
 
   /**
@@ -171,14 +179,23 @@ export class LocalRuntime {
     return this.run(machine, { migrationId: this.config.migrationId, ...input }, operator, deps);
   }
 
-  /** What the cut-over needs besides its context: the local change queue's backlog, DLQ depth and catch-up wait. */
-  cutoverDeps(): CutoverDeps {
+  /**
+   * What the cut-over (the rollback: `rollback`) needs besides its context: the local change queue's backlog,
+   * DLQ depth and catch-up wait.
+   */
+  cutoverDeps(rollback = false): CutoverDeps {
     const cdc = this.cdc;
     return {
       backlog: async () => (cdc ? cdc.queue.backlog() : 0),
       dead: async () => (cdc ? (await cdc.dlq.depth()).visible : 0),
-      ...(cdc ? { catchUp: (ms: number) => cdc.catchUp(ms) } : {}),
+      ...(cdc ? { catchUp: (ms: number) => cdc.catchUp(ms, rollback) } : {}),
     };
+  }
+
+  /** The direction of a cut-over of this runtime: forward, or with `rollback` the reverse migration's (`app/cutover.ts`). */
+  direction(rollback = false): CutoverDirection {
+    if (rollback && !this.reverse) throw new ConfigError(`${this.config.migrationId} has no reverse replication to roll back with: set cutover.reverse and cdc.enabled`);
+    return { ctx: this.ctx, rollback, ...(this.reverse ? { reverse: this.reverse } : {}) };
   }
 
   /**
@@ -207,7 +224,13 @@ export class LocalRuntime {
     const inFlight = new Set<Promise<unknown>>();
     let aborted = false;
     for (const [state, name] of Object.entries(machine.taskHandlers)) {
-      const handler = name === 'cutover' ? makeCutoverHandler(provider, () => cutoverDeps(this.cutoverDeps())) : name in makers ? makers[name as keyof typeof makers](provider) : undefined;
+      const reverse = this.reverse;
+      const handler =
+        name === 'cutover'
+          ? makeCutoverHandler(provider, (rollback) => cutoverDeps(this.cutoverDeps(rollback)), reverse ? () => Promise.resolve(reverse) : undefined)
+          : name in makers
+            ? makers[name as keyof typeof makers](provider)
+            : undefined;
       if (!handler) throw new Error(`state ${state} invokes the ${name} handler, which the state machine does not run`);
       // `lambda:invoke.waitForTaskToken`: the call records the token; the state ends at SendTaskSuccess (here: the operator).
       const waits = states[state]?.Resource?.endsWith('.waitForTaskToken') ?? false;
@@ -273,6 +296,7 @@ export class LocalRuntime {
     await this.cdc?.stop();
     await this.ownedQueues?.close();
     await closeContext(this.ctx);
+    if (this.reverse) await closeContext(this.reverse);
     if (this.ownsDynamo) await this.dynamo.close();
   }
 }

@@ -182,6 +182,11 @@ export class StateStore {
     return this.capture.init(migrationId, position, server);
   }
 
+  /** Records where capture starts, replacing a stored position (refused while a live lease holds it). */
+  restartCapture(migrationId: string, position: BinlogPosition, server = 0): Promise<CaptureState> {
+    return this.capture.restart(migrationId, position, server);
+  }
+
   getCapture(migrationId: string, server = 0): Promise<CaptureState | undefined> {
     return this.capture.get(migrationId, server);
   }

@@ -43,6 +43,8 @@ const doneTables = new WeakMap<AppContext, Set<string>>();
  * copy stays finished with CDC on). `undefined` when the table is not planned yet (every delete counts).
  */
 async function unfinishedSegments(ctx: AppContext, table: string): Promise<Checkpoint[] | undefined> {
+  // Reverse replication copies nothing: no copy can race a delete.
+  if (ctx.reverse) return [];
   let done = doneTables.get(ctx);
   if (!done) doneTables.set(ctx, (done = new Set()));
   if (done.has(table)) return [];

@@ -24,7 +24,7 @@ export async function loadRouter(config: MigrationConfig): Promise<RouteFn> {
   return fn as RouteFn;
 }
 
-export async function buildContext(args: { config: MigrationConfig; store: StateStore; workerId: string; hooks?: CopyHooks; settle?: () => Promise<void> }): Promise<AppContext> {
+export async function buildContext(args: { config: MigrationConfig; store: StateStore; workerId: string; hooks?: CopyHooks; settle?: () => Promise<void>; reverse?: boolean }): Promise<AppContext> {
   const { config } = args;
   const sources = sourceServers(config.source).map((c) => createPool(c, undefined));
   const shared = createPool(config.target.connection);
@@ -54,6 +54,7 @@ export async function buildContext(args: { config: MigrationConfig; store: State
     hooks: args.hooks ?? {},
     workerId: args.workerId,
     ...(args.settle ? { settle: args.settle } : {}),
+    ...(args.reverse ? { reverse: true } : {}),
   };
 }
 

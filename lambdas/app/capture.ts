@@ -19,6 +19,8 @@ import { comparePositions, type BinlogPosition } from '../core/position.js';
 import type { ChangeQueue } from '../adapters/sqs.js';
 import type { BinlogColumn, CaptureState, PausedDdl, Row } from '../core/model.js';
 import { routerFor, tableConfig, type AppContext } from './context.js';
+import { REVERSE_GROUP_PREFIX } from '../core/reverse.js';
+import { REVERSE_SUFFIX } from '../core/config.js';
 import type { TableRouter, TargetName } from '../core/routing.js';
 
 /** Reads change events from `from` (see `adapters/binlog/reader.ts`), awaiting `onBatch` before reading on. */
@@ -106,6 +108,27 @@ export interface CaptureRun {
   readonly paused?: PausedDdl;
   /** The DDL this run dealt with itself (`cdc.onDdl` exec or ignore). */
   readonly ddl?: readonly DdlOutcome[];
+  /** Why this capture reads nothing (`switchedAway`). */
+  readonly idle?: string;
+}
+
+/**
+ * A capture with nothing to do: forward capture once the switch started reverse replication (the old layout
+ * now takes the reverse changes, which must not travel forward again), reverse capture before that switch
+ * (no position yet) and after a rollback switched back.
+ */
+async function switchedAway(ctx: AppContext, server: number): Promise<{ why: string; position: BinlogPosition } | undefined> {
+  const { config, store } = ctx;
+  if (!ctx.reverse && !config.cutover.reverse) return undefined;
+  const forwardId = ctx.reverse ? config.migrationId.slice(0, -REVERSE_SUFFIX.length) : config.migrationId;
+  const [cutover, state] = await Promise.all([store.getCutover(forwardId), store.getCapture(config.migrationId, server)]);
+  const none = { file: '', position: 0 };
+  if (!ctx.reverse)
+    return cutover?.status === 'DONE' && cutover.reverseFrom ? { why: 'switched to the new layout: reverse replication carries changes back', position: state?.position ?? none } : undefined;
+  if (!state || cutover?.status !== 'DONE' || !cutover.reverseFrom) return { why: 'no switch with reverse replication', position: state?.position ?? none };
+  // A rollback of an earlier switch does not stop the reverse replication of this one.
+  const rollback = await store.getCutover(config.migrationId);
+  return rollback?.status === 'DONE' && rollback.startedAt > (cutover.frozenAt ?? cutover.startedAt) ? { why: 'rolled back to the old layout', position: state.position } : undefined;
 }
 
 /**
@@ -114,6 +137,11 @@ export interface CaptureRun {
  * one order stay in order; a shard-key change is grouped where the row goes.
  */
 export function groupOf(ctx: AppContext): (e: ChangeEvent) => string {
+  if (ctx.reverse) {
+    // Reverse changes share the change queue: their groups say which migration applies them.
+    const forward = groupOf({ ...ctx, reverse: false });
+    return (e) => REVERSE_GROUP_PREFIX + forward(e);
+  }
   const byTarget = ctx.config.cdc.messageGroup === 'target';
   const bindings = bindingsOf(ctx.config);
   // Per event: one router lookup by table name and, by target, one name per target table (not a string each).
@@ -187,6 +215,8 @@ export async function captureRun(
   const sources = capturedTables(config, server);
   const leaseMs = opts.leaseMs ?? Math.max(60_000, opts.budgetMs + 30_000);
   const deadline = Date.now() + opts.budgetMs;
+  const idle = await switchedAway(ctx, server);
+  if (idle) return { events: 0, messages: 0, position: idle.position, caughtUp: true, idle: idle.why };
   let held: CaptureState = await store.acquireCapture(config.migrationId, opts.owner, leaseMs, server);
   if (held.paused) {
     // Stopped before a DDL: nothing is read until it is dealt with.
@@ -194,6 +224,8 @@ export async function captureRun(
     return { events: 0, messages: 0, position: held.position, caughtUp: false, paused: held.paused, ...(held.lastEventAt !== undefined ? { lastEventAt: held.lastEventAt } : {}) };
   }
   const dealt: DdlOutcome[] = [];
+  // Positions of different servers (and of the reverse migration's) never share a deduplication id.
+  const dedupPrefix = `${ctx.reverse ? 'r' : ''}${server || ctx.reverse ? `s${server}:` : ''}`;
   const group = groupOf(ctx);
   const slim = keyOnly(ctx);
   const slimBefore = keysOnlyBefore(ctx);
@@ -215,7 +247,7 @@ export async function captureRun(
       const flush = async () => {
         if (!buffer.length) return;
         // Compressed in the send chain, on zlib's thread pool (bodies above COMPRESS_ABOVE).
-        const packed = packMessages(buffer.map(slimBefore), { groupOf: group, keyOnly: slim, compress: false, dedupPrefix: server ? `s${server}:` : '' });
+        const packed = packMessages(buffer.map(slimBefore), { groupOf: group, keyOnly: slim, compress: false, dedupPrefix });
         lastEventAt = buffer[buffer.length - 1]!.timestamp;
         buffer = [];
         flushesInFlight++;

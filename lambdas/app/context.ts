@@ -44,6 +44,8 @@ export interface AppContext {
   readonly workerId: string;
   /** With CDC: waits until changes made up to now are applied (verification rechecks after it). */
   readonly settle?: () => Promise<void>;
+  /** This is the reverse migration (`core/reverse.ts`): the new layout captured back to the old one. */
+  readonly reverse?: boolean;
 }
 
 export function tableConfig(ctx: Pick<AppContext, 'config'>, name: string): TableConfig {

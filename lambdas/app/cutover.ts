@@ -11,15 +11,17 @@ import { ConfigError, describeError, ReshardError } from '../core/errors.js';
 import { FROZEN_STATUSES, SegmentStatus, type CutoverState } from '../core/model.js';
 import { sleep } from '../core/time.js';
 import { captureServers, serverNames } from '../core/source-layout.js';
-import { detectDialect } from '../adapters/binlog/server.js';
+import { checkSourceSettings, detectDialect } from '../adapters/binlog/server.js';
 import { endSession, lockTables, setReadOnly, type HeldLock } from '../adapters/mysql/freeze.js';
-import type { AppContext } from './context.js';
+import { checkMigrationId, type AppContext } from './context.js';
+import { reverseMigrationId } from '../core/config.js';
 import { captureReadings, sourcePositions, waitForCdc, type QueueBacklog, type ServerPosition } from './settle.js';
 import { changedKeys, checkKeys, keyCount } from './cutover-check.js';
 import { comparePositions } from '../core/position.js';
 import { capturedTables } from './capture.js';
 import { migrationStatus } from './status.js';
 import { verifyTable } from './verify.js';
+import { planReverse } from './plan.js';
 
 /** The cut-over was refused before anything was frozen; `issues` are the unmet conditions. */
 export class CutoverRefusedError extends ConfigError {}
@@ -46,7 +48,23 @@ export interface CutoverDeps {
    * so the freeze does not wait for the next scheduled run.
    */
   readonly driveCapture?: (server: number, budgetMs: number) => Promise<void>;
+  /**
+   * With `cutover.reverse`: the reverse migration's context (`core/reverse.ts`), whose capture the switch
+   * starts at each target server's position of that moment.
+   */
+  readonly reverse?: AppContext;
   readonly log?: (line: string) => void;
+}
+
+/** Options of `runCutover`. */
+export interface CutoverOptions {
+  /** Precheck only, and say what the cut-over would do. */
+  readonly dryRun?: boolean;
+  /**
+   * A rollback: the cut-over of the reverse migration (`ctx` is its context), whose capture started at these
+   * positions at the switch. Nothing was copied or verified in segments: the check compares every key changed since.
+   */
+  readonly rollbackFrom?: readonly ServerPosition[];
 }
 
 /**
@@ -103,7 +121,7 @@ function keepCapturing(servers: readonly number[], drive: NonNullable<CutoverDep
 }
 
 /** What precheck found. */
-async function cutoverFacts(ctx: AppContext, deps: Pick<CutoverDeps, 'dead' | 'backlog' | 'catchUp'>): Promise<CutoverFacts> {
+async function cutoverFacts(ctx: AppContext, deps: Pick<CutoverDeps, 'dead' | 'backlog' | 'catchUp'>, rollback: boolean): Promise<CutoverFacts> {
   const { config, store } = ctx;
   const view = await migrationStatus(config, store);
   const names = serverNames(config.source);
@@ -127,7 +145,8 @@ async function cutoverFacts(ctx: AppContext, deps: Pick<CutoverDeps, 'dead' | 'b
   }
   return {
     ...(endToEndBehind ? { endToEndBehind } : {}),
-    tables: view.tables.map((t) => ({
+    // A rollback copied nothing: its check compares every key changed since the switch.
+    tables: rollback ? [] : view.tables.map((t) => ({
       table: t.table,
       copyDone: t.segments.length > 0 && t.segments.every((s) => s.status === SegmentStatus.DONE),
       failedSegments: t.segments.filter((s) => s.status === SegmentStatus.FAILED).length,
@@ -150,15 +169,21 @@ export interface CutoverResult {
   readonly routing?: RoutingFile;
 }
 
-export async function runCutover(ctx: AppContext, deps: CutoverDeps, opts: { dryRun?: boolean } = {}): Promise<CutoverResult> {
+export async function runCutover(ctx: AppContext, deps: CutoverDeps, opts: CutoverOptions = {}): Promise<CutoverResult> {
   const { config, store } = ctx;
   const c = config.cutover;
+  const what = opts.rollbackFrom ? 'rollback' : 'cut-over';
   const log = deps.log ?? (() => undefined);
-  const unmet = unmetConditions(await cutoverFacts(ctx, deps), c.maxLagSeconds);
-  if (unmet.length) throw new CutoverRefusedError('cut-over refused: these conditions do not hold', unmet);
+  const reverse = c.reverse ? deps.reverse : undefined;
+  if (c.reverse && !reverse) throw new ConfigError('cutover.reverse is set but this runtime has no reverse replication context');
+  const unmet = unmetConditions(await cutoverFacts(ctx, deps, !!opts.rollbackFrom), c.maxLagSeconds);
+  if (reverse) unmet.push(...(await reverseUnmet(reverse)));
+  if (unmet.length) throw new CutoverRefusedError(`${what} refused: these conditions do not hold`, unmet);
   const previous = await store.getCutover(config.migrationId);
   if (previous && FROZEN_STATUSES.includes(previous.status))
-    throw new CutoverRefusedError(`a cut-over started ${new Date(previous.startedAt).toISOString()} is ${previous.status}: if its process died, run reshard cutover --abort first`);
+    throw new CutoverRefusedError(`a ${what} started ${new Date(previous.startedAt).toISOString()} is ${previous.status}: if its process died, run reshard ${opts.rollbackFrom ? 'rollback' : 'cutover'} --abort first`);
+  if (previous?.status === 'DONE' && previous.reverseFrom)
+    throw new CutoverRefusedError(`${config.migrationId} switched to the new layout at ${new Date(previous.frozenAt ?? previous.startedAt).toISOString()} and replicates back to the old one: reshard rollback goes back`);
   // Every source server holding a migrated table (those capture reads), in order, with its tables.
   const servers = captureServers(config);
   const tablesOf = new Map(servers.map((s) => [s, capturedTables(config, s)]));
@@ -171,13 +196,18 @@ export async function runCutover(ctx: AppContext, deps: CutoverDeps, opts: { dry
         ? `freeze: SET GLOBAL read_only (super_read_only on MySQL) on ${servers.map((s) => names[s]).join(', ')}`
         : 'freeze: wait for the operator to confirm the application stopped writing',
     `catch up: capture and apply pass each server's binlog position taken after the freeze, within ${c.freezeTimeoutSeconds} s (else thaw and fail)`,
-    config.cdc.enabled && config.verify.enabled
-      ? 'check: every row the binlog changed since the last verification began, compared with the targets (every table in full when a segment has no such position)'
-      : `check: verify every table once more (${config.tables.map((t) => t.name).join(', ')})`,
-    'switch: record CUTOVER DONE with the positions and the routing of the new layout, then thaw',
+    opts.rollbackFrom
+      ? 'check: every row the binlog of the new layout changed since the switch, compared with the old layout'
+      : config.cdc.enabled && config.verify.enabled
+        ? 'check: every row the binlog changed since the last verification began, compared with the targets (every table in full when a segment has no such position)'
+        : `check: verify every table once more (${config.tables.map((t) => t.name).join(', ')})`,
+    ...(reverse ? [`reverse replication: start capture on ${serverNames(reverse.config.source).join(', ')} at their positions of the switch, applying to the old layout`] : []),
+    `switch: record ${opts.rollbackFrom ? 'the rollback' : 'CUTOVER'} DONE with the positions and the routing of the ${opts.rollbackFrom ? 'old' : 'new'} layout, then thaw`,
   ];
   if (opts.dryRun) return { dryRun: true, steps };
-  const since = await verifiedFrom(ctx);
+  const since = opts.rollbackFrom ?? (await verifiedFrom(ctx));
+  // The reverse changes are decoded and written with the new layout's columns: recorded before the freeze.
+  if (reverse) await planReverse(reverse);
 
   const startedAt = Date.now();
   const dialects = c.freeze === 'read-only' ? await Promise.all(servers.map((s) => detectDialect(ctx.sources[s]!))) : [];
@@ -244,6 +274,15 @@ export async function runCutover(ctx: AppContext, deps: CutoverDeps, opts: { dry
       new CutoverFailedError(`the final check did not finish within cutover.freezeTimeoutSeconds (${c.freezeTimeoutSeconds} s) of the freeze`),
     );
     const routing = routingFile(config, positions.map((p) => ({ server: names[p.server]!, position: p.position })), Date.now());
+    if (reverse) {
+      // Still frozen: the new layout's positions now are where changes made on it start to travel back.
+      const reverseFrom = await sourcePositions(reverse);
+      await Promise.all(reverseFrom.map((p) => reverse.store.restartCapture(reverse.config.migrationId, p.position, p.server)));
+      // DONE before the thaw: forward capture stops here, so the reverse changes never travel forward again.
+      state = { ...state, status: 'DONE', rowsChecked, routing, reverseFrom, freezeMs: Date.now() - frozenAt };
+      await store.putCutover(config.migrationId, state);
+      log(`reverse replication starts at ${reverseFrom.map((p) => `${serverNames(reverse.config.source)[p.server]} ${p.position.file}:${p.position.position}`).join(', ')}`);
+    }
     await thaw();
     const freezeMs = Date.now() - frozenAt;
     await store.putCutover(config.migrationId, { ...state, status: 'DONE', freezeMs, rowsChecked, routing });
@@ -254,10 +293,72 @@ export async function runCutover(ctx: AppContext, deps: CutoverDeps, opts: { dry
     await thaw();
     await stopCapturing?.();
     const error = err instanceof Error ? err.message : String(err);
-    await store.putCutover(config.migrationId, { ...state, status: 'FAILED', error, ...(frozenAt ? { freezeMs: Date.now() - frozenAt } : {}) }).catch(() => undefined);
+    const { reverseFrom: _r, ...failed } = state;
+    await store.putCutover(config.migrationId, { ...failed, status: 'FAILED', error, ...(frozenAt ? { freezeMs: Date.now() - frozenAt } : {}) }).catch(() => undefined);
     if (err instanceof ReshardError && !(err instanceof CutoverFailedError) && frozenAt === 0) throw err;
-    throw new CutoverFailedError(`cut-over failed${frozenAt ? ' after the freeze' : ''}, and the source was thawed: ${error}`, { cause: err });
+    throw new CutoverFailedError(`${what} failed${frozenAt ? ' after the freeze' : ''}, and the ${opts.rollbackFrom ? 'new layout' : 'source'} was thawed: ${error}`, { cause: err });
   }
+}
+
+/** What reverse replication needs of the target servers, which become its source: binary logging in ROW format with full images. */
+async function reverseUnmet(reverse: AppContext): Promise<string[]> {
+  const names = serverNames(reverse.config.source);
+  const out: string[] = [];
+  for (const s of captureServers(reverse.config)) {
+    const pool = reverse.sources[s]!;
+    try {
+      await checkSourceSettings(pool, await detectDialect(pool));
+    } catch (err) {
+      out.push(`target server ${names[s]} cannot be captured for reverse replication: ${describeError(err)}`);
+    }
+  }
+  return out;
+}
+
+/**
+ * `reshard rollback`: the cut-over of the reverse migration (`reverse`, the new layout back to the old one):
+ * the same precheck, freeze (now of the target tables), catch-up and check of every key changed since the
+ * switch. Once DONE the forward cut-over is ROLLED_BACK: forward capture carries the old layout's changes to
+ * the new one again from where it stopped, and reverse capture stops.
+ */
+export async function runRollback(ctx: AppContext, reverse: AppContext, deps: CutoverDeps, opts: { dryRun?: boolean } = {}): Promise<CutoverResult> {
+  const switched = await ctx.store.getCutover(ctx.config.migrationId);
+  if (switched?.status !== 'DONE' || !switched.reverseFrom)
+    throw new CutoverRefusedError(
+      `nothing to roll back: ${ctx.config.migrationId} has ${switched ? `a cut-over that is ${switched.status}${switched.status === 'DONE' ? ' without reverse replication (cutover.reverse was off)' : ''}` : 'no cut-over'}`,
+    );
+  const out = await runCutover(reverse, deps, { ...opts, rollbackFrom: switched.reverseFrom });
+  if (!out.dryRun) await ctx.store.putCutover(ctx.config.migrationId, { ...switched, status: 'ROLLED_BACK' });
+  return out;
+}
+
+/** A cut-over's direction: forward (the migration's own cut-over) or a rollback (the reverse migration's). */
+export interface CutoverDirection {
+  /** The migration. */
+  readonly ctx: AppContext;
+  /** The reverse migration's context, with `cutover.reverse`. */
+  readonly reverse?: AppContext;
+  /** A rollback: the cut-over of `reverse`. */
+  readonly rollback: boolean;
+}
+
+/**
+ * The direction an event for `migrationId` asks for: the migration's id is its cut-over, its reverse
+ * migration's id (`<id>.reverse`, the Cutover state machine's input for a rollback) is a rollback.
+ */
+export async function directionOf(ctx: AppContext, migrationId: string, getReverse: () => Promise<AppContext>): Promise<CutoverDirection> {
+  const rollback = migrationId === reverseMigrationId(ctx.config.migrationId);
+  if (!rollback) checkMigrationId(ctx, migrationId);
+  if (rollback && !ctx.config.cutover.reverse) throw new ConfigError(`${migrationId} is a rollback, but ${ctx.config.migrationId} has no reverse replication (cutover.reverse is off)`);
+  return { ctx, rollback, ...(ctx.config.cutover.reverse ? { reverse: await getReverse() } : {}) };
+}
+
+/** The context the cut-over of `d` works on: the reverse migration's for a rollback. */
+export const cutoverContext = (d: CutoverDirection): AppContext => (d.rollback ? d.reverse! : d.ctx);
+
+/** The cut-over (or, for a rollback, `runRollback`) in direction `d`. */
+export function cutOver(d: CutoverDirection, deps: CutoverDeps, opts: { dryRun?: boolean } = {}): Promise<CutoverResult> {
+  return d.rollback ? runRollback(d.ctx, d.reverse!, deps, opts) : runCutover(d.ctx, { ...deps, ...(d.reverse ? { reverse: d.reverse } : {}) }, opts);
 }
 
 /**

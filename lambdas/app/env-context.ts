@@ -27,6 +27,7 @@ import { ChangeQueue, sqsClient } from '../adapters/sqs.js';
 import { waitForCdc } from './settle.js';
 import { captureRun, sourceBinlogReader } from './capture.js';
 import type { CutoverDeps } from './cutover.js';
+import { reverseConfig } from '../core/reverse.js';
 
 let cached: Promise<AppContext> | undefined;
 
@@ -58,6 +59,22 @@ export function envContext(): Promise<AppContext> {
   })();
   cached.catch(() => (cached = undefined));
   return cached;
+}
+
+let reverseCached: Promise<AppContext> | undefined;
+
+/**
+ * The reverse migration's context (`cutover.reverse`: the new layout captured back to the old one), built from
+ * the deployed config once per container, sharing the state table.
+ */
+export function envReverseContext(): Promise<AppContext> {
+  reverseCached ??= (async () => {
+    const forward = await envContext();
+    if (!forward.config.cutover.reverse) throw new ConfigError(`${forward.config.migrationId} has no reverse replication: set cutover.reverse and redeploy`);
+    return buildContext({ config: reverseConfig(forward.config), store: forward.store, workerId: forward.workerId, reverse: true });
+  })();
+  reverseCached.catch(() => (reverseCached = undefined));
+  return reverseCached;
 }
 
 let queueCached: ChangeQueue | undefined;
@@ -132,9 +149,10 @@ export async function loadSecrets(secrets: SecretsMap, read: (secretId: string) 
 
 /**
  * What a deployed cut-over needs besides its context: the change queue's backlog, the DLQ's depth
- * (RESHARD_DLQ_URL), and capture runs of its own during the catch-up (the scheduled ones start once a minute).
+ * (RESHARD_DLQ_URL), and capture runs of its own during the catch-up (the scheduled ones start once a minute):
+ * of the reverse migration for a `rollback`.
  */
-export function envCutoverDeps(env: NodeJS.ProcessEnv = process.env): CutoverDeps {
+export function envCutoverDeps(env: NodeJS.ProcessEnv = process.env, rollback = false): CutoverDeps {
   const queue = envChangeQueue(env);
   const dlqUrl = env[RuntimeEnv.dlqUrl];
   if (!dlqUrl) throw new ConfigError(`set ${RuntimeEnv.dlqUrl} (the change queue's DLQ)`);
@@ -142,7 +160,7 @@ export function envCutoverDeps(env: NodeJS.ProcessEnv = process.env): CutoverDep
     backlog: () => queue.backlog(),
     dead: async () => (await queue.depth(dlqUrl)).visible,
     driveCapture: async (server, budgetMs) => {
-      const ctx = await envContext();
+      const ctx = await (rollback ? envReverseContext() : envContext());
       try {
         await captureRun(ctx, { queue, read: sourceBinlogReader(ctx.config, server) }, { owner: `${ctx.workerId}:cutover`, budgetMs, server });
       } catch (err) {

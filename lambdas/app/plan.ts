@@ -17,7 +17,7 @@ import { literalKindsOf, readKindsOf, keyKindOf, prepareTargets } from '../adapt
 import { SegmentStatus, VerifyStatus, type Checkpoint, type Row, type TablePlan } from '../core/model.js';
 import { checkSourceSettings, currentPosition, detectDialect } from '../adapters/binlog/server.js';
 import { retentionWarning } from '../core/dialect.js';
-import { planFor, routerFor, sourceFor, sourcesFor, type AppContext } from './context.js';
+import { forgetPlans, planFor, routerFor, sourceFor, sourcesFor, type AppContext } from './context.js';
 
 export interface TablePlanReport {
   readonly table: string;
@@ -144,6 +144,23 @@ async function reopenIfGrown(ctx: AppContext, table: TableConfig, keyKind: KeyKi
 export function planColumns(columns: readonly ColumnInfo[]): Pick<TablePlan, 'columns' | 'readKinds' | 'literalKinds' | 'binlogColumns'> {
   const literalKinds = literalKindsOf(columns);
   return { columns: columns.map((c) => c.name), readKinds: readKindsOf(columns), ...(literalKinds ? { literalKinds } : {}), binlogColumns: binlogColumnsOf(columns) };
+}
+
+/**
+ * The plans of the reverse migration (`cutover.reverse`), stored at the switch: each table's columns as its
+ * first target table has them (apply and capture of the reverse changes decode and write with them). Nothing
+ * is copied: no segments.
+ */
+export async function planReverse(reverse: AppContext): Promise<void> {
+  const { config, store } = reverse;
+  for (const table of config.tables) {
+    const source = sourcesFor(reverse, table.name)[0]!;
+    const columns = await source.columns();
+    if (columns.length === 0) throw new SchemaError(`target table ${source.id} does not exist`);
+    const plan: TablePlan = { table: table.name, keyKind: keyKindOf(columns, table.scrollKey), ...planColumns(columns), segments: 0, minKey: null, maxKey: null, createdAt: Date.now() };
+    if (!(await store.savePlanIfAbsent(config.migrationId, plan, []))) await store.updatePlanColumns(config.migrationId, table.name, planColumns(columns));
+  }
+  forgetPlans(reverse);
 }
 
 /** What plan reads of one physical source table. */

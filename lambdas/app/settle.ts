@@ -57,12 +57,17 @@ export interface CaptureReading {
   readonly caughtUp: boolean;
 }
 
-/** `CaptureReading` of every source server that capture reads. */
-export async function captureReadings(ctx: Pick<AppContext, 'config' | 'sources' | 'store'>): Promise<CaptureReading[]> {
+/**
+ * `CaptureReading` of every source server that capture reads. Once a switch started reverse replication,
+ * forward capture has nothing left to carry (what the old layout takes now are the reverse changes): caught up.
+ */
+export async function captureReadings(ctx: Pick<AppContext, 'config' | 'sources' | 'store' | 'reverse'>): Promise<CaptureReading[]> {
+  const cutover = ctx.config.cutover.reverse && !ctx.reverse ? await ctx.store.getCutover(ctx.config.migrationId) : undefined;
+  const switched = cutover?.status === 'DONE' && !!cutover.reverseFrom;
   return Promise.all(
     (await sourcePositions(ctx)).map(async ({ server, position: source }) => {
       const state = await ctx.store.getCapture(ctx.config.migrationId, server);
-      return { server, state, source, caughtUp: !!state && !state.paused && comparePositions(state.position, source) >= 0 };
+      return { server, state, source, caughtUp: switched || (!!state && !state.paused && comparePositions(state.position, source) >= 0) };
     }),
   );
 }

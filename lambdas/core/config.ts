@@ -11,12 +11,17 @@ const identifier = z
   .string()
   .regex(IDENT, 'must be a plain MySQL identifier (letters, digits, _ or $, at most 64, not starting with a digit)');
 
-/** A name pattern such as `order_db_{db}` or `order_info_{table}`; the result must be an identifier. */
+/**
+ * A name pattern such as `order_db_{db}` or `order_info_{table}`; the result must be an identifier. The
+ * placeholder may be left out only where the count is 1 (`placeholderIssue`): then the pattern is the name.
+ */
 const pattern = (placeholder: string) =>
-  z
-    .string()
-    .refine((p) => p.includes(`{${placeholder}}`), `must contain {${placeholder}}`)
-    .refine((p) => IDENT.test(p.replaceAll(`{${placeholder}}`, '0')), 'must expand to a plain MySQL identifier');
+  z.string().refine((p) => IDENT.test(p.replaceAll(`{${placeholder}}`, '0')), 'must expand to a plain MySQL identifier');
+
+/** A pattern naming `count` databases or tables must tell them apart with its placeholder. */
+function placeholderIssue(p: string | undefined, placeholder: 'db' | 'table', count: number): string | undefined {
+  return p !== undefined && count > 1 && !p.includes(`{${placeholder}}`) ? `must contain {${placeholder}} (it names ${count} ${placeholder === 'db' ? 'databases' : 'tables'})` : undefined;
+}
 
 export const connectionSchema = z
   .object({
@@ -86,6 +91,8 @@ export const sourceSchema = connectionSchema
       ctx.addIssue({ code: 'custom', path: ['database'], message: 'give either database (one source database) or databasePattern with databases (a sharded source)' });
     if (s.databasePattern !== undefined && s.databases === undefined) ctx.addIssue({ code: 'custom', path: ['databases'], message: 'databasePattern needs databases' });
     if (s.databases !== undefined && s.databasePattern === undefined) ctx.addIssue({ code: 'custom', path: ['databasePattern'], message: 'databases needs databasePattern' });
+    const dbName = placeholderIssue(s.databasePattern, 'db', s.databases ?? 1);
+    if (dbName) ctx.addIssue({ code: 'custom', path: ['databasePattern'], message: dbName });
     const servers = s.connections?.length ?? 1;
     const dbs = s.databasePattern !== undefined ? (s.databases ?? 1) : 1;
     if (s.placement) {
@@ -135,6 +142,10 @@ export const tableSchema = z
     if (t.window && !t.timeColumn) ctx.addIssue({ code: 'custom', path: ['window'], message: 'a window needs timeColumn' });
     if (t.sourceTablesPerDb > 1 && !t.sourceTable)
       ctx.addIssue({ code: 'custom', path: ['sourceTablesPerDb'], message: 'more than one physical source table per database needs a sourceTable pattern with {table}' });
+    for (const [field, p, n] of [['sourceTable', t.sourceTable, t.sourceTablesPerDb], ['targetTable', t.targetTable, t.tablesPerDb]] as const) {
+      const issue = placeholderIssue(p, 'table', n);
+      if (issue) ctx.addIssue({ code: 'custom', path: [field], message: issue });
+    }
     if (t.window?.from && t.window.to && !(new Date(t.window.from) < new Date(t.window.to)))
       ctx.addIssue({ code: 'custom', path: ['window'], message: 'window.from must be before window.to' });
   });
@@ -268,6 +279,13 @@ const cutoverSchema = z
      * `reshard cutover --go`, or SendTaskSuccess on the Cutover execution's ReadyToSwitch task from the console.
      */
     postpone: z.boolean().default(false),
+    /**
+     * Reverse replication for rollback: at the switch, capture starts on every target server from its position
+     * then, and carries the changes made on the new layout back to the old one (the same capture, FIFO and apply
+     * pipeline, routed by the source's rule), until `reshard rollback`. Needs CDC, binary logging (ROW, FULL)
+     * on the target servers, and `source.routing` when the source is sharded.
+     */
+    reverse: z.boolean().default(false),
   })
   .strict()
   .prefault({});
@@ -307,6 +325,8 @@ export const configSchema = z
       })
       .strict()
       .superRefine((t, ctx) => {
+        const dbName = placeholderIssue(t.databasePattern, 'db', t.databases);
+        if (dbName) ctx.addIssue({ code: 'custom', path: ['databasePattern'], message: dbName });
         if (t.connections && t.connections.length !== t.databases)
           ctx.addIssue({
             code: 'custom',
@@ -357,6 +377,10 @@ export const configSchema = z
           ctx.addIssue({ code: 'custom', path: ['bindings', g, i], message: `${name} would route apart from ${first.name}: tablesPerDb ${t.tablesPerDb} differs from ${first.tablesPerDb}` });
       });
     });
+    if (c.cutover.reverse) {
+      const why = reverseIssues(c);
+      why.forEach(([path, message]) => ctx.addIssue({ code: 'custom', path, message }));
+    }
     const seen = new Set<string>();
     c.tables.forEach((t, i) => {
       if (seen.has(t.name)) ctx.addIssue({ code: 'custom', path: ['tables', i, 'name'], message: `duplicate table ${t.name}` });
@@ -418,5 +442,21 @@ export function recordKeyId(values: readonly unknown[]): string {
 export function bindingsOf(config: Pick<MigrationConfig, 'bindings'>): Map<string, { readonly group: string; readonly rank: number }> {
   const out = new Map<string, { group: string; rank: number }>();
   for (const group of config.bindings) group.forEach((name, rank) => out.set(name, { group: group[0]!, rank }));
+  return out;
+}
+
+/** The migration id of a migration's reverse replication (its checkpoints, capture and rollback are kept under it). */
+export const reverseMigrationId = (migrationId: string): string => `${migrationId}${REVERSE_SUFFIX}`;
+export const REVERSE_SUFFIX = '.reverse';
+
+/** Why `cutover.reverse` cannot run with this config, each as [path, message]; none when it can. */
+function reverseIssues(c: Pick<MigrationConfig, 'migrationId' | 'source' | 'tables' | 'cdc' | 'routing'>): [PropertyKey[], string][] {
+  const out: [PropertyKey[], string][] = [];
+  if (!c.cdc.enabled) out.push([['cutover', 'reverse'], 'reverse replication runs on change capture: set cdc.enabled']);
+  if (reverseMigrationId(c.migrationId).length > 64)
+    out.push([['migrationId'], `with cutover.reverse at most ${64 - REVERSE_SUFFIX.length} characters (the reverse migration is ${REVERSE_SUFFIX} after it)`]);
+  const sharded = c.source.databasePattern !== undefined && (c.source.databases ?? 1) > 1 || c.tables.some((t) => t.sourceTablesPerDb > 1);
+  if (sharded && !c.source.routing)
+    out.push([['source', 'routing'], 'cutover.reverse with a sharded source needs the rule that placed its rows (source.routing), to route changes back']);
   return out;
 }

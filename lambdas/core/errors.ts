@@ -83,8 +83,12 @@ export class VerificationDirtyError extends ReshardError {
 /** Serialises any thrown value to a short, single-line description (for checkpoints and logs). */
 export function describeError(err: unknown, max = 1000): string {
   let text: string;
-  if (err instanceof Error) text = `${err.name}: ${err.message}`;
-  else text = String(err);
+  if (err instanceof Error) {
+    text = `${err.name}: ${err.message}`;
+    // A batch whose every record failed (Powertools' FullBatchFailureError) carries each record's error.
+    const children = (err as { recordErrors?: unknown }).recordErrors;
+    if (Array.isArray(children) && children[0] instanceof Error) text += ` (first: ${children[0].name}: ${children[0].message})`;
+  } else text = String(err);
   return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 

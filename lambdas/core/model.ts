@@ -209,9 +209,10 @@ export function segmentOutcome(batches: readonly Pick<VerifyBatchState, 'status'
 
 /**
  * Where a cut-over stands: READY and AWAITING_WRITES_STOPPED wait for the operator with nothing frozen;
- * FROZEN, CATCHING_UP and CHECKING hold the source's writes; DONE, FAILED and ABORTED are final.
+ * FROZEN, CATCHING_UP and CHECKING hold the source's writes; DONE, FAILED and ABORTED are final, but a DONE
+ * switch with reverse replication becomes ROLLED_BACK once a rollback (the reverse migration's cut-over) is DONE.
  */
-export type CutoverStatus = 'READY' | 'AWAITING_WRITES_STOPPED' | 'FROZEN' | 'CATCHING_UP' | 'CHECKING' | 'DONE' | 'FAILED' | 'ABORTED';
+export type CutoverStatus = 'READY' | 'AWAITING_WRITES_STOPPED' | 'FROZEN' | 'CATCHING_UP' | 'CHECKING' | 'DONE' | 'FAILED' | 'ABORTED' | 'ROLLED_BACK';
 
 /** Statuses in which the source's writes may be frozen. */
 export const FROZEN_STATUSES: readonly CutoverStatus[] = ['FROZEN', 'CATCHING_UP', 'CHECKING'];
@@ -238,6 +239,11 @@ export interface CutoverState {
   /** How long writes stayed frozen (freeze to thaw), ms. */
   readonly freezeMs?: number;
   readonly rowsChecked?: number;
+  /**
+   * With `cutover.reverse`, once DONE: each target server's binlog position at the switch (servers of the
+   * reverse migration's source), where reverse capture started and rollback's check begins.
+   */
+  readonly reverseFrom?: readonly { readonly server: number; readonly position: BinlogPosition }[];
   readonly error?: string;
   readonly updatedAt?: number;
 }

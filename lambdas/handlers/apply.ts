@@ -6,19 +6,36 @@
  */
 import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import type { SQSEvent, SQSRecord, SQSBatchResponse } from 'aws-lambda';
-import { describeError } from '../core/errors.js';
+import { ConfigError, describeError } from '../core/errors.js';
+import { isReverseGroup } from '../core/reverse.js';
 import { applyEvents } from '../app/apply.js';
-import { envContext } from '../app/env-context.js';
+import type { AppContext } from '../app/context.js';
+import { envContext, envReverseContext } from '../app/env-context.js';
 import { Metric } from '../core/metric-names.js';
 import { eventsOf, logger, publishMetrics, type ContextProvider, type InvocationContext } from './common.js';
 
-export const makeApplyHandler = (getContext: ContextProvider) => async (event: SQSEvent, invocation?: InvocationContext): Promise<SQSBatchResponse> => {
+/**
+ * `getReverse` gives the reverse migration's context (`cutover.reverse`): messages of reverse groups
+ * (`isReverseGroup`) are applied to the old layout through it.
+ */
+export const makeApplyHandler = (getContext: ContextProvider, getReverse?: ContextProvider) => async (event: SQSEvent, invocation?: InvocationContext): Promise<SQSBatchResponse> => {
   const ctx = await getContext();
+  const contextOf = async (record: SQSRecord) => {
+    if (!isReverseGroup(record.attributes.MessageGroupId)) return ctx;
+    if (!getReverse) throw new ConfigError(`message ${record.messageId} carries a reverse change (group ${record.attributes.MessageGroupId}) but this apply has no reverse replication (cutover.reverse)`);
+    return getReverse();
+  };
   try {
-    const all = (await Promise.all(event.Records.map(eventsOf))).flat();
-    const stats = await applyEvents(ctx, all);
-    logger.debug('applied', { records: event.Records.length, ...stats });
-    publishMetrics(ctx.config.migrationId, [[Metric.eventsApplied, stats.events], [Metric.applyRecordFailures, 0]]);
+    // Each migration's records in one merged write (forward and, after a switch, reverse ones).
+    const parts = new Map<AppContext, SQSRecord[]>();
+    for (const r of event.Records) {
+      const target = await contextOf(r);
+      parts.set(target, [...(parts.get(target) ?? []), r]);
+    }
+    let events = 0;
+    for (const [target, records] of parts) events += (await applyEvents(target, (await Promise.all(records.map(eventsOf))).flat())).events;
+    logger.debug('applied', { records: event.Records.length, events });
+    publishMetrics(ctx.config.migrationId, [[Metric.eventsApplied, events], [Metric.applyRecordFailures, 0]]);
     return { batchItemFailures: [] };
   } catch (err) {
     logger.warn('batch apply failed; applying record by record', { error: describeError(err) });
@@ -26,7 +43,7 @@ export const makeApplyHandler = (getContext: ContextProvider) => async (event: S
   let applied = 0;
   const applyRecord = async (record: SQSRecord) => {
     try {
-      applied += (await applyEvents(ctx, await eventsOf(record))).events;
+      applied += (await applyEvents(await contextOf(record), await eventsOf(record))).events;
     } catch (err) {
       const { MessageGroupId: group, ApproximateReceiveCount: receiveCount } = record.attributes;
       logger.error('change message failed', { messageId: record.messageId, group, receiveCount, error: describeError(err) });
@@ -48,4 +65,4 @@ export const makeApplyHandler = (getContext: ContextProvider) => async (event: S
   }
 };
 
-export const handler = makeApplyHandler(envContext);
+export const handler = makeApplyHandler(envContext, envReverseContext);

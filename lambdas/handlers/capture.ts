@@ -6,16 +6,16 @@
 import { randomUUID } from 'node:crypto';
 import { captureRun, sourceBinlogReader, type CaptureDeps } from '../app/capture.js';
 import type { MigrationConfig } from '../core/config.js';
-import { envChangeQueue, envContext } from '../app/env-context.js';
+import { envChangeQueue, envContext, envReverseContext } from '../app/env-context.js';
 import { z } from 'zod';
-import { LeaseHeldError } from '../core/errors.js';
+import { ConfigError, LeaseHeldError } from '../core/errors.js';
 import { Metric, SOURCE_SERVER_DIMENSION } from '../core/metric-names.js';
 import { secondsBehind } from '../core/progress.js';
 import { pausedText } from '../core/ddl.js';
 import { logger, parseEvent, publishMetrics, timeBudgetMs, type ContextProvider, type InvocationContext } from './common.js';
 
-/** The schedule's event: which source server to read (0, the first, when absent). */
-const CaptureEvent = z.object({ server: z.number().int().min(0).default(0) }).loose();
+/** The schedule's event: which source server to read (0, the first, when absent); `reverse`: of the reverse migration (a target server). */
+const CaptureEvent = z.object({ server: z.number().int().min(0).default(0), reverse: z.boolean().default(false) }).loose();
 
 /** Time kept back to commit the last position and release the lease. */
 const SAFETY_MS = 20_000;
@@ -24,14 +24,17 @@ export const makeCaptureHandler = (
   getContext: ContextProvider,
   getQueue: () => CaptureDeps['queue'],
   readerFor: (config: MigrationConfig, server: number) => CaptureDeps['read'] = sourceBinlogReader,
+  getReverse?: ContextProvider,
 ) => async (event: unknown, invocation?: InvocationContext) => {
-  const { server } = parseEvent(CaptureEvent, event ?? {}, 'capture');
-  const ctx = await getContext();
+  const { server, reverse } = parseEvent(CaptureEvent, event ?? {}, 'capture');
+  if (reverse && !getReverse) throw new ConfigError('a reverse capture event, but this capture has no reverse replication (cutover.reverse)');
+  const ctx = reverse ? await getReverse!() : await getContext();
   const queue = getQueue();
   const budgetMs = timeBudgetMs(ctx.config.cdc.captureBudgetSeconds, invocation, SAFETY_MS);
   try {
     const run = await captureRun(ctx, { queue, read: readerFor(ctx.config, server) }, { owner: `${ctx.workerId}:${invocation?.awsRequestId ?? randomUUID()}`, budgetMs, server });
-    if (run.paused) logger.warn('capture stopped before a DDL', { server, detail: pausedText(server, run.paused) });
+    if (run.idle) logger.debug('capture idle', { server, reverse, why: run.idle });
+    else if (run.paused) logger.warn('capture stopped before a DDL', { server, detail: pausedText(server, run.paused) });
     else logger.info('captured', { ...run, server });
     // CaptureRuns is the heartbeat: published by every run that ends well, caught up or not.
     publishMetrics(
@@ -55,4 +58,4 @@ export const makeCaptureHandler = (
   }
 };
 
-export const handler = makeCaptureHandler(envContext, envChangeQueue);
+export const handler = makeCaptureHandler(envContext, envChangeQueue, sourceBinlogReader, envReverseContext);

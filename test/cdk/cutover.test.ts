@@ -5,6 +5,8 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CutoverStates } from '../../lib/cutover-state-machine.js';
+import { bindMigration } from '../../lib/environment.js';
+import type { ConfigError } from '../../lambdas/core/errors.js';
 import { RuntimeEnv } from '../../lambdas/core/runtime-env.js';
 import { StackOutputs } from '../../lambdas/core/stack-outputs.js';
 import { Metric } from '../../lambdas/core/metric-names.js';
@@ -156,10 +158,48 @@ describe('the cutover function (prod)', () => {
     expect(target).toMatch(/:secret:reshard\/prod\/target-/);
     const read = statementsOf(prod.template, cutoverFn.id).filter((st) => actionsOf([st]).includes('secretsmanager:GetSecretValue'));
     expect(read.map((st) => st.Resource)).toEqual(expect.arrayContaining([source, target]));
-    // Capture, by contrast, reads only the source's.
+  });
+
+  it('without cutover.reverse, capture reads only the source secret', async () => {
+    const { template, env } = await synthEnvironment('prod', (e) => ({ ...e, migration: { ...e.migration, cutover: { ...e.migration.cutover, reverse: false } } }));
+    const capture = handlerFunctions(template).get('capture')!;
+    const captureReads = statementsOf(template, capture.id).filter((st) => actionsOf([st]).includes('secretsmanager:GetSecretValue'));
+    expect(captureReads.map((st) => st.Resource)).toEqual([env.settings.secrets.RESHARD_SOURCE_PASSWORD]);
+    const rules = Object.values(template.findResources('AWS::Events::Rule') as Record<string, Resource>);
+    expect(rules.map((r) => JSON.parse(String((r.Properties.Targets as { Input: string }[])[0]!.Input)) as unknown)).toEqual([{ server: 0 }]);
+  });
+});
+
+describe('reverse replication (prod: cutover.reverse)', () => {
+  it('schedules a capture of the target server besides the source one, every minute, its event marked reverse', () => {
+    expect(prod.env.migration.cutover.reverse).toBe(true);
     const capture = handlerFunctions(prod.template).get('capture')!;
+    const rules = Object.values(prod.template.findResources('AWS::Events::Rule') as Record<string, Resource>).map((r) => r.Properties as { ScheduleExpression: string; Targets: { Arn: unknown; Input: string }[] });
+    expect(rules.map((r) => [r.ScheduleExpression, JSON.parse(r.Targets[0]!.Input) as unknown])).toEqual([
+      ['rate(1 minute)', { server: 0 }],
+      ['rate(1 minute)', { server: 0, reverse: true }],
+    ]);
+    for (const r of rules) expect(r.Targets[0]!.Arn).toEqual({ 'Fn::GetAtt': [capture.id, 'Arn'] });
+  });
+
+  it("lets capture read the target secret too (it reads the target servers' binlogs)", () => {
+    const capture = handlerFunctions(prod.template).get('capture')!;
+    const secrets = prod.env.settings.secrets;
+    const vars = (capture.props.Environment as { Variables: Json }).Variables;
+    expect(Object.keys(JSON.parse(String(vars[RuntimeEnv.secrets])) as Json).sort()).toEqual(['RESHARD_SOURCE_PASSWORD', 'RESHARD_TARGET_PASSWORD']);
     const captureReads = statementsOf(prod.template, capture.id).filter((st) => actionsOf([st]).includes('secretsmanager:GetSecretValue'));
-    expect(captureReads.map((st) => st.Resource)).not.toContain(target);
+    expect(captureReads.map((st) => st.Resource)).toEqual(expect.arrayContaining([secrets.RESHARD_SOURCE_PASSWORD, secrets.RESHARD_TARGET_PASSWORD]));
+  });
+
+  it('refuses a reserved capture concurrency below the captures scheduled', () => {
+    const settings = { ...prod.env.settings, concurrency: { ...prod.env.settings.concurrency, reserved: { ...prod.env.settings.concurrency.reserved, capture: 1 } } };
+    let issues: readonly string[] = [];
+    try {
+      bindMigration(settings, prod.env.migration, 'config/prod.json');
+    } catch (err) {
+      issues = (err as ConfigError).issues;
+    }
+    expect(issues).toContain('concurrency.reserved.capture: 1 is below the 2 captures scheduled every minute (one per source server and per target server, for reverse replication): they would be throttled');
   });
 
   it('runs up to the 15-minute Lambda limit; the Switch task times out after its precheck, the freeze window and 2 minutes (prod: 5 + 30 + 120 s)', () => {

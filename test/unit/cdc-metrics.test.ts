@@ -51,6 +51,22 @@ describe('apply', () => {
     expect(emfLines()).toEqual([expect.objectContaining({ ApplyRecordFailures: 3, EventsApplied: 0 })]);
   });
 
+  it('applies reverse groups through the reverse migration, and refuses them where there is none', async () => {
+    const written: string[] = [];
+    const ctxWriting = (name: string): AppContext => {
+      const c = fakeContext();
+      return { ...c, writer: { applyUpsert: async ({ rows }: { rows: unknown[][] }) => (written.push(`${name}:${rows.length}`), { inserted: rows.length, updated: 0, skipped: 0 }) } } as unknown as AppContext;
+    };
+    const forward = ctxWriting('forward');
+    const reverse = ctxWriting('reverse');
+    const event = sqsEvent([good('a'), good('r:b'), good('r:c')]);
+    expect((await makeApplyHandler(async () => forward, async () => reverse)(event)).batchItemFailures).toEqual([]);
+    expect(written.sort()).toEqual(['forward:1', 'reverse:1', 'reverse:1']);
+    // Without reverse replication a reverse message fails (to the DLQ after its receives), the rest applies.
+    const alone = await makeApplyHandler(async () => forward)(sqsEvent([good('a'), good('r:b')]));
+    expect(alone.batchItemFailures).toHaveLength(1);
+  });
+
   it('publishes 0 failures when the whole window applies', async () => {
     const response = await makeApplyHandler(async () => fakeContext())(sqsEvent([good('a'), good('b')]));
     expect(response.batchItemFailures).toEqual([]);
@@ -63,7 +79,7 @@ describe('capture', () => {
   const fakeContext = (): AppContext =>
     ({
       workerId: 'test',
-      config: { migrationId: 'orders-2026', tables: [], bindings: [], source: { database: 'orders' }, cdc: { captureBudgetSeconds: 5, messageGroup: 'target' } },
+      config: { migrationId: 'orders-2026', tables: [], bindings: [], source: { database: 'orders' }, cdc: { captureBudgetSeconds: 5, messageGroup: 'target' }, cutover: { reverse: false } },
       store: {
         acquireCapture: vi.fn(async () => ({ position })),
         commitCapture: vi.fn(async () => ({ position })),
@@ -87,6 +103,17 @@ describe('capture', () => {
     await makeCaptureHandler(async () => sharded(), () => queue, () => caughtUp)({ server: 1 });
     expect(emfLines()).toEqual([expect.objectContaining({ migrationId: 'orders-2026', sourceServer: '1', CaptureRuns: 1 })]);
     await expect(makeCaptureHandler(async () => sharded(), () => queue, () => caughtUp)({ server: 2 })).rejects.toThrow(/source server #2 does not exist \(the source has 2\)/);
+  });
+
+  it('reads a target server for a reverse event, and refuses one where there is no reverse replication', async () => {
+    const reverse = { ...fakeContext(), reverse: true } as AppContext;
+    const read = vi.fn(caughtUp);
+    // Before any switch the reverse run is idle: no position yet, nothing read.
+    const store = { ...reverse.store, getCutover: vi.fn(async () => undefined), getCapture: vi.fn(async () => undefined) };
+    const out = await makeCaptureHandler(async () => fakeContext(), () => queue, () => read, async () => ({ ...reverse, store }) as unknown as AppContext)({ server: 0, reverse: true });
+    expect(out).toMatchObject({ events: 0, idle: 'no switch with reverse replication' });
+    expect(read).not.toHaveBeenCalled();
+    await expect(makeCaptureHandler(async () => fakeContext(), () => queue, () => read)({ reverse: true })).rejects.toThrow(/has no reverse replication \(cutover\.reverse\)/);
   });
 
   it('publishes no heartbeat when the run fails', async () => {

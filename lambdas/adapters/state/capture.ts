@@ -43,6 +43,26 @@ export class CaptureItems {
     return toCapture(item);
   }
 
+  /**
+   * Records where capture starts, replacing a stored position (reverse replication restarts at each switch):
+   * refused while a live lease holds it.
+   */
+  async restart(migrationId: string, position: BinlogPosition, server = 0): Promise<CaptureState> {
+    const now = this.t.now();
+    const item = await conditionalWrite(
+      this.t,
+      {
+        Item: { pk: pk(migrationId), sk: skOf(server), file: position.file, position: position.position, startFile: position.file, startPosition: position.position, events: 0, leaseToken: 0, updatedAt: now },
+        ConditionExpression: 'attribute_not_exists(sk) OR attribute_not_exists(leaseOwner) OR leaseExpiry < :now',
+        ExpressionAttributeValues: { ':now': now },
+      },
+      (current) => {
+        throw leaseHeldError(`capture of ${migrationId}${server ? ` source server #${server}` : ''}`, toCapture(current!));
+      },
+    );
+    return toCapture(item);
+  }
+
   async get(migrationId: string, server = 0): Promise<CaptureState | undefined> {
     const item = await getItem(this.t, { pk: pk(migrationId), sk: skOf(server) });
     return item && toCapture(item);
