@@ -23,8 +23,8 @@
  * - StateTableThrottles: DynamoDB throttled reads or writes of the state table in 5 minutes.
  * - CutoverFailed / CutoverTimedOut: a Cutover execution failed (refused, or failed and thawed; a Switch that
  *   hangs past its task timeout is unfrozen and fails too) or timed out waiting for the operator.
- * - CutoverFrozenTooLong: a cut-over kept writes frozen longer than `cutover.freezeTimeoutSeconds`
- *   (CutoverFreezeMs, published at the thaw).
+ * - CutoverFrozenTooLong: a cut-over keeps (or kept) writes frozen longer than `cutover.freezeTimeoutSeconds`
+ *   (CutoverFreezeMs, published every 5 s while frozen and at the thaw).
  */
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -247,7 +247,7 @@ export class ReshardMonitoring extends Construct {
       const freezeLimitMs = (props.freezeTimeoutSeconds ?? 30) * 1000;
       add('CutoverFrozenTooLong', m.custom(Metric.cutoverFreezeMs, cloudwatch.Stats.MAXIMUM, Duration.minutes(1)), {
         ...above(freezeLimitMs),
-        alarmDescription: `A cut-over kept writes to the source frozen longer than cutover.freezeTimeoutSeconds (${freezeLimitMs / 1000} s): the final check took long, or the thaw came late. See the Switch's log.`,
+        alarmDescription: `A cut-over keeps (or kept) writes frozen longer than cutover.freezeTimeoutSeconds (${freezeLimitMs / 1000} s): the final check takes long, or the thaw comes late. If the Switch is gone, thaw with the Cutover machine's {"abort": true} input or reshard cutover --abort. See the Switch's log.`,
       });
     }
     this.alarms = alarms;

@@ -53,8 +53,13 @@ export interface CutoverDeps {
    * starts at each target server's position of that moment.
    */
   readonly reverse?: AppContext;
+  /** Called every `FROZEN_TICK_MS` while writes are frozen with how long they have been (a live metric on AWS). */
+  readonly frozenFor?: (ms: number) => void;
   readonly log?: (line: string) => void;
 }
+
+/** How often `CutoverDeps.frozenFor` hears how long writes have been frozen. */
+export const FROZEN_TICK_MS = 5000;
 
 /** Options of `runCutover`. */
 export interface CutoverOptions {
@@ -213,7 +218,9 @@ export async function runCutover(ctx: AppContext, deps: CutoverDeps, opts: Cutov
   const dialects = c.freeze === 'read-only' ? await Promise.all(servers.map((s) => detectDialect(ctx.sources[s]!))) : [];
   let state: CutoverState = { status: 'FROZEN', freeze: c.freeze, startedAt, servers: servers.map((s) => ({ server: s, name: names[s]! })) };
   const locks: HeldLock[] = [];
+  let ticking: NodeJS.Timeout | undefined;
   const thaw = async () => {
+    clearInterval(ticking);
     await Promise.all(locks.map((l) => l.release().catch(() => undefined)));
     if (c.freeze === 'read-only') await Promise.all(servers.map((s, i) => setReadOnly(ctx.sources[s]!, dialects[i]!, false)));
   };
@@ -232,6 +239,10 @@ export async function runCutover(ctx: AppContext, deps: CutoverDeps, opts: Cutov
       await deps.writesStopped();
     }
     frozenAt = Date.now();
+    if (deps.frozenFor) {
+      const tell = deps.frozenFor;
+      ticking = setInterval(() => tell(Date.now() - frozenAt), FROZEN_TICK_MS).unref();
+    }
     // Catch-up and check both end by then: past it, thaw and fail.
     const deadline = frozenAt + c.freezeTimeoutSeconds * 1000;
     // Only now, with every writing transaction ended, is each server's position final.

@@ -39,7 +39,7 @@ export const Metric = {
   dirtyRows: def('DirtyRows', 'Count', 'verify', 'rows found missing, different or extra by verification'),
   rowsRepaired: def('RowsRepaired', 'Count', 'verify', 'rows rewritten or removed by verification repair'),
   tablesComplete: def('TablesComplete', 'Count', 'finalize', 'tables reported complete by finalize'),
-  cutoverFreezeMs: def('CutoverFreezeMs', 'Milliseconds', 'cutover', 'how long a cut-over kept writes to the source frozen (published at the thaw, whether the switch succeeded or failed)'),
+  cutoverFreezeMs: def('CutoverFreezeMs', 'Milliseconds', 'cutover', 'how long a cut-over has kept writes frozen: every 5 s while frozen, and at the thaw whether the switch succeeded or failed'),
 } as const satisfies Record<string, MetricDefinition>;
 
 /** The extra dimension of a capture's metrics for source server n > 0 of a sharded source (server 0 has none). */

@@ -37,7 +37,9 @@ export const makeCutoverHandler =
       }
       case 'switch': {
         // The state machine let it through: with `freeze: external`, the operator has confirmed.
-        const out = await cutOver(d, { ...getDeps(d.rollback), writesStopped: () => Promise.resolve(), log: (line) => logger.info(line) }).finally(async () => {
+        // CutoverFreezeMs while frozen too, every few seconds: the alarm can fire before the freeze ends.
+        const frozenFor = (ms: number) => publishMetrics(d.ctx.config.migrationId, [[Metric.cutoverFreezeMs, ms]]);
+        const out = await cutOver(d, { ...getDeps(d.rollback), writesStopped: () => Promise.resolve(), frozenFor, log: (line) => logger.info(line) }).finally(async () => {
           const state = await ctx.store.getCutover(ctx.config.migrationId).catch(() => undefined);
           if (state?.freezeMs !== undefined) publishMetrics(d.ctx.config.migrationId, [[Metric.cutoverFreezeMs, state.freezeMs]]);
         });

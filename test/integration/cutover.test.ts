@@ -130,9 +130,12 @@ describe('cut-over', () => {
     await migrated(config, async (rt, src) => {
       // The catch-up never gets its answer: the process is as good as dead, frozen.
       let stuck = false;
-      const hung = runCutover(rt.ctx, depsOf(rt, { backlog: async () => ((await catchingUp(rt, config)) ? ((stuck = true), new Promise<number>(() => undefined)) : rt.cdc!.queue.backlog()) }));
+      const frozenFor: number[] = [];
+      const hung = runCutover(rt.ctx, depsOf(rt, { frozenFor: (ms) => frozenFor.push(ms), backlog: async () => ((await catchingUp(rt, config)) ? ((stuck = true), new Promise<number>(() => undefined)) : rt.cdc!.queue.backlog()) }));
       hung.catch(() => undefined);
       await expect.poll(() => stuck, { timeout: 20_000 }).toBe(true);
+      // While it hangs frozen, how long it has been frozen is told every 5 s (on AWS: the CutoverFreezeMs metric, so the alarm fires now).
+      if (freeze === 'lock') await expect.poll(() => frozenFor[0] ?? 0, { timeout: 20_000 }).toBeGreaterThanOrEqual(5000);
       expect(await rt.store.getCutover(config.migrationId)).toMatchObject({ status: 'CATCHING_UP', freeze });
       if (freeze === 'read-only') expect(await readOnly()).toBe(1);
       else {
