@@ -51,6 +51,12 @@ function printStatus(view: MigrationView, lag?: CdcLag): void {
   console.log(`migration ${view.migrationId}: ${view.status}`);
   if (view.cutover)
     console.log(`  cut-over: ${view.cutover.status} (freeze ${view.cutover.freeze}${view.cutover.freezeMs !== undefined ? `, writes frozen ${view.cutover.freezeMs} ms` : ''})${view.cutover.error ? `\n    error: ${view.cutover.error}` : ''}`);
+  if (view.reverse) {
+    const r = view.reverse;
+    const events = r.servers.reduce((a, x) => a + x.events, 0);
+    console.log(`  reverse replication (${r.migrationId}): ${events.toLocaleString('en-US')} change(s) carried back to the old layout; at ${r.servers.map((x) => `target server #${x.server} ${x.position.file}:${x.position.position}`).join(', ')}`);
+    if (r.rollback) console.log(`  rollback: ${r.rollback.status}${r.rollback.freezeMs !== undefined ? ` (new layout frozen ${r.rollback.freezeMs} ms)` : ''}${r.rollback.error ? `\n    error: ${r.rollback.error}` : ''}`);
+  }
   if (lag) console.log(`  ${cdcLine(lag)}`);
   for (const t of view.tables) {
     const line = progressLine({ table: t.table, copied: t.rowsCopied, total: t.statisticsTotal, etaSeconds: t.etaSeconds, status: t.status });

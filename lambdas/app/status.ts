@@ -1,7 +1,8 @@
 /** The migration's state as `reshard status --json` prints it (a contract others rely on). */
 import { SegmentStatus, type CutoverState } from '../core/model.js';
 import type { StateStore } from '../adapters/state-store.js';
-import type { MigrationConfig } from '../core/config.js';
+import { reverseMigrationId, type MigrationConfig } from '../core/config.js';
+import type { BinlogPosition } from '../core/position.js';
 import { captureServers, sourceUnits } from '../core/source-layout.js';
 import { ddlTodo } from '../core/ddl.js';
 
@@ -80,6 +81,32 @@ export interface MigrationView {
   readonly tables: TableView[];
   /** The cut-over, once one was started. */
   readonly cutover?: { readonly status: CutoverState['status']; readonly freeze: CutoverState['freeze']; readonly freezeMs?: number; readonly error?: string };
+  /** Reverse replication, once a switch started it (`cutover.reverse`): its capture per target server, and the rollback if one was started. */
+  readonly reverse?: ReverseView;
+}
+
+export interface ReverseView {
+  readonly migrationId: string;
+  readonly servers: readonly { readonly server: number; readonly position: BinlogPosition; readonly events: number; readonly lastEventAt?: number }[];
+  readonly rollback?: { readonly status: CutoverState['status']; readonly freezeMs?: number; readonly error?: string };
+}
+
+/** Reverse replication's view: where its capture of each target server stands, and the rollback's status. */
+async function reverseView(config: MigrationConfig, store: StateStore, cutover: CutoverState): Promise<ReverseView | undefined> {
+  if (!cutover.reverseFrom) return undefined;
+  const id = reverseMigrationId(config.migrationId);
+  const [servers, rollback] = await Promise.all([
+    Promise.all(cutover.reverseFrom.map(async ({ server, position }) => {
+      const state = await store.getCapture(id, server);
+      return { server, position: state?.position ?? position, events: state?.events ?? 0, ...(state?.lastEventAt !== undefined ? { lastEventAt: state.lastEventAt } : {}) };
+    })),
+    store.getCutover(id),
+  ]);
+  return {
+    migrationId: id,
+    servers,
+    ...(rollback ? { rollback: { status: rollback.status, ...(rollback.freezeMs !== undefined ? { freezeMs: rollback.freezeMs } : {}), ...(rollback.error ? { error: rollback.error } : {}) } } : {}),
+  };
 }
 
 /** ETA from the average rate since the first segment started (pure, for tests). */
@@ -169,6 +196,7 @@ export async function migrationStatus(config: MigrationConfig, store: StateStore
       })),
     };
   });
+  const reverse = cutover ? await reverseView(config, store, cutover) : undefined;
   const order: TableView['status'][] = ['FAILED', 'PAUSED', 'THROTTLED', 'RUNNING', 'INIT', 'NOT_PLANNED', 'DONE'];
   const status = order.find((s) => tables.some((t) => t.status === s)) ?? 'DONE';
   return {
@@ -178,5 +206,6 @@ export async function migrationStatus(config: MigrationConfig, store: StateStore
     ...(cutover
       ? { cutover: { status: cutover.status, freeze: cutover.freeze, ...(cutover.freezeMs !== undefined ? { freezeMs: cutover.freezeMs } : {}), ...(cutover.error ? { error: cutover.error } : {}) } }
       : {}),
+    ...(reverse ? { reverse } : {}),
   };
 }

@@ -173,6 +173,67 @@ describe('8 × 8 on two servers into 16 × 16 on two servers', () => {
   }, 300_000);
 });
 
+describe('reverse replication between two sharded layouts', () => {
+  it('carries live writes on the new layout (3 × 2 on two servers) back to the old one (2 × 2 on two servers) by its rule, then rolls back', async () => {
+    const prefix = uniquePrefix('m2m_rev');
+    prefixes.push(prefix);
+    const placement = [0, 1];
+    const seeded = await seedShardedOrders([poolA, poolB], { databasePattern: `${prefix}_s_{db}`, databases: 2, tablesPerDb: 2, placement, algorithm: 'last3-mod' }, {
+      orders: 600,
+      itemsPerOrder: 1.5,
+      seed: 21,
+      staging: `${prefix}_staging`,
+    });
+    const config = reshardConfig(prefix, {
+      dbs: 2,
+      tables: 2,
+      placement,
+      targetDbs: 3,
+      targetTables: 2,
+      targetOn: (db) => db % 2,
+      extra: {
+        routing: { algorithm: 'last3-mod' },
+        cdc: { enabled: true, serverId: 40_000 + Math.floor(Math.random() * 100_000), applyConcurrency: 4 },
+        cutover: { reverse: true },
+      },
+    });
+    const queues = await startQueues({ maxReceiveCount: config.cdc.maxReceiveCount });
+    const rt = await LocalRuntime.start({ config, dynamo, queues, retryIntervalMs: 100 });
+    // The application, once switched, writes to the new layout: orders with their items, updates, deletes.
+    const writer = new ShardedWriter([poolA, poolB], { databasePattern: `${prefix}_t_{db}`, databases: 3, tablesPerDb: 2, placement: [0, 1, 0], algorithm: 'last3-mod' }, { seed: 9, idBase: 70_000_000, seeded: seeded.orders, pauseMs: 20 });
+    try {
+      rt.cdc!.start();
+      await rt.execute().result;
+      await rt.cdc!.drain(120_000);
+      await rt.executeCutover().result;
+      const switched = await rt.store.getCutover(config.migrationId);
+      // One reverse capture per target server: databases 0 and 2 share server A.
+      expect(switched?.reverseFrom?.map((p) => p.server)).toEqual([0, 1]);
+      writer.start();
+      await sleep(2000);
+      await writer.stop();
+      expect(writer.counts.insert).toBeGreaterThan(0);
+      expect(writer.counts.delete).toBeGreaterThan(0);
+      await rt.cdc!.drain(120_000, true);
+      // The old layout equals the new one again, each row in the old table its rule places it in.
+      for (const c of await checkAll(config, [poolA, poolB], rt.ctx.targets)) {
+        expect(c.targetRows, c.table).toBe(c.sourceRows);
+        expect(c.targets.filter((t) => !t.match), c.table).toEqual([]);
+      }
+      const view = await migrationStatus(config, rt.store);
+      expect(view.reverse?.servers.reduce((a, x) => a + x.events, 0)).toBeGreaterThan(0);
+
+      await rt.executeCutover({ migrationId: `${config.migrationId}.reverse` }).result;
+      expect((await migrationStatus(config, rt.store)).reverse?.rollback).toMatchObject({ status: 'DONE' });
+      expect(await rt.store.getCutover(config.migrationId)).toMatchObject({ status: 'ROLLED_BACK' });
+    } finally {
+      await writer.stop();
+      await rt.close();
+      await queues.close();
+    }
+  }, 300_000);
+});
+
 describe('plan refuses a source layout it cannot copy safely', () => {
   /** A 2 × 2 source of order_info on server A (0) and B (1), targets 2 × 2 on server A. */
   async function small(name: string, extra: Record<string, unknown> = {}): Promise<{ config: MigrationConfig; prefix: string }> {
