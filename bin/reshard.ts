@@ -21,6 +21,7 @@ import { verifyTable } from '../lambdas/app/verify.js';
 import { resolveDdl, type DdlAction } from '../lambdas/app/ddl.js';
 import { abortCutover, cutOver, waitingCutover, type OperatorWait } from '../lambdas/app/cutover.js';
 import { reverseConfig } from '../lambdas/core/reverse.js';
+import { describeError } from '../lambdas/core/errors.js';
 import { cutoverError, followCutover, goLocal, operatorWait, waitFlag } from '../local/cutover.js';
 import { SFNClient, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { gatherReport } from '../lambdas/app/report.js';
@@ -283,6 +284,9 @@ interface CutoverCliOptions {
   follow?: boolean;
 }
 
+/** How long `reshard cutover` and `reshard rollback` let CDC catch up before the precheck. */
+const CATCH_UP_BEFORE_PRECHECK_MS = 10 * 60_000;
+
 /** `reshard cutover` and `reshard rollback` (the cut-over of the reverse migration, `<migrationId>.reverse`). */
 async function cutoverCommand(opts: CutoverCliOptions, rollback: boolean): Promise<void> {
   const config = await loadConfigFile(opts.config);
@@ -299,6 +303,13 @@ async function cutoverCommand(opts: CutoverCliOptions, rollback: boolean): Promi
     // Capture and apply run meanwhile: the catch-up waits for them, and a postponed cut-over follows the binlog.
     rt.cdc?.start();
     try {
+      const switched = await rt.store.getCutover(config.migrationId);
+      if (rt.cdc && (!rollback || (switched?.status === 'DONE' && switched.reverseFrom))) {
+        // Locally CDC runs only while a reshard process does: let it catch up on what happened meanwhile, so
+        // the precheck judges the lag of a running capture (it still refuses if this does not get there).
+        console.log(`CDC catching up${rollback ? ' (reverse replication)' : ''} before the precheck…`);
+        await rt.cdc.drain(CATCH_UP_BEFORE_PRECHECK_MS, rollback).catch((err: unknown) => console.log(`  not caught up: ${describeError(err)}`));
+      }
       if (opts.dryRun) {
         // The precheck the Cutover machine runs, with the same deps.
         const out = await cutOver(rt.direction(rollback), rt.cutoverDeps(rollback), { dryRun: true });

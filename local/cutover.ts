@@ -72,14 +72,17 @@ export function followCutover(store: Pick<StateStore, 'getCutover'>, migrationId
   let last = '';
   let stopped = false;
   const started = Date.now();
+  const poll = async () => {
+    const state = await store.getCutover(migrationId).catch(() => undefined);
+    if (state && state.updatedAt !== undefined && state.updatedAt >= started && state.status !== last) {
+      last = state.status;
+      const text = STEP_TEXT[state.status];
+      if (text) log(`${verb === 'rollback' ? 'rollback' : 'cut-over'}: ${verb === 'rollback' ? text.replace('the source', 'the new layout') : text}`);
+    }
+  };
   const loop = (async () => {
     while (!stopped) {
-      const state = await store.getCutover(migrationId).catch(() => undefined);
-      if (state && state.updatedAt !== undefined && state.updatedAt >= started && state.status !== last) {
-        last = state.status;
-        const text = STEP_TEXT[state.status];
-        if (text) log(`${verb === 'rollback' ? 'rollback' : 'cut-over'}: ${verb === 'rollback' ? text.replace('the source', 'the new layout') : text}`);
-      }
+      await poll();
       await sleep(pollMs);
     }
   })();
@@ -87,6 +90,8 @@ export function followCutover(store: Pick<StateStore, 'getCutover'>, migrationId
     stop: async () => {
       stopped = true;
       await loop;
+      // The last step (a quick switch may end between two polls).
+      await poll();
     },
   };
 }

@@ -194,9 +194,11 @@ export async function runCutover(ctx: AppContext, deps: CutoverDeps, opts: Cutov
   const tablesOf = new Map(servers.map((s) => [s, capturedTables(config, s)]));
   const names = serverNames(config.source);
   const steps = [
-    `precheck passed: every table copied and verified, CDC within ${c.maxLagSeconds} s on ${servers.length} source server(s), DLQ empty`,
+    opts.rollbackFrom
+      ? `precheck passed: reverse replication within ${c.maxLagSeconds} s on ${servers.length} target server(s), DLQ empty`
+      : `precheck passed: every table copied and verified, CDC within ${c.maxLagSeconds} s on ${servers.length} source server(s), DLQ empty`,
     c.freeze === 'lock'
-      ? `freeze: FLUSH TABLES … WITH READ LOCK on ${servers.map((s) => `${names[s]} (${tablesOf.get(s)!.length} table(s))`).join(', ')}, once in-flight transactions end`
+      ? `freeze${opts.rollbackFrom ? ' the new layout' : ''}: FLUSH TABLES … WITH READ LOCK on ${servers.map((s) => `${names[s]} (${tablesOf.get(s)!.length} table(s))`).join(', ')}, once in-flight transactions end`
       : c.freeze === 'read-only'
         ? `freeze: SET GLOBAL read_only (super_read_only on MySQL) on ${servers.map((s) => names[s]).join(', ')}`
         : 'freeze: wait for the operator to confirm the application stopped writing',

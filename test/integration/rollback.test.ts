@@ -5,8 +5,13 @@
  * machine run for `<migrationId>.reverse`) freezes the new layout, catches up, checks and switches back, after
  * which forward capture carries the old table's changes to the new layout again.
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { RowDataPacket } from 'mysql2/promise';
+import { seedOrders } from '../../local/seed.js';
 import { checkAll } from '../../local/checksum.js';
 import { cutoverError } from '../../local/cutover.js';
 import { expand, reverseMigrationId, type MigrationConfig } from '../../lambdas/core/config.js';
@@ -17,6 +22,10 @@ import { cutoverFixtures } from '../helpers/cutover.js';
 const suite = integrationSuite({ databases: 2, tablesPerDb: 2, segments: 2, concurrency: 2, items: false });
 const ORDERS = 1200;
 const { cutoverConfig, migrated } = cutoverFixtures(suite, ORDERS);
+const root = resolve(import.meta.dirname, '../..');
+const work = mkdtempSync(join(tmpdir(), 'reshard-rollback-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+const reshard = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', join(root, 'bin/reshard.ts'), ...args], { cwd: root, encoding: 'utf8', timeout: 180_000 });
 
 type Switched = { switch: { freezeMs: number; rowsChecked: number; routing: { migrationId: string; databases: { database: string }[] } } };
 
@@ -121,5 +130,41 @@ describe('reverse replication and rollback', () => {
       const moved = await Promise.all(tables.map((t) => remarkOf(t, 21)));
       expect(moved.filter((r) => r !== undefined)).toEqual(['after the rollback']);
     });
+  });
+
+  it('from the CLI: run, cutover, writes on the new layout while no reshard process runs, rollback', { timeout: 300_000 }, async () => {
+    const config = cutoverConfig('rb_cli', { reverse: true });
+    await seedOrders(suite.pool, config.source.database!, { orders: 500, itemsPerOrder: 0, seed: 4 });
+    const file = join(work, 'config.json');
+    writeFileSync(file, JSON.stringify(config));
+    const state = ['--config', file, '--state-dir', join(work, 'state')];
+    const ok = (r: ReturnType<typeof reshard>) => expect(r.status, r.stdout + r.stderr).toBe(0);
+
+    ok(reshard('run', ...state));
+    const early = reshard('rollback', ...state, '--dry-run');
+    expect(early.status).not.toBe(0);
+    expect(early.stderr).toMatch(/nothing to roll back: .* has no cut-over/);
+
+    const cutover = reshard('cutover', ...state, '--routing-file', join(work, 'new.json'));
+    ok(cutover);
+    expect(cutover.stdout).toMatch(/reverse replication carries every change on the new layout back to the old one/);
+
+    // The application writes to the new layout; no reshard process is running.
+    for (const t of targetTables(config)) await suite.pool.query(`UPDATE ${t} SET remark = 'from the new layout', update_time = NOW(6) WHERE id = 5`);
+    const dry = reshard('rollback', ...state, '--dry-run');
+    ok(dry);
+    expect(dry.stdout).toMatch(/CDC catching up \(reverse replication\) before the precheck/);
+    expect(dry.stdout).toMatch(/would check: every row the binlog of the new layout changed since the switch/);
+
+    const back = reshard('rollback', ...state, '--routing-file', join(work, 'old.json'));
+    ok(back);
+    expect(back.stdout).toMatch(/rolled back: writes were frozen \d+ ms, 1 rows checked; the routing of the old layout is in/);
+    expect(back.stdout, back.stdout).toMatch(/rollback: switched and thawed/);
+    expect(await remarkOf(`\`${config.source.database!}\`.order_info`, 5)).toBe('from the new layout');
+    expect((JSON.parse(readFileSync(join(work, 'old.json'), 'utf8')) as { databases: { database: string }[] }).databases).toEqual([expect.objectContaining({ database: config.source.database })]);
+
+    const status = reshard('status', ...state, '--json');
+    ok(status);
+    expect(JSON.parse(status.stdout)).toMatchObject({ cutover: { status: 'ROLLED_BACK' }, reverse: { servers: [{ server: 0, events: 1 }], rollback: { status: 'DONE' } } });
   });
 });
