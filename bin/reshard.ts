@@ -56,6 +56,7 @@ function printStatus(view: MigrationView, lag?: CdcLag): void {
     const r = view.reverse;
     const events = r.servers.reduce((a, x) => a + x.events, 0);
     console.log(`  reverse replication (${r.migrationId}): ${events.toLocaleString('en-US')} change(s) carried back to the old layout; at ${r.servers.map((x) => `target server #${x.server} ${x.position.file}:${x.position.position}`).join(', ')}`);
+    for (const x of r.servers) if (x.paused) console.log(`    PAUSED: ${x.paused}\n      to go on: reshard ddl apply|skip --reverse --server ${x.server}`);
     if (r.rollback) console.log(`  rollback: ${r.rollback.status}${r.rollback.freezeMs !== undefined ? ` (new layout frozen ${r.rollback.freezeMs} ms)` : ''}${r.rollback.error ? `\n    error: ${r.rollback.error}` : ''}`);
   }
   if (lag) console.log(`  ${cdcLine(lag)}`);
@@ -380,17 +381,20 @@ program
   .addOption(configOption)
   .addOption(stateOption)
   .option('--server <n>', 'the source server (index in source.connections; default 0)', (v) => Number.parseInt(v, 10), 0)
+  .option('--reverse', 'the DDL reverse replication stopped before on a target server (--server: its index among the target servers)')
   .option('--force', 'skip a DDL that changes columns or rows (after changing the targets yourself)')
   .option('--stack <name>', "a deployed migration: its state table and change queue from the stack's outputs (AWS credentials); the databases are reached from here with the config's connections")
-  .action(async (action: DdlAction, opts: { config: string; stateDir?: string; server: number; force?: boolean; stack?: string }) => {
+  .action(async (action: DdlAction, opts: { config: string; stateDir?: string; server: number; reverse?: boolean; force?: boolean; stack?: string }) => {
     const config = await loadConfigFile(opts.config);
     if (!config.cdc.enabled) program.error('error: cdc.enabled is false in this config: capture never stops before a DDL');
+    if (opts.reverse && !config.cutover.reverse) program.error('error: cutover.reverse is false in this config: there is no reverse replication');
     const resolve = { server: opts.server, action, force: opts.force ?? false };
-    const out = opts.stack ? await resolveDeployedDdl(config, opts.stack, resolve) : await withRuntime(config, opts.stateDir, async (rt) => {
+    const out = opts.stack ? await resolveDeployedDdl(opts.reverse ? reverseConfig(config) : config, opts.stack, resolve) : await withRuntime(config, opts.stateDir, async (rt) => {
       // Apply runs meanwhile: the changes before the DDL reach the targets before it does.
       rt.cdc!.start();
       try {
-        return await resolveDdl(rt.ctx, rt.cdc!.queue, { ...resolve, owner: `${rt.ctx.workerId}:ddl` });
+        const ctx = opts.reverse ? rt.reverse! : rt.ctx;
+        return await resolveDdl(ctx, rt.cdc!.queue, { ...resolve, owner: `${ctx.workerId}:ddl` });
       } finally {
         await rt.cdc!.stop();
       }

@@ -208,7 +208,12 @@ export async function runCutover(ctx: AppContext, deps: CutoverDeps, opts: Cutov
       : config.cdc.enabled && config.verify.enabled
         ? 'check: every row the binlog changed since the last verification began, compared with the targets (every table in full when a segment has no such position)'
         : `check: verify every table once more (${config.tables.map((t) => t.name).join(', ')})`,
-    ...(reverse ? [`reverse replication: start capture on ${serverNames(reverse.config.source).join(', ')} at their positions of the switch, applying to the old layout`] : []),
+    ...(reverse
+      ? [
+          `reverse replication: start capture on ${serverNames(reverse.config.source).join(', ')} at their positions of the switch, applying to the old layout; forward capture stops there` +
+            (c.freeze === 'external' ? '' : ' (writes to the old tables after the thaw, such as those the freeze held back, are carried nowhere: point the application at the new layout before the thaw)'),
+        ]
+      : []),
     `switch: record ${opts.rollbackFrom ? 'the rollback' : 'CUTOVER'} DONE with the positions and the routing of the ${opts.rollbackFrom ? 'old' : 'new'} layout, then thaw`,
   ];
   if (opts.dryRun) return { dryRun: true, steps };

@@ -4,7 +4,7 @@ import type { StateStore } from '../adapters/state-store.js';
 import { reverseMigrationId, type MigrationConfig } from '../core/config.js';
 import type { BinlogPosition } from '../core/position.js';
 import { captureServers, sourceUnits } from '../core/source-layout.js';
-import { ddlTodo } from '../core/ddl.js';
+import { ddlTodo, pausedText } from '../core/ddl.js';
 
 export interface SegmentView {
   readonly segment: number;
@@ -87,7 +87,7 @@ export interface MigrationView {
 
 export interface ReverseView {
   readonly migrationId: string;
-  readonly servers: readonly { readonly server: number; readonly position: BinlogPosition; readonly events: number; readonly lastEventAt?: number }[];
+  readonly servers: readonly { readonly server: number; readonly position: BinlogPosition; readonly events: number; readonly lastEventAt?: number; readonly paused?: string }[];
   readonly rollback?: { readonly status: CutoverState['status']; readonly freezeMs?: number; readonly error?: string };
 }
 
@@ -98,7 +98,14 @@ async function reverseView(config: MigrationConfig, store: StateStore, cutover: 
   const [servers, rollback] = await Promise.all([
     Promise.all(cutover.reverseFrom.map(async ({ server, position }) => {
       const state = await store.getCapture(id, server);
-      return { server, position: state?.position ?? position, events: state?.events ?? 0, ...(state?.lastEventAt !== undefined ? { lastEventAt: state.lastEventAt } : {}) };
+      return {
+        server,
+        position: state?.position ?? position,
+        events: state?.events ?? 0,
+        ...(state?.lastEventAt !== undefined ? { lastEventAt: state.lastEventAt } : {}),
+        // Stopped before a DDL of a target table: `reshard ddl apply|skip --reverse` deals with it.
+        ...(state?.paused ? { paused: pausedText(server, state.paused) } : {}),
+      };
     })),
     store.getCutover(id),
   ]);

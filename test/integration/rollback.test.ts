@@ -16,6 +16,8 @@ import { checkAll } from '../../local/checksum.js';
 import { cutoverError } from '../../local/cutover.js';
 import { expand, reverseMigrationId, type MigrationConfig } from '../../lambdas/core/config.js';
 import { runRollback } from '../../lambdas/app/cutover.js';
+import { resolveDdl } from '../../lambdas/app/ddl.js';
+import { migrationStatus } from '../../lambdas/app/status.js';
 import { integrationSuite } from '../helpers/suite.js';
 import { cutoverFixtures } from '../helpers/cutover.js';
 
@@ -112,6 +114,15 @@ describe('reverse replication and rollback', () => {
       expect(await remarkOf(src, 11)).toBe('long transaction');
       expect(await remarkOf(src, 150001)).toBe('long transaction');
       expect(back!.sourceRows).toBe(ORDERS + 1 + writer.counts.inserts - writer.counts.deletes);
+
+      // A DDL on the new layout stops reverse capture before it, as forward capture stops; status says how to go on.
+      const [[row]] = (await suite.pool.query(`SELECT id FROM ${tables[0]} WHERE id < 100 LIMIT 1`)) as unknown as [[{ id: number }]];
+      await suite.pool.query(`ALTER TABLE ${tables[0]} ADD INDEX idx_remark (remark)`);
+      await suite.pool.query(`UPDATE ${tables[0]} SET remark = 'after the DDL', update_time = NOW(6) WHERE id = ?`, [row.id]);
+      await expect.poll(async () => (await migrationStatus(config, rt.store)).reverse?.servers[0]?.paused ?? '', { timeout: 30_000 }).toMatch(/ADD INDEX idx_remark/);
+      await resolveDdl(rt.reverse!, rt.cdc!.queue, { server: 0, action: 'skip', owner: 'test:ddl' });
+      await rt.cdc!.drain(60_000, true);
+      expect(await remarkOf(src, row.id)).toBe('after the DDL');
 
       // Roll back: freeze the new layout, catch up, check what changed since the switch, switch back.
       const dry = await runRollback(rt.ctx, rt.reverse!, rt.cutoverDeps(true), { dryRun: true });
