@@ -5,7 +5,7 @@
  * Faults:
  * - AWS API errors through AWS SDK v3 middleware on the real clients (DynamoDB: ThrottlingException,
  *   ProvisionedThroughputExceededException, 500; SQS: throttling and 500 on send, receive and delete),
- *   thrown on a request's first attempt, before it is sent;
+ *   thrown on a request's first attempt, before it is sent or (500s) after it took effect;
  * - `KILL CONNECTION` from the server side on a random session of the migration (source readers, target
  *   writers, the binlog dump; the writer's own sessions are spared);
  * - short visibility: a receive of change messages asks for a 1 s visibility timeout instead of apply's own, so
@@ -31,7 +31,17 @@ import type { LocalDynamo } from './emulators.js';
 import { checkAll, rowDifferences } from './checksum.js';
 import { DemoWriter } from './demo.js';
 
-export type FaultKind = 'dynamodb-throttle' | 'dynamodb-500' | 'sqs-throttle' | 'sqs-500' | 'kill-connection' | 'server-restart' | 'lock-hold' | 'short-visibility';
+export type FaultKind =
+  | 'dynamodb-throttle'
+  | 'dynamodb-500'
+  | 'dynamodb-500-after'
+  | 'sqs-throttle'
+  | 'sqs-500'
+  | 'sqs-500-after'
+  | 'kill-connection'
+  | 'server-restart'
+  | 'lock-hold'
+  | 'short-visibility';
 
 export interface ChaosOptions {
   readonly config: MigrationConfig;
@@ -81,7 +91,18 @@ export interface ChaosResult {
 
 /** Decides, from the seed, which requests and sessions fail; counts what it did. */
 class FaultPlan {
-  readonly byKind: Record<FaultKind, number> = { 'dynamodb-throttle': 0, 'dynamodb-500': 0, 'sqs-throttle': 0, 'sqs-500': 0, 'kill-connection': 0, 'server-restart': 0, 'lock-hold': 0, 'short-visibility': 0 };
+  readonly byKind: Record<FaultKind, number> = {
+    'dynamodb-throttle': 0,
+    'dynamodb-500': 0,
+    'dynamodb-500-after': 0,
+    'sqs-throttle': 0,
+    'sqs-500': 0,
+    'sqs-500-after': 0,
+    'kill-connection': 0,
+    'server-restart': 0,
+    'lock-hold': 0,
+    'short-visibility': 0,
+  };
   private readonly rand: () => number;
   active = true;
   constructor(
@@ -133,18 +154,23 @@ function shortVisibility(stack: Stack, plan: FaultPlan, rate: number): void {
   );
 }
 
+/** An injected AWS error: its kind, name and HTTP status, and whether it comes after the request took effect. */
+type AwsFault = readonly [FaultKind, string, number, 'before' | 'after'];
+
 /**
- * Fails a request's first attempt, before it is sent, with one of `errors` (inside the SDK's retry loop: the
- * retry strategy sees it as it sees a real one).
+ * Fails a request's first attempt with one of `errors` (inside the SDK's retry loop: the retry strategy sees
+ * it as it sees a real one): before it is sent, or once the service has done it (as when a response is lost),
+ * so the retry sends it again — a conditional write whose first try succeeded, a message sent twice.
  */
-function injectAws(stack: Stack, plan: FaultPlan, rate: number, errors: readonly [FaultKind, string, number][]): void {
+function injectAws(stack: Stack, plan: FaultPlan, rate: number, errors: readonly AwsFault[]): void {
   stack.add(
     (next) => async (args) => {
       const headers = (args.request as { headers?: Record<string, string> }).headers ?? {};
       const firstAttempt = !/attempt=([2-9]|\d\d)/.test(headers['amz-sdk-request'] ?? '');
       if (firstAttempt && plan.draw(rate)) {
-        const [kind, name, status] = plan.pick(errors);
+        const [kind, name, status, when] = plan.pick(errors);
         plan.byKind[kind]++;
+        if (when === 'after') await next(args);
         throw awsError(name, status);
       }
       return next(args);
@@ -258,17 +284,19 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     retryIntervalMs: 200,
     onDocumentClient: (doc) =>
       injectAws(doc.middlewareStack as unknown as Stack, plan, rate, [
-        ['dynamodb-throttle', 'ThrottlingException', 400],
-        ['dynamodb-throttle', 'ProvisionedThroughputExceededException', 400],
-        ['dynamodb-500', 'InternalServerError', 500],
+        ['dynamodb-throttle', 'ThrottlingException', 400, 'before'],
+        ['dynamodb-throttle', 'ProvisionedThroughputExceededException', 400, 'before'],
+        ['dynamodb-500', 'InternalServerError', 500, 'before'],
+        ['dynamodb-500-after', 'InternalServerError', 500, 'after'],
       ]),
   });
   const writer = new DemoWriter(admin, config.source.database!, opts.orders, opts.seed, true);
   let restarts = 0;
   try {
     injectAws(rt.cdc!.queues.sqs.middlewareStack as unknown as Stack, plan, rate, [
-      ['sqs-throttle', 'ThrottlingException', 400],
-      ['sqs-500', 'InternalError', 500],
+      ['sqs-throttle', 'ThrottlingException', 400, 'before'],
+      ['sqs-500', 'InternalError', 500, 'before'],
+      ['sqs-500-after', 'InternalError', 500, 'after'],
     ]);
     shortVisibility(rt.cdc!.queues.sqs.middlewareStack as unknown as Stack, plan, rate);
     rt.cdc!.start();

@@ -19,7 +19,7 @@ describe('chaos (seeded slice)', () => {
     const r = await runChaos({ config, admin: suite.pool, orders: 3000, seed: 17, faults: 16, awsFaultRate: 0.05, killEveryMs: 300, dynamo: suite.dynamo });
     expect(r.faultsInjected).toBeGreaterThanOrEqual(8);
     expect(r.byKind['kill-connection']).toBeGreaterThan(0);
-    expect(r.byKind['dynamodb-throttle'] + r.byKind['dynamodb-500'] + r.byKind['sqs-throttle'] + r.byKind['sqs-500']).toBeGreaterThan(0);
+    expect(r.byKind['dynamodb-throttle'] + r.byKind['dynamodb-500'] + r.byKind['dynamodb-500-after'] + r.byKind['sqs-throttle'] + r.byKind['sqs-500'] + r.byKind['sqs-500-after']).toBeGreaterThan(0);
     expect(r.writes).toBeGreaterThan(0);
     expect({ lost: r.rowsLost, extra: r.rowsExtra, different: r.rowsDifferent }).toEqual({ lost: 0, extra: 0, different: 0 });
   });

@@ -59,12 +59,16 @@ describe('segment leases', () => {
 
     const b1 = await store.commitPage('s', b, 'b', 1000, page);
     expect(b1).toMatchObject({ cursor: '50', pagesDone: 1, rowsCopied: 50 });
-    const err = await store.commitPage('s', b, 'b', 1000, page).catch((e: unknown) => e);
+    // The same commit again (a retry whose first try took effect, its response lost): the checkpoint it made, counted once.
+    expect(await store.commitPage('s', b, 'b', 1000, page)).toMatchObject({ cursor: '50', pagesDone: 1, rowsCopied: 50 });
+    // Another page from the stale checkpoint: refused.
+    const err = await store.commitPage('s', b, 'b', 1000, { ...page, cursor: '60' }).catch((e: unknown) => e);
     expect((err as LeaseLostError).message).toBe('checkpoint of t#0 not moved: lease or progress changed (held token 2 at page 0, now owner b token 2 page 1)');
     expect((err as LeaseLostError).current).toMatchObject({ pagesDone: 1, leaseOwner: 'b' });
 
     const done = await store.commitPage('s', b1, 'b', 1000, { ...page, cursor: '100', done: true });
     expect(done).toMatchObject({ status: 'DONE', cursor: '100', pagesDone: 2, rowsCopied: 100, finishedAt: now });
+    expect(await store.commitPage('s', b1, 'b', 1000, { ...page, cursor: '100', done: true })).toMatchObject({ status: 'DONE', pagesDone: 2, rowsCopied: 100 });
     expect(done.leaseOwner).toBeUndefined();
     expect(await store.acquire('s', 't', 0, 'c', 1000)).toMatchObject({ status: 'DONE', leaseToken: 2 });
     expect((await store.acquire('s', 't', 0, 'c', 1000)).leaseOwner).toBeUndefined();
@@ -133,6 +137,8 @@ describe('capture lease', () => {
 
     const a1 = await store.commitCapture('c', a, 'a', 1000, { position: at(300), events: 5, lastEventAt: 42 });
     expect(a1).toMatchObject({ position: at(300), start: at(4), events: 5, lastEventAt: 42 });
+    // The same commit again (its first try took effect, its response lost): the state it made, counted once.
+    expect(await store.commitCapture('c', a, 'a', 1000, { position: at(300), events: 5, lastEventAt: 42 })).toMatchObject({ position: at(300), events: 5 });
     const stale = await store.commitCapture('c', a, 'a', 1000, { position: at(200), events: 1 }).catch((e: unknown) => e);
     expect(stale).toBeInstanceOf(LeaseLostError);
     expect((stale as LeaseLostError).message).toBe('capture position of c not moved: lease or position changed');

@@ -4,7 +4,7 @@
  * moves forward only, by a lease-fenced conditional write that requires the position it read.
  */
 import { LeaseLostError } from '../../core/errors.js';
-import type { BinlogPosition } from '../../core/position.js';
+import { comparePositions, type BinlogPosition } from '../../core/position.js';
 import type { CaptureState, PausedDdl } from '../../core/model.js';
 import { conditionalWrite, leaseHeldError } from './conditional-write.js';
 import { getItem, pk, type Item, type StateTable } from './table.js';
@@ -87,7 +87,10 @@ export class CaptureItems {
     return toCapture(item);
   }
 
-  /** Moves the capture position forward after its events were accepted by SQS (lease-fenced, forward only). */
+  /**
+   * Moves the capture position forward after its events were accepted by SQS (lease-fenced, forward only); a
+   * retry of a commit that took effect, its response lost, returns the state it made.
+   */
   async commit(migrationId: string, held: CaptureState, owner: string, leaseMs: number, next: { position: BinlogPosition; skip?: number; events: number; lastEventAt?: number }, server = 0): Promise<CaptureState> {
     const now = this.t.now();
     const item = await conditionalWrite(
@@ -112,7 +115,10 @@ export class CaptureItems {
         },
       },
       (current) => {
-        throw new LeaseLostError(`capture position of ${migrationId} not moved: lease or position changed`, (current && toCapture(current)) as unknown as Item);
+        const now = current && toCapture(current);
+        // This very commit took effect and its response was lost (the SDK sent it again): done, not lost.
+        if (now && now.leaseOwner === owner && now.leaseToken === held.leaseToken && comparePositions(now.position, next.position) === 0 && (now.skip ?? 0) === (next.skip ?? 0)) return current!;
+        throw new LeaseLostError(`capture position of ${migrationId} not moved: lease or position changed`, now as unknown as Item);
       },
     );
     return toCapture(item);

@@ -119,7 +119,7 @@ export class SegmentItems {
   }
 
   /**
-   * Commits one page: moves the cursor forward, adds the counts and renews the lease — only if this
+   * Commits one page (a retry of a commit that took effect, its response lost, returns the checkpoint it made): moves the cursor forward, adds the counts and renews the lease — only if this
    * worker still holds the lease with the same token and the checkpoint is still at `held.pagesDone`.
    */
   async commitPage(migrationId: string, held: Checkpoint, owner: string, leaseMs: number, page: PageCommit): Promise<Checkpoint> {
@@ -151,6 +151,8 @@ export class SegmentItems {
       },
       (found) => {
         const current = found && toCheckpoint(found);
+        // This very commit took effect and its response was lost (the SDK sent it again): done, not lost.
+        if (current && tookEffect(current, held, owner, page)) return found!;
         throw new LeaseLostError(
           `checkpoint of ${held.table}#${held.segment} not moved: lease or progress changed (held token ${held.leaseToken} at page ${held.pagesDone}, now owner ${current?.leaseOwner ?? '-'} token ${current?.leaseToken} page ${current?.pagesDone})`,
           current as unknown as Item,
@@ -238,4 +240,17 @@ export class SegmentItems {
       ExpressionAttributeValues: values,
     });
   }
+}
+
+/**
+ * Whether `current` is what committing `page` on `held` made: the next page, at its cursor, under the same lease
+ * token, still ours (or given back, for the last page).
+ */
+function tookEffect(current: Checkpoint, held: Checkpoint, owner: string, page: PageCommit): boolean {
+  return (
+    current.leaseToken === held.leaseToken &&
+    current.pagesDone === held.pagesDone + 1 &&
+    current.cursor === page.cursor &&
+    (page.done ? current.status === SegmentStatus.DONE && current.leaseOwner === undefined : current.leaseOwner === owner)
+  );
 }
