@@ -117,7 +117,7 @@ export class CaptureItems {
       (current) => {
         const now = current && toCapture(current);
         // This very commit took effect and its response was lost (the SDK sent it again): done, not lost.
-        if (now && now.leaseOwner === owner && now.leaseToken === held.leaseToken && comparePositions(now.position, next.position) === 0 && (now.skip ?? 0) === (next.skip ?? 0)) return current!;
+        if (now && now.leaseOwner === owner && now.leaseToken === held.leaseToken && comparePositions(now.position, next.position) === 0 && (now.skip ?? 0) === (next.skip ?? 0)) return current;
         throw new LeaseLostError(`capture position of ${migrationId} not moved: lease or position changed`, now as unknown as Item);
       },
     );

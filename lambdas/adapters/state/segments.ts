@@ -152,7 +152,7 @@ export class SegmentItems {
       (found) => {
         const current = found && toCheckpoint(found);
         // This very commit took effect and its response was lost (the SDK sent it again): done, not lost.
-        if (current && tookEffect(current, held, owner, page)) return found!;
+        if (current && tookEffect(current, held, owner, page)) return found;
         throw new LeaseLostError(
           `checkpoint of ${held.table}#${held.segment} not moved: lease or progress changed (held token ${held.leaseToken} at page ${held.pagesDone}, now owner ${current?.leaseOwner ?? '-'} token ${current?.leaseToken} page ${current?.pagesDone})`,
           current as unknown as Item,
