@@ -1,6 +1,6 @@
 #!/usr/bin/env -S node --import tsx
 /**
- * `npm run chaos [-- --seed N --faults K --orders R]`: the chaos scenario (`local/chaos.ts`) on a private
+ * `npm run chaos [-- --seed N --faults K --orders R --restarts S --kills K]`: the chaos scenario (`local/chaos.ts`) on a private
  * MariaDB with binlog and the embedded emulators. Prints what was injected and what the independent comparison
  * found; its last line is one JSON object. Exits non-zero when a row was lost, extra or different.
  */
@@ -23,8 +23,9 @@ const opts = new Command()
   .addOption(new Option('--orders <n>', 'orders to seed (with about 2.5 items each)').argParser(int).default(200_000))
   .addOption(new Option('--port <port>', 'port of the private MariaDB').argParser(int).default(3399))
   .addOption(new Option('--restarts <n>', 'restarts of the MariaDB server (source and targets) among the faults').argParser(int).default(2))
+  .addOption(new Option('--kills <n>', 'SIGKILLs of the runtime (run in child processes), mid-copy, mid-apply, mid-verify and mid-finalize in turn').argParser(int).default(4))
   .parse()
-  .opts<{ seed: number; faults: number; orders: number; port: number; restarts: number }>();
+  .opts<{ seed: number; faults: number; orders: number; port: number; restarts: number; kills: number }>();
 
 const dir = mkdtempSync(join(tmpdir(), 'reshard-chaos-'));
 const log = (l: string) => console.log(l);
@@ -44,8 +45,9 @@ try {
     cdc: { enabled: true, serverId: 7301, applyConcurrency: 4 },
     verify: { repair: true },
   });
-  const r = await runChaos({ config, admin, orders: opts.orders, seed: opts.seed, faults: opts.faults, restartServer, restarts: opts.restarts, log });
+  const r = await runChaos({ config, admin, orders: opts.orders, seed: opts.seed, faults: opts.faults, restartServer, restarts: opts.restarts, kills: opts.kills, log });
   log(`faults injected: ${r.faultsInjected} (${Object.entries(r.byKind).map(([k, n]) => `${k} ${n}`).join(', ')}); restarts ${r.restarts}; rows redone ≤ ${r.rowsRedone}`);
+  if (r.killedIn) log(`runtime killed with SIGKILL in: ${r.killedIn.join(', ') || 'none'}`);
   log(`source rows ${r.sourceRows.toLocaleString('en-US')} after ${r.writes.toLocaleString('en-US')} writes: rows lost ${r.rowsLost}, rows extra ${r.rowsExtra}, rows different ${r.rowsDifferent}; ${r.seconds} s`);
   console.log(JSON.stringify(r));
   process.exitCode = r.rowsLost + r.rowsExtra + r.rowsDifferent > 0 ? 1 : 0;

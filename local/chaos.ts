@@ -19,9 +19,15 @@
  * copy is through, the writer stops, CDC reaches lag 0, and every target table is compared with the source
  * rows the routing rule sends to it, in SQL (`checksum.ts`), row by row where the checksums differ.
  */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
+import { builtInRouters, TableRouter } from '../lambdas/core/routing.js';
+import type { HandlerName } from '../lib/reshard-stack.js';
 import type { MigrationConfig } from '../lambdas/core/config.js';
-import { routerFor } from '../lambdas/app/context.js';
 import { qt } from '../lambdas/core/sql.js';
 import { sleep } from '../lambdas/core/time.js';
 import { describeError } from '../lambdas/core/errors.js';
@@ -41,7 +47,8 @@ export type FaultKind =
   | 'kill-connection'
   | 'server-restart'
   | 'lock-hold'
-  | 'short-visibility';
+  | 'short-visibility'
+  | 'sigkill';
 
 export interface ChaosOptions {
   readonly config: MigrationConfig;
@@ -65,6 +72,11 @@ export interface ChaosOptions {
   /** @default 0 */
   readonly restarts?: number;
   /**
+   * SIGKILLs of the runtime: with it, the runtime runs in child processes, killed once they reach the next of
+   * `KILL_PHASES` (copy, apply, verify, finalize, and again), and started again on the same state. @default 0
+   */
+  readonly kills?: number;
+  /**
    * How long a conflicting transaction holds the rows it locked in a target table (`SELECT … FOR UPDATE` over a
    * key range, with its gaps), ms; one starts about every second. Longer than the server's
    * `innodb_lock_wait_timeout`, the copy's and apply's writes there fail with a lock-wait timeout. @default 1500
@@ -79,6 +91,8 @@ export interface ChaosResult {
   readonly byKind: Readonly<Record<FaultKind, number>>;
   /** Executions started again after one failed. */
   readonly restarts: number;
+  /** With `kills`: the phase each SIGKILL hit. */
+  readonly killedIn?: readonly KillPhase[];
   /** Failed copy and verify attempts recorded in the checkpoints (each redoes at most one page). */
   readonly rowsRedone: number;
   readonly rowsLost: number;
@@ -90,7 +104,7 @@ export interface ChaosResult {
 }
 
 /** Decides, from the seed, which requests and sessions fail; counts what it did. */
-class FaultPlan {
+export class FaultPlan {
   readonly byKind: Record<FaultKind, number> = {
     'dynamodb-throttle': 0,
     'dynamodb-500': 0,
@@ -102,7 +116,12 @@ class FaultPlan {
     'server-restart': 0,
     'lock-hold': 0,
     'short-visibility': 0,
+    sigkill: 0,
   };
+  /** The phases the runtime was killed in (SIGKILL, `ChaosOptions.kills`). */
+  readonly killedIn: KillPhase[] = [];
+  /** Told of every fault counted (a chaos child reports its faults to the parent this way). */
+  onInject?: (kind: FaultKind) => void;
   private readonly rand: () => number;
   active = true;
   constructor(
@@ -110,6 +129,11 @@ class FaultPlan {
     private readonly budget: number,
   ) {
     this.rand = rng(seed);
+  }
+  /** Counts one fault of `kind`. */
+  count(kind: FaultKind): void {
+    this.byKind[kind]++;
+    this.onInject?.(kind);
   }
   get injected(): number {
     return Object.values(this.byKind).reduce((a, b) => a + b, 0);
@@ -146,7 +170,7 @@ function shortVisibility(stack: Stack, plan: FaultPlan, rate: number): void {
       const input = (args as { input?: { VisibilityTimeout?: number } }).input;
       if (context.commandName === 'ReceiveMessageCommand' && input?.VisibilityTimeout !== undefined && plan.draw(rate)) {
         input.VisibilityTimeout = 1;
-        plan.byKind['short-visibility']++;
+        plan.count('short-visibility');
       }
       return next(args);
     },
@@ -169,7 +193,7 @@ function injectAws(stack: Stack, plan: FaultPlan, rate: number, errors: readonly
       const firstAttempt = !/attempt=([2-9]|\d\d)/.test(headers['amz-sdk-request'] ?? '');
       if (firstAttempt && plan.draw(rate)) {
         const [kind, name, status, when] = plan.pick(errors);
-        plan.byKind[kind]++;
+        plan.count(kind);
         if (when === 'after') await next(args);
         throw awsError(name, status);
       }
@@ -207,7 +231,7 @@ function startKiller(admin: Pool, plan: FaultPlan, everyMs: number, spared: Read
         if (!victims.length) continue;
         const v = plan.pick(victims);
         await conn.query(`KILL CONNECTION ${Number(v.ID)}`);
-        plan.byKind['kill-connection']++;
+        plan.count('kill-connection');
       } catch (err) {
         if ((err as { code?: string }).code === 'ER_NO_SUCH_THREAD') continue;
         // The server went away (a restart): a new session next time.
@@ -240,7 +264,7 @@ function startLockHolds(admin: Pool, plan: FaultPlan, targets: readonly string[]
         conn = await admin.getConnection();
         await conn.query('START TRANSACTION');
         await conn.query(`SELECT id FROM ${table} WHERE id BETWEEN ? AND ? FOR UPDATE`, [lo, lo + 2000]);
-        plan.byKind['lock-hold']++;
+        plan.count('lock-hold');
         await sleep(plan.pauseMs(holdMs));
         await conn.query('ROLLBACK');
         conn.release();
@@ -260,10 +284,78 @@ function startRestarts(plan: FaultPlan, restart: () => Promise<void>, count: num
       if (!running() || !plan.draw(1)) return;
       log('chaos: restarting the server');
       await restart();
-      plan.byKind['server-restart']++;
+      plan.count('server-restart');
     }
   });
 }
+
+/** What the runtime side of a chaos run needs (in this process, or in a chaos child). */
+export interface ChaosRuntimeOptions {
+  readonly config: MigrationConfig;
+  readonly plan: FaultPlan;
+  /** Share of AWS requests that fail. */
+  readonly rate: number;
+  readonly dynamo?: LocalDynamo;
+  /** Keeps dynalite's and the queues' data on disk (a chaos child, killed and started again). */
+  readonly stateDir?: string;
+  readonly onTask?: (handler: HandlerName) => void;
+  readonly log: (line: string) => void;
+}
+
+/** The local runtime with the AWS faults on its DynamoDB and SQS clients, capture and apply started. */
+export async function startChaosRuntime(o: ChaosRuntimeOptions): Promise<LocalRuntime> {
+  const rt = await LocalRuntime.start({
+    config: o.config,
+    ...(o.dynamo ? { dynamo: o.dynamo } : {}),
+    ...(o.stateDir ? { stateDir: o.stateDir } : {}),
+    ...(o.onTask ? { onTask: o.onTask } : {}),
+    retryIntervalMs: 200,
+    onDocumentClient: (doc) =>
+      injectAws(doc.middlewareStack as unknown as Stack, o.plan, o.rate, [
+        ['dynamodb-throttle', 'ThrottlingException', 400, 'before'],
+        ['dynamodb-throttle', 'ProvisionedThroughputExceededException', 400, 'before'],
+        ['dynamodb-500', 'InternalServerError', 500, 'before'],
+        ['dynamodb-500-after', 'InternalServerError', 500, 'after'],
+      ]),
+  });
+  // A runtime started again after a kill takes over the leases its dead predecessor held.
+  await rt.reclaimLeases((line) => o.log(`chaos: ${line}`));
+  injectAws(rt.cdc!.queues.sqs.middlewareStack as unknown as Stack, o.plan, o.rate, [
+    ['sqs-throttle', 'ThrottlingException', 400, 'before'],
+    ['sqs-500', 'InternalError', 500, 'before'],
+    ['sqs-500-after', 'InternalError', 500, 'after'],
+  ]);
+  shortVisibility(rt.cdc!.queues.sqs.middlewareStack as unknown as Stack, o.plan, o.rate);
+  rt.cdc!.start();
+  return rt;
+}
+
+/** Starts executions until one succeeds, as an operator redrives a failed one; how many were started again. */
+export async function executeUntilDone(rt: LocalRuntime, log: (line: string) => void, onRestart: () => void = () => undefined): Promise<number> {
+  for (let restarts = 0; ; ) {
+    try {
+      await rt.execute().result;
+      return restarts;
+    } catch (err) {
+      if (++restarts > 30) throw new Error(`the migration failed 30 times under faults; last: ${describeError(err)}`, { cause: err });
+      onRestart();
+      log(`chaos: execution failed (${describeError(err).slice(0, 200)}); starting it again`);
+      if (process.env.RESHARD_CHAOS_STACKS) log(deepestStack(err));
+    }
+  }
+}
+
+/** Failed copy and verify attempts recorded in the checkpoints. */
+export async function retriesOf(rt: LocalRuntime): Promise<number> {
+  return (await Promise.all(rt.config.tables.map((t) => rt.store.segments(rt.config.migrationId, t.name)))).flat().reduce((a, s) => a + (s.retries ?? 0), 0);
+}
+
+/** The phases a SIGKILL of the runtime aims at, in the order a run reaches them. */
+export const KILL_PHASES = ['copy', 'apply', 'verify', 'finalize'] as const;
+export type KillPhase = (typeof KILL_PHASES)[number];
+
+/** The phase a Task state's handler is in. */
+export const phaseOfHandler = (h: HandlerName): KillPhase | undefined => (h === 'copy-batch' ? 'copy' : h === 'verify-batch' ? 'verify' : h === 'finalize' ? 'finalize' : undefined);
 
 export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
   const log = opts.log ?? (() => undefined);
@@ -278,54 +370,40 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     spared.add(c.threadId);
     c.release();
   }
-  const rt = await LocalRuntime.start({
-    config,
-    ...(opts.dynamo ? { dynamo: opts.dynamo } : {}),
-    retryIntervalMs: 200,
-    onDocumentClient: (doc) =>
-      injectAws(doc.middlewareStack as unknown as Stack, plan, rate, [
-        ['dynamodb-throttle', 'ThrottlingException', 400, 'before'],
-        ['dynamodb-throttle', 'ProvisionedThroughputExceededException', 400, 'before'],
-        ['dynamodb-500', 'InternalServerError', 500, 'before'],
-        ['dynamodb-500-after', 'InternalServerError', 500, 'after'],
-      ]),
-  });
   const writer = new DemoWriter(admin, config.source.database!, opts.orders, opts.seed, true);
-  let restarts = 0;
+  const kills = opts.kills ?? 0;
+  // In this process, unless the runtime is to be killed: then in chaos children (`chaos-child.ts`).
+  const rt = kills ? undefined : await startChaosRuntime({ config, plan, rate, ...(opts.dynamo ? { dynamo: opts.dynamo } : {}), log });
+  let restarts: number;
+  let stopFaults: () => Promise<void> = () => Promise.resolve();
   try {
-    injectAws(rt.cdc!.queues.sqs.middlewareStack as unknown as Stack, plan, rate, [
-      ['sqs-throttle', 'ThrottlingException', 400, 'before'],
-      ['sqs-500', 'InternalError', 500, 'before'],
-      ['sqs-500-after', 'InternalError', 500, 'after'],
-    ]);
-    shortVisibility(rt.cdc!.queues.sqs.middlewareStack as unknown as Stack, plan, rate);
-    rt.cdc!.start();
     writer.start();
     const killer = startKiller(admin, plan, opts.killEveryMs ?? 400, spared, log);
     const restarter = opts.restartServer && opts.restarts ? startRestarts(plan, opts.restartServer, opts.restarts, log) : undefined;
-    const targets = config.tables.flatMap((t) => routerFor(rt.ctx, t).allTargets().map((x) => qt(x.database, x.tableName)));
+    const targets = config.tables.flatMap((t) => new TableRouter(config, t, builtInRouters.spread).allTargets().map((x) => qt(x.database, x.tableName)));
     const locker = startLockHolds(admin, plan, targets, opts.orders, opts.lockHoldMs ?? 1500, log);
-    try {
-      for (;;) {
-        try {
-          await rt.execute().result;
-          break;
-        } catch (err) {
-          if (++restarts > 30) throw new Error(`the migration failed 30 times under faults; last: ${describeError(err)}`, { cause: err });
-          log(`chaos: execution failed (${describeError(err).slice(0, 200)}); starting it again`);
-          if (process.env.RESHARD_CHAOS_STACKS) log(deepestStack(err));
-        }
-      }
-    } finally {
+    stopFaults = async () => {
       plan.active = false;
       await restarter?.stop();
       await locker.stop();
       await killer.stop();
       await writer.stop();
+    };
+    let retries: number;
+    if (rt) {
+      try {
+        restarts = await executeUntilDone(rt, log);
+      } finally {
+        await stopFaults();
+      }
+      log(`chaos: copy and verification through, ${plan.injected} faults injected, ${restarts} restart(s); applying until CDC lag is 0…`);
+      await rt.cdc!.drain(10 * 60_000);
+      retries = await retriesOf(rt);
+    } else {
+      const out = await runInChildren({ ...opts, kills }, plan, rate, stopFaults, log);
+      restarts = out.restarts;
+      retries = out.retries;
     }
-    log(`chaos: copy and verification through, ${plan.injected} faults injected, ${restarts} restart(s); applying until CDC lag is 0…`);
-    await rt.cdc!.drain(10 * 60_000);
-    const retries = (await Promise.all(config.tables.map((t) => rt.store.segments(config.migrationId, t.name)))).flat().reduce((a, s) => a + (s.retries ?? 0), 0);
     const checks = await checkAll(config, admin, [admin]);
     const diff = await rowDifferences(config, admin, checks);
     return {
@@ -333,6 +411,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       faultsInjected: plan.injected,
       byKind: { ...plan.byKind },
       restarts,
+      ...(kills ? { killedIn: plan.killedIn } : {}),
       rowsRedone: retries * config.copy.pageSize,
       ...diff,
       sourceRows: checks.reduce((a, c) => a + c.sourceRows, 0),
@@ -340,7 +419,81 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       seconds: Math.round((Date.now() - started) / 100) / 10,
     };
   } finally {
+    await stopFaults();
     await writer.stop();
-    await rt.close();
+    await rt?.close();
+  }
+}
+
+/** How the chaos child is started: node with tsx, this file's sibling. */
+const CHILD = [process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'chaos-child.ts')]] as const;
+
+/** What a chaos child is given (as a JSON file). */
+export interface ChaosChildInput {
+  readonly config: MigrationConfig;
+  readonly stateDir: string;
+  readonly seed: number;
+  /** AWS faults it may still inject. */
+  readonly budget: number;
+  readonly rate: number;
+}
+
+/**
+ * The runtime in child processes, each killed with SIGKILL once it reaches the next phase of `KILL_PHASES`
+ * (cycled `kills` times) after a seeded pause, and started again on the same state directory. A child reports
+ * its phases, faults and restarts on stdout; once its execution succeeds ("copied"), the faults stop, the
+ * child is told to drain CDC, and its last line gives the retries recorded.
+ */
+async function runInChildren(opts: ChaosOptions & { kills: number }, plan: FaultPlan, rate: number, stopFaults: () => Promise<void>, log: (line: string) => void): Promise<{ restarts: number; retries: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'reshard-chaos-child-'));
+  const stateDir = join(dir, 'state');
+  let restarts = 0;
+  const targets = Array.from({ length: opts.kills }, (_, i) => KILL_PHASES[i % KILL_PHASES.length]!);
+  try {
+    for (let spawned = 0; ; spawned++) {
+      const input: ChaosChildInput = { config: opts.config, stateDir, seed: opts.seed * 1000 + spawned, budget: Math.max(0, opts.faults - plan.injected), rate };
+      const file = join(dir, `input-${spawned}.json`);
+      writeFileSync(file, JSON.stringify(input));
+      const child = spawn(CHILD[0], [...CHILD[1], file], { stdio: ['pipe', 'pipe', 'pipe'] });
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
+      let tail = '';
+      let done: { retries: number } | undefined;
+      let copied = false;
+      const target = targets[0];
+      let killTimer: NodeJS.Timeout | undefined;
+      const lines = createInterface({ input: child.stdout });
+      lines.on('line', (line) => {
+        const [word, rest] = [line.split(' ', 1)[0]!, line.slice(line.indexOf(' ') + 1)];
+        if (word === 'fault') plan.byKind[rest as FaultKind]++;
+        else if (word === 'restart') restarts++;
+        else if (word === 'copied') {
+          copied = true;
+          clearTimeout(killTimer);
+          void stopFaults().then(() => child.stdin.write('drain\n'));
+        } else if (word === 'done') done = JSON.parse(rest) as { retries: number };
+        else if (word === 'log') log(rest);
+        else if (word === 'phase') {
+          if (target && rest === target && !killTimer && !copied && plan.active) {
+            // Mid-phase: a seeded pause (short for finalize, which is quick), then SIGKILL.
+            killTimer = setTimeout(() => {
+              if (copied) return;
+              log(`chaos: SIGKILL of the runtime (pid ${child.pid}) in ${target}`);
+              plan.count('sigkill');
+              plan.killedIn.push(target);
+              targets.shift();
+              child.kill('SIGKILL');
+            }, plan.pauseMs(target === 'finalize' ? 20 : 300));
+          }
+        } else log(line);
+      });
+      child.stderr.on('data', (d: Buffer) => (tail = (tail + d.toString()).slice(-4000)));
+      const end = await exited;
+      clearTimeout(killTimer);
+      if (end.signal === 'SIGKILL') continue;
+      if (end.code !== 0 || !done) throw new Error(`the chaos child ended with code ${end.code}${end.signal ? ` (${end.signal})` : ''}: ${tail}`);
+      return { restarts, retries: done.retries };
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }

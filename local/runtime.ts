@@ -45,6 +45,8 @@ export interface LocalRuntimeOptions {
   readonly retryIntervalMs?: number;
   /** Run this synthesized state machine (e.g. an environment's) instead of the one synthesized for `config`. */
   readonly machine?: SynthesizedMachine;
+  /** Called as each Task state's Lambda is invoked, with its handler's name (the chaos suite kills by phase). */
+  readonly onTask?: (handler: HandlerName) => void;
 }
 
 type Handler = (event: unknown, ctx?: InvocationContext) => Promise<unknown>;
@@ -106,6 +108,7 @@ export class LocalRuntime {
     private readonly ownedQueues: LocalQueues | undefined,
     /** The reverse migration's context, with `cutover.reverse` and CDC. */
     readonly reverse: AppContext | undefined,
+    private readonly onTask: ((handler: HandlerName) => void) | undefined,
   ) {}
 
   static async start(opts: LocalRuntimeOptions): Promise<LocalRuntime> {
@@ -145,7 +148,7 @@ export class LocalRuntime {
     cdcRef = cdc;
     stateMachineOf(machine.definition); // validated now, as a deployment does, and not again per execution
     if (machine.cutover) stateMachineOf(machine.cutover.definition);
-    return new LocalRuntime(opts.config, ctx, store, machine, dynamo, !opts.dynamo, opts.retryIntervalMs ?? 250, cdc, ownedQueues, reverse);
+    return new LocalRuntime(opts.config, ctx, store, machine, dynamo, !opts.dynamo, opts.retryIntervalMs ?? 250, cdc, ownedQueues, reverse, opts.onTask);
   }
 
   /**
@@ -240,6 +243,7 @@ export class LocalRuntime {
         const deadline = Date.now() + LAMBDA_TIMEOUT_MS;
         const invocation: InvocationContext = { awsRequestId: randomUUID(), getRemainingTimeInMillis: () => deadline - Date.now() };
         const payload = (taskInput as { Payload?: unknown }).Payload;
+        this.onTask?.(name);
         const call = handler(payload, invocation);
         inFlight.add(call);
         try {

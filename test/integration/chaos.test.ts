@@ -23,4 +23,16 @@ describe('chaos (seeded slice)', () => {
     expect(r.writes).toBeGreaterThan(0);
     expect({ lost: r.rowsLost, extra: r.rowsExtra, different: r.rowsDifferent }).toEqual({ lost: 0, extra: 0, different: 0 });
   });
+
+  it('loses, adds and changes no row when the runtime is killed with SIGKILL mid-copy, mid-apply, mid-verify and mid-finalize', { timeout: 300_000 }, async () => {
+    const base = suite.config('chaos_kill');
+    const config = parseConfig({ ...base, cdc: { enabled: true, serverId: 80_000 + Math.floor(Math.random() * 100_000), applyConcurrency: 2 }, verify: { ...base.verify, repair: true } });
+    await seedOrders(suite.pool, config.source.database!, { orders: 3000, itemsPerOrder: 2, seed: 19 });
+    const r = await runChaos({ config, admin: suite.pool, orders: 3000, seed: 19, faults: 12, awsFaultRate: 0.02, killEveryMs: 600, kills: 4 });
+    // Each kill waits for its phase; once an execution succeeds, no more kills (a small run may pass verify and finalize first).
+    expect(r.killedIn?.slice(0, 2)).toEqual(['copy', 'apply']);
+    expect(r.byKind.sigkill).toBe(r.killedIn?.length);
+    expect(r.writes).toBeGreaterThan(0);
+    expect({ lost: r.rowsLost, extra: r.rowsExtra, different: r.rowsDifferent }).toEqual({ lost: 0, extra: 0, different: 0 });
+  });
 });
