@@ -8,6 +8,8 @@
  *   thrown on a request's first attempt, before it is sent or (500s) after it took effect;
  * - `KILL CONNECTION` from the server side on a random session of the migration (source readers, target
  *   writers, the binlog dump; the writer's own sessions are spared);
+ * - capture crashes between send and checkpoint: a commit of capture's position fails, not retried, after its
+ *   messages were sent;
  * - short visibility: a receive of change messages asks for a 1 s visibility timeout instead of apply's own, so
  *   a batch that takes longer is delivered again while it is still being applied (a duplicate delivery);
  * - lock holds on the targets: a transaction locks a random key range of a random target table (gaps
@@ -48,6 +50,7 @@ export type FaultKind =
   | 'server-restart'
   | 'lock-hold'
   | 'short-visibility'
+  | 'capture-crash'
   | 'sigkill';
 
 export interface ChaosOptions {
@@ -116,6 +119,7 @@ export class FaultPlan {
     'server-restart': 0,
     'lock-hold': 0,
     'short-visibility': 0,
+    'capture-crash': 0,
     sigkill: 0,
   };
   /** The phases the runtime was killed in (SIGKILL, `ChaosOptions.kills`). */
@@ -126,7 +130,7 @@ export class FaultPlan {
   active = true;
   constructor(
     seed: number,
-    private readonly budget: number,
+    readonly budget: number,
   ) {
     this.rand = rng(seed);
   }
@@ -137,6 +141,10 @@ export class FaultPlan {
   }
   get injected(): number {
     return Object.values(this.byKind).reduce((a, b) => a + b, 0);
+  }
+  /** Whether the next fault of `kind` may happen, with probability `p`: at most `max` of them, apart from the budget. */
+  drawOwn(kind: FaultKind, p: number, max: number): boolean {
+    return this.active && this.byKind[kind] < max && this.rand() < p;
   }
   /** Whether the next fault may happen, with probability `p`. */
   draw(p: number): boolean {
@@ -175,6 +183,29 @@ function shortVisibility(stack: Stack, plan: FaultPlan, rate: number): void {
       return next(args);
     },
     { step: 'initialize', priority: 'high', name: 'reshardChaosShortVisibility' },
+  );
+}
+
+/**
+ * Crashes a capture run between send and checkpoint: some commits of capture's position fail at once, not
+ * retried, after the run's messages were sent. The next run reads again from the checkpoint and sends them again.
+ */
+function captureCrashes(stack: Stack, plan: FaultPlan, rate: number): void {
+  stack.add(
+    (next) => async (args) => {
+      const input = (args as { input?: { Key?: { sk?: unknown }; UpdateExpression?: string } }).input;
+      // The key as the document client has it, or marshalled ({S: …}) as the client's own stack sees it.
+      const raw = input?.Key?.sk;
+      const sk = typeof raw === 'string' ? raw : (raw as { S?: unknown } | undefined)?.S;
+      const commit = typeof sk === 'string' && sk.startsWith('CAPTURE') && input?.UpdateExpression?.includes('#p = :p');
+      // A share of the budget of their own: capture commits are few beside the copy's requests.
+      if (commit && plan.drawOwn('capture-crash', rate * 4, Math.max(1, Math.round(plan.budget / 20)))) {
+        plan.count('capture-crash');
+        throw Object.assign(new Error('injected by the chaos suite: capture crashed between send and checkpoint'), { name: 'ChaosCaptureCrash' });
+      }
+      return next(args);
+    },
+    { step: 'initialize', priority: 'high', name: 'reshardChaosCaptureCrash' },
   );
 }
 
@@ -310,13 +341,15 @@ export async function startChaosRuntime(o: ChaosRuntimeOptions): Promise<LocalRu
     ...(o.stateDir ? { stateDir: o.stateDir } : {}),
     ...(o.onTask ? { onTask: o.onTask } : {}),
     retryIntervalMs: 200,
-    onDocumentClient: (doc) =>
+    onDocumentClient: (doc) => {
       injectAws(doc.middlewareStack as unknown as Stack, o.plan, o.rate, [
         ['dynamodb-throttle', 'ThrottlingException', 400, 'before'],
         ['dynamodb-throttle', 'ProvisionedThroughputExceededException', 400, 'before'],
         ['dynamodb-500', 'InternalServerError', 500, 'before'],
         ['dynamodb-500-after', 'InternalServerError', 500, 'after'],
-      ]),
+      ]);
+      captureCrashes(doc.middlewareStack as unknown as Stack, o.plan, o.rate);
+    },
   });
   // A runtime started again after a kill takes over the leases its dead predecessor held.
   await rt.reclaimLeases((line) => o.log(`chaos: ${line}`));
