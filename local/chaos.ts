@@ -14,8 +14,8 @@
  *   a batch that takes longer is delivered again while it is still being applied (a duplicate delivery);
  * - lock holds on the targets: a transaction locks a random key range of a random target table (gaps
  *   included) for a while, so the copy's and apply's writes there wait, time out or deadlock;
- * - with `restartServer`, restarts of the server holding the source and the targets (shut down, started
- *   again on the same datadir).
+ * - with `restartServer`, restarts of the source's or the targets' server, or of the one holding both (shut
+ *   down, started again on the same datadir).
  *
  * An execution that fails meanwhile is started again (a restart), as an operator would redrive it. Once the
  * copy is through, the writer stops, CDC reaches lag 0, and every target table is compared with the source
@@ -48,6 +48,8 @@ export type FaultKind =
   | 'sqs-500-after'
   | 'kill-connection'
   | 'server-restart'
+  | 'source-restart'
+  | 'target-restart'
   | 'lock-hold'
   | 'short-visibility'
   | 'capture-crash'
@@ -55,8 +57,10 @@ export type FaultKind =
 
 export interface ChaosOptions {
   readonly config: MigrationConfig;
-  /** Root on the server holding the source and the targets. */
+  /** Root on the server holding the source (and the targets, unless `targetAdmin` is another server). */
   readonly admin: Pool;
+  /** Root on the server holding the targets, when it is not the source's. */
+  readonly targetAdmin?: Pool;
   /** Orders seeded in the source (the writer's updates and deletes pick among them). */
   readonly orders: number;
   readonly seed: number;
@@ -68,10 +72,11 @@ export interface ChaosOptions {
   readonly killEveryMs?: number;
   readonly dynamo?: LocalDynamo;
   /**
-   * Stops the server holding the source and the targets and starts it again on the same datadir; with it,
-   * `restarts` restarts happen at seeded moments during the copy. @default none
+   * Stops the source's or the targets' server (the same one unless `targetAdmin` is given) and starts it again
+   * on the same datadir; with it, `restarts` restarts happen at seeded moments during the copy, on a seeded
+   * pick of the two servers. @default none
    */
-  readonly restartServer?: () => Promise<void>;
+  readonly restartServer?: (server: 'source' | 'target') => Promise<void>;
   /** @default 0 */
   readonly restarts?: number;
   /**
@@ -117,6 +122,8 @@ export class FaultPlan {
     'sqs-500-after': 0,
     'kill-connection': 0,
     'server-restart': 0,
+    'source-restart': 0,
+    'target-restart': 0,
     'lock-hold': 0,
     'short-visibility': 0,
     'capture-crash': 0,
@@ -246,15 +253,17 @@ function background(body: (running: () => boolean) => Promise<void>): { stop(): 
   };
 }
 
-/** Kills a random session of the migration now and then, sparing `spared` and itself. */
-function startKiller(admin: Pool, plan: FaultPlan, everyMs: number, spared: ReadonlySet<number>, log: (l: string) => void) {
+/** Kills a random session of the migration now and then, on one of `servers` (seeded), sparing `spared` and itself. */
+function startKiller(servers: readonly Pool[], plan: FaultPlan, everyMs: number, spared: ReadonlySet<number>, log: (l: string) => void) {
   return background(async (running) => {
-    let conn: PoolConnection | undefined;
+    const conns = new Map<Pool, PoolConnection>();
     while (running()) {
       await sleep(plan.pauseMs(everyMs));
       if (!plan.draw(1)) continue;
+      const admin = plan.pick(servers);
+      let conn = conns.get(admin);
       try {
-        conn ??= await admin.getConnection();
+        if (!conn) conns.set(admin, (conn = await admin.getConnection()));
         const [rows] = await conn.query<RowDataPacket[]>(
           "SELECT ID, COMMAND FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND USER <> 'system user' AND COMMAND NOT IN ('Daemon')",
         );
@@ -267,11 +276,11 @@ function startKiller(admin: Pool, plan: FaultPlan, everyMs: number, spared: Read
         if ((err as { code?: string }).code === 'ER_NO_SUCH_THREAD') continue;
         // The server went away (a restart): a new session next time.
         conn?.destroy();
-        conn = undefined;
+        conns.delete(admin);
         log(`chaos: kill failed: ${describeError(err)}`);
       }
     }
-    conn?.release();
+    for (const c of conns.values()) c.release();
   });
 }
 
@@ -307,15 +316,19 @@ function startLockHolds(admin: Pool, plan: FaultPlan, targets: readonly string[]
   });
 }
 
-/** Restarts the server `count` times, each after a seeded pause of 2–6 s. */
-function startRestarts(plan: FaultPlan, restart: () => Promise<void>, count: number, log: (l: string) => void) {
+/**
+ * Restarts a server `count` times, each after a seeded pause of 2–6 s: with two servers (`apart`), the source's
+ * or the targets' by a seeded pick; else the one that holds both.
+ */
+function startRestarts(plan: FaultPlan, restart: (server: 'source' | 'target') => Promise<void>, count: number, apart: boolean, log: (l: string) => void) {
   return background(async (running) => {
     for (let i = 0; i < count && running(); i++) {
       await sleep(plan.pauseMs(4000));
       if (!running() || !plan.draw(1)) return;
-      log('chaos: restarting the server');
-      await restart();
-      plan.count('server-restart');
+      const server = apart ? plan.pick(['source', 'target'] as const) : 'source';
+      log(`chaos: restarting the ${apart ? `${server} ` : ''}server`);
+      await restart(server);
+      plan.count(apart ? `${server}-restart` : 'server-restart');
     }
   });
 }
@@ -396,12 +409,17 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
   const plan = new FaultPlan(opts.seed, opts.faults);
   const rate = opts.awsFaultRate ?? 0.05;
   const { config, admin } = opts;
-  // The writer's and the controller's sessions are never killed.
+  const targetAdmin = opts.targetAdmin ?? admin;
+  const servers = [...new Set([admin, targetAdmin])];
+  // The writer's and the controller's sessions are never killed (one set for both servers' thread ids: at worst
+  // a session of the migration is spared that need not be).
   const spared = new Set<number>();
-  admin.on('connection', (c) => spared.add(c.threadId));
-  for (const c of await Promise.all(Array.from({ length: 2 }, () => admin.getConnection()))) {
-    spared.add(c.threadId);
-    c.release();
+  for (const pool of servers) {
+    pool.on('connection', (c) => spared.add(c.threadId));
+    for (const c of await Promise.all(Array.from({ length: 2 }, () => pool.getConnection()))) {
+      spared.add(c.threadId);
+      c.release();
+    }
   }
   const writer = new DemoWriter(admin, config.source.database!, opts.orders, opts.seed, true);
   const kills = opts.kills ?? 0;
@@ -411,10 +429,10 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
   let stopFaults: () => Promise<void> = () => Promise.resolve();
   try {
     writer.start();
-    const killer = startKiller(admin, plan, opts.killEveryMs ?? 400, spared, log);
-    const restarter = opts.restartServer && opts.restarts ? startRestarts(plan, opts.restartServer, opts.restarts, log) : undefined;
+    const killer = startKiller(servers, plan, opts.killEveryMs ?? 400, spared, log);
+    const restarter = opts.restartServer && opts.restarts ? startRestarts(plan, opts.restartServer, opts.restarts, servers.length > 1, log) : undefined;
     const targets = config.tables.flatMap((t) => new TableRouter(config, t, builtInRouters.spread).allTargets().map((x) => qt(x.database, x.tableName)));
-    const locker = startLockHolds(admin, plan, targets, opts.orders, opts.lockHoldMs ?? 1500, log);
+    const locker = startLockHolds(targetAdmin, plan, targets, opts.orders, opts.lockHoldMs ?? 1500, log);
     stopFaults = async () => {
       plan.active = false;
       await restarter?.stop();
@@ -437,8 +455,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       restarts = out.restarts;
       retries = out.retries;
     }
-    const checks = await checkAll(config, admin, [admin]);
-    const diff = await rowDifferences(config, admin, checks);
+    const checks = await checkAll(config, admin, Array.from({ length: config.target.databases }, () => targetAdmin));
+    const diff = await rowDifferences(config, admin, checks, { target: targetAdmin });
     return {
       seed: opts.seed,
       faultsInjected: plan.injected,

@@ -103,11 +103,16 @@ export interface RowDifferences {
   readonly rowsDifferent: number;
 }
 
+/** Record keys compared per page when source and targets are on different servers (by default). */
+const PAGE = 5000;
+
 /**
- * Counts the rows behind every target table `checks` found not matching, by joining it on the record key with
- * the source rows the rule (in SQL) routes to it. Source and targets on one server (`pool`), one source table.
+ * Counts the rows behind every target table `checks` found not matching against the source rows the rule (in
+ * SQL) routes to it: by a join on the record key when the source and the targets are on one server (`target`
+ * omitted), else page by page on each side, looking each page's keys up on the other. One source table.
  */
-export async function rowDifferences(config: MigrationConfig, pool: Pool, checks: readonly TableCheck[]): Promise<RowDifferences> {
+export async function rowDifferences(config: MigrationConfig, pool: Pool, checks: readonly TableCheck[], apart: { target?: Pool; pageSize?: number } = {}): Promise<RowDifferences> {
+  if (apart.target && apart.target !== pool) return rowDifferencesApart(config, pool, apart.target, checks, apart.pageSize ?? PAGE);
   let rowsLost = 0;
   let rowsExtra = 0;
   let rowsDifferent = 0;
@@ -135,4 +140,74 @@ export async function rowDifferences(config: MigrationConfig, pool: Pool, checks
     }
   }
   return { rowsLost, rowsExtra, rowsDifferent };
+}
+
+/** A side of a row comparison: its rows as `k0…, c` (record key, row CRC) from `from`, filtered by `where`. */
+interface Side {
+  readonly pool: Pool;
+  readonly from: string;
+  readonly where: readonly string[];
+  readonly params: readonly unknown[];
+}
+
+/** `rowDifferences` with the source and the targets on different servers: keyset pages of one side looked up on the other. */
+async function rowDifferencesApart(config: MigrationConfig, source: Pool, target: Pool, checks: readonly TableCheck[], pageSize: number): Promise<RowDifferences> {
+  let rowsLost = 0;
+  let rowsExtra = 0;
+  let rowsDifferent = 0;
+  for (const check of checks) {
+    const table = config.tables.find((t) => t.name === check.table)!;
+    const units = sourceUnits(config.source, table);
+    if (units.length !== 1) throw new Error('row differences are counted for a single source table');
+    const u = units[0]!;
+    const info = await columnsOf(source, u.database, u.tableName);
+    const crc = rowCrcExpr(info.map((c) => c.name), readKindsOf(info));
+    const keys = recordKeyOf(table);
+    const [dbExpr, tableExpr] = routeSql(config, table);
+    for (const t of check.targets.filter((x) => !x.match)) {
+      const { db: d, table: ti, database, tableName } = t.at;
+      const params: unknown[] = [];
+      const where = [`${dbExpr} = ${d}`, `${tableExpr} = ${ti}`, ...windowPredicates(table.timeColumn, table.window, params)];
+      const src: Side = { pool: source, from: qt(u.database, u.tableName), where, params };
+      const tgt: Side = { pool: target, from: qt(database, tableName), where: [], params: [] };
+      // Every source row routed here, looked up in the target table: lost or different.
+      const fromSource = await compareSides(keys, crc, src, tgt, pageSize);
+      rowsLost += fromSource.missing;
+      rowsDifferent += fromSource.different;
+      // Every target row, looked up among the source rows routed here: extra.
+      rowsExtra += (await compareSides(keys, crc, tgt, src, pageSize)).missing;
+    }
+  }
+  return { rowsLost, rowsExtra, rowsDifferent };
+}
+
+/** Pages through `from`'s rows by record key; counts those missing on `other` and those whose CRC differs there. */
+async function compareSides(keys: readonly string[], crc: string, from: Side, other: Side, pageSize: number): Promise<{ missing: number; different: number }> {
+  const cols = keys.map((k, i) => `${q(k)} AS k${i}`).join(', ');
+  const tuple = `(${keys.map((k) => q(k)).join(', ')})`;
+  const one = `(${keys.map(() => '?').join(', ')})`;
+  let missing = 0;
+  let different = 0;
+  let after: unknown[] | undefined;
+  for (;;) {
+    const where = [...from.where, ...(after ? [`${tuple} > ${one}`] : [])];
+    const [rows] = await from.pool.query<RowDataPacket[]>(
+      `SELECT ${cols}, ${crc} AS c FROM ${from.from}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${keys.map((k) => q(k)).join(', ')} LIMIT ${pageSize}`,
+      [...from.params, ...(after ?? [])],
+    );
+    if (!rows.length) return { missing, different };
+    const keyOf = (r: RowDataPacket) => keys.map((_, i) => r[`k${i}`] as unknown);
+    const [found] = await other.pool.query<RowDataPacket[]>(
+      `SELECT ${cols}, ${crc} AS c FROM ${other.from} WHERE ${[...other.where, `${tuple} IN (${rows.map(() => one).join(', ')})`].join(' AND ')}`,
+      [...other.params, ...rows.flatMap(keyOf)],
+    );
+    const there = new Map(found.map((r) => [JSON.stringify(keyOf(r).map(String)), String(r.c)]));
+    for (const r of rows) {
+      const c = there.get(JSON.stringify(keyOf(r).map(String)));
+      if (c === undefined) missing++;
+      else if (c !== String(r.c)) different++;
+    }
+    after = keyOf(rows[rows.length - 1]!);
+    if (rows.length < pageSize) return { missing, different };
+  }
 }
