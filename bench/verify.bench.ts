@@ -214,6 +214,22 @@ try {
   const [, repairMs] = await timed(() => verifyTable(ctx, 'order_info', { batchRows, repair: true }));
   console.log(`  repair pass: ${secs(repairMs)}s`);
 
+  // 4. The ceiling: one plain COUNT(*), BIT_XOR(CRC32(every column)) over the whole source table and one over
+  // all target tables together, run at once, timed by the slower side (best of three).
+  const plainCrc = `CRC32(CONCAT_WS('|', ${plan.columns.map((c) => `IFNULL(${q(c)}, '~')`).join(', ')}))`;
+  const sourceWhole = `SELECT COUNT(*) AS n, BIT_XOR(${plainCrc}) AS x FROM ${qt(SRC, 'order_info')}`;
+  const targetsWhole = `SELECT COUNT(*) AS n, BIT_XOR(c) AS x FROM (${targets.map((t) => `SELECT ${plainCrc} AS c FROM ${qt(t.database, t.tableName)}`).join(' UNION ALL ')}) u`;
+  const ceilings: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const [[, sourceMs], [, targetsMs]] = await Promise.all([timed(() => ctx.source.query(sourceWhole)), timed(() => ctx.targets[0]!.query(targetsWhole))]);
+    ceilings.push(Math.max(sourceMs, targetsMs));
+  }
+  const ceilingMs = Math.min(...ceilings);
+  const verifyRatio = Number((ceilingMs / best.ms).toFixed(3));
+  console.log(
+    `\nceiling: one COUNT(*), BIT_XOR(CRC32(every column)) over the source table beside one over all ${targets.length} target tables, the slower side: ${secs(ceilingMs)}s = ${fmt(rows / (ceilingMs / 1000))} rows/s (best of 3); verify clean at ${verifyRatio} of it (target ≥ 0.8)`,
+  );
+
   const verifyRowsPerSec = Math.round(rows / (best.ms / 1000));
   const verifyRowByRowRowsPerSec = Math.round(rows / (rowsMs / 1000));
   console.log(`\nverified ${fmt(rows)} rows: ${fmt(verifyRowsPerSec)} rows/s clean (checksums), ${fmt(verifyRowByRowRowsPerSec)} rows/s row by row; target ≥ 300,000 rows/s clean: ${verifyRowsPerSec >= 300_000 ? 'met' : 'not met'}`);
@@ -226,6 +242,9 @@ try {
       verifyRowsPerSec,
       verifyRowByRowSeconds: Number((rowsMs / 1000).toFixed(3)),
       verifyRowByRowRowsPerSec,
+      ceilingSeconds: Number((ceilingMs / 1000).toFixed(3)),
+      ceilingRowsPerSec: Math.round(rows / (ceilingMs / 1000)),
+      verifyRatio,
       calibration,
       cleanPasses: clean.map((c) => Number((c.ms / 1000).toFixed(3))),
       cleanPassStealPct: clean.map((c) => c.stealPct ?? null),
