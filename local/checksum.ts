@@ -106,40 +106,69 @@ export interface RowDifferences {
 /** Record keys compared per page when source and targets are on different servers (by default). */
 const PAGE = 5000;
 
+/** A target table `checks` found not matching, with what comparing its rows with the source needs. */
+interface Mismatch {
+  /** The record key's columns. */
+  readonly keys: readonly string[];
+  /** The row CRC expression. */
+  readonly crc: string;
+  readonly sourceTable: string;
+  readonly targetTable: string;
+  /** Selects the source rows the rule routes to the target table (and the window), with `params`. */
+  readonly routed: readonly string[];
+  readonly params: readonly unknown[];
+}
+
+/** Every target table `checks` found not matching (one source table per logical table, on `source`). */
+async function mismatches(config: MigrationConfig, source: Pool, checks: readonly TableCheck[]): Promise<Mismatch[]> {
+  const out: Mismatch[] = [];
+  for (const check of checks) {
+    const table = config.tables.find((t) => t.name === check.table)!;
+    const units = sourceUnits(config.source, table);
+    if (units.length !== 1) throw new Error('row differences are counted for a single source table');
+    const u = units[0]!;
+    const info = await columnsOf(source, u.database, u.tableName);
+    const crc = rowCrcExpr(info.map((c) => c.name), readKindsOf(info));
+    const [dbExpr, tableExpr] = routeSql(config, table);
+    for (const t of check.targets.filter((x) => !x.match)) {
+      const params: unknown[] = [];
+      const routed = [`${dbExpr} = ${t.at.db}`, `${tableExpr} = ${t.at.table}`, ...windowPredicates(table.timeColumn, table.window, params)];
+      out.push({ keys: recordKeyOf(table), crc, sourceTable: qt(u.database, u.tableName), targetTable: qt(t.at.database, t.at.tableName), routed, params });
+    }
+  }
+  return out;
+}
+
 /**
  * Counts the rows behind every target table `checks` found not matching against the source rows the rule (in
  * SQL) routes to it: by a join on the record key when the source and the targets are on one server (`target`
  * omitted), else page by page on each side, looking each page's keys up on the other. One source table.
  */
 export async function rowDifferences(config: MigrationConfig, pool: Pool, checks: readonly TableCheck[], apart: { target?: Pool; pageSize?: number } = {}): Promise<RowDifferences> {
-  if (apart.target && apart.target !== pool) return rowDifferencesApart(config, pool, apart.target, checks, apart.pageSize ?? PAGE);
-  let rowsLost = 0;
-  let rowsExtra = 0;
-  let rowsDifferent = 0;
-  for (const check of checks) {
-    const table = config.tables.find((t) => t.name === check.table)!;
-    const units = sourceUnits(config.source, table);
-    if (units.length !== 1) throw new Error('row differences are counted for a single source table');
-    const u = units[0]!;
-    const info = await columnsOf(pool, u.database, u.tableName);
-    const crc = rowCrcExpr(info.map((c) => c.name), readKindsOf(info));
-    const keys = recordKeyOf(table);
-    const keyList = keys.map((k, i) => `${q(k)} AS k${i}`).join(', ');
-    const on = keys.map((_, i) => `s.k${i} <=> x.k${i}`).join(' AND ');
-    const [dbExpr, tableExpr] = routeSql(config, table);
-    for (const target of check.targets.filter((t) => !t.match)) {
-      const { db: d, table: t, database, tableName } = target.at;
-      const params: unknown[] = [];
-      const where = [`${dbExpr} = ${d}`, `${tableExpr} = ${t}`, ...windowPredicates(table.timeColumn, table.window, params)];
-      const s = `(SELECT ${keyList}, ${crc} AS c FROM ${qt(u.database, u.tableName)} WHERE ${where.join(' AND ')})`;
-      const x = `(SELECT ${keyList}, ${crc} AS c FROM ${qt(database, tableName)})`;
-      const count = async (sql: string) => Number((await pool.query<RowDataPacket[]>(sql, params))[0][0]!.n);
-      rowsLost += await count(`SELECT COUNT(*) AS n FROM ${s} s LEFT JOIN ${x} x ON ${on} WHERE x.c IS NULL`);
-      rowsExtra += await count(`SELECT COUNT(*) AS n FROM ${x} x LEFT JOIN ${s} s ON ${on} WHERE s.c IS NULL`);
-      rowsDifferent += await count(`SELECT COUNT(*) AS n FROM ${s} s JOIN ${x} x ON ${on} WHERE s.c <> x.c`);
+  const out = { rowsLost: 0, rowsExtra: 0, rowsDifferent: 0 };
+  for (const m of await mismatches(config, pool, checks)) {
+    if (apart.target && apart.target !== pool) {
+      const src: Side = { pool, from: m.sourceTable, where: m.routed, params: m.params };
+      const tgt: Side = { pool: apart.target, from: m.targetTable, where: [], params: [] };
+      const pageSize = apart.pageSize ?? PAGE;
+      // Every source row routed here, looked up in the target table (lost or different); every target row
+      // looked up among them (extra).
+      const fromSource = await compareSides(m.keys, m.crc, src, tgt, pageSize);
+      out.rowsLost += fromSource.missing;
+      out.rowsDifferent += fromSource.different;
+      out.rowsExtra += (await compareSides(m.keys, m.crc, tgt, src, pageSize)).missing;
+      continue;
     }
+    const keyList = m.keys.map((k, i) => `${q(k)} AS k${i}`).join(', ');
+    const on = m.keys.map((_, i) => `s.k${i} <=> x.k${i}`).join(' AND ');
+    const s = `(SELECT ${keyList}, ${m.crc} AS c FROM ${m.sourceTable} WHERE ${m.routed.join(' AND ')})`;
+    const x = `(SELECT ${keyList}, ${m.crc} AS c FROM ${m.targetTable})`;
+    const count = async (sql: string) => Number((await pool.query<RowDataPacket[]>(sql, [...m.params]))[0][0]!.n);
+    out.rowsLost += await count(`SELECT COUNT(*) AS n FROM ${s} s LEFT JOIN ${x} x ON ${on} WHERE x.c IS NULL`);
+    out.rowsExtra += await count(`SELECT COUNT(*) AS n FROM ${x} x LEFT JOIN ${s} s ON ${on} WHERE s.c IS NULL`);
+    out.rowsDifferent += await count(`SELECT COUNT(*) AS n FROM ${s} s JOIN ${x} x ON ${on} WHERE s.c <> x.c`);
   }
-  return { rowsLost, rowsExtra, rowsDifferent };
+  return out;
 }
 
 /** A side of a row comparison: its rows as `k0…, c` (record key, row CRC) from `from`, filtered by `where`. */
@@ -148,37 +177,6 @@ interface Side {
   readonly from: string;
   readonly where: readonly string[];
   readonly params: readonly unknown[];
-}
-
-/** `rowDifferences` with the source and the targets on different servers: keyset pages of one side looked up on the other. */
-async function rowDifferencesApart(config: MigrationConfig, source: Pool, target: Pool, checks: readonly TableCheck[], pageSize: number): Promise<RowDifferences> {
-  let rowsLost = 0;
-  let rowsExtra = 0;
-  let rowsDifferent = 0;
-  for (const check of checks) {
-    const table = config.tables.find((t) => t.name === check.table)!;
-    const units = sourceUnits(config.source, table);
-    if (units.length !== 1) throw new Error('row differences are counted for a single source table');
-    const u = units[0]!;
-    const info = await columnsOf(source, u.database, u.tableName);
-    const crc = rowCrcExpr(info.map((c) => c.name), readKindsOf(info));
-    const keys = recordKeyOf(table);
-    const [dbExpr, tableExpr] = routeSql(config, table);
-    for (const t of check.targets.filter((x) => !x.match)) {
-      const { db: d, table: ti, database, tableName } = t.at;
-      const params: unknown[] = [];
-      const where = [`${dbExpr} = ${d}`, `${tableExpr} = ${ti}`, ...windowPredicates(table.timeColumn, table.window, params)];
-      const src: Side = { pool: source, from: qt(u.database, u.tableName), where, params };
-      const tgt: Side = { pool: target, from: qt(database, tableName), where: [], params: [] };
-      // Every source row routed here, looked up in the target table: lost or different.
-      const fromSource = await compareSides(keys, crc, src, tgt, pageSize);
-      rowsLost += fromSource.missing;
-      rowsDifferent += fromSource.different;
-      // Every target row, looked up among the source rows routed here: extra.
-      rowsExtra += (await compareSides(keys, crc, tgt, src, pageSize)).missing;
-    }
-  }
-  return { rowsLost, rowsExtra, rowsDifferent };
 }
 
 /** Pages through `from`'s rows by record key; counts those missing on `other` and those whose CRC differs there. */
