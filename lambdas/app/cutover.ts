@@ -59,7 +59,7 @@ export interface CutoverDeps {
 }
 
 /** How often `CutoverDeps.frozenFor` hears how long writes have been frozen. */
-export const FROZEN_TICK_MS = 5000;
+const FROZEN_TICK_MS = 5000;
 
 /** Options of `runCutover`. */
 export interface CutoverOptions {
