@@ -20,7 +20,7 @@ import type { ChangeQueue } from '../adapters/sqs.js';
 import type { BinlogColumn, CaptureState, PausedDdl, Row } from '../core/model.js';
 import { routerFor, tableConfig, type AppContext } from './context.js';
 import { REVERSE_GROUP_PREFIX } from '../core/reverse.js';
-import { REVERSE_SUFFIX } from '../core/config.js';
+import { REVERSE_SUFFIX } from '../core/reverse-id.js';
 import type { TableRouter, TargetName } from '../core/routing.js';
 
 /** Reads change events from `from` (see `adapters/binlog/reader.ts`), awaiting `onBatch` before reading on. */

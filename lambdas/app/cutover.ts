@@ -14,7 +14,7 @@ import { captureServers, serverNames } from '../core/source-layout.js';
 import { checkSourceSettings, detectDialect } from '../adapters/binlog/server.js';
 import { endSession, lockTables, setReadOnly, type HeldLock } from '../adapters/mysql/freeze.js';
 import { checkMigrationId, type AppContext } from './context.js';
-import { reverseMigrationId } from '../core/config.js';
+import { reverseMigrationId } from '../core/reverse-id.js';
 import { captureReadings, sourcePositions, waitForCdc, type QueueBacklog, type ServerPosition } from './settle.js';
 import { changedKeys, checkKeys, keyCount } from './cutover-check.js';
 import { comparePositions } from '../core/position.js';

@@ -1,7 +1,8 @@
 /** The migration's state as `reshard status --json` prints it (a contract others rely on). */
 import { SegmentStatus, type CutoverState } from '../core/model.js';
 import type { StateStore } from '../adapters/state-store.js';
-import { reverseMigrationId, type MigrationConfig } from '../core/config.js';
+import type { MigrationConfig } from '../core/config.js';
+import { reverseMigrationId } from '../core/reverse-id.js';
 import type { BinlogPosition } from '../core/position.js';
 import { captureServers, sourceUnits } from '../core/source-layout.js';
 import { ddlTodo, pausedText } from '../core/ddl.js';

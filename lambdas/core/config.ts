@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
+import { reverseIssues } from './reverse-id.js';
 
 /** MySQL identifiers we accept: plain names only, so escaping can never be defeated. */
 const IDENT = /^[A-Za-z_][A-Za-z0-9_$]{0,63}$/;
@@ -442,21 +443,5 @@ export function recordKeyId(values: readonly unknown[]): string {
 export function bindingsOf(config: Pick<MigrationConfig, 'bindings'>): Map<string, { readonly group: string; readonly rank: number }> {
   const out = new Map<string, { group: string; rank: number }>();
   for (const group of config.bindings) group.forEach((name, rank) => out.set(name, { group: group[0]!, rank }));
-  return out;
-}
-
-/** The migration id of a migration's reverse replication (its checkpoints, capture and rollback are kept under it). */
-export const reverseMigrationId = (migrationId: string): string => `${migrationId}${REVERSE_SUFFIX}`;
-export const REVERSE_SUFFIX = '.reverse';
-
-/** Why `cutover.reverse` cannot run with this config, each as [path, message]; none when it can. */
-function reverseIssues(c: Pick<MigrationConfig, 'migrationId' | 'source' | 'tables' | 'cdc' | 'routing'>): [PropertyKey[], string][] {
-  const out: [PropertyKey[], string][] = [];
-  if (!c.cdc.enabled) out.push([['cutover', 'reverse'], 'reverse replication runs on change capture: set cdc.enabled']);
-  if (reverseMigrationId(c.migrationId).length > 64)
-    out.push([['migrationId'], `with cutover.reverse at most ${64 - REVERSE_SUFFIX.length} characters (the reverse migration is ${REVERSE_SUFFIX} after it)`]);
-  const sharded = c.source.databasePattern !== undefined && (c.source.databases ?? 1) > 1 || c.tables.some((t) => t.sourceTablesPerDb > 1);
-  if (sharded && !c.source.routing)
-    out.push([['source', 'routing'], 'cutover.reverse with a sharded source needs the rule that placed its rows (source.routing), to route changes back']);
   return out;
 }

@@ -3,7 +3,8 @@
  * target. `reverseConfig` derives that migration from the forward one, so capture, the FIFO queue, apply, the
  * cut-over's freeze, catch-up and check run unchanged, pointed back. Pure.
  */
-import { configSchema, reverseMigrationId, type ConnectionConfig, type MigrationConfig, type SourceConfig } from './config.js';
+import { configSchema, type ConnectionConfig, type MigrationConfig, type SourceConfig } from './config.js';
+import { reverseMigrationId } from './reverse-id.js';
 import { ConfigError } from './errors.js';
 import { placementOf, serverKey, sourceServers } from './source-layout.js';
 

@@ -1,7 +1,8 @@
 /** Reverse replication's config: what `cutover.reverse` needs, and the reverse migration derived from a migration. */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { configSchema, expand, formatIssues, parseConfig, reverseMigrationId, type MigrationConfig } from '../../lambdas/core/config.js';
+import { configSchema, expand, formatIssues, parseConfig, type MigrationConfig } from '../../lambdas/core/config.js';
+import { reverseMigrationId } from '../../lambdas/core/reverse-id.js';
 import { isReverseGroup, REVERSE_GROUP_PREFIX, reverseConfig, reverseServerId } from '../../lambdas/core/reverse.js';
 import { builtInRouters, TableRouter } from '../../lambdas/core/routing.js';
 import { sourceServers, sourceUnits } from '../../lambdas/core/source-layout.js';
