@@ -121,14 +121,17 @@ async function switchedAway(ctx: AppContext, server: number): Promise<{ why: str
   const { config, store } = ctx;
   if (!ctx.reverse && !config.cutover.reverse) return undefined;
   const forwardId = ctx.reverse ? config.migrationId.slice(0, -REVERSE_SUFFIX.length) : config.migrationId;
-  const [cutover, state] = await Promise.all([store.getCutover(forwardId), store.getCapture(config.migrationId, server)]);
-  const none = { file: '', position: 0 };
-  if (!ctx.reverse)
-    return cutover?.status === 'DONE' && cutover.reverseFrom ? { why: 'switched to the new layout: reverse replication carries changes back', position: state?.position ?? none } : undefined;
-  if (!state || cutover?.status !== 'DONE' || !cutover.reverseFrom) return { why: 'no switch with reverse replication', position: state?.position ?? none };
+  const cutover = await store.getCutover(forwardId);
+  const switched = cutover?.status === 'DONE' && !!cutover.reverseFrom;
+  // Forward capture before any switch (its usual case) reads nothing more.
+  if (!ctx.reverse && !switched) return undefined;
+  const state = await store.getCapture(config.migrationId, server);
+  const position = state?.position ?? { file: '', position: 0 };
+  if (!ctx.reverse) return { why: 'switched to the new layout: reverse replication carries changes back', position };
+  if (!state || !switched) return { why: 'no switch with reverse replication', position };
   // A rollback of an earlier switch does not stop the reverse replication of this one.
   const rollback = await store.getCutover(config.migrationId);
-  return rollback?.status === 'DONE' && rollback.startedAt > (cutover.frozenAt ?? cutover.startedAt) ? { why: 'rolled back to the old layout', position: state.position } : undefined;
+  return rollback?.status === 'DONE' && rollback.startedAt > (cutover.frozenAt ?? cutover.startedAt) ? { why: 'rolled back to the old layout', position } : undefined;
 }
 
 /**
