@@ -11,7 +11,7 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import type { MigrationConfig } from '../lambdas/core/config.js';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { dynamoClient, StateStore } from '../lambdas/adapters/state-store.js';
-import { buildContext, closeContext } from '../lambdas/app/build-context.js';
+import { buildContext, buildReverseContext, closeContext } from '../lambdas/app/build-context.js';
 import type { AppContext, CopyHooks } from '../lambdas/app/context.js';
 import { makePlanHandler } from '../lambdas/handlers/plan.js';
 import { makeCopyBatchHandler } from '../lambdas/handlers/copy-batch.js';
@@ -19,7 +19,6 @@ import { makeVerifyBatchHandler } from '../lambdas/handlers/verify-batch.js';
 import { makeFinalizeHandler } from '../lambdas/handlers/finalize.js';
 import { makeCutoverHandler } from '../lambdas/handlers/cutover.js';
 import type { CutoverDeps, CutoverDirection, OperatorWait } from '../lambdas/app/cutover.js';
-import { reverseConfig } from '../lambdas/core/reverse.js';
 import { ConfigError } from '../lambdas/core/errors.js';
 import { logger, type ContextProvider, type InvocationContext } from '../lambdas/handlers/common.js';
 import type { HandlerName } from '../lib/reshard-stack.js';
@@ -142,7 +141,7 @@ export class LocalRuntime {
       });
     // Reverse replication (cutover.reverse): the new layout back to the old one, over the same store and queue.
     const reverse = opts.config.cdc.enabled && opts.config.cutover.reverse
-      ? await buildContext({ config: reverseConfig(opts.config), store, workerId: ctx.workerId, reverse: true })
+      ? await buildReverseContext(ctx)
       : undefined;
     const cdc = opts.config.cdc.enabled && queues ? new LocalCdc(ctx, queues, reverse) : undefined;
     cdcRef = cdc;

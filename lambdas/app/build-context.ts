@@ -9,6 +9,7 @@ import { TargetWriter } from '../adapters/mysql/target.js';
 import type { StateStore } from '../adapters/state-store.js';
 import type { AppContext, CopyHooks } from './context.js';
 import { sourceServers } from '../core/source-layout.js';
+import { reverseConfig } from '../core/reverse.js';
 
 export async function loadRouter(config: MigrationConfig): Promise<RouteFn> {
   const { algorithm, module } = config.routing;
@@ -56,6 +57,11 @@ export async function buildContext(args: { config: MigrationConfig; store: State
     ...(args.settle ? { settle: args.settle } : {}),
     ...(args.reverse ? { reverse: true } : {}),
   };
+}
+
+/** The reverse migration's context beside `forward` (`cutover.reverse`): pools of its own, the same store and worker id. */
+export function buildReverseContext(forward: Pick<AppContext, 'config' | 'store' | 'workerId'>): Promise<AppContext> {
+  return buildContext({ config: reverseConfig(forward.config), store: forward.store, workerId: forward.workerId, reverse: true });
 }
 
 /** Closes every pool of a context. */

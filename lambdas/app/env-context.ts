@@ -16,7 +16,7 @@ import { ConfigError, LeaseHeldError } from '../core/errors.js';
 import { formatIssues } from '../core/config.js';
 import { RuntimeEnv, secretsMapSchema, type SecretsMap } from '../core/runtime-env.js';
 import { parseConfigText } from './load-config.js';
-import { buildContext } from './build-context.js';
+import { buildContext, buildReverseContext } from './build-context.js';
 import { dynamoClient, StateStore } from '../adapters/state-store.js';
 import { SecretReader, secretsClient, type SecretLogin } from '../adapters/secrets.js';
 import { setCredentialRefresher } from '../adapters/mysql/pool.js';
@@ -27,7 +27,6 @@ import { ChangeQueue, sqsClient } from '../adapters/sqs.js';
 import { waitForCdc } from './settle.js';
 import { captureRun, sourceBinlogReader } from './capture.js';
 import type { CutoverDeps } from './cutover.js';
-import { reverseConfig } from '../core/reverse.js';
 
 let cached: Promise<AppContext> | undefined;
 
@@ -71,7 +70,7 @@ export function envReverseContext(): Promise<AppContext> {
   reverseCached ??= (async () => {
     const forward = await envContext();
     if (!forward.config.cutover.reverse) throw new ConfigError(`${forward.config.migrationId} has no reverse replication: set cutover.reverse and redeploy`);
-    return buildContext({ config: reverseConfig(forward.config), store: forward.store, workerId: forward.workerId, reverse: true });
+    return buildReverseContext(forward);
   })();
   reverseCached.catch(() => (reverseCached = undefined));
   return reverseCached;
