@@ -1,7 +1,7 @@
 /**
  * Row literals (`copy.rowLiterals`, the default): the source renders each row as one SQL literal with
  * QUOTE()/HEX() and the copy writes it as it is. These tests copy the types that make that hard — a latin1
- * column beside utf8mb4 ones of another collation (CONCAT must not mix them), BIT, ENUM/SET, TIME, YEAR,
+ * column beside utf8mb4 ones of another collation (CONCAT must not mix them), BIT, ENUM/SET, TIME, YEAR, DATETIME(6),
  * binary bytes that are not UTF-8, text holding `?`, quotes, backslashes, NUL and Ctrl-Z — and compare every
  * column's bytes (HEX) between source and targets, with row literals and without; spatial values go as their
  * stored bytes. A table with a type the literal does not know (INET6) is read as values; a row too large to
@@ -34,18 +34,19 @@ const ODD_DDL = (db: string) => `CREATE TABLE \`${db}\`.odd (
   zf INT(6) UNSIGNED ZEROFILL NULL,
   dec0 DECIMAL(5,0) NULL,
   d DATE NULL,
+  dt DATETIME(6) NULL,
   PRIMARY KEY (id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE utf8mb4_general_ci`;
 
-const COLUMNS = ['l1', 'cs', 'txt', 'e', 'st', 'tm', 'yr', 'vb', 'tiny', 'zf', 'dec0', 'd'] as const;
+const COLUMNS = ['l1', 'cs', 'txt', 'e', 'st', 'tm', 'yr', 'vb', 'tiny', 'zf', 'dec0', 'd', 'dt'] as const;
 
 /** Awkward rows (SQL expressions, so bytes that are not text can be written). */
 const ROWS: string[][] = [
-  ["'Zürich café'", "'MiXeD 🚀'", "'ends with a backslash \\\\'", "'ü'", "'x,z'", "'-838:59:59.000'", '1901', "X'00FF5C27220A0D1A'", '1', '42', '-99999', "'1000-01-01'"],
-  ["'O''Brien ?'", "'?'", "CONCAT('nul', CHAR(0), 'ctrl-z', CHAR(26), '?', '''', '\"', CHAR(10), 'NULL')", "'b c'", "''", "'12:34:56.789'", '2155', "X''", '0', '0', '0', "'9999-12-31'"],
-  ['NULL', 'NULL', 'NULL', 'NULL', 'NULL', 'NULL', 'NULL', 'NULL', 'NULL', 'NULL', 'NULL', 'NULL'],
-  ["''", "'NULL'", "'\\\\N'", "'a'", "'x,y,z'", "'00:00:00.001'", '2000', "X'C328'", '-128', '999999', '99999', "'2026-11-22'"],
-  ["'\\\\'", "'\\\\\\\\?'", "'?? ?,\\t\\n'", 'NULL', "'y'", "'838:59:59.999'", '1999', "X'3F'", '127', '7', '1', "'1970-01-01'"],
+  ["'Zürich café'", "'MiXeD 🚀'", "'ends with a backslash \\\\'", "'ü'", "'x,z'", "'-838:59:59.000'", '1901', "X'00FF5C27220A0D1A'", '1', '42', '-99999', "'1000-01-01'", "'2026-11-22 10:11:12.123456'"],
+  ["'O''Brien ?'", "'?'", "CONCAT('nul', CHAR(0), 'ctrl-z', CHAR(26), '?', '''', '\"', CHAR(10), 'NULL')", "'b c'", "''", "'12:34:56.789'", '2155', "X''", '0', '0', '0', "'9999-12-31'", "'1000-01-01 00:00:00.000000'"],
+  ['NULL', 'NULL', 'NULL', 'NULL', 'NULL', 'NULL', 'NULL', 'NULL', 'NULL', 'NULL', 'NULL', 'NULL', 'NULL'],
+  ["''", "'NULL'", "'\\\\N'", "'a'", "'x,y,z'", "'00:00:00.001'", '2000', "X'C328'", '-128', '999999', '99999', "'2026-11-22'", "'9999-12-31 23:59:59.999999'"],
+  ["'\\\\'", "'\\\\\\\\?'", "'?? ?,\\t\\n'", 'NULL', "'y'", "'838:59:59.999'", '1999', "X'3F'", '127', '7', '1', "'1970-01-01'", "'1970-01-01 00:00:01.5'"],
 ];
 
 async function seedOdd(config: MigrationConfig, copies = 3): Promise<number> {
@@ -139,7 +140,7 @@ describe('rows rendered by the source', () => {
         await rt.execute().result;
         expect([...forms]).toEqual([mode.form]);
         const plan = await rt.store.getPlan(config.migrationId, 'odd');
-        expect(plan?.literalKinds).toMatchObject({ l1: 'text', vb: 'binary', zf: 'number', d: 'text' });
+        expect(plan?.literalKinds).toMatchObject({ l1: 'text', cs: 'utf8', txt: 'utf8', vb: 'binary', zf: 'number', d: 'temporal', tm: 'temporal', dt: 'temporal' });
         await expectCopiedExactly(rt, config, 'odd', COLUMNS, n);
       } finally {
         await rt.close();
@@ -248,6 +249,24 @@ describe('rows rendered by the source', () => {
         expect(seg?.rowsCopied ?? 0).toBe(0);
       },
       { writeMethod: 'insert', segments: 1 },
+    ));
+
+  it('refuses, naming the row, a utf8mb4 text whose quoted form passes max_allowed_packet as a LOAD DATA line (never reads it as NULL)', () =>
+    copyOneTable(
+      'bigq',
+      'id BIGINT NOT NULL PRIMARY KEY, shard_no BIGINT NOT NULL, t LONGTEXT CHARACTER SET utf8mb4 NULL',
+      async (t) => {
+        const [[packet]] = await suite.pool.query<RowDataPacket[]>('SELECT @@max_allowed_packet AS p');
+        // Every quote is escaped: the quoted value takes twice its bytes, more than the packet.
+        await suite.pool.query(`INSERT INTO ${t} VALUES (1, 7, 'a'), (2, 14, REPEAT('''', ?)), (3, 21, NULL)`, [Math.floor(Number(packet!.p) / 2) + 1024]);
+      },
+      async (rt, config) => {
+        await expect(rt.execute().result).rejects.toThrow(/bigq row id=2: the source did not render it as one LOAD DATA line/);
+        const [seg] = await rt.store.segments(config.migrationId, 'bigq');
+        expect(seg?.rowsCopied ?? 0).toBe(0);
+        expect((await rt.store.getPlan(config.migrationId, 'bigq'))?.literalKinds).toMatchObject({ t: 'utf8' });
+      },
+      { writeMethod: 'auto', segments: 1 },
     ));
 
   it("gives the writers' sessions backslash escapes even when the server's sql_mode has NO_BACKSLASH_ESCAPES", async () => {

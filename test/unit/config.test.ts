@@ -238,6 +238,20 @@ describe('sql', () => {
       expect(r.params).toEqual(['100', '200', '2026-01-01 00:00:00', '2026-02-01 00:00:00.000']);
     });
 
+    // How each literal kind is rendered, in a LOAD DATA line and in an INSERT literal.
+    it.each([
+      ['number', "IFNULL(`c`, 'NULL')", "IFNULL(`c`, 'NULL')"],
+      ['temporal', "IFNULL(`c`, 'NULL')", "IF(`c` IS NULL, 'NULL', QUOTE(CONVERT(`c` USING utf8mb4)))"],
+      ['text', "IF(`c` IS NULL, 'NULL', QUOTE(CONVERT(`c` USING utf8mb4)))", "IF(`c` IS NULL, 'NULL', QUOTE(CONVERT(`c` USING utf8mb4)))"],
+      // CONVERT … USING binary, not CAST … AS BINARY: a cast past max_allowed_packet is NULL, which QUOTE() turns into the word NULL.
+      ['utf8', "IF(`c` IS NULL, 'NULL', QUOTE(CONVERT(`c` USING binary)))", "IF(`c` IS NULL, 'NULL', QUOTE(CONVERT(`c` USING binary)))"],
+      ['binary', "IF(`c` IS NULL, 'NULL', QUOTE(`c`))", "IF(`c` IS NULL, 'NULL', CONCAT('X''', HEX(`c`), ''''))"],
+    ] as const)('renders a %s column as %s in a line and %s in a literal', (kind, line, literal) => {
+      const page = (as: 'line' | 'literal') => pageQuery({ ...base, columns: ['id'], after: null, upTo: null, limit: 1, render: { as, columns: ['c'], kinds: { c: kind } } }).sql;
+      expect(page('line')).toBe(`SELECT \`id\`, CAST(CONCAT(${line}, '\\n') AS BINARY) FROM \`orders\`.\`order_info\` ORDER BY \`id\` LIMIT 1`);
+      expect(page('literal')).toBe(`SELECT \`id\`, CAST(CONCAT('(', ${literal}, ')') AS BINARY) FROM \`orders\`.\`order_info\` ORDER BY \`id\` LIMIT 1`);
+    });
+
     it('ignores a window without a time column', () => {
       const r = pageQuery({ ...base, after: 5n, upTo: null, window: { from: '2026-01-01' }, limit: 1 });
       expect(r.sql).toBe('SELECT `id`, `order_no`, `create_time` FROM `orders`.`order_info` WHERE `id` > ? ORDER BY `id` LIMIT 1');

@@ -76,6 +76,9 @@ export function readKindsOf(columns: readonly ColumnInfo[]): Record<string, Read
 }
 
 /** Column types the source renders exactly as SQL literals (`rowRenderExpr`), by literal kind. */
+/** String types: rendered as utf8mb4 text (`utf8` where the column is stored as utf8mb4 already). */
+const TEXT_TYPES = ['char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext', 'json', 'enum', 'set'];
+
 const LITERAL_KINDS: Readonly<Record<string, LiteralKind>> = {
   ...Object.fromEntries(['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint', 'decimal', 'numeric', 'float', 'double', 'real'].map((t) => [t, 'number'])),
   bit: 'bit',
@@ -85,9 +88,8 @@ const LITERAL_KINDS: Readonly<Record<string, LiteralKind>> = {
       (t) => [t, 'binary'],
     ),
   ),
-  ...Object.fromEntries(
-    ['char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext', 'json', 'enum', 'set', 'date', 'datetime', 'timestamp', 'time', 'year'].map((t) => [t, 'text']),
-  ),
+  ...Object.fromEntries(TEXT_TYPES.map((t) => [t, 'text'])),
+  ...Object.fromEntries(['date', 'datetime', 'timestamp', 'time', 'year'].map((t) => [t, 'temporal'])),
 };
 
 /**
@@ -99,7 +101,7 @@ export function literalKindsOf(columns: readonly ColumnInfo[]): Record<string, L
   for (const c of columns) {
     const kind = LITERAL_KINDS[c.dataType.toLowerCase()];
     if (!kind) return undefined;
-    out[c.name] = kind;
+    out[c.name] = kind === 'text' && c.charset === 'utf8mb4' ? 'utf8' : kind;
   }
   return out;
 }
