@@ -50,11 +50,11 @@ export function stealMeter(): () => number | undefined {
 }
 
 /**
- * Waits (up to 30 s) until the server has written out its dirty pages and purged its undo history, so that a
- * timed phase starts from the same server state: without this the phase that runs after generating (or after
+ * Waits (up to `maxMs`) until the server has written out its dirty pages and purged its undo history, so that
+ * a timed phase starts from the same server state: without this the phase that runs after generating (or after
  * another phase and its DROP) also pays for their flushing. Logs how long it waited.
  */
-export async function settleServer(pool: Pick<Pool, 'query'>, log: (line: string) => void): Promise<void> {
+export async function settleServer(pool: Pick<Pool, 'query'>, log: (line: string) => void, maxMs = 30_000): Promise<void> {
   const status = async (name: string) => {
     const [[r]] = await pool.query<RowDataPacket[]>(`SELECT VARIABLE_VALUE AS v FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = ?`, [name]);
     return Number(r!.v);
@@ -67,7 +67,7 @@ export async function settleServer(pool: Pick<Pool, 'query'>, log: (line: string
     for (;;) {
       dirty = await status('INNODB_BUFFER_POOL_PAGES_DIRTY');
       history = await status('INNODB_HISTORY_LIST_LENGTH');
-      if ((dirty <= 64 && history <= 1000) || Date.now() - t0 > 30_000) break;
+      if ((dirty <= 64 && history <= 1000) || Date.now() - t0 > maxMs) break;
       await new Promise((r) => setTimeout(r, 250));
     }
   } finally {
