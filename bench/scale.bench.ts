@@ -161,6 +161,10 @@ try {
   const rssGrowth = ratio(large.peakRssMb / small.peakRssMb);
   const linear = copyDrop <= MAX_DROP && verifyDrop <= MAX_DROP;
   const rssFlat = rssGrowth <= FLAT_RSS;
+  // Memory follows the page: a size whose segments hold less than a page never holds a full one, and its peak
+  // RSS is below the steady state every larger size reaches (so rssGrowth then overstates growth).
+  const pageSize = Number(values['page-size']);
+  const smallestFillsPages = small.rows / Number(values.segments) >= pageSize;
   // The slopes: what the rows the largest size has beyond the smallest cost (each stage's fixed part cancels out).
   const extraMillions = (large.rows - small.rows) / 1e6;
   const planMarginalMsPerMillionRows = Math.round((large.planMs - small.planMs) / extraMillions);
@@ -179,6 +183,8 @@ try {
       `the extra ${fmt(large.rows - small.rows)} rows: plan ${fmt(planMarginalMsPerMillionRows)} ms per million, copy ${copyMarginalRowsPerSec === null ? 'n/a' : fmt(copyMarginalRowsPerSec)} rows/s, ` +
       `verify ${verifyMarginalRowsPerSec === null ? 'n/a' : fmt(verifyMarginalRowsPerSec)} rows/s`,
   );
+  if (!smallestFillsPages)
+    console.log(`note: the ${fmt(small.rows)}-row size's segments hold ${fmt(small.rows / Number(values.segments))} rows, less than one page of ${fmt(pageSize)}: its pages are not full, so its peak RSS is below the steady state and rssGrowth overstates growth`);
   console.log(
     JSON.stringify({
       sizes: results.map((r) => ({
@@ -201,10 +207,11 @@ try {
       rssGrowth,
       linear,
       rssFlat,
+      smallestFillsPages,
       planMarginalMsPerMillionRows,
       copyMarginalRowsPerSec,
       verifyMarginalRowsPerSec,
-      pageSize: Number(values['page-size']),
+      pageSize,
       segments: Number(values.segments),
       concurrency: Number(values.concurrency),
       calibration,
