@@ -5,7 +5,7 @@
  * `sqlMs`: 10 million CRC32s inside the server (`BENCHMARK`), its side. Lower is faster.
  */
 import { readFileSync } from 'node:fs';
-import type { Pool } from 'mysql2/promise';
+import type { Pool, RowDataPacket } from 'mysql2/promise';
 
 export interface Calibration {
   readonly jsMs: number;
@@ -47,4 +47,31 @@ export function stealMeter(): () => number | undefined {
     if (!start || !now || now.total === start.total) return undefined;
     return Math.round((1000 * (now.steal - start.steal)) / (now.total - start.total)) / 10;
   };
+}
+
+/**
+ * Waits (up to `maxMs`) until the server has written out its dirty pages and purged its undo history, so that
+ * a timed phase starts from the same server state: without this the phase that runs after generating (or after
+ * another phase and its DROP) also pays for their flushing. Logs how long it waited.
+ */
+export async function settleServer(pool: Pick<Pool, 'query'>, log: (line: string) => void, maxMs = 30_000): Promise<void> {
+  const status = async (name: string) => {
+    const [[r]] = await pool.query<RowDataPacket[]>(`SELECT VARIABLE_VALUE AS v FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = ?`, [name]);
+    return Number(r!.v);
+  };
+  const t0 = Date.now();
+  let dirty: number;
+  let history: number;
+  await pool.query('SET GLOBAL innodb_max_dirty_pages_pct = 0');
+  try {
+    for (;;) {
+      dirty = await status('INNODB_BUFFER_POOL_PAGES_DIRTY');
+      history = await status('INNODB_HISTORY_LIST_LENGTH');
+      if ((dirty <= 64 && history <= 1000) || Date.now() - t0 > maxMs) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  } finally {
+    await pool.query('SET GLOBAL innodb_max_dirty_pages_pct = DEFAULT');
+  }
+  log(`  (waited ${((Date.now() - t0) / 1000).toFixed(1)}s for the server to settle: ${dirty} dirty pages, history list ${history})`);
 }

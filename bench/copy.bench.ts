@@ -18,7 +18,7 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LocalRuntime } from '../local/runtime.js';
 import { checkAll } from '../local/checksum.js';
-import { calibrate, calibrationText, stealMeter } from './calibrate.js';
+import { calibrate, calibrationText, settleServer, stealMeter } from './calibrate.js';
 
 const { values } = parseArgs({
   options: {
@@ -52,32 +52,7 @@ try {
   await admin.query('ANALYZE TABLE bench_src.order_info');
   const [[size]] = (await admin.query(`SELECT AVG_ROW_LENGTH AS l FROM information_schema.TABLES WHERE TABLE_SCHEMA='bench_src' AND TABLE_NAME='order_info'`)) as unknown as [[{ l: number }]];
 
-  /**
-   * Every timed phase starts from the same server state: the dirty pages of what ran before (generating,
-   * the previous phase and its DROP) written out first. Without this the phase that runs after the others
-   * also pays for their flushing.
-   */
-  const quiesce = async () => {
-    const status = async (name: string) => {
-      const [[r]] = (await admin.query(`SELECT VARIABLE_VALUE AS v FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = ?`, [name])) as unknown as [[{ v: string }]];
-      return Number(r.v);
-    };
-    const t0 = Date.now();
-    let dirty: number;
-    let history: number;
-    await admin.query('SET GLOBAL innodb_max_dirty_pages_pct = 0');
-    try {
-      for (;;) {
-        dirty = await status('INNODB_BUFFER_POOL_PAGES_DIRTY');
-        history = await status('INNODB_HISTORY_LIST_LENGTH');
-        if ((dirty <= 64 && history <= 1000) || Date.now() - t0 > 30_000) break;
-        await new Promise((r) => setTimeout(r, 250));
-      }
-    } finally {
-      await admin.query('SET GLOBAL innodb_max_dirty_pages_pct = DEFAULT');
-    }
-    console.log(`  (waited ${((Date.now() - t0) / 1000).toFixed(1)}s for the server to settle: ${dirty} dirty pages, history list ${history})`);
-  };
+  const quiesce = () => settleServer(admin, (l) => console.log(l));
 
   // Ceiling: the server copying the same rows into one table by itself.
   await admin.query('CREATE DATABASE bench_ceiling');
