@@ -16,6 +16,7 @@ import { verifyTable } from '../../lambdas/app/verify.js';
 import { routerFor, tableConfig } from '../../lambdas/app/context.js';
 import { parseConfig, type MigrationConfig } from '../../lambdas/core/config.js';
 import { rowCrcExpr } from '../../lambdas/core/sql.js';
+import { columnsOf, readKindsOf } from '../../lambdas/adapters/mysql/schema.js';
 import { integrationSuite } from '../helpers/suite.js';
 
 const suite = integrationSuite({ databases: 2, tablesPerDb: 2, pageSize: 7, segments: 2, concurrency: 2, items: false });
@@ -175,6 +176,26 @@ describe('verification across types', () => {
     } finally {
       await rt.close();
     }
+  });
+
+  it('the row checksum tells apart rows that differ only in where one value ends, in NULL against empty or `n`, and in bytes a separator could be', async () => {
+    const db = 'crc_fields';
+    await suite.pool.query(`CREATE DATABASE IF NOT EXISTS ${db}`);
+    await suite.pool.query(`DROP TABLE IF EXISTS ${db}.f`);
+    await suite.pool.query(`CREATE TABLE ${db}.f (id INT PRIMARY KEY, a VARCHAR(8) CHARACTER SET utf8mb4 NULL, b VARCHAR(8) CHARACTER SET utf8mb3 NULL, l VARCHAR(8) CHARACTER SET latin1 NULL, e ENUM('x', 'y') NULL, n INT NULL)`);
+    const rows: [string | null, string | null, string | null, string | null, number | null][] = [
+      ['a', 'bc', null, null, null], ['ab', 'c', null, null, null], // where a value ends
+      [null, 'x', null, null, null], ['', 'x', null, null, null], ['n', 'x', null, null, null], // NULL, empty, `n`
+      ['x', null, null, null, null], ['x', '', null, null, null], [null, null, null, null, null],
+      [null, null, 'ÿ', null, null], [null, null, 'ÿÿ', null, null], [null, null, null, 'x', null], [null, null, null, null, 0], // latin1 0xFF
+      ['é', null, null, null, 1], [null, 'é', null, null, 1],
+    ];
+    await suite.pool.query(`INSERT INTO ${db}.f VALUES ${rows.map((_, i) => `(${i}, ?, ?, ?, ?, ?)`).join(', ')}`, rows.flat());
+    const kinds = readKindsOf(await columnsOf(suite.pool, db, 'f'));
+    expect(kinds).toMatchObject({ a: 'utf8', b: 'utf8', l: 'short', e: 'utf8', n: 'plain' });
+    const [crcs] = await suite.pool.query<RowDataPacket[]>(`SELECT ${rowCrcExpr(['a', 'b', 'l', 'e', 'n'], kinds)} AS c FROM ${db}.f ORDER BY id`);
+    expect(new Set(crcs.map((r) => String(r.c))).size).toBe(rows.length);
+    await suite.pool.query(`DROP DATABASE ${db}`);
   });
 
   it('the row checksum tells apart values longer than half of max_allowed_packet (no HEX of the whole value)', async () => {

@@ -113,7 +113,7 @@ describe('source SQL', () => {
 
   it('checksums a table, optionally filtered', () => {
     expect(tableChecksumSql({ database: 'd', table: 't', columns: ['id'], readKinds: { id: 'plain' } })).toBe(
-      "SELECT COUNT(*) AS n, BIT_XOR(CRC32(CONCAT_WS('|', IFNULL(`id`, 'n')))) AS x, SUM(CRC32(CONCAT_WS('|', IFNULL(`id`, 'n')))) AS s FROM `d`.`t`",
+      "SELECT COUNT(*) AS n, BIT_XOR(CRC32(CONCAT_WS(X'FF', IFNULL(`id`, 'n')))) AS x, SUM(CRC32(CONCAT_WS(X'FF', IFNULL(`id`, 'n')))) AS s FROM `d`.`t`",
     );
     expect(tableChecksumSql({ database: 'd', table: 't', columns: ['id'], where: '`id` > ?' })).toMatch(/ FROM `d`\.`t` WHERE `id` > \?$/);
   });

@@ -56,13 +56,17 @@ const PLAIN_TYPES = new Set([
 ]);
 /** Other types bounded by the 64 KB row size, whose text may hold any byte (strings, BIT, ENUM/SET labels). */
 const SHORT_TYPES = new Set(['bit', 'char', 'varchar', 'binary', 'varbinary', 'enum', 'set']);
+/** Bounded string types whose values, in a UTF-8 charset, are well-formed UTF-8: never the bytes 0xFE or 0xFF. */
+const UTF8_STRING_TYPES = new Set(['char', 'varchar', 'enum', 'set']);
+const UTF8_CHARSETS = new Set(['utf8mb4', 'utf8mb3', 'utf8']);
 
 /**
  * How columns are read and checksummed (`selectList`, `rowCrcExpr`): FLOAT (single precision) through
  * DOUBLE so every stored digit round-trips ('float-single'); numbers, dates and times as they are ('plain':
- * their text can hold neither the separator nor the NULL marker); other bounded types as they are, length-
- * prefixed in the checksum ('short'); other columns (TEXT, BLOB, JSON, …) are absent: read as they are,
- * checksummed by their own CRC32.
+ * their text can hold neither the separator nor the NULL marker); CHAR/VARCHAR/ENUM/SET in a UTF-8 charset
+ * as their bytes ('utf8': never 0xFE or 0xFF); other bounded types as they are, length-prefixed in the
+ * checksum ('short'); other columns (TEXT, BLOB, JSON, …) are absent: read as they are, checksummed by their
+ * own CRC32.
  */
 export function readKindsOf(columns: readonly ColumnInfo[]): Record<string, ReadKind> {
   const out: Record<string, ReadKind> = {};
@@ -70,6 +74,7 @@ export function readKindsOf(columns: readonly ColumnInfo[]): Record<string, Read
     const t = c.dataType.toLowerCase();
     if (t === 'float') out[c.name] = 'float-single';
     else if (PLAIN_TYPES.has(t)) out[c.name] = 'plain';
+    else if (UTF8_STRING_TYPES.has(t) && c.charset !== null && UTF8_CHARSETS.has(c.charset.toLowerCase())) out[c.name] = 'utf8';
     else if (SHORT_TYPES.has(t)) out[c.name] = 'short';
   }
   return out;
