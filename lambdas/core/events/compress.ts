@@ -1,10 +1,10 @@
 /**
  * Compressed message bodies: a body above COMPRESS_ABOVE characters is sent as
- * `{"v":<the body's version>,"z":"<base64 of the raw-deflated JSON>"}`. Each operation has a synchronous
- * form and one that runs zlib on its thread pool; both share the envelope, the threshold, the zlib level
- * and the error for a body that does not inflate.
+ * `{"v":<the body's version>,"z":"<base64 of the raw-deflated JSON>"}`. Compressing has a synchronous form
+ * and one that runs zlib on its thread pool (capture compresses while it reads on); inflating is synchronous
+ * (apply: see `eventsOf`). They share the envelope, the threshold and the zlib level.
  */
-import { deflateRaw, deflateRawSync, inflateRaw, inflateRawSync } from 'node:zlib';
+import { deflateRaw, deflateRawSync, inflateRawSync } from 'node:zlib';
 import { promisify } from 'node:util';
 import { z } from 'zod';
 import type { OutgoingMessage } from './model.js';
@@ -14,7 +14,6 @@ export const COMPRESS_ABOVE = 4096;
 
 const DEFLATE = { level: 1 } as const;
 const deflateRawAsync = promisify(deflateRaw);
-const inflateRawAsync = promisify(inflateRaw);
 
 /** A compressed body: `z` is the base64 of the raw-deflated body text (`v` is that body's version). */
 const compressedBodySchema = z.object({ v: z.union([z.literal(1), z.literal(2)]), z: z.string().min(1) }).strict();
@@ -64,15 +63,5 @@ export function inflateBody(body: unknown): unknown {
   } catch (err) {
     throw doesNotInflate(err);
   }
-  return parseInflated(inflated);
-}
-
-/** `inflateBody` on zlib's thread pool. */
-export async function inflateBodyAsync(body: unknown): Promise<unknown> {
-  const bytes = compressedBytes(body);
-  if (!bytes) return body;
-  const inflated = await inflateRawAsync(bytes).catch((err: unknown) => {
-    throw doesNotInflate(err);
-  });
   return parseInflated(inflated);
 }
