@@ -6,8 +6,8 @@ import { applyUpsertSql, applyUpsertTail, insertHead } from '../../lambdas/core/
 
 const args = { database: 'd', table: 't', columns: ['id', 'a', 'b'], recordKey: ['id'], versionColumn: 'b' };
 /** What mysql2 sends for `applyUpsertSql` with these rows bound (`VALUES ?`), as utf8 bytes. */
-const viaMysql2 = (rows: readonly (readonly unknown[])[]) => Buffer.from(mysql.format(applyUpsertSql(args), [rows]), 'utf8');
-const written = (rows: readonly (readonly unknown[])[]) => valuesStatement(insertHead(args), rows, applyUpsertTail(args));
+const viaMysql2 = (rows: unknown[][]) => Buffer.from(mysql.format(applyUpsertSql(args), [rows] as never), 'utf8');
+const written = (rows: unknown[][]) => valuesStatement(insertHead(args), rows, applyUpsertTail(args));
 
 describe('valuesStatement', () => {
   it('writes exactly the bytes mysql2 formats for strings, numbers and NULLs', () => {
