@@ -106,6 +106,28 @@ const messageBodyV2Schema = z
     }
   });
 
+type MessageBodyV2 = z.output<typeof messageBodyV2Schema>;
+
+/**
+ * `body` as a v2 message body when it is a valid one, checked by hand; else undefined (then
+ * `messageBodyV2Schema` parses it, and names what is wrong). Every body it accepts, the schema accepts as
+ * it is. The schema's parse of a valid body leaves its events reachable long enough to survive the young
+ * generation's collections: decoding the CDC bench's 160,000 events that way cost ~0.2 s of scavenges more.
+ */
+function validV2(body: unknown): MessageBodyV2 | undefined {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
+  const m = body as Partial<Record<'v' | 'k' | 'e', unknown>>;
+  if (Object.keys(m).length !== 3 || m.v !== 2 || !Array.isArray(m.k) || m.k.length === 0 || !Array.isArray(m.e) || m.e.length === 0) return undefined;
+  for (const list of m.k as unknown[]) {
+    if (!Array.isArray(list) || list.length !== 2 || typeof list[0] !== 'string' || list[0] === '' || !Array.isArray(list[1])) return undefined;
+    const cols = list[1] as unknown[];
+    if (!cols.every((c) => typeof c === 'string') || new Set(cols).size !== cols.length) return undefined;
+  }
+  const lists = m.k as MessageBodyV2['k'];
+  for (const e of m.e as unknown[]) if (eventIssue(e, lists)) return undefined;
+  return m as MessageBodyV2;
+}
+
 /** An event as a v1 wire object. */
 export function encodeEvent(e: ChangeEvent): z.input<typeof wireEvent> {
   return {
@@ -143,7 +165,7 @@ export function decodeEvents(body: unknown): ChangeEvent[] {
 
 /** An uncompressed body's events (v1 or v2). */
 function decodeBody(inner: unknown): ChangeEvent[] {
-  if (typeof inner === 'object' && inner !== null && (inner as { v?: unknown }).v === 2) return decodeV2(messageBodyV2Schema.parse(inner));
+  if (typeof inner === 'object' && inner !== null && (inner as { v?: unknown }).v === 2) return decodeV2(validV2(inner) ?? messageBodyV2Schema.parse(inner));
   const m = messageBodySchema.parse(inner);
   return m.events.map((w) => ({
     table: w.t,
@@ -160,7 +182,7 @@ function decodeBody(inner: unknown): ChangeEvent[] {
 const OPS = { i: 'insert', u: 'update', d: 'delete' } as const;
 const OP_CODES = { insert: 'i', update: 'u', delete: 'd' } as const;
 
-function decodeV2(m: z.output<typeof messageBodyV2Schema>): ChangeEvent[] {
+function decodeV2(m: MessageBodyV2): ChangeEvent[] {
   const lists = m.k.map(([table, cols]) => ({ table, cols, proto: cols.includes('__proto__'), template: templateOf(cols) }));
   const out = new Array<ChangeEvent>(m.e.length);
   for (let n = 0; n < m.e.length; n++) {
