@@ -9,6 +9,7 @@
 import mysql from 'mysql2/promise';
 
 /** The characters mysql2 escapes in a string literal (sql-escaper's `escapeChars`). */
+// eslint-disable-next-line no-control-regex -- NUL, backspace and Ctrl-Z are among the characters to find
 const NEEDS_ESCAPE = /[\0\b\t\n\r\x1a"'\\]/;
 
 /** Reused between statements (each statement's bytes are copied out); dropped back to this size after a large one. */
