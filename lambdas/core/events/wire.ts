@@ -117,7 +117,7 @@ type MessageBodyV2 = z.output<typeof messageBodyV2Schema>;
 function validV2(body: unknown): MessageBodyV2 | undefined {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
   const m = body as Partial<Record<'v' | 'k' | 'e', unknown>>;
-  if (Object.keys(m).length !== 3 || m.v !== 2 || !Array.isArray(m.k) || m.k.length === 0 || !Array.isArray(m.e) || m.e.length === 0) return undefined;
+  if (Object.keys(m).length !== 3 || !Object.hasOwn(m, 'v') || !Object.hasOwn(m, 'k') || !Object.hasOwn(m, 'e') || m.v !== 2 || !Array.isArray(m.k) || m.k.length === 0 || !Array.isArray(m.e) || m.e.length === 0) return undefined;
   for (const list of m.k as unknown[]) {
     if (!Array.isArray(list) || list.length !== 2 || typeof list[0] !== 'string' || list[0] === '' || !Array.isArray(list[1])) return undefined;
     const cols = list[1] as unknown[];
