@@ -6,12 +6,10 @@
  */
 import { bindingsOf, keyColumnsOf, recordKeyOf, type TableConfig } from '../core/config.js';
 import { ReshardError, SchemaError } from '../core/errors.js';
-import { mergeLatest } from '../core/rules.js';
 import { inWindow } from '../core/window.js';
 import type { ChangeEvent, RowImage } from '../core/events/model.js';
 import type { TableRouter, TargetName } from '../core/routing.js';
 import { inParallel } from '../core/parallel.js';
-import { idOf } from '../core/table-id.js';
 import { SegmentStatus, sortableKey, type Checkpoint, type Tombstone } from '../core/model.js';
 import { inSegment, keyText } from '../core/segments.js';
 import { freshPlan, planFor, routerFor, sourcesFor, tableConfig, type AppContext } from './context.js';
@@ -25,15 +23,22 @@ export interface ApplyStats {
   skipped: number;
 }
 
-/** One effective change after merging: the final image of a record at its target (or its deletion). */
+/** One effective change of a record at one target after merging: its final image, or its deletion. */
 interface Change {
+  readonly op: 'upsert' | 'delete';
+  /** The row image: the one to write (upsert), the one deleted (delete). */
+  readonly image: RowImage;
+}
+
+/**
+ * The merged changes of one target table: the last change per record key, in the order of each key's last
+ * change (as `mergeLatest`). Keyed by the record key's value when it is one string or number (a number and
+ * its text differ), else by a token standing for its JSON text: no string is built per event.
+ */
+interface TargetChanges {
   readonly table: TableConfig;
   readonly target: TargetName;
-  readonly key: unknown[];
-  readonly keyId: string;
-  readonly scrollKey: unknown;
-  readonly op: 'upsert' | 'delete';
-  readonly image?: RowImage;
+  readonly byKey: Map<unknown, Change>;
 }
 
 const doneTables = new WeakMap<AppContext, Set<string>>();
@@ -74,16 +79,37 @@ async function reread(ctx: AppContext, table: TableConfig, row: { key: unknown[]
 }
 
 /** Turns events into effective changes per (target, record key), last change wins. */
-async function toChanges(ctx: AppContext, events: readonly ChangeEvent[]): Promise<Change[]> {
-  const changes: Change[] = [];
-  // Events of one table come in runs: its config and router are looked up once per run.
+async function toChanges(ctx: AppContext, events: readonly ChangeEvent[]): Promise<TargetChanges[]> {
+  const targets = new Map<TargetName, TargetChanges>();
+  // Record keys that are not one string or number: their JSON text → one token object each.
+  const tokens = new Map<string, object>();
+  // Events of one table come in runs: its config, router and key columns are looked up once per run.
   let name: string | undefined;
   let table!: TableConfig;
   let router!: TableRouter;
+  let keyCols!: readonly string[];
+  const mapKey = (image: RowImage): unknown => {
+    if (keyCols.length === 1) {
+      const v = image[keyCols[0]!];
+      if (typeof v === 'string' || typeof v === 'number') return v;
+    }
+    const json = JSON.stringify(keyOf(table, image));
+    let token = tokens.get(json);
+    if (!token) tokens.set(json, (token = {}));
+    return token;
+  };
+  const put = (image: RowImage, op: Change['op'], target = router.route(image)) => {
+    let at = targets.get(target);
+    if (!at) targets.set(target, (at = { table, target, byKey: new Map() }));
+    const k = mapKey(image);
+    at.byKey.delete(k); // the last change of a key goes last (mergeLatest's order)
+    at.byKey.set(k, { op, image });
+  };
   for (const e of events) {
     if (e.table !== name) {
       table = tableConfig(ctx, e.table);
       router = routerFor(ctx, table);
+      keyCols = recordKeyOf(table);
       name = e.table;
     }
     let after = e.after;
@@ -94,32 +120,31 @@ async function toChanges(ctx: AppContext, events: readonly ChangeEvent[]): Promi
       op = after ? 'update' : 'delete';
     }
     if (op === 'delete') {
-      changes.push(changeOf(table, router, { image: (e.before ?? e.after)!, op: 'delete' }));
+      put((e.before ?? e.after)!, 'delete');
       continue;
     }
     // The time window: the targets hold the window's rows only. A row inserted outside it is not applied; a
     // row updated to a time outside it is deleted where it was (nothing when it never was in the window).
     if (table.window && table.timeColumn && !inWindow(after![table.timeColumn], table.window)) {
-      if (op === 'update') changes.push(changeOf(table, router, { image: e.before ?? after!, op: 'delete' }));
+      if (op === 'update') put(e.before ?? after!, 'delete');
       continue;
     }
-    const upsert = changeOf(table, router, { image: after!, op: 'upsert' });
-    // A change of the shard key moves the row: delete it where it was, write it where it belongs.
-    if (op === 'update' && e.before) {
+    const target = router.route(after!);
+    // A change of the shard key moves the row: delete it where it was, write it where it belongs. (Routing
+    // reads the shard key columns only: where they and the record key are the same values, nothing moved.)
+    if (op === 'update' && e.before && !sameColumns(e.before, after!, table.shardKeys, keyCols)) {
       const from = router.route(e.before);
-      if (from !== upsert.target || !sameKey(keyOf(table, e.before), upsert.key)) changes.push(changeOf(table, router, { image: e.before, op: 'delete', target: from }));
+      if (from !== target || !sameKey(keyOf(table, e.before), keyOf(table, after!))) put(e.before, 'delete', from);
     }
-    changes.push(upsert);
+    put(after!, 'upsert', target);
   }
-  return mergeLatest(changes, (c) => c.keyId);
+  return [...targets.values()];
 }
 
-/** The change of one row image; `target` is where the image routes unless given. */
-function changeOf(table: TableConfig, router: TableRouter, change: { image: RowImage; op: 'upsert' | 'delete'; target?: TargetName }): Change {
-  const { image, op } = change;
-  const target = change.target ?? router.route(image);
-  const key = keyOf(table, image);
-  return { table, target, key, keyId: `${idOf(target)}|${JSON.stringify(key)}`, scrollKey: image[table.scrollKey], op, ...(op === 'upsert' ? { image } : {}) };
+/** Whether two images hold the very same values (`===`) in these columns. */
+function sameColumns(a: RowImage, b: RowImage, ...lists: (readonly string[])[]): boolean {
+  for (const cols of lists) for (const c of cols) if (a[c] !== b[c]) return false;
+  return true;
 }
 
 /** Same record key, as JSON would tell (a number and its text differ). */
@@ -131,8 +156,8 @@ function sameKey(a: readonly unknown[], b: readonly unknown[]): boolean {
 
 export async function applyEvents(ctx: AppContext, events: readonly ChangeEvent[]): Promise<ApplyStats> {
   const stats: ApplyStats = { events: events.length, merged: 0, inserted: 0, updated: 0, deleted: 0, skipped: 0 };
-  const changes = await toChanges(ctx, events);
-  stats.merged = changes.length;
+  const lists = await toChanges(ctx, events);
+  for (const l of lists) stats.merged += l.byKey.size;
   // Tombstones first, then the deletes: a copy that read a row before CDC deleted it finds the tombstone
   // after writing its page (or, if it wrote first, this delete finds and removes its row). Needed only
   // while the copy of the key's segment is not DONE (its last page committed means its writes are done).
@@ -144,33 +169,26 @@ export async function applyEvents(ctx: AppContext, events: readonly ChangeEvent[
     if (!p) openNow.set(table, (p = unfinishedSegments(ctx, table)));
     return p;
   };
-  for (const c of changes) {
-    if (c.op !== 'delete') continue;
-    const open = await openSegments(c.table.name);
-    if (open && open.length === 0) continue;
-    const plan = await planFor(ctx, c.table.name);
-    const key = keyText(c.scrollKey, plan.keyKind, `${c.table.name} delete event`);
-    if (open && !open.some((s) => inSegment(key, { index: s.segment, lo: s.lo, hi: s.hi }, plan.keyKind))) continue;
-    stones.push({
-      table: c.table.name,
-      sortKey: sortableKey(key, plan.keyKind),
-      key: c.key,
-      db: c.target.db,
-      database: c.target.database,
-      tableName: c.target.tableName,
-    });
-  }
+  for (const { table, target, byKey } of lists)
+    for (const c of byKey.values()) {
+      if (c.op !== 'delete') continue;
+      const open = await openSegments(table.name);
+      if (open && open.length === 0) break;
+      const plan = await planFor(ctx, table.name);
+      const key = keyText(c.image[table.scrollKey], plan.keyKind, `${table.name} delete event`);
+      if (open && !open.some((s) => inSegment(key, { index: s.segment, lo: s.lo, hi: s.hi }, plan.keyKind))) continue;
+      stones.push({
+        table: table.name,
+        sortKey: sortableKey(key, plan.keyKind),
+        key: keyOf(table, c.image),
+        db: target.db,
+        database: target.database,
+        tableName: target.tableName,
+      });
+    }
   if (stones.length) await ctx.store.putTombstones(ctx.config.migrationId, stones);
-  const byTarget = new Map<string, Change[]>();
-  for (const c of changes) {
-    const id = idOf(c.target);
-    let list = byTarget.get(id);
-    if (!list) byTarget.set(id, (list = []));
-    list.push(c);
-  }
-  const lists = [...byTarget.values()];
   const bindings = bindingsOf(ctx.config);
-  const rankOf = (list: Change[]) => bindings.get(list[0]!.table.name)?.rank ?? 0;
+  const rankOf = (list: TargetChanges) => bindings.get(list.table.name)?.rank ?? 0;
   const ranks = [...new Set(lists.map(rankOf))].sort((a, b) => a - b);
   if (ranks.length <= 1) {
     await inParallel(lists, ctx.config.copy.writeConcurrency, (list) => writeTarget(ctx, list, stats, 'both'));
@@ -194,51 +212,45 @@ export async function applyEvents(ctx: AppContext, events: readonly ChangeEvent[
 }
 
 /** Writes one target table's changes: its upserts, its deletes, or both. */
-async function writeTarget(ctx: AppContext, list: readonly Change[], stats: ApplyStats, which: 'upserts' | 'deletes' | 'both'): Promise<void> {
-  const { table, target } = list[0]!;
+async function writeTarget(ctx: AppContext, list: TargetChanges, stats: ApplyStats, which: 'upserts' | 'deletes' | 'both'): Promise<void> {
+  const { table, target } = list;
   const rk = recordKeyOf(table);
   // No read before the write: the statements themselves are the filter (DESIGN §4). The guarded upsert
   // inserts a missing row, leaves a row with a newer version alone and changes nothing for the same
   // content; a delete of a missing row deletes nothing. The counts come from the server's answer.
   const upserts: RowImage[] = [];
   const deletes: unknown[][] = [];
-  for (const c of list) {
+  for (const c of list.byKey.values()) {
     if (c.op === 'delete') {
-      if (which !== 'upserts') deletes.push(c.key);
-    } else if (which !== 'deletes') upserts.push(c.image!);
+      if (which !== 'upserts') deletes.push(keyOf(table, c.image));
+    } else if (which !== 'deletes') upserts.push(c.image);
   }
   if (upserts.length) {
-    const lacking = (cols: readonly string[]) => {
-      for (const img of upserts) for (const col of cols) if (!(col in img)) return col;
-      return undefined;
-    };
     // Images with other columns than the cached plan's: a DDL was dealt with since; its plan has them.
     let plan = await planFor(ctx, table.name);
-    if (lacking(plan.columns) !== undefined || Object.keys(upserts[upserts.length - 1]!).length !== plan.columns.length) plan = await freshPlan(ctx, table.name);
+    let rows = Object.keys(upserts[upserts.length - 1]!).length === plan.columns.length ? rowsOf(upserts, plan.columns) : undefined;
+    if (!rows) {
+      plan = await freshPlan(ctx, table.name);
+      rows = rowsOf(upserts, plan.columns);
+    }
     const { columns } = plan;
     // The images of one column set each: one set, unless a DDL dealt with since left some physical tables of a
     // sharded source without its columns yet (their rows carry the columns they have; the keys must be there).
-    const shapes = new Map<string, { columns: readonly string[]; images: RowImage[] }>();
-    if (lacking(columns) === undefined) shapes.set('', { columns, images: upserts });
+    const shapes = new Map<string, { columns: readonly string[]; rows: unknown[][] }>();
+    if (rows) shapes.set('', { columns, rows });
     else
       for (const img of upserts) {
-        const missing = columns.find((c) => !(c in img))!;
+        const missing = columns.find((c) => !(c in img));
         if (missing !== undefined && (!plan.lastDdl || keyColumnsOf(table).includes(missing) || missing === table.versionColumn))
           throw new SchemaError(`${table.name}: change event row image lacks column ${missing} (binlog_row_image must be FULL)`);
         const has = columns.filter((c) => c in img);
         const key = has.join(',');
         let shape = shapes.get(key);
-        if (!shape) shapes.set(key, (shape = { columns: has, images: [] }));
-        shape.images.push(img);
+        if (!shape) shapes.set(key, (shape = { columns: has, rows: [] }));
+        shape.rows.push(has.map((col) => img[col] ?? null));
       }
     for (const shape of shapes.values()) {
-      const counted = await ctx.writer.applyUpsert({
-        target,
-        columns: shape.columns,
-        recordKey: rk,
-        versionColumn: table.versionColumn,
-        rows: shape.images.map((img) => shape.columns.map((col) => img[col] ?? null)),
-      });
+      const counted = await ctx.writer.applyUpsert({ target, columns: shape.columns, recordKey: rk, versionColumn: table.versionColumn, rows: shape.rows });
       stats.inserted += counted.inserted;
       stats.updated += counted.updated;
       stats.skipped += counted.skipped;
@@ -251,3 +263,19 @@ async function writeTarget(ctx: AppContext, list: readonly Change[], stats: Appl
   }
 }
 
+/** The images as rows of `columns` (NULL for undefined), or undefined if one of them lacks one of the columns. */
+function rowsOf(images: readonly RowImage[], columns: readonly string[]): unknown[][] | undefined {
+  const rows = new Array<unknown[]>(images.length);
+  const n = columns.length;
+  for (let i = 0; i < images.length; i++) {
+    const img = images[i]!;
+    const row = new Array<unknown>(n);
+    for (let j = 0; j < n; j++) {
+      const v = img[columns[j]!];
+      if (v === undefined && !(columns[j]! in img)) return undefined;
+      row[j] = v ?? null;
+    }
+    rows[i] = row;
+  }
+  return rows;
+}

@@ -1,7 +1,8 @@
 /**
  * Filter and merge rules (DESIGN §4), pure. Copy and apply decide them in SQL (a guarded upsert decides
  * atomically in the database, so no read-then-write race); `copyAction` and `applyAction` are the
- * specification those statements are tested against. Apply merges each key's changes with `mergeLatest`.
+ * specification those statements are tested against. `mergeLatest` is the merge apply does per target table
+ * (`app/apply.ts`: keyed by the record key's value, without a string per event).
  */
 import type { Row } from './model.js';
 import { rowsEqual, type ColumnKinds } from './rowdiff.js';

@@ -275,19 +275,30 @@ export function deleteByKeysSql(args: { database: string; table: string; recordK
  * VALUES(v) or beside a NULL VALUES(v). One NULL-safe comparison per column is ~20% of the server's CPU
  * less, on the bench's 14-column rows, than repeating the three-part guard.
  */
-export function applyUpsertSql(args: { database: string; table: string; columns: readonly string[]; recordKey: readonly string[]; versionColumn?: string | undefined }): string {
-  const cols = args.columns.map(q).join(', ');
-  const head = `INSERT INTO ${qt(args.database, args.table)} (${cols}) VALUES ?`;
+export function applyUpsertSql(args: ApplyUpsertArgs): string {
+  return `${insertHead(args)}?${applyUpsertTail(args)}`;
+}
+
+export interface ApplyUpsertArgs {
+  database: string;
+  table: string;
+  columns: readonly string[];
+  recordKey: readonly string[];
+  versionColumn?: string | undefined;
+}
+
+/** The guard of `applyUpsertSql`: ` ON DUPLICATE KEY UPDATE …`, written after the rows. */
+export function applyUpsertTail(args: ApplyUpsertArgs): string {
   const rest = args.columns.filter((c) => !args.recordKey.includes(c) && c !== args.versionColumn);
   if (!args.versionColumn) {
-    if (rest.length === 0) return `${head} ON DUPLICATE KEY UPDATE ${q(args.recordKey[0]!)} = ${q(args.recordKey[0]!)}`;
-    return `${head} ON DUPLICATE KEY UPDATE ${rest.map((c) => `${q(c)} = VALUES(${q(c)})`).join(', ')}`;
+    if (rest.length === 0) return ` ON DUPLICATE KEY UPDATE ${q(args.recordKey[0]!)} = ${q(args.recordKey[0]!)}`;
+    return ` ON DUPLICATE KEY UPDATE ${rest.map((c) => `${q(c)} = VALUES(${q(c)})`).join(', ')}`;
   }
   const v = q(args.versionColumn);
   const notOlder = `(${v} IS NULL OR VALUES(${v}) IS NOT NULL AND VALUES(${v}) >= ${v})`;
   const assign = [`${v} = IF(${notOlder}, VALUES(${v}), ${v})`];
   for (const c of rest) assign.push(`${q(c)} = IF(${v} <=> VALUES(${v}), VALUES(${q(c)}), ${q(c)})`);
-  return `${head} ON DUPLICATE KEY UPDATE ${assign.join(', ')}`;
+  return ` ON DUPLICATE KEY UPDATE ${assign.join(', ')}`;
 }
 
 /**

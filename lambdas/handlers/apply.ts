@@ -33,7 +33,7 @@ export const makeApplyHandler = (getContext: ContextProvider, getReverse?: Conte
       parts.set(target, [...(parts.get(target) ?? []), r]);
     }
     let events = 0;
-    for (const [target, records] of parts) events += (await applyEvents(target, (await Promise.all(records.map(eventsOf))).flat())).events;
+    for (const [target, records] of parts) events += (await applyEvents(target, records.flatMap(eventsOf))).events;
     logger.debug('applied', { records: event.Records.length, events });
     publishMetrics(ctx.config.migrationId, [[Metric.eventsApplied, events], [Metric.applyRecordFailures, 0]]);
     return { batchItemFailures: [] };
@@ -43,7 +43,7 @@ export const makeApplyHandler = (getContext: ContextProvider, getReverse?: Conte
   let applied = 0;
   const applyRecord = async (record: SQSRecord) => {
     try {
-      applied += (await applyEvents(await contextOf(record), await eventsOf(record))).events;
+      applied += (await applyEvents(await contextOf(record), eventsOf(record))).events;
     } catch (err) {
       const { MessageGroupId: group, ApproximateReceiveCount: receiveCount } = record.attributes;
       logger.error('change message failed', { messageId: record.messageId, group, receiveCount, error: describeError(err) });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { compressMessages } from '../../lambdas/core/events/compress.js';
+import { ZodError } from 'zod';
+import { compressMessages, deflateBody } from '../../lambdas/core/events/compress.js';
 import { positionText, type ChangeEvent, type ChangeOp, type OutgoingMessage, type RowImage } from '../../lambdas/core/events/model.js';
 import { packMessages, sqsId, sqsSafe } from '../../lambdas/core/events/pack.js';
 import { decodeEvents, encodeEvent, eventJson } from '../../lambdas/core/events/wire.js';
@@ -420,8 +421,23 @@ describe('v2 bodies (column names once per message)', () => {
     ['no lists', (b) => ((b.k = []), b), /./],
     ['no events', (b) => ((b.e = []), b), /./],
     ['v1 keys in a v2 body', (b) => ({ ...b, events: [] }), /./],
+    ['a column list with a third element', (b) => ((b.k[0] = ['users', ['id', 'name'], 'x'] as never), b), /./],
+    ['a column name that is not text', (b) => ((b.k[0]![1] = ['id', 7 as never]), b), /./],
+    ['an empty table name', (b) => ((b.k[0]![0] = ''), b), /./],
+    ['lists that are not an array', (b) => ((b.k = {} as never), b), /./],
   ])('rejects a v2 body with %s', (_name, patch, message) => {
+    // Checked by hand first (decoding valid bodies without the schema); a body that fails goes to the schema,
+    // whose error names the fault.
+    expect(() => decodeEvents(withV2(patch))).toThrow(ZodError);
     expect(() => decodeEvents(withV2(patch))).toThrow(message);
+  });
+
+  it('takes a body for a compressed one only when it is exactly {v: 1 | 2, z: non-empty text}', () => {
+    const z = deflateBody(JSON.stringify(okV2));
+    const { z: deflated } = JSON.parse(z) as { z: string };
+    expect(decodeEvents({ v: 2, z: deflated })).toEqual(decodeEvents(okV2));
+    for (const body of [{ v: 2, z: deflated, x: 1 }, { v: 3, z: deflated }, { v: 2, z: '' }, { z: deflated }, [2, deflated]]) expect(() => decodeEvents(body)).toThrow(ZodError);
+    expect(() => decodeEvents({ v: 2, z: 'not deflate' })).toThrow(/does not inflate/);
   });
 
   it('round-trips a column named __proto__', () => {

@@ -5,12 +5,13 @@
  */
 import type { Pool, ResultSetHeader } from 'mysql2/promise';
 import { ConfigError } from '../../core/errors.js';
-import { applyUpsertSql, copyInsertSql, copyUpsertSql, copyUpsertTail, deleteByKeysSql, insertHead, loadLinesSql, type CopyUpsertArgs, type Window } from '../../core/sql.js';
+import { applyUpsertTail, copyInsertSql, copyUpsertSql, copyUpsertTail, deleteByKeysSql, insertHead, loadLinesSql, type CopyUpsertArgs, type Window } from '../../core/sql.js';
 import { loadValuesSql } from '../../core/sql-target.js';
 import { idOf, tableId } from '../../core/table-id.js';
 import { LOADABLE_TYPES, LoadRefusedError, loadDataFile, loadInTransaction, upsertLines } from './load-data.js';
 import type { Row } from '../../core/model.js';
 import { dbError, withDbErrors } from './pool.js';
+import { valuesStatement } from './values.js';
 import { columnsOf } from './schema.js';
 import { rowsByKeys, rowsPerDay, type DayCount } from './source.js';
 
@@ -227,7 +228,8 @@ export class TargetWriter {
 
   /**
    * CDC apply's (and repair's) multi-row upsert of full row images (`applyUpsertSql`): the image wins, except
-   * over a target row with a strictly newer version. `rows` are arrays of `columns` in order.
+   * over a target row with a strictly newer version. `rows` are arrays of `columns` in order. Rows of strings,
+   * numbers and NULLs are written straight into the statement's bytes (`valuesStatement`), others by mysql2.
    */
   async applyUpsert(args: {
     target: TargetTable;
@@ -238,8 +240,14 @@ export class TargetWriter {
   }): Promise<WriteStats> {
     if (args.rows.length === 0) return { inserted: 0, updated: 0, skipped: 0 };
     const { target } = args;
-    const sql = applyUpsertSql({ database: target.database, table: target.tableName, columns: args.columns, recordKey: args.recordKey, versionColumn: args.versionColumn });
-    const [header] = await withDbErrors(`writing ${args.rows.length} row(s) into ${idOf(target)}`, () => this.poolFor(target.db).query<ResultSetHeader>(sql, [args.rows]));
+    const sql = { database: target.database, table: target.tableName, columns: args.columns, recordKey: args.recordKey, versionColumn: args.versionColumn };
+    const head = insertHead(sql);
+    const tail = applyUpsertTail(sql);
+    const bytes = valuesStatement(head, args.rows, tail);
+    const pool = this.poolFor(target.db);
+    const [header] = await withDbErrors(`writing ${args.rows.length} row(s) into ${idOf(target)}`, () =>
+      bytes ? pool.query<ResultSetHeader>({ sql: bytes as unknown as string }) : pool.query<ResultSetHeader>(`${head}?${tail}`, [args.rows]),
+    );
     return upsertStats(header, args.rows.length);
   }
 
