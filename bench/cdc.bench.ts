@@ -20,7 +20,7 @@ import { decodeEvents } from '../lambdas/core/events/wire.js';
 import { ChangeQueue } from '../lambdas/adapters/sqs.js';
 import { readChanges } from '../lambdas/adapters/binlog/reader.js';
 import { currentPosition } from '../lambdas/adapters/binlog/server.js';
-import { captureReadOptions, captureRun, groupOf, keyOnly, keysOnlyBefore } from '../lambdas/app/capture.js';
+import { captureReadOptions, captureRun, groupOf, keyOnly, keysOnlyBefore, sourceBinlogReader } from '../lambdas/app/capture.js';
 import { applyEvents } from '../lambdas/app/apply.js';
 import { routerFor, tableConfig } from '../lambdas/app/context.js';
 import { makeApplyHandler } from '../lambdas/handlers/apply.js';
@@ -92,10 +92,12 @@ try {
   const backlogEnd = await currentPosition(admin);
   let t = Date.now();
   let captured = 0;
+  // The Lambda's reader (its binlog read and packing in a worker thread), started inside the timing.
+  const sourceRead = sourceBinlogReader(config);
   for (;;) {
     const run = await captureRun(
       rt.ctx,
-      { queue: recorder, read: (o) => readChanges({ ...o, ...captureReadOptions(config), until: backlogEnd, connection: binlogConnection }) },
+      { queue: recorder, read: (o) => sourceRead({ ...o, until: backlogEnd }) },
       { owner: 'bench', budgetMs: 120_000, maxEventsPerRead: 500_000, idleMs: 500, batchSize: 20_000 },
     );
     captured += run.events;
