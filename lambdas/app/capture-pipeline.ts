@@ -30,8 +30,10 @@ export interface WorkerRead {
   readonly ahead: number;
 }
 
-/** The worker to capture's thread: a packed flush, then the read's result or its error. */
-export type FromWorker = { readonly kind: 'flush'; readonly flush: PackedFlush } | { readonly kind: 'done'; readonly result: ReadChangesResult } | { readonly kind: 'error'; readonly error: WorkerError };
+/** The worker to capture's thread: that it has loaded; for a read, its packed flushes, then its result or error. */
+export type FromWorker =
+  | { readonly kind: 'ready' }
+  | { readonly kind: 'flush'; readonly flush: PackedFlush } | { readonly kind: 'done'; readonly result: ReadChangesResult } | { readonly kind: 'error'; readonly error: WorkerError };
 
 /** An error as it crosses from the worker: what rebuilds it as the same typed error. */
 export interface WorkerError {
@@ -72,14 +74,54 @@ export function captureWorkerFile(): URL | undefined {
   return existsSync(fileURLToPath(url)) ? url : undefined;
 }
 
-/** Workers between reads (kept: starting one costs more than a short read). */
+/** Workers between reads (kept: starting one costs more than a short read), and how many are reading. */
 const idle: Worker[] = [];
+let reading = 0;
+/** Per worker: resolves once it has loaded (or ended). */
+const loaded = new WeakMap<Worker, Promise<void>>();
 
 function startWorker(file: URL): Worker {
   // From the sources the worker needs the TypeScript loader, which a test runner's process may not have.
   // (Otherwise it inherits this thread's options.)
   const ts = file.pathname.endsWith('.ts') && !process.execArgv.some((a) => a.includes('tsx'));
-  return new Worker(file, ts ? { execArgv: ['--import', 'tsx'] } : {});
+  const worker = new Worker(file, ts ? { execArgv: ['--import', 'tsx'] } : {});
+  // A worker that fails or ends between reads is dropped (a read in progress hears it through its own listeners).
+  const drop = () => {
+    const i = idle.indexOf(worker);
+    if (i >= 0) idle.splice(i, 1);
+  };
+  worker.on('error', drop);
+  worker.once('exit', drop);
+  loaded.set(
+    worker,
+    new Promise<void>((resolve) => {
+      const done = () => {
+        worker.off('message', done);
+        worker.off('exit', done);
+        resolve();
+      };
+      worker.on('message', done); // its first message says it has loaded
+      worker.on('exit', done);
+    }),
+  );
+  return worker;
+}
+
+/**
+ * Starts a worker for the next read unless one is ready or reading, so that it loads while capture takes its
+ * lease and reads its columns. Resolves once the next read's worker has loaded (at once when none waits).
+ */
+export function prewarmCaptureWorker(file = captureWorkerFile()): Promise<void> {
+  if (!file || reading) return Promise.resolve();
+  if (!idle.length) {
+    const worker = startWorker(file);
+    idle.push(worker);
+    // Held while it loads (so it can be awaited); then it waits without keeping the process alive.
+    void loaded.get(worker)!.then(() => {
+      if (idle.includes(worker)) worker.unref();
+    });
+  }
+  return loaded.get(idle[idle.length - 1]!) ?? Promise.resolve();
 }
 
 /**
@@ -94,6 +136,7 @@ export function readPackedInWorker(
 ): Promise<ReadChangesResult> {
   const worker = idle.pop() ?? startWorker(file);
   worker.ref();
+  reading++;
   const { onPacked, ...request } = pack;
   return new Promise<ReadChangesResult>((resolve, reject) => {
     let taking: Promise<void> = Promise.resolve();
@@ -101,6 +144,7 @@ export function readPackedInWorker(
     const end = (err?: unknown, result?: ReadChangesResult) => {
       if (ended) return;
       ended = true;
+      reading--;
       worker.off('message', onMessage);
       worker.off('error', onError);
       worker.off('exit', onExit);
@@ -124,7 +168,7 @@ export function readPackedInWorker(
         });
         taking.catch((err: unknown) => end(err));
       } else if (m.kind === 'done') taking.then(() => end(undefined, m.result), () => undefined);
-      else end(errorOf(m.error));
+      else if (m.kind === 'error') end(errorOf(m.error));
     };
     worker.on('message', onMessage);
     worker.on('error', onError);

@@ -22,6 +22,7 @@ port.on('message', (m: ToWorker) => {
     taken?.();
   } else void run(m);
 });
+post({ kind: 'ready' });
 
 async function run({ read, pack, ahead }: WorkerRead): Promise<void> {
   untaken = 0;

@@ -19,7 +19,7 @@ import type { BinlogColumn, CaptureState, PausedDdl } from '../core/model.js';
 import type { AppContext } from './context.js';
 import { REVERSE_SUFFIX } from '../core/reverse-id.js';
 import { dedupPrefixOf, FlushBuffer, packerFor, type PackedFlush, type PackRequest } from './capture-pack.js';
-import { captureWorkerFile, readPackedInWorker } from './capture-pipeline.js';
+import { captureWorkerFile, prewarmCaptureWorker, readPackedInWorker } from './capture-pipeline.js';
 
 export { groupOf, keyOnly, keysOnlyBefore } from './capture-pack.js';
 
@@ -60,6 +60,7 @@ export function sourceBinlogReader(config: MigrationConfig, server = 0, serverId
   const src = sourceServer(config.source, server);
   // The login as the secrets hold it now: a rotated password is read again after a refused login, once.
   const connection = () => ({ host: src.host, port: src.port, user: userOf(src), password: passwordOf(src), connectTimeoutMs: src.connectTimeoutMs, tls: tlsOptions(src) });
+  void prewarmCaptureWorker();
   return async ({ onBatch, pack, ...opts }) => {
     // Capture's reads run in a worker thread that packs too (capture-pipeline.ts); other reads, on this one.
     const worker = pack ? captureWorkerFile() : undefined;

@@ -65,7 +65,8 @@ describe('Lambda bundles', () => {
       const worker = new Worker(pathToFileURL(file));
       try {
         const reply = new Promise<unknown>((resolve, reject) => {
-          worker.once('message', resolve);
+          // It says when it has loaded, then answers the read.
+          worker.on('message', (m: { kind: string }) => (m.kind === 'ready' ? undefined : resolve(m)));
           worker.once('error', reject);
         });
         // serverId 0 is refused before any connection is made.
