@@ -95,8 +95,8 @@ export function dedupPrefixOf(reverse: boolean, server: number): string {
 }
 
 /**
- * Packs one flush (events in binlog order) into messages, uncompressed: `compressMessages` compresses them
- * on zlib's thread pool before they are sent.
+ * Packs one flush (events in binlog order) into messages, uncompressed: capture compresses them in its send
+ * chain.
  */
 export function packerFor(ctx: PackContext, dedupPrefix: string): (events: readonly ChangeEvent[]) => OutgoingMessage[] {
   const group = groupOf(ctx);

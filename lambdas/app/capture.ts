@@ -11,7 +11,7 @@ import { dealWithDdl, decodeColumns, drained, pausedDdl, whyStopped, type DdlOut
 import { sourceServer, sourceUnits } from '../core/source-layout.js';
 import { freshCredentials, passwordOf, tlsOptions, userOf } from '../adapters/mysql/pool.js';
 import { AccessDeniedError } from '../core/errors.js';
-import { compressMessages } from '../core/events/compress.js';
+import { compressMessages, compressMessagesNow } from '../core/events/compress.js';
 import type { ChangeEvent, OutgoingMessage } from '../core/events/model.js';
 import { comparePositions, type BinlogPosition } from '../core/position.js';
 import type { ChangeQueue } from '../adapters/sqs.js';
@@ -182,13 +182,16 @@ export async function captureRun(
   let sending: Promise<void> = Promise.resolve();
   let flushesInFlight = 0;
   const settled = () => sending.then(() => undefined, () => undefined);
-  /** Queues a flush's messages for sending; resolves once the sends are close enough behind (backpressure). */
-  const enqueue = async (packed: readonly OutgoingMessage[]) => {
+  /**
+   * Queues a flush's messages for sending; resolves once the sends are close enough behind (backpressure).
+   * Bodies above COMPRESS_ABOVE are compressed in the send chain: here when a worker reads (this thread has
+   * time to spare), else on zlib's thread pool while this thread reads on. After a failed send nothing later
+   * is sent (the chain stays rejected); the error surfaces below.
+   */
+  const enqueue = async (packed: readonly OutgoingMessage[], readingHere: boolean) => {
     flushesInFlight++;
     const earlier = sending;
-    // Compressed in the send chain, on zlib's thread pool (bodies above COMPRESS_ABOVE). After a failed send
-    // nothing later is sent (the chain stays rejected); the error surfaces below.
-    const compressed = compressMessages(packed);
+    const compressed = readingHere ? compressMessages(packed) : Promise.resolve(compressMessagesNow(packed));
     compressed.catch(() => undefined); // its error surfaces through `sending`
     sending = earlier.then(async () => deps.queue.send(await compressed)).then(
       () => {
@@ -213,7 +216,7 @@ export async function captureRun(
         const batch = buffer.take();
         if (!batch.length) return;
         lastEventAt = batch[batch.length - 1]!.timestamp;
-        await enqueue(pack(batch));
+        await enqueue(pack(batch), true);
       };
       const res = await deps.read({
         from: held.position,
@@ -238,7 +241,7 @@ export async function captureRun(
           maxBufferMs,
           onPacked: async (f) => {
             lastEventAt = f.lastEventAt;
-            await enqueue(f.messages);
+            await enqueue(f.messages, false);
           },
         },
       });
