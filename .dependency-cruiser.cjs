@@ -58,6 +58,7 @@ module.exports = {
           '[.]d[.]ts$', // declaration files
           '^(bin|bench)/[^/]+[.]ts$', // CLI, CDK app and benchmarks
           '^local/synth-child[.]ts$', // started as a child process
+          '^lambdas/app/capture-worker[.]ts$', // started as a worker thread
           '^test/.+[.]test[.]ts$',
           '^test/global-setup[.]ts$',
           '^[^/]+[.]config[.](?:js|ts)$', // tool configs at the root

@@ -26,9 +26,12 @@ import { addStackOutputs } from './outputs.js';
 import { ReshardMonitoring, type ReshardMonitoringProps } from './monitoring.js';
 import { acknowledgeNagFindings } from './nag.js';
 import { VpcEndpoints, type EndpointMode, type InterfaceServiceName } from './endpoints.js';
-import { BUNDLED_CONFIG_FILE, BUNDLED_ROUTER_FILE, RuntimeEnv } from '../lambdas/core/runtime-env.js';
+import { BUNDLED_CONFIG_FILE, BUNDLED_ROUTER_FILE, CAPTURE_WORKER_FILE, RuntimeEnv } from '../lambdas/core/runtime-env.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** CommonJS dependencies (mysql2) call require(): the ESM bundles get one. */
+const REQUIRE_BANNER = "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);";
 
 /** Handler modules, by the name the local runtime binds (`RESHARD_HANDLER`). */
 export const HANDLERS = {
@@ -41,6 +44,14 @@ export const HANDLERS = {
   cutover: 'lambdas/handlers/cutover.ts',
 } as const;
 export type HandlerName = keyof typeof HANDLERS;
+
+/**
+ * The handlers that run capture (the cut-over catches up with it) and so ship its worker thread, bundled beside
+ * the entry as CAPTURE_WORKER_FILE.
+ */
+export const CAPTURE_HANDLERS: readonly HandlerName[] = ['capture', 'cutover'];
+/** The capture worker thread's module (`lambdas/app/capture-pipeline.ts` starts it). */
+export const CAPTURE_WORKER = 'lambdas/app/capture-worker.ts';
 
 /**
  * The handlers that open database connections, placed in the VPC and allowed to read the database secrets.
@@ -174,13 +185,19 @@ export class ReshardStack extends Stack {
           sourceMap: true,
           forceDockerBundling: false,
           mainFields: ['module', 'main'],
-          // CommonJS dependencies (mysql2) call require(): give the ESM bundle one.
-          banner: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+          banner: REQUIRE_BANNER,
           commandHooks: {
             beforeBundling: () => [],
             beforeInstall: () => [],
             afterBundling: (_in: string, out: string) => [
               `printf '%s' ${shellQuote(props.migrationConfigJson)} > ${shellQuote(join(out, BUNDLED_CONFIG_FILE))}`,
+              // The capture worker: its own bundle, built as the entry's (ESM with a require for mysql2).
+              ...(CAPTURE_HANDLERS.includes(name)
+                ? [
+                    `${shellQuote(join(root, 'node_modules', '.bin', 'esbuild'))} ${shellQuote(join(root, CAPTURE_WORKER))} --bundle --platform=node --format=esm --target=node22 --main-fields=module,main --sourcemap --log-level=warning ` +
+                      `--banner:js=${shellQuote(REQUIRE_BANNER)} --outfile=${shellQuote(join(out, CAPTURE_WORKER_FILE))}`,
+                  ]
+                : []),
               ...(props.routingModule
                 ? [
                     `${shellQuote(join(root, 'node_modules', '.bin', 'esbuild'))} ${shellQuote(props.routingModule)} --bundle --platform=node --format=esm --target=node22 --log-level=warning --outfile=${shellQuote(join(out, BUNDLED_ROUTER_FILE))}`,

@@ -5,23 +5,23 @@
  * before its time budget and the next one resumes from the checkpoint. A crash between send and
  * checkpoint resends the same messages (same dedup ids; apply is idempotent beyond the dedup window).
  */
-import { idOf } from '../core/table-id.js';
-import { bindingsOf, keyColumnsOf, recordKeyOf, type MigrationConfig } from '../core/config.js';
+import { keyColumnsOf, type MigrationConfig } from '../core/config.js';
 import { readChanges, type DdlStop, type PhysicalTable, type ReadChangesOptions } from '../adapters/binlog/reader.js';
 import { dealWithDdl, decodeColumns, drained, pausedDdl, whyStopped, type DdlOutcome } from './ddl.js';
 import { sourceServer, sourceUnits } from '../core/source-layout.js';
 import { freshCredentials, passwordOf, tlsOptions, userOf } from '../adapters/mysql/pool.js';
-import { AccessDeniedError, RowRoutingError } from '../core/errors.js';
-import { compressMessages } from '../core/events/compress.js';
-import type { ChangeEvent } from '../core/events/model.js';
-import { packMessages } from '../core/events/pack.js';
+import { AccessDeniedError } from '../core/errors.js';
+import { compressMessages, compressMessagesNow } from '../core/events/compress.js';
+import type { ChangeEvent, OutgoingMessage } from '../core/events/model.js';
 import { comparePositions, type BinlogPosition } from '../core/position.js';
 import type { ChangeQueue } from '../adapters/sqs.js';
-import type { BinlogColumn, CaptureState, PausedDdl, Row } from '../core/model.js';
-import { routerFor, tableConfig, type AppContext } from './context.js';
-import { REVERSE_GROUP_PREFIX } from '../core/reverse.js';
+import type { BinlogColumn, CaptureState, PausedDdl } from '../core/model.js';
+import type { AppContext } from './context.js';
 import { REVERSE_SUFFIX } from '../core/reverse-id.js';
-import type { TableRouter, TargetName } from '../core/routing.js';
+import { dedupPrefixOf, FlushBuffer, packerFor, type PackedFlush, type PackRequest } from './capture-pack.js';
+import { captureWorkerFile, prewarmCaptureWorker, readPackedInWorker } from './capture-pipeline.js';
+
+export { groupOf, keyOnly, keysOnlyBefore } from './capture-pack.js';
 
 /** Reads change events from `from` (see `adapters/binlog/reader.ts`), awaiting `onBatch` before reading on. */
 export type ReadChanges = (opts: {
@@ -43,6 +43,12 @@ export type ReadChanges = (opts: {
   /** Per physical table (`database.table`): the columns to decode its rows with (`decodeColumns`). */
   columns?: ReadonlyMap<string, readonly BinlogColumn[]>;
   onBatch: (events: ChangeEvent[]) => Promise<void>;
+  /**
+   * Offered by capture: a reader may pack on its own side (the source reader does, in a worker thread) and
+   * hand over packed flushes, in order, through `onPacked` instead of events through `onBatch`; one or the
+   * other for a whole read. Readers that do not pack ignore it.
+   */
+  pack?: PackRequest & { readonly onPacked: (flush: PackedFlush) => Promise<void> };
 }) => Promise<{ position: BinlogPosition; skip?: number; events: number; ddl?: DdlStop }>;
 
 /**
@@ -54,8 +60,14 @@ export function sourceBinlogReader(config: MigrationConfig, server = 0, serverId
   const src = sourceServer(config.source, server);
   // The login as the secrets hold it now: a rotated password is read again after a refused login, once.
   const connection = () => ({ host: src.host, port: src.port, user: userOf(src), password: passwordOf(src), connectTimeoutMs: src.connectTimeoutMs, tls: tlsOptions(src) });
-  return async (opts) => {
-    const read = () => readChanges({ ...opts, connection: connection(), ...captureReadOptions(config), serverId });
+  void prewarmCaptureWorker();
+  return async ({ onBatch, pack, ...opts }) => {
+    // Capture's reads run in a worker thread that packs too (capture-pipeline.ts); other reads, on this one.
+    const worker = pack ? captureWorkerFile() : undefined;
+    const read = () => {
+      const o = { ...opts, connection: connection(), ...captureReadOptions(config), serverId };
+      return pack && worker ? readPackedInWorker(o, pack, worker) : readChanges({ ...o, onBatch });
+    };
     try {
       return await read();
     } catch (err) {
@@ -134,76 +146,6 @@ async function switchedAway(ctx: AppContext, server: number): Promise<{ why: str
   return rollback?.status === 'DONE' && rollback.startedAt > (cutover.frozenAt ?? cutover.startedAt) ? { why: 'rolled back to the old layout', position } : undefined;
 }
 
-/**
- * The FIFO group of an event (config `cdc.messageGroup`): its row's target table (for a binding group's
- * tables: the group and the target's database and table index), or its shard key. Either way all changes of
- * one order stay in order; a shard-key change is grouped where the row goes.
- */
-export function groupOf(ctx: AppContext): (e: ChangeEvent) => string {
-  if (ctx.reverse) {
-    // Reverse changes share the change queue: their groups say which migration applies them.
-    const forward = groupOf({ ...ctx, reverse: false });
-    return (e) => REVERSE_GROUP_PREFIX + forward(e);
-  }
-  const byTarget = ctx.config.cdc.messageGroup === 'target';
-  const bindings = bindingsOf(ctx.config);
-  // Per event: one router lookup by table name and, by target, one name per target table (not a string each).
-  const routers = new Map<string, TableRouter>();
-  const names = new Map<TargetName, string>();
-  return (e) => {
-    const image = (e.after ?? e.before)!;
-    let router = routers.get(e.table);
-    if (!router) routers.set(e.table, (router = routerFor(ctx, tableConfig(ctx, e.table))));
-    try {
-      if (!byTarget) return router.shardKey(image);
-      const t = router.route(image);
-      let name = names.get(t);
-      if (name === undefined) {
-        // A binding group's tables share one group per target index: an order's changes and its items' in binlog order.
-        const bound = bindings.get(e.table);
-        name = bound ? `${bound.group}+${t.db}.${t.table}` : idOf(t);
-        names.set(t, name);
-      }
-      return name;
-    } catch (err) {
-      if (!(err instanceof RowRoutingError)) throw err;
-      // Unroutable rows still travel (apply reports them, the DLQ keeps them) in a group of their own.
-      return `${e.table}#${recordKeyOf(tableConfig(ctx, e.table)).map((c) => String(image[c])).join(',')}`;
-    }
-  };
-}
-
-/**
- * A key-only event for rows too large for one SQS message: apply re-reads the row from the source. Images
- * keep the record key and shard key columns, so a shard-key change still deletes the row where it was.
- */
-export function keyOnly(ctx: AppContext): (e: ChangeEvent) => ChangeEvent {
-  return (e) => {
-    const table = tableConfig(ctx, e.table);
-    const cols = keyColumnsOf(table);
-    const slim = (image: Row | undefined) => (image ? Object.fromEntries(cols.map((c) => [c, image[c] ?? null])) : undefined);
-    const before = slim(e.before);
-    const after = slim(e.after);
-    return { table: e.table, op: e.op, ...(before ? { before } : {}), ...(after ? { after } : {}), position: e.position, rowIndex: e.rowIndex, timestamp: e.timestamp, reread: true };
-  };
-}
-
-/**
- * An update's `before` image is only used for its keys (where the row was, if its shard key changed):
- * sending just the record key and shard key columns halves the bytes on the queue.
- */
-export function keysOnlyBefore(ctx: AppContext): (e: ChangeEvent) => ChangeEvent {
-  const colsOf = new Map(ctx.config.tables.map((t) => [t.name, keyColumnsOf(t)]));
-  return (e) => {
-    if (e.op !== 'update' || !e.before) return e;
-    const cols = colsOf.get(e.table);
-    if (!cols) return e;
-    const before: Row = {};
-    for (const c of cols) before[c] = e.before[c] ?? null;
-    return { ...e, before };
-  };
-}
-
 /** Packed flushes whose sends may be pending while the binlog is read on. */
 const MAX_FLUSHES_IN_FLIGHT = 2;
 
@@ -228,10 +170,10 @@ export async function captureRun(
   }
   const dealt: DdlOutcome[] = [];
   // Positions of different servers (and of the reverse migration's) never share a deduplication id.
-  const dedupPrefix = `${ctx.reverse ? 'r' : ''}${server || ctx.reverse ? `s${server}:` : ''}`;
-  const group = groupOf(ctx);
-  const slim = keyOnly(ctx);
-  const slimBefore = keysOnlyBefore(ctx);
+  const dedupPrefix = dedupPrefixOf(!!ctx.reverse, server);
+  const pack = packerFor(ctx, dedupPrefix);
+  const sendEvents = opts.sendEvents ?? 5000;
+  const maxBufferMs = opts.maxBufferMs ?? 200;
   let events = 0;
   let messages = 0;
   let caughtUp = false;
@@ -240,37 +182,41 @@ export async function captureRun(
   let sending: Promise<void> = Promise.resolve();
   let flushesInFlight = 0;
   const settled = () => sending.then(() => undefined, () => undefined);
+  /**
+   * Queues a flush's messages for sending; resolves once the sends are close enough behind (backpressure).
+   * Bodies above COMPRESS_ABOVE are compressed in the send chain: here when a worker reads (this thread has
+   * time to spare), else on zlib's thread pool while this thread reads on. After a failed send nothing later
+   * is sent (the chain stays rejected); the error surfaces below.
+   */
+  const enqueue = async (packed: readonly OutgoingMessage[], readingHere: boolean) => {
+    flushesInFlight++;
+    const earlier = sending;
+    const compressed = readingHere ? compressMessages(packed) : Promise.resolve(compressMessagesNow(packed));
+    compressed.catch(() => undefined); // its error surfaces through `sending`
+    sending = earlier.then(async () => deps.queue.send(await compressed)).then(
+      () => {
+        messages += packed.length;
+        flushesInFlight--;
+      },
+      (err: unknown) => {
+        flushesInFlight--;
+        throw err;
+      },
+    );
+    sending.catch(() => undefined); // awaited later; not an unhandled rejection meanwhile
+    // Backpressure: wait for the earlier flushes (this one goes on sending while the binlog is read).
+    if (flushesInFlight > MAX_FLUSHES_IN_FLIGHT) await earlier;
+  };
   try {
     while (Date.now() < deadline) {
       let lastEventAt: number | undefined;
-      // The reader hands over what arrived per tick (often a few hundred events); buffering up to
-      // `sendEvents` lets each group's message carry many events. Everything is sent before the commit.
-      let buffer: ChangeEvent[] = [];
-      let bufferedSince = 0;
+      // Events handed over by a reader that does not pack, until a flush is due. Everything is sent before the commit.
+      const buffer = new FlushBuffer(sendEvents, maxBufferMs);
       const flush = async () => {
-        if (!buffer.length) return;
-        // Compressed in the send chain, on zlib's thread pool (bodies above COMPRESS_ABOVE).
-        const packed = packMessages(buffer.map(slimBefore), { groupOf: group, keyOnly: slim, compress: false, dedupPrefix });
-        lastEventAt = buffer[buffer.length - 1]!.timestamp;
-        buffer = [];
-        flushesInFlight++;
-        const earlier = sending;
-        // After a failed send nothing later is sent (the chain stays rejected); the error surfaces below.
-        const compressed = compressMessages(packed);
-        compressed.catch(() => undefined); // its error surfaces through `sending`
-        sending = earlier.then(async () => deps.queue.send(await compressed)).then(
-          () => {
-            messages += packed.length;
-            flushesInFlight--;
-          },
-          (err: unknown) => {
-            flushesInFlight--;
-            throw err;
-          },
-        );
-        sending.catch(() => undefined); // awaited later; not an unhandled rejection meanwhile
-        // Backpressure: wait for the earlier flushes (this one goes on sending while the binlog is read).
-        if (flushesInFlight > MAX_FLUSHES_IN_FLIGHT) await earlier;
+        const batch = buffer.take();
+        if (!batch.length) return;
+        lastEventAt = batch[batch.length - 1]!.timestamp;
+        await enqueue(pack(batch), true);
       };
       const res = await deps.read({
         from: held.position,
@@ -285,10 +231,18 @@ export async function captureRun(
         deadlineMs: deadline,
         batchSize: opts.batchSize ?? 5000,
         onBatch: async (batch) => {
-          if (!buffer.length) bufferedSince = Date.now();
-          for (const e of batch) buffer.push(e);
-          // Full enough, or waited long enough (lag): send.
-          if (buffer.length >= (opts.sendEvents ?? 5000) || Date.now() - bufferedSince >= (opts.maxBufferMs ?? 200)) await flush();
+          if (buffer.add(batch)) await flush();
+        },
+        pack: {
+          config,
+          reverse: !!ctx.reverse,
+          dedupPrefix,
+          sendEvents,
+          maxBufferMs,
+          onPacked: async (f) => {
+            lastEventAt = f.lastEventAt;
+            await enqueue(f.messages, false);
+          },
         },
       });
       await flush();

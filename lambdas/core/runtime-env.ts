@@ -42,3 +42,6 @@ export const envVarName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an env
 /** The `RESHARD_SECRETS` map. */
 export const secretsMapSchema = z.record(envVarName, z.string().min(1));
 export type SecretsMap = z.output<typeof secretsMapSchema>;
+
+/** The capture worker thread's bundle (`lambdas/app/capture-worker.ts`), beside the entry of each function that captures. */
+export const CAPTURE_WORKER_FILE = 'capture-worker.mjs';

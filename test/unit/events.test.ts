@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { ZodError } from 'zod';
-import { compressMessages, deflateBody } from '../../lambdas/core/events/compress.js';
+import { compressMessages, compressMessagesNow, deflateBody } from '../../lambdas/core/events/compress.js';
 import { positionText, type ChangeEvent, type ChangeOp, type OutgoingMessage, type RowImage } from '../../lambdas/core/events/model.js';
 import { packMessages, sqsId, sqsSafe } from '../../lambdas/core/events/pack.js';
 import { decodeEvents, encodeEvent, eventJson } from '../../lambdas/core/events/wire.js';
@@ -750,6 +750,9 @@ describe('packMessages', () => {
     expect(compressed).toEqual(sync);
     expect(compressed[0]!.body).toMatch(/^\{"v":2,"z":"/);
     expect(decodeAll(compressed).flat()).toEqual(events);
+    // On this thread, the same bodies (a small one left as it is).
+    const few = packMessages(events.slice(0, 2), { groupOf: () => 'g', keyOnly, compress: false });
+    expect(compressMessagesNow([...plain, ...few])).toEqual([...sync, ...few]);
   });
 
   it('returns no message for no event', () => {

@@ -35,6 +35,15 @@ export function deflateBody(json: string): string {
   return envelope(json, deflateRawSync(Buffer.from(json, 'utf8'), DEFLATE));
 }
 
+/**
+ * The messages with their bodies compressed, on this thread: for a thread with time to spare (capture's while
+ * its worker reads), cheaper in all than the thread pool, whose hand-over costs this thread more than the
+ * deflate itself (~0.16 against ~0.06 ms a 16 KB body).
+ */
+export function compressMessagesNow(messages: readonly OutgoingMessage[]): OutgoingMessage[] {
+  return messages.map((m) => (m.body.length <= COMPRESS_ABOVE ? m : { ...m, body: deflateBody(m.body) }));
+}
+
 /** The messages with their bodies compressed (see `packMessages`' `compress: false`). */
 export async function compressMessages(messages: readonly OutgoingMessage[]): Promise<OutgoingMessage[]> {
   return Promise.all(messages.map(async (m) => ({ ...m, body: await compressBodyAsync(m.body) })));

@@ -89,20 +89,26 @@ export function packMessages(events: readonly ChangeEvent[], options: PackOption
     list.push(e);
   }
   const out: OutgoingMessage[] = [];
-  for (const [group, list] of byGroup) {
-    // The common case — a group's events of one flush fit one message — as one JSON.stringify.
-    const whole = wholeV2(list, maxBytes, maxEventsPerMessage);
-    if (whole !== undefined) {
-      const last = list[list.length - 1]!;
+  for (const [group, all] of byGroup) {
+    // The common case — each run of maxEventsPerMessage of a group's events fits one message — as one
+    // JSON.stringify a message; from the first run that does not fit, event by event.
+    let start = 0;
+    while (start < all.length) {
+      const chunk = start === 0 && all.length <= maxEventsPerMessage ? all : all.slice(start, start + maxEventsPerMessage);
+      const whole = wholeV2(chunk, maxBytes, maxEventsPerMessage);
+      if (whole === undefined) break;
+      const last = chunk[chunk.length - 1]!;
       out.push({
         groupId: sqsId(group),
-        dedupId: dedupIdOf(dedupPrefix, list[0]!, last),
+        dedupId: dedupIdOf(dedupPrefix, chunk[0]!, last),
         body: bodyOf(whole, maxBytes, compress),
-        events: list.length,
+        events: chunk.length,
         last: { position: last.position, rowIndex: last.rowIndex },
       });
-      continue;
+      start += chunk.length;
     }
+    if (start === all.length) continue;
+    const list = start === 0 ? all : all.slice(start);
     // Raw JSON: a body that gets compressed is base64 (ASCII) and needs no escaping; a small one is escaped
     // whole, and compressed after all if escaping takes it past maxBytes (bodyOf).
     const packed = packV2(list, keyOnly, maxBytes) ?? packV1(list, keyOnly, maxBytes);
