@@ -52,7 +52,8 @@ try {
   if (spawnSync(process.execPath, ['--import', 'tsx', join(here, 'seed-child.ts'), String(port), String(orders), 'benchcdc_src'], { stdio: 'inherit' }).status !== 0) throw new Error('seeding failed');
   const config = parseConfig({
     ...ordersConfig({ migrationId: `benchcdc-${Date.now()}`, port, sourceDb: 'benchcdc_src', targetPrefix: 'benchcdc_db', pageSize: 10000, segments: 8, concurrency: 2, items: false }),
-    cdc: { enabled: true, serverId: 9100, applyConcurrency: 4 },
+    // Capture pipelined over a worker thread (`cdc.worker`, off by default): the bench measures it on.
+    cdc: { enabled: true, worker: true, serverId: 9100, applyConcurrency: 4 },
   });
   // SQS (fauxqs) in a process of its own: on AWS the queue is elsewhere, so its work must not share the
   // capture's thread here.

@@ -60,10 +60,10 @@ export function sourceBinlogReader(config: MigrationConfig, server = 0, serverId
   const src = sourceServer(config.source, server);
   // The login as the secrets hold it now: a rotated password is read again after a refused login, once.
   const connection = () => ({ host: src.host, port: src.port, user: userOf(src), password: passwordOf(src), connectTimeoutMs: src.connectTimeoutMs, tls: tlsOptions(src) });
-  void prewarmCaptureWorker();
+  if (config.cdc.worker) void prewarmCaptureWorker();
   return async ({ onBatch, pack, ...opts }) => {
-    // Capture's reads run in a worker thread that packs too (capture-pipeline.ts); other reads, on this one.
-    const worker = pack ? captureWorkerFile() : undefined;
+    // With `cdc.worker`, capture's reads run in a worker thread that packs too (capture-pipeline.ts); other reads, on this one.
+    const worker = pack && config.cdc.worker ? captureWorkerFile() : undefined;
     const read = () => {
       const o = { ...opts, connection: connection(), ...captureReadOptions(config), serverId };
       return pack && worker ? readPackedInWorker(o, pack, worker) : readChanges({ ...o, onBatch });

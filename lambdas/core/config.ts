@@ -244,6 +244,8 @@ const cdcSchema = z
      * lets one message carry many changes (far fewer SQS requests), `shardKey` gives the most parallel groups.
      */
     messageGroup: z.enum(['target', 'shardKey']).default('target'),
+    /** Read and pack the binlog in a worker thread beside capture's sends (experimental; ~20% faster on the bench). */
+    worker: z.boolean().default(false),
     /** Receives before a change message goes to the DLQ. */
     maxReceiveCount: z.number().int().min(1).max(1000).default(5),
     /** Concurrent apply invocations (Lambda maximum concurrency; local pollers). */

