@@ -19,6 +19,7 @@ import { decodeEvents } from '../../lambdas/core/events/wire.js';
 import { comparePositions, type BinlogPosition } from '../../lambdas/core/position.js';
 import { parseConfig } from '../../lambdas/core/config.js';
 import { dropPrefixed, rootPool, testConfig, uniquePrefix } from '../helpers/db.js';
+import { recordCommits } from '../helpers/binlog.js';
 
 const prefix = uniquePrefix('pipeline');
 const config = parseConfig({ ...testConfig(prefix, { databases: 2, tablesPerDb: 2, pageSize: 500, segments: 2, concurrency: 2, items: false }), cdc: { enabled: true, worker: true, serverId: 8000 + Math.floor(Math.random() * 50_000) } });
@@ -165,13 +166,7 @@ describe('capture through the worker', () => {
         entry.end = Date.now();
       }
     })(rt.cdc!.queue.sqs, rt.cdc!.queue.queueUrl);
-    const commits: number[] = [];
-    const store = rt.ctx.store;
-    const commit = store.commitCapture.bind(store);
-    store.commitCapture = async (...a: Parameters<typeof commit>) => {
-      commits.push(Date.now());
-      return commit(...a);
-    };
+    const { commits, restore } = recordCommits(rt.ctx.store);
     let events = 0;
     try {
       for (let i = 0; i < 10; i++) {
@@ -180,7 +175,7 @@ describe('capture through the worker', () => {
         if (run.caughtUp) break;
       }
     } finally {
-      store.commitCapture = commit;
+      restore();
     }
     expect(events).toBeGreaterThanOrEqual(400);
     // How many flushes 400 events make depends on how the reader batches them (at least 100 each): two or more.

@@ -17,6 +17,7 @@ import { makeApplyHandler } from '../../lambdas/handlers/apply.js';
 import type { OutgoingMessage } from '../../lambdas/core/events/model.js';
 import { parseConfig } from '../../lambdas/core/config.js';
 import { dropPrefixed, rootPool, testConfig, uniquePrefix } from '../helpers/db.js';
+import { recordCommits } from '../helpers/binlog.js';
 
 class Crash extends Error {}
 
@@ -180,18 +181,12 @@ describe('capture sends behind the read', () => {
   it('sends every flush, one after another, before the checkpoint moves', async () => {
     const before = (await rt.store.getCapture(config.migrationId))!;
     const queue = new SlowQueue(30);
-    const commits: number[] = [];
-    const store = rt.ctx.store;
-    const commit = store.commitCapture.bind(store);
-    store.commitCapture = async (...a: Parameters<typeof commit>) => {
-      commits.push(Date.now());
-      return commit(...a);
-    };
+    const { commits, restore } = recordCommits(rt.ctx.store);
     try {
       const run = await captureRun(rt.ctx, { queue, read: syntheticRead(5) }, { owner: 'pipelined', budgetMs: 5000, sendEvents: 1, maxEventsPerRead: 5 });
       expect(run.events).toBe(5);
     } finally {
-      store.commitCapture = commit;
+      restore();
     }
     expect(queue.log.map((s) => s.n)).toEqual([1, 2, 3, 4, 5]);
     for (let i = 1; i < queue.log.length; i++) expect(queue.log[i]!.start).toBeGreaterThanOrEqual(queue.log[i - 1]!.end!);
