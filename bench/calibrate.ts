@@ -75,3 +75,73 @@ export async function settleServer(pool: Pick<Pool, 'query'>, log: (line: string
   }
   log(`  (waited ${((Date.now() - t0) / 1000).toFixed(1)}s for the server to settle: ${dirty} dirty pages, history list ${history})`);
 }
+
+/** The process id of the MariaDB server behind `pool` (from its `pid_file`), for `cpuMeter`. */
+export async function serverPid(pool: Pick<Pool, 'query'>): Promise<number | undefined> {
+  const [[r]] = await pool.query<RowDataPacket[]>('SELECT @@pid_file AS f');
+  try {
+    return Number(readFileSync(String(r!.f), 'utf8').trim()) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What `cpuMeter` read: CPU seconds (user + system) per named process, and how busy the machine's cores were. */
+export interface CpuReading {
+  readonly wallSec: number;
+  /** Per process: CPU seconds over the phase (a process that ended or cannot be read is left out). */
+  readonly sec: Readonly<Record<string, number>>;
+  /** CPU seconds of every process of the machine over the phase, ÷ wall seconds: 2 on a 2-core VM kept busy. */
+  readonly coresBusy: number;
+  readonly cores: number;
+}
+
+/**
+ * CPU time of the given processes (and of the whole machine) from the call until the returned function is
+ * called. A phase whose machine was busy on every core is bounded by its CPU seconds, not by waiting: its
+ * wall-time ratio to a ceiling is then the ratio of their CPU seconds, spread over the cores each could use.
+ */
+export function cpuMeter(pids: Readonly<Record<string, number | undefined>>): () => CpuReading {
+  const tick = 100; // USER_HZ: /proc reports CPU time in 1/100 s on Linux
+  const of = (pid: number): number | undefined => {
+    try {
+      // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return Number(f[11]) + Number(f[12]);
+    } catch {
+      return undefined;
+    }
+  };
+  const machine = (): { busy: number; cores: number } | undefined => {
+    try {
+      const lines = readFileSync('/proc/stat', 'utf8').split('\n');
+      const f = lines[0]!.trim().split(/\s+/).slice(1).map(Number);
+      // user nice system idle iowait irq softirq steal: busy = all but idle and iowait.
+      const busy = f.slice(0, 8).reduce((a, b) => a + b, 0) - (f[3] ?? 0) - (f[4] ?? 0);
+      return { busy, cores: lines.filter((l) => /^cpu\d+ /.test(l)).length };
+    } catch {
+      return undefined;
+    }
+  };
+  const t0 = performance.now();
+  const start = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, pid === undefined ? undefined : of(pid)]));
+  const m0 = machine();
+  return () => {
+    const wallSec = (performance.now() - t0) / 1000;
+    const sec: Record<string, number> = {};
+    for (const [k, pid] of Object.entries(pids)) {
+      const a = start[k];
+      const b = pid === undefined ? undefined : of(pid);
+      if (a !== undefined && b !== undefined) sec[k] = Number(((b - a) / tick).toFixed(2));
+    }
+    const m1 = machine();
+    const coresBusy = m0 && m1 && wallSec > 0 ? Number(((m1.busy - m0.busy) / tick / wallSec).toFixed(2)) : NaN;
+    return { wallSec: Number(wallSec.toFixed(3)), sec, coresBusy, cores: m1?.cores ?? 0 };
+  };
+}
+
+/** A reading as one line: `Node 5.2 s, server 9.1 s CPU; cores busy 1.8 of 2`. */
+export const cpuText = (r: CpuReading) =>
+  `${Object.entries(r.sec)
+    .map(([k, s]) => `${k} ${s.toFixed(2)} s`)
+    .join(', ')} CPU; cores busy ${Number.isNaN(r.coresBusy) ? 'n/a' : r.coresBusy.toFixed(2)} of ${r.cores}`;

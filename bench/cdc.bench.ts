@@ -32,7 +32,7 @@ import { LocalRuntime } from '../local/runtime.js';
 import { createQueues } from '../local/emulators.js';
 import { checkAll } from '../local/checksum.js';
 import { toRecord } from '../local/poller.js';
-import { calibrate, calibrationText } from './calibrate.js';
+import { calibrate, calibrationText, cpuMeter, cpuText, serverPid, type CpuReading } from './calibrate.js';
 
 const { values } = parseArgs({ options: { orders: { type: 'string', default: '200000' }, 'lag-seconds': { type: 'string', default: '60' }, port: { type: 'string', default: '3428' } } });
 const orders = Number(values.orders);
@@ -98,6 +98,9 @@ try {
   const sourceRead = sourceBinlogReader(config);
   await prewarmCaptureWorker();
   console.log(`capture worker thread loaded in ${((Date.now() - t) / 1000).toFixed(2)}s (once per process; not in the capture time)`);
+  // CPU seconds of each phase: this process (capture's threads, apply), the server, and SQS (fauxqs).
+  const pids = { node: process.pid, server: await serverPid(admin), sqs: fauxqs.pid };
+  let cpu = cpuMeter(pids);
   t = Date.now();
   let captured = 0;
   for (;;) {
@@ -110,6 +113,7 @@ try {
     if (run.caughtUp) break;
   }
   const captureSec = (Date.now() - t) / 1000;
+  const captureCpu = cpu();
   console.log(`captured ${captured.toLocaleString('en-US')} events into ${sent.length.toLocaleString('en-US')} messages in ${captureSec.toFixed(1)}s`);
   // Where capture's time goes: the same binlog range read again without sending, then read and packed.
   const until = (await rt.store.getCapture(config.migrationId))!.position;
@@ -134,7 +138,9 @@ try {
     });
     return (Date.now() - t0) / 1000;
   };
+  cpu = cpuMeter(pids);
   const readOnlySec = await rereadSec(false);
+  const readCpu = cpu();
   const readPackSec = await rereadSec(true);
   console.log(
     `  of which reading the binlog (zongji + events): ${Math.round(captured / readOnlySec).toLocaleString('en-US')} events/s alone; with packing: ${Math.round(captured / readPackSec).toLocaleString('en-US')} events/s; the rest is sending`,
@@ -198,6 +204,7 @@ try {
   for (const l of lanes) for (let i = 0; i < l.length; i += 10) invocations.push({ Records: l.slice(i, i + 10).map((m, n) => toRecord({ MessageId: `${i}-${n}`, ReceiptHandle: 'x', Body: m.body, Attributes: { MessageGroupId: m.groupId } }, 'arn:bench')) });
   const handler = makeApplyHandler(() => Promise.resolve(rt!.ctx));
   const applyEventCount = restMessages.reduce((a, m) => a + m.events, 0);
+  cpu = cpuMeter(pids);
   t = Date.now();
   const perLane = Math.ceil(invocations.length / 4);
   await Promise.all(
@@ -209,10 +216,12 @@ try {
     }),
   );
   const applySec = (Date.now() - t) / 1000;
+  const applyCpu = cpu();
   const [check] = await checkAll(config, rt.ctx.source, rt.ctx.targets);
 
   // The ceiling: a plain mysql2 loop writing those final images, as multi-row upserts (1,000 rows a statement)
   // and one DELETE … IN per target table, 4 tables at once; no decode, merge or guard.
+  cpu = cpuMeter(pids);
   t = Date.now();
   await inParallel([...finalImages], 4, async ([table, rows]) => {
     const upserts = [...rows.values()].filter((r): r is Record<string, unknown> => r !== null);
@@ -228,6 +237,10 @@ try {
     if (deletes.length) await admin.query(`DELETE FROM ${table} WHERE id IN (?)`, [deletes]);
   });
   const ceilingSec = (Date.now() - t) / 1000;
+  const ceilingCpu = cpu();
+  const cpuOf = (r: CpuReading) => Object.values(r.sec).reduce((a, b) => a + b, 0);
+  console.log(`CPU: capture ${cpuText(captureCpu)}; binlog read alone ${cpuText(readCpu)}`);
+  console.log(`CPU: apply ${cpuText(applyCpu)}; its ceiling ${cpuText(ceilingCpu)}`);
   await admin.query(`DROP DATABASE IF EXISTS ${scratch}`);
   const applyRatio = Number((ceilingSec / applySec).toFixed(3));
   console.log(`apply ceiling (plain multi-row upserts of the final images, same events): ${ceilingSec.toFixed(2)}s = ${Math.round(applyEventCount / ceilingSec).toLocaleString('en-US')} events/s; apply at ${applyRatio} of it (target ≥ 0.8)`);
@@ -298,6 +311,15 @@ try {
     lagSamples: lags.length,
     sourceWritesPerSec: Math.round(writes / writeSec),
     checksumMatch: check!.match && final!.match,
+    // CPU seconds per phase and how busy the cores were: a ratio under 0.8 with every core busy is CPU-bound.
+    cpu: {
+      capture: captureCpu,
+      readAlone: readCpu,
+      apply: applyCpu,
+      applyCeiling: ceilingCpu,
+      captureWorkRatio: Number((cpuOf(readCpu) / cpuOf(captureCpu)).toFixed(3)),
+      applyWorkRatio: Number((cpuOf(ceilingCpu) / cpuOf(applyCpu)).toFixed(3)),
+    },
     calibration,
   };
   console.log(`capture ${result.captureEventsPerSec.toLocaleString('en-US')} events/s, apply ${result.applyEventsPerSec.toLocaleString('en-US')} events/s (one by one ${result.applyOneByOneEventsPerSec.toLocaleString('en-US')}), lag p95 ${result.lagP95Sec}s at ${result.sourceWritesPerSec} writes/s`);

@@ -18,7 +18,7 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LocalRuntime } from '../local/runtime.js';
 import { checkAll } from '../local/checksum.js';
-import { calibrate, calibrationText, settleServer, stealMeter } from './calibrate.js';
+import { calibrate, calibrationText, cpuMeter, cpuText, serverPid, settleServer, stealMeter } from './calibrate.js';
 
 const { values } = parseArgs({
   options: {
@@ -53,6 +53,8 @@ try {
   const [[size]] = (await admin.query(`SELECT AVG_ROW_LENGTH AS l FROM information_schema.TABLES WHERE TABLE_SCHEMA='bench_src' AND TABLE_NAME='order_info'`)) as unknown as [[{ l: number }]];
 
   const quiesce = () => settleServer(admin, (l) => console.log(l));
+  // CPU seconds of each phase: this process (the copy's Node side) and the server.
+  const pids = { node: process.pid, server: await serverPid(admin) };
 
   // Ceiling: the server copying the same rows into one table by itself.
   await admin.query('CREATE DATABASE bench_ceiling');
@@ -60,8 +62,10 @@ try {
   await quiesce();
   t = Date.now();
   let stolen = stealMeter();
+  let cpu = cpuMeter(pids);
   await admin.query('INSERT INTO bench_ceiling.order_info SELECT * FROM bench_src.order_info');
   const ceilingSec = (Date.now() - t) / 1000;
+  const ceilingCpu = cpu();
   const ceilingStealPct = stolen();
   await admin.query('DROP DATABASE bench_ceiling');
 
@@ -93,8 +97,10 @@ try {
   await quiesce();
   t = Date.now();
   stolen = stealMeter();
+  cpu = cpuMeter(pids);
   await rt.execute().result;
   const copySec = (Date.now() - t) / 1000;
+  const copyCpu = cpu();
   const copyStealPct = stolen();
   rssAt('after copy');
   console.log(`  peak rss while generating ${Math.round(seedPeak / 1048576)} MB, while copying ${Math.round(peakRss / 1048576)} MB`);
@@ -133,6 +139,9 @@ try {
   console.log(`plain mysql2 loop (same pages, 64 tables, 8 at a time, no guard or checkpoints): ${plainSec.toFixed(1)}s = ${Math.round(rows / plainSec).toLocaleString('en-US')} rows/s`);
   const pct = (v: number | undefined) => (v === undefined ? 'n/a' : `${v}%`);
   console.log(`CPU time taken by the hypervisor (steal) during: ceiling ${pct(ceilingStealPct)}, plain loop ${pct(plainStealPct)}, copy ${pct(copyStealPct)}`);
+  const cpuOf = (r: typeof copyCpu) => Object.values(r.sec).reduce((a, b) => a + b, 0);
+  const workRatio = Number((cpuOf(ceilingCpu) / cpuOf(copyCpu)).toFixed(3));
+  console.log(`CPU: copy ${cpuText(copyCpu)}; ceiling ${cpuText(ceilingCpu)}; the ceiling's CPU ÷ the copy's: ${workRatio}`);
   console.log(`ratio ${(copyRowsPerSec / ceilingRowsPerSec).toFixed(2)} (copy window / plain loop ${(rows / windowSec / (rows / plainSec)).toFixed(2)}), peak RSS ${Math.round(peakRss / 1048576)} MB, checksums ${check!.match ? 'MATCH' : 'MISMATCH'}`);
   const reshardRatio = reshard ? Number((reshard.rowsPerSec / ceilingRowsPerSec).toFixed(3)) : undefined;
   if (reshard)
@@ -157,6 +166,8 @@ try {
       plainLoopRowsPerSec: Math.round(rows / plainSec),
       checksumMatch: check!.match,
       stealPct: { ceiling: ceilingStealPct, plainLoop: plainStealPct, copy: copyStealPct },
+      // CPU seconds per phase and how busy the cores were: a ratio under 0.8 with every core busy is CPU-bound.
+      cpu: { copy: copyCpu, ceiling: ceilingCpu, workRatio },
       calibration,
     }),
   );

@@ -25,7 +25,7 @@ import { planFor, routerFor, tableConfig } from '../lambdas/app/context.js';
 import { startMariaDb } from '../local/mariadb.js';
 import { ordersConfig } from '../local/seed.js';
 import { LocalRuntime } from '../local/runtime.js';
-import { calibrate, calibrationText, stealMeter } from './calibrate.js';
+import { calibrate, calibrationText, cpuMeter, cpuText, serverPid, stealMeter, type CpuReading } from './calibrate.js';
 
 const { values } = parseArgs({
   options: {
@@ -106,14 +106,18 @@ try {
   }
 
   // 1. Clean: the checksum fast path.
-  const clean: { ms: number; dynamoMs: number; summary: VerifySummary; stealPct: number | undefined }[] = [];
+  // CPU seconds of each pass: this process (verify's Node side, DynamoDB's emulator) and the server.
+  const pids = { node: process.pid, server: await serverPid(admin) };
+  const clean: { ms: number; dynamoMs: number; summary: VerifySummary; stealPct: number | undefined; cpu: CpuReading }[] = [];
   for (let p = 0; p < passes; p++) {
     dynamoMs = 0;
     const stolen = stealMeter();
+    const cpu = cpuMeter(pids);
     const [summary, ms] = await timed(() => verifyTable(ctx, 'order_info', { batchRows }));
+    const passCpu = cpu();
     const stealPct = stolen();
     if (!summary.clean || summary.byChecksum !== rows) throw new Error(`clean pass ${p + 1} is not clean by checksum: ${JSON.stringify({ ...summary, dirty: summary.dirty.slice(0, 5) })}`);
-    clean.push({ ms, dynamoMs, summary, stealPct });
+    clean.push({ ms, dynamoMs, summary, stealPct, cpu: passCpu });
     console.log(`clean pass ${p + 1}: ${fmt(rows)} rows in ${summary.batches} batches, ${secs(ms)}s = ${fmt(rows / (ms / 1000))} rows/s (DynamoDB ${secs(dynamoMs)}s; CPU stolen by the hypervisor: ${stealPct ?? 'n/a'}%)`);
   }
   const best = clean.reduce((a, b) => (b.ms < a.ms ? b : a));
@@ -219,12 +223,17 @@ try {
   const plainCrc = `CRC32(CONCAT_WS('|', ${plan.columns.map((c) => `IFNULL(${q(c)}, '~')`).join(', ')}))`;
   const sourceWhole = `SELECT COUNT(*) AS n, BIT_XOR(${plainCrc}) AS x FROM ${qt(SRC, 'order_info')}`;
   const targetsWhole = `SELECT COUNT(*) AS n, BIT_XOR(c) AS x FROM (${targets.map((t) => `SELECT ${plainCrc} AS c FROM ${qt(t.database, t.tableName)}`).join(' UNION ALL ')}) u`;
-  const ceilings: number[] = [];
+  const ceilings: { ms: number; cpu: CpuReading }[] = [];
   for (let i = 0; i < 3; i++) {
+    const cpu = cpuMeter(pids);
     const [[, sourceMs], [, targetsMs]] = await Promise.all([timed(() => ctx.source.query(sourceWhole)), timed(() => ctx.targets[0]!.query(targetsWhole))]);
-    ceilings.push(Math.max(sourceMs, targetsMs));
+    ceilings.push({ ms: Math.max(sourceMs, targetsMs), cpu: cpu() });
   }
-  const ceilingMs = Math.min(...ceilings);
+  const ceiling = ceilings.reduce((a, b) => (b.ms < a.ms ? b : a));
+  const ceilingMs = ceiling.ms;
+  const cpuOf = (r: CpuReading) => Object.values(r.sec).reduce((a, b) => a + b, 0);
+  const workRatio = Number((cpuOf(ceiling.cpu) / cpuOf(best.cpu)).toFixed(3));
+  console.log(`CPU: best clean pass ${cpuText(best.cpu)}; ceiling ${cpuText(ceiling.cpu)}; the ceiling's CPU ÷ the pass's: ${workRatio}`);
   const verifyRatio = Number((ceilingMs / best.ms).toFixed(3));
   console.log(
     `\nceiling: one COUNT(*), BIT_XOR(CRC32(every column)) over the source table beside one over all ${targets.length} target tables, the slower side: ${secs(ceilingMs)}s = ${fmt(rows / (ceilingMs / 1000))} rows/s (best of 3); verify clean at ${verifyRatio} of it (target ≥ 0.8)`,
@@ -245,6 +254,8 @@ try {
       ceilingSeconds: Number((ceilingMs / 1000).toFixed(3)),
       ceilingRowsPerSec: Math.round(rows / (ceilingMs / 1000)),
       verifyRatio,
+      // CPU seconds and how busy the cores were: a ratio under 0.8 with every core busy is CPU-bound.
+      cpu: { clean: best.cpu, ceiling: ceiling.cpu, workRatio },
       calibration,
       cleanPasses: clean.map((c) => Number((c.ms / 1000).toFixed(3))),
       cleanPassStealPct: clean.map((c) => c.stealPct ?? null),
