@@ -109,11 +109,14 @@ describe.each(ENVIRONMENTS)('the %s stack', (name) => {
     expect(text).toContain(`\\"MaxConcurrency\\":${expected}`);
   });
 
-  it('gives capture and apply (per-event garbage) a larger young generation; source maps everywhere', () => {
+  it('gives capture and apply (per-event garbage) a larger young generation, copy-batch (pages in flight) a larger old one; source maps everywhere', () => {
     for (const [handler, fn] of handlerFunctions(t())) {
       const options = (fn.props.Environment as { Variables: Record<string, string> }).Variables.NODE_OPTIONS!;
       expect(options).toContain('--enable-source-maps');
       expect(options.includes('--max-semi-space-size=64')).toBe(handler === 'capture' || handler === 'apply');
+      expect(options.includes('--max-old-space-size=768')).toBe(handler === 'copy-batch');
+      // The old generation's cap stays under the function's memory, leaving room for buffers off the heap.
+      if (handler === 'copy-batch') expect(fn.props.MemorySize).toBeGreaterThanOrEqual(1024);
     }
   });
 
