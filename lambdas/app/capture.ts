@@ -60,7 +60,9 @@ export function sourceBinlogReader(config: MigrationConfig, server = 0, serverId
   const src = sourceServer(config.source, server);
   // The login as the secrets hold it now: a rotated password is read again after a refused login, once.
   const connection = () => ({ host: src.host, port: src.port, user: userOf(src), password: passwordOf(src), connectTimeoutMs: src.connectTimeoutMs, tls: tlsOptions(src) });
-  if (config.cdc.worker) void prewarmCaptureWorker();
+  // Capture's own reader loads its worker now, while capture takes its lease; a reader beside capture (another
+  // replica id, e.g. the cut-over's check) is never asked to pack and needs none.
+  if (config.cdc.worker && serverId === config.cdc.serverId) void prewarmCaptureWorker();
   return async ({ onBatch, pack, ...opts }) => {
     // With `cdc.worker`, capture's reads run in a worker thread that packs too (capture-pipeline.ts); other reads, on this one.
     const worker = pack && config.cdc.worker ? captureWorkerFile() : undefined;
