@@ -18,10 +18,13 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import mysql, { type Pool, type RowDataPacket } from 'mysql2/promise';
 import { parseConfig } from '../lambdas/core/config.js';
-import { q, qt, rowCrcExpr } from '../lambdas/core/sql.js';
+import { q, qt } from '../lambdas/core/sql.js';
+import { sumsSql } from '../lambdas/core/verify-sql.js';
+import { slotOf } from '../lambdas/core/verify-sums.js';
 import { inParallel } from '../lambdas/core/parallel.js';
 import { verifyTable, type VerifySummary } from '../lambdas/app/verify.js';
 import { planFor, routerFor, tableConfig } from '../lambdas/app/context.js';
+import { tableCheck } from '../lambdas/app/verify/table-check.js';
 import { startMariaDb } from '../local/mariadb.js';
 import { ordersConfig } from '../local/seed.js';
 import { LocalRuntime } from '../local/runtime.js';
@@ -123,61 +126,57 @@ try {
   const best = clean.reduce((a, b) => (b.ms < a.ms ? b : a));
   const batches = best.summary.batches;
 
-  // 2. Profile: verify's queries for the same batches, one phase at a time.
+  // 2. Profile: the statements verify runs (`tableCheck`'s row CRC and placement check, `sumsSql`) for the
+  // same batches, one phase at a time, each with the server's CPU seconds.
   const table = tableConfig(ctx, 'order_info');
   const plan = await planFor(ctx, 'order_info');
+  const check = await tableCheck(ctx, table, plan);
+  if (!check.placement) throw new Error('the bench table has a built-in rule: verify should check placement in SQL');
   const targets = routerFor(ctx, table).allTargets();
-  const crc = rowCrcExpr(plan.columns, plan.readKinds ?? {});
+  const crc = check.crc;
   const key = q(table.scrollKey);
-  const prof = { edgeMs: 0, sourceMs: 0, targetsWallMs: 0, targetsSumMs: 0, targetQueries: 0, overlapMs: 0, proposedMs: 0 };
+  const server = { server: pids.server };
+  const prof = { edgeMs: 0, sourceMs: 0, targetsWallMs: 0, targetsSumMs: 0, targetQueries: 0, bareTargetsWallMs: 0 };
+  const serverCpu = { edges: 0, source: 0, targets: 0, targetsWithoutPlacement: 0 };
+  const timedCpu = async <T,>(phase: keyof typeof serverCpu, fn: () => Promise<T>): Promise<[T, number]> => {
+    const cpu = cpuMeter(server);
+    const out = await timed(fn);
+    serverCpu[phase] += cpu().sec.server ?? 0;
+    return out;
+  };
+  const targetSums = (placed: boolean) => (where: string, params: unknown[]) =>
+    inParallel(targets, check.concurrency, async (t) => {
+      const sql = sumsSql({ database: t.database, table: t.tableName, crc, where, ...(placed ? { notProven: check.placement!.notProvenIn(slotOf(t, table.tablesPerDb)) } : {}) });
+      const [, ms] = await timed(() => ctx.writer.poolFor(t.db).query(sql, params));
+      if (placed) {
+        prof.targetsSumMs += ms;
+        prof.targetQueries++;
+      }
+    });
   let lo: string | null = null;
   for (;;) {
-    const [edge, edgeMs] = await timed(() => one(ctx.source, `SELECT ${key} AS k FROM ${qt(SRC, 'order_info')}${lo !== null ? ` WHERE ${key} > ?` : ''} ORDER BY ${key} LIMIT 1 OFFSET ${batchRows - 1}`, lo !== null ? [BigInt(lo)] : []));
+    const [edge, edgeMs] = await timedCpu('edges', () => one(ctx.source, `SELECT ${key} AS k FROM ${qt(SRC, 'order_info')}${lo !== null ? ` WHERE ${key} > ?` : ''} ORDER BY ${key} LIMIT 1 OFFSET ${batchRows - 1}`, lo !== null ? [BigInt(lo)] : []));
     prof.edgeMs += edgeMs;
     const hi: string | null = edge ? String(edge.k) : null;
     const parts = [...(lo !== null ? [`${key} > ?`] : []), ...(hi !== null ? [`${key} <= ?`] : [])];
     const where = parts.length ? parts.join(' AND ') : '1=1';
     const params = [...(lo !== null ? [BigInt(lo)] : []), ...(hi !== null ? [BigInt(hi)] : [])];
-    const checksum = `SELECT COUNT(*) AS n, BIT_XOR(${crc}) AS x, SUM(${crc}) AS s FROM %T WHERE ${where}`;
-    const [, sourceMs] = await timed(() => ctx.source.query(checksum.replace('%T', qt(SRC, 'order_info')), params));
+    const [, sourceMs] = await timedCpu('source', () => ctx.source.query(sumsSql({ database: SRC, table: 'order_info', crc, where }), params));
     prof.sourceMs += sourceMs;
-    const [, wallMs] = await timed(() =>
-      inParallel(targets, ctx.config.copy.writeConcurrency, async (t) => {
-        const [, ms] = await timed(() => ctx.writer.poolFor(t.db).query(checksum.replace('%T', qt(t.database, t.tableName)), params));
-        prof.targetsSumMs += ms;
-        prof.targetQueries++;
-      }),
-    );
-    prof.targetsWallMs += wallMs;
-    // The same two phases overlapped (source beside the targets), as a suggestion's measure.
-    const [, overlapMs] = await timed(() =>
-      Promise.all([
-        ctx.source.query(checksum.replace('%T', qt(SRC, 'order_info')), params),
-        inParallel(targets, ctx.config.copy.writeConcurrency, (t) => ctx.writer.poolFor(t.db).query(checksum.replace('%T', qt(t.database, t.tableName)), params)),
-      ]),
-    );
-    prof.overlapMs += overlapMs;
-    // Proposed: the row CRC evaluated once per row (a materialized derived table) on both sides, overlapped.
-    const once = `SELECT COUNT(*) AS n, BIT_XOR(c) AS x, SUM(c) AS s FROM (SELECT ${crc} AS c FROM %T WHERE ${where} LIMIT 18446744073709551615) d`;
-    const [, proposedMs] = await timed(() =>
-      Promise.all([
-        ctx.source.query(once.replace('%T', qt(SRC, 'order_info')), params),
-        inParallel(targets, ctx.config.copy.writeConcurrency, (t) => ctx.writer.poolFor(t.db).query(once.replace('%T', qt(t.database, t.tableName)), params)),
-      ]),
-    );
-    prof.proposedMs += proposedMs + edgeMs;
+    prof.targetsWallMs += (await timedCpu('targets', () => targetSums(true)(where, params)))[1];
+    prof.bareTargetsWallMs += (await timedCpu('targetsWithoutPlacement', () => targetSums(false)(where, params)))[1];
     if (hi === null) break;
     lo = hi;
   }
   const phases = prof.edgeMs + prof.sourceMs + prof.targetsWallMs;
-  console.log(`\nprofile of one clean pass (${batches} batches of ${fmt(batchRows)}; verify runs these one after the other):`);
-  console.log(`  batch-edge queries (LIMIT 1 OFFSET ${batchRows - 1}):   ${secs(prof.edgeMs)}s  ${((prof.edgeMs / phases) * 100).toFixed(0)}%`);
-  console.log(`  source checksums (1 per batch):             ${secs(prof.sourceMs)}s  ${((prof.sourceMs / phases) * 100).toFixed(0)}%  = ${fmt(rows / (prof.sourceMs / 1000))} rows/s`);
-  console.log(`  target checksums (${targets.length} per batch, ${ctx.config.copy.writeConcurrency} at a time): ${secs(prof.targetsWallMs)}s  ${((prof.targetsWallMs / phases) * 100).toFixed(0)}%  (${fmt(prof.targetQueries)} queries, ${(prof.targetsSumMs / prof.targetQueries).toFixed(2)} ms each on average)`);
+  const cpuSec = (phase: keyof typeof serverCpu) => `server ${serverCpu[phase].toFixed(2)} CPU-s`;
+  console.log(`\nprofile of one clean pass (${batches} batches of ${fmt(batchRows)}, each phase alone; verify runs a batch's source checksum beside its target checksums):`);
+  console.log(`  batch-edge queries (LIMIT 1 OFFSET ${batchRows - 1}):   ${secs(prof.edgeMs)}s  ${((prof.edgeMs / phases) * 100).toFixed(0)}%  ${cpuSec('edges')}`);
+  console.log(`  source checksums (1 per batch):             ${secs(prof.sourceMs)}s  ${((prof.sourceMs / phases) * 100).toFixed(0)}%  ${cpuSec('source')}  = ${fmt(rows / (prof.sourceMs / 1000))} rows/s`);
+  console.log(`  target checksums with the placement check (${targets.length} per batch, ${check.concurrency} at a time): ${secs(prof.targetsWallMs)}s  ${((prof.targetsWallMs / phases) * 100).toFixed(0)}%  ${cpuSec('targets')}  (${fmt(prof.targetQueries)} queries, ${(prof.targetsSumMs / prof.targetQueries).toFixed(2)} ms each on average)`);
+  console.log(`  the same without the placement check:       ${secs(prof.bareTargetsWallMs)}s  ${cpuSec('targetsWithoutPlacement')}`);
   console.log(`  DynamoDB state writes (inside verifyTable):  ${secs(best.dynamoMs)}s`);
   console.log(`  sum ${secs(phases + best.dynamoMs)}s vs verifyTable ${secs(best.ms)}s`);
-  console.log(`  source and target checksums overlapped instead: ${secs(prof.overlapMs)}s vs ${secs(prof.sourceMs + prof.targetsWallMs)}s one after the other`);
-  console.log(`  proposed (row CRC evaluated once, source beside targets, + edge): ${secs(prof.proposedMs)}s = ${fmt(rows / (prof.proposedMs / 1000))} rows/s before DynamoDB`);
 
   // The checksum expression's own cost, over the whole source table in one statement.
   const whole = async (select: string, from = qt(SRC, 'order_info')) => (await timed(() => ctx.source.query(`SELECT ${select} FROM ${from}`)))[1];
@@ -265,8 +264,8 @@ try {
         targetChecksumSeconds: Number((prof.targetsWallMs / 1000).toFixed(3)),
         targetQueries: prof.targetQueries,
         dynamoSeconds: Number((best.dynamoMs / 1000).toFixed(3)),
-        overlappedChecksumSeconds: Number((prof.overlapMs / 1000).toFixed(3)),
-        proposedSeconds: Number((prof.proposedMs / 1000).toFixed(3)),
+        targetChecksumWithoutPlacementSeconds: Number((prof.bareTargetsWallMs / 1000).toFixed(3)),
+        serverCpuSeconds: Object.fromEntries(Object.entries(serverCpu).map(([k, v]) => [k, Number(v.toFixed(2))])),
         wholeTableSeconds: Object.fromEntries(Object.entries(expr).map(([k, v]) => [k, Number((v / 1000).toFixed(3))])),
       },
     }),
