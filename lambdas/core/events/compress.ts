@@ -50,9 +50,9 @@ export async function compressMessages(messages: readonly OutgoingMessage[]): Pr
 }
 
 /**
- * The deflated bytes of a compressed body (`{v: 1 | 2, z: non-empty string}` and nothing else, as
- * `compressedBodySchema` says), or undefined for a plain one. Checked by hand: a schema's failed parse of
- * a large plain body left it reachable long enough to survive young-generation collections.
+ * The deflated bytes of a compressed body (`{v: 1 | 2, z: non-empty string}` and nothing else), or
+ * undefined for a plain one. Checked by hand, not by a schema: a schema's failed parse of a large plain body
+ * left it reachable long enough to survive young-generation collections.
  */
 function compressedBytes(body: unknown): Buffer | undefined {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
