@@ -11,6 +11,7 @@
  */
 import { groupRows } from '../core/routing.js';
 import { keyText } from '../core/segments.js';
+import { bytesPerRowOf, pageRows } from '../core/page-size.js';
 import { describeError, SchemaError, TransientError } from '../core/errors.js';
 import { LoadRefusedError } from '../adapters/mysql/load-data.js';
 import type { RowPayload, WriteStats } from '../adapters/mysql/target.js';
@@ -50,6 +51,8 @@ export interface CopyResult {
 /** A page as read: its rows (arrays of `columns`, then the rendered row if `render`), and how to route them. */
 interface Page {
   readonly rows: unknown[][];
+  /** The most rows the read asked for: a page with fewer is the segment's last. */
+  readonly limit: number;
   readonly columns: readonly string[];
   readonly render: RowRendering | undefined;
   readonly route: (row: readonly unknown[]) => TargetName;
@@ -81,9 +84,13 @@ export async function copySegment(ctx: AppContext, req: CopyRequest, owner: stri
     return ctx.writer.loadsLines && lineable ? { as: 'line', columns: plan.columns, kinds } : { as: 'literal', columns: plan.columns, kinds };
   };
   const keyColumns = [...new Set([table.scrollKey, ...keyColumnsOf(table)])];
+  // Rows per page: copy.pageSize, fewer for wide rows (copy.pageBytes): the first page at the table's average
+  // row length as the server estimates it, each next one at the width of the page before.
+  let bytesPerRow = await reader.avgRowBytes();
   const read = async (after: string | null): Promise<Page> => {
     const render = renderNow();
     const columns = render ? keyColumns : plan.columns;
+    const limit = pageRows(config.copy, bytesPerRow);
     const rows = await reader.page({
       columns,
       scrollKey: table.scrollKey,
@@ -92,11 +99,11 @@ export async function copySegment(ctx: AppContext, req: CopyRequest, owner: stri
       upTo: cp.hi,
       timeColumn: table.timeColumn,
       window: table.window,
-      limit: config.copy.pageSize,
+      limit,
       kinds: plan.readKinds,
       render,
     });
-    return { rows, columns, render, route: render ? routeKeys : routeAll };
+    return { rows, limit, columns, render, route: render ? routeKeys : routeAll };
   };
   const routeKeys = router.valuesRouter(keyColumns);
   const routeAll = router.valuesRouter(plan.columns);
@@ -152,7 +159,8 @@ export async function copySegment(ctx: AppContext, req: CopyRequest, owner: stri
       pending = undefined;
       const { rows, columns, render } = page;
       if (ctx.hooks.afterRead) await ctx.hooks.afterRead(table.name, req.segment, rows.map((r) => Object.fromEntries(columns.map((c, i) => [c, r[i]]))));
-      const done = rows.length < config.copy.pageSize;
+      const done = rows.length < page.limit;
+      bytesPerRow = bytesPerRowOf(rows) ?? bytesPerRow;
       const last = rows[rows.length - 1];
       const cursor = last ? keyText(last[columns.indexOf(table.scrollKey)], plan.keyKind, `${table.name} page after ${cp.cursor}`) : cp.cursor;
       // Route the whole page before writing any of it: a row that cannot be routed fails the page untouched.

@@ -167,7 +167,14 @@ const routingSchema = z
 
 export const copySchema = z
   .object({
-    pageSize: z.number().int().min(1).max(100_000).default(5000),
+    /** Most rows per keyset page (and per checkpoint). */
+    pageSize: z.number().int().min(1).max(100_000).default(20_000),
+    /**
+     * About how many bytes of rows a page holds: a table of wide rows gets pages of fewer than `pageSize`
+     * rows (measured per page; the first from the table's average row length), so that a page and the one
+     * read ahead fit in the function's memory.
+     */
+    pageBytes: z.number().int().min(65_536).max(256 * 1024 * 1024).default(8 * 1024 * 1024),
     /** Key-range segments per table (each one a Map iteration). */
     segments: z.number().int().min(1).max(10_000).default(8),
     /** Segments copied at once (Map MaxConcurrency). */

@@ -57,7 +57,7 @@ describe('Step Functions history for 1 billion rows', () => {
   });
 
   it('the scenario is the documented one', () => {
-    expect(Scenario.pageSize).toBe(5000);
+    expect(Scenario.pageSize).toBe(20_000);
     expect(Scenario.timeBudgetSeconds).toBe(600);
     expect(copyRowsPerSecPerSegment).toBe(25_000); // 200,000 rows/s over 8 segments at once
     expect(ROWS_PER_CALL.CopyBatch).toBe(15_000_000);

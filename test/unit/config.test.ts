@@ -43,13 +43,14 @@ describe('parseConfig', () => {
 
   it('fills copy defaults when copy is given empty', () => {
     const c = parseConfig({ ...minimal(), copy: {} });
-    expect(c.copy).toEqual({ pageSize: 5000, segments: 8, concurrency: 4, writeConcurrency: 8, writeMethod: 'auto', rowLiterals: true, maxRowsPerSec: 0, timeBudgetSeconds: 600, leaseSeconds: 120 });
+    expect(c.copy).toEqual({ pageSize: 20_000, pageBytes: 8 * 1024 * 1024, segments: 8, concurrency: 4, writeConcurrency: 8, writeMethod: 'auto', rowLiterals: true, maxRowsPerSec: 0, timeBudgetSeconds: 600, leaseSeconds: 120 });
   });
 
   // Regression: zod 4's `.default(x)` returns `x` as is without parsing it; `.prefault({})` applies the defaults.
   it('fills copy defaults when copy is omitted', () => {
     const c = parseConfig(minimal());
-    expect(c.copy.pageSize).toBe(5000);
+    expect(c.copy.pageSize).toBe(20_000);
+    expect(c.copy.pageBytes).toBe(8 * 1024 * 1024);
     expect(c.copy.segments).toBe(8);
   });
 
@@ -127,6 +128,7 @@ describe('parseConfig', () => {
     ['tablesPerDb not an integer', withChange((c) => (c.tables[0]!.tablesPerDb = 2.5)), /tables\.0\.tablesPerDb:/],
     ['databases 0', withChange((c) => (c.target.databases = 0)), /target\.databases:/],
     ['copy.pageSize 0', { ...minimal(), copy: { pageSize: 0 } }, /copy\.pageSize:/],
+    ['copy.pageBytes below 64 KiB', { ...minimal(), copy: { pageBytes: 1000 } }, /copy\.pageBytes:/],
     ['port out of range', withChange((c) => (c.source.port = 70000)), /source\.port:/],
     ['passwordEnv lowercase', withChange((c) => (c.source.passwordEnv = 'db_password')), /source\.passwordEnv:/],
     ['migrationId with a slash', { ...minimal(), migrationId: 'a/b' }, /migrationId:/],

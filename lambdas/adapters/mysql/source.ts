@@ -93,6 +93,15 @@ export class SourceReader {
     return rows;
   }
 
+  /** The table's average row length as the server estimates it (`information_schema`), undefined when it has none. */
+  async avgRowBytes(): Promise<number | undefined> {
+    const [rows] = await withDbErrors(`reading the average row length of ${this.id}`, () =>
+      this.table.pool.query<RowDataPacket[]>('SELECT AVG_ROW_LENGTH AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [this.table.database, this.table.tableName]),
+    );
+    const n = Number(rows[0]?.n);
+    return Number.isFinite(n) && n > 0 ? n : undefined;
+  }
+
   /** Rows per day of `timeColumn` within `window` (one bucket `all` without a time column). */
   rowsPerDay(opts: { timeColumn?: string | undefined; window?: Window | undefined } = {}): Promise<DayCount[]> {
     return rowsPerDay(this.table.pool, { database: this.table.database, table: this.table.tableName, ...opts });
