@@ -29,10 +29,15 @@ export function rowBytes(row: readonly unknown[]): number {
   return n;
 }
 
-/** The mean bytes per row of a page's rows (`rowBytes`), undefined for an empty page. */
-export function bytesPerRowOf(rows: readonly (readonly unknown[])[]): number | undefined {
+/**
+ * The mean bytes per row of a page's rows (`rowBytes`), from at most `sample` rows spread evenly over the page
+ * (a width to size the next page by needs no more); undefined for an empty page.
+ */
+export function bytesPerRowOf(rows: readonly (readonly unknown[])[], sample = 256): number | undefined {
   if (rows.length === 0) return undefined;
+  const step = Math.max(1, Math.ceil(rows.length / sample));
   let n = 0;
-  for (const r of rows) n += rowBytes(r);
-  return n / rows.length;
+  let seen = 0;
+  for (let i = 0; i < rows.length; i += step, seen++) n += rowBytes(rows[i]!);
+  return n / seen;
 }

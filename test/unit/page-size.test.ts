@@ -47,4 +47,13 @@ describe('rowBytes and bytesPerRowOf', () => {
     expect(bytesPerRowOf([])).toBeUndefined();
     expect(bytesPerRowOf([[Buffer.alloc(100)], [Buffer.alloc(300)]])).toBe(200);
   });
+
+  it('on a long page, the mean of rows spread evenly over it', () => {
+    // 20,000 rows alternating 100 and 300 bytes in runs of 1,000: the sample sees both widths about equally.
+    const rows = Array.from({ length: 20_000 }, (_, i) => [Buffer.alloc(Math.floor(i / 1000) % 2 ? 300 : 100)]);
+    const mean = bytesPerRowOf(rows)!;
+    expect(mean).toBeGreaterThan(180);
+    expect(mean).toBeLessThan(220);
+    expect(bytesPerRowOf(rows, 20_000)).toBe(200);
+  });
 });
