@@ -19,13 +19,10 @@ export function pageRows(limits: PageLimits, bytesPerRow: number | undefined): n
   return Math.max(1, Math.min(limits.pageSize, Math.floor(limits.pageBytes / bytesPerRow)));
 }
 
-/**
- * A row's size as read, estimated without encoding it: a Buffer's bytes, a string's length, 8 for any other
- * value (numbers, dates, NULL).
- */
+/** A row's size as read: a Buffer's bytes, a string's UTF-8 bytes, 8 for any other value (numbers, dates, NULL). */
 export function rowBytes(row: readonly unknown[]): number {
   let n = 0;
-  for (const v of row) n += Buffer.isBuffer(v) ? v.length : typeof v === 'string' ? v.length : 8;
+  for (const v of row) n += Buffer.isBuffer(v) ? v.length : typeof v === 'string' ? Buffer.byteLength(v, 'utf8') : 8;
   return n;
 }
 

@@ -37,7 +37,7 @@ describe('pageRows', () => {
 describe('rowBytes and bytesPerRowOf', () => {
   it.each([
     ['a rendered line', [1, 'ORD-1', Buffer.alloc(300)], 8 + 5 + 300],
-    ['values', [1, null, 'héllo', new Date(0), 2.5], 8 + 8 + 5 + 8 + 8],
+    ['values (strings as UTF-8)', [1, null, 'héllo', new Date(0), 2.5], 8 + 8 + 6 + 8 + 8],
     ['nothing', [], 0],
   ])('%s', (_name, row, bytes) => {
     expect(rowBytes(row)).toBe(bytes);
