@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { mkdirSync } from 'node:fs';
 import dynalite from 'dynalite';
+import { sleep } from '../lambdas/core/time.js';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 
@@ -42,14 +43,30 @@ export async function startDynamo(path?: string): Promise<LocalDynamo> {
   };
 }
 
-/** Creates the state table (pk/sk strings) unless it exists: the local twin of the CDK table. */
+/**
+ * Creates the state table (pk/sk strings) unless it exists, and returns once it is ACTIVE: the local twin of
+ * the CDK table. A new table is CREATING at first (in dynalite too, if only for a moment), and reads and
+ * writes of a CREATING table fail with ResourceNotFoundException.
+ */
 export async function ensureStateTable(client: DynamoDBClient, tableName: string): Promise<void> {
-  try {
-    await client.send(new DescribeTableCommand({ TableName: tableName }));
-    return;
-  } catch (err) {
-    if (!(err instanceof ResourceNotFoundException)) throw err;
+  const status = async (): Promise<string | undefined> => {
+    try {
+      return (await client.send(new DescribeTableCommand({ TableName: tableName }))).Table?.TableStatus ?? 'ACTIVE';
+    } catch (err) {
+      if (!(err instanceof ResourceNotFoundException)) throw err;
+      return undefined;
+    }
+  };
+  let now = await status();
+  if (now === undefined) await createStateTable(client, tableName);
+  const deadline = Date.now() + 30_000;
+  while ((now = await status()) !== 'ACTIVE') {
+    if (Date.now() > deadline) throw new Error(`the local state table ${tableName} is still ${now ?? 'missing'} after 30 s`);
+    await sleep(20);
   }
+}
+
+async function createStateTable(client: DynamoDBClient, tableName: string): Promise<void> {
   await client.send(
     new CreateTableCommand({
       TableName: tableName,
