@@ -3,7 +3,7 @@
  * together with the document. Measured rates are the README's (`npm run bench`, a 2-core machine);
  * batch sizes and budgets are the config defaults, read from the config schema itself.
  */
-import { copySchema } from '../../lambdas/core/config.js';
+import { copySchema } from '../../lambdas/core/config-stages.js';
 
 const copyDefaults = copySchema.parse({});
 
