@@ -27,6 +27,16 @@ export async function calibrate(pool: Pick<Pool, 'query'>): Promise<Calibration>
 
 export const calibrationText = (c: Calibration) => `machine now: ${c.jsMs} ms of JSON round trips, ${c.sqlMs} ms of server CRC32s (lower is faster; compare runs whose figures match)`;
 
+/** The machine's CPU time so far (`/proc/stat`'s `cpu` line, in 1/100 s) and its number of cores; undefined off Linux. */
+function machineTicks(): { fields: number[]; cores: number } | undefined {
+  try {
+    const lines = readFileSync('/proc/stat', 'utf8').split('\n');
+    return { fields: lines[0]!.trim().split(/\s+/).slice(1).map(Number), cores: lines.filter((l) => /^cpu\d+ /.test(l)).length };
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * CPU time the hypervisor took from this VM (`steal` in /proc/stat) since the call, as a share of all CPU
  * time: a phase that ran while a neighbour took a third of the cores is slower for that reason alone.
@@ -34,12 +44,8 @@ export const calibrationText = (c: Calibration) => `machine now: ${c.jsMs} ms of
  */
 export function stealMeter(): () => number | undefined {
   const read = (): { steal: number; total: number } | undefined => {
-    try {
-      const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-      return { steal: f[7] ?? 0, total: f.slice(0, 8).reduce((a, b) => a + b, 0) };
-    } catch {
-      return undefined;
-    }
+    const f = machineTicks()?.fields;
+    return f && { steal: f[7] ?? 0, total: f.slice(0, 8).reduce((a, b) => a + b, 0) };
   };
   const start = read();
   return () => {
@@ -113,15 +119,11 @@ export function cpuMeter(pids: Readonly<Record<string, number | undefined>>): ()
     }
   };
   const machine = (): { busy: number; cores: number } | undefined => {
-    try {
-      const lines = readFileSync('/proc/stat', 'utf8').split('\n');
-      const f = lines[0]!.trim().split(/\s+/).slice(1).map(Number);
-      // user nice system idle iowait irq softirq steal: busy = all but idle and iowait.
-      const busy = f.slice(0, 8).reduce((a, b) => a + b, 0) - (f[3] ?? 0) - (f[4] ?? 0);
-      return { busy, cores: lines.filter((l) => /^cpu\d+ /.test(l)).length };
-    } catch {
-      return undefined;
-    }
+    const m = machineTicks();
+    if (!m) return undefined;
+    // user nice system idle iowait irq softirq steal: busy = all but idle and iowait.
+    const f = m.fields;
+    return { busy: f.slice(0, 8).reduce((a, b) => a + b, 0) - (f[3] ?? 0) - (f[4] ?? 0), cores: m.cores };
   };
   const t0 = performance.now();
   const start = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, pid === undefined ? undefined : of(pid)]));
@@ -138,6 +140,12 @@ export function cpuMeter(pids: Readonly<Record<string, number | undefined>>): ()
     const coresBusy = m0 && m1 && wallSec > 0 ? Number(((m1.busy - m0.busy) / tick / wallSec).toFixed(2)) : NaN;
     return { wallSec: Number(wallSec.toFixed(3)), sec, coresBusy, cores: m1?.cores ?? 0 };
   };
+}
+
+/** The ceiling's CPU seconds ÷ the path's (all processes read), to 3 decimals: the path's work against its ceiling's. */
+export function workRatio(ceiling: CpuReading, path: CpuReading): number {
+  const total = (r: CpuReading) => Object.values(r.sec).reduce((a, b) => a + b, 0);
+  return Number((total(ceiling) / total(path)).toFixed(3));
 }
 
 /** A reading as one line: `Node 5.2 s, server 9.1 s CPU; cores busy 1.8 of 2`. */

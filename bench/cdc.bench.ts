@@ -32,7 +32,7 @@ import { LocalRuntime } from '../local/runtime.js';
 import { createQueues } from '../local/emulators.js';
 import { checkAll } from '../local/checksum.js';
 import { toRecord } from '../local/poller.js';
-import { calibrate, calibrationText, cpuMeter, cpuText, serverPid, type CpuReading } from './calibrate.js';
+import { calibrate, calibrationText, cpuMeter, cpuText, serverPid, workRatio } from './calibrate.js';
 
 const { values } = parseArgs({ options: { orders: { type: 'string', default: '200000' }, 'lag-seconds': { type: 'string', default: '60' }, port: { type: 'string', default: '3428' } } });
 const orders = Number(values.orders);
@@ -238,7 +238,6 @@ try {
   });
   const ceilingSec = (Date.now() - t) / 1000;
   const ceilingCpu = cpu();
-  const cpuOf = (r: CpuReading) => Object.values(r.sec).reduce((a, b) => a + b, 0);
   console.log(`CPU: capture ${cpuText(captureCpu)}; binlog read alone ${cpuText(readCpu)}`);
   console.log(`CPU: apply ${cpuText(applyCpu)}; its ceiling ${cpuText(ceilingCpu)}`);
   await admin.query(`DROP DATABASE IF EXISTS ${scratch}`);
@@ -317,8 +316,8 @@ try {
       readAlone: readCpu,
       apply: applyCpu,
       applyCeiling: ceilingCpu,
-      captureWorkRatio: Number((cpuOf(readCpu) / cpuOf(captureCpu)).toFixed(3)),
-      applyWorkRatio: Number((cpuOf(ceilingCpu) / cpuOf(applyCpu)).toFixed(3)),
+      captureWorkRatio: workRatio(readCpu, captureCpu),
+      applyWorkRatio: workRatio(ceilingCpu, applyCpu),
     },
     calibration,
   };

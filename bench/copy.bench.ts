@@ -18,7 +18,7 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LocalRuntime } from '../local/runtime.js';
 import { checkAll } from '../local/checksum.js';
-import { calibrate, calibrationText, cpuMeter, cpuText, serverPid, settleServer, stealMeter } from './calibrate.js';
+import { calibrate, calibrationText, cpuMeter, cpuText, serverPid, settleServer, stealMeter, workRatio as cpuWorkRatio } from './calibrate.js';
 
 const { values } = parseArgs({
   options: {
@@ -139,8 +139,7 @@ try {
   console.log(`plain mysql2 loop (same pages, 64 tables, 8 at a time, no guard or checkpoints): ${plainSec.toFixed(1)}s = ${Math.round(rows / plainSec).toLocaleString('en-US')} rows/s`);
   const pct = (v: number | undefined) => (v === undefined ? 'n/a' : `${v}%`);
   console.log(`CPU time taken by the hypervisor (steal) during: ceiling ${pct(ceilingStealPct)}, plain loop ${pct(plainStealPct)}, copy ${pct(copyStealPct)}`);
-  const cpuOf = (r: typeof copyCpu) => Object.values(r.sec).reduce((a, b) => a + b, 0);
-  const workRatio = Number((cpuOf(ceilingCpu) / cpuOf(copyCpu)).toFixed(3));
+  const workRatio = cpuWorkRatio(ceilingCpu, copyCpu);
   console.log(`CPU: copy ${cpuText(copyCpu)}; ceiling ${cpuText(ceilingCpu)}; the ceiling's CPU ÷ the copy's: ${workRatio}`);
   console.log(`ratio ${(copyRowsPerSec / ceilingRowsPerSec).toFixed(2)} (copy window / plain loop ${(rows / windowSec / (rows / plainSec)).toFixed(2)}), peak RSS ${Math.round(peakRss / 1048576)} MB, checksums ${check!.match ? 'MATCH' : 'MISMATCH'}`);
   const reshardRatio = reshard ? Number((reshard.rowsPerSec / ceilingRowsPerSec).toFixed(3)) : undefined;

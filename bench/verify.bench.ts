@@ -28,7 +28,7 @@ import { tableCheck } from '../lambdas/app/verify/table-check.js';
 import { startMariaDb } from '../local/mariadb.js';
 import { ordersConfig } from '../local/seed.js';
 import { LocalRuntime } from '../local/runtime.js';
-import { calibrate, calibrationText, cpuMeter, cpuText, serverPid, stealMeter, type CpuReading } from './calibrate.js';
+import { calibrate, calibrationText, cpuMeter, cpuText, serverPid, stealMeter, workRatio as cpuWorkRatio, type CpuReading } from './calibrate.js';
 
 const { values } = parseArgs({
   options: {
@@ -230,8 +230,7 @@ try {
   }
   const ceiling = ceilings.reduce((a, b) => (b.ms < a.ms ? b : a));
   const ceilingMs = ceiling.ms;
-  const cpuOf = (r: CpuReading) => Object.values(r.sec).reduce((a, b) => a + b, 0);
-  const workRatio = Number((cpuOf(ceiling.cpu) / cpuOf(best.cpu)).toFixed(3));
+  const workRatio = cpuWorkRatio(ceiling.cpu, best.cpu);
   console.log(`CPU: best clean pass ${cpuText(best.cpu)}; ceiling ${cpuText(ceiling.cpu)}; the ceiling's CPU ÷ the pass's: ${workRatio}`);
   const verifyRatio = Number((ceilingMs / best.ms).toFixed(3));
   console.log(
