@@ -58,11 +58,15 @@ export async function ensureStateTable(client: DynamoDBClient, tableName: string
     }
   };
   let now = await status();
-  if (now === undefined) await createStateTable(client, tableName);
+  if (now === undefined) {
+    await createStateTable(client, tableName);
+    now = await status();
+  }
   const deadline = Date.now() + 30_000;
-  while ((now = await status()) !== 'ACTIVE') {
+  while (now !== 'ACTIVE') {
     if (Date.now() > deadline) throw new Error(`the local state table ${tableName} is still ${now ?? 'missing'} after 30 s`);
     await sleep(20);
+    now = await status();
   }
 }
 
