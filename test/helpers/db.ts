@@ -5,6 +5,11 @@ import { randomBytes } from 'node:crypto';
 import { parseConfig, type MigrationConfig } from '../../lambdas/core/config.js';
 import { ordersConfig } from '../../local/seed.js';
 import { createPool } from '../../lambdas/adapters/mysql/pool.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connectionSchema } from '../../lambdas/core/config.js';
+import { startMariaDb, type MariaDb } from '../../local/mariadb.js';
 
 export function mysqlPort(): number {
   return inject('mysqlPort');
@@ -74,3 +79,33 @@ export function scratchDatabase(name: string, poolSize = 4): { readonly db: stri
     },
   };
 }
+
+/**
+ * A MariaDB of the calling test file's (or describe block's) own, on `mysqlPort() + offset` with a fresh
+ * datadir, started before its tests and killed and removed after them (its `afterAll` runs after those
+ * registered later): for tests that kill sessions, or need a binlog no other file writes to. `pool()` is a
+ * root pool on it once started.
+ */
+export function ownMariaDb(name: string, offset: number): { readonly port: number; pool(): Pool } {
+  const port = mysqlPort() + offset;
+  const dir = mkdtempSync(join(tmpdir(), `reshard-${name}-`));
+  let server: MariaDb | undefined;
+  let pool: Pool | undefined;
+  beforeAll(async () => {
+    server = await startMariaDb({ dir, port });
+    pool = createPool(connectionSchema.parse({ port, poolSize: 4 }));
+  }, 180_000);
+  afterAll(async () => {
+    await pool?.end();
+    await server?.stop('kill');
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    port,
+    pool: () => {
+      if (!pool) throw new Error(`the MariaDB of ${name} is not started yet`);
+      return pool;
+    },
+  };
+}
+

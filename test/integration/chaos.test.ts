@@ -3,15 +3,8 @@
  * (DynamoDB, SQS) fail and server sessions are killed at seeded moments; afterwards no row is lost, extra or
  * different by an independent comparison in SQL. `npm run chaos` runs the long scenario.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Pool } from 'mysql2/promise';
-import { startMariaDb, type MariaDb } from '../../local/mariadb.js';
-import { createPool } from '../../lambdas/adapters/mysql/pool.js';
-import { connectionSchema } from '../../lambdas/core/config.js';
-import { mysqlPort } from '../helpers/db.js';
+import { describe, expect, it } from 'vitest';
+import { ownMariaDb } from '../helpers/db.js';
 import { parseConfig } from '../../lambdas/core/config.js';
 import { seedOrders } from '../../local/seed.js';
 import { runChaos } from '../../local/chaos.js';
@@ -21,26 +14,14 @@ const suite = integrationSuite({ databases: 2, tablesPerDb: 2, segments: 4, conc
 
 // A MariaDB of its own: the chaos kills random sessions of the server it runs on, which on the shared test
 // server would include other test files' sessions.
-const dir = mkdtempSync(join(tmpdir(), 'reshard-chaos-'));
-const port = mysqlPort() + 1004;
-let server: MariaDb;
-let admin: Pool;
-beforeAll(async () => {
-  server = await startMariaDb({ dir, port });
-  admin = createPool(connectionSchema.parse({ port, poolSize: 4 }));
-}, 180_000);
-afterAll(async () => {
-  await admin?.end();
-  await server?.stop('kill');
-  rmSync(dir, { recursive: true, force: true });
-});
+const { port, pool: admin } = ownMariaDb('chaos', 1004);
 
 describe('chaos (seeded slice)', () => {
   it('loses, adds and changes no row under injected AWS errors and killed sessions', { timeout: 300_000 }, async () => {
     const base = suite.config('chaos', { port });
     const config = parseConfig({ ...base, cdc: { enabled: true, serverId: 80_000 + Math.floor(Math.random() * 100_000), applyConcurrency: 2 }, verify: { ...base.verify, repair: true } });
-    await seedOrders(admin, config.source.database!, { orders: 3000, itemsPerOrder: 2, seed: 17 });
-    const r = await runChaos({ config, admin, orders: 3000, seed: 17, faults: 16, awsFaultRate: 0.05, killEveryMs: 300, dynamo: suite.dynamo });
+    await seedOrders(admin(), config.source.database!, { orders: 3000, itemsPerOrder: 2, seed: 17 });
+    const r = await runChaos({ config, admin: admin(), orders: 3000, seed: 17, faults: 16, awsFaultRate: 0.05, killEveryMs: 300, dynamo: suite.dynamo });
     expect(r.faultsInjected).toBeGreaterThanOrEqual(8);
     expect(r.byKind['kill-connection']).toBeGreaterThan(0);
     expect(r.byKind['dynamodb-throttle'] + r.byKind['dynamodb-500'] + r.byKind['dynamodb-500-after'] + r.byKind['sqs-throttle'] + r.byKind['sqs-500'] + r.byKind['sqs-500-after']).toBeGreaterThan(0);
@@ -51,8 +32,8 @@ describe('chaos (seeded slice)', () => {
   it('loses, adds and changes no row when the runtime is killed with SIGKILL mid-copy, mid-apply, mid-verify and mid-finalize', { timeout: 300_000 }, async () => {
     const base = suite.config('chaos_kill', { port });
     const config = parseConfig({ ...base, cdc: { enabled: true, serverId: 80_000 + Math.floor(Math.random() * 100_000), applyConcurrency: 2 }, verify: { ...base.verify, repair: true } });
-    await seedOrders(admin, config.source.database!, { orders: 3000, itemsPerOrder: 2, seed: 19 });
-    const r = await runChaos({ config, admin, orders: 3000, seed: 19, faults: 12, awsFaultRate: 0.02, killEveryMs: 600, kills: 4 });
+    await seedOrders(admin(), config.source.database!, { orders: 3000, itemsPerOrder: 2, seed: 19 });
+    const r = await runChaos({ config, admin: admin(), orders: 3000, seed: 19, faults: 12, awsFaultRate: 0.02, killEveryMs: 600, kills: 4 });
     // Each kill waits for its phase; once an execution succeeds, no more kills (a small run may pass verify and finalize first).
     expect(r.killedIn?.slice(0, 2)).toEqual(['copy', 'apply']);
     expect(r.byKind.sigkill).toBe(r.killedIn?.length);

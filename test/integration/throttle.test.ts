@@ -7,12 +7,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Connection, Pool, RowDataPacket } from 'mysql2/promise';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startMariaDb, type MariaDb } from '../../local/mariadb.js';
-import { createPool } from '../../lambdas/adapters/mysql/pool.js';
-import { connectionSchema } from '../../lambdas/core/config.js';
 import mysql from 'mysql2/promise';
 import { LocalRuntime } from '../../local/runtime.js';
 import { seedOrders } from '../../local/seed.js';
@@ -22,7 +16,7 @@ import { copySegment } from '../../lambdas/app/copy-segment.js';
 import { migrationStatus, type MigrationView } from '../../lambdas/app/status.js';
 import { sleep } from '../../lambdas/core/time.js';
 import { integrationSuite } from '../helpers/suite.js';
-import { mysqlPort } from '../helpers/db.js';
+import { mysqlPort, ownMariaDb } from '../helpers/db.js';
 
 const suite = integrationSuite();
 const SLEEPERS = 12;
@@ -114,25 +108,19 @@ describe('copy throttle', () => {
 // On a MariaDB of its own: with a lag limit of 1 s, other test files writing to a shared server keep its
 // binlog moving, so capture is never caught up for long and the copy can stay paused past the test's timeout.
 describe('copy throttle with CDC', () => {
-  const port = mysqlPort() + 1005;
-  const dir = mkdtempSync(join(tmpdir(), 'reshard-throttle-cdc-'));
+  const { port, pool: own } = ownMariaDb('throttle-cdc', 1005);
   const base = suite.config('throttlecdc', { port, pageSize: 500, segments: 2, concurrency: 2, items: false });
   const config = { ...base, cdc: { ...base.cdc, enabled: true, serverId: 7371 }, throttle: { ...base.throttle, maxCdcLagSeconds: 1, checkIntervalMs: 200 } };
-  let server: MariaDb;
   let pool: Pool;
   let rt: LocalRuntime;
 
   beforeAll(async () => {
-    server = await startMariaDb({ dir, port });
-    pool = createPool(connectionSchema.parse({ port, poolSize: 4 }));
+    pool = own();
     await seedOrders(pool, config.source.database!, { orders: 3000, itemsPerOrder: 0, seed: 12 });
     rt = await LocalRuntime.start({ config, dynamo: suite.dynamo });
   }, 180_000);
   afterAll(async () => {
     await rt?.close();
-    await pool?.end();
-    await server?.stop('kill');
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('yields while capture is behind the source, and goes on once it caught up', async () => {
