@@ -241,6 +241,8 @@ describe('rows rendered by the source', () => {
         const [[packet]] = await suite.pool.query<RowDataPacket[]>('SELECT @@max_allowed_packet AS p');
         // As hex the value takes twice its bytes: more than the packet, though the value itself fits.
         await suite.pool.query(`INSERT INTO ${t} VALUES (1, 7, 0x01), (2, 14, REPEAT(0x61, ?)), (3, 21, 0x03)`, [Math.floor(Number(packet!.p) / 2) + 1024]);
+        // Exact statistics: the first page's width estimate is the table's real average row.
+        await suite.pool.query(`ANALYZE TABLE ${t}`);
       },
       async (rt, config) => {
         await expect(rt.execute().result).rejects.toThrow(/big row id=2: the source did not render it as one SQL literal/);
@@ -248,7 +250,8 @@ describe('rows rendered by the source', () => {
         expect(seg?.lastError).toMatch(/big row id=2: the source did not render it as one SQL literal .*max_allowed_packet.*copy\.rowLiterals/);
         expect(seg?.rowsCopied ?? 0).toBe(0);
       },
-      { writeMethod: 'insert', segments: 1 },
+      // Pages large enough for all three rows (at 8 MiB the first page would hold row 1 alone).
+      { writeMethod: 'insert', segments: 1, pageBytes: 256 * 1024 * 1024 },
     ));
 
   it('refuses, naming the row, a utf8mb4 text whose quoted form passes max_allowed_packet as a LOAD DATA line (never reads it as NULL)', () =>
@@ -259,6 +262,7 @@ describe('rows rendered by the source', () => {
         const [[packet]] = await suite.pool.query<RowDataPacket[]>('SELECT @@max_allowed_packet AS p');
         // Every quote is escaped: the quoted value takes twice its bytes, more than the packet.
         await suite.pool.query(`INSERT INTO ${t} VALUES (1, 7, 'a'), (2, 14, REPEAT('''', ?)), (3, 21, NULL)`, [Math.floor(Number(packet!.p) / 2) + 1024]);
+        await suite.pool.query(`ANALYZE TABLE ${t}`);
       },
       async (rt, config) => {
         await expect(rt.execute().result).rejects.toThrow(/bigq row id=2: the source did not render it as one LOAD DATA line/);
@@ -266,7 +270,7 @@ describe('rows rendered by the source', () => {
         expect(seg?.rowsCopied ?? 0).toBe(0);
         expect((await rt.store.getPlan(config.migrationId, 'bigq'))?.literalKinds).toMatchObject({ t: 'utf8' });
       },
-      { writeMethod: 'auto', segments: 1 },
+      { writeMethod: 'auto', segments: 1, pageBytes: 256 * 1024 * 1024 },
     ));
 
   it("gives the writers' sessions backslash escapes even when the server's sql_mode has NO_BACKSLASH_ESCAPES", async () => {
