@@ -6,8 +6,6 @@
  * - lag: 1,000 source writes/s for 60 s with capture and apply running; p95 of write → visible in target.
  * Last line: one JSON object. Options: --orders N, --lag-seconds N, --port N.
  */
-import { parseArgs } from 'node:util';
-import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawn, spawnSync } from 'node:child_process';
@@ -26,28 +24,25 @@ import { prewarmCaptureWorker } from '../lambdas/app/capture-pipeline.js';
 import { routerFor, tableConfig } from '../lambdas/app/context.js';
 import { makeApplyHandler } from '../lambdas/handlers/apply.js';
 import { inParallel } from '../lambdas/core/parallel.js';
-import { startMariaDb } from '../local/mariadb.js';
 import { ordersConfig } from '../local/seed.js';
 import { LocalRuntime } from '../local/runtime.js';
 import { createQueues } from '../local/emulators.js';
 import { checkAll } from '../local/checksum.js';
 import { toRecord } from '../local/poller.js';
-import { calibrate, calibrationText, cpuMeter, cpuText, serverPid, workRatio } from './calibrate.js';
+import { cpuMeter, cpuText, serverPid, workRatio } from './calibrate.js';
+import { benchArgs, benchServer } from './harness.js';
 
-const { values } = parseArgs({ options: { orders: { type: 'string', default: '200000' }, 'lag-seconds': { type: 'string', default: '60' }, port: { type: 'string', default: '3428' } } });
-const orders = Number(values.orders);
-const lagSeconds = Number(values['lag-seconds']);
-const port = Number(values.port);
+const args = benchArgs({ numbers: { orders: 200_000, 'lag-seconds': 60, port: 3428 } });
+const { orders, port } = args;
+const lagSeconds = args['lag-seconds'];
 const here = dirname(fileURLToPath(import.meta.url));
 
-const server = await startMariaDb({ dir: join(tmpdir(), `reshard-bench-cdc-${port}`), port, log: (l) => console.log(l) });
-const admin = mysql.createPool({ host: '127.0.0.1', port, user: 'root', password: '', connectionLimit: 8 });
+const bench = await benchServer('cdc', port, { connectionLimit: 8 });
+const { admin, calibration } = bench;
 const dbs = ['benchcdc_src', ...Array.from({ length: 8 }, (_, i) => `benchcdc_db_${i}`)];
 let rt: LocalRuntime | undefined;
 let stopQueues: () => Promise<void> = () => Promise.resolve();
 try {
-  const calibration = await calibrate(admin);
-  console.log(calibrationText(calibration));
   for (const db of dbs) await admin.query(`DROP DATABASE IF EXISTS \`${db}\``);
   if (spawnSync(process.execPath, ['--import', 'tsx', join(here, 'seed-child.ts'), String(port), String(orders), 'benchcdc_src'], { stdio: 'inherit' }).status !== 0) throw new Error('seeding failed');
   const config = parseConfig({
@@ -333,6 +328,5 @@ try {
   await rt?.close();
   await stopQueues();
   for (const db of dbs) await admin.query(`DROP DATABASE IF EXISTS \`${db}\``).catch(() => undefined);
-  await admin.end();
-  await server.stop();
+  await bench.stop();
 }

@@ -4,46 +4,29 @@
  * own ceiling for the same rows (one INSERT … SELECT into a single unsharded table).
  * With --reshard (`npm run bench:reshard`), the same rows are then spread over 8 × 8 source tables (spread
  * rule) and copied from there into 16 × 16: `reshardRowsPerSec`, and `reshardRatio` against the same ceiling.
- * Last line: one JSON object. Options: --rows N, --page-size N, --segments N, --concurrency N, --reshard.
+ * Last line: one JSON object. Options: --rows N, --page-size N, --segments N, --concurrency N, --port N, --reshard.
  */
-import { parseArgs } from 'node:util';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import mysql from 'mysql2/promise';
 import { parseConfig } from '../lambdas/core/config.js';
-import { startMariaDb } from '../local/mariadb.js';
 import { ordersConfig, spreadRows } from '../local/seed.js';
 import { spawnSync } from 'node:child_process';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LocalRuntime } from '../local/runtime.js';
 import { checkAll } from '../local/checksum.js';
-import { calibrate, calibrationText, cpuMeter, cpuText, serverPid, settleServer, stealMeter, workRatio as cpuWorkRatio } from './calibrate.js';
+import { cpuMeter, cpuText, serverPid, settleServer, stealMeter, workRatio as cpuWorkRatio } from './calibrate.js';
+import { benchArgs, benchServer } from './harness.js';
 
-const { values } = parseArgs({
-  options: {
-    rows: { type: 'string', default: '1000000' },
-    'page-size': { type: 'string', default: '20000' },
-    segments: { type: 'string', default: '8' },
-    concurrency: { type: 'string', default: '2' },
-    port: { type: 'string', default: '3427' },
-    reshard: { type: 'boolean', default: false },
-  },
-});
-const rows = Number(values.rows);
-const pageSize = Number(values['page-size']);
-const segments = Number(values.segments);
-const concurrency = Number(values.concurrency);
-const port = Number(values.port);
+const args = benchArgs({ numbers: { rows: 1_000_000, 'page-size': 20_000, segments: 8, concurrency: 2, port: 3427 }, flags: ['reshard'] });
+const { rows, segments, concurrency, port } = args;
+const pageSize = args['page-size'];
 
 let peakRss = 0;
 const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
 
-const server = await startMariaDb({ dir: join(tmpdir(), `reshard-bench-mariadb-${port}`), port, log: (l) => console.log(l) });
-const admin = mysql.createPool({ host: '127.0.0.1', port, user: 'root', password: '', connectionLimit: 4 });
+const bench = await benchServer('mariadb', port, { connectionLimit: 4 });
+const { admin, calibration } = bench;
 try {
-  const calibration = await calibrate(admin);
-  console.log(calibrationText(calibration));
   for (const db of ['bench_src', 'bench_ceiling', 'bench_plain', ...Array.from({ length: 16 }, (_, i) => [`bench_db_${i}`, `bench_old_${i}`, `bench_new_${i}`]).flat()]) await admin.query(`DROP DATABASE IF EXISTS \`${db}\``);
   let t = Date.now();
   const seeded = spawnSync(process.execPath, ['--import', 'tsx', join(dirname(fileURLToPath(import.meta.url)), 'seed-child.ts'), String(port), String(rows), 'bench_src'], { stdio: 'inherit' });
@@ -113,7 +96,7 @@ try {
 
   // A sharded source: the same rows over 8 × 8 tables (spread on order_no, else user_id), copied into 16 × 16.
   let reshard: { rowsPerSec: number; peakRssMb: number; match: boolean; seconds: number } | undefined;
-  if (values.reshard) {
+  if (args.reshard) {
     for (let i = 0; i < 8; i++) await admin.query(`DROP DATABASE IF EXISTS \`bench_db_${i}\``);
     t = Date.now();
     const old = { databasePattern: 'bench_old_{db}', databases: 8, tablesPerDb: 8, algorithm: 'spread' as const };
@@ -175,6 +158,5 @@ try {
   clearInterval(rssTimer);
   const dbs = ['bench_src', 'bench_plain', ...Array.from({ length: 8 }, (_, i) => [`bench_db_${i}`, `bench_old_${i}`]).flat(), ...Array.from({ length: 16 }, (_, i) => `bench_new_${i}`)];
   for (const db of dbs) await admin.query(`DROP DATABASE IF EXISTS \`${db}\``).catch(() => undefined);
-  await admin.end();
-  await server.stop();
+  await bench.stop();
 }

@@ -6,33 +6,24 @@
  * for one write (`writerMaxStallMs`), and the ceiling measured in the same run: the same verification alone,
  * before the cut-over (`verifyAloneMs`). Last line: one JSON object. Options: --orders N, --writes N (per second), --port P.
  */
-import { parseArgs } from 'node:util';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import mysql from 'mysql2/promise';
 import { parseConfig } from '../lambdas/core/config.js';
-import { startMariaDb } from '../local/mariadb.js';
 import { ordersConfig } from '../local/seed.js';
 import { LocalRuntime } from '../local/runtime.js';
 import { runCutover } from '../lambdas/app/cutover.js';
 import { verifyTable } from '../lambdas/app/verify.js';
-import { calibrate, calibrationText } from './calibrate.js';
+import { benchArgs, benchServer } from './harness.js';
 
-const { values } = parseArgs({ options: { orders: { type: 'string', default: '200000' }, writes: { type: 'string', default: '1000' }, port: { type: 'string', default: '3429' } } });
-const orders = Number(values.orders);
-const writesPerSec = Number(values.writes);
-const port = Number(values.port);
+const { orders, writes: writesPerSec, port } = benchArgs({ numbers: { orders: 200_000, writes: 1000, port: 3429 } });
 const here = dirname(fileURLToPath(import.meta.url));
 
-const server = await startMariaDb({ dir: join(tmpdir(), `reshard-bench-cutover-${port}`), port, log: (l) => console.log(l) });
-const admin = mysql.createPool({ host: '127.0.0.1', port, user: 'root', password: '', connectionLimit: 8 });
+const bench = await benchServer('cutover', port, { connectionLimit: 8 });
+const { admin, calibration } = bench;
 const dbs = ['benchco_src', ...Array.from({ length: 8 }, (_, i) => `benchco_db_${i}`)];
 let rt: LocalRuntime | undefined;
 try {
-  const calibration = await calibrate(admin);
-  console.log(calibrationText(calibration));
   for (const db of dbs) await admin.query(`DROP DATABASE IF EXISTS \`${db}\``);
   if (spawnSync(process.execPath, ['--import', 'tsx', join(here, 'seed-child.ts'), String(port), String(orders), 'benchco_src'], { stdio: 'inherit' }).status !== 0) throw new Error('seeding failed');
   const config = parseConfig({
@@ -95,6 +86,5 @@ try {
 } finally {
   await rt?.close();
   for (const db of dbs) await admin.query(`DROP DATABASE IF EXISTS \`${db}\``).catch(() => undefined);
-  await admin.end();
-  await server.stop();
+  await bench.stop();
 }

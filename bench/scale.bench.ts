@@ -12,30 +12,24 @@
  * Last line: one JSON object. Options: --sizes N,N,…, --page-size N, --segments N, --concurrency N, --port N, --keep.
  * The server: RESHARD_TEST_MYSQL_PORT / RESHARD_TEST_MYSQL_DIR when set (reused if running), else its own.
  */
-import { parseArgs } from 'node:util';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import mysql, { type RowDataPacket } from 'mysql2/promise';
-import { startMariaDb } from '../local/mariadb.js';
+import type { RowDataPacket } from 'mysql2/promise';
 import { calibrate, calibrationText, settleServer, stealMeter, type Calibration } from './calibrate.js';
+import { benchArgs, benchServer } from './harness.js';
 
-const { values } = parseArgs({
-  options: {
-    sizes: { type: 'string', default: '250000,1000000,4000000' },
-    'page-size': { type: 'string', default: '20000' },
-    segments: { type: 'string', default: '8' },
-    concurrency: { type: 'string', default: '2' },
-    port: { type: 'string', default: process.env.RESHARD_TEST_MYSQL_PORT ?? '3433' },
-    keep: { type: 'boolean', default: false },
-  },
+const values = benchArgs({
+  numbers: { 'page-size': 20_000, segments: 8, concurrency: 2, port: Number(process.env.RESHARD_TEST_MYSQL_PORT ?? 3433) },
+  strings: { sizes: '250000,1000000,4000000' },
+  flags: ['keep'],
 });
 const sizes = values.sizes.split(',').map((s) => Number(s.trim()));
 if (sizes.length < 2 || sizes.some((n) => !Number.isInteger(n) || n < 1000)) throw new Error(`--sizes: give two or more row counts of at least 1,000 (got ${values.sizes})`);
 sizes.sort((a, b) => a - b);
-const port = Number(values.port);
+const { port } = values;
 const here = dirname(fileURLToPath(import.meta.url));
 const SRC = 'bench_scale_src';
 const DBS = [SRC, ...Array.from({ length: 8 }, (_, i) => `bench_scale_db_${i}`)];
@@ -81,15 +75,13 @@ interface SizeResult {
   calibration: Calibration;
 }
 
-const server = await startMariaDb({ dir: process.env.RESHARD_TEST_MYSQL_DIR ?? join(tmpdir(), `reshard-bench-mariadb-${port}`), port, log: (l) => console.log(l) });
-const admin = mysql.createPool({ host: '127.0.0.1', port, user: 'root', password: '', connectionLimit: 4 });
+const bench = await benchServer('mariadb', port, { connectionLimit: 4, dir: process.env.RESHARD_TEST_MYSQL_DIR });
+const { admin, calibration } = bench;
 const dropAll = async () => {
   for (const db of DBS) await admin.query(`DROP DATABASE IF EXISTS \`${db}\``);
   rmSync(stateRoot, { recursive: true, force: true });
 };
 try {
-  const calibration = await calibrate(admin);
-  console.log(calibrationText(calibration));
   const results: SizeResult[] = [];
   for (const rows of sizes) {
     console.log(`\n— ${fmt(rows)} rows`);
@@ -112,7 +104,7 @@ try {
     t = performance.now();
     const child = spawnSync(
       process.execPath,
-      [...process.execArgv, join(here, 'scale-child.ts'), String(port), String(rows), join(stateRoot, String(rows)), values['page-size'], values.segments, values.concurrency],
+      [...process.execArgv, join(here, 'scale-child.ts'), String(port), String(rows), join(stateRoot, String(rows)), String(values['page-size']), String(values.segments), String(values.concurrency)],
       { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 64 * 1048576 },
     );
     const stealPct = stolen() ?? null;
@@ -164,7 +156,7 @@ try {
   // Memory follows the page: a size whose segments hold less than a page never holds a full one, and its peak
   // RSS is below the steady state every larger size reaches (so rssGrowth then overstates growth).
   const pageSize = Number(values['page-size']);
-  const smallestFillsPages = small.rows / Number(values.segments) >= pageSize;
+  const smallestFillsPages = small.rows / values.segments >= pageSize;
   // The slopes: what the rows the largest size has beyond the smallest cost (each stage's fixed part cancels out).
   const extraMillions = (large.rows - small.rows) / 1e6;
   const planMarginalMsPerMillionRows = Math.round((large.planMs - small.planMs) / extraMillions);
@@ -184,7 +176,7 @@ try {
       `verify ${verifyMarginalRowsPerSec === null ? 'n/a' : fmt(verifyMarginalRowsPerSec)} rows/s`,
   );
   if (!smallestFillsPages)
-    console.log(`note: the ${fmt(small.rows)}-row size's segments hold ${fmt(small.rows / Number(values.segments))} rows, less than one page of ${fmt(pageSize)}: its pages are not full, so its peak RSS is below the steady state and rssGrowth overstates growth`);
+    console.log(`note: the ${fmt(small.rows)}-row size's segments hold ${fmt(small.rows / values.segments)} rows, less than one page of ${fmt(pageSize)}: its pages are not full, so its peak RSS is below the steady state and rssGrowth overstates growth`);
   console.log(
     JSON.stringify({
       sizes: results.map((r) => ({
@@ -212,13 +204,12 @@ try {
       copyMarginalRowsPerSec,
       verifyMarginalRowsPerSec,
       pageSize,
-      segments: Number(values.segments),
-      concurrency: Number(values.concurrency),
+      segments: values.segments,
+      concurrency: values.concurrency,
       calibration,
     }),
   );
 } finally {
   if (!values.keep) await dropAll().catch(() => undefined);
-  await admin.end();
-  if (!server.reused) await server.stop();
+  await bench.stop();
 }

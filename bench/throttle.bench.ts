@@ -6,46 +6,27 @@
  * ceiling for the figure to mean anything. Last line: one JSON object.
  * Options: --rows N, --cap N, --segments N, --concurrency N, --page-size N, --port P.
  */
-import { parseArgs } from 'node:util';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import mysql from 'mysql2/promise';
 import { parseConfig } from '../lambdas/core/config.js';
-import { startMariaDb } from '../local/mariadb.js';
 import { ordersConfig } from '../local/seed.js';
 import { LocalRuntime } from '../local/runtime.js';
 import { checkAll } from '../local/checksum.js';
-import { calibrate, calibrationText } from './calibrate.js';
+import { benchArgs, benchServer } from './harness.js';
 
-const { values } = parseArgs({
-  options: {
-    rows: { type: 'string', default: '300000' },
-    cap: { type: 'string', default: '20000' },
-    segments: { type: 'string', default: '8' },
-    concurrency: { type: 'string', default: '4' },
-    'page-size': { type: 'string', default: '5000' },
-    port: { type: 'string', default: '3431' },
-  },
-});
-const rows = Number(values.rows);
-const cap = Number(values.cap);
-const segments = Number(values.segments);
-const concurrency = Number(values.concurrency);
-const pageSize = Number(values['page-size']);
-const port = Number(values.port);
+const args = benchArgs({ numbers: { rows: 300_000, cap: 20_000, segments: 8, concurrency: 4, 'page-size': 5000, port: 3431 } });
+const { rows, cap, segments, concurrency, port } = args;
+const pageSize = args['page-size'];
 const here = dirname(fileURLToPath(import.meta.url));
 
-const server = await startMariaDb({ dir: join(tmpdir(), `reshard-bench-throttle-${port}`), port, log: (l) => console.log(l) });
-const admin = mysql.createPool({ host: '127.0.0.1', port, user: 'root', password: '', connectionLimit: 4 });
+const bench = await benchServer('throttle', port, { connectionLimit: 4 });
+const { admin, calibration } = bench;
 const targets = Array.from({ length: 8 }, (_, i) => `bencht_db_${i}`);
 const drop = async (dbs: readonly string[]) => {
   for (const db of dbs) await admin.query(`DROP DATABASE IF EXISTS \`${db}\``);
 };
 try {
-  const calibration = await calibrate(admin);
-  console.log(calibrationText(calibration));
   await drop(['bencht_src', ...targets]);
   if (spawnSync(process.execPath, ['--import', 'tsx', join(here, 'seed-child.ts'), String(port), String(rows), 'bencht_src'], { stdio: 'inherit' }).status !== 0) throw new Error('seeding failed');
 
@@ -94,6 +75,5 @@ try {
   if (!withinTenPct || !ceiling.match || !capped.match) process.exitCode = 1;
 } finally {
   await drop(['bencht_src', ...targets]).catch(() => undefined);
-  await admin.end();
-  await server.stop();
+  await bench.stop();
 }

@@ -10,13 +10,12 @@
  * Last line: one JSON object. Options: --rows N, --batch-rows N, --passes N, --port N, --keep, --reuse.
  * The server: RESHARD_TEST_MYSQL_PORT / RESHARD_TEST_MYSQL_DIR when set (reused if running), else its own.
  */
-import { parseArgs } from 'node:util';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
-import mysql, { type Pool, type RowDataPacket } from 'mysql2/promise';
+import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { parseConfig } from '../lambdas/core/config.js';
 import { q, qt } from '../lambdas/core/sql.js';
 import { sumsSql } from '../lambdas/core/verify-sql.js';
@@ -25,26 +24,18 @@ import { inParallel } from '../lambdas/core/parallel.js';
 import { verifyTable, type VerifySummary } from '../lambdas/app/verify.js';
 import { planFor, routerFor, tableConfig } from '../lambdas/app/context.js';
 import { tableCheck } from '../lambdas/app/verify/table-check.js';
-import { startMariaDb } from '../local/mariadb.js';
 import { ordersConfig } from '../local/seed.js';
 import { LocalRuntime } from '../local/runtime.js';
-import { calibrate, calibrationText, cpuMeter, cpuText, serverPid, stealMeter, workRatio as cpuWorkRatio, type CpuReading } from './calibrate.js';
+import { cpuMeter, cpuText, serverPid, stealMeter, workRatio as cpuWorkRatio, type CpuReading } from './calibrate.js';
+import { benchArgs, benchServer } from './harness.js';
 
-const { values } = parseArgs({
-  options: {
-    rows: { type: 'string', default: '1000000' },
-    'batch-rows': { type: 'string', default: '100000' },
-    passes: { type: 'string', default: '3' },
-    concurrency: { type: 'string', default: '2' },
-    port: { type: 'string', default: process.env.RESHARD_TEST_MYSQL_PORT ?? '3429' },
-    keep: { type: 'boolean', default: false },
-    reuse: { type: 'boolean', default: false },
-  },
+const values = benchArgs({
+  numbers: { rows: 1_000_000, 'batch-rows': 100_000, passes: 3, concurrency: 2, port: Number(process.env.RESHARD_TEST_MYSQL_PORT ?? 3429) },
+  flags: ['keep', 'reuse'],
 });
-const rows = Number(values.rows);
-const batchRows = Number(values['batch-rows']);
-const passes = Math.max(1, Number(values.passes));
-const port = Number(values.port);
+const { rows, port } = values;
+const batchRows = values['batch-rows'];
+const passes = Math.max(1, values.passes);
 const here = dirname(fileURLToPath(import.meta.url));
 const SRC = 'bench_verify_src';
 const DBS = [SRC, ...Array.from({ length: 8 }, (_, i) => `bench_verify_db_${i}`)];
@@ -52,8 +43,8 @@ const stateDir = join(tmpdir(), `reshard-bench-verify-state-${port}`);
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const secs = (ms: number) => (ms / 1000).toFixed(2);
 
-const server = await startMariaDb({ dir: process.env.RESHARD_TEST_MYSQL_DIR ?? join(tmpdir(), `reshard-bench-mariadb-${port}`), port, log: (l) => console.log(l) });
-const admin = mysql.createPool({ host: '127.0.0.1', port, user: 'root', password: '', connectionLimit: 4 });
+const bench = await benchServer('mariadb', port, { connectionLimit: 4, dir: process.env.RESHARD_TEST_MYSQL_DIR });
+const { admin, calibration } = bench;
 let rt: LocalRuntime | undefined;
 
 async function timed<T>(fn: () => T | Promise<T>): Promise<[T, number]> {
@@ -68,11 +59,9 @@ async function one(pool: Pool, sql: string, params: unknown[] = []): Promise<Row
 }
 
 try {
-  const calibration = await calibrate(admin);
-  console.log(calibrationText(calibration));
   // The copy runs without its own verification stage: the passes below time verification.
   const config = parseConfig({
-    ...ordersConfig({ migrationId: 'bench-verify', port, sourceDb: SRC, targetPrefix: 'bench_verify_db', pageSize: 10_000, segments: 8, concurrency: Number(values.concurrency), items: false }),
+    ...ordersConfig({ migrationId: 'bench-verify', port, sourceDb: SRC, targetPrefix: 'bench_verify_db', pageSize: 10_000, segments: 8, concurrency: values.concurrency, items: false }),
     verify: { enabled: false },
   });
   const have = values.reuse && existsSync(stateDir) && (await one(admin, `SELECT COUNT(*) AS n FROM ${SRC}.order_info`).then((r) => Number(r?.n) === rows, () => false));
@@ -275,6 +264,5 @@ try {
     for (const db of DBS) await admin.query(`DROP DATABASE IF EXISTS \`${db}\``).catch(() => undefined);
     rmSync(stateDir, { recursive: true, force: true });
   }
-  await admin.end();
-  if (!server.reused) await server.stop();
+  await bench.stop();
 }
