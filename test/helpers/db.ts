@@ -15,8 +15,9 @@ export function mysqlPort(): number {
   return inject('mysqlPort');
 }
 
-export function rootPool(): Pool {
-  return mysql.createPool({ host: '127.0.0.1', port: mysqlPort(), user: 'root', password: '', connectionLimit: 8, dateStrings: true, supportBigNumbers: true, bigNumberStrings: true });
+/** A root pool on the shared test server, or on `port`. */
+export function rootPool(port = mysqlPort()): Pool {
+  return mysql.createPool({ host: '127.0.0.1', port, user: 'root', password: '', connectionLimit: 8, dateStrings: true, supportBigNumbers: true, bigNumberStrings: true });
 }
 
 /** A pool made as the writers make theirs (`createPool`: FOUND_ROWS off, the adapters' value types). */
@@ -80,20 +81,40 @@ export function scratchDatabase(name: string, poolSize = 4): { readonly db: stri
   };
 }
 
+interface OwnMariaDbOptions {
+  /** Runs in the `beforeAll` before the server starts, given its directory: e.g. writes files that `args` name. */
+  readonly prepare?: (dir: string) => void;
+  /** Extra server options, given the server's directory. */
+  readonly args?: (dir: string) => readonly string[];
+  /** Makes the root pool `pool()` gives, given the port. @default an adapter pool (`createPool`, 4 connections) */
+  readonly pool?: (port: number) => Pool;
+}
+
 /**
  * A MariaDB of the calling test file's (or describe block's) own, on `mysqlPort() + offset` with a fresh
- * datadir, started before its tests and killed and removed after them (its `afterAll` runs after those
- * registered later): for tests that kill sessions, or need a binlog no other file writes to. `pool()` is a
- * root pool on it once started.
+ * directory `dir` (the datadir and logs; a test may keep its own files there), started before its tests and
+ * killed and removed after them (its `afterAll` runs after those registered later): for tests that kill
+ * sessions, change global settings, or need a binlog no other file writes to. `pool()` is a root pool on it
+ * once started; `restart()` ends that pool, shuts the server down cleanly, starts it again on the same
+ * datadir and makes a new pool.
  */
-export function ownMariaDb(name: string, offset: number): { readonly port: number; pool(): Pool } {
+export function ownMariaDb(
+  name: string,
+  offset: number,
+  options: OwnMariaDbOptions = {},
+): { readonly port: number; readonly dir: string; pool(): Pool; restart(): Promise<void> } {
   const port = mysqlPort() + offset;
   const dir = mkdtempSync(join(tmpdir(), `reshard-${name}-`));
+  const makePool = options.pool ?? ((p: number) => createPool(connectionSchema.parse({ port: p, poolSize: 4 })));
   let server: MariaDb | undefined;
   let pool: Pool | undefined;
+  const start = async () => {
+    server = await startMariaDb({ dir, port, ...(options.args ? { args: options.args(dir) } : {}) });
+    pool = makePool(port);
+  };
   beforeAll(async () => {
-    server = await startMariaDb({ dir, port });
-    pool = createPool(connectionSchema.parse({ port, poolSize: 4 }));
+    options.prepare?.(dir);
+    await start();
   }, 180_000);
   afterAll(async () => {
     await pool?.end();
@@ -102,10 +123,17 @@ export function ownMariaDb(name: string, offset: number): { readonly port: numbe
   });
   return {
     port,
+    dir,
     pool: () => {
       if (!pool) throw new Error(`the MariaDB of ${name} is not started yet`);
       return pool;
     },
+    restart: async () => {
+      await pool?.end();
+      pool = undefined;
+      await server?.stop('shutdown');
+      server = undefined;
+      await start();
+    },
   };
 }
-

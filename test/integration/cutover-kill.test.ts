@@ -6,37 +6,32 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import mysql, { type Pool, type RowDataPacket } from 'mysql2/promise';
-import { startMariaDb, type MariaDb } from '../../local/mariadb.js';
 import { seedOrders } from '../../local/seed.js';
 import { parseConfig } from '../../lambdas/core/config.js';
-import { dropPrefixed, mysqlPort, rootPool, testConfig, uniquePrefix } from '../helpers/db.js';
+import { dropPrefixed, ownMariaDb, rootPool, testConfig, uniquePrefix } from '../helpers/db.js';
 
 const root = resolve(import.meta.dirname, '../..');
-const work = mkdtempSync(join(tmpdir(), 'reshard-cutover-kill-'));
-const port = mysqlPort() + 1003;
+// The source, on a MariaDB of its own; its directory holds the config and the state too.
+const { port, dir: work, pool: source } = ownMariaDb('cutover-kill', 1003, {
+  pool: (p) => mysql.createPool({ host: '127.0.0.1', port: p, user: 'root', password: '', connectionLimit: 4 }),
+});
 const cli = (...args: string[]) => [process.execPath, ['--import', 'tsx', join(root, 'bin/reshard.ts'), ...args]] as const;
-let server: MariaDb;
 let pool: Pool;
 let targets: Pool;
 
-beforeAll(async () => {
-  server = await startMariaDb({ dir: join(work, 'db'), port });
-  pool = mysql.createPool({ host: '127.0.0.1', port, user: 'root', password: '', connectionLimit: 4 });
+beforeAll(() => {
+  pool = source();
   targets = rootPool();
-}, 120_000);
+});
 afterAll(async () => {
   await pool?.query('SET GLOBAL read_only = OFF').catch(() => undefined);
-  await pool?.end();
   if (targets) {
     await dropPrefixed(targets, prefix).catch(() => undefined);
     await targets.end();
   }
-  await server?.stop('kill');
-  rmSync(work, { recursive: true, force: true });
 });
 
 const prefix = uniquePrefix('co_kill');

@@ -4,11 +4,9 @@
  * plan's refusals of a source layout it cannot copy safely.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import mysql, { type Pool, type RowDataPacket } from 'mysql2/promise';
-import { startMariaDb, type MariaDb } from '../../local/mariadb.js';
+import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { LocalRuntime } from '../../local/runtime.js';
 import { seedOrders, seedShardedOrders } from '../../local/seed.js';
 import { checkAll } from '../../local/checksum.js';
@@ -17,14 +15,13 @@ import { migrationStatus } from '../../lambdas/app/status.js';
 import { parseConfig, type MigrationConfig } from '../../lambdas/core/config.js';
 import { ConfigError, SchemaError } from '../../lambdas/core/errors.js';
 import { DoomedProcess, severConnections } from '../helpers/crash.js';
-import { dropPrefixed, mysqlPort, rootPool, testConfig, uniquePrefix } from '../helpers/db.js';
+import { dropPrefixed, mysqlPort, ownMariaDb, rootPool, testConfig, uniquePrefix } from '../helpers/db.js';
 import { startDynamo, startQueues, type LocalDynamo } from '../../local/emulators.js';
 import { ShardedWriter } from '../../local/sharded-writer.js';
 import { sleep } from '../../lambdas/core/time.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'reshard-m2m-'));
-const portB = mysqlPort() + 1002;
-let serverB: MariaDb;
+// Server A is the shared test server, server B one of this file's own.
+const { port: portB, dir, pool: serverB } = ownMariaDb('m2m', 1002, { pool: rootPool });
 let poolA: Pool;
 let poolB: Pool;
 let dynamo: LocalDynamo;
@@ -33,18 +30,14 @@ const prefixes: string[] = [];
 const conn = (port: number) => ({ host: '127.0.0.1', port, user: 'root', password: '', poolSize: 4 });
 
 beforeAll(async () => {
-  serverB = await startMariaDb({ dir: join(dir, 'b'), port: portB });
   poolA = rootPool();
-  poolB = mysql.createPool({ host: '127.0.0.1', port: portB, user: 'root', password: '', connectionLimit: 8, dateStrings: true, supportBigNumbers: true, bigNumberStrings: true });
+  poolB = serverB();
   dynamo = await startDynamo();
 });
 afterAll(async () => {
   await dynamo?.close();
   for (const p of prefixes) await dropPrefixed(poolA, p);
   await poolA?.end();
-  await poolB?.end();
-  await serverB?.stop('kill');
-  rmSync(dir, { recursive: true, force: true });
 });
 
 /** A config resharding `<prefix>_s_{db}` (dbs × tables, last3-mod) into `<prefix>_t_{db}` (spread). */

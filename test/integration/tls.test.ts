@@ -3,13 +3,11 @@
  * as RDS parameter groups often set): without `tls` the error says to set it, an untrusted certificate says to
  * set `tls.caFile`, and with the CA the copy and the binlog capture run over TLS end to end.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import mysql, { type RowDataPacket } from 'mysql2/promise';
-import { startMariaDb, type MariaDb } from '../../local/mariadb.js';
+import type { RowDataPacket } from 'mysql2/promise';
 import { LocalRuntime } from '../../local/runtime.js';
 import { checkAll } from '../../local/checksum.js';
 import { seedOrders } from '../../local/seed.js';
@@ -17,39 +15,32 @@ import { createPool, ping, poolOptions, tlsOptions } from '../../lambdas/adapter
 import { currentPosition } from '../../lambdas/adapters/binlog/server.js';
 import { connectionSchema, parseConfig, type ConnectionConfig } from '../../lambdas/core/config.js';
 import { ConfigError } from '../../lambdas/core/errors.js';
-import { mysqlPort, testConfig, uniquePrefix } from '../helpers/db.js';
+import { ownMariaDb, testConfig, uniquePrefix } from '../helpers/db.js';
 import { readAllChanges } from '../helpers/binlog.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'reshard-tls-'));
-const port = mysqlPort() + 1000;
-const ca = join(dir, 'ca.pem');
-let server: MariaDb;
-
-/** A CA and a server certificate for 127.0.0.1 signed by it. */
-function makeCertificates(): void {
+/** A CA and a server certificate for 127.0.0.1 signed by it, in `dir`. */
+function makeCertificates(dir: string): void {
   const openssl = (...args: string[]) => {
     const r = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`openssl ${args[0]}: ${r.stderr}`);
   };
+  writeFileSync(join(dir, 'san.cnf'), 'subjectAltName=IP:127.0.0.1\n');
   openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=reshard test CA', '-keyout', 'ca-key.pem', '-out', 'ca.pem');
   openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', 'server-key.pem', '-out', 'server.csr');
   openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca-key.pem', '-CAcreateserial', '-days', '2', '-extfile', 'san.cnf', '-out', 'server.pem');
 }
 
+const { port, dir, pool: admin } = ownMariaDb('tls', 1000, {
+  prepare: makeCertificates,
+  args: (d) => [`--ssl-ca=${join(d, 'ca.pem')}`, `--ssl-cert=${join(d, 'server.pem')}`, `--ssl-key=${join(d, 'server-key.pem')}`],
+});
+const ca = join(dir, 'ca.pem');
+
 const conn = (extra: Partial<ConnectionConfig> = {}): ConnectionConfig => connectionSchema.parse({ host: '127.0.0.1', port, user: 'root', password: '', poolSize: 2, connectTimeoutMs: 5000, ...extra });
 
+// Only TLS from now on (the server was started open so that its start-up check could connect).
 beforeAll(async () => {
-  spawnSync('sh', ['-c', 'printf "subjectAltName=IP:127.0.0.1\\n" > san.cnf'], { cwd: dir });
-  makeCertificates();
-  server = await startMariaDb({ dir: join(dir, 'server'), port, args: [`--ssl-ca=${ca}`, `--ssl-cert=${join(dir, 'server.pem')}`, `--ssl-key=${join(dir, 'server-key.pem')}`] });
-  // Only TLS from now on (the server was started open so that its start-up check could connect).
-  const admin = await mysql.createConnection({ host: '127.0.0.1', port, user: 'root', password: '' });
-  await admin.query('SET GLOBAL require_secure_transport = ON');
-  await admin.end();
-});
-afterAll(async () => {
-  await server?.stop('kill');
-  rmSync(dir, { recursive: true, force: true });
+  await admin().query('SET GLOBAL require_secure_transport = ON');
 });
 
 describe('TLS', () => {
