@@ -285,8 +285,12 @@ interface CutoverCliOptions {
   follow?: boolean;
 }
 
-/** How long `reshard cutover` and `reshard rollback` let CDC catch up before the precheck. */
+/**
+ * How long `reshard cutover` and `reshard rollback` let CDC catch up before the precheck, and how long CDC may
+ * stand still while failing before that wait ends early (as it does once the DLQ holds a message).
+ */
 const CATCH_UP_BEFORE_PRECHECK_MS = 10 * 60_000;
+const GIVE_UP_STALLED_MS = 60_000;
 
 /** `reshard cutover` and `reshard rollback` (the cut-over of the reverse migration, `<migrationId>.reverse`). */
 async function cutoverCommand(opts: CutoverCliOptions, rollback: boolean): Promise<void> {
@@ -309,7 +313,7 @@ async function cutoverCommand(opts: CutoverCliOptions, rollback: boolean): Promi
         // Locally CDC runs only while a reshard process does: let it catch up on what happened meanwhile, so
         // the precheck judges the lag of a running capture (it still refuses if this does not get there).
         console.log(`CDC catching up${rollback ? ' (reverse replication)' : ''} before the precheck…`);
-        await rt.cdc.drain(CATCH_UP_BEFORE_PRECHECK_MS, rollback).catch((err: unknown) => console.log(`  not caught up: ${describeError(err)}`));
+        await rt.cdc.drain(CATCH_UP_BEFORE_PRECHECK_MS, rollback, { stalledMs: GIVE_UP_STALLED_MS }).catch((err: unknown) => console.log(`  not caught up: ${describeError(err)}`));
       }
       if (opts.dryRun) {
         // The precheck the Cutover machine runs, with the same deps.

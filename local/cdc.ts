@@ -11,7 +11,7 @@ import type { OutgoingMessage } from '../lambdas/core/events/model.js';
 import { secondsBehind } from '../lambdas/core/progress.js';
 import { captureRun, sourceBinlogReader } from '../lambdas/app/capture.js';
 import type { AppContext } from '../lambdas/app/context.js';
-import { CapturePausedError, LeaseHeldError, describeError } from '../lambdas/core/errors.js';
+import { CapturePausedError, LeaseHeldError, ReshardError, describeError } from '../lambdas/core/errors.js';
 import { pausedText } from '../lambdas/core/ddl.js';
 import { makeApplyHandler } from '../lambdas/handlers/apply.js';
 import { Poller } from './poller.js';
@@ -44,6 +44,9 @@ export interface ServerLag {
   readonly paused?: string;
 }
 
+/** `drain` gave up early: waiting longer would not let CDC catch up (see `drain`'s `giveUp`). */
+export class CdcStuckError extends ReshardError {}
+
 export class LocalCdc {
   private running = false;
   private loops: Promise<void>[] = [];
@@ -51,6 +54,8 @@ export class LocalCdc {
   readonly dlq: ChangeQueue;
   readonly poller: Poller;
   lastError?: string;
+  /** Errors of capture and apply so far (each sets `lastError`). */
+  private errors = 0;
 
   /** Messages handed to SQS by capture (for `catchUp`). */
   private sent = 0;
@@ -77,8 +82,13 @@ export class LocalCdc {
       handler: makeApplyHandler(() => Promise.resolve(ctx), reverseCtx ? () => Promise.resolve(reverseCtx) : undefined),
       concurrency: ctx.config.cdc.applyConcurrency,
       visibilityTimeout: 30,
-      onError: (err) => (this.lastError = describeError(err)),
+      onError: (err) => this.failed(err),
     });
+  }
+
+  private failed(err: unknown): void {
+    this.lastError = describeError(err);
+    this.errors++;
   }
 
   /** Capture and apply are running (`start` was called, `stop` not yet). */
@@ -114,7 +124,7 @@ export class LocalCdc {
         else if (run.paused) await sleep(500);
         else if (run.caughtUp && run.events === 0) await sleep(100);
       } catch (err) {
-        if (!(err instanceof LeaseHeldError)) this.lastError = describeError(err);
+        if (!(err instanceof LeaseHeldError)) this.failed(err);
         await sleep(500);
       }
     }
@@ -187,9 +197,14 @@ export class LocalCdc {
    * Waits until capture is level with the source and every message is applied, on two readings in a row:
    * each reading compares with the source's position at that moment (not a watermark), so the lag it
    * returns is caught up with an empty queue.
+   *
+   * With `giveUp`, it ends early, with a CdcStuckError, when waiting cannot help: once the DLQ holds a
+   * message, or when capture and the queue have not moved for `stalledMs` while capture or apply failed.
    */
-  async drain(timeoutMs = 120_000, reverse = false): Promise<CdcLag> {
+  async drain(timeoutMs = 120_000, reverse = false, giveUp?: { readonly stalledMs: number }): Promise<CdcLag> {
     const ctx = this.contextOf(reverse);
+    const errorsBefore = this.errors;
+    let moved = { at: Date.now(), mark: '' };
     return waitForCatchUp(
       {
         sourcePosition: () => sourcePositions(ctx),
@@ -197,6 +212,13 @@ export class LocalCdc {
           const lag = await this.lag(reverse);
           // Stopped before a DDL, capture waits for the operator: waiting here would only time out.
           if (lag.paused) throw new CapturePausedError(lag.paused.join('; '));
+          if (giveUp) {
+            if (lag.dead > 0) throw new CdcStuckError(`${lag.dead} change message(s) in the DLQ${this.lastError ? ` (last error: ${this.lastError})` : ''}`);
+            const mark = `${lag.captured}/${lag.backlog}/${lag.caughtUp}`;
+            if (mark !== moved.mark) moved = { at: Date.now(), mark };
+            else if (this.errors > errorsBefore && Date.now() - moved.at >= giveUp.stalledMs)
+              throw new CdcStuckError(`CDC has not moved for ${Math.round((Date.now() - moved.at) / 1000)} s (backlog ${lag.backlog}, caught up ${lag.caughtUp}); last error: ${this.lastError ?? 'none'}`);
+          }
           return lag;
         },
         timeoutMessage: (_mark, lag) => `CDC did not catch up within ${timeoutMs} ms (backlog ${lag.backlog}, caught up ${lag.caughtUp}${this.lastError ? `, last error: ${this.lastError}` : ''})`,

@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { SendMessageCommand, PurgeQueueCommand } from '@aws-sdk/client-sqs';
 import { LocalRuntime } from '../../local/runtime.js';
+import { CdcStuckError } from '../../local/cdc.js';
 import { checkAll } from '../../local/checksum.js';
 import type { MigrationConfig } from '../../lambdas/core/config.js';
 import { abortCutover, CutoverFailedError, CutoverRefusedError, runCutover, type CutoverDeps } from '../../lambdas/app/cutover.js';
@@ -57,6 +58,40 @@ describe('cut-over', () => {
       );
       expect(await rt.store.getCutover(config.migrationId)).toBeUndefined(); // nothing was frozen
       await rt.cdc!.queues.sqs.send(new PurgeQueueCommand({ QueueUrl: rt.cdc!.queues.dlqUrl }));
+    });
+  });
+
+  it("the catch-up before the precheck (`drain` with giveUp) ends early: at once with a message in the DLQ, and when apply keeps failing and nothing moves", async () => {
+    const config = cutoverConfig('co_stuck');
+    await migrated(config, async (rt, src) => {
+      const cdc = rt.cdc!;
+      await cdc.queues.sqs.send(new SendMessageCommand({ QueueUrl: cdc.queues.dlqUrl, MessageBody: '{}', MessageGroupId: 'g', MessageDeduplicationId: 'poison' }));
+      await expect(cdc.drain(60_000, false, { stalledMs: 60_000 })).rejects.toThrow(CdcStuckError);
+      await expect(cdc.drain(60_000, false, { stalledMs: 60_000 })).rejects.toThrow(/^1 change message\(s\) in the DLQ/);
+      await cdc.queues.sqs.send(new PurgeQueueCommand({ QueueUrl: cdc.queues.dlqUrl }));
+
+      // Apply fails while the target tables are away: the change stays in the queue, retried.
+      const dbs = [0, 1].map((i) => config.target.databasePattern.replace('{db}', String(i)));
+      const [tables] = (await suite.pool.query(`SELECT TABLE_SCHEMA AS db, TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA IN (?) AND TABLE_NAME LIKE 'order_info%'`, [dbs])) as unknown as [{ db: string; t: string }[]];
+      expect(tables.length).toBe(4);
+      const rename = (from: (t: string) => string, to: (t: string) => string) =>
+        suite.pool.query(`RENAME TABLE ${tables.map(({ db, t }) => `\`${db}\`.\`${from(t)}\` TO \`${db}\`.\`${to(t)}\``).join(', ')}`);
+      await rename((t) => t, (t) => `${t}_away`);
+      try {
+        await suite.pool.query(`UPDATE ${src} SET remark = 'while the targets are away' WHERE id BETWEEN 1 AND 50`);
+        const started = Date.now();
+        const err = await cdc.drain(60_000, false, { stalledMs: 1500 }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(CdcStuckError);
+        expect(String((err as Error).message)).toMatch(/^CDC has not moved for \d+ s \(backlog [1-9]\d*, caught up true\); last error: .*order_info/);
+        // Well before the wait's own 60 s timeout.
+        expect(Date.now() - started).toBeLessThan(30_000);
+      } finally {
+        await rename((t) => `${t}_away`, (t) => t);
+      }
+      // Once apply can write again the same wait catches up (the failed message comes back after its visibility timeout).
+      await expect(cdc.drain(120_000, false, { stalledMs: 60_000 })).resolves.toMatchObject({ backlog: 0, dead: 0 });
+      const [check] = await checkAll(config, suite.pool, [suite.pool]);
+      expect(check!.match).toBe(true);
     });
   });
 
