@@ -142,6 +142,13 @@ export function cpuMeter(pids: Readonly<Record<string, number | undefined>>): ()
   };
 }
 
+/** The mean of two readings of the same work (a ceiling measured twice). */
+export function meanReading(a: CpuReading, b: CpuReading): CpuReading {
+  const mean = (x: number, y: number) => Number(((x + y) / 2).toFixed(3));
+  const sec = Object.fromEntries(Object.keys(a.sec).filter((k) => k in b.sec).map((k) => [k, mean(a.sec[k]!, b.sec[k]!)]));
+  return { wallSec: mean(a.wallSec, b.wallSec), sec, coresBusy: mean(a.coresBusy, b.coresBusy), cores: a.cores };
+}
+
 /** The ceiling's CPU seconds ÷ the path's (all processes read), to 3 decimals: the path's work against its ceiling's. */
 export function workRatio(ceiling: CpuReading, path: CpuReading): number {
   const total = (r: CpuReading) => Object.values(r.sec).reduce((a, b) => a + b, 0);
