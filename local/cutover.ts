@@ -57,15 +57,27 @@ export function cutoverError(err: unknown): unknown {
   return err;
 }
 
-const STEP_TEXT: Partial<Record<CutoverState['status'], string>> = {
-  READY: 'precheck passed; ready to switch',
-  AWAITING_WRITES_STOPPED: 'precheck passed; waiting for the application to stop writing',
-  FROZEN: 'freezing writes to the source tables (once in-flight transactions end)',
-  CATCHING_UP: 'frozen; capture and apply catching up to the positions of the freeze',
-  CHECKING: 'caught up; checking every table while frozen',
-  DONE: 'switched and thawed',
-  FAILED: 'failed; the source was thawed',
-};
+/** What a running cut-over (or rollback) is doing, by status; `frozen` is the side it freezes. */
+function stepText(status: CutoverState['status'], frozen: 'the source' | 'the new layout'): string | undefined {
+  switch (status) {
+    case 'READY':
+      return 'precheck passed; ready to switch';
+    case 'AWAITING_WRITES_STOPPED':
+      return 'precheck passed; waiting for the application to stop writing';
+    case 'FROZEN':
+      return `freezing writes to ${frozen === 'the source' ? 'the source tables' : 'the new layout'} (once in-flight transactions end)`;
+    case 'CATCHING_UP':
+      return 'frozen; capture and apply catching up to the positions of the freeze';
+    case 'CHECKING':
+      return 'caught up; checking every table while frozen';
+    case 'DONE':
+      return 'switched and thawed';
+    case 'FAILED':
+      return `failed; ${frozen} was thawed`;
+    default:
+      return undefined;
+  }
+}
 
 /** Prints each step of a running cut-over as its `CUTOVER` item changes (polled every `pollMs`); `stop` ends it. */
 export function followCutover(store: Pick<StateStore, 'getCutover'>, migrationId: string, log: (line: string) => void = console.log, pollMs = 250, verb: 'cutover' | 'rollback' = 'cutover'): { stop(): Promise<void> } {
@@ -76,8 +88,8 @@ export function followCutover(store: Pick<StateStore, 'getCutover'>, migrationId
     const state = await store.getCutover(migrationId).catch(() => undefined);
     if (state && state.updatedAt !== undefined && state.updatedAt >= started && state.status !== last) {
       last = state.status;
-      const text = STEP_TEXT[state.status];
-      if (text) log(`${verb === 'rollback' ? 'rollback' : 'cut-over'}: ${verb === 'rollback' ? text.replace('the source', 'the new layout') : text}`);
+      const text = stepText(state.status, verb === 'rollback' ? 'the new layout' : 'the source');
+      if (text) log(`${verb === 'rollback' ? 'rollback' : 'cut-over'}: ${text}`);
     }
   };
   const loop = (async () => {
