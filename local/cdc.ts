@@ -214,7 +214,8 @@ export class LocalCdc {
           if (lag.paused) throw new CapturePausedError(lag.paused.join('; '));
           if (giveUp) {
             if (lag.dead > 0) throw new CdcStuckError(`${lag.dead} change message(s) in the DLQ${this.lastError ? ` (last error: ${this.lastError})` : ''}`);
-            const mark = `${lag.captured}/${lag.backlog}/${lag.caughtUp}`;
+            // Progress: events captured, or the queue's depth changing (not `caughtUp`, which the source's other writes flip).
+            const mark = `${lag.captured}/${lag.backlog}`;
             if (mark !== moved.mark) moved = { at: Date.now(), mark };
             else if (this.errors > errorsBefore && Date.now() - moved.at >= giveUp.stalledMs)
               throw new CdcStuckError(`CDC has not moved for ${Math.round((Date.now() - moved.at) / 1000)} s (backlog ${lag.backlog}, caught up ${lag.caughtUp}); last error: ${this.lastError ?? 'none'}`);
