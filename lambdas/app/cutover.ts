@@ -181,14 +181,15 @@ export async function runCutover(ctx: AppContext, deps: CutoverDeps, opts: Cutov
   const log = deps.log ?? (() => undefined);
   const reverse = c.reverse ? deps.reverse : undefined;
   if (c.reverse && !reverse) throw new ConfigError('cutover.reverse is set but this runtime has no reverse replication context');
-  const unmet = unmetConditions(await cutoverFacts(ctx, deps, !!opts.rollbackFrom), c.maxLagSeconds);
-  if (reverse) unmet.push(...(await reverseUnmet(reverse)));
-  if (unmet.length) throw new CutoverRefusedError(`${what} refused: these conditions do not hold`, unmet);
+  // A cut-over already under way or done decides before the conditions (their lag checks wait up to maxLagSeconds).
   const previous = await store.getCutover(config.migrationId);
   if (previous && FROZEN_STATUSES.includes(previous.status))
     throw new CutoverRefusedError(`a ${what} started ${new Date(previous.startedAt).toISOString()} is ${previous.status}: if its process died, run reshard ${opts.rollbackFrom ? 'rollback' : 'cutover'} --abort first`);
   if (previous?.status === 'DONE' && previous.reverseFrom)
     throw new CutoverRefusedError(`${config.migrationId} switched to the new layout at ${new Date(previous.frozenAt ?? previous.startedAt).toISOString()} and replicates back to the old one: reshard rollback goes back`);
+  const unmet = unmetConditions(await cutoverFacts(ctx, deps, !!opts.rollbackFrom), c.maxLagSeconds);
+  if (reverse) unmet.push(...(await reverseUnmet(reverse)));
+  if (unmet.length) throw new CutoverRefusedError(`${what} refused: these conditions do not hold`, unmet);
   // Every source server holding a migrated table (those capture reads), in order, with its tables.
   const servers = captureServers(config);
   const tablesOf = new Map(servers.map((s) => [s, capturedTables(config, s)]));

@@ -16,7 +16,7 @@ import { checkAll } from '../../local/checksum.js';
 import { cutoverError } from '../../local/cutover.js';
 import { expand, type MigrationConfig } from '../../lambdas/core/config.js';
 import { reverseMigrationId } from '../../lambdas/core/reverse-id.js';
-import { runRollback } from '../../lambdas/app/cutover.js';
+import { cutOver, runRollback } from '../../lambdas/app/cutover.js';
 import { resolveDdl } from '../../lambdas/app/ddl.js';
 import { migrationStatus } from '../../lambdas/app/status.js';
 import { integrationSuite } from '../helpers/suite.js';
@@ -96,6 +96,9 @@ describe('reverse replication and rollback', () => {
         // Switched with reverse replication running: a second cut-over is refused.
         const again = cutoverError(await rt.executeCutover().result.then(() => 'switched', (e: unknown) => e));
         expect(String((again as Error).message)).toMatch(/replicates back to the old one: reshard rollback goes back/);
+        // …for that reason first, whatever the other conditions say (here: a catch-up that never gets there).
+        const behind = { ...rt.cutoverDeps(), catchUp: () => Promise.reject(new Error('CDC is behind')) };
+        await expect(cutOver(rt.direction(), behind, { dryRun: true })).rejects.toThrow(/replicates back to the old one: reshard rollback goes back/);
         await long.commit();
       } finally {
         long.release();
