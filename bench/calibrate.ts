@@ -148,11 +148,25 @@ export function cpuMeter(pids: Readonly<Record<string, number | undefined>>): ()
   };
 }
 
-/** The mean of two readings of the same work (a ceiling measured twice). */
-export function meanReading(a: CpuReading, b: CpuReading): CpuReading {
+/** One timed run of some work: its wall seconds and what `cpuMeter` read over it. */
+export interface Measured {
+  readonly sec: number;
+  readonly cpu: CpuReading;
+}
+
+/** Runs `work`, timed and metered (`cpuMeter` over `pids`). */
+export async function measure(pids: Readonly<Record<string, number | undefined>>, work: () => Promise<unknown>): Promise<Measured> {
+  const meter = cpuMeter(pids);
+  const started = performance.now();
+  await work();
+  return { sec: Number(((performance.now() - started) / 1000).toFixed(3)), cpu: meter() };
+}
+
+/** The mean of two runs of the same work: a ceiling measured before the path and again after it. */
+export function meanOf(a: Measured, b: Measured): Measured {
   const mean = (x: number, y: number) => Number(((x + y) / 2).toFixed(3));
-  const sec = Object.fromEntries(Object.keys(a.sec).filter((k) => k in b.sec).map((k) => [k, mean(a.sec[k]!, b.sec[k]!)]));
-  return { wallSec: mean(a.wallSec, b.wallSec), sec, coresBusy: mean(a.coresBusy, b.coresBusy), cores: a.cores };
+  const sec = Object.fromEntries(Object.keys(a.cpu.sec).filter((k) => k in b.cpu.sec).map((k) => [k, mean(a.cpu.sec[k]!, b.cpu.sec[k]!)]));
+  return { sec: (a.sec + b.sec) / 2, cpu: { wallSec: mean(a.cpu.wallSec, b.cpu.wallSec), sec, coresBusy: mean(a.cpu.coresBusy, b.cpu.coresBusy), cores: a.cpu.cores } };
 }
 
 /** The ceiling's CPU seconds ÷ the path's (all processes read), to 3 decimals: the path's work against its ceiling's. */

@@ -33,7 +33,7 @@ import { LocalRuntime } from '../local/runtime.js';
 import { createQueues } from '../local/emulators.js';
 import { checkAll } from '../local/checksum.js';
 import { toRecord } from '../local/poller.js';
-import { cpuMeter, cpuText, meanReading, serverPid, settleServer, workRatio } from './calibrate.js';
+import { cpuMeter, cpuText, meanOf, measure, serverPid, settleServer, workRatio } from './calibrate.js';
 import { benchArgs, benchServer } from './harness.js';
 
 const args = benchArgs({ numbers: { orders: 200_000, 'lag-seconds': 60, port: 3428 } });
@@ -116,11 +116,7 @@ try {
     });
     return (Date.now() - t0) / 1000;
   };
-  const readAlone = async () => {
-    const meter = cpuMeter(pids);
-    const sec = await rereadSec(false);
-    return { sec, cpu: meter() };
-  };
+  const readAlone = () => measure(pids, () => rereadSec(false));
   const readBefore = await readAlone();
 
   // The Lambda's reader: its binlog read and packing run in a worker thread, loaded once per process (a Lambda
@@ -145,8 +141,7 @@ try {
   const captureCpu = cpu();
   console.log(`captured ${captured.toLocaleString('en-US')} events into ${sent.length.toLocaleString('en-US')} messages in ${captureSec.toFixed(1)}s`);
   const readAfter = await readAlone();
-  const readOnlySec = (readBefore.sec + readAfter.sec) / 2;
-  const readCpu = meanReading(readBefore.cpu, readAfter.cpu);
+  const { sec: readOnlySec, cpu: readCpu } = meanOf(readBefore, readAfter);
   const readPackSec = await rereadSec(true);
   console.log(
     `  of which reading the binlog (zongji + events): ${Math.round(captured / readOnlySec).toLocaleString('en-US')} events/s alone (mean of ${readBefore.sec.toFixed(2)}s before capture and ${readAfter.sec.toFixed(2)}s after); with packing: ${Math.round(captured / readPackSec).toLocaleString('en-US')} events/s; the rest is sending`,
@@ -220,23 +215,22 @@ try {
   const quiesce = () => settleServer(admin, (l) => console.log(l));
   const measureCeiling = async (scratch: string) => {
     await quiesce();
-    const meter = cpuMeter(pids);
-    const started = Date.now();
-    await inParallel([...finalImages], 4, async ([name, rows]) => {
-      const table = `\`${scratch}\`.\`${name}\``;
-      const upserts = [...rows.values()].filter((r): r is Record<string, unknown> => r !== null);
-      const deletes = [...rows].filter(([, r]) => r === null).map(([id]) => id);
-      for (let i = 0; i < upserts.length; i += 1000) {
-        const chunk = upserts.slice(i, i + 1000);
-        const cols = Object.keys(chunk[0]!);
-        await admin.query(
-          `INSERT INTO ${table} (${cols.map((c) => `\`${c}\``).join(', ')}) VALUES ${chunk.map(() => `(${cols.map(() => '?').join(', ')})`).join(', ')} ON DUPLICATE KEY UPDATE ${cols.map((c) => `\`${c}\` = VALUES(\`${c}\`)`).join(', ')}`,
-          chunk.flatMap((r) => cols.map((c) => r[c])),
-        );
-      }
-      if (deletes.length) await admin.query(`DELETE FROM ${table} WHERE id IN (?)`, [deletes]);
-    });
-    return { sec: (Date.now() - started) / 1000, cpu: meter() };
+    return measure(pids, () =>
+      inParallel([...finalImages], 4, async ([name, rows]) => {
+        const table = `\`${scratch}\`.\`${name}\``;
+        const upserts = [...rows.values()].filter((r): r is Record<string, unknown> => r !== null);
+        const deletes = [...rows].filter(([, r]) => r === null).map(([id]) => id);
+        for (let i = 0; i < upserts.length; i += 1000) {
+          const chunk = upserts.slice(i, i + 1000);
+          const cols = Object.keys(chunk[0]!);
+          await admin.query(
+            `INSERT INTO ${table} (${cols.map((c) => `\`${c}\``).join(', ')}) VALUES ${chunk.map(() => `(${cols.map(() => '?').join(', ')})`).join(', ')} ON DUPLICATE KEY UPDATE ${cols.map((c) => `\`${c}\` = VALUES(\`${c}\`)`).join(', ')}`,
+            chunk.flatMap((r) => cols.map((c) => r[c])),
+          );
+        }
+        if (deletes.length) await admin.query(`DELETE FROM ${table} WHERE id IN (?)`, [deletes]);
+      }),
+    );
   };
   const ceilingBefore = await measureCeiling(scratches[0]!);
   await quiesce();
@@ -255,8 +249,7 @@ try {
   const applyCpu = cpu();
   const ceilingAfter = await measureCeiling(scratches[1]!);
   const [check] = await checkAll(config, rt.ctx.source, rt.ctx.targets);
-  const ceilingSec = (ceilingBefore.sec + ceilingAfter.sec) / 2;
-  const ceilingCpu = meanReading(ceilingBefore.cpu, ceilingAfter.cpu);
+  const { sec: ceilingSec, cpu: ceilingCpu } = meanOf(ceilingBefore, ceilingAfter);
   console.log(`CPU: capture ${cpuText(captureCpu)}; binlog read alone ${cpuText(readCpu)}`);
   console.log(`CPU: apply ${cpuText(applyCpu)}; its ceiling ${cpuText(ceilingCpu)}`);
   for (const scratch of scratches) await admin.query(`DROP DATABASE IF EXISTS ${scratch}`);

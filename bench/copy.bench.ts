@@ -15,7 +15,7 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LocalRuntime } from '../local/runtime.js';
 import { checkAll } from '../local/checksum.js';
-import { cpuMeter, cpuText, meanReading, serverPid, settleServer, stealMeter, workRatio as cpuWorkRatio } from './calibrate.js';
+import { cpuMeter, cpuText, meanOf, measure, serverPid, settleServer, stealMeter, workRatio as cpuWorkRatio } from './calibrate.js';
 import { benchArgs, benchServer } from './harness.js';
 
 const args = benchArgs({ numbers: { rows: 1_000_000, 'page-size': 20_000, segments: 8, concurrency: 2, port: 3427 }, flags: ['reshard'] });
@@ -47,13 +47,11 @@ try {
     await admin.query('CREATE DATABASE bench_ceiling');
     await admin.query('CREATE TABLE bench_ceiling.order_info LIKE bench_src.order_info');
     await quiesce();
-    const started = Date.now();
     const steal = stealMeter();
-    const meter = cpuMeter(pids);
-    await admin.query('INSERT INTO bench_ceiling.order_info SELECT * FROM bench_src.order_info');
-    const out = { sec: (Date.now() - started) / 1000, cpu: meter(), stealPct: steal() };
+    const run = await measure(pids, () => admin.query('INSERT INTO bench_ceiling.order_info SELECT * FROM bench_src.order_info'));
+    const stealPct = steal();
     await admin.query('DROP DATABASE bench_ceiling');
-    return out;
+    return { ...run, stealPct };
   };
   const ceilingBefore = await measureCeiling();
 
@@ -99,8 +97,7 @@ try {
   const windowSec = (Math.max(...segs.map((s) => s.finishedAt ?? 0)) - Math.min(...segs.map((s) => s.startedAt ?? Infinity))) / 1000;
   await rt.close();
   const ceilingAfter = await measureCeiling();
-  const ceilingSec = (ceilingBefore.sec + ceilingAfter.sec) / 2;
-  const ceilingCpu = meanReading(ceilingBefore.cpu, ceilingAfter.cpu);
+  const { sec: ceilingSec, cpu: ceilingCpu } = meanOf(ceilingBefore, ceilingAfter);
   const ceilingStealPct = ceilingBefore.stealPct === undefined || ceilingAfter.stealPct === undefined ? undefined : Number(((ceilingBefore.stealPct + ceilingAfter.stealPct) / 2).toFixed(1));
 
   // A sharded source: the same rows over 8 × 8 tables (spread on order_no, else user_id), copied into 16 × 16.
