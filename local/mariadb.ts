@@ -81,20 +81,23 @@ export async function startMariaDb(given: MariaDbOptions): Promise<MariaDb> {
   const datadir = join(opts.dir, 'data');
   mkdirSync(opts.dir, { recursive: true });
   const asRoot = process.getuid?.() === 0;
+  // A tmpdir of its own, for the bootstrap server and the server: a server starting up deletes every #sql* file in
+  // its tmpdir, which would take the internal temporary tables of another server (or bootstrap) sharing /tmp from
+  // under it.
+  const tmpDir = join(opts.dir, 'tmp');
+  mkdirSync(tmpDir, { recursive: true });
   if (!existsSync(join(datadir, 'mysql'))) {
     const installDb = findInstallDb();
     if (!installDb) throw new Error('mariadb-install-db not found (install mariadb-server)');
     log(`initialising a MariaDB datadir in ${datadir}`);
     const r = spawnSync(
       installDb,
-      ['--no-defaults', `--datadir=${datadir}`, '--auth-root-authentication-method=normal', '--skip-test-db', ...(asRoot ? ['--user=root'] : [])],
+      ['--no-defaults', `--datadir=${datadir}`, '--auth-root-authentication-method=normal', '--skip-test-db', `--tmpdir=${tmpDir}`, ...(asRoot ? ['--user=root'] : [])],
       { encoding: 'utf8' },
     );
     if (r.status !== 0) throw new Error(`mariadb-install-db failed: ${r.stderr || r.stdout}`);
   }
   const errLog = join(opts.dir, 'error.log');
-  const tmpDir = join(opts.dir, 'tmp');
-  mkdirSync(tmpDir, { recursive: true });
   const args = [
     '--no-defaults',
     `--datadir=${datadir}`,
@@ -103,8 +106,6 @@ export async function startMariaDb(given: MariaDbOptions): Promise<MariaDb> {
     `--socket=${join(opts.dir, 'mariadbd.sock')}`,
     `--pid-file=${pidFile}`,
     `--log-error=${errLog}`,
-    // A tmpdir of its own: a server starting up deletes every #sql* file in its tmpdir, which would take the
-    // internal temporary tables of another server sharing /tmp from under its running queries.
     `--tmpdir=${tmpDir}`,
     `--log-bin=${join(opts.dir, 'binlog')}`,
     '--binlog-format=ROW',
