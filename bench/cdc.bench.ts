@@ -2,7 +2,8 @@
  * `npm run bench:cdc`: the incremental-sync path on a copied 8 × 8 layout.
  * - capture: a backlog of ~160,000 row changes read from the binlog and sent to SQS FIFO (packed messages),
  *   beside its ceiling, the same binlog range read alone, before capture and after it (`captureRatio` is to the
- *   mean of the two);
+ *   mean of the two); both with warm code, as a capture Lambda's container reads after its first run (each
+ *   thread reads the range once untimed; the worker's first read is reported);
  * - apply: the same events through the apply handler (merged windows, batched writes) on the 64 tables,
  *   beside one statement per event, measured on the handler and the database (not the SQS emulator), and
  *   beside its ceiling (plain upserts of the final images), run before apply and after it: `applyRatio` is to
