@@ -23,7 +23,7 @@ import { decodeEvents } from '../lambdas/core/events/wire.js';
 import { ChangeQueue } from '../lambdas/adapters/sqs.js';
 import { readChanges } from '../lambdas/adapters/binlog/reader.js';
 import { currentPosition } from '../lambdas/adapters/binlog/server.js';
-import { captureReadOptions, captureRun, capturedTables, groupOf, keyOnly, keysOnlyBefore, sourceBinlogReader } from '../lambdas/app/capture.js';
+import { FLUSH_DEFAULTS, captureReadOptions, captureRun, capturedTables, groupOf, keyOnly, keysOnlyBefore, sourceBinlogReader } from '../lambdas/app/capture.js';
 import { applyEvents } from '../lambdas/app/apply.js';
 import { prewarmCaptureWorker } from '../lambdas/app/capture-pipeline.js';
 import { routerFor, tableConfig } from '../lambdas/app/context.js';
@@ -139,7 +139,7 @@ try {
     idleMs: 500,
     deadlineMs: Date.now() + 120_000,
     onBatch: () => Promise.resolve(),
-    pack: { config, reverse: false, dedupPrefix: '', sendEvents: 5000, maxBufferMs: 200, onPacked: () => Promise.resolve() },
+    pack: { config, reverse: false, dedupPrefix: '', ...FLUSH_DEFAULTS, onPacked: () => Promise.resolve() },
   });
   const workerFirstReadSec = (Date.now() - t) / 1000;
   console.log(`the worker's first read of the range (read and packed, nothing sent; not in the capture time): ${workerFirstReadSec.toFixed(2)}s`);

@@ -148,6 +148,9 @@ async function switchedAway(ctx: AppContext, server: number): Promise<{ why: str
   return rollback?.status === 'DONE' && rollback.startedAt > (cutover.frozenAt ?? cutover.startedAt) ? { why: 'rolled back to the old layout', position } : undefined;
 }
 
+/** How capture cuts a read's events into flushes when the caller does not say: events per flush, and how long an event may wait. */
+export const FLUSH_DEFAULTS = { sendEvents: 5000, maxBufferMs: 200 } as const;
+
 /** Packed flushes whose sends may be pending while the binlog is read on. */
 const MAX_FLUSHES_IN_FLIGHT = 2;
 
@@ -174,8 +177,8 @@ export async function captureRun(
   // Positions of different servers (and of the reverse migration's) never share a deduplication id.
   const dedupPrefix = dedupPrefixOf(!!ctx.reverse, server);
   const pack = packerFor(ctx, dedupPrefix);
-  const sendEvents = opts.sendEvents ?? 5000;
-  const maxBufferMs = opts.maxBufferMs ?? 200;
+  const sendEvents = opts.sendEvents ?? FLUSH_DEFAULTS.sendEvents;
+  const maxBufferMs = opts.maxBufferMs ?? FLUSH_DEFAULTS.maxBufferMs;
   let events = 0;
   let messages = 0;
   let caughtUp = false;
