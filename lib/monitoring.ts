@@ -19,6 +19,9 @@
  * - CaptureHeartbeat: no capture run ended successfully for N minutes (when the migration captures changes).
  * - CapturePausedForDdl: capture of a source server is stopped before a DDL of a migrated table and waits for
  *   `reshard ddl apply|skip` (when the migration captures changes).
+ * - ReverseCaptureLag / ReverseCaptureHeartbeat (with `cutover.reverse`, one each per target server captured):
+ *   the reverse capture (metrics under `<migrationId>.reverse`) is behind the new layout's binlog, or no run of
+ *   it ended well for N minutes. Before the switch its runs are idle and report no lag, so neither fires.
  * - ApplyRecordFailures: apply reported change messages failed (batchItemFailures) in 5 minutes.
  * - StateTableThrottles: DynamoDB throttled reads or writes of the state table in 5 minutes.
  * - CutoverFailed / CutoverTimedOut: a Cutover execution failed (refused, or failed and thawed; a Switch that
@@ -39,6 +42,7 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { Metric, SOURCE_SERVER_DIMENSION, type MetricDefinition } from '../lambdas/core/metric-names.js';
+import { reverseMigrationId } from '../lambdas/core/reverse-id.js';
 import { ReshardMetricFactory } from './metrics.js';
 
 export interface AlarmThresholds {
@@ -111,6 +115,11 @@ export interface ReshardMonitoringProps {
   readonly cdcEnabled?: boolean;
   /** The source servers captured (a sharded source has several): one heartbeat and one capture-lag alarm each. @default [0] */
   readonly captureServers?: readonly number[];
+  /**
+   * With reverse replication (`cutover.reverse`): the target servers its capture reads (indexes among the
+   * reverse migration's source servers), one lag and one heartbeat alarm each. @default none
+   */
+  readonly reverseCaptureServers?: readonly number[];
   /** The migration verifies its segments (`verify.enabled`): the verify-stalled alarm is built. @default true */
   readonly verifyEnabled?: boolean;
   readonly queue: sqs.IQueue;
@@ -226,6 +235,25 @@ export class ReshardMonitoring extends Construct {
           treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
           alarmDescription: `Capture ${server ? `of source server #${server} ` : ''}is stopped before a DDL of a migrated table (cdc.onDdl): nothing after it is applied. See "capture stopped before a DDL" in the capture log or reshard status, then run reshard ddl apply or skip.`,
         });
+    // Reverse replication's capture publishes under the reverse migration's id; server n > 0 with its own dimension.
+    const reverse = props.reverseCaptureServers?.length ? this.reverseMetrics(props) : undefined;
+    for (const server of reverse ? props.reverseCaptureServers! : []) {
+      const dims = server ? { [SOURCE_SERVER_DIMENSION]: String(server) } : {};
+      const which = server ? ` of target server #${server}` : '';
+      add(`ReverseCaptureLag${server || ''}`, reverse!.custom(Metric.captureLagSeconds, cloudwatch.Stats.MAXIMUM, undefined, dims), {
+        ...above(t.cdcLagSeconds, t.cdcLagMinutes),
+        alarmDescription: `Reverse replication's capture${which} has been more than ${t.cdcLagSeconds} s behind the new layout's binlog for ${t.cdcLagMinutes} minutes: the old layout falls behind, and a rollback would wait for it.`,
+      });
+      add(`ReverseCaptureHeartbeat${server || ''}`, reverse!.custom(Metric.captureRuns, cloudwatch.Stats.SUM, undefined, dims), {
+        threshold: 1,
+        evaluationPeriods: t.captureHeartbeatMinutes,
+        datapointsToAlarm: t.captureHeartbeatMinutes,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        // Its runs publish every minute, idle ones before the switch too: nothing published is the failure.
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+        alarmDescription: `No run of reverse replication's capture${which} ended successfully for ${t.captureHeartbeatMinutes} minutes: it keeps failing (see the capture log, runs with "reverse": true) or is not scheduled.`,
+      });
+    }
     add('ApplyRecordFailures', m.custom(Metric.applyRecordFailures, cloudwatch.Stats.SUM, Duration.minutes(5)), {
       ...above(t.applyRecordFailures),
       alarmDescription: `apply reported more than ${t.applyRecordFailures} change messages failed in 5 minutes (they are retried, then go to the DLQ): see "change message failed" in its log.`,
@@ -289,6 +317,11 @@ export class ReshardMonitoring extends Construct {
     });
   }
 
+  /** The custom metrics of reverse replication: the reverse migration's id as their `migrationId` dimension. */
+  private reverseMetrics(props: ReshardMonitoringProps): ReshardMetricFactory {
+    return new ReshardMetricFactory(reverseMigrationId(props.migrationId), props.stateMachine, props.queue, props.deadLetterQueue);
+  }
+
   /** A topic CloudWatch can publish to: encrypted with a customer-managed key whose policy lets CloudWatch use it. */
   private createTopic(): sns.Topic {
     const key = new kms.Key(this, 'AlarmTopicKey', { enableKeyRotation: true, description: 'Encrypts the reshard alarm topic' });
@@ -327,7 +360,7 @@ export class ReshardMonitoring extends Construct {
       graph('Tables complete', [m.custom(Metric.tablesComplete, cloudwatch.Stats.SUM, five)]),
     );
     dashboard.addWidgets(
-      graph('CDC lag (s)', [m.queueOldestAge(), m.custom(Metric.captureLagSeconds, cloudwatch.Stats.MAXIMUM)], {
+      graph('CDC lag (s)', [m.queueOldestAge(), m.custom(Metric.captureLagSeconds, cloudwatch.Stats.MAXIMUM), ...(props.reverseCaptureServers?.length ? [this.reverseMetrics(props).custom(Metric.captureLagSeconds, cloudwatch.Stats.MAXIMUM).with({ label: 'reverse CaptureLagSeconds' })] : [])], {
         leftAnnotations: [{ value: alarmDefaults(props.thresholds).cdcLagSeconds, label: 'alarm threshold' }],
       }),
       graph('CDC events / s', [m.perSecond(Metric.eventsCaptured), m.perSecond(Metric.eventsApplied)]),

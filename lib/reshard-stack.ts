@@ -109,7 +109,7 @@ export interface ReshardStackProps extends StackProps {
   /** Reserved concurrency per function. @default none */
   readonly reservedConcurrency?: Readonly<Partial<Record<HandlerName, number>>>;
   /** Apply event source and DLQ settings. @default see `cdcDefaults` */
-  readonly cdc?: Pick<ChangeDataCaptureProps, 'maxReceiveCount' | 'batchSize' | 'maxConcurrency' | 'sourceServers'>;
+  readonly cdc?: Pick<ChangeDataCaptureProps, 'maxReceiveCount' | 'batchSize' | 'maxConcurrency' | 'sourceServers' | 'reverseServers'>;
   /** Dashboard and alarms. @default none */
   readonly monitoring?: Pick<ReshardMonitoringProps, 'alarmEmail' | 'alarmTopicArn' | 'thresholds'>;
 }
@@ -318,6 +318,7 @@ export class ReshardStack extends Stack {
         stateTable: this.stateTable,
         cdcEnabled: migration.cdc?.enabled === true,
         ...(props.cdc?.sourceServers ? { captureServers: props.cdc.sourceServers } : {}),
+        ...(props.cdc?.reverseServers?.length ? { reverseCaptureServers: props.cdc.reverseServers } : {}),
         verifyEnabled: migration.verify?.enabled !== false,
         queue: this.cdc.queue,
         deadLetterQueue: this.cdc.deadLetterQueue,

@@ -48,6 +48,14 @@ const alarm = (short: string) => {
   expect(a, short).toBeDefined();
   return a!;
 };
+/** A custom metric of the reverse migration (`<migrationId>.reverse`), as an alarm's one-minute MetricStat. */
+const reverseMetric = (metricName: string, stat: string) => ({
+  MetricStat: {
+    Metric: { Namespace: 'Reshard', MetricName: metricName, Dimensions: expect.arrayContaining([{ Name: 'migrationId', Value: 'orders-2026.reverse' }, { Name: 'service', Value: 'reshard' }]) },
+    Stat: stat,
+    Period: 60,
+  },
+});
 const queues = () => {
   const all = Object.entries(prod.template.findResources('AWS::SQS::Queue') as Record<string, Resource>);
   return { changesId: all.find(([, q]) => q.Properties.RedrivePolicy !== undefined)![0], dlqId: all.find(([, q]) => q.Properties.RedrivePolicy === undefined)![0] };
@@ -189,6 +197,29 @@ describe('reverse replication (prod: cutover.reverse)', () => {
     expect(Object.keys(JSON.parse(String(vars[RuntimeEnv.secrets])) as Json).sort()).toEqual(['RESHARD_SOURCE_PASSWORD', 'RESHARD_TARGET_PASSWORD']);
     const captureReads = statementsOf(prod.template, capture.id).filter((st) => actionsOf([st]).includes('secretsmanager:GetSecretValue'));
     expect(captureReads.map((st) => st.Resource)).toEqual(expect.arrayContaining([secrets.RESHARD_SOURCE_PASSWORD, secrets.RESHARD_TARGET_PASSWORD]));
+  });
+
+  it('pages when the reverse capture lags: ReverseCaptureLag, CaptureLagSeconds of <migrationId>.reverse above the CDC lag threshold (prod: 120 s for 5 minutes)', () => {
+    const a = alarm('ReverseCaptureLag');
+    const { cdcLagSeconds, cdcLagMinutes } = prod.env.settings.alarms;
+    expect([cdcLagSeconds, cdcLagMinutes]).toEqual([120, 5]);
+    expect(a).toMatchObject({ Threshold: 120, EvaluationPeriods: 5, DatapointsToAlarm: 5, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching' });
+    expect(a.Metrics).toEqual([expect.objectContaining(reverseMetric(Metric.captureLagSeconds.name, 'Maximum'))]);
+    expect(a.AlarmActions).toEqual([prod.env.settings.alarms.topicArn]);
+  });
+
+  it('pages when no reverse capture run ends well: ReverseCaptureHeartbeat, CaptureRuns of <migrationId>.reverse below 1 a minute, nothing published counting as failing', () => {
+    const a = alarm('ReverseCaptureHeartbeat');
+    const minutes = prod.env.settings.alarms.captureHeartbeatMinutes;
+    expect(a).toMatchObject({ Threshold: 1, EvaluationPeriods: minutes, DatapointsToAlarm: minutes, ComparisonOperator: 'LessThanThreshold', TreatMissingData: 'breaching' });
+    expect(a.Metrics).toEqual([expect.objectContaining(reverseMetric(Metric.captureRuns.name, 'Sum'))]);
+  });
+
+  it('builds no reverse alarm without cutover.reverse', async () => {
+    const { template } = await synthEnvironment('prod', (e) => ({ ...e, migration: { ...e.migration, cutover: { ...e.migration.cutover, reverse: false } } }));
+    const names = Object.values(template.findResources('AWS::CloudWatch::Alarm') as Record<string, Resource>).map((a) => String(a.Properties.AlarmName));
+    expect(names).toContain('Reshard-prod-CdcCaptureLag');
+    expect(names.filter((n) => n.includes('Reverse'))).toEqual([]);
   });
 
   it('refuses a reserved capture concurrency below the captures scheduled', () => {

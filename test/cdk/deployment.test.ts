@@ -262,6 +262,8 @@ describe.each(ENVIRONMENTS)('the %s stack', (name) => {
         'VerifyStalled',
         'CaptureHeartbeat',
         'CapturePausedForDdl',
+        // With cutover.reverse (prod): the reverse capture of the one target server.
+        ...(s().env.migration.cutover.reverse ? ['ReverseCaptureLag', 'ReverseCaptureHeartbeat'] : []),
         'ApplyRecordFailures',
         'StateTableThrottles',
         'CutoverFailed',
