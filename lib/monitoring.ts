@@ -19,9 +19,10 @@
  * - CaptureHeartbeat: no capture run ended successfully for N minutes (when the migration captures changes).
  * - CapturePausedForDdl: capture of a source server is stopped before a DDL of a migrated table and waits for
  *   `reshard ddl apply|skip` (when the migration captures changes).
- * - ReverseCaptureLag / ReverseCaptureHeartbeat (with `cutover.reverse`, one each per target server captured):
- *   the reverse capture (metrics under `<migrationId>.reverse`) is behind the new layout's binlog, or no run of
- *   it ended well for N minutes. Before the switch its runs are idle and report no lag, so neither fires.
+ * - ReverseCaptureLag / ReverseCaptureHeartbeat / ReverseCapturePausedForDdl (with `cutover.reverse`, one each
+ *   per target server captured): the reverse capture (metrics under `<migrationId>.reverse`) is behind the new
+ *   layout's binlog, no run of it ended well for N minutes, or it is stopped before a DDL. Before the switch its
+ *   runs are idle: no lag, no pause, heartbeat on.
  * - ApplyRecordFailures: apply reported change messages failed (batchItemFailures) in 5 minutes.
  * - StateTableThrottles: DynamoDB throttled reads or writes of the state table in 5 minutes.
  * - CutoverFailed / CutoverTimedOut: a Cutover execution failed (refused, or failed and thawed; a Switch that
@@ -252,6 +253,13 @@ export class ReshardMonitoring extends Construct {
         // Its runs publish every minute, idle ones before the switch too: nothing published is the failure.
         treatMissingData: cloudwatch.TreatMissingData.BREACHING,
         alarmDescription: `No run of reverse replication's capture${which} ended successfully for ${t.captureHeartbeatMinutes} minutes: it keeps failing (see the capture log, runs with "reverse": true) or is not scheduled.`,
+      });
+      add(`ReverseCapturePausedForDdl${server || ''}`, reverse!.custom(Metric.capturePaused, cloudwatch.Stats.MAXIMUM, Duration.minutes(5), dims), {
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarmDescription: `Reverse replication's capture${which} is stopped before a DDL of a migrated table on the new layout: nothing after it reaches the old tables. See reshard status (reverse replication), then run reshard ddl apply or skip with --reverse.`,
       });
     }
     add('ApplyRecordFailures', m.custom(Metric.applyRecordFailures, cloudwatch.Stats.SUM, Duration.minutes(5)), {

@@ -215,6 +215,12 @@ describe('reverse replication (prod: cutover.reverse)', () => {
     expect(a.Metrics).toEqual([expect.objectContaining(reverseMetric(Metric.captureRuns.name, 'Sum'))]);
   });
 
+  it('pages when the reverse capture stops before a DDL: ReverseCapturePausedForDdl, CapturePaused of <migrationId>.reverse ≥ 1 in 5 minutes', () => {
+    const a = alarm('ReverseCapturePausedForDdl');
+    expect(a).toMatchObject({ Threshold: 1, EvaluationPeriods: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching' });
+    expect(a.Metrics).toEqual([expect.objectContaining({ MetricStat: { ...reverseMetric(Metric.capturePaused.name, 'Maximum').MetricStat, Period: 300 } })]);
+  });
+
   it('builds no reverse alarm without cutover.reverse', async () => {
     const { template } = await synthEnvironment('prod', (e) => ({ ...e, migration: { ...e.migration, cutover: { ...e.migration.cutover, reverse: false } } }));
     const names = Object.values(template.findResources('AWS::CloudWatch::Alarm') as Record<string, Resource>).map((a) => String(a.Properties.AlarmName));

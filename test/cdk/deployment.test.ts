@@ -263,7 +263,7 @@ describe.each(ENVIRONMENTS)('the %s stack', (name) => {
         'CaptureHeartbeat',
         'CapturePausedForDdl',
         // With cutover.reverse (prod): the reverse capture of the one target server.
-        ...(s().env.migration.cutover.reverse ? ['ReverseCaptureLag', 'ReverseCaptureHeartbeat'] : []),
+        ...(s().env.migration.cutover.reverse ? ['ReverseCaptureLag', 'ReverseCaptureHeartbeat', 'ReverseCapturePausedForDdl'] : []),
         'ApplyRecordFailures',
         'StateTableThrottles',
         'CutoverFailed',
