@@ -118,7 +118,7 @@ export interface ReshardMonitoringProps {
   readonly captureServers?: readonly number[];
   /**
    * With reverse replication (`cutover.reverse`): the target servers its capture reads (indexes among the
-   * reverse migration's source servers), one lag and one heartbeat alarm each. @default none
+   * reverse migration's source servers), one lag, one heartbeat and one DDL-pause alarm each. @default none
    */
   readonly reverseCaptureServers?: readonly number[];
   /** The migration verifies its segments (`verify.enabled`): the verify-stalled alarm is built. @default true */
@@ -238,30 +238,31 @@ export class ReshardMonitoring extends Construct {
         });
     // Reverse replication's capture publishes under the reverse migration's id; server n > 0 with its own dimension.
     const reverse = props.reverseCaptureServers?.length ? this.reverseMetrics(props) : undefined;
-    for (const server of reverse ? props.reverseCaptureServers! : []) {
-      const dims = server ? { [SOURCE_SERVER_DIMENSION]: String(server) } : {};
-      const which = server ? ` of target server #${server}` : '';
-      add(`ReverseCaptureLag${server || ''}`, reverse!.custom(Metric.captureLagSeconds, cloudwatch.Stats.MAXIMUM, undefined, dims), {
-        ...above(t.cdcLagSeconds, t.cdcLagMinutes),
-        alarmDescription: `Reverse replication's capture${which} has been more than ${t.cdcLagSeconds} s behind the new layout's binlog for ${t.cdcLagMinutes} minutes: the old layout falls behind, and a rollback would wait for it.`,
-      });
-      add(`ReverseCaptureHeartbeat${server || ''}`, reverse!.custom(Metric.captureRuns, cloudwatch.Stats.SUM, undefined, dims), {
-        threshold: 1,
-        evaluationPeriods: t.captureHeartbeatMinutes,
-        datapointsToAlarm: t.captureHeartbeatMinutes,
-        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-        // Its runs publish every minute, idle ones before the switch too: nothing published is the failure.
-        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
-        alarmDescription: `No run of reverse replication's capture${which} ended successfully for ${t.captureHeartbeatMinutes} minutes: it keeps failing (see the capture log, runs with "reverse": true) or is not scheduled.`,
-      });
-      add(`ReverseCapturePausedForDdl${server || ''}`, reverse!.custom(Metric.capturePaused, cloudwatch.Stats.MAXIMUM, Duration.minutes(5), dims), {
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        alarmDescription: `Reverse replication's capture${which} is stopped before a DDL of a migrated table on the new layout: nothing after it reaches the old tables. See reshard status (reverse replication), then run reshard ddl apply or skip with --reverse.`,
-      });
-    }
+    if (reverse)
+      for (const server of props.reverseCaptureServers ?? []) {
+        const dims = server ? { [SOURCE_SERVER_DIMENSION]: String(server) } : {};
+        const which = server ? ` of target server #${server}` : '';
+        add(`ReverseCaptureLag${server || ''}`, reverse.custom(Metric.captureLagSeconds, cloudwatch.Stats.MAXIMUM, undefined, dims), {
+          ...above(t.cdcLagSeconds, t.cdcLagMinutes),
+          alarmDescription: `Reverse replication's capture${which} has been more than ${t.cdcLagSeconds} s behind the new layout's binlog for ${t.cdcLagMinutes} minutes: the old layout falls behind, and a rollback would wait for it.`,
+        });
+        add(`ReverseCaptureHeartbeat${server || ''}`, reverse.custom(Metric.captureRuns, cloudwatch.Stats.SUM, undefined, dims), {
+          threshold: 1,
+          evaluationPeriods: t.captureHeartbeatMinutes,
+          datapointsToAlarm: t.captureHeartbeatMinutes,
+          comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+          // Its runs publish every minute, idle ones before the switch too: nothing published is the failure.
+          treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+          alarmDescription: `No run of reverse replication's capture${which} ended successfully for ${t.captureHeartbeatMinutes} minutes: it keeps failing (see the capture log, runs with "reverse": true) or is not scheduled.`,
+        });
+        add(`ReverseCapturePausedForDdl${server || ''}`, reverse.custom(Metric.capturePaused, cloudwatch.Stats.MAXIMUM, Duration.minutes(5), dims), {
+          threshold: 1,
+          evaluationPeriods: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+          alarmDescription: `Reverse replication's capture${which} is stopped before a DDL of a migrated table on the new layout: nothing after it reaches the old tables. See reshard status (reverse replication), then run reshard ddl apply or skip with --reverse.`,
+        });
+      }
     add('ApplyRecordFailures', m.custom(Metric.applyRecordFailures, cloudwatch.Stats.SUM, Duration.minutes(5)), {
       ...above(t.applyRecordFailures),
       alarmDescription: `apply reported more than ${t.applyRecordFailures} change messages failed in 5 minutes (they are retried, then go to the DLQ): see "change message failed" in its log.`,
