@@ -1,7 +1,7 @@
 /**
  * The CDC handlers' health metrics, as the alarms read them: apply publishes how many change messages it
  * reported failed (batchItemFailures), capture publishes a heartbeat on every run that ends well and none
- * on a run that fails.
+ * on a run that fails (a reverse run: under the reverse migration's id).
  */
 import { captureStdout } from '../helpers/emf.js';
 import { describe, expect, it, vi } from 'vitest';
@@ -114,6 +114,18 @@ describe('capture', () => {
     expect(out).toMatchObject({ events: 0, idle: 'no switch with reverse replication' });
     expect(read).not.toHaveBeenCalled();
     await expect(makeCaptureHandler(async () => fakeContext(), () => queue, () => read)({ reverse: true })).rejects.toThrow(/has no reverse replication \(cutover\.reverse\)/);
+  });
+
+  it('an idle reverse run (before any switch) publishes under the reverse migration: heartbeat on, no lag, not paused (what its alarms read)', async () => {
+    const base = fakeContext();
+    const reverse = {
+      ...base,
+      reverse: true,
+      config: { ...base.config, migrationId: 'orders-2026.reverse' },
+      store: { ...base.store, getCutover: vi.fn(async () => undefined), getCapture: vi.fn(async () => undefined) },
+    } as unknown as AppContext;
+    await makeCaptureHandler(async () => base, () => queue, () => caughtUp, async () => reverse)({ server: 0, reverse: true });
+    expect(emfLines()).toEqual([expect.objectContaining({ migrationId: 'orders-2026.reverse', CaptureRuns: 1, CaptureLagSeconds: 0, CapturePaused: 0 })]);
   });
 
   it('publishes no heartbeat when the run fails', async () => {
