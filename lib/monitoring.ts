@@ -141,12 +141,16 @@ export class ReshardMonitoring extends Construct {
   /** Every alarm, by its short name (`ExecutionsFailed`, `copy-batch-Errors`, ...). */
   readonly alarms: Readonly<Record<string, cloudwatch.Alarm>>;
   readonly metrics: ReshardMetricFactory;
+  /** Reverse replication's custom metrics (`<migrationId>.reverse`), given `reverseCaptureServers`. */
+  private readonly reverse?: ReshardMetricFactory;
 
   constructor(scope: Construct, id: string, props: ReshardMonitoringProps) {
     super(scope, id);
     const t = alarmDefaults(props.thresholds);
     validateThresholds(t);
     const m = (this.metrics = new ReshardMetricFactory(props.migrationId, props.stateMachine, props.queue, props.deadLetterQueue));
+    // With reverse replication: its custom metrics, the reverse migration's id as their `migrationId` dimension.
+    if (props.reverseCaptureServers?.length) this.reverse = new ReshardMetricFactory(reverseMigrationId(props.migrationId), props.stateMachine, props.queue, props.deadLetterQueue);
 
     this.topic = props.alarmTopicArn ? sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn) : this.createTopic();
     if (props.alarmEmail) this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
@@ -214,52 +218,47 @@ export class ReshardMonitoring extends Construct {
         ...twoStalledPeriods,
         alarmDescription: `verify-batch has been called for ${2 * t.verifyStalledMinutes} minutes without verifying a row (errors retried, CDC never settling, source or targets stuck).`,
       });
+    // A capture's heartbeat: one-minute periods, all N missing or zero — N minutes in a row without a run that
+    // ended well. No run published anything: that is the failure these alarms are for.
+    const noRunFor = {
+      threshold: 1,
+      evaluationPeriods: t.captureHeartbeatMinutes,
+      datapointsToAlarm: t.captureHeartbeatMinutes,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    };
+    // Server n > 0 (of a sharded source, or a target server of reverse replication) publishes with its own dimension.
+    const serverDims = (server: number) => (server ? { [SOURCE_SERVER_DIMENSION]: String(server) } : {});
     if (props.cdcEnabled ?? false)
-      // One-minute periods, all N missing or zero: N minutes in a row without a capture run that ended well.
-      // One per source server (server n > 0 publishes with its own dimension).
+      // One per source server.
       for (const server of props.captureServers ?? [0])
-        add(server === 0 ? 'CaptureHeartbeat' : `CaptureHeartbeat${server}`, m.custom(Metric.captureRuns, cloudwatch.Stats.SUM, undefined, server ? { [SOURCE_SERVER_DIMENSION]: String(server) } : {}), {
-          threshold: 1,
-          evaluationPeriods: t.captureHeartbeatMinutes,
-          datapointsToAlarm: t.captureHeartbeatMinutes,
-          comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-          // No run published anything: that is the failure this alarm is for.
-          treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+        add(server === 0 ? 'CaptureHeartbeat' : `CaptureHeartbeat${server}`, m.custom(Metric.captureRuns, cloudwatch.Stats.SUM, undefined, serverDims(server)), {
+          ...noRunFor,
           alarmDescription: `No capture run ${server ? `of source server #${server} ` : ''}ended successfully for ${t.captureHeartbeatMinutes} minutes: capture keeps failing (see its log) or is not scheduled; the binlog is not being read.`,
         });
     if (props.cdcEnabled ?? false)
       for (const server of props.captureServers ?? [0])
-        add(server === 0 ? 'CapturePausedForDdl' : `CapturePausedForDdl${server}`, m.custom(Metric.capturePaused, cloudwatch.Stats.MAXIMUM, Duration.minutes(5), server ? { [SOURCE_SERVER_DIMENSION]: String(server) } : {}), {
-          threshold: 1,
-          evaluationPeriods: 1,
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        add(server === 0 ? 'CapturePausedForDdl' : `CapturePausedForDdl${server}`, m.custom(Metric.capturePaused, cloudwatch.Stats.MAXIMUM, Duration.minutes(5), serverDims(server)), {
+          ...atLeastOne,
           alarmDescription: `Capture ${server ? `of source server #${server} ` : ''}is stopped before a DDL of a migrated table (cdc.onDdl): nothing after it is applied. See "capture stopped before a DDL" in the capture log or reshard status, then run reshard ddl apply or skip.`,
         });
-    // Reverse replication's capture publishes under the reverse migration's id; server n > 0 with its own dimension.
-    const reverse = props.reverseCaptureServers?.length ? this.reverseMetrics(props) : undefined;
+    // Reverse replication's capture publishes under the reverse migration's id.
+    const reverse = this.reverse;
     if (reverse)
       for (const server of props.reverseCaptureServers ?? []) {
-        const dims = server ? { [SOURCE_SERVER_DIMENSION]: String(server) } : {};
+        const dims = serverDims(server);
         const which = server ? ` of target server #${server}` : '';
         add(`ReverseCaptureLag${server || ''}`, reverse.custom(Metric.captureLagSeconds, cloudwatch.Stats.MAXIMUM, undefined, dims), {
           ...above(t.cdcLagSeconds, t.cdcLagMinutes),
           alarmDescription: `Reverse replication's capture${which} has been more than ${t.cdcLagSeconds} s behind the new layout's binlog for ${t.cdcLagMinutes} minutes: the old layout falls behind, and a rollback would wait for it.`,
         });
+        // Its runs publish every minute, idle ones before the switch too.
         add(`ReverseCaptureHeartbeat${server || ''}`, reverse.custom(Metric.captureRuns, cloudwatch.Stats.SUM, undefined, dims), {
-          threshold: 1,
-          evaluationPeriods: t.captureHeartbeatMinutes,
-          datapointsToAlarm: t.captureHeartbeatMinutes,
-          comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-          // Its runs publish every minute, idle ones before the switch too: nothing published is the failure.
-          treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+          ...noRunFor,
           alarmDescription: `No run of reverse replication's capture${which} ended successfully for ${t.captureHeartbeatMinutes} minutes: it keeps failing (see the capture log, runs with "reverse": true) or is not scheduled.`,
         });
         add(`ReverseCapturePausedForDdl${server || ''}`, reverse.custom(Metric.capturePaused, cloudwatch.Stats.MAXIMUM, Duration.minutes(5), dims), {
-          threshold: 1,
-          evaluationPeriods: 1,
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+          ...atLeastOne,
           alarmDescription: `Reverse replication's capture${which} is stopped before a DDL of a migrated table on the new layout: nothing after it reaches the old tables. See reshard status (reverse replication), then run reshard ddl apply or skip with --reverse.`,
         });
       }
@@ -326,11 +325,6 @@ export class ReshardMonitoring extends Construct {
     });
   }
 
-  /** The custom metrics of reverse replication: the reverse migration's id as their `migrationId` dimension. */
-  private reverseMetrics(props: ReshardMonitoringProps): ReshardMetricFactory {
-    return new ReshardMetricFactory(reverseMigrationId(props.migrationId), props.stateMachine, props.queue, props.deadLetterQueue);
-  }
-
   /** A topic CloudWatch can publish to: encrypted with a customer-managed key whose policy lets CloudWatch use it. */
   private createTopic(): sns.Topic {
     const key = new kms.Key(this, 'AlarmTopicKey', { enableKeyRotation: true, description: 'Encrypts the reshard alarm topic' });
@@ -369,7 +363,7 @@ export class ReshardMonitoring extends Construct {
       graph('Tables complete', [m.custom(Metric.tablesComplete, cloudwatch.Stats.SUM, five)]),
     );
     dashboard.addWidgets(
-      graph('CDC lag (s)', [m.queueOldestAge(), m.custom(Metric.captureLagSeconds, cloudwatch.Stats.MAXIMUM), ...(props.reverseCaptureServers?.length ? [this.reverseMetrics(props).custom(Metric.captureLagSeconds, cloudwatch.Stats.MAXIMUM).with({ label: 'reverse CaptureLagSeconds' })] : [])], {
+      graph('CDC lag (s)', [m.queueOldestAge(), m.custom(Metric.captureLagSeconds, cloudwatch.Stats.MAXIMUM), ...(this.reverse ? [this.reverse.custom(Metric.captureLagSeconds, cloudwatch.Stats.MAXIMUM).with({ label: 'reverse CaptureLagSeconds' })] : [])], {
         leftAnnotations: [{ value: alarmDefaults(props.thresholds).cdcLagSeconds, label: 'alarm threshold' }],
       }),
       graph('CDC events / s', [m.perSecond(Metric.eventsCaptured), m.perSecond(Metric.eventsApplied)]),
