@@ -48,14 +48,8 @@ const alarm = (short: string) => {
   expect(a, short).toBeDefined();
   return a!;
 };
-/** A custom metric of the reverse migration (`<migrationId>.reverse`), as an alarm's one-minute MetricStat. */
-const reverseMetric = (metricName: string, stat: string) => ({
-  MetricStat: {
-    Metric: { Namespace: 'Reshard', MetricName: metricName, Dimensions: expect.arrayContaining([{ Name: 'migrationId', Value: 'orders-2026.reverse' }, { Name: 'service', Value: 'reshard' }]) },
-    Stat: stat,
-    Period: 60,
-  },
-});
+/** A custom metric of the reverse migration (`<migrationId>.reverse`), as an alarm's metric query. */
+const reverseMetric = (metricName: string, stat: string, period = 60) => customMetric(metricName, stat, period, 'orders-2026.reverse');
 const queues = () => {
   const all = Object.entries(prod.template.findResources('AWS::SQS::Queue') as Record<string, Resource>);
   return { changesId: all.find(([, q]) => q.Properties.RedrivePolicy !== undefined)![0], dlqId: all.find(([, q]) => q.Properties.RedrivePolicy === undefined)![0] };
@@ -218,7 +212,7 @@ describe('reverse replication (prod: cutover.reverse)', () => {
   it('pages when the reverse capture stops before a DDL: ReverseCapturePausedForDdl, CapturePaused of <migrationId>.reverse ≥ 1 in 5 minutes', () => {
     const a = alarm('ReverseCapturePausedForDdl');
     expect(a).toMatchObject({ Threshold: 1, EvaluationPeriods: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching' });
-    expect(a.Metrics).toEqual([expect.objectContaining({ MetricStat: { ...reverseMetric(Metric.capturePaused.name, 'Maximum').MetricStat, Period: 300 } })]);
+    expect(a.Metrics).toEqual([expect.objectContaining(reverseMetric(Metric.capturePaused.name, 'Maximum', 300))]);
   });
 
   it('builds no reverse alarm without cutover.reverse', async () => {

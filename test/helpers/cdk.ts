@@ -97,14 +97,14 @@ export function configIssues(fn: () => unknown): string[] {
 /** The issues `parseEnvironment` finds in `raw` (none: an empty list). */
 export const environmentIssues = (raw: unknown): string[] => configIssues(() => parseEnvironment(raw, 'config/test.json'));
 
-/** A CloudWatch alarm metric query on one of our custom metrics of the example migration. */
-export const customMetric = (metricName: string, stat: string, period: number) => ({
+/** A CloudWatch alarm metric query on one of our custom metrics of the example migration (or of `migrationId`). */
+export const customMetric = (metricName: string, stat: string, period: number, migrationId = 'orders-2026') => ({
   MetricStat: {
     Metric: {
       Namespace: METRICS_NAMESPACE,
       MetricName: metricName,
       Dimensions: expect.arrayContaining([
-        { Name: 'migrationId', Value: 'orders-2026' },
+        { Name: 'migrationId', Value: migrationId },
         { Name: 'service', Value: 'reshard' },
       ]),
     },
