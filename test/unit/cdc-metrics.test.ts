@@ -87,6 +87,19 @@ describe('capture', () => {
       },
     }) as unknown as AppContext;
   const queue = { send: vi.fn(async () => undefined) } as unknown as ChangeQueue;
+  /**
+   * The reverse migration's context before any switch (no cut-over, no capture position yet): its runs are
+   * idle. Its id is the reverse migration's, as `envReverseContext` builds it.
+   */
+  const idleReverseContext = (): AppContext => {
+    const base = fakeContext();
+    return {
+      ...base,
+      reverse: true,
+      config: { ...base.config, migrationId: 'orders-2026.reverse' },
+      store: { ...base.store, getCutover: vi.fn(async () => undefined), getCapture: vi.fn(async () => undefined) },
+    } as unknown as AppContext;
+  };
   /** A binlog with nothing new: the run is caught up at once. */
   const caughtUp: CaptureDeps['read'] = async ({ from }) => ({ position: from, events: 0 });
 
@@ -106,25 +119,16 @@ describe('capture', () => {
   });
 
   it('reads a target server for a reverse event, and refuses one where there is no reverse replication', async () => {
-    const reverse = { ...fakeContext(), reverse: true } as AppContext;
     const read = vi.fn(caughtUp);
     // Before any switch the reverse run is idle: no position yet, nothing read.
-    const store = { ...reverse.store, getCutover: vi.fn(async () => undefined), getCapture: vi.fn(async () => undefined) };
-    const out = await makeCaptureHandler(async () => fakeContext(), () => queue, () => read, async () => ({ ...reverse, store }) as unknown as AppContext)({ server: 0, reverse: true });
+    const out = await makeCaptureHandler(async () => fakeContext(), () => queue, () => read, async () => idleReverseContext())({ server: 0, reverse: true });
     expect(out).toMatchObject({ events: 0, idle: 'no switch with reverse replication' });
     expect(read).not.toHaveBeenCalled();
     await expect(makeCaptureHandler(async () => fakeContext(), () => queue, () => read)({ reverse: true })).rejects.toThrow(/has no reverse replication \(cutover\.reverse\)/);
   });
 
   it('an idle reverse run (before any switch) publishes under the reverse migration: heartbeat on, no lag, not paused (what its alarms read)', async () => {
-    const base = fakeContext();
-    const reverse = {
-      ...base,
-      reverse: true,
-      config: { ...base.config, migrationId: 'orders-2026.reverse' },
-      store: { ...base.store, getCutover: vi.fn(async () => undefined), getCapture: vi.fn(async () => undefined) },
-    } as unknown as AppContext;
-    await makeCaptureHandler(async () => base, () => queue, () => caughtUp, async () => reverse)({ server: 0, reverse: true });
+    await makeCaptureHandler(async () => fakeContext(), () => queue, () => caughtUp, async () => idleReverseContext())({ server: 0, reverse: true });
     expect(emfLines()).toEqual([expect.objectContaining({ migrationId: 'orders-2026.reverse', CaptureRuns: 1, CaptureLagSeconds: 0, CapturePaused: 0 })]);
   });
 
