@@ -10,7 +10,7 @@ import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynam
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Segment } from '../core/segments.js';
 import type { BinlogPosition } from '../core/position.js';
-import type { Checkpoint, Throttled, TablePlan, DayStat, VerifyStatus, VerifyBatchState, Tombstone, CaptureState, CutoverState, PausedDdl } from '../core/model.js';
+import type { Checkpoint, Throttled, TablePlan, DayStat, VerifyStatus, VerifyBatchState, Tombstone, CaptureState, CutoverState, PausedDdl, SourceChange } from '../core/model.js';
 import { CaptureItems } from './state/capture.js';
 import { CutoverItems } from './state/cutover.js';
 import { PlanItems } from './state/plans.js';
@@ -177,14 +177,24 @@ export class StateStore {
 
   // ---- CDC capture position (one item per source server, single-flight lease each; `server` 0 is the first) ----
 
-  /** Records where capture starts (taken at plan time, before the copy reads anything); kept if present. */
-  initCapture(migrationId: string, position: BinlogPosition, server = 0): Promise<CaptureState> {
-    return this.capture.init(migrationId, position, server);
+  /** Records where capture starts (taken at plan time, before the copy reads anything) and of which server; kept if present. */
+  initCapture(migrationId: string, position: BinlogPosition, server = 0, sourceId?: string): Promise<CaptureState> {
+    return this.capture.init(migrationId, position, server, sourceId);
   }
 
   /** Records where capture starts, replacing a stored position (refused while a live lease holds it). */
-  restartCapture(migrationId: string, position: BinlogPosition, server = 0): Promise<CaptureState> {
-    return this.capture.restart(migrationId, position, server);
+  restartCapture(migrationId: string, position: BinlogPosition, server = 0, sourceId?: string): Promise<CaptureState> {
+    return this.capture.restart(migrationId, position, server, sourceId);
+  }
+
+  /** Records the server the held capture position belongs to, optionally moving it (see CaptureItems.setSource). */
+  setCaptureSource(migrationId: string, held: CaptureState, owner: string, next: { sourceId: string; position?: BinlogPosition }, server = 0): Promise<CaptureState> {
+    return this.capture.setSource(migrationId, held, owner, next, server);
+  }
+
+  /** Stops capture of `server`: its endpoint reaches another server (see CaptureItems.stopForSource). */
+  stopCaptureForSource(migrationId: string, held: CaptureState, owner: string, change: SourceChange, server = 0): Promise<CaptureState> {
+    return this.capture.stopForSource(migrationId, held, owner, change, server);
   }
 
   getCapture(migrationId: string, server = 0): Promise<CaptureState | undefined> {

@@ -32,6 +32,21 @@ export function binlogStatusSql(d: Dialect): string {
   return d.flavor === 'mysql' && atLeast(d, 8, 4) ? 'SHOW BINARY LOG STATUS' : 'SHOW MASTER STATUS';
 }
 
+/**
+ * The statement that reads what tells one server's binlog from another's, as `id`: `server_uuid` on MySQL
+ * (kept in its data directory, so a restart or an RDS Multi-AZ failover keeps it), `server_id` on MariaDB (which
+ * has no UUID; servers replicating from one another must differ in it).
+ */
+export function serverIdentitySql(d: Dialect): string {
+  return d.flavor === 'mysql' ? 'SELECT @@GLOBAL.server_uuid AS id' : 'SELECT @@GLOBAL.server_id AS id';
+}
+
+/** The identity stored with a capture position: `server_uuid=<uuid>` or `server_id=<n>`; undefined for an empty value. */
+export function serverIdentityOf(d: Dialect, value: unknown): string | undefined {
+  const v = typeof value === 'string' ? value.trim() : typeof value === 'number' || typeof value === 'bigint' ? String(value) : '';
+  return v === '' ? undefined : `${d.flavor === 'mysql' ? 'server_uuid' : 'server_id'}=${v.toLowerCase()}`;
+}
+
 /** The statement that says whether the server replicates from another (one row when it does). */
 export function replicaStatusSql(d: Dialect): string {
   return (d.flavor === 'mysql' && atLeast(d, 8, 0, 22)) || (d.flavor === 'mariadb' && atLeast(d, 10, 5, 1)) ? 'SHOW REPLICA STATUS' : 'SHOW SLAVE STATUS';

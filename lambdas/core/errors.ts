@@ -97,3 +97,10 @@ export class InvalidEventError extends ReshardError {}
 
 /** Capture of a source server is stopped before a DDL until the operator deals with it (`reshard ddl apply|skip`). */
 export class CapturePausedError extends ReshardError {}
+
+/**
+ * The endpoint of a source server now reaches another server (a failover, a moved DNS name) than the one whose
+ * binlog position capture holds: capture of it is stopped until the operator says where to go on
+ * (`reshard capture-source accept`).
+ */
+export class SourceChangedError extends ReshardError {}

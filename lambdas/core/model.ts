@@ -177,6 +177,21 @@ export interface CaptureState {
   readonly caughtUpAt?: number;
   /** Set while capture of this server is stopped before a DDL (until `reshard ddl apply|skip`). */
   readonly paused?: PausedDdl;
+  /** The server whose binlog the position is in (`serverIdentityOf`); capture reads only from that server. */
+  readonly sourceId?: string;
+  /** Set while capture of this server is stopped because its endpoint reaches another server (until `reshard capture-source accept`). */
+  readonly sourceChanged?: SourceChange;
+}
+
+/** A source endpoint found reaching another server than the one whose binlog position capture holds. */
+export interface SourceChange {
+  /** The identity the position belongs to, and the one the endpoint reaches now. */
+  readonly was: string;
+  readonly now: string;
+  /** The position capture holds (of `was`'s binlog). */
+  readonly at: BinlogPosition;
+  /** When capture first found it (ms). */
+  readonly since: number;
 }
 
 /** A DDL capture stopped before, and why. */

@@ -4,8 +4,8 @@
  * refusals of each server are in load-data-file.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { checkRowImage, checkSourceSettings, currentPosition } from '../../lambdas/adapters/binlog/server.js';
-import { binlogCompressionVariable, binlogStatusSql, dialectOf, readOnlyVariable, replicaStatusSql, replicaUpdatesVariable, retentionWarning, settingsIssues, settingsSql } from '../../lambdas/core/dialect.js';
+import { checkRowImage, checkSourceSettings, currentPosition, serverIdentity } from '../../lambdas/adapters/binlog/server.js';
+import { binlogCompressionVariable, binlogStatusSql, dialectOf, readOnlyVariable, replicaStatusSql, replicaUpdatesVariable, retentionWarning, serverIdentityOf, serverIdentitySql, settingsIssues, settingsSql } from '../../lambdas/core/dialect.js';
 import { SchemaError } from '../../lambdas/core/errors.js';
 
 /** A pool that answers each statement from `answers` (a value, or an error to throw), recording what ran. */
@@ -140,5 +140,34 @@ describe('checkSourceSettings', () => {
     const pool = fakePool({ 'SHOW BINARY LOG STATUS': [{ File: 'binlog.000002', Position: 4 }] });
     await expect(currentPosition(pool as never, dialectOf('8.4.0'))).resolves.toEqual({ file: 'binlog.000002', position: 4 });
     expect(pool.ran).toEqual(['SHOW BINARY LOG STATUS']);
+  });
+});
+
+describe('serverIdentity', () => {
+  const mariadb = dialectOf('10.11.6-MariaDB-0+deb12u1');
+  const mysql = dialectOf('8.0.36');
+  const aurora = dialectOf('8.0.mysql_aurora.3.05.2');
+
+  it.each([
+    ['MariaDB: server_id (it has no server_uuid)', mariadb, 'SELECT @@GLOBAL.server_id AS id', 7, 'server_id=7'],
+    ['MySQL 8: server_uuid, lower case', mysql, 'SELECT @@GLOBAL.server_uuid AS id', '3E11FA47-71CA-11E1-9E33-C80AA9429562', 'server_uuid=3e11fa47-71ca-11e1-9e33-c80aa9429562'],
+    ['Aurora MySQL 3: server_uuid', aurora, 'SELECT @@GLOBAL.server_uuid AS id', 'b2c9e0f4-0d1a-11ee-8f8f-0a1b2c3d4e5f', 'server_uuid=b2c9e0f4-0d1a-11ee-8f8f-0a1b2c3d4e5f'],
+  ])('%s', async (_name, dialect, sql, value, identity) => {
+    expect(serverIdentitySql(dialect)).toBe(sql);
+    const pool = fakePool({ [sql]: [{ id: value }] });
+    await expect(serverIdentity(pool as never, dialect)).resolves.toBe(identity);
+    expect(pool.ran).toEqual([sql]);
+  });
+
+  it('detects the dialect first when not given', async () => {
+    const pool = fakePool({ 'SELECT VERSION() AS v, @@version_comment AS c': [{ v: '8.4.2', c: 'MySQL Community Server - GPL' }], 'SELECT @@GLOBAL.server_uuid AS id': [{ id: 'aa' }] });
+    await expect(serverIdentity(pool as never)).resolves.toBe('server_uuid=aa');
+  });
+
+  it.each([null, '', '  '])('refuses a server without one (%j), naming the statement', async (value) => {
+    const pool = fakePool({ 'SELECT @@GLOBAL.server_id AS id': [{ id: value }] });
+    await expect(serverIdentity(pool as never, mariadb)).rejects.toThrow(SchemaError);
+    await expect(serverIdentity(pool as never, mariadb)).rejects.toThrow(/the server has no identity \(SELECT @@GLOBAL.server_id AS id returned .*\): give it a --server-id/);
+    expect(serverIdentityOf(mariadb, value)).toBeUndefined();
   });
 });

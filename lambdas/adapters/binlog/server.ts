@@ -6,7 +6,7 @@ import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { SchemaError } from '../../core/errors.js';
 import type { BinlogPosition } from '../../core/position.js';
 import { dbError } from '../mysql/pool.js';
-import { binlogStatusSql, dialectOf, replicaStatusSql, replicaUpdatesVariable, settingsIssues, settingsSql, type Dialect, type SourceSettings } from '../../core/dialect.js';
+import { binlogStatusSql, dialectOf, replicaStatusSql, replicaUpdatesVariable, serverIdentityOf, serverIdentitySql, settingsIssues, settingsSql, type Dialect, type SourceSettings } from '../../core/dialect.js';
 
 /** The server's dialect (MariaDB or MySQL, and its version), from `VERSION()` and `@@version_comment`. */
 export async function detectDialect(pool: Pick<Pool, 'query'>): Promise<Dialect> {
@@ -16,6 +16,24 @@ export async function detectDialect(pool: Pick<Pool, 'query'>): Promise<Dialect>
   } catch (err) {
     throw dbError(err, 'reading the server version');
   }
+}
+
+/**
+ * The identity of the server behind `pool` (`serverIdentityOf`): a binlog position means something only on
+ * the server it was read from.
+ */
+export async function serverIdentity(pool: Pick<Pool, 'query'>, dialect?: Dialect): Promise<string> {
+  const d = dialect ?? (await detectDialect(pool));
+  const sql = serverIdentitySql(d);
+  let row: RowDataPacket | undefined;
+  try {
+    [[row]] = await pool.query<RowDataPacket[]>(sql);
+  } catch (err) {
+    throw dbError(err, `reading the server's identity (${sql})`);
+  }
+  const id = serverIdentityOf(d, row?.id);
+  if (!id) throw new SchemaError(`the server has no identity (${sql} returned ${String(row?.id)}): give it a --server-id`);
+  return id;
 }
 
 /**

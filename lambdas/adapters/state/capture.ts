@@ -5,7 +5,7 @@
  */
 import { LeaseLostError } from '../../core/errors.js';
 import { comparePositions, type BinlogPosition } from '../../core/position.js';
-import type { CaptureState, PausedDdl } from '../../core/model.js';
+import type { CaptureState, PausedDdl, SourceChange } from '../../core/model.js';
 import { conditionalWrite, leaseHeldError } from './conditional-write.js';
 import { getItem, pk, type Item, type StateTable } from './table.js';
 
@@ -24,18 +24,34 @@ function toCapture(item: Item): CaptureState {
     ...(item.lastEventAt !== undefined ? { lastEventAt: Number(item.lastEventAt) } : {}),
     ...(item.caughtUpAt !== undefined ? { caughtUpAt: Number(item.caughtUpAt) } : {}),
     ...(typeof item.ddl === 'string' ? { paused: JSON.parse(item.ddl) as PausedDdl } : {}),
+    ...(typeof item.sourceId === 'string' ? { sourceId: item.sourceId } : {}),
+    ...(typeof item.sourceChanged === 'string' ? { sourceChanged: JSON.parse(item.sourceChanged) as SourceChange } : {}),
   };
 }
+
+/** The attributes of a capture item that starts at `position` of server `sourceId`. */
+const startItem = (position: BinlogPosition, sourceId: string | undefined) => ({
+  file: position.file,
+  position: position.position,
+  startFile: position.file,
+  startPosition: position.position,
+  events: 0,
+  leaseToken: 0,
+  ...(sourceId !== undefined ? { sourceId } : {}),
+});
 
 export class CaptureItems {
   constructor(private readonly t: StateTable) {}
 
-  /** Records where capture starts (taken at plan time, before the copy reads anything); a stored position is kept and returned. */
-  async init(migrationId: string, position: BinlogPosition, server = 0): Promise<CaptureState> {
+  /**
+   * Records where capture starts (taken at plan time, before the copy reads anything) and the server whose
+   * binlog that is (`sourceId`); a stored position is kept and returned.
+   */
+  async init(migrationId: string, position: BinlogPosition, server = 0, sourceId?: string): Promise<CaptureState> {
     const item = await conditionalWrite(
       this.t,
       {
-        Item: { pk: pk(migrationId), sk: skOf(server), file: position.file, position: position.position, startFile: position.file, startPosition: position.position, events: 0, leaseToken: 0, updatedAt: this.t.now() },
+        Item: { pk: pk(migrationId), sk: skOf(server), ...startItem(position, sourceId), updatedAt: this.t.now() },
         ConditionExpression: 'attribute_not_exists(sk)',
       },
       (current) => current!,
@@ -47,12 +63,12 @@ export class CaptureItems {
    * Records where capture starts, replacing a stored position (reverse replication restarts at each switch):
    * refused while a live lease holds it.
    */
-  async restart(migrationId: string, position: BinlogPosition, server = 0): Promise<CaptureState> {
+  async restart(migrationId: string, position: BinlogPosition, server = 0, sourceId?: string): Promise<CaptureState> {
     const now = this.t.now();
     const item = await conditionalWrite(
       this.t,
       {
-        Item: { pk: pk(migrationId), sk: skOf(server), file: position.file, position: position.position, startFile: position.file, startPosition: position.position, events: 0, leaseToken: 0, updatedAt: now },
+        Item: { pk: pk(migrationId), sk: skOf(server), ...startItem(position, sourceId), updatedAt: now },
         ConditionExpression: 'attribute_not_exists(sk) OR attribute_not_exists(leaseOwner) OR leaseExpiry < :now',
         ExpressionAttributeValues: { ':now': now },
       },
@@ -170,6 +186,56 @@ export class CaptureItems {
       },
       (current) => {
         throw new LeaseLostError(`capture of ${migrationId} not resumed: lease, position or pause changed`, (current && toCapture(current)) as unknown as Item);
+      },
+    );
+    return toCapture(item);
+  }
+
+  /**
+   * Records the server the held position belongs to and ends a stop for a changed source (lease-fenced; the
+   * position must be the one held): with `position`, capture goes on from there (`reshard capture-source
+   * accept`), else from where it is (a position stored without its server, or the server reached again).
+   */
+  async setSource(migrationId: string, held: CaptureState, owner: string, next: { sourceId: string; position?: BinlogPosition }, server = 0): Promise<CaptureState> {
+    const to = next.position ?? held.position;
+    const item = await conditionalWrite(
+      this.t,
+      {
+        Key: { pk: pk(migrationId), sk: skOf(server) },
+        UpdateExpression: 'SET sourceId = :id, #f = :nf, #p = :np, #skip = :skip, updatedAt = :now REMOVE sourceChanged',
+        ConditionExpression: 'leaseOwner = :o AND leaseToken = :tok AND #f = :af AND #p = :ap',
+        ExpressionAttributeNames: { '#f': 'file', '#p': 'position', '#skip': 'skip' },
+        ExpressionAttributeValues: {
+          ':id': next.sourceId,
+          ':nf': to.file,
+          ':np': to.position,
+          ':skip': next.position ? 0 : (held.skip ?? 0),
+          ':now': this.t.now(),
+          ':o': owner,
+          ':tok': held.leaseToken,
+          ':af': held.position.file,
+          ':ap': held.position.position,
+        },
+      },
+      (current) => {
+        throw new LeaseLostError(`capture source of ${migrationId} not recorded: lease or position changed`, (current && toCapture(current)) as unknown as Item);
+      },
+    );
+    return toCapture(item);
+  }
+
+  /** Stops capture of this server because its endpoint reaches another server (lease-fenced). */
+  async stopForSource(migrationId: string, held: CaptureState, owner: string, change: SourceChange, server = 0): Promise<CaptureState> {
+    const item = await conditionalWrite(
+      this.t,
+      {
+        Key: { pk: pk(migrationId), sk: skOf(server) },
+        UpdateExpression: 'SET sourceChanged = :c, updatedAt = :now',
+        ConditionExpression: 'leaseOwner = :o AND leaseToken = :tok',
+        ExpressionAttributeValues: { ':c': JSON.stringify(change), ':now': this.t.now(), ':o': owner, ':tok': held.leaseToken },
+      },
+      (current) => {
+        throw new LeaseLostError(`capture of ${migrationId} not stopped for its changed source: lease changed`, (current && toCapture(current)) as unknown as Item);
       },
     );
     return toCapture(item);

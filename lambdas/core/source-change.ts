@@ -1,0 +1,44 @@
+/**
+ * A source endpoint that reaches another server than the one whose binlog position capture holds: what
+ * capture and `reshard status` say about it, and what the operator can do. Pure.
+ */
+import type { BinlogPosition } from './position.js';
+import type { SourceChange } from './model.js';
+
+/** How `reshard capture-source accept` says where capture goes on from on the server reached now. */
+export type AcceptAt =
+  /** At the stored position: this server's binlog carries the old one's files (the same storage). */
+  | { readonly keep: true }
+  /** At this server's current position: the changes in between are not captured (verify with repair after). */
+  | { readonly now: true }
+  /** At a position of this server's binlog that the operator found (e.g. the old position's GTID). */
+  | { readonly position: BinlogPosition };
+
+const at = (p: BinlogPosition) => `${p.file}:${p.position}`;
+
+/** The command that goes on (`--reverse` for reverse replication's capture of a target server). */
+export function sourceChangeTodo(server: number, reverse = false): string {
+  const cmd = `reshard capture-source accept --server ${server}${reverse ? ' --reverse' : ''}`;
+  return (
+    `find where the changes after the held position continue in the binlog of the server reached now and run \`${cmd} --at FILE:POS\`; ` +
+    `\`${cmd} --keep\` if that server's binlog holds the old server's files (the same storage); ` +
+    `or \`${cmd} --now\` and then \`reshard verify --repair\` (the changes in between are not captured)`
+  );
+}
+
+/** Why capture of source server `server` (named `name`) reads nothing, and what to do. */
+export function sourceChangedText(server: number, name: string, change: SourceChange, reverse = false): string {
+  return (
+    `capture of ${reverse ? 'target' : 'source'} server #${server} (${name}) is stopped at ${at(change.at)}: that position is in the binlog of ${change.was}, ` +
+    `but ${name} now reaches ${change.now} (a failover, or the endpoint moved), whose binlog at that position is another server's history. ` +
+    `To go on: ${sourceChangeTodo(server, reverse)}`
+  );
+}
+
+/** `--at FILE:POS` as a position; undefined when it is not one. */
+export function parsePositionArg(text: string): BinlogPosition | undefined {
+  const m = /^(.+):(\d+)$/.exec(text.trim());
+  if (!m) return undefined;
+  const position = Number(m[2]);
+  return Number.isSafeInteger(position) && position >= 4 ? { file: m[1]!, position } : undefined;
+}

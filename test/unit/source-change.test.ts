@@ -1,0 +1,42 @@
+/** What capture and `reshard status` say when a source endpoint reaches another server, and `--at FILE:POS`. */
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { parsePositionArg, sourceChangedText, sourceChangeTodo } from '../../lambdas/core/source-change.js';
+
+describe('parsePositionArg', () => {
+  it.each([
+    ['binlog.000042:1234', { file: 'binlog.000042', position: 1234 }],
+    [' mysql-bin.000007:4 ', { file: 'mysql-bin.000007', position: 4 }],
+    ['odd:name.000001:99', { file: 'odd:name.000001', position: 99 }],
+  ])('%j is a position', (text, position) => {
+    expect(parsePositionArg(text)).toEqual(position);
+  });
+
+  it.each(['binlog.000042', 'binlog.000042:', ':1234', 'binlog.000042:3', 'binlog.000042:-5', 'binlog.000042:12x', 'binlog.000042:99999999999999999999'])('%j is not', (text) => {
+    expect(parsePositionArg(text)).toBeUndefined();
+  });
+
+  it('reads back any file and offset it was given', () => {
+    fc.assert(
+      fc.property(fc.string({ minLength: 1 }).filter((f) => f.trim() === f), fc.integer({ min: 4, max: Number.MAX_SAFE_INTEGER }), (file, position) => {
+        expect(parsePositionArg(`${file}:${position}`)).toEqual({ file, position });
+      }),
+    );
+  });
+});
+
+describe('sourceChangedText', () => {
+  const change = { was: 'server_id=1', now: 'server_id=2', at: { file: 'binlog.000003', position: 5120 }, since: 0 };
+
+  it('names the server, the held position, both identities and each way on', () => {
+    const text = sourceChangedText(1, 'db-b:3306', change);
+    expect(text).toMatch(/^capture of source server #1 \(db-b:3306\) is stopped at binlog\.000003:5120: that position is in the binlog of server_id=1, but db-b:3306 now reaches server_id=2/);
+    for (const way of ['--at FILE:POS', '--keep', '--now']) expect(text).toContain(`reshard capture-source accept --server 1 ${way}`);
+    expect(text).toContain('reshard verify --repair');
+  });
+
+  it('names a target server and --reverse for reverse replication', () => {
+    expect(sourceChangedText(0, 'new-a:3306', change, true)).toMatch(/^capture of target server #0 /);
+    expect(sourceChangeTodo(0, true)).toContain('reshard capture-source accept --server 0 --reverse --at FILE:POS');
+  });
+});
