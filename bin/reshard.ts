@@ -19,6 +19,9 @@ import { runDemo } from '../local/demo.js';
 import { runShardedDemo } from '../local/demo-sharded.js';
 import { verifyTable } from '../lambdas/app/verify.js';
 import { resolveDdl, type DdlAction } from '../lambdas/app/ddl.js';
+import { acceptSource } from '../lambdas/app/capture-source.js';
+import { parsePositionArg, type AcceptAt } from '../lambdas/core/source-change.js';
+import type { AppContext } from '../lambdas/app/context.js';
 import { abortCutover, cutOver, waitingCutover, type OperatorWait } from '../lambdas/app/cutover.js';
 import { reverseConfig } from '../lambdas/core/reverse.js';
 import { describeError } from '../lambdas/core/errors.js';
@@ -57,8 +60,10 @@ function printStatus(view: MigrationView, lag?: CdcLag): void {
     const events = r.servers.reduce((a, x) => a + x.events, 0);
     console.log(`  reverse replication (${r.migrationId}): ${events.toLocaleString('en-US')} change(s) carried back to the old layout; at ${r.servers.map((x) => `target server #${x.server} ${x.position.file}:${x.position.position}`).join(', ')}`);
     for (const x of r.servers) if (x.paused) console.log(`    PAUSED: ${x.paused}\n      to go on: reshard ddl apply|skip --reverse --server ${x.server}`);
+    for (const x of r.servers) if (x.sourceChanged) console.log(`    STOPPED: ${x.sourceChanged}`);
     if (r.rollback) console.log(`  rollback: ${r.rollback.status}${r.rollback.freezeMs !== undefined ? ` (new layout frozen ${r.rollback.freezeMs} ms)` : ''}${r.rollback.error ? `\n    error: ${r.rollback.error}` : ''}`);
   }
+  for (const x of view.sourceChanged ?? []) console.log(`  STOPPED: ${x.text}`);
   if (lag) console.log(`  ${cdcLine(lag)}`);
   for (const t of view.tables) {
     const line = progressLine({ table: t.table, copied: t.rowsCopied, total: t.statisticsTotal, etaSeconds: t.etaSeconds, status: t.status });
@@ -407,6 +412,38 @@ program
       `${action === 'apply' ? `ran on ${out.targets} target table(s)${out.already ? ` (${out.already} had it already)` : ''}` : 'skipped'}: ${out.statement}` +
         `${out.replanned.length ? `\nplans now have the source's new columns: ${out.replanned.join(', ')}` : ''}\ncapture of source server #${out.server} goes on at ${out.resumedAt.file}:${out.resumedAt.position}`,
     );
+  });
+
+program
+  .command('capture-source')
+  .description("after a source server's endpoint reached another server (a failover): say where capture goes on in that server's binlog")
+  .addArgument(new Argument('<action>', 'accept: capture reads the server the endpoint reaches now, from the position given').choices(['accept']))
+  .addOption(configOption)
+  .addOption(stateOption)
+  .option('--server <n>', 'the source server (index in source.connections; default 0)', (v) => Number.parseInt(v, 10), 0)
+  .option('--reverse', "reverse replication's capture of a target server (--server: its index among the target servers)")
+  .addOption(new Option('--at <file:pos>', "go on at this position of the new server's binlog (where the changes after the held position continue, e.g. found by GTID)").conflicts(['keep', 'now']))
+  .addOption(new Option('--keep', "go on at the held position: the new server's binlog holds the old server's files (the same storage)").conflicts(['now']))
+  .option('--now', "go on at the new server's current position; the changes in between are not captured (run `reshard verify --repair` once capture caught up)")
+  .option('--stack <name>', "a deployed migration: its state table from the stack's outputs (AWS credentials); the databases are reached from here with the config's connections")
+  .action(async (_action: 'accept', opts: { config: string; stateDir?: string; server: number; reverse?: boolean; at?: string; keep?: boolean; now?: boolean; stack?: string }) => {
+    const config = await loadConfigFile(opts.config);
+    if (!config.cdc.enabled) program.error('error: cdc.enabled is false in this config: there is no capture');
+    if (opts.reverse && !config.cutover.reverse) program.error('error: cutover.reverse is false in this config: there is no reverse replication');
+    let at: AcceptAt;
+    if (opts.keep) at = { keep: true };
+    else if (opts.now) at = { now: true };
+    else if (opts.at !== undefined) {
+      const position = parsePositionArg(opts.at);
+      if (!position) return program.error(`error: --at ${opts.at} is not FILE:POS (a binlog file name and a byte offset of at least 4)`);
+      at = { position };
+    } else return program.error('error: say where capture goes on: --at FILE:POS, --keep or --now');
+    const accept = (ctx: AppContext) => acceptSource(ctx, { server: opts.server, at, owner: `${ctx.workerId}:capture-source` });
+    const out = opts.stack
+      ? await withDeployedContext(opts.reverse ? reverseConfig(config) : config, opts.stack, accept)
+      : await withRuntime(config, opts.stateDir, (rt) => accept(opts.reverse ? rt.reverse! : rt.ctx));
+    console.log(`capture of ${opts.reverse ? 'target' : 'source'} server #${out.server} now reads ${out.now}${out.was ? ` (was ${out.was})` : ''} and goes on at ${out.position.file}:${out.position.position}`);
+    if (out.missed) console.log('the changes made between the old position and this one are not captured: once capture has caught up, run `reshard verify --repair`');
   });
 
 program

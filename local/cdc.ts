@@ -11,8 +11,9 @@ import type { OutgoingMessage } from '../lambdas/core/events/model.js';
 import { secondsBehind } from '../lambdas/core/progress.js';
 import { captureRun, sourceBinlogReader } from '../lambdas/app/capture.js';
 import type { AppContext } from '../lambdas/app/context.js';
-import { CapturePausedError, LeaseHeldError, ReshardError, describeError } from '../lambdas/core/errors.js';
+import { CapturePausedError, LeaseHeldError, ReshardError, SourceChangedError, describeError } from '../lambdas/core/errors.js';
 import { pausedText } from '../lambdas/core/ddl.js';
+import { sourceChangedText } from '../lambdas/core/source-change.js';
 import { makeApplyHandler } from '../lambdas/handlers/apply.js';
 import { Poller } from './poller.js';
 import type { LocalQueues } from './emulators.js';
@@ -30,6 +31,8 @@ export interface CdcLag {
   readonly caughtUp: boolean;
   /** Source servers whose capture is stopped before a DDL (`pausedText`). */
   readonly paused?: readonly string[];
+  /** Source servers whose capture is stopped because their endpoint reaches another server (`sourceChangedText`). */
+  readonly stopped?: readonly string[];
   /** With more than one source server: each server's capture. */
   readonly servers?: readonly ServerLag[];
 }
@@ -42,6 +45,7 @@ export interface ServerLag {
   readonly secondsBehind: number;
   readonly caughtUp: boolean;
   readonly paused?: string;
+  readonly stopped?: string;
 }
 
 /** `drain` gave up early: waiting longer would not let CDC catch up (see `drain`'s `giveUp`). */
@@ -150,6 +154,7 @@ export class LocalCdc {
             secondsBehind: secondsBehind(caughtUp, state?.lastEventAt, Date.now()),
             caughtUp,
             ...(state?.paused ? { paused: pausedText(server, state.paused) } : {}),
+            ...(state?.sourceChanged ? { stopped: sourceChangedText(server, names[server]!, state.sourceChanged, !!ctx.reverse) } : {}),
           };
         }),
       ),
@@ -163,6 +168,7 @@ export class LocalCdc {
       secondsBehind: Math.max(0, ...servers.map((s) => s.secondsBehind)),
       caughtUp: servers.every((s) => s.caughtUp),
       ...(servers.some((s) => s.paused) ? { paused: servers.flatMap((s) => (s.paused ? [s.paused] : [])) } : {}),
+      ...(servers.some((s) => s.stopped) ? { stopped: servers.flatMap((s) => (s.stopped ? [s.stopped] : [])) } : {}),
       ...(servers.length > 1 ? { servers } : {}),
     };
   }
@@ -212,6 +218,8 @@ export class LocalCdc {
           const lag = await this.lag(reverse);
           // Stopped before a DDL, capture waits for the operator: waiting here would only time out.
           if (lag.paused) throw new CapturePausedError(lag.paused.join('; '));
+          // Stopped for a changed source server, likewise.
+          if (lag.stopped) throw new SourceChangedError(lag.stopped.join('; '));
           if (giveUp) {
             if (lag.dead > 0) throw new CdcStuckError(`${lag.dead} change message(s) in the DLQ${this.lastError ? ` (last error: ${this.lastError})` : ''}`);
             // Progress: events captured, or the queue's depth changing (not `caughtUp`, which the source's other writes flip).

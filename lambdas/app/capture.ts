@@ -20,6 +20,7 @@ import type { AppContext } from './context.js';
 import { REVERSE_SUFFIX } from '../core/reverse-id.js';
 import { dedupPrefixOf, FlushBuffer, packerFor, type PackedFlush, type PackRequest } from './capture-pack.js';
 import { captureWorkerFile, prewarmCaptureWorker, readPackedInWorker } from './capture-pipeline.js';
+import { checkCaptureSource } from './capture-source.js';
 
 export { groupOf, keyOnly, keysOnlyBefore } from './capture-pack.js';
 
@@ -172,6 +173,13 @@ export async function captureRun(
     // Stopped before a DDL: nothing is read until it is dealt with.
     await store.releaseCapture(config.migrationId, held, opts.owner, undefined, server);
     return { events: 0, messages: 0, position: held.position, caughtUp: false, paused: held.paused, ...(held.lastEventAt !== undefined ? { lastEventAt: held.lastEventAt } : {}) };
+  }
+  try {
+    // The position means something only in the binlog of the server it was read from.
+    held = await checkCaptureSource(ctx, held, opts.owner, server);
+  } catch (err) {
+    await store.releaseCapture(config.migrationId, held, opts.owner, undefined, server);
+    throw err;
   }
   const dealt: DdlOutcome[] = [];
   // Positions of different servers (and of the reverse migration's) never share a deduplication id.

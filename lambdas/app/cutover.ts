@@ -11,7 +11,7 @@ import { ConfigError, describeError, ReshardError } from '../core/errors.js';
 import { FROZEN_STATUSES, SegmentStatus, type CutoverState } from '../core/model.js';
 import { sleep } from '../core/time.js';
 import { captureServers, serverNames } from '../core/source-layout.js';
-import { checkSourceSettings, detectDialect } from '../adapters/binlog/server.js';
+import { checkSourceSettings, detectDialect, serverIdentity } from '../adapters/binlog/server.js';
 import { endSession, lockTables, setReadOnly, type HeldLock } from '../adapters/mysql/freeze.js';
 import { checkMigrationId, type AppContext } from './context.js';
 import { reverseMigrationId } from '../core/reverse-id.js';
@@ -296,7 +296,7 @@ export async function runCutover(ctx: AppContext, deps: CutoverDeps, opts: Cutov
     if (reverse) {
       // Still frozen: the new layout's positions now are where changes made on it start to travel back.
       const reverseFrom = await sourcePositions(reverse);
-      await Promise.all(reverseFrom.map((p) => reverse.store.restartCapture(reverse.config.migrationId, p.position, p.server)));
+      await Promise.all(reverseFrom.map(async (p) => reverse.store.restartCapture(reverse.config.migrationId, p.position, p.server, await serverIdentity(reverse.sources[p.server]!))));
       // DONE before the thaw: forward capture stops here, so the reverse changes never travel forward again.
       state = { ...state, status: 'DONE', rowsChecked, routing, reverseFrom, freezeMs: Date.now() - frozenAt };
       await store.putCutover(config.migrationId, state);

@@ -15,7 +15,7 @@ import { sumPerDay } from './statistics.js';
 import { ping } from '../adapters/mysql/pool.js';
 import { literalKindsOf, readKindsOf, keyKindOf, prepareTargets } from '../adapters/mysql/schema.js';
 import { SegmentStatus, VerifyStatus, type Checkpoint, type Row, type TablePlan } from '../core/model.js';
-import { checkSourceSettings, currentPosition, detectDialect } from '../adapters/binlog/server.js';
+import { checkSourceSettings, currentPosition, detectDialect, serverIdentity } from '../adapters/binlog/server.js';
 import { retentionWarning } from '../core/dialect.js';
 import { forgetPlans, planFor, routerFor, sourceFor, sourcesFor, type AppContext } from './context.js';
 
@@ -79,7 +79,14 @@ export async function plan(ctx: AppContext, opts: { dryRun?: boolean; only?: rea
   const warnings = capturing.flatMap((server, i) => [...kept[i]!.warnings, ...(retentionWarning(kept[i]!.expireSeconds, rows, config.copy.maxRowsPerSec || ASSUMED_COPY_ROWS_PER_SEC, hosts[server]!.host) ?? [])]);
   // CDC starts where the copy cannot have read yet: after planning (targets exist, plans are stored, so
   // apply can route every event) and before the copy's first page. Kept if already recorded. One per source server.
-  if (!opts.dryRun) await Promise.all(capturing.map(async (server, i) => store.initCapture(config.migrationId, await currentPosition(ctx.sources[server]!, dialects[i]), server)));
+  if (!opts.dryRun)
+    await Promise.all(
+      capturing.map(async (server, i) => {
+        const pool = ctx.sources[server]!;
+        const sourceId = await serverIdentity(pool, dialects[i]);
+        await store.initCapture(config.migrationId, await currentPosition(pool, dialects[i]), server, sourceId);
+      }),
+    );
   const segments: MapItem[] = [];
   if (!opts.dryRun) {
     const all = (await Promise.all(config.tables.map((t) => store.segments(config.migrationId, t.name)))).flat();

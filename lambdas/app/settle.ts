@@ -5,7 +5,9 @@
  * mark has been handled. Verification waits for it before it compares a differing batch again, so a change
  * still in flight is not reported as dirty; the local runtime waits for it after the copy.
  */
-import { CapturePausedError, TransientError } from '../core/errors.js';
+import { CapturePausedError, SourceChangedError, TransientError } from '../core/errors.js';
+import { sourceChangedText } from '../core/source-change.js';
+import { REVERSE_SUFFIX } from '../core/reverse-id.js';
 import { pausedText } from '../core/ddl.js';
 import { sleep } from '../core/time.js';
 import { currentPosition } from '../adapters/binlog/server.js';
@@ -104,6 +106,12 @@ export function checkpointReading(ctx: Pick<AppContext, 'config' | 'store'>, bac
     // Stopped before a DDL, capture waits for the operator: waiting here would only time out.
     const paused = states.findIndex((s) => s?.paused);
     if (paused >= 0) throw new CapturePausedError(pausedText(mark[paused]!.server, states[paused]!.paused!));
+    // Stopped for a changed source server, likewise.
+    const changed = states.findIndex((s) => s?.sourceChanged);
+    if (changed >= 0) {
+      const server = mark[changed]!.server;
+      throw new SourceChangedError(sourceChangedText(server, serverNames(ctx.config.source)[server] ?? `#${server}`, states[changed]!.sourceChanged!, ctx.config.migrationId.endsWith(REVERSE_SUFFIX)));
+    }
     const at = mark.findIndex((m, i) => !states[i] || comparePositions(states[i].position, m.position) < 0);
     if (at >= 0) {
       const position = states[at]?.position;

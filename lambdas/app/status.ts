@@ -4,7 +4,9 @@ import type { StateStore } from '../adapters/state-store.js';
 import type { MigrationConfig } from '../core/config.js';
 import { reverseMigrationId } from '../core/reverse-id.js';
 import type { BinlogPosition } from '../core/position.js';
-import { captureServers, sourceUnits } from '../core/source-layout.js';
+import { captureServers, serverNames, sourceUnits } from '../core/source-layout.js';
+import { reverseConfig } from '../core/reverse.js';
+import { sourceChangedText } from '../core/source-change.js';
 import { ddlTodo, pausedText } from '../core/ddl.js';
 
 export interface SegmentView {
@@ -84,11 +86,13 @@ export interface MigrationView {
   readonly cutover?: { readonly status: CutoverState['status']; readonly freeze: CutoverState['freeze']; readonly freezeMs?: number; readonly error?: string };
   /** Reverse replication, once a switch started it (`cutover.reverse`): its capture per target server, and the rollback if one was started. */
   readonly reverse?: ReverseView;
+  /** Source servers whose capture is stopped because their endpoint reaches another server (`sourceChangedText`). */
+  readonly sourceChanged?: readonly { readonly server: number; readonly text: string }[];
 }
 
 export interface ReverseView {
   readonly migrationId: string;
-  readonly servers: readonly { readonly server: number; readonly position: BinlogPosition; readonly events: number; readonly lastEventAt?: number; readonly paused?: string }[];
+  readonly servers: readonly { readonly server: number; readonly position: BinlogPosition; readonly events: number; readonly lastEventAt?: number; readonly paused?: string; readonly sourceChanged?: string }[];
   readonly rollback?: { readonly status: CutoverState['status']; readonly freezeMs?: number; readonly error?: string };
 }
 
@@ -96,6 +100,7 @@ export interface ReverseView {
 async function reverseView(config: MigrationConfig, store: StateStore, cutover: CutoverState): Promise<ReverseView | undefined> {
   if (!cutover.reverseFrom) return undefined;
   const id = reverseMigrationId(config.migrationId);
+  const names = serverNames(reverseConfig(config).source);
   const [servers, rollback] = await Promise.all([
     Promise.all(cutover.reverseFrom.map(async ({ server, position }) => {
       const state = await store.getCapture(id, server);
@@ -106,6 +111,8 @@ async function reverseView(config: MigrationConfig, store: StateStore, cutover: 
         ...(state?.lastEventAt !== undefined ? { lastEventAt: state.lastEventAt } : {}),
         // Stopped before a DDL of a target table: `reshard ddl apply|skip --reverse` deals with it.
         ...(state?.paused ? { paused: pausedText(server, state.paused) } : {}),
+        // Its endpoint reaches another server: `reshard capture-source accept --reverse` says where to go on.
+        ...(state?.sourceChanged ? { sourceChanged: sourceChangedText(server, names[server] ?? `#${server}`, state.sourceChanged, true) } : {}),
       };
     })),
     store.getCutover(id),
@@ -205,6 +212,8 @@ export async function migrationStatus(config: MigrationConfig, store: StateStore
     };
   });
   const reverse = cutover ? await reverseView(config, store, cutover) : undefined;
+  const names = serverNames(config.source);
+  const sourceChanged = captures.flatMap(({ server, state }) => (state?.sourceChanged ? [{ server, text: sourceChangedText(server, names[server] ?? `#${server}`, state.sourceChanged) }] : []));
   const order: TableView['status'][] = ['FAILED', 'PAUSED', 'THROTTLED', 'RUNNING', 'INIT', 'NOT_PLANNED', 'DONE'];
   const status = order.find((s) => tables.some((t) => t.status === s)) ?? 'DONE';
   return {
@@ -215,5 +224,6 @@ export async function migrationStatus(config: MigrationConfig, store: StateStore
       ? { cutover: { status: cutover.status, freeze: cutover.freeze, ...(cutover.freezeMs !== undefined ? { freezeMs: cutover.freezeMs } : {}), ...(cutover.error ? { error: cutover.error } : {}) } }
       : {}),
     ...(reverse ? { reverse } : {}),
+    ...(sourceChanged.length ? { sourceChanged } : {}),
   };
 }

@@ -33,7 +33,7 @@ describe('reshard CLI', () => {
     const r = reshard(...args);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`unknown command '${args[0] === 'help' ? args[1] : args[0]}'`);
-    expect(r.stderr).toContain('commands: schema, plan, run, retry, verify, cutover, rollback, ddl, status, demo');
+    expect(r.stderr).toContain('commands: schema, plan, run, retry, verify, cutover, rollback, ddl, capture-source, status, demo');
     expect(r.stdout).toBe('');
   });
 
@@ -65,6 +65,23 @@ describe('reshard CLI', () => {
     expect(r.stderr).toMatch(/target\.databasePattern: must contain \{db\} \(it names 2 databases\)/);
     expect(r.stderr).toMatch(/tables\.0\.shardKeys: .*>=1/i);
     expect(r.stderr).toMatch(/tables\.0: Unrecognized key: "colour"/);
+  });
+
+  it('capture-source accept: refuses to guess where capture goes on, and a position that is not FILE:POS', () => {
+    const config = testConfig(`${prefix}_cs`, { items: false });
+    const file = join(work, 'cdc.json');
+    writeFileSync(file, JSON.stringify({ ...config, cdc: { ...config.cdc, enabled: true } }));
+    const none = reshard('capture-source', 'accept', '--config', file);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain('error: say where capture goes on: --at FILE:POS, --keep or --now');
+    const bad = reshard('capture-source', 'accept', '--config', file, '--at', 'binlog.000001');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('error: --at binlog.000001 is not FILE:POS (a binlog file name and a byte offset of at least 4)');
+    const both = reshard('capture-source', 'accept', '--config', file, '--keep', '--now');
+    expect(both.code).toBe(1);
+    expect(both.stderr).toContain("option '--keep' cannot be used with option '--now'");
+    writeFileSync(file, JSON.stringify(config));
+    expect(reshard('capture-source', 'accept', '--config', file, '--now').stderr).toContain('error: cdc.enabled is false in this config: there is no capture');
   });
 
   it('prints the config JSON Schema', () => {

@@ -76,12 +76,17 @@ describe('apply', () => {
 
 describe('capture', () => {
   const position = { file: 'binlog.000007', position: 4 };
+  /** A source server that says it is MariaDB with server_id 1, the server the capture position belongs to. */
+  const server = {
+    query: async (sql: string) => [sql.startsWith('SELECT VERSION()') ? [{ v: '10.11.6-MariaDB', c: '' }] : [{ id: 1 }], []],
+  };
   const fakeContext = (): AppContext =>
     ({
       workerId: 'test',
       config: { migrationId: 'orders-2026', tables: [], bindings: [], source: { database: 'orders' }, cdc: { captureBudgetSeconds: 5, messageGroup: 'target' }, cutover: { reverse: false } },
+      sources: [server, server],
       store: {
-        acquireCapture: vi.fn(async () => ({ position })),
+        acquireCapture: vi.fn(async () => ({ position, sourceId: 'server_id=1' })),
         commitCapture: vi.fn(async () => ({ position })),
         releaseCapture: vi.fn(async () => undefined),
       },

@@ -1,0 +1,80 @@
+/**
+ * Capture reads a source server's binlog only while the server's endpoint reaches the server whose binlog the
+ * held position is in: every capture run checks it before reading, and after a failover the operator says
+ * where capture goes on (`reshard capture-source accept`).
+ */
+import type { Pool } from '../adapters/mysql/pool.js';
+import { currentPosition, serverIdentity } from '../adapters/binlog/server.js';
+import { ConfigError, LeaseHeldError, SourceChangedError } from '../core/errors.js';
+import type { CaptureState, SourceChange } from '../core/model.js';
+import type { BinlogPosition } from '../core/position.js';
+import { serverNames } from '../core/source-layout.js';
+import { sourceChangedText, type AcceptAt } from '../core/source-change.js';
+import { sleep } from '../core/time.js';
+import type { AppContext } from './context.js';
+
+function poolOf(ctx: Pick<AppContext, 'config' | 'sources'>, server: number): Pool {
+  const pool = ctx.sources[server];
+  if (!pool) throw new ConfigError(`there is no source server #${server}: the config has ${ctx.sources.length}`);
+  return pool;
+}
+
+/** The name (`host:port`) of source server `server`. */
+const nameOf = (ctx: Pick<AppContext, 'config'>, server: number) => serverNames(ctx.config.source)[server] ?? `#${server}`;
+
+/**
+ * The held capture state, once the endpoint of `server` is found to reach the server its position belongs
+ * to: a position stored without its server takes this one's, and a stop for a changed source ends when that
+ * server is reached again. Otherwise records the stop (for `reshard status`) and throws SourceChangedError:
+ * capture reads nothing of another server's binlog.
+ */
+export async function checkCaptureSource(ctx: Pick<AppContext, 'config' | 'sources' | 'store' | 'reverse'>, held: CaptureState, owner: string, server: number): Promise<CaptureState> {
+  const now = await serverIdentity(poolOf(ctx, server));
+  if (held.sourceId === undefined || (held.sourceId === now && held.sourceChanged)) return ctx.store.setCaptureSource(ctx.config.migrationId, held, owner, { sourceId: now }, server);
+  if (held.sourceId === now) return held;
+  const change: SourceChange = held.sourceChanged?.now === now ? held.sourceChanged : { was: held.sourceId, now, at: held.position, since: Date.now() };
+  if (change !== held.sourceChanged) await ctx.store.stopCaptureForSource(ctx.config.migrationId, held, owner, change, server);
+  throw new SourceChangedError(sourceChangedText(server, nameOf(ctx, server), change, !!ctx.reverse));
+}
+
+export interface AcceptResult {
+  readonly server: number;
+  /** The server the position belonged to, and the one capture reads from now. */
+  readonly was: string | undefined;
+  readonly now: string;
+  /** Where capture goes on. */
+  readonly position: BinlogPosition;
+  /** True with `now`: the changes between the old position and this one are not captured. */
+  readonly missed: boolean;
+}
+
+/**
+ * Makes capture of `server` go on from the server its endpoint reaches now, at the position `at` says
+ * (lease-fenced; waits a moment for a capture run holding the lease). Refused when the endpoint still reaches
+ * the server the position belongs to.
+ */
+export async function acceptSource(ctx: Pick<AppContext, 'config' | 'sources' | 'store'>, opts: { server: number; at: AcceptAt; owner: string }): Promise<AcceptResult> {
+  const { config, store } = ctx;
+  const { server, at } = opts;
+  const pool = poolOf(ctx, server);
+  let held: CaptureState | undefined;
+  for (let tries = 0; !held; tries++) {
+    try {
+      held = await store.acquireCapture(config.migrationId, opts.owner, 15 * 60_000, server);
+    } catch (err) {
+      if (!(err instanceof LeaseHeldError) || tries >= 40) throw err;
+      await sleep(250);
+    }
+  }
+  try {
+    const now = await serverIdentity(pool);
+    if (held.sourceId === now && !held.sourceChanged)
+      throw new ConfigError(`capture of source server #${server} (${nameOf(ctx, server)}) reads ${now}, the server its position ${held.position.file}:${held.position.position} belongs to: nothing to accept`);
+    const was = held.sourceChanged?.was ?? held.sourceId;
+    const position = 'keep' in at ? held.position : 'now' in at ? await currentPosition(pool) : at.position;
+    held = await store.setCaptureSource(config.migrationId, held, opts.owner, { sourceId: now, ...('keep' in at ? {} : { position }) }, server);
+    return { server, was, now, position: held.position, missed: 'now' in at };
+  } finally {
+    await store.releaseCapture(config.migrationId, held, opts.owner, undefined, server);
+  }
+}

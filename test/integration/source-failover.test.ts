@@ -1,0 +1,120 @@
+/**
+ * A source endpoint that reaches another server (a failover): capture records the server its position
+ * belongs to at plan time and reads nothing once the endpoint reaches another one (its `server_id` changed
+ * on a MariaDB of this file's own); `reshard status` and the catch-up wait say why and what to do; capture
+ * goes on by itself when the first server is reached again, and after `accept` with `keep` or `now` (then
+ * verification with repair brings back what `now` left out).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalRuntime } from '../../local/runtime.js';
+import { seedOrders } from '../../local/seed.js';
+import { checkAll } from '../../local/checksum.js';
+import { parseConfig } from '../../lambdas/core/config.js';
+import { ConfigError, SourceChangedError } from '../../lambdas/core/errors.js';
+import { acceptSource } from '../../lambdas/app/capture-source.js';
+import { migrationStatus } from '../../lambdas/app/status.js';
+import { verifyTable } from '../../lambdas/app/verify.js';
+import { currentPosition } from '../../lambdas/adapters/binlog/server.js';
+import { integrationSuite } from '../helpers/suite.js';
+import { ownMariaDb } from '../helpers/db.js';
+import { sleep } from '../../lambdas/core/time.js';
+
+const suite = integrationSuite({ databases: 2, tablesPerDb: 2, segments: 2, concurrency: 2, items: false });
+// A MariaDB of its own: the test changes its server_id.
+const { port, pool: own } = ownMariaDb('failover', 1006);
+
+describe('a source endpoint that reaches another server', () => {
+  let rt: LocalRuntime;
+  let config: ReturnType<typeof parseConfig>;
+  let src: string;
+  const owner = 'failover-test';
+  const serverId = (id: number) => own().query(`SET GLOBAL server_id = ${id}`);
+  /** The endpoint reaches "another server": a capture run started after it records the stop (a run already reading goes on to its end). */
+  const failOver = async (id: number) => {
+    await serverId(id);
+    for (let i = 0; (await rt.store.getCapture(config.migrationId))?.sourceChanged?.now !== `server_id=${id}`; i++) {
+      if (i > 200) throw new Error(`capture did not stop for server_id=${id}`);
+      await sleep(50);
+    }
+  };
+  const touch = (ids: readonly number[], remark: string) => own().query(`UPDATE ${src} SET remark = ? WHERE id IN (?)`, [remark, ids]);
+  const matches = async () => (await checkAll(config, own(), [own()]))[0]!.match;
+  /** Waits for the catch-up to be refused for the changed server, and returns the error. */
+  const stopped = async (): Promise<Error> => {
+    const err = await rt.cdc!.catchUp(60_000).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(SourceChangedError);
+    return err as Error;
+  };
+
+  beforeAll(async () => {
+    const base = suite.config('failover', { port });
+    config = parseConfig({ ...base, cdc: { enabled: true, serverId: 90_000 + Math.floor(Math.random() * 100_000), applyConcurrency: 2 } });
+    src = `\`${config.source.database!}\`.order_info`;
+    await seedOrders(own(), config.source.database!, { orders: 400, itemsPerOrder: 0, seed: 23 });
+    rt = await LocalRuntime.start({ config, dynamo: suite.dynamo });
+    rt.cdc!.start();
+    await rt.execute().result;
+    await rt.cdc!.catchUp(60_000);
+  });
+  afterAll(async () => {
+    await rt?.close();
+  });
+
+  it('records the server at plan time, stops before reading another server, and goes on by itself when the first one is back', async () => {
+    expect((await rt.store.getCapture(config.migrationId))?.sourceId).toBe('server_id=1');
+    await touch([1, 2, 3], 'before the failover');
+    await rt.cdc!.catchUp(60_000);
+    expect(await matches()).toBe(true);
+
+    await failOver(77);
+    const held = (await rt.store.getCapture(config.migrationId))!.position;
+    await touch([4, 5], 'on the server reached after the failover');
+    const err = await stopped();
+    expect(err.message).toMatch(/^capture of source server #0 \(127\.0\.0\.1:\d+\) is stopped at .+: that position is in the binlog of server_id=1, but .+ now reaches server_id=77/);
+    expect(err.message).toContain('reshard capture-source accept --server 0 --at FILE:POS');
+    const state = await rt.store.getCapture(config.migrationId);
+    expect(state).toMatchObject({ position: held, sourceId: 'server_id=1', sourceChanged: { was: 'server_id=1', now: 'server_id=77', at: held } });
+    await expect(rt.cdc!.drain(30_000)).rejects.toThrow(SourceChangedError);
+    expect((await rt.cdc!.lag()).stopped).toEqual([err.message]);
+    const view = await migrationStatus(config, rt.store);
+    expect(view.sourceChanged).toEqual([{ server: 0, text: expect.stringMatching(/^capture of source server #0 .* now reaches server_id=77/) as unknown }]);
+    expect(await matches()).toBe(false); // the two rows changed since were not captured
+
+    await serverId(1);
+    // The next capture run finds the first server again and ends the stop itself.
+    for (let i = 0; (await rt.store.getCapture(config.migrationId))?.sourceChanged; i++) {
+      if (i > 200) throw new Error('capture did not go on with server_id=1 back');
+      await sleep(50);
+    }
+    await rt.cdc!.catchUp(60_000);
+    expect((await migrationStatus(config, rt.store)).sourceChanged).toBeUndefined();
+    expect(await matches()).toBe(true);
+  });
+
+  it('accept --keep goes on at the held position, from the server reached now; nothing is left to accept after', async () => {
+    await failOver(78);
+    await touch([6, 7], 'kept across the failover');
+    await stopped();
+    const out = await acceptSource(rt.ctx, { server: 0, at: { keep: true }, owner });
+    expect(out).toMatchObject({ server: 0, was: 'server_id=1', now: 'server_id=78', missed: false });
+    await rt.cdc!.catchUp(60_000);
+    expect(await rt.store.getCapture(config.migrationId)).toMatchObject({ sourceId: 'server_id=78' });
+    expect(await matches()).toBe(true);
+    await expect(acceptSource(rt.ctx, { server: 0, at: { keep: true }, owner })).rejects.toThrow(ConfigError);
+    await expect(acceptSource(rt.ctx, { server: 0, at: { keep: true }, owner })).rejects.toThrow(/reads server_id=78, the server its position .+ belongs to: nothing to accept/);
+  });
+
+  it('accept --now goes on at the current position, leaving out the changes in between, which verification with repair brings back', async () => {
+    await failOver(79);
+    await touch([8, 9, 10], 'made while capture was stopped');
+    await stopped();
+    const out = await acceptSource(rt.ctx, { server: 0, at: { now: true }, owner });
+    expect(out).toMatchObject({ was: 'server_id=78', now: 'server_id=79', missed: true, position: await currentPosition(own()) });
+    await touch([11], 'after the accept');
+    await rt.cdc!.catchUp(60_000);
+    expect(await matches()).toBe(false); // rows 8–10 were left out
+    const verified = await verifyTable(rt.ctx, 'order_info', { repair: true });
+    expect(verified.different).toBe(3);
+    expect(await matches()).toBe(true);
+  });
+});
