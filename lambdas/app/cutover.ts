@@ -7,6 +7,7 @@
  */
 import { unmetConditions, routingFile, type CutoverFacts, type RoutingFile } from '../core/cutover.js';
 import { pausedText } from '../core/ddl.js';
+import { sourceChangedText } from '../core/source-change.js';
 import { ConfigError, describeError, ReshardError } from '../core/errors.js';
 import { FROZEN_STATUSES, SegmentStatus, type CutoverState } from '../core/model.js';
 import { sleep } from '../core/time.js';
@@ -135,7 +136,9 @@ async function cutoverFacts(ctx: AppContext, deps: Pick<CutoverDeps, 'dead' | 'b
         // Behind: at most since capture last caught up (an upper bound, on the safe side), else since its last event.
         const since = state?.caughtUpAt ?? state?.lastEventAt;
         const lagSeconds = !state ? Infinity : caughtUp ? 0 : since !== undefined ? Math.max(0, (Date.now() - since) / 1000) : Infinity;
-        return { name: names[server]!, caughtUp, lagSeconds, ...(state?.paused ? { paused: pausedText(server, state.paused) } : {}) };
+        // Stopped before a DDL, or because the endpoint reaches another server: either refuses the cut-over.
+        const stopped = state?.paused ? pausedText(server, state.paused) : state?.sourceChanged ? sourceChangedText(server, names[server]!, state.sourceChanged, !!ctx.reverse) : undefined;
+        return { name: names[server]!, caughtUp, lagSeconds, ...(stopped ? { paused: stopped } : {}) };
       })
     : [];
   // Capture alone within the bound: capture and apply together must reach the sources' positions of now

@@ -16,7 +16,7 @@ export interface CutoverFacts {
     readonly unverifiedSegments: number;
     readonly dirtyRows: number;
   }[];
-  /** Capture of each source server (with CDC). */
+  /** Capture of each source server (with CDC); `paused`: why it is stopped (before a DDL, or for a changed source server). */
   readonly servers: readonly { readonly name: string; readonly lagSeconds: number; readonly caughtUp: boolean; readonly paused?: string | undefined }[];
   /**
    * Set when capture is within the lag bound but capture and apply together did not reach the sources'

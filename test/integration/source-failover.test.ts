@@ -12,6 +12,7 @@ import { checkAll } from '../../local/checksum.js';
 import { parseConfig } from '../../lambdas/core/config.js';
 import { ConfigError, SourceChangedError } from '../../lambdas/core/errors.js';
 import { acceptSource } from '../../lambdas/app/capture-source.js';
+import { CutoverRefusedError, runCutover } from '../../lambdas/app/cutover.js';
 import { migrationStatus } from '../../lambdas/app/status.js';
 import { verifyTable } from '../../lambdas/app/verify.js';
 import { currentPosition } from '../../lambdas/adapters/binlog/server.js';
@@ -76,6 +77,10 @@ describe('a source endpoint that reaches another server', () => {
     expect(state).toMatchObject({ position: held, sourceId: 'server_id=1', sourceChanged: { was: 'server_id=1', now: 'server_id=77', at: held } });
     await expect(rt.cdc!.drain(30_000)).rejects.toThrow(SourceChangedError);
     expect((await rt.cdc!.lag()).stopped).toEqual([err.message]);
+    // The cut-over's precheck refuses, naming the stop.
+    const refused = await runCutover(rt.ctx, rt.cutoverDeps(), { dryRun: true }).then(() => undefined, (e: unknown) => e);
+    expect(refused).toBeInstanceOf(CutoverRefusedError);
+    expect((refused as CutoverRefusedError).issues).toContain(`source ${config.source.host}:${port}: ${err.message}`);
     const view = await migrationStatus(config, rt.store);
     expect(view.sourceChanged).toEqual([{ server: 0, text: expect.stringMatching(/^capture of source server #0 .* now reaches server_id=77/) as unknown }]);
     expect(await matches()).toBe(false); // the two rows changed since were not captured
