@@ -5,13 +5,13 @@
  */
 import type { Pool } from '../adapters/mysql/pool.js';
 import { currentPosition, serverIdentity } from '../adapters/binlog/server.js';
-import { ConfigError, LeaseHeldError, SourceChangedError } from '../core/errors.js';
+import { ConfigError, SourceChangedError } from '../core/errors.js';
 import type { CaptureState, SourceChange } from '../core/model.js';
 import type { BinlogPosition } from '../core/position.js';
 import { serverNames } from '../core/source-layout.js';
 import { sourceChangedText, type AcceptAt } from '../core/source-change.js';
-import { sleep } from '../core/time.js';
 import type { AppContext } from './context.js';
+import { acquireCaptureForOperator } from './capture-lease.js';
 
 function poolOf(ctx: Pick<AppContext, 'config' | 'sources'>, server: number): Pool {
   const pool = ctx.sources[server];
@@ -57,15 +57,7 @@ export async function acceptSource(ctx: Pick<AppContext, 'config' | 'sources' | 
   const { config, store } = ctx;
   const { server, at } = opts;
   const pool = poolOf(ctx, server);
-  let held: CaptureState | undefined;
-  for (let tries = 0; !held; tries++) {
-    try {
-      held = await store.acquireCapture(config.migrationId, opts.owner, 15 * 60_000, server);
-    } catch (err) {
-      if (!(err instanceof LeaseHeldError) || tries >= 40) throw err;
-      await sleep(250);
-    }
-  }
+  let held = await acquireCaptureForOperator(ctx, opts.owner, server);
   try {
     const now = await serverIdentity(pool);
     if (held.sourceId === now && !held.sourceChanged)

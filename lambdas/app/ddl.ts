@@ -7,8 +7,7 @@
  */
 import { APPLICABLE, columnNamesAfter, parseDdl, targetStatement, type Ddl } from '../core/ddl.js';
 import { sourceTableCount, type MigrationConfig } from '../core/config.js';
-import { ConfigError, LeaseHeldError, SchemaError } from '../core/errors.js';
-import { sleep } from '../core/time.js';
+import { ConfigError, SchemaError } from '../core/errors.js';
 import type { BinlogColumn, CaptureState, PausedDdl, TablePlan } from '../core/model.js';
 import { inParallel } from '../core/parallel.js';
 import type { BinlogPosition } from '../core/position.js';
@@ -18,6 +17,7 @@ import type { DdlStop } from '../adapters/binlog/reader.js';
 import { planColumns } from './plan.js';
 import { forgetPlans, routerFor, sourceFor, tableConfig, type AppContext } from './context.js';
 import type { QueueBacklog } from './settle.js';
+import { acquireCaptureForOperator } from './capture-lease.js';
 import type { ChangeQueue } from '../adapters/sqs.js';
 
 export type DdlAction = 'apply' | 'skip';
@@ -183,16 +183,7 @@ export interface ResolveResult extends DdlOutcome {
 export async function resolveDdl(ctx: AppContext, queue: Pick<ChangeQueue, 'backlog'>, opts: { server: number; action: DdlAction; force?: boolean; owner: string; waitMs?: number }): Promise<ResolveResult> {
   const { config, store } = ctx;
   const { server, action } = opts;
-  // A capture run may hold the lease a moment (it finds the pause and ends): try for a while.
-  let held: CaptureState | undefined;
-  for (let tries = 0; !held; tries++) {
-    try {
-      held = await store.acquireCapture(config.migrationId, opts.owner, 15 * 60_000, server);
-    } catch (err) {
-      if (!(err instanceof LeaseHeldError) || tries >= 40) throw err;
-      await sleep(250);
-    }
-  }
+  let held: CaptureState = await acquireCaptureForOperator(ctx, opts.owner, server);
   try {
     const paused = held.paused;
     if (!paused) throw new ConfigError(`capture of source server #${server} is not stopped before a DDL: nothing to ${action}`);

@@ -145,20 +145,7 @@ export class CaptureItems {
    * before it). Capture runs read nothing while it is set.
    */
   async pause(migrationId: string, held: CaptureState, owner: string, paused: PausedDdl, server = 0): Promise<CaptureState> {
-    const item = await conditionalWrite(
-      this.t,
-      {
-        Key: { pk: pk(migrationId), sk: skOf(server) },
-        UpdateExpression: 'SET ddl = :d, updatedAt = :now',
-        ConditionExpression: 'leaseOwner = :o AND leaseToken = :tok AND #f = :af AND #p = :ap',
-        ExpressionAttributeNames: { '#f': 'file', '#p': 'position' },
-        ExpressionAttributeValues: { ':d': JSON.stringify(paused), ':now': this.t.now(), ':o': owner, ':tok': held.leaseToken, ':af': paused.at.file, ':ap': paused.at.position },
-      },
-      (current) => {
-        throw new LeaseLostError(`capture of ${migrationId} not paused: lease or position changed`, (current && toCapture(current)) as unknown as Item);
-      },
-    );
-    return toCapture(item);
+    return this.stop(migrationId, { ...held, position: paused.at }, owner, server, { ddl: JSON.stringify(paused) }, 'paused');
   }
 
   /** Ends a pause: capture goes on from `paused.next` (lease-fenced; the pause must still be the one held). */
@@ -224,18 +211,25 @@ export class CaptureItems {
     return toCapture(item);
   }
 
-  /** Stops capture of this server because its endpoint reaches another server (lease-fenced). */
+  /** Stops capture of this server because its endpoint reaches another server (lease-fenced; the position must be the one held). */
   async stopForSource(migrationId: string, held: CaptureState, owner: string, change: SourceChange, server = 0): Promise<CaptureState> {
+    return this.stop(migrationId, held, owner, server, { sourceChanged: JSON.stringify(change) }, 'stopped for its changed source');
+  }
+
+  /** Sets the attribute that stops capture of this server (lease-fenced, at `held.position`). */
+  private async stop(migrationId: string, held: CaptureState, owner: string, server: number, set: { ddl: string } | { sourceChanged: string }, what: string): Promise<CaptureState> {
+    const [[name, value]] = Object.entries(set) as [[string, string]];
     const item = await conditionalWrite(
       this.t,
       {
         Key: { pk: pk(migrationId), sk: skOf(server) },
-        UpdateExpression: 'SET sourceChanged = :c, updatedAt = :now',
-        ConditionExpression: 'leaseOwner = :o AND leaseToken = :tok',
-        ExpressionAttributeValues: { ':c': JSON.stringify(change), ':now': this.t.now(), ':o': owner, ':tok': held.leaseToken },
+        UpdateExpression: 'SET #s = :s, updatedAt = :now',
+        ConditionExpression: 'leaseOwner = :o AND leaseToken = :tok AND #f = :af AND #p = :ap',
+        ExpressionAttributeNames: { '#s': name, '#f': 'file', '#p': 'position' },
+        ExpressionAttributeValues: { ':s': value, ':now': this.t.now(), ':o': owner, ':tok': held.leaseToken, ':af': held.position.file, ':ap': held.position.position },
       },
       (current) => {
-        throw new LeaseLostError(`capture of ${migrationId} not stopped for its changed source: lease changed`, (current && toCapture(current)) as unknown as Item);
+        throw new LeaseLostError(`capture of ${migrationId} not ${what}: lease or position changed`, (current && toCapture(current)) as unknown as Item);
       },
     );
     return toCapture(item);
