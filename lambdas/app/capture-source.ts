@@ -32,7 +32,8 @@ export async function checkCaptureSource(ctx: Pick<AppContext, 'config' | 'sourc
   const now = await serverIdentity(poolOf(ctx, server));
   if (held.sourceId === undefined || (held.sourceId === now && held.sourceChanged)) return ctx.store.setCaptureSource(ctx.config.migrationId, held, owner, { sourceId: now }, server);
   if (held.sourceId === now) return held;
-  const change: SourceChange = held.sourceChanged?.now === now ? held.sourceChanged : { was: held.sourceId, now, at: held.position, since: Date.now() };
+  const change: SourceChange =
+    held.sourceChanged?.now === now ? held.sourceChanged : { was: held.sourceId, now, at: held.position, since: Date.now(), ...(held.lastEventAt !== undefined ? { lastEventAt: held.lastEventAt } : {}) };
   if (change !== held.sourceChanged) await ctx.store.stopCaptureForSource(ctx.config.migrationId, held, owner, change, server);
   throw new SourceChangedError(sourceChangedText(server, nameOf(ctx, server), change, !!ctx.reverse));
 }

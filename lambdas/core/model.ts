@@ -192,6 +192,8 @@ export interface SourceChange {
   readonly at: BinlogPosition;
   /** When capture first found it (ms). */
   readonly since: number;
+  /** Source time (ms) of the last change capture sent before `at`, if any: where to look in the new server's binlog. */
+  readonly lastEventAt?: number;
 }
 
 /** A DDL capture stopped before, and why. */

@@ -28,9 +28,10 @@ export function sourceChangeTodo(server: number, reverse = false): string {
 
 /** Why capture of source server `server` (named `name`) reads nothing, and what to do. */
 export function sourceChangedText(server: number, name: string, change: SourceChange, reverse = false): string {
+  const last = change.lastEventAt !== undefined ? ` The last change capture sent before it was written at ${new Date(change.lastEventAt).toISOString()} (source time).` : '';
   return (
     `capture of ${reverse ? 'target' : 'source'} server #${server} (${name}) is stopped at ${at(change.at)}: that position is in the binlog of ${change.was}, ` +
-    `but ${name} now reaches ${change.now} (a failover, or the endpoint moved), whose binlog at that position is another server's history. ` +
+    `but ${name} now reaches ${change.now} (a failover, or the endpoint moved), whose binlog at that position is another server's history.${last} ` +
     `To go on: ${sourceChangeTodo(server, reverse)}`
   );
 }

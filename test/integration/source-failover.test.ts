@@ -73,6 +73,8 @@ describe('a source endpoint that reaches another server', () => {
     const err = await stopped();
     expect(err.message).toMatch(/^capture of source server #0 \(127\.0\.0\.1:\d+\) is stopped at .+: that position is in the binlog of server_id=1, but .+ now reaches server_id=77/);
     expect(err.message).toContain('reshard capture-source accept --server 0 --at FILE:POS');
+    // Where to look in the new server's binlog: when the last change capture sent was written.
+    expect(err.message).toMatch(/The last change capture sent before it was written at \d{4}-\d\d-\d\dT[\d:.]+Z \(source time\)/);
     const state = await rt.store.getCapture(config.migrationId);
     expect(state).toMatchObject({ position: held, sourceId: 'server_id=1', sourceChanged: { was: 'server_id=1', now: 'server_id=77', at: held } });
     await expect(rt.cdc!.drain(30_000)).rejects.toThrow(SourceChangedError);

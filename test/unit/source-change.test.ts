@@ -35,6 +35,13 @@ describe('sourceChangedText', () => {
     expect(text).toContain('reshard verify --repair');
   });
 
+  it('says when the last change capture sent was written, where it has one', () => {
+    expect(sourceChangedText(0, 'a:3306', { ...change, lastEventAt: Date.UTC(2026, 11, 7, 7, 1, 2) })).toContain(
+      'another server\'s history. The last change capture sent before it was written at 2026-12-07T07:01:02.000Z (source time). To go on:',
+    );
+    expect(sourceChangedText(0, 'a:3306', change)).toContain("another server's history. To go on:");
+  });
+
   it('names a target server and --reverse for reverse replication', () => {
     expect(sourceChangedText(0, 'new-a:3306', change, true)).toMatch(/^capture of target server #0 /);
     expect(sourceChangeTodo(0, true)).toContain('reshard capture-source accept --server 0 --reverse --at FILE:POS');
