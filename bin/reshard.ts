@@ -422,27 +422,29 @@ program
   .addOption(stateOption)
   .option('--server <n>', 'the source server (index in source.connections; default 0)', (v) => Number.parseInt(v, 10), 0)
   .option('--reverse', "reverse replication's capture of a target server (--server: its index among the target servers)")
-  .addOption(new Option('--at <file:pos>', "go on at this position of the new server's binlog (where the changes after the held position continue, e.g. found by GTID)").conflicts(['keep', 'now']))
+  .addOption(new Option('--gtid [position]', "MariaDB: go on where the changes after this GTID position (default: the one stored with capture's position) begin in the new server's binlog").conflicts(['at', 'keep', 'now']))
+  .addOption(new Option('--at <file:pos>', "go on at this position of the new server's binlog (where the changes after the held position continue)").conflicts(['keep', 'now']))
   .addOption(new Option('--keep', "go on at the held position: the new server's binlog holds the old server's files (the same storage)").conflicts(['now']))
   .option('--now', "go on at the new server's current position; the changes in between are not captured (run `reshard verify --repair` once capture caught up)")
   .option('--stack <name>', "a deployed migration: its state table from the stack's outputs (AWS credentials); the databases are reached from here with the config's connections")
-  .action(async (_action: 'accept', opts: { config: string; stateDir?: string; server: number; reverse?: boolean; at?: string; keep?: boolean; now?: boolean; stack?: string }) => {
+  .action(async (_action: 'accept', opts: { config: string; stateDir?: string; server: number; reverse?: boolean; gtid?: string | true; at?: string; keep?: boolean; now?: boolean; stack?: string }) => {
     const config = await loadConfigFile(opts.config);
     if (!config.cdc.enabled) program.error('error: cdc.enabled is false in this config: there is no capture');
     if (opts.reverse && !config.cutover.reverse) program.error('error: cutover.reverse is false in this config: there is no reverse replication');
     let at: AcceptAt;
-    if (opts.keep) at = { keep: true };
+    if (opts.gtid !== undefined) at = { gtid: opts.gtid };
+    else if (opts.keep) at = { keep: true };
     else if (opts.now) at = { now: true };
     else if (opts.at !== undefined) {
       const position = parsePositionArg(opts.at);
       if (!position) return program.error(`error: --at ${opts.at} is not FILE:POS (a binlog file name and a byte offset of at least 4)`);
       at = { position };
-    } else return program.error('error: say where capture goes on: --at FILE:POS, --keep or --now');
+    } else return program.error('error: say where capture goes on: --gtid [POSITION], --at FILE:POS, --keep or --now');
     const accept = (ctx: AppContext) => acceptSource(ctx, { server: opts.server, at, owner: `${ctx.workerId}:capture-source` });
     const out = opts.stack
       ? await withDeployedContext(opts.reverse ? reverseConfig(config) : config, opts.stack, accept)
       : await withRuntime(config, opts.stateDir, (rt) => accept(opts.reverse ? rt.reverse! : rt.ctx));
-    console.log(`capture of ${opts.reverse ? 'target' : 'source'} server #${out.server} now reads ${out.now}${out.was ? ` (was ${out.was})` : ''} and goes on at ${out.position.file}:${out.position.position}`);
+    console.log(`capture of ${opts.reverse ? 'target' : 'source'} server #${out.server} now reads ${out.now}${out.was ? ` (was ${out.was})` : ''} and goes on at ${out.position.file}:${out.position.position}${out.gtid ? ` (GTID ${out.gtid})` : ''}`);
     if (out.missed) console.log('the changes made between the old position and this one are not captured: once capture has caught up, run `reshard verify --repair`');
   });
 

@@ -11,7 +11,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Segment } from '../core/segments.js';
 import type { BinlogPosition } from '../core/position.js';
 import type { Checkpoint, Throttled, TablePlan, DayStat, VerifyStatus, VerifyBatchState, Tombstone, CaptureState, CutoverState, PausedDdl, SourceChange } from '../core/model.js';
-import { CaptureItems } from './state/capture.js';
+import { CaptureItems, type PositionOrigin } from './state/capture.js';
 import { CutoverItems } from './state/cutover.js';
 import { PlanItems } from './state/plans.js';
 import { SegmentItems, type PageCommit } from './state/segments.js';
@@ -178,17 +178,17 @@ export class StateStore {
   // ---- CDC capture position (one item per source server, single-flight lease each; `server` 0 is the first) ----
 
   /** Records where capture starts (taken at plan time, before the copy reads anything) and of which server; kept if present. */
-  initCapture(migrationId: string, position: BinlogPosition, server = 0, sourceId?: string): Promise<CaptureState> {
-    return this.capture.init(migrationId, position, server, sourceId);
+  initCapture(migrationId: string, position: BinlogPosition, server = 0, origin: PositionOrigin = {}): Promise<CaptureState> {
+    return this.capture.init(migrationId, position, server, origin);
   }
 
   /** Records where capture starts, replacing a stored position (refused while a live lease holds it). */
-  restartCapture(migrationId: string, position: BinlogPosition, server = 0, sourceId?: string): Promise<CaptureState> {
-    return this.capture.restart(migrationId, position, server, sourceId);
+  restartCapture(migrationId: string, position: BinlogPosition, server = 0, origin: PositionOrigin = {}): Promise<CaptureState> {
+    return this.capture.restart(migrationId, position, server, origin);
   }
 
   /** Records the server the held capture position belongs to, optionally moving it (see CaptureItems.setSource). */
-  setCaptureSource(migrationId: string, held: CaptureState, owner: string, next: { sourceId: string; position?: BinlogPosition }, server = 0): Promise<CaptureState> {
+  setCaptureSource(migrationId: string, held: CaptureState, owner: string, next: { sourceId: string; position?: BinlogPosition; gtid?: string }, server = 0): Promise<CaptureState> {
     return this.capture.setSource(migrationId, held, owner, next, server);
   }
 
@@ -206,7 +206,7 @@ export class StateStore {
   }
 
   /** Moves the capture position forward after its events were accepted by SQS (lease-fenced, forward only). */
-  commitCapture(migrationId: string, held: CaptureState, owner: string, leaseMs: number, next: { position: BinlogPosition; skip?: number; events: number; lastEventAt?: number }, server = 0): Promise<CaptureState> {
+  commitCapture(migrationId: string, held: CaptureState, owner: string, leaseMs: number, next: { position: BinlogPosition; skip?: number; events: number; lastEventAt?: number; gtid?: string }, server = 0): Promise<CaptureState> {
     return this.capture.commit(migrationId, held, owner, leaseMs, next, server);
   }
 

@@ -4,7 +4,8 @@
  * where capture goes on (`reshard capture-source accept`).
  */
 import type { Pool } from '../adapters/mysql/pool.js';
-import { currentPosition, serverIdentity } from '../adapters/binlog/server.js';
+import { currentPosition, detectDialect, gtidAt, positionAfterGtid, serverIdentity } from '../adapters/binlog/server.js';
+import { formatGtidPosition, parseGtidPosition } from '../core/gtid.js';
 import { ConfigError, SourceChangedError } from '../core/errors.js';
 import type { CaptureState, SourceChange } from '../core/model.js';
 import type { BinlogPosition } from '../core/position.js';
@@ -33,9 +34,29 @@ export async function checkCaptureSource(ctx: Pick<AppContext, 'config' | 'sourc
   if (held.sourceId === undefined || (held.sourceId === now && held.sourceChanged)) return ctx.store.setCaptureSource(ctx.config.migrationId, held, owner, { sourceId: now }, server);
   if (held.sourceId === now) return held;
   const change: SourceChange =
-    held.sourceChanged?.now === now ? held.sourceChanged : { was: held.sourceId, now, at: held.position, since: Date.now(), ...(held.lastEventAt !== undefined ? { lastEventAt: held.lastEventAt } : {}) };
+    held.sourceChanged?.now === now
+      ? held.sourceChanged
+      : { was: held.sourceId, now, at: held.position, since: Date.now(), ...(held.lastEventAt !== undefined ? { lastEventAt: held.lastEventAt } : {}), ...(held.gtid !== undefined ? { gtid: held.gtid } : {}) };
   if (change !== held.sourceChanged) await ctx.store.stopCaptureForSource(ctx.config.migrationId, held, owner, change, server);
   throw new SourceChangedError(sourceChangedText(server, nameOf(ctx, server), change, !!ctx.reverse));
+}
+
+/** The position (and its GTID position, on MariaDB) capture goes on from on the server behind `pool`; nothing for `keep`. */
+async function whereToGoOn(pool: Pool, held: CaptureState, at: AcceptAt, server: number): Promise<{ position?: BinlogPosition; gtid?: string }> {
+  if ('keep' in at) return {};
+  const dialect = await detectDialect(pool);
+  if ('gtid' in at) {
+    if (dialect.flavor !== 'mariadb') throw new ConfigError('--gtid: MariaDB only (MySQL GTID sets are not followed): find the position yourself and give it with --at');
+    const text = at.gtid === true ? held.gtid : at.gtid;
+    if (text === undefined)
+      throw new ConfigError(`capture of source server #${server} has no GTID position stored with ${held.position.file}:${held.position.position} (it was recorded before GTIDs were kept): give one with --gtid DOMAIN-SERVER-SEQ, or use --at`);
+    const after = parseGtidPosition(text);
+    if (!after) throw new ConfigError(`--gtid ${text} is not a GTID position (DOMAIN-SERVER-SEQ, comma-separated)`);
+    return { position: await positionAfterGtid(pool, after), gtid: formatGtidPosition(after) };
+  }
+  const position = 'now' in at ? await currentPosition(pool, dialect) : at.position;
+  const gtid = await gtidAt(pool, dialect, position);
+  return { position, ...(gtid !== undefined ? { gtid } : {}) };
 }
 
 export interface AcceptResult {
@@ -47,6 +68,8 @@ export interface AcceptResult {
   readonly position: BinlogPosition;
   /** True with `now`: the changes between the old position and this one are not captured. */
   readonly missed: boolean;
+  /** MariaDB: the GTID position there. */
+  readonly gtid?: string;
 }
 
 /**
@@ -64,9 +87,9 @@ export async function acceptSource(ctx: Pick<AppContext, 'config' | 'sources' | 
     if (held.sourceId === now && !held.sourceChanged)
       throw new ConfigError(`capture of source server #${server} (${nameOf(ctx, server)}) reads ${now}, the server its position ${held.position.file}:${held.position.position} belongs to: nothing to accept`);
     const was = held.sourceChanged?.was ?? held.sourceId;
-    const position = 'keep' in at ? held.position : 'now' in at ? await currentPosition(pool) : at.position;
-    held = await store.setCaptureSource(config.migrationId, held, opts.owner, { sourceId: now, ...('keep' in at ? {} : { position }) }, server);
-    return { server, was, now, position: held.position, missed: 'now' in at };
+    const next = await whereToGoOn(pool, held, at, server);
+    held = await store.setCaptureSource(config.migrationId, held, opts.owner, { sourceId: now, ...next }, server);
+    return { server, was, now, position: held.position, missed: 'now' in at, ...(held.gtid !== undefined ? { gtid: held.gtid } : {}) };
   } finally {
     await store.releaseCapture(config.migrationId, held, opts.owner, undefined, server);
   }

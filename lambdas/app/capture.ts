@@ -29,6 +29,8 @@ export type ReadChanges = (opts: {
   from: BinlogPosition;
   /** Events at `from` sent before (a checkpoint inside a statement): read again, not delivered. */
   skip?: number;
+  /** MariaDB: the GTID position at `from`; the result then has the one at its position. */
+  gtid?: string;
   /** The deadline may stop the read inside a statement (the result's `skip` says where). */
   stopInsideStatements?: boolean;
   /** The physical tables to read on this server, each with its logical table (`capturedTables`). */
@@ -50,7 +52,7 @@ export type ReadChanges = (opts: {
    * other for a whole read. Readers that do not pack ignore it.
    */
   pack?: PackRequest & { readonly onPacked: (flush: PackedFlush) => Promise<void> };
-}) => Promise<{ position: BinlogPosition; skip?: number; events: number; ddl?: DdlStop }>;
+}) => Promise<{ position: BinlogPosition; skip?: number; events: number; ddl?: DdlStop; gtid?: string }>;
 
 /**
  * Reads the binlog of source server `server` (index into the source servers) as the configured replica
@@ -149,6 +151,9 @@ async function switchedAway(ctx: AppContext, server: number): Promise<{ why: str
   return rollback?.status === 'DONE' && rollback.startedAt > (cutover.frozenAt ?? cutover.startedAt) ? { why: 'rolled back to the old layout', position } : undefined;
 }
 
+/** `{ gtid }` when a read reported its GTID position, else nothing (the stored one stays). */
+const gtidOf = (r: { gtid?: string | undefined }): { gtid?: string } => (r.gtid !== undefined ? { gtid: r.gtid } : {});
+
 /** How capture cuts a read's events into flushes when the caller does not say: events per flush, and how long an event may wait. */
 export const FLUSH_DEFAULTS = { sendEvents: 5000, maxBufferMs: 200 } as const;
 
@@ -234,6 +239,8 @@ export async function captureRun(
       const res = await deps.read({
         from: held.position,
         ...(held.skip ? { skip: held.skip } : {}),
+        // The GTID position travels with the binlog position, to find it on another server after a failover.
+        ...(held.gtid !== undefined ? { gtid: held.gtid } : {}),
         // A statement too large for one run is read across runs: the checkpoint may fall inside it.
         stopInsideStatements: true,
         sources,
@@ -262,7 +269,7 @@ export async function captureRun(
       await sending; // every message of this read is on the queue before the checkpoint moves past it
       if (res.ddl) {
         if (res.events > 0 || comparePositions(res.position, held.position) !== 0)
-          held = await store.commitCapture(config.migrationId, held, opts.owner, leaseMs, { position: res.position, skip: 0, events: res.events, ...(lastEventAt !== undefined ? { lastEventAt } : {}) }, server);
+          held = await store.commitCapture(config.migrationId, held, opts.owner, leaseMs, { position: res.position, skip: 0, events: res.events, ...(lastEventAt !== undefined ? { lastEventAt } : {}), ...gtidOf(res) }, server);
         events += res.events;
         const stop = pausedDdl(res.ddl, res.position, '', Date.now());
         const why = whyStopped(config, stop);
@@ -274,7 +281,7 @@ export async function captureRun(
         const exec = config.cdc.onDdl === 'exec';
         if (exec && !(await drained(() => deps.queue.backlog(), deadline))) break;
         dealt.push(await dealWithDdl(ctx, stop, exec ? 'exec' : 'ignore'));
-        held = await store.commitCapture(config.migrationId, held, opts.owner, leaseMs, { position: res.ddl.next, skip: 0, events: 0 }, server);
+        held = await store.commitCapture(config.migrationId, held, opts.owner, leaseMs, { position: res.ddl.next, skip: 0, events: 0, ...gtidOf({ gtid: res.ddl.nextGtid }) }, server);
         continue;
       }
       const skip = res.skip ?? 0;
@@ -292,6 +299,7 @@ export async function captureRun(
           skip,
           events: res.events,
           ...(lastEventAt !== undefined ? { lastEventAt } : {}),
+          ...gtidOf(res),
         },
         server,
       );

@@ -299,7 +299,7 @@ export async function runCutover(ctx: AppContext, deps: CutoverDeps, opts: Cutov
     if (reverse) {
       // Still frozen: the new layout's positions now are where changes made on it start to travel back.
       const reverseFrom = await sourcePositions(reverse);
-      await Promise.all(reverseFrom.map(async (p) => reverse.store.restartCapture(reverse.config.migrationId, p.position, p.server, await serverIdentity(reverse.sources[p.server]!))));
+      await Promise.all(reverseFrom.map(async (p) => reverse.store.restartCapture(reverse.config.migrationId, p.position, p.server, { sourceId: await serverIdentity(reverse.sources[p.server]!) })));
       // DONE before the thaw: forward capture stops here, so the reverse changes never travel forward again.
       state = { ...state, status: 'DONE', rowsChecked, routing, reverseFrom, freezeMs: Date.now() - frozenAt };
       await store.putCutover(config.migrationId, state);

@@ -15,7 +15,7 @@ import { sumPerDay } from './statistics.js';
 import { ping } from '../adapters/mysql/pool.js';
 import { literalKindsOf, readKindsOf, keyKindOf, prepareTargets } from '../adapters/mysql/schema.js';
 import { SegmentStatus, VerifyStatus, type Checkpoint, type Row, type TablePlan } from '../core/model.js';
-import { checkSourceSettings, currentPosition, detectDialect, serverIdentity } from '../adapters/binlog/server.js';
+import { checkSourceSettings, currentPosition, detectDialect, gtidAt, serverIdentity } from '../adapters/binlog/server.js';
 import { retentionWarning } from '../core/dialect.js';
 import { forgetPlans, planFor, routerFor, sourceFor, sourcesFor, type AppContext } from './context.js';
 
@@ -84,7 +84,8 @@ export async function plan(ctx: AppContext, opts: { dryRun?: boolean; only?: rea
       capturing.map(async (server, i) => {
         const pool = ctx.sources[server]!;
         const sourceId = await serverIdentity(pool, dialects[i]);
-        await store.initCapture(config.migrationId, await currentPosition(pool, dialects[i]), server, sourceId);
+        const position = await currentPosition(pool, dialects[i]);
+        await store.initCapture(config.migrationId, position, server, { sourceId, gtid: await gtidAt(pool, dialects[i]!, position) });
       }),
     );
   const segments: MapItem[] = [];

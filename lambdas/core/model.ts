@@ -179,6 +179,8 @@ export interface CaptureState {
   readonly paused?: PausedDdl;
   /** The server whose binlog the position is in (`serverIdentityOf`); capture reads only from that server. */
   readonly sourceId?: string;
+  /** MariaDB: the GTID position at `position` (`core/gtid.ts`), to find the same point on another server. */
+  readonly gtid?: string;
   /** Set while capture of this server is stopped because its endpoint reaches another server (until `reshard capture-source accept`). */
   readonly sourceChanged?: SourceChange;
 }
@@ -194,6 +196,8 @@ export interface SourceChange {
   readonly since: number;
   /** Source time (ms) of the last change capture sent before `at`, if any: where to look in the new server's binlog. */
   readonly lastEventAt?: number;
+  /** MariaDB: the GTID position at `at`. */
+  readonly gtid?: string;
 }
 
 /** A DDL capture stopped before, and why. */

@@ -9,6 +9,7 @@
 import type { Ddl, TableRef } from './ddl.js';
 import type { ChangeEvent } from './events/model.js';
 import { comparePositions, type BinlogPosition } from './position.js';
+import type { Gtid } from './gtid.js';
 
 /** What a binlog reader takes from the stream, in binlog order (rows events of tables not read are not seen). */
 export type BinlogItem =
@@ -16,8 +17,13 @@ export type BinlogItem =
   | { readonly kind: 'rows'; readonly events: readonly ChangeEvent[]; readonly end: BinlogPosition; readonly stmtEnd: boolean }
   /** A TableMap: a statement of a table read may be starting. */
   | { readonly kind: 'table' }
-  /** A boundary no rows event of the current statement can follow (commit, DDL, rotation), at the position after it. */
-  | { readonly kind: 'mark'; readonly at: BinlogPosition }
+  /**
+   * A boundary no rows event of the current statement can follow (commit, DDL, rotation), at the position
+   * after it; `ends`: it ends the event group (a commit) or a statement (what ends a standalone group).
+   */
+  | { readonly kind: 'mark'; readonly at: BinlogPosition; readonly ends?: 'group' | 'statement' }
+  /** A MariaDB event group begins (its `Gtid` event): not a safe point; followed by `GtidTracker`. */
+  | { readonly kind: 'gtid'; readonly gtid: Gtid; readonly standalone: boolean }
   /**
    * DDL that touches a table read (`touched`, each with the name its events carry): a boundary, like a mark at
    * `at` (the position after it). Readers stop before it.
@@ -85,6 +91,8 @@ export class SafePointTracker {
       // events without the statement-end flag is not proof of a new statement: MariaDB may write a table's
       // map lazily, when the statement first changes it.)
       this.safe = false;
+    } else if (item.kind === 'gtid') {
+      // The start of a group moves no safe point.
     } else if (item.at.file !== this.resume.file || item.at.position >= this.resume.position) {
       // A commit, DDL or file boundary: no rows event of the current statement can follow. (Within a file
       // the position only moves forward: a mark behind the last safe point moves nothing.)

@@ -11,8 +11,10 @@ export type AcceptAt =
   | { readonly keep: true }
   /** At this server's current position: the changes in between are not captured (verify with repair after). */
   | { readonly now: true }
-  /** At a position of this server's binlog that the operator found (e.g. the old position's GTID). */
-  | { readonly position: BinlogPosition };
+  /** At a position of this server's binlog that the operator found. */
+  | { readonly position: BinlogPosition }
+  /** MariaDB: after this GTID position (`true`: the one stored with capture's position), found in this server's binlog. */
+  | { readonly gtid: string | true };
 
 const at = (p: BinlogPosition) => `${p.file}:${p.position}`;
 
@@ -20,7 +22,8 @@ const at = (p: BinlogPosition) => `${p.file}:${p.position}`;
 export function sourceChangeTodo(server: number, reverse = false): string {
   const cmd = `reshard capture-source accept --server ${server}${reverse ? ' --reverse' : ''}`;
   return (
-    `find where the changes after the held position continue in the binlog of the server reached now and run \`${cmd} --at FILE:POS\`; ` +
+    `on MariaDB, \`${cmd} --gtid\` finds where the changes after the held position continue in the binlog of the server reached now; ` +
+    `or find it yourself and run \`${cmd} --at FILE:POS\`; ` +
     `\`${cmd} --keep\` if that server's binlog holds the old server's files (the same storage); ` +
     `or \`${cmd} --now\` and then \`reshard verify --repair\` (the changes in between are not captured)`
   );
@@ -28,7 +31,9 @@ export function sourceChangeTodo(server: number, reverse = false): string {
 
 /** Why capture of source server `server` (named `name`) reads nothing, and what to do. */
 export function sourceChangedText(server: number, name: string, change: SourceChange, reverse = false): string {
-  const last = change.lastEventAt !== undefined ? ` The last change capture sent before it was written at ${new Date(change.lastEventAt).toISOString()} (source time).` : '';
+  const last =
+    (change.gtid !== undefined ? ` Its GTID position is ${change.gtid}.` : '') +
+    (change.lastEventAt !== undefined ? ` The last change capture sent before it was written at ${new Date(change.lastEventAt).toISOString()} (source time).` : '');
   return (
     `capture of ${reverse ? 'target' : 'source'} server #${server} (${name}) is stopped at ${at(change.at)}: that position is in the binlog of ${change.was}, ` +
     `but ${name} now reaches ${change.now} (a failover, or the endpoint moved), whose binlog at that position is another server's history.${last} ` +

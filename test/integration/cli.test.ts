@@ -73,7 +73,7 @@ describe('reshard CLI', () => {
     writeFileSync(file, JSON.stringify({ ...config, cdc: { ...config.cdc, enabled: true } }));
     const none = reshard('capture-source', 'accept', '--config', file);
     expect(none.code).toBe(1);
-    expect(none.stderr).toContain('error: say where capture goes on: --at FILE:POS, --keep or --now');
+    expect(none.stderr).toContain('error: say where capture goes on: --gtid [POSITION], --at FILE:POS, --keep or --now');
     const bad = reshard('capture-source', 'accept', '--config', file, '--at', 'binlog.000001');
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('error: --at binlog.000001 is not FILE:POS (a binlog file name and a byte offset of at least 4)');

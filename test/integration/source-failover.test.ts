@@ -16,6 +16,7 @@ import { CutoverRefusedError, runCutover } from '../../lambdas/app/cutover.js';
 import { migrationStatus } from '../../lambdas/app/status.js';
 import { verifyTable } from '../../lambdas/app/verify.js';
 import { currentPosition } from '../../lambdas/adapters/binlog/server.js';
+import { comparePositions } from '../../lambdas/core/position.js';
 import { integrationSuite } from '../helpers/suite.js';
 import { ownMariaDb } from '../helpers/db.js';
 import { sleep } from '../../lambdas/core/time.js';
@@ -61,11 +62,22 @@ describe('a source endpoint that reaches another server', () => {
     await rt?.close();
   });
 
-  it('records the server at plan time, stops before reading another server, and goes on by itself when the first one is back', async () => {
+  /** The GTID position the server itself gives for capture's position. */
+  const serversGtid = async () => {
+    const { position } = (await rt.store.getCapture(config.migrationId))!;
+    const [[row]] = (await own().query('SELECT BINLOG_GTID_POS(?, ?) AS g', [position.file, position.position])) as unknown as [[{ g: string }]];
+    return row.g;
+  };
+
+  it('records the server and the GTID position at plan time, follows the GTID position, stops before reading another server, and goes on by itself when the first one is back', async () => {
     expect((await rt.store.getCapture(config.migrationId))?.sourceId).toBe('server_id=1');
     await touch([1, 2, 3], 'before the failover');
     await rt.cdc!.catchUp(60_000);
     expect(await matches()).toBe(true);
+    // The GTID position capture keeps is the server's own for capture's binlog position.
+    const gtid = (await rt.store.getCapture(config.migrationId))!.gtid;
+    expect(gtid).toMatch(/^0-1-\d+$/);
+    expect(gtid).toBe(await serversGtid());
 
     await failOver(77);
     const held = (await rt.store.getCapture(config.migrationId))!.position;
@@ -73,7 +85,8 @@ describe('a source endpoint that reaches another server', () => {
     const err = await stopped();
     expect(err.message).toMatch(/^capture of source server #0 \(127\.0\.0\.1:\d+\) is stopped at .+: that position is in the binlog of server_id=1, but .+ now reaches server_id=77/);
     expect(err.message).toContain('reshard capture-source accept --server 0 --at FILE:POS');
-    // Where to look in the new server's binlog: when the last change capture sent was written.
+    // Where to look in the new server's binlog: its GTID position, and when the last change capture sent was written.
+    expect(err.message).toContain(`Its GTID position is ${(await rt.store.getCapture(config.migrationId))!.gtid!}.`);
     expect(err.message).toMatch(/The last change capture sent before it was written at \d{4}-\d\d-\d\dT[\d:.]+Z \(source time\)/);
     const state = await rt.store.getCapture(config.migrationId);
     expect(state).toMatchObject({ position: held, sourceId: 'server_id=1', sourceChanged: { was: 'server_id=1', now: 'server_id=77', at: held } });
@@ -111,12 +124,28 @@ describe('a source endpoint that reaches another server', () => {
     await expect(acceptSource(rt.ctx, { server: 0, at: { keep: true }, owner })).rejects.toThrow(/reads server_id=78, the server its position .+ belongs to: nothing to accept/);
   });
 
+  it('accept --gtid finds where the changes after the stored GTID position begin on the server reached now; a GTID position it has not got is refused', async () => {
+    await failOver(80);
+    const held = (await rt.store.getCapture(config.migrationId))!;
+    await touch([12, 13], 'after the held GTID position');
+    await stopped();
+    const beyond = held.gtid!.replace(/-(\d+)$/, (_m, n: string) => `-${Number(n) + 1_000_000}`);
+    await expect(acceptSource(rt.ctx, { server: 0, at: { gtid: beyond }, owner })).rejects.toThrow(/this server's binlog has not got every change before GTID 0-\d+-\d+ \(its gtid_binlog_pos is 0-\d+-\d+\)/);
+    const out = await acceptSource(rt.ctx, { server: 0, at: { gtid: true }, owner });
+    expect(out).toMatchObject({ was: 'server_id=78', now: 'server_id=80', missed: false, gtid: held.gtid });
+    // On this server the first group after the held GTID position is the first one after the held position.
+    expect(comparePositions(out.position, held.position)).toBeGreaterThanOrEqual(0);
+    await rt.cdc!.catchUp(60_000);
+    expect(await matches()).toBe(true);
+    expect((await rt.store.getCapture(config.migrationId))!.gtid).toBe(await serversGtid());
+  });
+
   it('accept --now goes on at the current position, leaving out the changes in between, which verification with repair brings back', async () => {
-    await failOver(79);
+    await failOver(81);
     await touch([8, 9, 10], 'made while capture was stopped');
     await stopped();
     const out = await acceptSource(rt.ctx, { server: 0, at: { now: true }, owner });
-    expect(out).toMatchObject({ was: 'server_id=78', now: 'server_id=79', missed: true, position: await currentPosition(own()) });
+    expect(out).toMatchObject({ was: 'server_id=80', now: 'server_id=81', missed: true, position: await currentPosition(own()) });
     await touch([11], 'after the accept');
     await rt.cdc!.catchUp(60_000);
     expect(await matches()).toBe(false); // rows 8–10 were left out

@@ -31,7 +31,7 @@ describe('sourceChangedText', () => {
   it('names the server, the held position, both identities and each way on', () => {
     const text = sourceChangedText(1, 'db-b:3306', change);
     expect(text).toMatch(/^capture of source server #1 \(db-b:3306\) is stopped at binlog\.000003:5120: that position is in the binlog of server_id=1, but db-b:3306 now reaches server_id=2/);
-    for (const way of ['--at FILE:POS', '--keep', '--now']) expect(text).toContain(`reshard capture-source accept --server 1 ${way}`);
+    for (const way of ['--gtid', '--at FILE:POS', '--keep', '--now']) expect(text).toContain(`reshard capture-source accept --server 1 ${way}`);
     expect(text).toContain('reshard verify --repair');
   });
 
@@ -40,6 +40,7 @@ describe('sourceChangedText', () => {
       'another server\'s history. The last change capture sent before it was written at 2026-12-07T07:01:02.000Z (source time). To go on:',
     );
     expect(sourceChangedText(0, 'a:3306', change)).toContain("another server's history. To go on:");
+    expect(sourceChangedText(0, 'a:3306', { ...change, gtid: '0-1-42' })).toContain("another server's history. Its GTID position is 0-1-42. To go on:");
   });
 
   it('names a target server and --reverse for reverse replication', () => {

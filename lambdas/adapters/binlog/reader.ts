@@ -19,6 +19,7 @@ import { ConfigError, ReshardError } from '../../core/errors.js';
 import type { Ddl, TableRef } from '../../core/ddl.js';
 import type { ChangeEvent } from '../../core/events/model.js';
 import { comparePositions, type BinlogPosition } from '../../core/position.js';
+import { formatGtidPosition, GtidTracker, parseGtidPosition, type GtidPosition } from '../../core/gtid.js';
 import { SafePointTracker, type BinlogItem } from '../../core/safe-point.js';
 import { BinlogStream, type BinlogConnection, type PhysicalTable } from './stream.js';
 import type { BinlogColumn } from '../../core/model.js';
@@ -65,6 +66,8 @@ export interface ReadChangesOptions {
   signal?: AbortSignal | undefined;
   /** Per physical table (`database.table`): the columns to decode its rows with (see BinlogStreamOptions.columns). */
   columns?: ReadonlyMap<string, readonly BinlogColumn[]> | undefined;
+  /** MariaDB: the GTID position at `from`; the result then has the GTID position at its own position. */
+  gtid?: string | undefined;
   /** Largest batch handed to `onBatch`. @default 500 */
   batchSize?: number | undefined;
   /**
@@ -92,6 +95,8 @@ export interface DdlStop {
   readonly touched: readonly (TableRef & { readonly as: string })[];
   /** The position after it: where reading goes on once it is dealt with. */
   readonly next: BinlogPosition;
+  /** With the `gtid` option: the GTID position at `next`. */
+  readonly nextGtid?: string;
 }
 
 export interface ReadChangesResult {
@@ -103,6 +108,8 @@ export interface ReadChangesResult {
   stoppedBy: StopReason;
   /** Set when stopped by a DDL of a table read (stoppedBy 'ddl'). */
   ddl?: DdlStop;
+  /** With the `gtid` option: the GTID position at `position` (the event groups ended before it). */
+  gtid?: string;
 }
 
 /**
@@ -156,6 +163,9 @@ class ChangeReader {
   private taken = 0;
   private skipLeft: number;
   private ddl: DdlStop | undefined;
+  /** With a seed: the event groups read, and those ended before the last safe point. */
+  private readonly gtids: GtidTracker | undefined;
+  private gtidAtSafePoint: GtidPosition | undefined;
 
   constructor(
     private readonly opts: ReadChangesOptions,
@@ -164,6 +174,12 @@ class ChangeReader {
   ) {
     this.safePoint = new SafePointTracker(opts.from);
     this.skipLeft = opts.skip ?? 0;
+    if (opts.gtid !== undefined) {
+      const seed = parseGtidPosition(opts.gtid);
+      if (!seed) throw new ConfigError(`invalid readChanges options`, [`gtid: not a GTID position (domain-server-seq, …): ${opts.gtid}`]);
+      this.gtids = new GtidTracker(seed);
+      this.gtidAtSafePoint = this.gtids.snapshot;
+    }
   }
 
   /**
@@ -199,7 +215,7 @@ class ChangeReader {
       if (item.kind === 'ddl') {
         // A DDL commits what came before it: the position before it is resumable, and nothing after it is read.
         if (!safePoint.canStop) throw new ReshardError(`DDL at ${item.at.file}:${item.at.position} inside a statement of a table read: ${item.ddl.statement}`);
-        this.ddl = { ddl: item.ddl, schema: item.schema, touched: item.touched, next: item.at };
+        this.ddl = { ddl: item.ddl, schema: item.schema, touched: item.touched, next: item.at, ...(this.gtids ? { nextGtid: formatGtidPosition(this.gtids.afterStatement()) } : {}) };
         stoppedBy = 'ddl';
         break;
       }
@@ -208,7 +224,14 @@ class ChangeReader {
       while (this.batch.length >= this.batchSize) await this.flush(this.batchSize);
     }
     await this.flush();
-    return { position: { ...safePoint.position }, skip: this.resumeSkip(), events: this.taken, stoppedBy, ...(this.ddl ? { ddl: this.ddl } : {}) };
+    return {
+      position: { ...safePoint.position },
+      skip: this.resumeSkip(),
+      events: this.taken,
+      stoppedBy,
+      ...(this.ddl ? { ddl: this.ddl } : {}),
+      ...(this.gtidAtSafePoint ? { gtid: formatGtidPosition(this.gtidAtSafePoint) } : {}),
+    };
   }
 
   /** A stop inside a statement: allowed at the deadline or an abort, once this read delivered something new. */
@@ -240,7 +263,15 @@ class ChangeReader {
       for (let i = skipped; i < item.events.length; i++) this.batch.push(item.events[i]!);
       this.taken += item.events.length - skipped;
     }
+    const gtids = this.gtids;
+    if (gtids) {
+      if (item.kind === 'gtid') gtids.begin(item.gtid, item.standalone);
+      else if (item.kind === 'mark' && item.ends === 'group') gtids.end();
+      else if (item.kind === 'mark' && item.ends === 'statement') gtids.statement();
+    }
+    const before = this.safePoint.position;
     this.safePoint.take(item);
+    if (gtids && this.safePoint.position !== before) this.gtidAtSafePoint = gtids.snapshot;
   }
 
   /**

@@ -5,6 +5,7 @@
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { SchemaError } from '../../core/errors.js';
 import type { BinlogPosition } from '../../core/position.js';
+import { covers, coversAll, formatGtidPosition, gtidListOfEventInfo, gtidOfEventInfo, parseGtidPosition, type GtidPosition } from '../../core/gtid.js';
 import { dbError } from '../mysql/pool.js';
 import { binlogStatusSql, dialectOf, replicaStatusSql, replicaUpdatesVariable, serverIdentityOf, serverIdentitySql, settingsIssues, settingsSql, type Dialect, type SourceSettings } from '../../core/dialect.js';
 
@@ -34,6 +35,64 @@ export async function serverIdentity(pool: Pick<Pool, 'query'>, dialect?: Dialec
   const id = serverIdentityOf(d, row?.id);
   if (!id) throw new SchemaError(`the server has no identity (${sql} returned ${String(row?.id)}): give it a --server-id`);
   return id;
+}
+
+/**
+ * MariaDB: the GTID position at `position` of the server's binlog (`BINLOG_GTID_POS`; the server reads its
+ * binlog file up to there), or undefined when it cannot say (MySQL, or a position it does not have).
+ */
+export async function gtidAt(pool: Pick<Pool, 'query'>, dialect: Dialect, position: BinlogPosition): Promise<string | undefined> {
+  if (dialect.flavor !== 'mariadb') return undefined;
+  let row: RowDataPacket | undefined;
+  try {
+    [[row]] = await pool.query<RowDataPacket[]>('SELECT BINLOG_GTID_POS(?, ?) AS g', [position.file, position.position]);
+  } catch (err) {
+    throw dbError(err, `reading the GTID position at ${position.file}:${position.position}`);
+  }
+  return typeof row?.g === 'string' ? row.g : undefined;
+}
+
+/**
+ * MariaDB: where the changes after the GTID position `after` begin in this server's binlog — the `Gtid` event
+ * of the first event group `after` does not cover (the current position when there is none yet). The binlog
+ * file is the newest whose `Gtid_list` (what it holds before its first group) `after` covers; it is read
+ * with `SHOW BINLOG EVENTS` in pages of `page` events. Refuses a server whose binlog lacks groups `after`
+ * has (it is behind, or its binlog was purged past that point).
+ */
+export async function positionAfterGtid(pool: Pick<Pool, 'query'>, after: GtidPosition, page = 1000): Promise<BinlogPosition> {
+  const ask = async <T extends RowDataPacket>(sql: string, params: unknown[] = []): Promise<T[]> => {
+    try {
+      const [rows] = await pool.query<T[]>(sql, params);
+      return rows;
+    } catch (err) {
+      throw dbError(err, `finding GTID ${formatGtidPosition(after)} (${sql})`);
+    }
+  };
+  const [state] = await ask<RowDataPacket>('SELECT @@GLOBAL.gtid_binlog_pos AS g');
+  const has = parseGtidPosition(String(state?.g ?? ''));
+  if (!has || !coversAll(has, after))
+    throw new SchemaError(`this server's binlog has not got every change before GTID ${formatGtidPosition(after)} (its gtid_binlog_pos is ${String(state?.g ?? '')}): it is behind the server capture read, or not of the same replication`);
+  const files = (await ask<RowDataPacket>('SHOW BINARY LOGS')).map((r) => String(r.Log_name));
+  let first = -1;
+  for (let i = files.length - 1; i >= 0 && first < 0; i--) {
+    const head = await ask<RowDataPacket>('SHOW BINLOG EVENTS IN ? LIMIT 4', [files[i]]);
+    const list = head.find((r) => r.Event_type === 'Gtid_list');
+    const before = list ? gtidListOfEventInfo(String(list.Info)) : undefined;
+    if (before && coversAll(after, before)) first = i;
+  }
+  if (first < 0) throw new SchemaError(`no binlog file of this server starts at or before GTID ${formatGtidPosition(after)}: the binlog was purged past it`);
+  for (const file of files.slice(first)) {
+    for (let from = 4; ; ) {
+      const rows = await ask<RowDataPacket>(`SHOW BINLOG EVENTS IN ? FROM ? LIMIT ${Math.trunc(page)}`, [file, from]);
+      for (const r of rows) {
+        const g = r.Event_type === 'Gtid' ? gtidOfEventInfo(String(r.Info)) : undefined;
+        if (g && !covers(after, g)) return { file, position: Number(r.Pos) };
+      }
+      if (rows.length < page) break;
+      from = Number(rows[rows.length - 1]!.End_log_pos);
+    }
+  }
+  return currentPosition(pool);
 }
 
 /**

@@ -9,7 +9,7 @@
  * rotations). Rows events need a real end position: servers that write end_log_pos = 0 inside transactions
  * (MariaDB 11.4+) fail the stream.
  */
-import ZongJi, { type AnyBinlogEvent, type QueryEvent, type RotateEvent, type TableMapEntry, type UpdateRowsEvent, type WriteRowsEvent } from '@vlasky/zongji';
+import ZongJi, { type AnyBinlogEvent, type MariadbGtidEvent, type QueryEvent, type RotateEvent, type TableMapEntry, type UpdateRowsEvent, type WriteRowsEvent } from '@vlasky/zongji';
 import type { ConnectionOptions, SslOptions } from 'mysql2';
 import { ReshardError, SchemaError, TransientError } from '../../core/errors.js';
 import { parseDdl, refKey, touchedTables } from '../../core/ddl.js';
@@ -71,6 +71,14 @@ const ROW_OPS = new Map<string, ChangeOp>([
   ['updaterows', 'update'],
   ['deleterows', 'delete'],
 ]);
+
+/** What a boundary event ends (see BinlogItem `mark`): a commit its event group, any other statement itself. */
+function endsOf(name: string, event: AnyBinlogEvent): { ends?: 'group' | 'statement' } {
+  if (name === 'xid') return { ends: 'group' };
+  if (name !== 'query') return {};
+  const sql = (event as QueryEvent).query.trim().toUpperCase();
+  return { ends: sql === 'COMMIT' || sql === 'ROLLBACK' || sql.startsWith('XA COMMIT') || sql.startsWith('XA ROLLBACK') ? 'group' : 'statement' };
+}
 
 interface PausableConnection {
   pause(): void;
@@ -246,8 +254,13 @@ export class BinlogStream {
       this.onRows(event as WriteRowsEvent | UpdateRowsEvent, op);
       return;
     }
+    if (name === 'mariadbgtid') {
+      const g = event as MariadbGtidEvent;
+      this.push({ kind: 'gtid', gtid: { domain: g.domainId, server: g.serverId, seq: BigInt(g.seqNo) }, standalone: g.standalone });
+      return;
+    }
     if (name === 'query' && event.nextPosition > 0 && this.onQuery(event as QueryEvent)) return;
-    if (BOUNDARY_EVENTS.has(name) && event.nextPosition > 0) this.push({ kind: 'mark', at: { file: this.file, position: event.nextPosition } });
+    if (BOUNDARY_EVENTS.has(name) && event.nextPosition > 0) this.push({ kind: 'mark', at: { file: this.file, position: event.nextPosition }, ...endsOf(name, event) });
   }
 
   /** Queues a DDL of a table read as a `ddl` item; false for any other statement. */

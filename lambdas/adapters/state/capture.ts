@@ -25,19 +25,27 @@ function toCapture(item: Item): CaptureState {
     ...(item.caughtUpAt !== undefined ? { caughtUpAt: Number(item.caughtUpAt) } : {}),
     ...(typeof item.ddl === 'string' ? { paused: JSON.parse(item.ddl) as PausedDdl } : {}),
     ...(typeof item.sourceId === 'string' ? { sourceId: item.sourceId } : {}),
+    ...(typeof item.gtid === 'string' ? { gtid: item.gtid } : {}),
     ...(typeof item.sourceChanged === 'string' ? { sourceChanged: JSON.parse(item.sourceChanged) as SourceChange } : {}),
   };
 }
 
-/** The attributes of a capture item that starts at `position` of server `sourceId`. */
-const startItem = (position: BinlogPosition, sourceId: string | undefined) => ({
+/** The server a position is of, and the GTID position there (MariaDB). */
+export interface PositionOrigin {
+  readonly sourceId?: string | undefined;
+  readonly gtid?: string | undefined;
+}
+
+/** The attributes of a capture item that starts at `position` of server `origin.sourceId`. */
+const startItem = (position: BinlogPosition, origin: PositionOrigin) => ({
   file: position.file,
   position: position.position,
   startFile: position.file,
   startPosition: position.position,
   events: 0,
   leaseToken: 0,
-  ...(sourceId !== undefined ? { sourceId } : {}),
+  ...(origin.sourceId !== undefined ? { sourceId: origin.sourceId } : {}),
+  ...(origin.gtid !== undefined ? { gtid: origin.gtid } : {}),
 });
 
 export class CaptureItems {
@@ -47,11 +55,11 @@ export class CaptureItems {
    * Records where capture starts (taken at plan time, before the copy reads anything) and the server whose
    * binlog that is (`sourceId`); a stored position is kept and returned.
    */
-  async init(migrationId: string, position: BinlogPosition, server = 0, sourceId?: string): Promise<CaptureState> {
+  async init(migrationId: string, position: BinlogPosition, server = 0, origin: PositionOrigin = {}): Promise<CaptureState> {
     const item = await conditionalWrite(
       this.t,
       {
-        Item: { pk: pk(migrationId), sk: skOf(server), ...startItem(position, sourceId), updatedAt: this.t.now() },
+        Item: { pk: pk(migrationId), sk: skOf(server), ...startItem(position, origin), updatedAt: this.t.now() },
         ConditionExpression: 'attribute_not_exists(sk)',
       },
       (current) => current!,
@@ -63,12 +71,12 @@ export class CaptureItems {
    * Records where capture starts, replacing a stored position (reverse replication restarts at each switch):
    * refused while a live lease holds it.
    */
-  async restart(migrationId: string, position: BinlogPosition, server = 0, sourceId?: string): Promise<CaptureState> {
+  async restart(migrationId: string, position: BinlogPosition, server = 0, origin: PositionOrigin = {}): Promise<CaptureState> {
     const now = this.t.now();
     const item = await conditionalWrite(
       this.t,
       {
-        Item: { pk: pk(migrationId), sk: skOf(server), ...startItem(position, sourceId), updatedAt: now },
+        Item: { pk: pk(migrationId), sk: skOf(server), ...startItem(position, origin), updatedAt: now },
         ConditionExpression: 'attribute_not_exists(sk) OR attribute_not_exists(leaseOwner) OR leaseExpiry < :now',
         ExpressionAttributeValues: { ':now': now },
       },
@@ -107,13 +115,14 @@ export class CaptureItems {
    * Moves the capture position forward after its events were accepted by SQS (lease-fenced, forward only); a
    * retry of a commit that took effect, its response lost, returns the state it made.
    */
-  async commit(migrationId: string, held: CaptureState, owner: string, leaseMs: number, next: { position: BinlogPosition; skip?: number; events: number; lastEventAt?: number }, server = 0): Promise<CaptureState> {
+  async commit(migrationId: string, held: CaptureState, owner: string, leaseMs: number, next: { position: BinlogPosition; skip?: number; events: number; lastEventAt?: number; gtid?: string }, server = 0): Promise<CaptureState> {
     const now = this.t.now();
     const item = await conditionalWrite(
       this.t,
       {
         Key: { pk: pk(migrationId), sk: skOf(server) },
-        UpdateExpression: 'SET #f = :f, #p = :p, #skip = :s, events = events + :n, leaseExpiry = :exp, updatedAt = :now' + (next.lastEventAt !== undefined ? ', lastEventAt = :t' : ''),
+        UpdateExpression:
+          'SET #f = :f, #p = :p, #skip = :s, events = events + :n, leaseExpiry = :exp, updatedAt = :now' + (next.lastEventAt !== undefined ? ', lastEventAt = :t' : '') + (next.gtid !== undefined ? ', gtid = :g' : ''),
         ConditionExpression: 'leaseOwner = :o AND leaseToken = :tok AND leaseExpiry >= :now AND #f = :hf AND #p = :hp',
         ExpressionAttributeNames: { '#f': 'file', '#p': 'position', '#skip': 'skip' },
         ExpressionAttributeValues: {
@@ -128,6 +137,7 @@ export class CaptureItems {
           ':hf': held.position.file,
           ':hp': held.position.position,
           ...(next.lastEventAt !== undefined ? { ':t': next.lastEventAt } : {}),
+          ...(next.gtid !== undefined ? { ':g': next.gtid } : {}),
         },
       },
       (current) => {
@@ -180,20 +190,23 @@ export class CaptureItems {
 
   /**
    * Records the server the held position belongs to and ends a stop for a changed source (lease-fenced; the
-   * position must be the one held): with `position`, capture goes on from there (`reshard capture-source
-   * accept`), else from where it is (a position stored without its server, or the server reached again).
+   * position must be the one held): with `position` (and its GTID position), capture goes on from there
+   * (`reshard capture-source accept`), else from where it is (a position stored without its server, or the
+   * server reached again).
    */
-  async setSource(migrationId: string, held: CaptureState, owner: string, next: { sourceId: string; position?: BinlogPosition }, server = 0): Promise<CaptureState> {
+  async setSource(migrationId: string, held: CaptureState, owner: string, next: { sourceId: string; position?: BinlogPosition; gtid?: string }, server = 0): Promise<CaptureState> {
     const to = next.position ?? held.position;
     const item = await conditionalWrite(
       this.t,
       {
         Key: { pk: pk(migrationId), sk: skOf(server) },
-        UpdateExpression: 'SET sourceId = :id, #f = :nf, #p = :np, #skip = :skip, updatedAt = :now REMOVE sourceChanged',
+        // A new position without its GTID position leaves none: the old one was of the position before.
+        UpdateExpression: `SET sourceId = :id, #f = :nf, #p = :np, #skip = :skip, updatedAt = :now${next.gtid !== undefined ? ', gtid = :g' : ''} REMOVE sourceChanged${next.position && next.gtid === undefined ? ', gtid' : ''}`,
         ConditionExpression: 'leaseOwner = :o AND leaseToken = :tok AND #f = :af AND #p = :ap',
         ExpressionAttributeNames: { '#f': 'file', '#p': 'position', '#skip': 'skip' },
         ExpressionAttributeValues: {
           ':id': next.sourceId,
+          ...(next.gtid !== undefined ? { ':g': next.gtid } : {}),
           ':nf': to.file,
           ':np': to.position,
           ':skip': next.position ? 0 : (held.skip ?? 0),
