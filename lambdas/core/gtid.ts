@@ -77,48 +77,62 @@ export function gtidListOfEventInfo(info: string): GtidPosition | undefined {
 }
 
 /**
- * Follows the event groups a binlog reader takes, from a seed position: a group counts as read once it ends
- * (its commit, or for a standalone group such as DDL its statement) or a next group begins.
+ * The event group a binlog stream is in, from its `Gtid` events and the boundaries after them: says which group
+ * a boundary ends — a commit (`Xid`, `COMMIT`/`ROLLBACK`) its group, any statement a standalone group (DDL) —
+ * and which group a next `Gtid` event ends without a boundary seen.
  */
+export class GroupTracker {
+  private open: (Gtid & { readonly standalone: boolean }) | undefined;
+
+  /** A group begins; returns the group it ends, if one was still open. */
+  begin(g: Gtid, standalone: boolean): Gtid | undefined {
+    const before = this.open;
+    this.open = { ...g, standalone };
+    return before && { domain: before.domain, server: before.server, seq: before.seq };
+  }
+
+  /** A boundary: `group` (a commit) or `statement`; returns the group it ends, if it ends one. */
+  boundary(ends: 'group' | 'statement'): Gtid | undefined {
+    const open = this.open;
+    if (!open || (ends === 'statement' && !open.standalone)) return undefined;
+    this.open = undefined;
+    return { domain: open.domain, server: open.server, seq: open.seq };
+  }
+
+  /** The open group when it is standalone (a DDL statement being read ends it). */
+  get standalone(): Gtid | undefined {
+    const open = this.open;
+    return open?.standalone ? { domain: open.domain, server: open.server, seq: open.seq } : undefined;
+  }
+}
+
+/** The GTID position of a binlog reader: its seed and every event group ended since. */
 export class GtidTracker {
   private readonly done: Map<number, Gtid>;
-  private open: (Gtid & { readonly standalone: boolean }) | undefined;
-  /** A copy of `done` while it has not changed since. */
-  private copy: GtidPosition | undefined;
+  private changes = 0;
 
   constructor(seed: GtidPosition) {
     this.done = new Map(seed);
   }
 
-  /** The groups read so far (not the open one), as a position that later groups leave unchanged. */
-  get snapshot(): GtidPosition {
-    return (this.copy ??= new Map(this.done));
+  /** How many groups ended so far: the position is the same while this is. */
+  get version(): number {
+    return this.changes;
   }
 
-  /** A group begins. */
-  begin(g: Gtid, standalone: boolean): void {
-    this.end();
-    this.open = { ...g, standalone };
+  /** A group ended. */
+  ended(g: Gtid): void {
+    this.done.set(g.domain, g);
+    this.changes++;
   }
 
-  /** A commit (`Xid`, `COMMIT`/`ROLLBACK`) ends the open group. */
-  end(): void {
-    if (this.open) {
-      this.done.set(this.open.domain, { domain: this.open.domain, server: this.open.server, seq: this.open.seq });
-      this.copy = undefined;
-    }
-    this.open = undefined;
+  /** The position now, as a copy later groups leave unchanged. */
+  snapshot(): GtidPosition {
+    return new Map(this.done);
   }
 
-  /** The position once the statement now being read ends (a standalone group's DDL: the position after it). */
-  afterStatement(): GtidPosition {
-    if (!this.open?.standalone) return this.snapshot;
-    return new Map(this.done).set(this.open.domain, { domain: this.open.domain, server: this.open.server, seq: this.open.seq });
+  /** The position once `g` ends too. */
+  with(g: Gtid): GtidPosition {
+    return new Map(this.done).set(g.domain, g);
   }
-
-  /** A statement ended: it ends a standalone group. */
-  statement(): void {
-    if (this.open?.standalone) this.end();
-  }
-
 }

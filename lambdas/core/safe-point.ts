@@ -19,16 +19,23 @@ export type BinlogItem =
   | { readonly kind: 'table' }
   /**
    * A boundary no rows event of the current statement can follow (commit, DDL, rotation), at the position
-   * after it; `ends`: it ends the event group (a commit) or a statement (what ends a standalone group).
+   * after it; with GTIDs followed, the MariaDB event group it ends (`gtid`).
    */
-  | { readonly kind: 'mark'; readonly at: BinlogPosition; readonly ends?: 'group' | 'statement' }
-  /** A MariaDB event group begins (its `Gtid` event): not a safe point; followed by `GtidTracker`. */
-  | { readonly kind: 'gtid'; readonly gtid: Gtid; readonly standalone: boolean }
+  | { readonly kind: 'mark'; readonly at: BinlogPosition; readonly gtid?: Gtid }
+  /** With GTIDs followed: an event group that ended without a boundary seen (the next one began). Not a safe point. */
+  | { readonly kind: 'gtid'; readonly gtid: Gtid }
   /**
    * DDL that touches a table read (`touched`, each with the name its events carry): a boundary, like a mark at
-   * `at` (the position after it). Readers stop before it.
+   * `at` (the position after it), and with GTIDs followed the event group it is (`gtid`). Readers stop before it.
    */
-  | { readonly kind: 'ddl'; readonly ddl: Ddl; readonly schema: string; readonly touched: readonly (TableRef & { readonly as: string })[]; readonly at: BinlogPosition };
+  | {
+      readonly kind: 'ddl';
+      readonly ddl: Ddl;
+      readonly schema: string;
+      readonly touched: readonly (TableRef & { readonly as: string })[];
+      readonly at: BinlogPosition;
+      readonly gtid?: Gtid;
+    };
 
 /**
  * The resumable position of a reader: every event taken before it has been taken, and restarting there is
@@ -66,6 +73,11 @@ export class SafePointTracker {
     return this.safe ? 0 : this.sinceSafe;
   }
 
+  /** Taking a boundary at `at` would move `position` there. */
+  movesTo(at: BinlogPosition): boolean {
+    return at.file !== this.resume.file || at.position >= this.resume.position;
+  }
+
   /** `position` when a stop now is resumable, else null. */
   checkpoint(): BinlogPosition | null {
     return this.canStop ? { ...this.resume } : null;
@@ -93,7 +105,7 @@ export class SafePointTracker {
       this.safe = false;
     } else if (item.kind === 'gtid') {
       // The start of a group moves no safe point.
-    } else if (item.at.file !== this.resume.file || item.at.position >= this.resume.position) {
+    } else if (this.movesTo(item.at)) {
       // A commit, DDL or file boundary: no rows event of the current statement can follow. (Within a file
       // the position only moves forward: a mark behind the last safe point moves nothing.)
       this.safe = true;

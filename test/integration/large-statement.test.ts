@@ -58,10 +58,15 @@ describe('a statement larger than one capture run', () => {
       rt.cdc!.poller.start();
       const read = sourceBinlogReader(config);
       const runs: { events: number; skip: number }[] = [];
+      /** The server's own GTID position at a binlog position. */
+      const serversGtid = async (p: { file: string; position: number }) =>
+        ((await pool.query('SELECT BINLOG_GTID_POS(?, ?) AS g', [p.file, p.position])) as unknown as [[{ g: string }]])[0][0].g;
       for (let i = 0; i < 200; i++) {
         const run = await captureRun(rt.ctx, { queue: slow, read }, { owner: `run-${i}`, budgetMs: 5000, idleMs: 300, sendEvents: 2000, batchSize: 2000 });
         const state = await rt.store.getCapture(config.migrationId);
         runs.push({ events: run.events, skip: state?.skip ?? 0 });
+        // The GTID position kept beside a checkpoint inside the statement is the one before its transaction.
+        expect(state?.gtid).toBe(await serversGtid(state!.position));
         if (run.caughtUp) break;
       }
       // Several runs ended inside the statement, each further than the one before.

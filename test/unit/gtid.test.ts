@@ -1,7 +1,7 @@
 /** MariaDB GTID positions: parsing, coverage, `SHOW BINLOG EVENTS` Info, and following event groups from a seed. */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { covers, coversAll, formatGtidPosition, GtidTracker, gtidListOfEventInfo, gtidOfEventInfo, parseGtidPosition } from '../../lambdas/core/gtid.js';
+import { covers, coversAll, formatGtidPosition, GroupTracker, GtidTracker, gtidListOfEventInfo, gtidOfEventInfo, parseGtidPosition } from '../../lambdas/core/gtid.js';
 
 const g = (domain: number, server: number, seq: number) => ({ domain, server, seq: BigInt(seq) });
 
@@ -69,40 +69,50 @@ describe('SHOW BINLOG EVENTS Info', () => {
   });
 });
 
-describe('GtidTracker', () => {
+describe('GroupTracker', () => {
   type Step = ['begin', number, boolean] | ['commit'] | ['statement'];
-  const run = (seed: string, steps: Step[]) => {
-    const t = new GtidTracker(parseGtidPosition(seed)!);
+  /** The groups ended along the steps, as sequence numbers. */
+  const run = (steps: Step[]) => {
+    const t = new GroupTracker();
+    const ended: number[] = [];
     for (const s of steps) {
-      if (s[0] === 'begin') t.begin(g(0, 1, s[1]), s[2]);
-      else if (s[0] === 'commit') t.end();
-      else t.statement();
+      const g = s[0] === 'begin' ? t.begin(g0(s[1]), s[2]) : t.boundary(s[0] === 'commit' ? 'group' : 'statement');
+      if (g) ended.push(Number(g.seq));
     }
-    return formatGtidPosition(t.snapshot);
+    return ended;
   };
+  const g0 = (seq: number) => g(0, 1, seq);
 
-  it.each<[string, string, Step[], string]>([
-    ['a seed alone', '0-1-5', [], '0-1-5'],
-    ['a transaction, committed', '0-1-5', [['begin', 6, false], ['statement'], ['commit']], '0-1-6'],
-    ['a transaction still open: not read yet', '0-1-5', [['begin', 6, false], ['statement']], '0-1-5'],
-    ['a standalone group (DDL) ends with its statement', '0-1-5', [['begin', 6, true], ['statement']], '0-1-6'],
-    ['a next group ends the one before', '0-1-5', [['begin', 6, false], ['begin', 7, false]], '0-1-6'],
-    ['other domains are kept', '1-2-3', [['begin', 1, false], ['commit']], '0-1-1,1-2-3'],
-  ])('%s', (_name, seed, steps, expected) => {
-    expect(run(seed, steps)).toBe(expected);
+  it.each<[string, Step[], number[]]>([
+    ['a transaction ends at its commit, not at its statements', [['begin', 6, false], ['statement'], ['statement'], ['commit']], [6]],
+    ['a transaction still open ends nothing', [['begin', 6, false], ['statement']], []],
+    ['a standalone group (DDL) ends with its statement', [['begin', 6, true], ['statement'], ['statement']], [6]],
+    ['a next group ends one left open', [['begin', 6, false], ['begin', 7, false], ['commit']], [6, 7]],
+    ['a boundary outside any group ends nothing', [['commit'], ['statement']], []],
+  ])('%s', (_name, steps, expected) => {
+    expect(run(steps)).toEqual(expected);
   });
 
-  it('snapshot stays as it was when later groups end; afterStatement counts an open standalone group', () => {
-    const t = new GtidTracker(parseGtidPosition('0-1-5')!);
-    const before = t.snapshot;
-    t.begin(g(0, 1, 6), false);
-    t.end();
-    expect(formatGtidPosition(before)).toBe('0-1-5');
-    expect(formatGtidPosition(t.snapshot)).toBe('0-1-6');
-    t.begin(g(0, 1, 7), true);
-    expect(formatGtidPosition(t.afterStatement())).toBe('0-1-7');
-    expect(formatGtidPosition(t.snapshot)).toBe('0-1-6');
-    t.begin(g(0, 1, 8), false);
-    expect(formatGtidPosition(t.afterStatement())).toBe('0-1-7');
+  it('names the open group while it is standalone', () => {
+    const t = new GroupTracker();
+    t.begin(g(0, 1, 6), true);
+    expect(t.standalone).toEqual(g(0, 1, 6));
+    t.begin(g(0, 1, 7), false);
+    expect(t.standalone).toBeUndefined();
+  });
+});
+
+describe('GtidTracker', () => {
+  it('starts at its seed, takes each ended group per domain, and counts the changes', () => {
+    const t = new GtidTracker(parseGtidPosition('1-2-3,0-1-5')!);
+    const seed = t.snapshot();
+    expect(t.version).toBe(0);
+    t.ended(g(0, 1, 6));
+    t.ended(g(0, 1, 7));
+    expect(t.version).toBe(2);
+    expect(formatGtidPosition(t.snapshot())).toBe('0-1-7,1-2-3');
+    expect(formatGtidPosition(seed)).toBe('0-1-5,1-2-3');
+    expect(formatGtidPosition(t.with(g(2, 9, 1)))).toBe('0-1-7,1-2-3,2-9-1');
+    expect(formatGtidPosition(t.snapshot())).toBe('0-1-7,1-2-3');
   });
 });

@@ -121,7 +121,7 @@ export async function readChanges(opts: ReadChangesOptions): Promise<ReadChanges
   validate(opts);
   const batchSize = opts.batchSize ?? 500;
   const sources = opts.sources ?? (opts.tables ?? []).map((table) => ({ database: opts.database!, table, as: table }));
-  const stream = new BinlogStream({ ...opts, sources, highWater: batchSize * 4, lowWater: batchSize });
+  const stream = new BinlogStream({ ...opts, sources, highWater: batchSize * 4, lowWater: batchSize, gtids: opts.gtid !== undefined });
   opts.signal?.addEventListener('abort', stream.notify);
   stream.start();
   const reader = new ChangeReader(opts, stream, batchSize);
@@ -163,9 +163,11 @@ class ChangeReader {
   private taken = 0;
   private skipLeft: number;
   private ddl: DdlStop | undefined;
-  /** With a seed: the event groups read, and those ended before the last safe point. */
+  /** With a seed: the GTID position of what was taken… */
   private readonly gtids: GtidTracker | undefined;
-  private gtidAtSafePoint: GtidPosition | undefined;
+  /** …which is the one at the last safe point while its version is this; else the copy kept. */
+  private safeVersion = 0;
+  private safeCopy: GtidPosition | undefined;
 
   constructor(
     private readonly opts: ReadChangesOptions,
@@ -178,7 +180,6 @@ class ChangeReader {
       const seed = parseGtidPosition(opts.gtid);
       if (!seed) throw new ConfigError(`invalid readChanges options`, [`gtid: not a GTID position (domain-server-seq, …): ${opts.gtid}`]);
       this.gtids = new GtidTracker(seed);
-      this.gtidAtSafePoint = this.gtids.snapshot;
     }
   }
 
@@ -215,7 +216,9 @@ class ChangeReader {
       if (item.kind === 'ddl') {
         // A DDL commits what came before it: the position before it is resumable, and nothing after it is read.
         if (!safePoint.canStop) throw new ReshardError(`DDL at ${item.at.file}:${item.at.position} inside a statement of a table read: ${item.ddl.statement}`);
-        this.ddl = { ddl: item.ddl, schema: item.schema, touched: item.touched, next: item.at, ...(this.gtids ? { nextGtid: formatGtidPosition(this.gtids.afterStatement()) } : {}) };
+        const gtids = this.gtids;
+        const nextGtid = gtids && formatGtidPosition(item.gtid ? gtids.with(item.gtid) : gtids.snapshot());
+        this.ddl = { ddl: item.ddl, schema: item.schema, touched: item.touched, next: item.at, ...(nextGtid !== undefined ? { nextGtid } : {}) };
         stoppedBy = 'ddl';
         break;
       }
@@ -230,7 +233,7 @@ class ChangeReader {
       events: this.taken,
       stoppedBy,
       ...(this.ddl ? { ddl: this.ddl } : {}),
-      ...(this.gtidAtSafePoint ? { gtid: formatGtidPosition(this.gtidAtSafePoint) } : {}),
+      ...(this.gtids ? { gtid: formatGtidPosition(this.safeCopy ?? this.gtids.snapshot()) } : {}),
     };
   }
 
@@ -263,15 +266,19 @@ class ChangeReader {
       for (let i = skipped; i < item.events.length; i++) this.batch.push(item.events[i]!);
       this.taken += item.events.length - skipped;
     }
-    const gtids = this.gtids;
-    if (gtids) {
-      if (item.kind === 'gtid') gtids.begin(item.gtid, item.standalone);
-      else if (item.kind === 'mark' && item.ends === 'group') gtids.end();
-      else if (item.kind === 'mark' && item.ends === 'statement') gtids.statement();
+    const { gtids, safePoint } = this;
+    const ended = item.kind === 'gtid' || item.kind === 'mark' ? item.gtid : undefined;
+    if (gtids && ended) {
+      // A group that ends where the safe point stays: keep the position of the safe point first.
+      if (!(item.kind === 'mark' && safePoint.movesTo(item.at)) && !this.safeCopy && this.safeVersion === gtids.version) this.safeCopy = gtids.snapshot();
+      gtids.ended(ended);
     }
-    const before = this.safePoint.position;
-    this.safePoint.take(item);
-    if (gtids && this.safePoint.position !== before) this.gtidAtSafePoint = gtids.snapshot;
+    const before = safePoint.position;
+    safePoint.take(item);
+    if (gtids && safePoint.position !== before) {
+      this.safeVersion = gtids.version;
+      this.safeCopy = undefined;
+    }
   }
 
   /**

@@ -17,6 +17,7 @@ import type { ChangeOp } from '../../core/events/model.js';
 import type { BinlogPosition } from '../../core/position.js';
 import type { BinlogItem } from '../../core/safe-point.js';
 import type { BinlogColumn } from '../../core/model.js';
+import { GroupTracker } from '../../core/gtid.js';
 import { dbError } from '../mysql/pool.js';
 import { changeEventsOf, converterFor, type TableConverter } from './values.js';
 
@@ -53,6 +54,8 @@ export interface BinlogStreamOptions {
   readonly highWater: number;
   /** Resume it once no more than this many wait. */
   readonly lowWater: number;
+  /** Follow MariaDB event groups: marks carry the group they end (`BinlogItem`). */
+  readonly gtids?: boolean | undefined;
 }
 
 /** A table read from the binlog, and the name its events carry (`as`: the logical table). */
@@ -72,12 +75,12 @@ const ROW_OPS = new Map<string, ChangeOp>([
   ['deleterows', 'delete'],
 ]);
 
-/** What a boundary event ends (see BinlogItem `mark`): a commit its event group, any other statement itself. */
-function endsOf(name: string, event: AnyBinlogEvent): { ends?: 'group' | 'statement' } {
-  if (name === 'xid') return { ends: 'group' };
-  if (name !== 'query') return {};
+/** What a boundary event ends (`GroupTracker.boundary`): a commit its event group, any other statement itself. */
+function endsOf(name: string, event: AnyBinlogEvent): 'group' | 'statement' | undefined {
+  if (name === 'xid') return 'group';
+  if (name !== 'query') return undefined;
   const sql = (event as QueryEvent).query.trim().toUpperCase();
-  return { ends: sql === 'COMMIT' || sql === 'ROLLBACK' || sql.startsWith('XA COMMIT') || sql.startsWith('XA ROLLBACK') ? 'group' : 'statement' };
+  return sql === 'COMMIT' || sql === 'ROLLBACK' || sql.startsWith('XA COMMIT') || sql.startsWith('XA ROLLBACK') ? 'group' : 'statement';
 }
 
 interface PausableConnection {
@@ -122,9 +125,12 @@ export class BinlogStream {
   private readonly watched: ReadonlySet<string>;
   /** A DDL of a table read was queued: later events are dropped. */
   private pastDdl = false;
+  /** With `gtids`: the MariaDB event group being read. */
+  private readonly groups: GroupTracker | undefined;
 
   constructor(private readonly opts: BinlogStreamOptions) {
     this.file = opts.from.file;
+    this.groups = opts.gtids ? new GroupTracker() : undefined;
     this.zongji = new ZongJi(connectionOptions(opts.connection));
     for (const s of opts.sources) this.names.set(`${s.database}.${s.table}`, s.as);
     this.watched = new Set(this.names.keys());
@@ -254,13 +260,20 @@ export class BinlogStream {
       this.onRows(event as WriteRowsEvent | UpdateRowsEvent, op);
       return;
     }
+    const groups = this.groups;
     if (name === 'mariadbgtid') {
+      if (!groups) return;
       const g = event as MariadbGtidEvent;
-      this.push({ kind: 'gtid', gtid: { domain: g.domainId, server: g.serverId, seq: BigInt(g.seqNo) }, standalone: g.standalone });
+      const ended = groups.begin({ domain: g.domainId, server: g.serverId, seq: BigInt(g.seqNo) }, g.standalone);
+      if (ended) this.push({ kind: 'gtid', gtid: ended });
       return;
     }
     if (name === 'query' && event.nextPosition > 0 && this.onQuery(event as QueryEvent)) return;
-    if (BOUNDARY_EVENTS.has(name) && event.nextPosition > 0) this.push({ kind: 'mark', at: { file: this.file, position: event.nextPosition }, ...endsOf(name, event) });
+    if (BOUNDARY_EVENTS.has(name) && event.nextPosition > 0) {
+      const ends = groups && endsOf(name, event);
+      const gtid = ends && groups.boundary(ends);
+      this.push({ kind: 'mark', at: { file: this.file, position: event.nextPosition }, ...(gtid ? { gtid } : {}) });
+    }
   }
 
   /** Queues a DDL of a table read as a `ddl` item; false for any other statement. */
@@ -272,7 +285,8 @@ export class BinlogStream {
     const touched = touchedTables(ddl, this.watched);
     if (!touched.length) return false;
     this.pastDdl = true;
-    this.push({ kind: 'ddl', ddl, schema: q.schema, touched: touched.map((t) => ({ ...t, as: this.names.get(refKey(t))! })), at: { file: this.file, position: q.nextPosition } });
+    const gtid = this.groups?.standalone;
+    this.push({ kind: 'ddl', ddl, schema: q.schema, touched: touched.map((t) => ({ ...t, as: this.names.get(refKey(t))! })), at: { file: this.file, position: q.nextPosition }, ...(gtid ? { gtid } : {}) });
     return true;
   }
 
