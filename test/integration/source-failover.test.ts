@@ -15,7 +15,7 @@ import { acceptSource } from '../../lambdas/app/capture-source.js';
 import { CutoverRefusedError, runCutover } from '../../lambdas/app/cutover.js';
 import { migrationStatus } from '../../lambdas/app/status.js';
 import { verifyTable } from '../../lambdas/app/verify.js';
-import { currentPosition } from '../../lambdas/adapters/binlog/server.js';
+import { currentPosition, detectDialect, gtidAt } from '../../lambdas/adapters/binlog/server.js';
 import { comparePositions } from '../../lambdas/core/position.js';
 import { integrationSuite } from '../helpers/suite.js';
 import { ownMariaDb } from '../helpers/db.js';
@@ -63,11 +63,7 @@ describe('a source endpoint that reaches another server', () => {
   });
 
   /** The GTID position the server itself gives for capture's position. */
-  const serversGtid = async () => {
-    const { position } = (await rt.store.getCapture(config.migrationId))!;
-    const [[row]] = (await own().query('SELECT BINLOG_GTID_POS(?, ?) AS g', [position.file, position.position])) as unknown as [[{ g: string }]];
-    return row.g;
-  };
+  const serversGtid = async () => gtidAt(own(), await detectDialect(own()), (await rt.store.getCapture(config.migrationId))!.position);
 
   it('records the server and the GTID position at plan time, follows the GTID position, stops before reading another server, and goes on by itself when the first one is back', async () => {
     expect((await rt.store.getCapture(config.migrationId))?.sourceId).toBe('server_id=1');
