@@ -6,7 +6,7 @@
 import type { Pool } from '../adapters/mysql/pool.js';
 import { currentPosition, detectDialect, gtidAt, positionAfterGtid, serverIdentity } from '../adapters/binlog/server.js';
 import { formatGtidPosition, parseGtidPosition } from '../core/gtid.js';
-import { ConfigError, SourceChangedError } from '../core/errors.js';
+import { ConfigError, SchemaError, SourceChangedError } from '../core/errors.js';
 import type { CaptureState, SourceChange } from '../core/model.js';
 import type { BinlogPosition } from '../core/position.js';
 import { serverNames } from '../core/source-layout.js';
@@ -33,12 +33,37 @@ export async function checkCaptureSource(ctx: Pick<AppContext, 'config' | 'sourc
   const now = await serverIdentity(poolOf(ctx, server));
   if (held.sourceId === undefined || (held.sourceId === now && held.sourceChanged)) return ctx.store.setCaptureSource(ctx.config.migrationId, held, owner, { sourceId: now }, server);
   if (held.sourceId === now) return held;
+  const followed = ctx.config.cdc.onSourceChange === 'gtid' ? await followByGtid(ctx, held, owner, server, now) : undefined;
+  if (followed && !('why' in followed)) return followed;
+  const seen = held.sourceChanged;
   const change: SourceChange =
-    held.sourceChanged?.now === now
-      ? held.sourceChanged
-      : { was: held.sourceId, now, at: held.position, since: Date.now(), ...(held.lastEventAt !== undefined ? { lastEventAt: held.lastEventAt } : {}), ...(held.gtid !== undefined ? { gtid: held.gtid } : {}) };
-  if (change !== held.sourceChanged) await ctx.store.stopCaptureForSource(ctx.config.migrationId, held, owner, change, server);
+    seen?.now === now && seen.notFollowed === followed?.why
+      ? seen
+      : {
+          was: held.sourceId,
+          now,
+          at: held.position,
+          since: seen?.now === now ? seen.since : Date.now(),
+          ...(held.lastEventAt !== undefined ? { lastEventAt: held.lastEventAt } : {}),
+          ...(held.gtid !== undefined ? { gtid: held.gtid } : {}),
+          ...(followed ? { notFollowed: followed.why } : {}),
+        };
+  if (change !== seen) await ctx.store.stopCaptureForSource(ctx.config.migrationId, held, owner, change, server);
   throw new SourceChangedError(sourceChangedText(server, nameOf(ctx, server), change, !!ctx.reverse));
+}
+
+/**
+ * `cdc.onSourceChange: gtid`: capture of `server` goes on from the server reached now, where the changes
+ * after its GTID position begin there; or why it cannot (MySQL, no GTID position kept, the server lacks some).
+ */
+async function followByGtid(ctx: Pick<AppContext, 'config' | 'sources' | 'store'>, held: CaptureState, owner: string, server: number, now: string): Promise<CaptureState | { why: string }> {
+  try {
+    const next = await whereToGoOn(poolOf(ctx, server), held, { gtid: true }, server);
+    return await ctx.store.setCaptureSource(ctx.config.migrationId, held, owner, { sourceId: now, ...next }, server);
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof SchemaError) return { why: err.message };
+    throw err;
+  }
 }
 
 /** The position (and its GTID position, on MariaDB) capture goes on from on the server behind `pool`; nothing for `keep`. */

@@ -127,6 +127,8 @@ export interface CaptureRun {
   readonly ddl?: readonly DdlOutcome[];
   /** Why this capture reads nothing (`switchedAway`). */
   readonly idle?: string;
+  /** Set when this run went on from another server, found by GTID (`cdc.onSourceChange: gtid`). */
+  readonly followed?: { readonly was: string | undefined; readonly now: string; readonly gtid: string | undefined; readonly from: BinlogPosition; readonly to: BinlogPosition };
 }
 
 /**
@@ -179,6 +181,7 @@ export async function captureRun(
     await store.releaseCapture(config.migrationId, held, opts.owner, undefined, server);
     return { events: 0, messages: 0, position: held.position, caughtUp: false, paused: held.paused, ...(held.lastEventAt !== undefined ? { lastEventAt: held.lastEventAt } : {}) };
   }
+  const before = held;
   try {
     // The position means something only in the binlog of the server it was read from.
     held = await checkCaptureSource(ctx, held, opts.owner, server);
@@ -319,5 +322,8 @@ export async function captureRun(
     ...(held.lastEventAt !== undefined ? { lastEventAt: held.lastEventAt } : {}),
     ...(held.paused ? { paused: held.paused } : {}),
     ...(dealt.length ? { ddl: dealt } : {}),
+    ...(before.sourceId !== undefined && held.sourceId !== before.sourceId
+      ? { followed: { was: before.sourceId, now: held.sourceId!, gtid: before.gtid, from: before.position, to: held.position } }
+      : {}),
   };
 }

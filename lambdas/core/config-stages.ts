@@ -104,6 +104,13 @@ export const cdcSchema = z
      * `ignore` goes on past DDL that changes no column (indexes, comments) and stops at any other.
      */
     onDdl: z.enum(['stop', 'exec', 'ignore']).default('stop'),
+    /**
+     * A source endpoint that reaches another server than the one capture's position is of (a failover):
+     * `stop` (default) stops capture of it until `reshard capture-source accept`; `gtid` (MariaDB) goes on by
+     * itself where the changes after capture's GTID position begin in that server's binlog, and stops as
+     * under `stop` when that server has not got them all.
+     */
+    onSourceChange: z.enum(['stop', 'gtid']).default('stop'),
   })
   .strict()
   .prefault({});

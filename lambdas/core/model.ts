@@ -198,6 +198,8 @@ export interface SourceChange {
   readonly lastEventAt?: number;
   /** MariaDB: the GTID position at `at`. */
   readonly gtid?: string;
+  /** With `cdc.onSourceChange: gtid`: why capture could not go on from the server reached now. */
+  readonly notFollowed?: string;
 }
 
 /** A DDL capture stopped before, and why. */

@@ -37,7 +37,8 @@ export function sourceChangedText(server: number, name: string, change: SourceCh
   return (
     `capture of ${reverse ? 'target' : 'source'} server #${server} (${name}) is stopped at ${at(change.at)}: that position is in the binlog of ${change.was}, ` +
     `but ${name} now reaches ${change.now} (a failover, or the endpoint moved), whose binlog at that position is another server's history.${last} ` +
-    `To go on: ${sourceChangeTodo(server, reverse)}`
+    `To go on: ${sourceChangeTodo(server, reverse)}` +
+    (change.notFollowed !== undefined ? ` (cdc.onSourceChange gtid could not go on: ${change.notFollowed})` : '')
   );
 }
 

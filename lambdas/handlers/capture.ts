@@ -33,6 +33,7 @@ export const makeCaptureHandler = (
   const budgetMs = timeBudgetMs(ctx.config.cdc.captureBudgetSeconds, invocation, SAFETY_MS);
   try {
     const run = await captureRun(ctx, { queue, read: readerFor(ctx.config, server) }, { owner: `${ctx.workerId}:${invocation?.awsRequestId ?? randomUUID()}`, budgetMs, server });
+    if (run.followed) logger.warn('capture went on from another server, found by GTID (cdc.onSourceChange gtid)', { server, ...run.followed });
     if (run.idle) logger.debug('capture idle', { server, reverse, why: run.idle });
     else if (run.paused) logger.warn('capture stopped before a DDL', { server, detail: pausedText(server, run.paused) });
     else logger.info('captured', { ...run, server });

@@ -12,6 +12,7 @@ import { checkAll } from '../../local/checksum.js';
 import { parseConfig } from '../../lambdas/core/config.js';
 import { ConfigError, SourceChangedError } from '../../lambdas/core/errors.js';
 import { acceptSource } from '../../lambdas/app/capture-source.js';
+import { acquireCaptureForOperator } from '../../lambdas/app/capture-lease.js';
 import { CutoverRefusedError, runCutover } from '../../lambdas/app/cutover.js';
 import { migrationStatus } from '../../lambdas/app/status.js';
 import { verifyTable } from '../../lambdas/app/verify.js';
@@ -148,5 +149,33 @@ describe('a source endpoint that reaches another server', () => {
     const verified = await verifyTable(rt.ctx, 'order_info', { repair: true });
     expect(verified.different).toBe(3);
     expect(await matches()).toBe(true);
+  });
+
+  it('with cdc.onSourceChange gtid, goes on by itself from the server reached now, found by its GTID position', async () => {
+    await rt.cdc!.stop();
+    const follows = parseConfig({ ...config, cdc: { ...config.cdc, onSourceChange: 'gtid' } });
+    const rt2 = await LocalRuntime.start({ config: follows, dynamo: suite.dynamo });
+    try {
+      rt2.cdc!.start();
+      await serverId(82);
+      await touch([14, 15], 'followed across the change of server');
+      await rt2.cdc!.catchUp(60_000);
+      const state = await rt2.store.getCapture(config.migrationId);
+      expect(state).toMatchObject({ sourceId: 'server_id=82' });
+      expect(state).not.toHaveProperty('sourceChanged');
+      expect(await matches()).toBe(true);
+
+      // A GTID position the server reached next has not got: capture stops as under `stop`, saying why.
+      const held = await acquireCaptureForOperator(rt2.ctx, owner, 0);
+      const ahead = held.gtid!.replace(/-(\d+)$/, (_m, n: string) => `-${Number(n) + 1_000_000}`);
+      await rt2.store.releaseCapture(config.migrationId, await rt2.store.setCaptureSource(config.migrationId, held, owner, { sourceId: held.sourceId!, gtid: ahead }), owner);
+      await failOver(83);
+      await touch([16], 'while capture is stopped');
+      const err = await rt2.cdc!.catchUp(60_000).then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(SourceChangedError);
+      expect((err as Error).message).toMatch(/now reaches server_id=83 .* \(cdc\.onSourceChange gtid could not go on: this server's binlog has not got every change before GTID /);
+    } finally {
+      await rt2.close();
+    }
   });
 });

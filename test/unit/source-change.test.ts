@@ -43,6 +43,10 @@ describe('sourceChangedText', () => {
     expect(sourceChangedText(0, 'a:3306', { ...change, gtid: '0-1-42' })).toContain("another server's history. Its GTID position is 0-1-42. To go on:");
   });
 
+  it('says why cdc.onSourceChange gtid could not go on, where it tried', () => {
+    expect(sourceChangedText(0, 'a:3306', { ...change, notFollowed: 'no GTID position' })).toMatch(/--repair` \(the changes in between are not captured\) \(cdc\.onSourceChange gtid could not go on: no GTID position\)$/);
+  });
+
   it('names a target server and --reverse for reverse replication', () => {
     expect(sourceChangedText(0, 'new-a:3306', change, true)).toMatch(/^capture of target server #0 /);
     expect(sourceChangeTodo(0, true)).toContain('reshard capture-source accept --server 0 --reverse --at FILE:POS');
