@@ -26,8 +26,9 @@ const nameOf = (ctx: Pick<AppContext, 'config'>, server: number) => serverNames(
 /**
  * The held capture state, once the endpoint of `server` is found to reach the server its position belongs
  * to: a position stored without its server takes this one's, and a stop for a changed source ends when that
- * server is reached again. Otherwise records the stop (for `reshard status`) and throws SourceChangedError:
- * capture reads nothing of another server's binlog.
+ * server is reached again. On another server, with `cdc.onSourceChange: gtid`, the state moved to where the
+ * changes after its GTID position begin there (`followByGtid`). Otherwise records the stop (for `reshard
+ * status`) and throws SourceChangedError: capture reads nothing of another server's binlog.
  */
 export async function checkCaptureSource(ctx: Pick<AppContext, 'config' | 'sources' | 'store' | 'reverse'>, held: CaptureState, owner: string, server: number): Promise<CaptureState> {
   const now = await serverIdentity(poolOf(ctx, server));
