@@ -154,7 +154,7 @@ export class LocalCdc {
             secondsBehind: secondsBehind(caughtUp, state?.lastEventAt, Date.now()),
             caughtUp,
             ...(state?.paused ? { paused: pausedText(server, state.paused) } : {}),
-            ...(state?.sourceChanged ? { stopped: sourceChangedText(server, names[server]!, state.sourceChanged, !!ctx.reverse) } : {}),
+            ...(state?.sourceChanged ? { stopped: sourceChangedText(ctx.config.source, server, state.sourceChanged, !!ctx.reverse) } : {}),
           };
         }),
       ),

@@ -6,6 +6,7 @@
 import type { Pool } from '../adapters/mysql/pool.js';
 import { currentPosition, detectDialect, gtidAt, positionAfterGtid, serverIdentity } from '../adapters/binlog/server.js';
 import { formatGtidPosition, parseGtidPosition } from '../core/gtid.js';
+import type { Dialect } from '../core/dialect.js';
 import { ConfigError, SchemaError, SourceChangedError } from '../core/errors.js';
 import type { CaptureState, SourceChange } from '../core/model.js';
 import type { BinlogPosition } from '../core/position.js';
@@ -20,6 +21,19 @@ function poolOf(ctx: Pick<AppContext, 'config' | 'sources'>, server: number): Po
   return pool;
 }
 
+/** The server the endpoint of source server `server` reaches now: its pool, dialect and identity. */
+interface Reached {
+  readonly pool: Pool;
+  readonly dialect: Dialect;
+  readonly id: string;
+}
+
+async function reached(ctx: Pick<AppContext, 'config' | 'sources'>, server: number): Promise<Reached> {
+  const pool = poolOf(ctx, server);
+  const dialect = await detectDialect(pool);
+  return { pool, dialect, id: await serverIdentity(pool, dialect) };
+}
+
 /** The name (`host:port`) of source server `server`. */
 const nameOf = (ctx: Pick<AppContext, 'config'>, server: number) => serverNames(ctx.config.source)[server] ?? `#${server}`;
 
@@ -31,10 +45,11 @@ const nameOf = (ctx: Pick<AppContext, 'config'>, server: number) => serverNames(
  * status`) and throws SourceChangedError: capture reads nothing of another server's binlog.
  */
 export async function checkCaptureSource(ctx: Pick<AppContext, 'config' | 'sources' | 'store' | 'reverse'>, held: CaptureState, owner: string, server: number): Promise<CaptureState> {
-  const now = await serverIdentity(poolOf(ctx, server));
+  const r = await reached(ctx, server);
+  const now = r.id;
   if (held.sourceId === undefined || (held.sourceId === now && held.sourceChanged)) return ctx.store.setCaptureSource(ctx.config.migrationId, held, owner, { sourceId: now }, server);
   if (held.sourceId === now) return held;
-  const followed = ctx.config.cdc.onSourceChange === 'gtid' ? await followByGtid(ctx, held, owner, server, now) : undefined;
+  const followed = ctx.config.cdc.onSourceChange === 'gtid' ? await followByGtid(ctx, held, owner, server, r) : undefined;
   if (followed && !('why' in followed)) return followed;
   const seen = held.sourceChanged;
   const change: SourceChange =
@@ -50,27 +65,26 @@ export async function checkCaptureSource(ctx: Pick<AppContext, 'config' | 'sourc
           ...(followed ? { notFollowed: followed.why } : {}),
         };
   if (change !== seen) await ctx.store.stopCaptureForSource(ctx.config.migrationId, held, owner, change, server);
-  throw new SourceChangedError(sourceChangedText(server, nameOf(ctx, server), change, !!ctx.reverse));
+  throw new SourceChangedError(sourceChangedText(ctx.config.source, server, change, !!ctx.reverse));
 }
 
 /**
  * `cdc.onSourceChange: gtid`: capture of `server` goes on from the server reached now, where the changes
  * after its GTID position begin there; or why it cannot (MySQL, no GTID position kept, the server lacks some).
  */
-async function followByGtid(ctx: Pick<AppContext, 'config' | 'sources' | 'store'>, held: CaptureState, owner: string, server: number, now: string): Promise<CaptureState | { why: string }> {
+async function followByGtid(ctx: Pick<AppContext, 'config' | 'store'>, held: CaptureState, owner: string, server: number, r: Reached): Promise<CaptureState | { why: string }> {
   try {
-    const next = await whereToGoOn(poolOf(ctx, server), held, { gtid: true }, server);
-    return await ctx.store.setCaptureSource(ctx.config.migrationId, held, owner, { sourceId: now, ...next }, server);
+    const next = await whereToGoOn(r, held, { gtid: true }, server);
+    return await ctx.store.setCaptureSource(ctx.config.migrationId, held, owner, { sourceId: r.id, ...next }, server);
   } catch (err) {
     if (err instanceof ConfigError || err instanceof SchemaError) return { why: err.message };
     throw err;
   }
 }
 
-/** The position (and its GTID position, on MariaDB) capture goes on from on the server behind `pool`; nothing for `keep`. */
-async function whereToGoOn(pool: Pool, held: CaptureState, at: AcceptAt, server: number): Promise<{ position?: BinlogPosition; gtid?: string }> {
+/** The position (and its GTID position, on MariaDB) capture goes on from on the server reached; nothing for `keep`. */
+async function whereToGoOn({ pool, dialect }: Reached, held: CaptureState, at: AcceptAt, server: number): Promise<{ position?: BinlogPosition; gtid?: string }> {
   if ('keep' in at) return {};
-  const dialect = await detectDialect(pool);
   if ('gtid' in at) {
     if (dialect.flavor !== 'mariadb') throw new ConfigError('--gtid: MariaDB only (MySQL GTID sets are not followed): find the position yourself and give it with --at');
     const text = at.gtid === true ? held.gtid : at.gtid;
@@ -106,14 +120,14 @@ export interface AcceptResult {
 export async function acceptSource(ctx: Pick<AppContext, 'config' | 'sources' | 'store'>, opts: { server: number; at: AcceptAt; owner: string }): Promise<AcceptResult> {
   const { config, store } = ctx;
   const { server, at } = opts;
-  const pool = poolOf(ctx, server);
+  const r = await reached(ctx, server);
+  const now = r.id;
   let held = await acquireCaptureForOperator(ctx, opts.owner, server);
   try {
-    const now = await serverIdentity(pool);
     if (held.sourceId === now && !held.sourceChanged)
       throw new ConfigError(`capture of source server #${server} (${nameOf(ctx, server)}) reads ${now}, the server its position ${held.position.file}:${held.position.position} belongs to: nothing to accept`);
     const was = held.sourceChanged?.was ?? held.sourceId;
-    const next = await whereToGoOn(pool, held, at, server);
+    const next = await whereToGoOn(r, held, at, server);
     held = await store.setCaptureSource(config.migrationId, held, opts.owner, { sourceId: now, ...next }, server);
     return { server, was, now, position: held.position, missed: 'now' in at, ...(held.gtid !== undefined ? { gtid: held.gtid } : {}) };
   } finally {

@@ -137,7 +137,7 @@ async function cutoverFacts(ctx: AppContext, deps: Pick<CutoverDeps, 'dead' | 'b
         const since = state?.caughtUpAt ?? state?.lastEventAt;
         const lagSeconds = !state ? Infinity : caughtUp ? 0 : since !== undefined ? Math.max(0, (Date.now() - since) / 1000) : Infinity;
         // Stopped before a DDL, or because the endpoint reaches another server: either refuses the cut-over.
-        const stopped = state?.paused ? pausedText(server, state.paused) : state?.sourceChanged ? sourceChangedText(server, names[server]!, state.sourceChanged, !!ctx.reverse) : undefined;
+        const stopped = state?.paused ? pausedText(server, state.paused) : state?.sourceChanged ? sourceChangedText(config.source, server, state.sourceChanged, !!ctx.reverse) : undefined;
         return { name: names[server]!, caughtUp, lagSeconds, ...(stopped ? { paused: stopped } : {}) };
       })
     : [];

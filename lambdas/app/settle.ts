@@ -7,7 +7,6 @@
  */
 import { CapturePausedError, SourceChangedError, TransientError } from '../core/errors.js';
 import { sourceChangedText } from '../core/source-change.js';
-import { REVERSE_SUFFIX } from '../core/reverse-id.js';
 import { pausedText } from '../core/ddl.js';
 import { sleep } from '../core/time.js';
 import { currentPosition } from '../adapters/binlog/server.js';
@@ -100,7 +99,7 @@ export interface CheckpointReading extends CdcReading {
 }
 
 /** A reading from capture's checkpoint of every source server in the state store and, once all are past the mark, the queue backlog. */
-export function checkpointReading(ctx: Pick<AppContext, 'config' | 'store'>, backlog: QueueBacklog): (mark: readonly ServerPosition[]) => Promise<CheckpointReading> {
+export function checkpointReading(ctx: Pick<AppContext, 'config' | 'store' | 'reverse'>, backlog: QueueBacklog): (mark: readonly ServerPosition[]) => Promise<CheckpointReading> {
   return async (mark) => {
     const states = await Promise.all(mark.map((m) => ctx.store.getCapture(ctx.config.migrationId, m.server)));
     // Stopped before a DDL, capture waits for the operator: waiting here would only time out.
@@ -110,7 +109,7 @@ export function checkpointReading(ctx: Pick<AppContext, 'config' | 'store'>, bac
     const changed = states.findIndex((s) => s?.sourceChanged);
     if (changed >= 0) {
       const server = mark[changed]!.server;
-      throw new SourceChangedError(sourceChangedText(server, serverNames(ctx.config.source)[server] ?? `#${server}`, states[changed]!.sourceChanged!, ctx.config.migrationId.endsWith(REVERSE_SUFFIX)));
+      throw new SourceChangedError(sourceChangedText(ctx.config.source, server, states[changed]!.sourceChanged!, !!ctx.reverse));
     }
     const at = mark.findIndex((m, i) => !states[i] || comparePositions(states[i].position, m.position) < 0);
     if (at >= 0) {
@@ -125,7 +124,7 @@ const text = (p: BinlogPosition) => `${p.file}:${p.position}`;
 
 /** The wait in a deployed Lambda: capture's checkpoint against the source, on every source server, then the queue depth. */
 export async function waitForCdc(
-  ctx: Pick<AppContext, 'config' | 'sources' | 'store'>,
+  ctx: Pick<AppContext, 'config' | 'sources' | 'store' | 'reverse'>,
   backlog: QueueBacklog,
   timeoutMs: number,
   pollMs = 1000,

@@ -4,7 +4,7 @@ import type { StateStore } from '../adapters/state-store.js';
 import type { MigrationConfig } from '../core/config.js';
 import { reverseMigrationId } from '../core/reverse-id.js';
 import type { BinlogPosition } from '../core/position.js';
-import { captureServers, serverNames, sourceUnits } from '../core/source-layout.js';
+import { captureServers, sourceUnits } from '../core/source-layout.js';
 import { reverseConfig } from '../core/reverse.js';
 import { sourceChangedText } from '../core/source-change.js';
 import { ddlTodo, pausedText } from '../core/ddl.js';
@@ -100,7 +100,7 @@ export interface ReverseView {
 async function reverseView(config: MigrationConfig, store: StateStore, cutover: CutoverState): Promise<ReverseView | undefined> {
   if (!cutover.reverseFrom) return undefined;
   const id = reverseMigrationId(config.migrationId);
-  const names = serverNames(reverseConfig(config).source);
+  const reverseSource = reverseConfig(config).source;
   const [servers, rollback] = await Promise.all([
     Promise.all(cutover.reverseFrom.map(async ({ server, position }) => {
       const state = await store.getCapture(id, server);
@@ -112,7 +112,7 @@ async function reverseView(config: MigrationConfig, store: StateStore, cutover: 
         // Stopped before a DDL of a target table: `reshard ddl apply|skip --reverse` deals with it.
         ...(state?.paused ? { paused: pausedText(server, state.paused) } : {}),
         // Its endpoint reaches another server: `reshard capture-source accept --reverse` says where to go on.
-        ...(state?.sourceChanged ? { sourceChanged: sourceChangedText(server, names[server] ?? `#${server}`, state.sourceChanged, true) } : {}),
+        ...(state?.sourceChanged ? { sourceChanged: sourceChangedText(reverseSource, server, state.sourceChanged, true) } : {}),
       };
     })),
     store.getCutover(id),
@@ -212,8 +212,7 @@ export async function migrationStatus(config: MigrationConfig, store: StateStore
     };
   });
   const reverse = cutover ? await reverseView(config, store, cutover) : undefined;
-  const names = serverNames(config.source);
-  const sourceChanged = captures.flatMap(({ server, state }) => (state?.sourceChanged ? [{ server, text: sourceChangedText(server, names[server] ?? `#${server}`, state.sourceChanged) }] : []));
+  const sourceChanged = captures.flatMap(({ server, state }) => (state?.sourceChanged ? [{ server, text: sourceChangedText(config.source, server, state.sourceChanged) }] : []));
   const order: TableView['status'][] = ['FAILED', 'PAUSED', 'THROTTLED', 'RUNNING', 'INIT', 'NOT_PLANNED', 'DONE'];
   const status = order.find((s) => tables.some((t) => t.status === s)) ?? 'DONE';
   return {

@@ -4,6 +4,8 @@
  */
 import type { BinlogPosition } from './position.js';
 import type { SourceChange } from './model.js';
+import { serverNames } from './source-layout.js';
+import type { SourceConfig } from './config.js';
 
 /** How `reshard capture-source accept` says where capture goes on from on the server reached now. */
 export type AcceptAt =
@@ -29,8 +31,9 @@ export function sourceChangeTodo(server: number, reverse = false): string {
   );
 }
 
-/** Why capture of source server `server` (named `name`) reads nothing, and what to do. */
-export function sourceChangedText(server: number, name: string, change: SourceChange, reverse = false): string {
+/** Why capture of server `server` of `source` (the source servers, or with `reverse` the target servers) reads nothing, and what to do. */
+export function sourceChangedText(source: SourceConfig, server: number, change: SourceChange, reverse = false): string {
+  const name = serverNames(source)[server] ?? `#${server}`;
   const last =
     (change.gtid !== undefined ? ` Its GTID position is ${change.gtid}.` : '') +
     (change.lastEventAt !== undefined ? ` The last change capture sent before it was written at ${new Date(change.lastEventAt).toISOString()} (source time).` : '');
