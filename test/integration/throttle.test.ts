@@ -41,10 +41,13 @@ async function startLoad(): Promise<{ stop(): Promise<void> }> {
   };
 }
 
-async function untilStatus(rt: LocalRuntime, pred: (v: MigrationView) => boolean): Promise<MigrationView> {
+/** The first status `pred` holds for; fails naming the last status seen if none does within `timeoutMs`. */
+async function untilStatus(rt: LocalRuntime, pred: (v: MigrationView) => boolean, timeoutMs = 60_000): Promise<MigrationView> {
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
     const view = await migrationStatus(rt.config, rt.store);
     if (pred(view)) return view;
+    if (Date.now() > deadline) throw new Error(`status never reached the expected state; last: ${JSON.stringify(view.tables)}`);
     await sleep(100);
   }
 }
@@ -131,6 +134,11 @@ describe('copy throttle with CDC', () => {
     await cdc.stop();
     // Capture stopped, the source moves on: capture's checkpoint is behind it.
     await pool.query(`UPDATE \`${config.source.database!}\`.order_info SET update_time = NOW(6) WHERE id <= 20`);
+    // Lag counts from capture's last event or catch-up: once it is past the 1 s limit, the copy is throttled at
+    // its first check, however fast it would copy the table.
+    const held = (await rt.store.getCapture(config.migrationId, 0))!;
+    const since = Math.max(held.lastEventAt ?? 0, held.caughtUpAt ?? 0);
+    while (Date.now() - since < 1500) await sleep(100);
 
     const execution = rt.execute();
     const paused = await untilStatus(rt, (v) => v.tables[0]!.throttled !== undefined);
