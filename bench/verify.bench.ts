@@ -123,7 +123,7 @@ try {
   if (!check.placement) throw new Error('the bench table has a built-in rule: verify should check placement in SQL');
   const targets = routerFor(ctx, table).allTargets();
   const crc = check.crc;
-  const key = q(table.scrollKey);
+  const key = q(table.scrollKey[0]!);
   const server = { server: pids.server };
   const prof = { edgeMs: 0, sourceMs: 0, targetsWallMs: 0, targetsSumMs: 0, targetQueries: 0, bareTargetsWallMs: 0 };
   const serverCpu = { edges: 0, source: 0, targets: 0, targetsWithoutPlacement: 0 };

@@ -39,11 +39,13 @@ class TableChecks {
     return { kinds: kindsOf(info), readKinds: readKindsOf(info) };
   }
 
-  async edge(scrollKey: string, range: RangeWhere, rows: number): Promise<unknown> {
-    const [edge] = await withDbErrors(this.where('finding a batch of'), () =>
-      this.pool.query<RowDataPacket[]>(edgeSql({ database: this.database, table: this.table, scrollKey, where: range.where, rows }), range.params),
-    );
-    return edge[0]?.k;
+  /** The scroll key `rows` keys into `range` as `keyText` takes it (`scrollValue`), or undefined. */
+  async edge(scrollKey: readonly string[], range: RangeWhere, rows: number): Promise<unknown> {
+    const [edge] = (await withDbErrors(this.where('finding a batch of'), () =>
+      this.pool.query({ sql: edgeSql({ database: this.database, table: this.table, scrollKey, where: range.where, rows }), rowsAsArray: true }, range.params),
+    )) as unknown as [unknown[][]];
+    const row = edge[0];
+    return row && (scrollKey.length === 1 ? row[0] : row);
   }
 
   async totals(crc: string, range: RangeWhere): Promise<Sums> {
@@ -106,7 +108,7 @@ export class SourceChecks {
    * Per physical table, the scroll key `rows` keys into `range` (the index only), or `undefined` where the
    * range holds fewer rows.
    */
-  edges(scrollKey: string, range: RangeWhere, rows: number): Promise<unknown[]> {
+  edges(scrollKey: readonly string[], range: RangeWhere, rows: number): Promise<unknown[]> {
     return this.each((t) => t.edge(scrollKey, range, rows));
   }
 

@@ -11,7 +11,7 @@ import type { ChangeEvent, RowImage } from '../core/events/model.js';
 import type { TableRouter, TargetName } from '../core/routing.js';
 import { inParallel } from '../core/parallel.js';
 import { SegmentStatus, sortableKey, type Checkpoint, type Tombstone } from '../core/model.js';
-import { inSegment, keyText } from '../core/segments.js';
+import { inSegment, keyText, scrollValue } from '../core/segments.js';
 import { freshPlan, planFor, routerFor, sourcesFor, tableConfig, type AppContext } from './context.js';
 
 export interface ApplyStats {
@@ -175,7 +175,7 @@ export async function applyEvents(ctx: AppContext, events: readonly ChangeEvent[
       const open = await openSegments(table.name);
       if (open && open.length === 0) break;
       const plan = await planFor(ctx, table.name);
-      const key = keyText(c.image[table.scrollKey], plan.keyKind, `${table.name} delete event`);
+      const key = keyText(scrollValue(table.scrollKey, (col) => c.image[col]), plan.keyKind, `${table.name} delete event`);
       if (open && !open.some((s) => inSegment(key, { index: s.segment, lo: s.lo, hi: s.hi }, plan.keyKind))) continue;
       stones.push({
         table: table.name,

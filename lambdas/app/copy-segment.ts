@@ -10,7 +10,7 @@
  * the limits or its time budget ends.
  */
 import { groupRows } from '../core/routing.js';
-import { keyText } from '../core/segments.js';
+import { keyText, scrollValue } from '../core/segments.js';
 import { bytesPerRowOf, pageRows } from '../core/page-size.js';
 import { describeError, SchemaError, TransientError } from '../core/errors.js';
 import { LoadRefusedError } from '../adapters/mysql/load-data.js';
@@ -83,7 +83,7 @@ export async function copySegment(ctx: AppContext, req: CopyRequest, owner: stri
     if (!kinds) return undefined;
     return ctx.writer.loadsLines && lineable ? { as: 'line', columns: plan.columns, kinds } : { as: 'literal', columns: plan.columns, kinds };
   };
-  const keyColumns = [...new Set([table.scrollKey, ...keyColumnsOf(table)])];
+  const keyColumns = [...new Set([...table.scrollKey, ...keyColumnsOf(table)])];
   // Rows per page: copy.pageSize, fewer for wide rows (copy.pageBytes): the first page at the table's average
   // row length as the server estimates it, each next one at the width of the page before.
   let bytesPerRow = await reader.avgRowBytes();
@@ -162,7 +162,7 @@ export async function copySegment(ctx: AppContext, req: CopyRequest, owner: stri
       const done = rows.length < page.limit;
       bytesPerRow = bytesPerRowOf(rows) ?? bytesPerRow;
       const last = rows[rows.length - 1];
-      const cursor = last ? keyText(last[columns.indexOf(table.scrollKey)], plan.keyKind, `${table.name} page after ${cp.cursor}`) : cp.cursor;
+      const cursor = last ? keyText(scrollValue(table.scrollKey, (c) => last[columns.indexOf(c)]), plan.keyKind, `${table.name} page after ${cp.cursor}`) : cp.cursor;
       // Route the whole page before writing any of it: a row that cannot be routed fails the page untouched.
       const groups = [...groupRows(rows, page.route).values()];
       if (!done) {

@@ -5,7 +5,7 @@
  */
 import { recordKeyOf, sourceTableCount, type TableConfig } from '../core/config.js';
 import { ConfigError, SchemaError } from '../core/errors.js';
-import { compareKeys, planSegments, keyText, rangeSiblings, unitSegments, type KeyKind, type Segment } from '../core/segments.js';
+import { compareKeys, planSegments, keyText, rangeSiblings, scrollLabel, scrollValue, unitSegments, type KeyKind, type Segment } from '../core/segments.js';
 import { builtInRouters, skew } from '../core/routing.js';
 import { inParallel } from '../core/parallel.js';
 import { captureServers, overlappingTables, serverNames, sourceLayoutOf, sourceServers, sourceUnits, type SourceUnit } from '../core/source-layout.js';
@@ -189,7 +189,7 @@ async function planTable(ctx: AppContext, table: TableConfig, dryRun: boolean): 
   if (columns.length === 0) throw new SchemaError(`source table ${source.id} does not exist`);
   const names = new Set(columns.map((c) => c.name));
   const needed: [string, string][] = [
-    ['scrollKey', table.scrollKey],
+    ...table.scrollKey.map((c, i): [string, string] => [table.scrollKey.length === 1 ? 'scrollKey' : `scrollKey[${i}]`, c]),
     ...table.shardKeys.map((c, i): [string, string] => [`shardKeys[${i}]`, c]),
     ...recordKeyOf(table).map((c, i): [string, string] => [`recordKey[${i}]`, c]),
     ...(table.versionColumn ? [['versionColumn', table.versionColumn] as [string, string]] : []),
@@ -230,7 +230,8 @@ async function planTable(ctx: AppContext, table: TableConfig, dryRun: boolean): 
   const sampleRows = reads.flatMap((r) => r.sample.rows);
   const total = perDay.reduce((a, d) => a + d.rows, 0);
   const keyOf = (v: unknown, what: string) => (v === null || v === undefined ? null : keyText(v, keyKind, `${table.name} ${what}`));
-  const bounds = reads.flatMap((r) => [keyOf(r.sample.min, `MIN(${table.scrollKey})`), keyOf(r.sample.max, `MAX(${table.scrollKey})`)]).filter((k): k is string => k !== null);
+  const keyName = table.scrollKey.join(', ');
+  const bounds = reads.flatMap((r) => [keyOf(r.sample.min, `least ${keyName}`), keyOf(r.sample.max, `greatest ${keyName}`)]).filter((k): k is string => k !== null);
   bounds.sort((a, b) => compareKeys(a, b, keyKind));
   const minKey = bounds[0] ?? null;
   const maxKey = bounds.at(-1) ?? null;
@@ -253,7 +254,7 @@ async function planTable(ctx: AppContext, table: TableConfig, dryRun: boolean): 
 
   // Key ranges at quantiles of the sample of every physical table together; with a sharded source each
   // physical table gets a segment per range (`unitSegments`), and a range is verified once for all of them.
-  const keys = sampleRows.map((row) => keyText(row[table.scrollKey], keyKind, `${table.name} sample`));
+  const keys = sampleRows.map((row) => keyText(scrollValue(table.scrollKey, (c) => row[c]), keyKind, `${table.name} sample`));
   if (reads.length > 1) keys.sort((a, b) => compareKeys(a, b, keyKind));
   const ranges = planSegments(keys, config.copy.segments, keyKind);
   let segments: Segment[] = reads.length > 1 ? unitSegments(ranges, reads.length) : ranges;
@@ -275,6 +276,12 @@ async function planTable(ctx: AppContext, table: TableConfig, dryRun: boolean): 
     };
     const fresh = await store.savePlanIfAbsent(config.migrationId, stored, segments);
     if (!fresh) {
+      const kept = await store.getPlan(config.migrationId, table.name);
+      if (kept && JSON.stringify(kept.keyKind) !== JSON.stringify(keyKind))
+        throw new ConfigError(
+          `tables.${table.name}.scrollKey: ${table.scrollKey.join(', ')} (${String(keyKind)}) is not the key migration ${config.migrationId} was planned with (${String(kept.keyKind)}): ` +
+            'its checkpoints are positions of that key. Keep the scroll key, or start another migration (a new migrationId).',
+        );
       reusedPlan = true;
       const cps = await store.segments(config.migrationId, table.name);
       if (cps.length === 0) await store.ensureSegments(config.migrationId, table.name, segments);
@@ -346,7 +353,7 @@ function checkSourcePlacement(ctx: AppContext, table: TableConfig, reads: readon
         slot = undefined;
       }
       if (slot !== r.unit.index && misplaced.length < 5)
-        misplaced.push(`${r.unit.id} row ${table.scrollKey}=${String(row[table.scrollKey])} (shard key ${JSON.stringify(key ?? null)}) belongs in ${slot === undefined ? 'no table' : (reads[slot]?.unit.id ?? `slot ${slot}`)}`);
+        misplaced.push(`${r.unit.id} row ${scrollLabel(table.scrollKey, (c) => row[c])} (shard key ${JSON.stringify(key ?? null)}) belongs in ${slot === undefined ? 'no table' : (reads[slot]?.unit.id ?? `slot ${slot}`)}`);
     }
   if (misplaced.length)
     throw new SchemaError(`${table.name}: source rows are not where source.routing (${rule.algorithm}) places them: ${misplaced.join('; ')}. Check source.routing, source.databases and sourceTablesPerDb.`);
@@ -363,11 +370,11 @@ const KEY_PAGE = 10_000;
  */
 async function checkSharedKeys(table: TableConfig, keyKind: KeyKind, reads: readonly UnitRead[]): Promise<void> {
   const rk = recordKeyOf(table);
-  if (keyKind !== 'int' || rk.length !== 1 || rk[0] !== table.scrollKey) return;
+  if (keyKind !== 'int' || rk.length !== 1 || rk[0] !== table.scrollKey[0]) return;
   const streams = reads.map((r) => ({ r, keys: [] as bigint[], after: null as string | null, ended: false }));
   const fill = (s: (typeof streams)[number]) =>
     s.r.reader
-      .page({ columns: [table.scrollKey], scrollKey: table.scrollKey, keyKind, after: s.after, upTo: null, timeColumn: table.timeColumn, window: table.window, limit: KEY_PAGE })
+      .page({ columns: table.scrollKey, scrollKey: table.scrollKey, keyKind, after: s.after, upTo: null, timeColumn: table.timeColumn, window: table.window, limit: KEY_PAGE })
       .then((rows) => {
         for (const row of rows) s.keys.push(BigInt(String(row[0])));
         if (rows.length < KEY_PAGE) s.ended = true;
@@ -392,7 +399,7 @@ async function checkSharedKeys(table: TableConfig, keyKind: KeyKind, reads: read
         if (bound !== undefined && k > bound) break;
         n++;
         const other = seen.get(k);
-        if (other && shared.length < 10) shared.push(`${table.scrollKey}=${k} is in ${other.unit.id} and ${s.r.unit.id}`);
+        if (other && shared.length < 10) shared.push(`${rk[0]!}=${k} is in ${other.unit.id} and ${s.r.unit.id}`);
         else seen.set(k, s.r);
       }
       s.keys.splice(0, n);

@@ -87,8 +87,15 @@ export const tableSchema = z
     sourceTable: pattern('table').optional(),
     /** Physical source tables per source database (`sourceTable` expanded with 0 … n−1). */
     sourceTablesPerDb: z.number().int().min(1).max(1024).default(1),
-    /** Single-column unique key scrolled in keyset order; an index must start with it. */
-    scrollKey: identifier.default('id'),
+    /**
+     * The unique key scrolled in keyset order: one column, or several (a composite key, scrolled in their
+     * order). An index must start with its columns in that order, and a unique index must lie within them.
+     * Parsed as the list of its columns.
+     */
+    scrollKey: z
+      .union([identifier, z.array(identifier).min(1).max(16)])
+      .default('id')
+      .transform((k): string[] => (typeof k === 'string' ? [k] : k)),
     /** Column(s) that identify a record in the target (its primary key). Default: the scroll key. */
     recordKey: z.array(identifier).min(1).optional(),
     /** Shard key columns in priority order: the first non-NULL one routes the row. */
@@ -109,6 +116,9 @@ export const tableSchema = z
   })
   .strict()
   .superRefine((t, ctx) => {
+    // (A refinement runs on the object even where a field failed: scrollKey may be unparsed then.)
+    const twice = Array.isArray(t.scrollKey) ? t.scrollKey.find((c, i) => t.scrollKey.indexOf(c) !== i) : undefined;
+    if (twice) ctx.addIssue({ code: 'custom', path: ['scrollKey'], message: `column ${twice} is in the scroll key twice` });
     if (t.window && !t.timeColumn) ctx.addIssue({ code: 'custom', path: ['window'], message: 'a window needs timeColumn' });
     if (t.sourceTablesPerDb > 1 && !t.sourceTable)
       ctx.addIssue({ code: 'custom', path: ['sourceTablesPerDb'], message: 'more than one physical source table per database needs a sourceTable pattern with {table}' });
@@ -249,7 +259,7 @@ export function expand(patternText: string, placeholder: 'db' | 'table', index: 
 }
 
 export function recordKeyOf(table: TableConfig): string[] {
-  return table.recordKey ?? [table.scrollKey];
+  return table.recordKey ?? [...table.scrollKey];
 }
 
 /** The columns that name and place a row: its record key and its shard keys, each once. */

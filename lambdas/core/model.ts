@@ -3,7 +3,7 @@
  * tombstones and the capture state. Adapters map stored items onto these types.
  */
 import type { LiteralKind } from './sql.js';
-import type { KeyKind } from './segments.js';
+import { isComposite, keyParts, type KeyKind, type KeyPart } from './segments.js';
 import type { BinlogPosition } from './position.js';
 import type { RoutingFile } from './cutover.js';
 import type { ThrottleReason } from './throttle.js';
@@ -153,8 +153,18 @@ export interface Tombstone {
   readonly tableName: string;
 }
 
-/** Scroll key text that sorts like the key: integers zero-padded (sign-aware), strings as they are. */
+/**
+ * Scroll key text that sorts like the key: integers zero-padded (sign-aware), strings as they are. A composite
+ * key's columns are concatenated: integers at their fixed width, strings with U+0000 and U+0001 escaped and
+ * ended by U+0001 U+0001, so that a shorter string sorts before its extensions.
+ */
 export function sortableKey(text: string, kind: KeyKind): string {
+  if (!isComposite(kind)) return sortablePart(text, kind);
+  const parts = keyParts(text, kind);
+  return parts.map((p, i) => (kind[i] === 'int' ? sortablePart(p, 'int') : `${p.replaceAll('\u0001', '\u0001\u0003').replaceAll('\u0000', '\u0001\u0002')}\u0001\u0001`)).join('');
+}
+
+function sortablePart(text: string, kind: KeyPart): string {
   if (kind !== 'int') return text;
   const n = BigInt(text);
   return n < 0n ? `-${(10n ** 20n + n).toString().padStart(20, '0')}` : `0${n.toString().padStart(20, '0')}`;

@@ -10,6 +10,7 @@
  * - custom: any module exporting `route` with the `RouteFn` signature (config `routing.module`).
  */
 import { idOf } from './table-id.js';
+import { scrollLabel, scrollValue } from './segments.js';
 import type { MigrationConfig, TableConfig } from './config.js';
 import { expand } from './config.js';
 import { RowRoutingError } from './errors.js';
@@ -97,19 +98,19 @@ export class TableRouter {
       const text = shardKeyText(row[col]);
       if (text !== undefined && text !== '') return text;
     }
-    throw this.noShardKey(row[this.table.scrollKey]);
+    throw this.noShardKey((c) => row[c]);
   }
 
-  private noShardKey(key: unknown): RowRoutingError {
+  private noShardKey(valueOf: (column: string) => unknown): RowRoutingError {
     return new RowRoutingError(
-      `${this.table.name} row ${this.table.scrollKey}=${String(key)}: every shard key column (${this.table.shardKeys.join(', ')}) is NULL or empty`,
+      `${this.table.name} row ${scrollLabel(this.table.scrollKey, valueOf)}: every shard key column (${this.table.shardKeys.join(', ')}) is NULL or empty`,
       this.table.name,
-      key,
+      scrollValue(this.table.scrollKey, valueOf),
     );
   }
 
   route(row: Record<string, unknown>): TargetName {
-    return this.routeKey(this.shardKey(row), row[this.table.scrollKey]);
+    return this.routeKey(this.shardKey(row), (c) => row[c]);
   }
 
   /**
@@ -123,26 +124,28 @@ export class TableRouter {
       return i;
     };
     const shard = this.table.shardKeys.map(at);
-    const scroll = at(this.table.scrollKey);
+    const scroll = new Map(this.table.scrollKey.map((c) => [c, at(c)]));
     return (values) => {
+      const valueOf = (c: string) => values[scroll.get(c)!];
       for (const i of shard) {
         const text = shardKeyText(values[i]);
-        if (text !== undefined && text !== '') return this.routeKey(text, values[scroll]);
+        if (text !== undefined && text !== '') return this.routeKey(text, valueOf);
       }
-      throw this.noShardKey(values[scroll]);
+      throw this.noShardKey(valueOf);
     };
   }
 
-  /** Routes a shard key text; `rowKey` only names the row in the error. */
-  routeKey(key: string, rowKey?: unknown): TargetName {
+  /** Routes a shard key text; `valueOf` (the row's columns) only names the row in the error. */
+  routeKey(key: string, valueOf?: (column: string) => unknown): TargetName {
     let r: Route;
     try {
       r = this.routeFn(key, this.layout);
     } catch (err) {
+      const row = valueOf ?? (() => undefined);
       throw new RowRoutingError(
-        `${this.table.name} row ${this.table.scrollKey}=${String(rowKey)}: cannot route shard key ${JSON.stringify(key)}: ${(err as Error).message}`,
+        `${this.table.name} row ${scrollLabel(this.table.scrollKey, row)}: cannot route shard key ${JSON.stringify(key)}: ${(err as Error).message}`,
         this.table.name,
-        rowKey,
+        scrollValue(this.table.scrollKey, row),
       );
     }
     return this.target(r);

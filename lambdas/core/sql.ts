@@ -28,14 +28,45 @@ export interface PageQuery {
   readonly params: unknown[];
 }
 
-/** `WHERE key > :cursor [AND key <= :hi] [AND time in window] ORDER BY key LIMIT :n` */
+/**
+ * `key > bound` (`op` `>`) or `key <= bound` (`<=`) over the scroll key's columns, its values bound: `id > ?`,
+ * or for a composite key `(a > ? OR (a = ? AND b > ?))` — the expanded form, which MariaDB's range optimizer
+ * serves from the index (a row constructor comparison it does not).
+ */
+export function keyCompare(scrollKey: readonly string[], op: '>' | '<=', bound: readonly unknown[], params: unknown[]): string {
+  if (bound.length !== scrollKey.length) throw new RangeError(`a bound of ${bound.length} value(s) for a scroll key of ${scrollKey.length} column(s)`);
+  if (scrollKey.length === 1) {
+    params.push(bound[0]);
+    return `${q(scrollKey[0]!)} ${op} ?`;
+  }
+  const strict = op === '>' ? '>' : '<';
+  const terms: string[] = [];
+  for (let i = 0; i < scrollKey.length; i++) {
+    const parts: string[] = [];
+    for (let j = 0; j < i; j++) {
+      parts.push(`${q(scrollKey[j]!)} = ?`);
+      params.push(bound[j]);
+    }
+    parts.push(`${q(scrollKey[i]!)} ${i === scrollKey.length - 1 ? op : strict} ?`);
+    params.push(bound[i]);
+    terms.push(parts.length === 1 ? parts[0]! : `(${parts.join(' AND ')})`);
+  }
+  return `(${terms.join(' OR ')})`;
+}
+
+/** `ORDER BY` the scroll key's columns (each `DESC` with `desc`). */
+export function keyOrder(scrollKey: readonly string[], desc = false): string {
+  return scrollKey.map((c) => `${q(c)}${desc ? ' DESC' : ''}`).join(', ');
+}
+
+/** `WHERE key > :cursor [AND key <= :hi] [AND time in window] ORDER BY key LIMIT :n`; bounds are the key's bound values (`bindKey`). */
 export function pageQuery(args: {
   database: string;
   table: string;
   columns: readonly string[];
-  scrollKey: string;
-  after: unknown;
-  upTo: unknown;
+  scrollKey: readonly string[];
+  after: readonly unknown[] | null;
+  upTo: readonly unknown[] | null;
   timeColumn?: string | undefined;
   window?: Window | undefined;
   limit: number;
@@ -46,20 +77,13 @@ export function pageQuery(args: {
 }): PageQuery {
   const where: string[] = [];
   const params: unknown[] = [];
-  const k = q(args.scrollKey);
-  if (args.after !== null) {
-    where.push(`${k} > ?`);
-    params.push(args.after);
-  }
-  if (args.upTo !== null) {
-    where.push(`${k} <= ?`);
-    params.push(args.upTo);
-  }
+  if (args.after !== null) where.push(keyCompare(args.scrollKey, '>', args.after, params));
+  if (args.upTo !== null) where.push(keyCompare(args.scrollKey, '<=', args.upTo, params));
   where.push(...windowPredicates(args.timeColumn, args.window, params));
   const list = selectList(args.columns, args.kinds);
   const r = args.render;
   const cols = r ? `${list}, ${rowRenderExpr(r, args.kinds)}` : list;
-  const sql = `SELECT ${cols} FROM ${qt(args.database, args.table)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${k} LIMIT ${Math.trunc(args.limit)}`;
+  const sql = `SELECT ${cols} FROM ${qt(args.database, args.table)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${keyOrder(args.scrollKey)} LIMIT ${Math.trunc(args.limit)}`;
   return { sql, params };
 }
 

@@ -2,7 +2,7 @@
  * SQL text of verification, pure: a batch's key range, its upper edge, the checksum sums and the row reads.
  * Identifiers are escaped (`q`/`qt`); values are bound parameters.
  */
-import { q, qt, selectList, windowPredicates, type Window } from './sql.js';
+import { keyCompare, keyOrder, q, qt, selectList, windowPredicates, type Window } from './sql.js';
 
 /** A range predicate over the scroll key (and the table's time window) with its bound parameters. */
 export interface RangeWhere {
@@ -12,26 +12,20 @@ export interface RangeWhere {
 
 /** What `rangeWhere` needs of a table. */
 export interface RangeTable {
-  readonly scrollKey: string;
+  readonly scrollKey: readonly string[];
   readonly timeColumn?: string | undefined;
   readonly window?: Window | undefined;
 }
 
 /**
  * `key > lo AND key <= hi [AND time in window]`; `null` leaves that end open, and nothing at all reads
- * `1=1`. `lo` and `hi` are bound as they are given (integer keys as BigInt: see `bindKey`).
+ * `1=1`. `lo` and `hi` are the key's values, bound as they are given (integer keys as BigInt: see `bindKey`).
  */
-export function rangeWhere(table: RangeTable, lo: unknown, hi: unknown): RangeWhere {
+export function rangeWhere(table: RangeTable, lo: readonly unknown[] | null, hi: readonly unknown[] | null): RangeWhere {
   const parts: string[] = [];
   const params: unknown[] = [];
-  if (lo !== null) {
-    parts.push(`${q(table.scrollKey)} > ?`);
-    params.push(lo);
-  }
-  if (hi !== null) {
-    parts.push(`${q(table.scrollKey)} <= ?`);
-    params.push(hi);
-  }
+  if (lo !== null) parts.push(keyCompare(table.scrollKey, '>', lo, params));
+  if (hi !== null) parts.push(keyCompare(table.scrollKey, '<=', hi, params));
   parts.push(...windowPredicates(table.timeColumn, table.window, params));
   return { where: parts.length ? parts.join(' AND ') : '1=1', params };
 }
@@ -50,10 +44,9 @@ export function sumsSql(args: { database: string; table: string; crc: string; wh
     : `SELECT COUNT(*) AS n, BIT_XOR(c) AS x, SUM(c) AS s FROM (SELECT ${args.crc} AS c FROM ${from} WHERE ${args.where} ${ONCE}) d`;
 }
 
-/** The key `rows` keys after the start of `where`, read from the index only (`k`), or no row when the range holds fewer. */
-export function edgeSql(args: { database: string; table: string; scrollKey: string; where: string; rows: number }): string {
-  const k = q(args.scrollKey);
-  return `SELECT ${k} AS k FROM ${qt(args.database, args.table)} WHERE ${args.where} ORDER BY ${k} LIMIT 1 OFFSET ${args.rows - 1}`;
+/** The key `rows` keys after the start of `where` (its columns, in order), read from the index only, or no row when the range holds fewer. */
+export function edgeSql(args: { database: string; table: string; scrollKey: readonly string[]; where: string; rows: number }): string {
+  return `SELECT ${args.scrollKey.map(q).join(', ')} FROM ${qt(args.database, args.table)} WHERE ${args.where} ORDER BY ${keyOrder(args.scrollKey)} LIMIT 1 OFFSET ${args.rows - 1}`;
 }
 
 /** Each row's `columns` (its keys) and then its CRC as `c`: read as arrays, the CRC last. */

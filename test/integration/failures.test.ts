@@ -105,21 +105,32 @@ describe('fencing', () => {
 });
 
 describe('bad input', () => {
-  it('plan refuses a source table whose scroll key has no index, naming the index to add', async () => {
+  it('plan refuses a scroll key that is not unique, or that no index serves, naming the index to add', async () => {
     const config = fresh('noidx');
+    const src = `\`${config.source.database!}\`.\`order_info\``;
     await seedOrders(suite.pool, config.source.database!, { orders: 50, itemsPerOrder: 0 });
-    await suite.pool.query(`ALTER TABLE \`${config.source.database!}\`.order_info ADD COLUMN seq BIGINT NOT NULL DEFAULT 0`);
-    await suite.pool.query(`UPDATE \`${config.source.database!}\`.order_info SET seq = id * 10`);
-    const noIndex = parseConfig({ ...config, tables: [{ ...config.tables[0]!, scrollKey: 'seq' }] });
-    const ctx = await buildContext({ config: noIndex, store: new StateStore(dynamoClient({ ...LOCAL_AWS, endpoint: suite.dynamo.endpoint }), 'x'), workerId: 't' });
-    try {
-      const err = await plan(ctx, { dryRun: true }).catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(SchemaError);
-      expect((err as Error).message).toMatch(/no index serves the keyset scroll on seq/);
-      expect((err as Error).message).toContain(`ALTER TABLE \`${config.source.database!}\`.\`order_info\` ADD INDEX \`idx_seq\` (\`seq\`);`);
-    } finally {
-      await closeContext(ctx);
-    }
+    await suite.pool.query(`ALTER TABLE ${src} ADD COLUMN seq BIGINT NOT NULL DEFAULT 0, ADD COLUMN maybe BIGINT NULL`);
+    await suite.pool.query(`UPDATE ${src} SET seq = id * 10`);
+    const planWith = async (scrollKey: string | string[]) => {
+      const c = parseConfig({ ...config, tables: [{ ...config.tables[0]!, scrollKey }] });
+      const ctx = await buildContext({ config: c, store: new StateStore(dynamoClient({ ...LOCAL_AWS, endpoint: suite.dynamo.endpoint }), 'x'), workerId: 't' });
+      try {
+        const err = await plan(ctx, { dryRun: true }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(SchemaError);
+        return (err as Error).message;
+      } finally {
+        await closeContext(ctx);
+      }
+    };
+    // Not unique: seq has no unique index (its values happen to be unique: a unique index is the fix).
+    expect(await planWith('seq')).toContain(`scroll key seq is not unique: no unique index lies within its columns (unique indexes: PRIMARY (id))`);
+    expect(await planWith('seq')).toContain(`ALTER TABLE ${src} ADD UNIQUE INDEX \`uk_seq\` (\`seq\`);`);
+    // Unique (the primary key lies within it) but no index starts with seq: the index to add.
+    const noIndex = await planWith(['seq', 'id']);
+    expect(noIndex).toMatch(/no index serves the keyset scroll on seq, id/);
+    expect(noIndex).toContain(`ALTER TABLE ${src} ADD INDEX \`idx_seq_id\` (\`seq\`, \`id\`);`);
+    // A column that may be NULL: rows with a NULL key would never be read.
+    expect(await planWith(['id', 'maybe'])).toMatch(/scroll key \(id, maybe\): maybe may be NULL, and a keyset scroll never reads a row whose key is NULL/);
   });
 
   it('an unreachable database is named in the error', async () => {

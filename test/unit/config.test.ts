@@ -37,8 +37,14 @@ describe('parseConfig', () => {
     const c = parseConfig(minimal());
     expect(c.routing).toEqual({ algorithm: 'spread' });
     expect(c.source).toMatchObject({ host: '127.0.0.1', port: 3306, user: 'root', database: 'orders', poolSize: 8 });
-    expect(c.tables[0]).toMatchObject({ name: 'order_info', scrollKey: 'id', shardKeys: ['order_no', 'user_id'], tablesPerDb: 8 });
+    expect(c.tables[0]).toMatchObject({ name: 'order_info', scrollKey: ['id'], shardKeys: ['order_no', 'user_id'], tablesPerDb: 8 });
     expect(recordKeyOf(c.tables[0]!)).toEqual(['id']);
+  });
+
+  it('takes a composite scroll key as its columns in order, and the record key defaults to them', () => {
+    const c = parseConfig(withChange((j) => (j.tables[0]!.scrollKey = ['order_id', 'line_no'])));
+    expect(c.tables[0]!.scrollKey).toEqual(['order_id', 'line_no']);
+    expect(recordKeyOf(c.tables[0]!)).toEqual(['order_id', 'line_no']);
   });
 
   it('fills copy defaults when copy is given empty', () => {
@@ -98,6 +104,9 @@ describe('parseConfig', () => {
   it.each<[string, Json, RegExp]>([
     ['scrollKey of the wrong type', withChange((c) => (c.tables[0]!.scrollKey = 42)), /tables\.0\.scrollKey:/],
     ['scroll key with a backtick', withChange((c) => (c.tables[0]!.scrollKey = 'id`')), /tables\.0\.scrollKey: must be a plain MySQL identifier/],
+    ['composite scroll key with a bad column', withChange((c) => (c.tables[0]!.scrollKey = ['order_id', 'line no'])), /tables\.0\.scrollKey\.1: must be a plain MySQL identifier/],
+    ['empty composite scroll key', withChange((c) => (c.tables[0]!.scrollKey = [])), /tables\.0\.scrollKey:/],
+    ['a column twice in the scroll key', withChange((c) => (c.tables[0]!.scrollKey = ['order_id', 'line_no', 'order_id'])), /tables\.0\.scrollKey: column order_id is in the scroll key twice/],
     ['table name with a space', withChange((c) => (c.tables[0]!.name = 'order info')), /tables\.0\.name: must be a plain MySQL identifier/],
     ['table name with a backtick', withChange((c) => (c.tables[0]!.name = 'order`; DROP TABLE x; --')), /tables\.0\.name: must be a plain MySQL identifier/],
     ['identifier starting with a digit', withChange((c) => (c.tables[0]!.name = '1orders')), /tables\.0\.name:/],
@@ -223,7 +232,7 @@ describe('sql', () => {
   });
 
   describe('pageQuery', () => {
-    const base = { database: 'orders', table: 'order_info', columns: ['id', 'order_no', 'create_time'], scrollKey: 'id' } as const;
+    const base = { database: 'orders', table: 'order_info', columns: ['id', 'order_no', 'create_time'], scrollKey: ['id'] } as const;
 
     it('first page of an unbounded segment', () => {
       expect(pageQuery({ ...base, after: null, upTo: null, limit: 5000 })).toEqual({
@@ -233,7 +242,7 @@ describe('sql', () => {
     });
 
     it('binds the cursor, the upper bound and the window as params', () => {
-      const r = pageQuery({ ...base, after: '100', upTo: '200', timeColumn: 'create_time', window: { from: '2026-01-01', to: '2026-02-01T08:00:00+08:00' }, limit: 10 });
+      const r = pageQuery({ ...base, after: ['100'], upTo: ['200'], timeColumn: 'create_time', window: { from: '2026-01-01', to: '2026-02-01T08:00:00+08:00' }, limit: 10 });
       expect(r.sql).toBe(
         'SELECT `id`, `order_no`, `create_time` FROM `orders`.`order_info` WHERE `id` > ? AND `id` <= ? AND `create_time` >= ? AND `create_time` < ? ORDER BY `id` LIMIT 10',
       );
@@ -255,7 +264,7 @@ describe('sql', () => {
     });
 
     it('ignores a window without a time column', () => {
-      const r = pageQuery({ ...base, after: 5n, upTo: null, window: { from: '2026-01-01' }, limit: 1 });
+      const r = pageQuery({ ...base, after: [5n], upTo: null, window: { from: '2026-01-01' }, limit: 1 });
       expect(r.sql).toBe('SELECT `id`, `order_no`, `create_time` FROM `orders`.`order_info` WHERE `id` > ? ORDER BY `id` LIMIT 1');
       expect(r.params).toEqual([5n]);
     });
@@ -273,20 +282,20 @@ describe('sql', () => {
       fc.assert(
         fc.property(fc.string({ minLength: 1 }), fc.option(fc.string({ minLength: 1 }), { nil: null }), (after, upTo) => {
           const marker = `\u0001${after}`;
-          const r = pageQuery({ ...base, after: marker, upTo, limit: 100 });
+          const r = pageQuery({ ...base, after: [marker], upTo: upTo === null ? null : [upTo], limit: 100 });
           expect(r.sql).not.toContain(marker);
           expect(r.params).toEqual(upTo === null ? [marker] : [marker, upTo]);
           expect(r.sql.split('?').length - 1).toBe(r.params.length);
         }),
       );
       const evil = "1; DROP TABLE order_info; -- '";
-      const r = pageQuery({ ...base, after: evil, upTo: evil, limit: 1 });
+      const r = pageQuery({ ...base, after: [evil], upTo: [evil], limit: 1 });
       expect(r.sql).not.toContain('DROP');
       expect(r.params).toEqual([evil, evil]);
     });
 
     it('escapes identifiers', () => {
-      const r = pageQuery({ database: 'd`b', table: 't`', columns: ['c`'], scrollKey: 'k`', after: null, upTo: null, limit: 1 });
+      const r = pageQuery({ database: 'd`b', table: 't`', columns: ['c`'], scrollKey: ['k`'], after: null, upTo: null, limit: 1 });
       expect(r.sql).toBe('SELECT `c``` FROM `d``b`.`t``` ORDER BY `k``` LIMIT 1');
     });
   });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { sortableKey } from '../../lambdas/core/model.js';
-import type { KeyKind } from '../../lambdas/core/segments.js';
+import { compareKeys, type KeyKind } from '../../lambdas/core/segments.js';
 
 /** MySQL's integer keys: BIGINT down to -2^63, BIGINT UNSIGNED up to 2^64 - 1. */
 const MIN = -(2n ** 63n);
@@ -55,5 +55,25 @@ describe('sortableKey', () => {
         expect(sortableKey(s, 'string')).toBe(s);
       }),
     );
+  });
+});
+
+describe('sortableKey of a composite key', () => {
+  const kind: KeyKind = ['int', 'string', 'int'];
+  // Strings with the escaped code points and their neighbours, so prefixes and escapes meet.
+  const str = fc.array(fc.constantFrom('\u0000', '\u0001', '\u0002', '\u0003', 'a', 'b', '\uffff'), { maxLength: 4 }).map((cs) => cs.join(''));
+  const key = fc.tuple(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 64n - 1n }), str, fc.bigInt({ min: -5n, max: 5n })).map(([a, b, c]) => JSON.stringify([String(a), b, String(c)]));
+
+  it('sorts as text in the key order compareKeys gives, and is equal only for equal keys', () => {
+    fc.assert(
+      fc.property(key, key, (a, b) => {
+        expect(compareText(sortableKey(a, kind), sortableKey(b, kind))).toBe(compareKeys(a, b, kind));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('holds no U+0000', () => {
+    expect(sortableKey(JSON.stringify(['1', '\u0000\u0001', '2']), kind)).not.toContain('\u0000');
   });
 });

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { compareKeys, inSegment, keyText, planSegments, type KeyKind, type Segment } from '../../lambdas/core/segments.js';
+import { compareKeys, inSegment, keyParts, keyText, planSegments, scrollKeyProblem, scrollLabel, scrollValue, type KeyKind, type Segment } from '../../lambdas/core/segments.js';
 
 const intKeyArb = fc.oneof(fc.integer({ min: -1000, max: 100_000 }).map(String), fc.bigInt({ min: -(2n ** 80n), max: 2n ** 80n }).map(String));
 const strKeyArb = fc.string({ maxLength: 12 });
+/** A composite (int, string) key's text, with many keys sharing the first column. */
+const pairKeyArb = fc.tuple(fc.integer({ min: -3, max: 3 }).map(String), strKeyArb).map((parts) => JSON.stringify(parts));
 
 function sortKeys(keys: string[], kind: KeyKind): string[] {
   return [...keys].sort((a, b) => compareKeys(a, b, kind));
@@ -118,8 +120,9 @@ describe('planSegments', () => {
   for (const [kind, arb] of [
     ['int', intKeyArb],
     ['string', strKeyArb],
+    [['int', 'string'], pairKeyArb],
   ] as const) {
-    describe(`properties (${kind} keys)`, () => {
+    describe(`properties (${String(kind)} keys)`, () => {
       const input = fc.tuple(fc.array(arb, { maxLength: 300 }), fc.integer({ min: 1, max: 64 })).map(([keys, count]) => [sortKeys(keys, kind), count] as const);
 
       it('segments are contiguous, open at both ends, strictly increasing and at most the count', () => {
@@ -219,5 +222,77 @@ describe('keyText', () => {
         expect(keyText(n.toString(), 'int', 'w')).toBe(n.toString());
       }),
     );
+  });
+});
+
+describe('composite scroll keys', () => {
+  const kind: KeyKind = ['int', 'string'];
+
+  it.each<[string, string, number]>([
+    ['["1","b"]', '["2","a"]', -1],
+    ['["2","a"]', '["1","b"]', 1],
+    ['["10","a"]', '["9","z"]', 1],
+    ['["1","a"]', '["1","ab"]', -1],
+    ['["1","b"]', '["1","b"]', 0],
+    ['["-1","z"]', '["0",""]', -1],
+  ])('compares %s with %s column by column: %i', (a, b, expected) => {
+    expect(compareKeys(a, b, kind)).toBe(expected);
+  });
+
+  it('key text is the JSON array of the column texts, and keyParts reads it back', () => {
+    expect(keyText([42n, Buffer.from('x"y')], kind, 'row')).toBe('["42","x\\"y"]');
+    fc.assert(
+      fc.property(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 64n - 1n }), fc.string(), (n, s) => {
+        expect(keyParts(keyText([n, s], kind, 'row'), kind)).toEqual([String(n), s]);
+      }),
+    );
+  });
+
+  it.each<[string, unknown, RegExp]>([
+    ['one value for two columns', 5, /needs 2 values, got one/],
+    ['three values for two columns', [1, 'a', 'b'], /needs 2 values, got 3/],
+    ['a NULL column', [1, null], /scroll key is NULL/],
+    ['a non-integer int column', ['x', 'a'], /is not an integer/],
+  ])('keyText refuses %s', (_name, value, error) => {
+    expect(() => keyText(value, kind, 'row')).toThrow(error);
+  });
+
+  it.each(['42', '["1"]', '["1",2]', '{"a":1}', 'not json'])('keyParts refuses %s as a two-column key', (text) => {
+    expect(() => keyParts(text, kind)).toThrow(/is not the text of a 2-column scroll key/);
+  });
+
+  it('scrollValue and scrollLabel take one column or several', () => {
+    const row: Record<string, unknown> = { id: 7, order_id: 42, line_no: 3 };
+    expect(scrollValue(['id'], (c) => row[c])).toBe(7);
+    expect(scrollValue(['order_id', 'line_no'], (c) => row[c])).toEqual([42, 3]);
+    expect(scrollLabel(['id'], (c) => row[c])).toBe('id=7');
+    expect(scrollLabel(['order_id', 'line_no'], (c) => row[c])).toBe('(order_id, line_no)=(42, 3)');
+  });
+
+  it('inSegment bounds a composite key inside a first-column value', () => {
+    const s: Segment = { index: 1, lo: '["5","m"]', hi: '["7","c"]' };
+    expect(inSegment('["5","m"]', s, kind)).toBe(false);
+    expect(inSegment('["5","n"]', s, kind)).toBe(true);
+    expect(inSegment('["6",""]', s, kind)).toBe(true);
+    expect(inSegment('["7","c"]', s, kind)).toBe(true);
+    expect(inSegment('["7","d"]', s, kind)).toBe(false);
+  });
+});
+
+describe('scrollKeyProblem', () => {
+  const pk = new Map([['PRIMARY', ['order_id', 'line_no']]]);
+  it.each<[string, string[], string[], Map<string, string[]>, RegExp | undefined]>([
+    ['the primary key', ['id'], [], new Map([['PRIMARY', ['id']]]), undefined],
+    ['a composite primary key', ['order_id', 'line_no'], [], pk, undefined],
+    ['a key wider than a unique index', ['order_id', 'line_no', 'sku'], [], pk, undefined],
+    ['a NOT NULL unique column', ['order_no'], [], new Map([['uk_no', ['order_no']]]), undefined],
+    ['a prefix of the primary key', ['order_id'], [], pk, /scroll key order_id is not unique: no unique index lies within its columns \(unique indexes: PRIMARY \(order_id, line_no\)\)/],
+    ['a table without unique indexes', ['created'], [], new Map(), /the table has no unique index/],
+    ['a nullable column', ['order_no'], ['order_no'], new Map([['uk_no', ['order_no']]]), /scroll key order_no: order_no may be NULL/],
+    ['nullable columns of a composite key', ['a', 'b'], ['a', 'b'], new Map([['u', ['a', 'b']]]), /scroll key \(a, b\): a, b may be NULL.*make them NOT NULL/],
+  ])('%s', (_name, key, nullable, unique, problem) => {
+    const found = scrollKeyProblem(key, new Set(nullable), unique);
+    if (problem) expect(found?.text).toMatch(problem);
+    else expect(found).toBeUndefined();
   });
 });

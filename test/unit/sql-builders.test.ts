@@ -88,15 +88,24 @@ describe('source SQL', () => {
   });
 
   it('samples by a hash of the scroll key (step bound), selecting each key column once, and reads MIN and MAX', () => {
-    expect(sampleSql({ database: 'd', table: 't', scrollKey: 'id', shardKeys: ['user_id', 'id'] })).toEqual({
+    expect(sampleSql({ database: 'd', table: 't', scrollKey: ['id'], shardKeys: ['user_id', 'id'] })).toEqual({
       sample: 'SELECT `id`, `user_id` FROM `d`.`t` WHERE MOD(CRC32(`id`), ?) = 0 ORDER BY `id`',
       ends: 'SELECT MIN(`id`) AS lo, MAX(`id`) AS hi FROM `d`.`t`',
     });
   });
 
+  it('samples a composite key by a hash of its columns, and reads its least and greatest key as rows', () => {
+    expect(sampleSql({ database: 'd', table: 't', scrollKey: ['order_id', 'line_no'], shardKeys: ['user_id', 'order_id'] })).toEqual({
+      sample: "SELECT `order_id`, `line_no`, `user_id` FROM `d`.`t` WHERE MOD(CRC32(CONCAT_WS(',', `order_id`, `line_no`)), ?) = 0 ORDER BY `order_id`, `line_no`",
+      ends: '(SELECT `order_id`, `line_no` FROM `d`.`t` ORDER BY `order_id`, `line_no` LIMIT 1) UNION ALL (SELECT `order_id`, `line_no` FROM `d`.`t` ORDER BY `order_id` DESC, `line_no` DESC LIMIT 1)',
+    });
+    expect(scrollIndexExplainSql('d', 't', ['order_id', 'line_no'])).toBe('EXPLAIN SELECT `order_id`, `line_no` FROM `d`.`t` WHERE `order_id` > 0 ORDER BY `order_id`, `line_no` LIMIT 100');
+    expect(rowAfterSql({ database: 'd', table: 't', scrollKey: ['a', 'b'], after: [1n, 'x'] })).toEqual({ sql: 'SELECT 1 FROM `d`.`t` WHERE (`a` > ? OR (`a` = ? AND `b` > ?)) LIMIT 1', params: [1n, 1n, 'x'] });
+  });
+
   it('looks for one row beyond a cursor, within the window', () => {
-    expect(rowAfterSql({ database: 'd', table: 't', scrollKey: 'id', after: 42n })).toEqual({ sql: 'SELECT 1 FROM `d`.`t` WHERE `id` > ? LIMIT 1', params: [42n] });
-    expect(rowAfterSql({ database: 'd', table: 't', scrollKey: 'id', after: 'k', timeColumn: 'at', window: { to: '2026-03-01' } })).toEqual({
+    expect(rowAfterSql({ database: 'd', table: 't', scrollKey: ['id'], after: [42n] })).toEqual({ sql: 'SELECT 1 FROM `d`.`t` WHERE `id` > ? LIMIT 1', params: [42n] });
+    expect(rowAfterSql({ database: 'd', table: 't', scrollKey: ['id'], after: ['k'], timeColumn: 'at', window: { to: '2026-03-01' } })).toEqual({
       sql: 'SELECT 1 FROM `d`.`t` WHERE `id` > ? AND `at` < ? LIMIT 1',
       params: ['k', '2026-03-01 00:00:00'],
     });
@@ -108,7 +117,7 @@ describe('source SQL', () => {
   });
 
   it('explains a keyset scroll on the key', () => {
-    expect(scrollIndexExplainSql('d', 't', 'id')).toBe('EXPLAIN SELECT `id` FROM `d`.`t` WHERE `id` > 0 ORDER BY `id` LIMIT 100');
+    expect(scrollIndexExplainSql('d', 't', ['id'])).toBe('EXPLAIN SELECT `id` FROM `d`.`t` WHERE `id` > 0 ORDER BY `id` LIMIT 100');
   });
 
   it('checksums a table, optionally filtered', () => {

@@ -6,9 +6,9 @@ import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { SchemaError } from '../../core/errors.js';
 import { inParallel } from '../../core/parallel.js';
 import { kindOfType, type ColumnKinds } from '../../core/rowdiff.js';
-import type { KeyKind } from '../../core/segments.js';
+import { scrollKeyProblem, type KeyKind } from '../../core/segments.js';
 import { q, qt, type LiteralKind, type ReadKind } from '../../core/sql.js';
-import { COLUMNS_SQL, scrollIndexExplainSql, showCreateTableSql } from '../../core/sql-source.js';
+import { COLUMNS_SQL, scrollIndexExplainSql, showCreateTableSql, UNIQUE_INDEXES_SQL } from '../../core/sql-source.js';
 import { createDatabaseSql, targetDdl } from '../../core/sql-target.js';
 import { idOf, tableId } from '../../core/table-id.js';
 import { dbError, withDbErrors } from './pool.js';
@@ -115,22 +115,42 @@ export function kindsOf(columns: readonly ColumnInfo[]): ColumnKinds {
   return Object.fromEntries(columns.map((c) => [c.name, kindOfType(c.dataType)]));
 }
 
-export function keyKindOf(columns: readonly ColumnInfo[], scrollKey: string): KeyKind {
-  const col = columns.find((c) => c.name === scrollKey);
-  return col && kindOfType(col.dataType) === 'int' ? 'int' : 'string';
+/** The scroll key's kind: its column's, or each column's of a composite key. */
+export function keyKindOf(columns: readonly ColumnInfo[], scrollKey: readonly string[]): KeyKind {
+  const kinds = scrollKey.map((k) => {
+    const col = columns.find((c) => c.name === k);
+    return col && kindOfType(col.dataType) === 'int' ? 'int' : 'string';
+  });
+  return kinds.length === 1 ? kinds[0]! : kinds;
 }
 
-/** Checks that a keyset scroll on `key` is served by an index (EXPLAIN), naming the index to add if not. */
-export async function checkScrollIndex(pool: Pool, scroll: { database: string; table: string; key: string }): Promise<void> {
+/**
+ * Checks that a keyset scroll on the scroll key `key` is exact — its columns NOT NULL, a unique index within
+ * them (`scrollKeyProblem`) — and served by an index (EXPLAIN), naming the index to add if not.
+ */
+export async function checkScrollIndex(pool: Pool, scroll: { database: string; table: string; key: readonly string[] }): Promise<void> {
   const { database, table, key } = scroll;
-  const [rows] = await withDbErrors(`checking the scroll index of ${tableId(database, table)}`, () => pool.query<RowDataPacket[]>(scrollIndexExplainSql(database, table, key)));
+  const id = tableId(database, table);
+  const [[rows], [unique], columns] = await withDbErrors(`checking the scroll index of ${id}`, () =>
+    Promise.all([
+      pool.query<RowDataPacket[]>(scrollIndexExplainSql(database, table, key)),
+      pool.query<RowDataPacket[]>(UNIQUE_INDEXES_SQL, [database, table]),
+      columnsOf(pool, database, table),
+    ]),
+  );
+  const indexes = new Map<string, string[]>();
+  for (const r of unique) indexes.set(String(r.idx), [...(indexes.get(String(r.idx)) ?? []), String(r.col)]);
+  const problem = scrollKeyProblem(key, new Set(columns.filter((c) => c.nullable).map((c) => c.name)), indexes);
+  if (problem?.kind === 'not-unique')
+    throw new SchemaError(`${id}: ${problem.text}, or, if its values are unique, make it so: ALTER TABLE ${qt(database, table)} ADD UNIQUE INDEX ${q(`uk_${key.join('_')}`)} (${key.map(q).join(', ')});`);
+  if (problem) throw new SchemaError(`${id}: ${problem.text}`);
   const plan: RowDataPacket = rows[0] ?? ({} as RowDataPacket);
   const usedKey = plan.key as string | null | undefined;
   const extra = String(plan.Extra ?? '');
   if (!usedKey || /filesort/i.test(extra)) {
     throw new SchemaError(
-      `${tableId(database, table)}: no index serves the keyset scroll on ${key} (EXPLAIN: key=${usedKey ?? 'NULL'}${extra ? `, ${extra}` : ''}). ` +
-        `Add one: ALTER TABLE ${qt(database, table)} ADD INDEX ${q(`idx_${key}`)} (${q(key)});`,
+      `${id}: no index serves the keyset scroll on ${key.join(', ')} (EXPLAIN: key=${usedKey ?? 'NULL'}${extra ? `, ${extra}` : ''}). ` +
+        `Add one: ALTER TABLE ${qt(database, table)} ADD INDEX ${q(`idx_${key.join('_')}`)} (${key.map(q).join(', ')});`,
     );
   }
 }

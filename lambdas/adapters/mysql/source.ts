@@ -4,7 +4,7 @@
  */
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { ReshardError } from '../../core/errors.js';
-import type { KeyKind } from '../../core/segments.js';
+import { isComposite, keyParts, scrollLabel, type KeyKind } from '../../core/segments.js';
 import { pageQuery, selectByKeysSql, type RowRendering, type Window } from '../../core/sql.js';
 import { rowAfterSql, rowsPerDaySql, sampleSql, tableChecksumSql } from '../../core/sql-source.js';
 import { idOf, tableId } from '../../core/table-id.js';
@@ -24,16 +24,17 @@ export interface SourceTable {
   readonly tableName: string;
 }
 
-/** Binds a cursor: integer keys as BigInt so MySQL never compares them as doubles. */
-export function bindKey(value: string | null, kind: KeyKind): unknown {
+/** Binds key text as the key's values (`keyCompare`): integer columns as BigInt so MySQL never compares them as doubles. */
+export function bindKey(value: string | null, kind: KeyKind): unknown[] | null {
   if (value === null) return null;
-  return kind === 'int' ? BigInt(value) : value;
+  const kinds = isComposite(kind) ? kind : [kind];
+  return keyParts(value, kind).map((p, i) => (kinds[i] === 'int' ? BigInt(p) : p));
 }
 
 /** One keyset page of a source table: `(after, upTo]` of the scroll key, at most `limit` rows. */
 export interface PageArgs {
   columns: readonly string[];
-  scrollKey: string;
+  scrollKey: readonly string[];
   keyKind: KeyKind;
   after: string | null;
   upTo: string | null;
@@ -76,15 +77,14 @@ export class SourceReader {
     try {
       [rows] = (await this.table.pool.query<RowDataPacket[][]>({ sql, rowsAsArray: true }, params)) as unknown as [unknown[][]];
     } catch (err) {
-      throw dbError(err, `reading ${this.id} after ${args.scrollKey}=${args.after ?? '(start)'}`);
+      throw dbError(err, `reading ${this.id} after ${args.scrollKey.join(', ')}=${args.after ?? '(start)'}`);
     }
     if (args.render) {
       const at = args.columns.length;
-      const key = args.columns.indexOf(args.scrollKey);
       for (const r of rows) {
         if (!Buffer.isBuffer(r[at])) {
           throw new ReshardError(
-            `${this.id} row ${args.scrollKey}=${String(r[key])}: the source did not render it as one ${args.render.as === 'line' ? 'LOAD DATA line' : 'SQL literal'} ` +
+            `${this.id} row ${scrollLabel(args.scrollKey, (c) => r[args.columns.indexOf(c)])}: the source did not render it as one ${args.render.as === 'line' ? 'LOAD DATA line' : 'SQL literal'} ` +
               `(it is larger than the source's max_allowed_packet as text). Raise max_allowed_packet on source and targets, or set copy.rowLiterals to false.`,
           );
         }
@@ -108,13 +108,13 @@ export class SourceReader {
   }
 
   /** See `sampleKeys`. */
-  sample(opts: { scrollKey: string; shardKeys: readonly string[]; step: number }): Promise<{ rows: Row[]; min: unknown; max: unknown }> {
+  sample(opts: { scrollKey: readonly string[]; shardKeys: readonly string[]; step: number }): Promise<{ rows: Row[]; min: unknown; max: unknown }> {
     return sampleKeys(this.table.pool, { database: this.table.database, table: this.table.tableName, ...opts });
   }
 
   /** Whether a row lies beyond `after` on the scroll key (within the window). */
-  async hasRowAfter(opts: { scrollKey: string; after: string; keyKind: KeyKind; timeColumn?: string | undefined; window?: Window | undefined }): Promise<boolean> {
-    const { sql, params } = rowAfterSql({ ...opts, database: this.table.database, table: this.table.tableName, after: bindKey(opts.after, opts.keyKind) });
+  async hasRowAfter(opts: { scrollKey: readonly string[]; after: string; keyKind: KeyKind; timeColumn?: string | undefined; window?: Window | undefined }): Promise<boolean> {
+    const { sql, params } = rowAfterSql({ ...opts, database: this.table.database, table: this.table.tableName, after: bindKey(opts.after, opts.keyKind)! });
     const [rows] = await this.table.pool.query<RowDataPacket[]>(sql, params);
     return rows.length > 0;
   }
@@ -140,7 +140,7 @@ export class SourceReader {
   }
 
   /** Throws a `SchemaError` naming the index to add when no index serves a keyset scroll on `key`. */
-  checkScrollIndex(key: string): Promise<void> {
+  checkScrollIndex(key: readonly string[]): Promise<void> {
     return checkScrollIndex(this.table.pool, { database: this.table.database, table: this.table.tableName, key });
   }
 }
@@ -168,14 +168,20 @@ export async function rowsPerDay(
  */
 export async function sampleKeys(
   pool: Pool,
-  opts: { database: string; table: string; scrollKey: string; shardKeys: readonly string[]; step: number },
+  opts: { database: string; table: string; scrollKey: readonly string[]; shardKeys: readonly string[]; step: number },
 ): Promise<{ rows: Row[]; min: unknown; max: unknown }> {
   const k = Math.max(1, Math.trunc(opts.step));
   const sql = sampleSql(opts);
   const [[sample], [ends]] = await withDbErrors(`sampling the keys of ${tableId(opts.database, opts.table)}`, () =>
-    Promise.all([pool.query<RowDataPacket[]>(sql.sample, [k]), pool.query<RowDataPacket[]>(sql.ends)]),
+    Promise.all([pool.query<RowDataPacket[]>(sql.sample, [k]), pool.query<RowDataPacket[]>({ sql: sql.ends, rowsAsArray: true })]),
   );
-  return { rows: sample, min: ends[0]?.lo ?? null, max: ends[0]?.hi ?? null };
+  if (opts.scrollKey.length === 1) {
+    const [lo, hi] = (ends as unknown as unknown[][])[0] ?? [];
+    return { rows: sample, min: lo ?? null, max: hi ?? null };
+  }
+  // A composite key's ends: the least key's values, then the greatest's (`scrollValue`).
+  const [lo, hi] = ends as unknown as unknown[][];
+  return { rows: sample, min: lo ?? null, max: hi ?? null };
 }
 
 /** Reads rows by record key, `chunk` keys per statement (@default 500), on any server. */

@@ -50,7 +50,7 @@ export interface SumsCompared {
  */
 async function sourceSums(check: TableCheck, range: RangeWhere): Promise<Map<number, Sums>> {
   const { table } = check;
-  const cols = [...new Set([table.scrollKey, ...table.shardKeys])];
+  const cols = [...new Set([...table.scrollKey, ...table.shardKeys])];
   const rows = await check.source.keyedCrcs(cols, check.crc, range);
   return sumsByTarget(rows, cols, (r) => check.router.route(r), check.router.layout.tablesPerDb);
 }
