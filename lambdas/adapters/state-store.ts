@@ -170,9 +170,9 @@ export class StateStore {
     return this.tomb.put(migrationId, stones);
   }
 
-  /** Tombstones of a table with sort keys in `(lo, hi]` (null = unbounded). */
-  tombstones(migrationId: string, table: string, lo: string | null, hi: string | null): Promise<Tombstone[]> {
-    return this.tomb.list(migrationId, table, lo, hi);
+  /** Tombstones of a table with sort keys in `(lo, hi]`, or `[lo, hi]` with `inclusive` (null = unbounded). */
+  tombstones(migrationId: string, table: string, lo: string | null, hi: string | null, inclusive = false): Promise<Tombstone[]> {
+    return this.tomb.list(migrationId, table, lo, hi, inclusive);
   }
 
   // ---- CDC capture position (one item per source server, single-flight lease each; `server` 0 is the first) ----

@@ -10,7 +10,7 @@ import { inWindow } from '../core/window.js';
 import type { ChangeEvent, RowImage } from '../core/events/model.js';
 import type { TableRouter, TargetName } from '../core/routing.js';
 import { inParallel } from '../core/parallel.js';
-import { SegmentStatus, sortableKey, type Checkpoint, type Tombstone } from '../core/model.js';
+import { SegmentStatus, sortableKey, textOrdered, type Checkpoint, type Tombstone } from '../core/model.js';
 import { inSegment, keyText, scrollValue } from '../core/segments.js';
 import { freshPlan, planFor, routerFor, sourcesFor, tableConfig, type AppContext } from './context.js';
 
@@ -176,7 +176,8 @@ export async function applyEvents(ctx: AppContext, events: readonly ChangeEvent[
       if (open && open.length === 0) break;
       const plan = await planFor(ctx, table.name);
       const key = keyText(scrollValue(table.scrollKey, (col) => c.image[col]), plan.keyKind, `${table.name} delete event`);
-      if (open && !open.some((s) => inSegment(key, { index: s.segment, lo: s.lo, hi: s.hi }, plan.keyKind))) continue;
+      // Keys whose text may order otherwise than the server orders them (a string column) are kept while any segment is open.
+      if (open && textOrdered(plan.keyKind) && !open.some((s) => inSegment(key, { index: s.segment, lo: s.lo, hi: s.hi }, plan.keyKind))) continue;
       stones.push({
         table: table.name,
         sortKey: sortableKey(key, plan.keyKind),

@@ -18,9 +18,8 @@ import type { RowPayload, WriteStats } from '../adapters/mysql/target.js';
 import { inParallel } from '../core/parallel.js';
 import type { RowRendering } from '../core/sql.js';
 import type { TargetName } from '../core/routing.js';
-import type { KeyKind } from '../core/segments.js';
 import type { TableConfig } from '../core/config.js';
-import { SegmentStatus, sortableKey, type Checkpoint } from '../core/model.js';
+import { SegmentStatus, tombstoneRange, type Checkpoint } from '../core/model.js';
 import { keyColumnsOf, recordKeyId, recordKeyOf } from '../core/config.js';
 import { freshPlan, tableConfig, routerFor, sourceFor, sourcesFor, type AppContext } from './context.js';
 import { sleep } from '../core/time.js';
@@ -201,7 +200,10 @@ export async function copySegment(ctx: AppContext, req: CopyRequest, owner: stri
         skipped: 0,
       });
       // Rows of this page that CDC deleted after the page was read: take them out again (DESIGN §2.5).
-      if (config.cdc.enabled && rows.length && cursor !== null) await removeTombstoned(ctx, table, { kind: plan.keyKind, after: cp.cursor, upTo: cursor });
+      if (config.cdc.enabled && rows.length && cursor !== null) {
+        const keys = () => rows.map((r) => keyText(scrollValue(table.scrollKey, (c) => r[columns.indexOf(c)]), plan.keyKind, `${table.name} page after ${cp.cursor}`));
+        await removeTombstoned(ctx, table, tombstoneRange(plan.keyKind, cp.cursor, cursor, keys));
+      }
       await ctx.hooks.beforeCommit?.(table.name, req.segment);
       cp = await store.commitPage(migrationId, cp, owner, leaseMs, { cursor, rows: rows.length, ...sum, done });
       await ctx.hooks.afterCommit?.(table.name, req.segment, cp.pagesDone);
@@ -234,9 +236,8 @@ function result(cp: Checkpoint, done: boolean, pages: number, rows: number): Cop
  * Deletes from the targets the rows in `(after, upTo]` that CDC deleted (tombstones) and that the source
  * no longer has: the copy may have read such a row before the delete and written it after CDC applied it.
  */
-async function removeTombstoned(ctx: AppContext, table: TableConfig, range: { kind: KeyKind; after: string | null; upTo: string }): Promise<void> {
-  const { kind, after, upTo } = range;
-  const stones = await ctx.store.tombstones(ctx.config.migrationId, table.name, after === null ? null : sortableKey(after, kind), sortableKey(upTo, kind));
+async function removeTombstoned(ctx: AppContext, table: TableConfig, range: ReturnType<typeof tombstoneRange>): Promise<void> {
+  const stones = await ctx.store.tombstones(ctx.config.migrationId, table.name, range.lo, range.hi, range.inclusive);
   if (!stones.length) return;
   const rk = recordKeyOf(table);
   // Alive in any physical source table (a sharded source's row may be deleted in one and inserted in another),

@@ -164,6 +164,33 @@ export function sortableKey(text: string, kind: KeyKind): string {
   return parts.map((p, i) => (kind[i] === 'int' ? sortablePart(p, 'int') : `${p.replaceAll('\u0001', '\u0001\u0003').replaceAll('\u0000', '\u0001\u0002')}\u0001\u0001`)).join('');
 }
 
+/** Whether key texts order as the server orders the keys: only integer columns are sure to (a string column's collation may differ from its text's order). */
+export function textOrdered(kind: KeyKind): boolean {
+  return isComposite(kind) ? kind.every((k) => k === 'int') : kind === 'int';
+}
+
+/** Sortable key texts in the state table's order (DynamoDB compares their UTF-8 bytes). */
+export function compareSortable(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+/**
+ * The tombstones a copied page looks up, by sortable key: `(after, upTo]` — the page's range — when key texts
+ * order as the server orders the keys; otherwise `[least, greatest]` of the page's own keys (`keys`), which holds
+ * every key the page read whatever the collation (and maybe others, which the caller checks against the source).
+ */
+export function tombstoneRange(kind: KeyKind, after: string | null, upTo: string, keys: () => readonly string[]): { readonly lo: string | null; readonly inclusive: boolean; readonly hi: string } {
+  if (textOrdered(kind)) return { lo: after === null ? null : sortableKey(after, kind), inclusive: false, hi: sortableKey(upTo, kind) };
+  let lo: string | undefined;
+  let hi: string | undefined;
+  for (const k of keys()) {
+    const s = sortableKey(k, kind);
+    if (lo === undefined || compareSortable(s, lo) < 0) lo = s;
+    if (hi === undefined || compareSortable(s, hi) > 0) hi = s;
+  }
+  return lo === undefined || hi === undefined ? { lo: sortableKey(upTo, kind), inclusive: true, hi: sortableKey(upTo, kind) } : { lo, inclusive: true, hi };
+}
+
 function sortablePart(text: string, kind: KeyPart): string {
   if (kind !== 'int') return text;
   const n = BigInt(text);

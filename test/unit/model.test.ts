@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { sortableKey } from '../../lambdas/core/model.js';
+import { compareSortable, sortableKey, tombstoneRange } from '../../lambdas/core/model.js';
 import { compareKeys, type KeyKind } from '../../lambdas/core/segments.js';
 
 /** MySQL's integer keys: BIGINT down to -2^63, BIGINT UNSIGNED up to 2^64 - 1. */
@@ -75,5 +75,39 @@ describe('sortableKey of a composite key', () => {
 
   it('holds no U+0000', () => {
     expect(sortableKey(JSON.stringify(['1', '\u0000\u0001', '2']), kind)).not.toContain('\u0000');
+  });
+});
+
+describe('tombstoneRange', () => {
+  const keys = (...k: string[]) => () => k;
+
+  it.each<[string, KeyKind, string | null, string, readonly string[], { lo: string | null; inclusive: boolean; hi: string }]>([
+    ['integer keys: the page range', 'int', '5', '9', [], { lo: sortableKey('5', 'int'), inclusive: false, hi: sortableKey('9', 'int') }],
+    ['integer keys from the start', 'int', null, '9', [], { lo: null, inclusive: false, hi: sortableKey('9', 'int') }],
+    ['two integer columns: the page range', ['int', 'int'], '["1","2"]', '["3","4"]', [], { lo: sortableKey('["1","2"]', ['int', 'int']), inclusive: false, hi: sortableKey('["3","4"]', ['int', 'int']) }],
+    // The server's case-insensitive order: a00999 < B00002 < B00200; as text B… < a….
+    ['string keys: least and greatest of the page as text', 'string', 'a00999', 'B00200', ['B00002', 'b00100', 'B00200'], { lo: 'B00002', inclusive: true, hi: 'b00100' }],
+    ['a composite key with a string column', ['int', 'string'], '["1","z"]', '["2","A"]', ['["2","a"]', '["2","A"]'], { lo: sortableKey('["2","A"]', ['int', 'string']), inclusive: true, hi: sortableKey('["2","a"]', ['int', 'string']) }],
+  ])('%s', (_name, kind, after, upTo, pageKeys, expected) => {
+    expect(tombstoneRange(kind, after, upTo, keys(...pageKeys))).toEqual(expected);
+  });
+
+  it('holds every page key, in the state table\'s byte order, whatever the order of the page', () => {
+    fc.assert(
+      fc.property(fc.array(fc.string({ unit: 'binary', maxLength: 6 }), { minLength: 1, maxLength: 30 }), (page) => {
+        const r = tombstoneRange('string', null, page.at(-1)!, () => page);
+        expect(r.inclusive).toBe(true);
+        for (const k of page) {
+          expect(compareSortable(k, r.lo!)).toBeGreaterThanOrEqual(0);
+          expect(compareSortable(k, r.hi)).toBeLessThanOrEqual(0);
+        }
+      }),
+    );
+  });
+
+  it('compareSortable orders by UTF-8 bytes, as DynamoDB does (not by UTF-16 code units)', () => {
+    // U+FF5E is one UTF-16 unit above the surrogates of U+1F4E6, but fewer UTF-8 bytes sort it first.
+    expect(compareSortable('\uff5e', '📦')).toBeLessThan(0);
+    expect('\uff5e' < '📦').toBe(false);
   });
 });

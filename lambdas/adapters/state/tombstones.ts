@@ -1,5 +1,6 @@
 /** Tombstones: rows CDC deleted, so a copy that read them earlier can take them out again. */
 import type { Tombstone } from '../../core/model.js';
+import { compareSortable } from '../../core/model.js';
 import { batchWrite, pk, queryPages, type StateTable } from './table.js';
 
 /**
@@ -32,8 +33,8 @@ export class TombstoneItems {
     );
   }
 
-  /** Tombstones of a table with sort keys in `(lo, hi]` (null = unbounded). */
-  async list(migrationId: string, table: string, lo: string | null, hi: string | null): Promise<Tombstone[]> {
+  /** Tombstones of a table with sort keys in `(lo, hi]`, or `[lo, hi]` with `inclusive` (null = unbounded). */
+  async list(migrationId: string, table: string, lo: string | null, hi: string | null, inclusive = false): Promise<Tombstone[]> {
     const prefix = `TOMB#${table}#`;
     const parts = await Promise.all(
       Array.from({ length: TOMB_PARTITIONS }, (_, n) =>
@@ -42,7 +43,7 @@ export class TombstoneItems {
     );
     return parts
       .flat()
-      .filter((i) => lo === null || String(i.sortKey) > lo)
+      .filter((i) => lo === null || inclusive || compareSortable(String(i.sortKey), lo) > 0)
       .map((i) => ({ table: String(i.table), sortKey: String(i.sortKey), key: i.key as unknown[], db: Number(i.db), database: String(i.database), tableName: String(i.tableName) }));
   }
 }

@@ -1,8 +1,10 @@
 /**
- * A table whose primary key is composite — `order_line (order_id, line_no)` — scrolled by that key: plan
- * cuts segments inside an order, the copy pages through orders of many lines, CDC applies changes (deletes
- * of rows the copy may have read included) while the copy runs, and the state machine's verification and an
- * independent comparison find the targets equal to the source. Plan refuses a scroll key that is not unique.
+ * Scroll keys other than one integer column. A table whose primary key is composite — `order_line (order_id,
+ * line_no)` — scrolled by that key: plan cuts segments inside an order, the copy pages through orders of many
+ * lines, CDC applies changes (deletes of rows the copy may have read included) while the copy runs, and the
+ * state machine's verification and an independent comparison find the targets equal to the source. A string
+ * key in a case-insensitive collation, whose order is not its text's: the copy still finds the rows CDC deleted
+ * after it read them. Plan refuses a scroll key that is not unique, and another key than the one planned.
  */
 import { describe, expect, it } from 'vitest';
 import { LocalRuntime } from '../../local/runtime.js';
@@ -163,6 +165,50 @@ describe('a composite scroll key', () => {
       expect(err).toBeInstanceOf(SchemaError);
       expect((err as Error).message).toMatch(/order_line: scroll key order_id is not unique: no unique index lies within its columns \(unique indexes: PRIMARY \(order_id, line_no\)\)/);
       expect(await rt.store.segments(config.migrationId, 'order_line')).toEqual([]);
+    } finally {
+      await rt.close();
+    }
+  });
+});
+
+describe('a string scroll key in a case-insensitive collation', () => {
+  it('a row deleted after the copy read it is not brought back, though the server orders the keys otherwise than their text', async () => {
+    const base = suite.config('ci');
+    const config = parseConfig({
+      ...base,
+      tables: [{ name: 'coupon', scrollKey: 'code', shardKeys: ['user_id'], versionColumn: 'update_time', targetTable: 'coupon_{table}', tablesPerDb: 2 }],
+      copy: { ...base.copy, segments: 1, pageSize: 100 },
+      cdc: { ...base.cdc, enabled: true, serverId: 7500 + Math.floor(Math.random() * 100_000) },
+    });
+    const db = config.source.database!;
+    const src = `\`${db}\`.coupon`;
+    await suite.pool.query(`CREATE DATABASE IF NOT EXISTS \`${db}\``);
+    await suite.pool.query(`CREATE TABLE ${src} (code VARCHAR(16) COLLATE utf8mb4_general_ci NOT NULL PRIMARY KEY, user_id BIGINT NOT NULL, amount INT NOT NULL, update_time DATETIME(6) NOT NULL) DEFAULT CHARSET=utf8mb4`);
+    // The server sorts every 'a…' before every 'B…' (case-insensitively); as text every 'B…' sorts first. The
+    // first page of 'B…' keys follows a page of 'a…' keys: as text its range ('a00999', 'B00200'] is empty.
+    await suite.pool.query(`INSERT INTO ${src} SELECT CONCAT(IF(seq % 2, 'a', 'B'), LPAD(seq, 5, '0')), seq * 13, seq, NOW(6) FROM mysql.seq_1_to_1000`);
+    let deleted: string[] = [];
+    let rt: LocalRuntime;
+    const hooks: CopyHooks = {
+      afterRead: async (_t, _s, rows) => {
+        if (deleted.length || !String(rows[0]?.code).startsWith('B')) return;
+        deleted = [String(rows[7]!.code), String(rows[8]!.code)];
+        await suite.pool.query(`DELETE FROM ${src} WHERE code IN (?, ?)`, deleted);
+        await rt.cdc!.drain(60_000); // CDC applies the deletes before the copy writes what it read
+      },
+    };
+    rt = await LocalRuntime.start({ config, dynamo: suite.dynamo, hooks, retryIntervalMs: 100 });
+    try {
+      rt.cdc!.start();
+      await rt.execute().result;
+      await rt.cdc!.drain(60_000);
+      expect(deleted).toEqual(['B00016', 'B00018']);
+      const view = await migrationStatus(config, rt.store);
+      expect(view.tables[0]).toMatchObject({ status: 'DONE', dirtyRows: 0, repairedRows: 0 });
+      const [check] = await checkAll(config, suite.pool, [suite.pool]);
+      expect(check!.targets.filter((t) => !t.match)).toEqual([]);
+      expect(check!.sourceRows).toBe(998);
+      expect(check!.targetRows).toBe(998);
     } finally {
       await rt.close();
     }
