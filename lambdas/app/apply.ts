@@ -10,8 +10,8 @@ import { inWindow } from '../core/window.js';
 import type { ChangeEvent, RowImage } from '../core/events/model.js';
 import type { TableRouter, TargetName } from '../core/routing.js';
 import { inParallel } from '../core/parallel.js';
-import { SegmentStatus, sortableKey, textOrdered, type Checkpoint, type Tombstone } from '../core/model.js';
-import { inSegment, keyText, scrollValue } from '../core/segments.js';
+import { SegmentStatus, sortableKey, type Checkpoint, type Tombstone } from '../core/model.js';
+import { inSegment, keyText, scrollValue, textOrdered } from '../core/segments.js';
 import { freshPlan, planFor, routerFor, sourcesFor, tableConfig, type AppContext } from './context.js';
 
 export interface ApplyStats {

@@ -5,7 +5,7 @@
  */
 import { recordKeyOf, sourceTableCount, type TableConfig } from '../core/config.js';
 import { ConfigError, SchemaError } from '../core/errors.js';
-import { compareKeys, planSegments, keyText, rangeSiblings, scrollLabel, scrollValue, unitSegments, type KeyKind, type Segment } from '../core/segments.js';
+import { compareKeys, planSegments, keyText, rangeSiblings, scrollLabel, scrollValue, textOrdered, unitSegments, type KeyKind, type Segment } from '../core/segments.js';
 import { builtInRouters, skew } from '../core/routing.js';
 import { inParallel } from '../core/parallel.js';
 import { captureServers, overlappingTables, serverNames, sourceLayoutOf, sourceServers, sourceUnits, type SourceUnit } from '../core/source-layout.js';
@@ -254,8 +254,11 @@ async function planTable(ctx: AppContext, table: TableConfig, dryRun: boolean): 
 
   // Key ranges at quantiles of the sample of every physical table together; with a sharded source each
   // physical table gets a segment per range (`unitSegments`), and a range is verified once for all of them.
-  const keys = sampleRows.map((row) => keyText(scrollValue(table.scrollKey, (c) => row[c]), keyKind, `${table.name} sample`));
-  if (reads.length > 1) keys.sort((a, b) => compareKeys(a, b, keyKind));
+  // Every physical table's sample is in the server's order. Merged, they are sorted as text where text orders
+  // as the server does; otherwise the largest sample alone, in its server's order, gives the boundaries.
+  const keyRows = reads.length === 1 || textOrdered(keyKind) ? sampleRows : reads.reduce((a, r) => (r.sample.rows.length > a.sample.rows.length ? r : a)).sample.rows;
+  const keys = keyRows.map((row) => keyText(scrollValue(table.scrollKey, (c) => row[c]), keyKind, `${table.name} sample`));
+  if (reads.length > 1 && textOrdered(keyKind)) keys.sort((a, b) => compareKeys(a, b, keyKind));
   const ranges = planSegments(keys, config.copy.segments, keyKind);
   let segments: Segment[] = reads.length > 1 ? unitSegments(ranges, reads.length) : ranges;
   let reusedPlan = false;

@@ -3,7 +3,7 @@
  * tombstones and the capture state. Adapters map stored items onto these types.
  */
 import type { LiteralKind } from './sql.js';
-import { isComposite, keyParts, type KeyKind, type KeyPart } from './segments.js';
+import { isComposite, keyParts, textOrdered, type KeyKind, type KeyPart } from './segments.js';
 import type { BinlogPosition } from './position.js';
 import type { RoutingFile } from './cutover.js';
 import type { ThrottleReason } from './throttle.js';
@@ -162,11 +162,6 @@ export function sortableKey(text: string, kind: KeyKind): string {
   if (!isComposite(kind)) return sortablePart(text, kind);
   const parts = keyParts(text, kind);
   return parts.map((p, i) => (kind[i] === 'int' ? sortablePart(p, 'int') : `${p.replaceAll('\u0001', '\u0001\u0003').replaceAll('\u0000', '\u0001\u0002')}\u0001\u0001`)).join('');
-}
-
-/** Whether key texts order as the server orders the keys: only integer columns are sure to (a string column's collation may differ from its text's order). */
-export function textOrdered(kind: KeyKind): boolean {
-  return isComposite(kind) ? kind.every((k) => k === 'int') : kind === 'int';
 }
 
 /** Sortable key texts in the state table's order (DynamoDB compares their UTF-8 bytes). */

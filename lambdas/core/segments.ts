@@ -27,6 +27,11 @@ export function isComposite(kind: KeyKind): kind is readonly KeyPart[] {
   return Array.isArray(kind);
 }
 
+/** Whether key texts order as the server orders the keys: only integer columns are sure to (a string column's collation may differ from its text's order). */
+export function textOrdered(kind: KeyKind): boolean {
+  return isComposite(kind) ? kind.every((k) => k === 'int') : kind === 'int';
+}
+
 /** The column texts of key text `text`: itself for a one-column key. */
 export function keyParts(text: string, kind: KeyKind): string[] {
   if (!isComposite(kind)) return [text];
@@ -63,9 +68,11 @@ export function compareKeys(a: string, b: string, kind: KeyKind): number {
 }
 
 /**
- * Splits into at most `count` segments using `sample`: keys in ascending order, spread evenly over the rows
- * (a uniform sample, or every k-th key), so boundaries fall at row quantiles, not at key-space quantiles.
- * The first segment is open below and the last open above, so rows inserted later at either end are scrolled too.
+ * Splits into at most `count` segments using `sample`: keys in ascending order as the server sorts them,
+ * spread evenly over the rows (a uniform sample, or every k-th key), so boundaries fall at row quantiles, not
+ * at key-space quantiles. The first segment is open below and the last open above, so rows inserted later at
+ * either end are scrolled too. A boundary equal to the one before is dropped (compared as text where the text
+ * may order otherwise than the server: `textOrdered`).
  */
 export function planSegments(sample: readonly string[], count: number, kind: KeyKind): Segment[] {
   if (!Number.isInteger(count) || count < 1) throw new RangeError(`segment count must be a positive integer, got ${count}`);
@@ -74,7 +81,7 @@ export function planSegments(sample: readonly string[], count: number, kind: Key
     const b = sample[Math.floor((sample.length * i) / count)];
     if (b === undefined) continue;
     const last = bounds[bounds.length - 1];
-    if (last === undefined || compareKeys(b, last, kind) > 0) bounds.push(b);
+    if (last === undefined || (textOrdered(kind) ? compareKeys(b, last, kind) > 0 : b !== last)) bounds.push(b);
   }
   const segments: Segment[] = [];
   let lo: string | null = null;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { compareKeys, inSegment, keyParts, keyText, planSegments, scrollKeyProblem, scrollLabel, scrollValue, type KeyKind, type Segment } from '../../lambdas/core/segments.js';
+import { compareKeys, inSegment, keyParts, keyText, planSegments, scrollKeyProblem, scrollLabel, scrollValue, textOrdered, type KeyKind, type Segment } from '../../lambdas/core/segments.js';
 
 const intKeyArb = fc.oneof(fc.integer({ min: -1000, max: 100_000 }).map(String), fc.bigInt({ min: -(2n ** 80n), max: 2n ** 80n }).map(String));
 const strKeyArb = fc.string({ maxLength: 12 });
@@ -111,6 +111,20 @@ describe('planSegments', () => {
     expect(segs.map((s) => s.hi)).toEqual(['100', '9', null]);
     expect(inSegment('99', segs[2]!, 'string')).toBe(true);
     expect(inSegment('2', segs[1]!, 'string')).toBe(true);
+  });
+
+  it('keeps every distinct boundary of a string sample in the server\'s order, though as text it goes down', () => {
+    // utf8mb4_general_ci: every 'a…' before every 'B…'.
+    const sample = ['a1', 'a3', 'a5', 'B2', 'B4', 'B6'];
+    expect(planSegments(sample, 3, 'string').map((s) => [s.lo, s.hi])).toEqual([
+      [null, 'a5'],
+      ['a5', 'B4'],
+      ['B4', null],
+    ]);
+    expect(planSegments(['a1', 'a1', 'B2', 'B2'], 4, 'string')).toHaveLength(3);
+    expect(textOrdered('string')).toBe(false);
+    expect(textOrdered(['int', 'string'])).toBe(false);
+    expect(textOrdered(['int', 'int'])).toBe(true);
   });
 
   it.each([0, -1, 1.5, Number.NaN])('rejects segment count %s', (count) => {
