@@ -11,7 +11,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Segment } from '../core/segments.js';
 import type { BinlogPosition } from '../core/position.js';
 import type { Checkpoint, Throttled, TablePlan, DayStat, VerifyStatus, VerifyBatchState, Tombstone, CaptureState, CutoverState, PausedDdl, SourceChange } from '../core/model.js';
-import { CaptureItems, type PositionOrigin } from './state/capture.js';
+import { CaptureItems, type CaptureCommit, type PositionOrigin } from './state/capture.js';
 import { CutoverItems } from './state/cutover.js';
 import { PlanItems } from './state/plans.js';
 import { SegmentItems, type PageCommit } from './state/segments.js';
@@ -206,7 +206,7 @@ export class StateStore {
   }
 
   /** Moves the capture position forward after its events were accepted by SQS (lease-fenced, forward only). */
-  commitCapture(migrationId: string, held: CaptureState, owner: string, leaseMs: number, next: { position: BinlogPosition; skip?: number; events: number; lastEventAt?: number; gtid?: string }, server = 0): Promise<CaptureState> {
+  commitCapture(migrationId: string, held: CaptureState, owner: string, leaseMs: number, next: CaptureCommit, server = 0): Promise<CaptureState> {
     return this.capture.commit(migrationId, held, owner, leaseMs, next, server);
   }
 

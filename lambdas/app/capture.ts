@@ -7,7 +7,8 @@
  */
 import { keyColumnsOf, type MigrationConfig } from '../core/config.js';
 import { readChanges, type DdlStop, type PhysicalTable, type ReadChangesOptions } from '../adapters/binlog/reader.js';
-import { dealWithDdl, decodeColumns, drained, pausedDdl, whyStopped, type DdlOutcome } from './ddl.js';
+import { dealWithDdl, decodeColumns, drained, pausedDdl, swapOf, whyStopped, type DdlOutcome } from './ddl.js';
+import { afterGhostDdl, withoutGhost } from '../core/osc.js';
 import { sourceServer, sourceUnits } from '../core/source-layout.js';
 import { freshCredentials, passwordOf, tlsOptions, userOf } from '../adapters/mysql/pool.js';
 import { AccessDeniedError } from '../core/errors.js';
@@ -171,6 +172,7 @@ export async function captureRun(
   const server = opts.server ?? 0;
   sourceServer(config.source, server);
   const sources = capturedTables(config, server);
+  const watched = new Set(sources.map((t) => `${t.database}.${t.table}`));
   const leaseMs = opts.leaseMs ?? Math.max(60_000, opts.budgetMs + 30_000);
   const deadline = Date.now() + opts.budgetMs;
   const idle = await switchedAway(ctx, server);
@@ -274,17 +276,25 @@ export async function captureRun(
         if (res.events > 0 || comparePositions(res.position, held.position) !== 0)
           held = await store.commitCapture(config.migrationId, held, opts.owner, leaseMs, { position: res.position, skip: 0, events: res.events, ...(lastEventAt !== undefined ? { lastEventAt } : {}), ...gtidOf(res) }, server);
         events += res.events;
-        const stop = pausedDdl(res.ddl, res.position, '', Date.now());
+        const next = { position: res.ddl.next, skip: 0, events: 0, ...gtidOf({ gtid: res.ddl.nextGtid }) };
+        if (res.ddl.ghost) {
+          // An online schema change builds a ghost of a table read: what it does to it is kept for the swap.
+          held = await store.commitCapture(config.migrationId, held, opts.owner, leaseMs, { ...next, ghosts: afterGhostDdl(held.ghosts ?? {}, res.ddl.ddl, res.ddl.schema, watched) }, server);
+          continue;
+        }
+        const swap = await swapOf(ctx, held, res.ddl);
+        const stop = pausedDdl(res.ddl, res.position, '', Date.now(), swap && !('why' in swap) ? swap : undefined);
         const why = whyStopped(config, stop);
         if (why) {
-          held = await store.pauseCapture(config.migrationId, held, opts.owner, { ...stop, reason: why }, server);
+          const reason = swap && 'why' in swap ? `${why}; it swaps in an online schema change's ghost, but ${swap.why}` : why;
+          held = await store.pauseCapture(config.migrationId, held, opts.owner, { ...stop, reason }, server);
           break;
         }
         // exec: the targets take the DDL once every change before it is applied (else the next run tries again).
         const exec = config.cdc.onDdl === 'exec';
         if (exec && !(await drained(() => deps.queue.backlog(), deadline))) break;
         dealt.push(await dealWithDdl(ctx, stop, exec ? 'exec' : 'ignore'));
-        held = await store.commitCapture(config.migrationId, held, opts.owner, leaseMs, { position: res.ddl.next, skip: 0, events: 0, ...gtidOf({ gtid: res.ddl.nextGtid }) }, server);
+        held = await store.commitCapture(config.migrationId, held, opts.owner, leaseMs, { ...next, ...(stop.swap ? { ghosts: withoutGhost(held.ghosts, stop.swap.ghost) } : {}) }, server);
         continue;
       }
       const skip = res.skip ?? 0;

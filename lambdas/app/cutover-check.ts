@@ -83,8 +83,9 @@ export async function changedKeys(ctx: AppContext, from: readonly ServerPosition
       });
       if (r.ddl) {
         // Capture has dealt with it already (it lies before the freeze's positions). One that changes no
-        // column (an index, a comment) leaves the rows' images as they were: read on past it.
-        if (!r.ddl.ddl.changesColumns) {
+        // column (an index, a comment), or a ghost table's (an online schema change's, not a migrated
+        // table's), leaves the rows' images as they were: read on past it.
+        if (!r.ddl.ddl.changesColumns || r.ddl.ghost) {
           position = r.ddl.next;
           continue;
         }

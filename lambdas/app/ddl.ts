@@ -5,7 +5,8 @@
  * target table (apply) or not (skip), take the source table's new columns into the plan (what copy, apply,
  * verify and capture's decoding use), and move capture past it.
  */
-import { APPLICABLE, columnNamesAfter, parseDdl, targetStatement, type Ddl } from '../core/ddl.js';
+import { APPLICABLE, parseDdl, targetStatement, type Ddl } from '../core/ddl.js';
+import { columnNamesAfterAll, ghostSwapOf, swapChange, type SwapChange } from '../core/osc.js';
 import { sourceTableCount, type MigrationConfig } from '../core/config.js';
 import { ConfigError, SchemaError } from '../core/errors.js';
 import type { BinlogColumn, CaptureState, PausedDdl, TablePlan } from '../core/model.js';
@@ -22,19 +23,38 @@ import type { ChangeQueue } from '../adapters/sqs.js';
 
 export type DdlAction = 'apply' | 'skip';
 
-/** The pause record of a DDL where a read stopped, with the reason capture did not deal with it itself. */
-export function pausedDdl(stop: DdlStop, at: BinlogPosition, reason: string, now: number): PausedDdl {
+/**
+ * The pause record of a DDL where a read stopped, with the reason capture did not deal with it itself. For a
+ * RENAME that swaps in a ghost (`swap`), the change is the ghost's ALTERs: the columns they change.
+ */
+export function pausedDdl(stop: DdlStop, at: BinlogPosition, reason: string, now: number, swap?: SwapChange): PausedDdl {
   return {
     statement: stop.ddl.statement,
     schema: stop.schema,
     kind: stop.ddl.kind,
-    changesColumns: stop.ddl.changesColumns,
+    changesColumns: swap ? swap.changesColumns : stop.ddl.changesColumns,
     tables: stop.touched.map((t) => ({ physical: `${t.database}.${t.table}`, table: t.as })),
     at,
     next: stop.next,
+    ...(swap ? { swap } : {}),
     pausedAt: now,
     reason,
   };
+}
+
+/**
+ * What a RENAME where a read stopped does, when it swaps a table read with its ghost (`core/osc.ts`): the
+ * ghost's change (from the ghosts capture read, `held`), or why it cannot be followed; undefined for any
+ * other DDL.
+ */
+export async function swapOf(ctx: Pick<AppContext, 'config' | 'store'>, held: Pick<CaptureState, 'ghosts'>, stop: DdlStop): Promise<SwapChange | { readonly why: string } | undefined> {
+  const swap = ghostSwapOf(stop.ddl);
+  const table = swap && stop.touched.find((t) => `${t.database}.${t.table}` === swap.table);
+  if (!swap || !table) return undefined;
+  const plan = await ctx.store.getPlan(ctx.config.migrationId, table.as);
+  const before = plan?.physicalColumns?.[swap.table] ?? plan?.binlogColumns;
+  if (!before) return { why: `no plan of ${table.as} is stored` };
+  return swapChange(swap, held.ghosts ?? {}, before.map((c) => c.COLUMN_NAME));
 }
 
 /** Why `action` cannot deal with `ddl` (undefined when it can). */
@@ -44,6 +64,7 @@ function whyNot(config: MigrationConfig, ddl: PausedDdl, action: DdlAction, forc
     return ddl.changesColumns && !force
       ? `${what} changes columns or rows: skipping it leaves the targets without the change. Run \`reshard ddl apply\`, or change the targets yourself and run \`reshard ddl skip --force\``
       : undefined;
+  if (ddl.swap) return undefined; // the ghost's ALTERs run on the targets
   if (!APPLICABLE.has(ddl.kind as Ddl['kind']))
     return `${what} cannot be run on the target tables as it is (only ALTER, TRUNCATE and index changes can). Change the targets to match the source yourself, then run \`reshard ddl skip --force\``;
   if (ddl.kind === 'truncate' && ddl.tables.some((t) => sourceTableCount(config.source, tableConfig({ config }, t.table)) > 1))
@@ -93,20 +114,27 @@ export async function dealWithDdl(ctx: AppContext, ddl: PausedDdl, action: DdlOu
   let targets = 0;
   let already = 0;
   const logical = [...new Set(ddl.tables.map((t) => t.table))];
-  const parsed = parseDdl(ddl.statement, ddl.schema);
+  // What the targets run, in order: the statement, or for a ghost's swap the ghost's ALTERs.
+  const statements = ddl.swap ? ddl.swap.alters : [{ statement: ddl.statement, schema: ddl.schema }];
+  const parsed = statements.map((s) => parseDdl(s.statement, s.schema));
+  const known = parsed.every((p): p is Ddl => p !== undefined) ? parsed : undefined;
   if (action === 'apply' || action === 'exec') {
-    if (!parsed) throw new SchemaError(`not a DDL of a table: ${ddl.statement}`);
+    if (!known) throw new SchemaError(`not a DDL of a table: ${statements[parsed.findIndex((p) => !p)]!.statement}`);
     for (const name of logical) {
       const all = routerFor(ctx, tableConfig(ctx, name)).allTargets();
-      const outcomes = await inParallel(all, 4, (t) => runTargetDdl(ctx.targets[t.db]!, t, targetStatement(parsed, t)));
+      const outcomes = await inParallel(all, 4, async (t) => {
+        const each: Awaited<ReturnType<typeof runTargetDdl>>[] = [];
+        for (const p of known) each.push(await runTargetDdl(ctx.targets[t.db]!, t, targetStatement(p, t)));
+        return each;
+      });
       targets += outcomes.length;
-      already += outcomes.filter((o) => o === 'already').length;
+      already += outcomes.filter((o) => o.length > 0 && o.every((x) => x === 'already')).length;
     }
   }
   const replanned: string[] = [];
   if (ddl.changesColumns) {
     for (const name of logical) {
-      await followSourceColumns(ctx, name, ddl, parsed, { statement: ddl.statement, at: `${ddl.at.file}:${ddl.at.position}`, action, appliedAt: Date.now() });
+      await followSourceColumns(ctx, name, ddl, known, { statement: ddl.statement, at: `${ddl.at.file}:${ddl.at.position}`, action, appliedAt: Date.now() });
       replanned.push(name);
     }
   }
@@ -117,10 +145,11 @@ export async function dealWithDdl(ctx: AppContext, ddl: PausedDdl, action: DdlOu
  * Stores the columns of the touched physical tables of `table` right after `ddl` in its plan: the logical
  * columns (names, read and literal kinds) become the changed table's; capture decodes the changed tables with
  * them (for an unsharded source, the plan's own binlog columns; else per physical table). Columns right after
- * it are the ones before it with its adds and drops (`columnNamesAfter`), defined as the table defines them
- * now: later DDL may have changed the table again already. Other column changes take the definition now.
+ * it are the ones before it with the adds and drops of `parsed` (the statement, or a swapped-in ghost's ALTERs;
+ * `columnNamesAfterAll`), defined as the table defines them now: later DDL may have changed the table again
+ * already. Other column changes take the definition now.
  */
-async function followSourceColumns(ctx: AppContext, table: string, ddl: PausedDdl, parsed: Ddl | undefined, lastDdl: NonNullable<TablePlan['lastDdl']>): Promise<void> {
+async function followSourceColumns(ctx: AppContext, table: string, ddl: PausedDdl, parsed: readonly Ddl[] | undefined, lastDdl: NonNullable<TablePlan['lastDdl']>): Promise<void> {
   const physical = ddl.tables.filter((t) => t.table === table).map((t) => t.physical);
   const units = sourceUnits(ctx.config.source, tableConfig(ctx, table));
   const plan = await ctx.store.getPlan(ctx.config.migrationId, table);
@@ -134,7 +163,7 @@ async function followSourceColumns(ctx: AppContext, table: string, ddl: PausedDd
     if (!now.length)
       throw new SchemaError(`${table}: source table ${id} no longer exists after the DDL (${lastDdl.statement}): capture cannot follow it. Restore it, or plan the migration again`);
     const before = plan.physicalColumns?.[id] ?? plan.binlogColumns;
-    const names = parsed && before ? columnNamesAfter(parsed, before.map((c) => c.COLUMN_NAME)) : undefined;
+    const names = parsed && before ? columnNamesAfterAll(parsed, before.map((c) => c.COLUMN_NAME)) : undefined;
     const nowBy = new Map(now.map((c) => [c.name.toLowerCase(), c]));
     const beforeBy = new Map((before ?? []).map((c) => [c.COLUMN_NAME.toLowerCase(), c]));
     const known = names?.every((n) => nowBy.has(n.toLowerCase()) || beforeBy.has(n.toLowerCase()));

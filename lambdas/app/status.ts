@@ -143,7 +143,7 @@ export async function migrationStatus(config: MigrationConfig, store: StateStore
     for (const { server, state } of captures) {
       const p = state?.paused;
       if (!p?.tables.some((t) => t.table === table)) continue;
-      return { server, statement: p.statement, at: `${p.at.file}:${p.at.position}`, reason: p.reason, todo: ddlTodo(p.kind, p.changesColumns, server) };
+      return { server, statement: p.statement, at: `${p.at.file}:${p.at.position}`, reason: p.reason, todo: ddlTodo(p, server) };
     }
     return undefined;
   };

@@ -279,6 +279,41 @@ export function parseDdl(statement: string, defaultDb: string): Ddl | undefined 
   return undefined;
 }
 
+/**
+ * The column names a `CREATE TABLE t (…)` defines, in order; `undefined` for `CREATE TABLE … LIKE` and for a
+ * statement that is not a CREATE TABLE with a definition it can read (`… SELECT` without one included).
+ */
+export function createdColumns(ddl: Ddl): string[] | undefined {
+  if (ddl.kind !== 'create' || ddl.tables.length !== 1) return undefined;
+  const toks = tokens(ddl.statement.slice(ddl.tables[0]!.span[1]));
+  if (toks[0]?.text !== '(' || (toks[1] && !toks[1].quoted && toks[1].word === 'LIKE')) return undefined;
+  const names: string[] = [];
+  const notColumns = new Set(['INDEX', 'KEY', 'UNIQUE', 'FULLTEXT', 'SPATIAL', 'CONSTRAINT', 'FOREIGN', 'PRIMARY', 'CHECK', 'PERIOD']);
+  let depth = 0;
+  let clauseStart = false;
+  for (const t of toks) {
+    if (t.text === '(') {
+      if (++depth === 1) clauseStart = true;
+      continue;
+    }
+    if (t.text === ')') {
+      if (--depth === 0) return names.length ? names : undefined;
+      continue;
+    }
+    if (depth !== 1) continue;
+    if (t.text === ',') {
+      clauseStart = true;
+      continue;
+    }
+    if (!clauseStart) continue;
+    clauseStart = false;
+    if (!t.quoted && notColumns.has(t.word)) continue;
+    if (!t.quoted && !/^[A-Za-z0-9_$\u0080-\uffff]+$/.test(t.text)) return undefined;
+    names.push(t.quoted ? t.word : t.text);
+  }
+  return undefined;
+}
+
 /** `database.table` of a table reference (the key capture's physical tables are looked up by). */
 export const refKey = (t: Pick<TableRef, 'database' | 'table'>) => `${t.database}.${t.table}`;
 
@@ -310,17 +345,19 @@ export function targetStatement(ddl: Ddl, target: { database: string; tableName:
   return ddl.statement.slice(0, start) + `${quoteId(target.database)}.${quoteId(target.tableName)}` + ddl.statement.slice(end);
 }
 
-/** What the operator does about a DDL capture stopped before. */
-export function ddlTodo(kind: string, changesColumns: boolean, server: number): string {
+/** What the operator does about a DDL capture stopped before (`swap`: a RENAME that swaps in an online schema change's ghost). */
+export function ddlTodo(p: { readonly kind: string; readonly changesColumns: boolean; readonly swap?: { readonly tool: string; readonly alters: readonly unknown[] } }, server: number): string {
+  const { kind, changesColumns, swap } = p;
   const on = server ? ` --server ${server}` : '';
+  if (swap && changesColumns) return `reshard ddl apply${on}: runs the ${swap.alters.length} ALTER statement(s) ${swap.tool} ran on its ghost on every target table once the changes before the swap are applied, then capture goes on`;
   if (!changesColumns) return `reshard ddl skip${on} (an index or option change the targets need not take) or reshard ddl apply${on} (run it on every target table)`;
   if (APPLICABLE.has(kind as DdlKind)) return `reshard ddl apply${on}: runs it on every target table once the changes before it are applied, then capture goes on`;
   return `change the target tables to match the source yourself, then reshard ddl skip --force${on}`;
 }
 
 /** One line on a DDL capture of source server `server` stopped before: the statement, where, why, and what to do. */
-export function pausedText(server: number, p: { statement: string; at: { file: string; position: number }; reason: string; kind: string; changesColumns: boolean }): string {
-  return `capture of source server #${server} is stopped at ${p.at.file}:${p.at.position}, before: ${p.statement} (${p.reason}). To go on: ${ddlTodo(p.kind, p.changesColumns, server)}`;
+export function pausedText(server: number, p: Parameters<typeof ddlTodo>[0] & { statement: string; at: { file: string; position: number }; reason: string }): string {
+  return `capture of source server #${server} is stopped at ${p.at.file}:${p.at.position}, before: ${p.statement} (${p.reason}). To go on: ${ddlTodo(p, server)}`;
 }
 
 /**

@@ -3,6 +3,7 @@
  * tombstones and the capture state. Adapters map stored items onto these types.
  */
 import type { LiteralKind } from './sql.js';
+import type { Ghosts, SwapChange } from './osc.js';
 import { isComposite, keyParts, textOrdered, type KeyKind, type KeyPart } from './segments.js';
 import type { BinlogPosition } from './position.js';
 import type { RoutingFile } from './cutover.js';
@@ -213,6 +214,8 @@ export interface CaptureState {
   readonly sourceId?: string;
   /** MariaDB: the GTID position at `position` (`core/gtid.ts`), to find the same point on another server. */
   readonly gtid?: string;
+  /** Ghosts of the tables read that online schema change tools built, as read up to `position` (`core/osc.ts`). */
+  readonly ghosts?: Ghosts;
   /** Set while capture of this server is stopped because its endpoint reaches another server (until `reshard capture-source accept`). */
   readonly sourceChanged?: SourceChange;
 }
@@ -248,6 +251,8 @@ export interface PausedDdl {
   readonly at: BinlogPosition;
   /** The position after it, where capture goes on once it is dealt with. */
   readonly next: BinlogPosition;
+  /** A RENAME that swaps in an online schema change's ghost: what the targets take instead (`core/osc.ts`). */
+  readonly swap?: SwapChange;
   readonly pausedAt: number;
   /** Why capture stopped instead of dealing with it (the `cdc.onDdl` setting, or what it could not do). */
   readonly reason: string;

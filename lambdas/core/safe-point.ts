@@ -25,14 +25,17 @@ export type BinlogItem =
   /** With GTIDs followed: an event group that ended without a boundary seen (the next one began). Not a safe point. */
   | { readonly kind: 'gtid'; readonly gtid: Gtid }
   /**
-   * DDL that touches a table read (`touched`, each with the name its events carry): a boundary, like a mark at
-   * `at` (the position after it), and with GTIDs followed the event group it is (`gtid`). Readers stop before it.
+   * DDL that touches a table read (`touched`, each with the name its events carry), or that creates, alters or
+   * drops the ghost of one (`ghost`: an online schema change tool's, `core/osc.ts`; `touched` empty): a
+   * boundary, like a mark at `at` (the position after it), and with GTIDs followed the event group it is
+   * (`gtid`). Readers stop before it.
    */
   | {
       readonly kind: 'ddl';
       readonly ddl: Ddl;
       readonly schema: string;
       readonly touched: readonly (TableRef & { readonly as: string })[];
+      readonly ghost?: true;
       readonly at: BinlogPosition;
       readonly gtid?: Gtid;
     };

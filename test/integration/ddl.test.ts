@@ -1,6 +1,6 @@
 /**
  * Schema changes on the source while CDC runs, end to end (binlog → FIFO → apply, local runtime): ADD COLUMN,
- * DROP COLUMN, TRUNCATE and an online-schema-change table swap under `cdc.onDdl` stop, exec and ignore. Each
+ * DROP COLUMN, TRUNCATE and online schema changes (gh-ost and pt-osc swaps of a ghost table) under `cdc.onDdl` stop, exec and ignore. Each
  * ends with the targets equal to the source over every column the source has then (independent checksums)
  * and verification CLEAN, or with capture PAUSED before the statement and nothing after it applied.
  */
@@ -126,18 +126,51 @@ describe('DDL during CDC, cdc.onDdl stop', () => {
     });
   });
 
-  it("an online schema change tool's table swap: `ddl apply` is refused; after the targets are changed by hand, `ddl skip --force` follows the new table", async () => {
+  it("gh-ost's table swap: capture keeps the ghost's ALTER, stops at the swap, and `ddl apply` runs the ALTER on the targets", async () => {
     const config = ddlConfig('ddl_swap', 'stop');
     await withCopiedCdc(config, async (rt, src) => {
       const db = `\`${config.source.database!}\``;
-      // gh-ost's steps: a shadow table with the change, filled, then swapped in by one RENAME.
+      // gh-ost's steps: a ghost table with the change, filled while the table takes writes, then swapped in by one RENAME.
       await suite.pool.query(`CREATE TABLE ${db}._order_info_gho LIKE ${src}`);
-      await suite.pool.query(`ALTER TABLE ${db}._order_info_gho ADD COLUMN channel VARCHAR(16) NOT NULL DEFAULT 'web'`);
-      await suite.pool.query(`INSERT INTO ${db}._order_info_gho (id, order_no, user_id, status, amount, discount, buyer_name, address, remark, attrs, create_time, update_time) SELECT * FROM ${src}`);
+      await suite.pool.query(`ALTER TABLE ${db}._order_info_gho ADD COLUMN channel VARCHAR(16) NOT NULL DEFAULT 'web' AFTER status, ADD INDEX ix_channel (channel)`);
+      await suite.pool.query(`UPDATE ${src} SET remark = 'during the change' WHERE id <= 8`);
+      await suite.pool.query(`INSERT INTO ${db}._order_info_gho (id, order_no, user_id, status, amount, discount, buyer_name, address, remark, attrs, create_time, update_time)
+        SELECT id, order_no, user_id, status, amount, discount, buyer_name, address, remark, attrs, create_time, update_time FROM ${src}`);
+      await suite.pool.query(`RENAME TABLE ${src} TO ${db}._order_info_del, ${db}._order_info_gho TO ${src}`);
+      await suite.pool.query(`UPDATE ${src} SET channel = 'app', update_time = NOW(6) WHERE id <= 5`);
+      const paused = await pausedCapture(rt);
+      expect(paused).toMatchObject({ kind: 'rename', changesColumns: true, swap: { ghost: `${config.source.database!}._order_info_gho`, tool: 'gh-ost' } });
+      expect(paused.swap!.alters.map((a) => a.statement)).toEqual([expect.stringMatching(/ADD COLUMN channel/)]);
+      // What came before the swap is applied; nothing after it.
+      await expect.poll(() => targetRows(rt, `remark = 'during the change'`), { timeout: 20_000 }).toBe(8);
+      const view = await migrationStatus(config, rt.store);
+      expect(view.tables[0]!.paused!.todo).toMatch(/^reshard ddl apply: runs the 1 ALTER statement\(s\) gh-ost ran on its ghost on every target table/);
+      const out = await resolveDdl(rt.ctx, rt.cdc!.queue, { server: 0, action: 'apply', owner: 'test' });
+      expect(out).toMatchObject({ action: 'apply', targets: 4, already: 0, replanned: ['order_info'] });
+      const plan = await rt.store.getPlan(config.migrationId, 'order_info');
+      expect(plan!.columns.indexOf('channel')).toBe(plan!.columns.indexOf('status') + 1);
+      await suite.pool.query(`DROP TABLE ${db}._order_info_del`);
+      await expectConverged(rt);
+      expect(await targetRows(rt, `channel = 'app'`)).toBe(5);
+      expect(await targetRows(rt, `channel = 'web'`)).toBe(995);
+    });
+  });
+
+  it('a swap whose ghost capture did not see created: `ddl apply` is refused; after the targets are changed by hand, `ddl skip --force` follows the new table', async () => {
+    const config = ddlConfig('ddl_swapold', 'stop');
+    const db = `\`${config.source.database!}\``;
+    await withCopiedCdc(config, async (rt, src) => {
+      // The ghost gets its name by a RENAME, not a CREATE: capture never reads what was done to it.
+      await suite.pool.query(`CREATE TABLE ${db}._order_info_shadow LIKE ${src}`);
+      await suite.pool.query(`ALTER TABLE ${db}._order_info_shadow ADD COLUMN channel VARCHAR(16) NOT NULL DEFAULT 'web'`);
+      await suite.pool.query(`INSERT INTO ${db}._order_info_shadow (id, order_no, user_id, status, amount, discount, buyer_name, address, remark, attrs, create_time, update_time) SELECT * FROM ${src}`);
+      await suite.pool.query(`RENAME TABLE ${db}._order_info_shadow TO ${db}._order_info_gho`);
       await suite.pool.query(`RENAME TABLE ${src} TO ${db}._order_info_del, ${db}._order_info_gho TO ${src}`);
       await suite.pool.query(`UPDATE ${src} SET channel = 'app', update_time = NOW(6) WHERE id <= 5`);
       const paused = await pausedCapture(rt);
       expect(paused.kind).toBe('rename');
+      expect(paused.swap).toBeUndefined();
+      expect(paused.reason).toMatch(/it swaps in an online schema change's ghost, but capture did not read the creation of \S+\._order_info_gho/);
       const view = await migrationStatus(config, rt.store);
       expect(view.tables[0]!.paused!.todo).toMatch(/change the target tables to match the source yourself, then reshard ddl skip --force/);
       await expect(resolveDdl(rt.ctx, rt.cdc!.queue, { server: 0, action: 'apply', owner: 'test' })).rejects.toThrow(ConfigError);
@@ -181,13 +214,46 @@ describe('DDL during CDC, cdc.onDdl exec and ignore', () => {
     });
   });
 
-  it('ignore: goes on past an index change, and stops at a column change with the reason', async () => {
+  it("exec: pt-online-schema-change's swap (a ghost created with the table's definition, altered, filled, swapped in) runs the ghost's ALTER on the targets by itself", async () => {
+    const config = ddlConfig('ddl_ptosc', 'exec');
+    await withCopiedCdc(config, async (rt, src) => {
+      const db = `\`${config.source.database!}\``;
+      const [[created]] = (await suite.pool.query(`SHOW CREATE TABLE ${src}`)) as unknown as [[Record<string, string>]];
+      await suite.pool.query(created['Create Table']!.replace(/^CREATE TABLE `order_info`/, `CREATE TABLE ${db}.\`_order_info_new\``));
+      await suite.pool.query(`ALTER TABLE ${db}._order_info_new MODIFY remark VARCHAR(400) NULL, ADD COLUMN coupon VARCHAR(24) NULL`);
+      await suite.pool.query(`INSERT INTO ${db}._order_info_new (id, order_no, user_id, status, amount, discount, buyer_name, address, remark, attrs, create_time, update_time)
+        SELECT id, order_no, user_id, status, amount, discount, buyer_name, address, remark, attrs, create_time, update_time FROM ${src}`);
+      await suite.pool.query(`RENAME TABLE ${src} TO ${db}._order_info_old, ${db}._order_info_new TO ${src}`);
+      await suite.pool.query(`DROP TABLE IF EXISTS ${db}._order_info_old`);
+      await suite.pool.query(`UPDATE ${src} SET coupon = 'WINTER', remark = REPEAT('r', 350), update_time = NOW(6) WHERE id <= 7`);
+      await expectConverged(rt);
+      expect(await targetRows(rt, `coupon = 'WINTER' AND CHAR_LENGTH(remark) = 350`)).toBe(7);
+      const plan = await rt.store.getPlan(config.migrationId, 'order_info');
+      expect(plan!.columns.at(-1)).toBe('coupon');
+      expect(plan!.lastDdl).toMatchObject({ action: 'exec', statement: expect.stringMatching(/^RENAME TABLE/) });
+      const state = (await rt.store.getCapture(config.migrationId))!;
+      expect(state.paused).toBeUndefined();
+      expect(state.ghosts).toBeUndefined();
+    });
+  });
+
+  it('ignore: goes on past an index change and a gh-ost swap that adds an index, and stops at a column change with the reason', async () => {
     const config = ddlConfig('ddl_ignore', 'ignore');
     await withCopiedCdc(config, async (rt, src) => {
       await suite.pool.query(`CREATE INDEX ix_user ON ${src} (user_id)`);
       await suite.pool.query(`UPDATE ${src} SET remark = 'past index' WHERE id <= 4`);
       await rt.cdc!.drain(60_000);
       expect(await targetRows(rt, `remark = 'past index'`)).toBe(4);
+      // An index added by gh-ost: its swap changes no column either.
+      const db = `\`${config.source.database!}\``;
+      await suite.pool.query(`CREATE TABLE ${db}._order_info_gho LIKE ${src}`);
+      await suite.pool.query(`ALTER TABLE ${db}._order_info_gho ADD INDEX ix_amount (amount)`);
+      await suite.pool.query(`INSERT INTO ${db}._order_info_gho SELECT * FROM ${src}`);
+      await suite.pool.query(`RENAME TABLE ${src} TO ${db}._order_info_del, ${db}._order_info_gho TO ${src}`);
+      await suite.pool.query(`UPDATE ${src} SET remark = 'past swap' WHERE id <= 6`);
+      await rt.cdc!.drain(60_000);
+      expect(await targetRows(rt, `remark = 'past swap'`)).toBe(6);
+      expect((await rt.store.getCapture(config.migrationId))!.paused).toBeUndefined();
       await suite.pool.query(`ALTER TABLE ${src} MODIFY remark VARCHAR(300) NULL`);
       const paused = await pausedCapture(rt);
       expect(paused.reason).toMatch(/cdc.onDdl is ignore, which goes on only past DDL that changes no column; this ALTER changes columns/);

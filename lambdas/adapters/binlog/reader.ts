@@ -86,13 +86,15 @@ export interface ReadChangesOptions {
 
 export type StopReason = 'maxEvents' | 'idle' | 'deadline' | 'until' | 'aborted' | 'ddl';
 
-/** A DDL of a table read, where the read stopped (`position` is just before it). */
+/** A DDL of a table read, or of the ghost of one (`ghost`), where the read stopped (`position` is just before it). */
 export interface DdlStop {
   readonly ddl: Ddl;
   /** The database it ran in. */
   readonly schema: string;
-  /** The physical tables read that it touches, each with its logical table (`as`). */
+  /** The physical tables read that it touches, each with its logical table (`as`); none for a ghost's DDL. */
   readonly touched: readonly (TableRef & { readonly as: string })[];
+  /** A DDL of the ghost of a table read (an online schema change tool's, `core/osc.ts`), not of the table. */
+  readonly ghost?: true;
   /** The position after it: where reading goes on once it is dealt with. */
   readonly next: BinlogPosition;
   /** With the `gtid` option: the GTID position at `next`. */
@@ -218,7 +220,7 @@ class ChangeReader {
         if (!safePoint.canStop) throw new ReshardError(`DDL at ${item.at.file}:${item.at.position} inside a statement of a table read: ${item.ddl.statement}`);
         const gtids = this.gtids;
         const nextGtid = gtids && formatGtidPosition(item.gtid ? gtids.with(item.gtid) : gtids.snapshot());
-        this.ddl = { ddl: item.ddl, schema: item.schema, touched: item.touched, next: item.at, ...(nextGtid !== undefined ? { nextGtid } : {}) };
+        this.ddl = { ddl: item.ddl, schema: item.schema, touched: item.touched, ...(item.ghost ? { ghost: true as const } : {}), next: item.at, ...(nextGtid !== undefined ? { nextGtid } : {}) };
         stoppedBy = 'ddl';
         break;
       }

@@ -18,6 +18,7 @@ import type { BinlogPosition } from '../../core/position.js';
 import type { BinlogItem } from '../../core/safe-point.js';
 import type { BinlogColumn } from '../../core/model.js';
 import { GroupTracker } from '../../core/gtid.js';
+import { ghostDdlOf } from '../../core/osc.js';
 import { dbError } from '../mysql/pool.js';
 import { changeEventsOf, converterFor, type TableConverter } from './values.js';
 
@@ -283,10 +284,19 @@ export class BinlogStream {
     const ddl = parseDdl(sql, q.schema);
     if (!ddl) return false;
     const touched = touchedTables(ddl, this.watched);
-    if (!touched.length) return false;
+    const ghost = !touched.length && ghostDdlOf(ddl, this.watched) !== undefined;
+    if (!touched.length && !ghost) return false;
     this.pastDdl = true;
     const gtid = this.groups?.standalone;
-    this.push({ kind: 'ddl', ddl, schema: q.schema, touched: touched.map((t) => ({ ...t, as: this.names.get(refKey(t))! })), at: { file: this.file, position: q.nextPosition }, ...(gtid ? { gtid } : {}) });
+    this.push({
+      kind: 'ddl',
+      ddl,
+      schema: q.schema,
+      touched: touched.map((t) => ({ ...t, as: this.names.get(refKey(t))! })),
+      ...(ghost ? { ghost: true as const } : {}),
+      at: { file: this.file, position: q.nextPosition },
+      ...(gtid ? { gtid } : {}),
+    });
     return true;
   }
 

@@ -4,6 +4,7 @@
  * moves forward only, by a lease-fenced conditional write that requires the position it read.
  */
 import { LeaseLostError } from '../../core/errors.js';
+import type { Ghosts } from '../../core/osc.js';
 import { comparePositions, type BinlogPosition } from '../../core/position.js';
 import type { CaptureState, PausedDdl, SourceChange } from '../../core/model.js';
 import { conditionalWrite, leaseHeldError } from './conditional-write.js';
@@ -26,8 +27,20 @@ function toCapture(item: Item): CaptureState {
     ...(typeof item.ddl === 'string' ? { paused: JSON.parse(item.ddl) as PausedDdl } : {}),
     ...(typeof item.sourceId === 'string' ? { sourceId: item.sourceId } : {}),
     ...(typeof item.gtid === 'string' ? { gtid: item.gtid } : {}),
+    ...(typeof item.ghosts === 'string' && item.ghosts !== '{}' ? { ghosts: JSON.parse(item.ghosts) as Ghosts } : {}),
     ...(typeof item.sourceChanged === 'string' ? { sourceChanged: JSON.parse(item.sourceChanged) as SourceChange } : {}),
   };
+}
+
+/** What a capture commit moves and records: the position, the events sent, and what the read saw on the way. */
+export interface CaptureCommit {
+  readonly position: BinlogPosition;
+  readonly skip?: number;
+  readonly events: number;
+  readonly lastEventAt?: number;
+  readonly gtid?: string;
+  /** The ghost tables as read up to `position` (replacing those stored). */
+  readonly ghosts?: Ghosts;
 }
 
 /** The server a position is of, and the GTID position there (MariaDB). */
@@ -115,14 +128,17 @@ export class CaptureItems {
    * Moves the capture position forward after its events were accepted by SQS (lease-fenced, forward only); a
    * retry of a commit that took effect, its response lost, returns the state it made.
    */
-  async commit(migrationId: string, held: CaptureState, owner: string, leaseMs: number, next: { position: BinlogPosition; skip?: number; events: number; lastEventAt?: number; gtid?: string }, server = 0): Promise<CaptureState> {
+  async commit(migrationId: string, held: CaptureState, owner: string, leaseMs: number, next: CaptureCommit, server = 0): Promise<CaptureState> {
     const now = this.t.now();
     const item = await conditionalWrite(
       this.t,
       {
         Key: { pk: pk(migrationId), sk: skOf(server) },
         UpdateExpression:
-          'SET #f = :f, #p = :p, #skip = :s, events = events + :n, leaseExpiry = :exp, updatedAt = :now' + (next.lastEventAt !== undefined ? ', lastEventAt = :t' : '') + (next.gtid !== undefined ? ', gtid = :g' : ''),
+          'SET #f = :f, #p = :p, #skip = :s, events = events + :n, leaseExpiry = :exp, updatedAt = :now' +
+          (next.lastEventAt !== undefined ? ', lastEventAt = :t' : '') +
+          (next.gtid !== undefined ? ', gtid = :g' : '') +
+          (next.ghosts !== undefined ? ', ghosts = :gh' : ''),
         ConditionExpression: 'leaseOwner = :o AND leaseToken = :tok AND leaseExpiry >= :now AND #f = :hf AND #p = :hp',
         ExpressionAttributeNames: { '#f': 'file', '#p': 'position', '#skip': 'skip' },
         ExpressionAttributeValues: {
@@ -138,6 +154,7 @@ export class CaptureItems {
           ':hp': held.position.position,
           ...(next.lastEventAt !== undefined ? { ':t': next.lastEventAt } : {}),
           ...(next.gtid !== undefined ? { ':g': next.gtid } : {}),
+          ...(next.ghosts !== undefined ? { ':gh': JSON.stringify(next.ghosts) } : {}),
         },
       },
       (current) => {
