@@ -5,15 +5,15 @@
  * target table (apply) or not (skip), take the source table's new columns into the plan (what copy, apply,
  * verify and capture's decoding use), and move capture past it.
  */
-import { APPLICABLE, parseDdl, targetStatement, type Ddl } from '../core/ddl.js';
-import { columnNamesAfterAll, ghostSwapOf, swapChange, type SwapChange } from '../core/osc.js';
+import { APPLICABLE, columnsAfterAll, parseDdl, targetStatement, type ColumnAfter, type Ddl } from '../core/ddl.js';
+import { ghostSwapOf, swapChange, type SwapChange } from '../core/osc.js';
 import { sourceTableCount, type MigrationConfig } from '../core/config.js';
 import { ConfigError, SchemaError } from '../core/errors.js';
 import type { BinlogColumn, CaptureState, PausedDdl, TablePlan } from '../core/model.js';
 import { inParallel } from '../core/parallel.js';
 import type { BinlogPosition } from '../core/position.js';
 import { sourceUnits } from '../core/source-layout.js';
-import { columnInfoOf, runTargetDdl } from '../adapters/mysql/schema.js';
+import { columnInfoOf, runTargetDdl, type ColumnInfo } from '../adapters/mysql/schema.js';
 import type { DdlStop } from '../adapters/binlog/reader.js';
 import { planColumns } from './plan.js';
 import { forgetPlans, routerFor, sourceFor, tableConfig, type AppContext } from './context.js';
@@ -145,9 +145,10 @@ export async function dealWithDdl(ctx: AppContext, ddl: PausedDdl, action: DdlOu
  * Stores the columns of the touched physical tables of `table` right after `ddl` in its plan: the logical
  * columns (names, read and literal kinds) become the changed table's; capture decodes the changed tables with
  * them (for an unsharded source, the plan's own binlog columns; else per physical table). Columns right after
- * it are the ones before it with the adds and drops of `parsed` (the statement, or a swapped-in ghost's ALTERs;
- * `columnNamesAfterAll`), defined as the table defines them now: later DDL may have changed the table again
- * already. Other column changes take the definition now.
+ * it are the ones before it as `parsed` (the statement, or a swapped-in ghost's ALTERs) adds, drops, changes,
+ * moves and renames them (`columnsAfterAll`), each defined as the table defines it now — or, gone from the table
+ * since (later DDL may have changed it again already), as it was before, renamed. Other column changes (CONVERT
+ * TO CHARACTER SET, …) take the table's definition now.
  */
 async function followSourceColumns(ctx: AppContext, table: string, ddl: PausedDdl, parsed: readonly Ddl[] | undefined, lastDdl: NonNullable<TablePlan['lastDdl']>): Promise<void> {
   const physical = ddl.tables.filter((t) => t.table === table).map((t) => t.physical);
@@ -163,11 +164,15 @@ async function followSourceColumns(ctx: AppContext, table: string, ddl: PausedDd
     if (!now.length)
       throw new SchemaError(`${table}: source table ${id} no longer exists after the DDL (${lastDdl.statement}): capture cannot follow it. Restore it, or plan the migration again`);
     const before = plan.physicalColumns?.[id] ?? plan.binlogColumns;
-    const names = parsed && before ? columnNamesAfterAll(parsed, before.map((c) => c.COLUMN_NAME)) : undefined;
+    const after = parsed && before ? columnsAfterAll(parsed, before.map((c) => c.COLUMN_NAME)) : undefined;
     const nowBy = new Map(now.map((c) => [c.name.toLowerCase(), c]));
     const beforeBy = new Map((before ?? []).map((c) => [c.COLUMN_NAME.toLowerCase(), c]));
-    const known = names?.every((n) => nowBy.has(n.toLowerCase()) || beforeBy.has(n.toLowerCase()));
-    const columns = names && known ? names.map((n) => nowBy.get(n.toLowerCase()) ?? columnInfoOf(beforeBy.get(n.toLowerCase())!)) : now;
+    const definition = (c: ColumnAfter): ColumnInfo | undefined => {
+      const was = c.from === undefined ? undefined : beforeBy.get(c.from.toLowerCase());
+      return nowBy.get(c.name.toLowerCase()) ?? (was && { ...columnInfoOf(was), name: c.name });
+    };
+    const defined = after?.map(definition);
+    const columns = defined?.every((d): d is ColumnInfo => d !== undefined) ? defined : now;
     part = planColumns(columns);
     perTable[id] = part.binlogColumns!;
   }

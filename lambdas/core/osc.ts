@@ -5,7 +5,7 @@
  * Capture keeps what it reads of each ghost of a migrated table (`GhostTable`), so that at the swap it knows
  * the change: the ghost's ALTER statements, which the targets take as they would the ALTER itself. Pure.
  */
-import { columnNamesAfter, createdColumns, parseDdl, refKey, type Ddl } from './ddl.js';
+import { createdColumns, parseDdl, refKey, type Ddl } from './ddl.js';
 
 export type OscTool = 'gh-ost' | 'pt-online-schema-change';
 
@@ -116,17 +116,4 @@ export function swapChange(swap: GhostSwap, ghosts: Ghosts, before: readonly str
     return { why: `${swap.ghost} was created with other columns (${ghost.columns.join(', ')}) than ${swap.table} had (${before.join(', ')})` };
   const parsed = ghost.alters.map((a) => parseDdl(a.statement, a.schema));
   return { ghost: swap.ghost, tool: ghost.tool, alters: ghost.alters, changesColumns: parsed.some((d) => d?.changesColumns ?? true) };
-}
-
-/**
- * The column names after a sequence of ALTERs (`columnNamesAfter` in turn), or `undefined` when one of them
- * is not followed by names alone.
- */
-export function columnNamesAfterAll(alters: readonly Ddl[], before: readonly string[]): string[] | undefined {
-  let names: string[] | undefined = [...before];
-  for (const a of alters) {
-    names = columnNamesAfter(a, names);
-    if (!names) return undefined;
-  }
-  return names;
 }

@@ -126,6 +126,27 @@ describe('DDL during CDC, cdc.onDdl stop', () => {
     });
   });
 
+  it('a CHANGE that renames a column, then a DROP of it, both before capture reaches them: each `ddl apply` decodes the rows between them by the columns right after the first', async () => {
+    const config = ddlConfig('ddl_change', 'stop');
+    await withCopiedCdc(config, async (rt, src) => {
+      await suite.pool.query(`ALTER TABLE ${src} CHANGE remark note VARCHAR(100) NULL AFTER id`);
+      await suite.pool.query(`UPDATE ${src} SET note = 'renamed', update_time = NOW(6) WHERE id <= 5`);
+      await suite.pool.query(`ALTER TABLE ${src} DROP COLUMN note`);
+      await suite.pool.query(`UPDATE ${src} SET status = 7, update_time = NOW(6) WHERE id <= 3`);
+      expect((await pausedCapture(rt)).statement).toMatch(/CHANGE remark note/);
+      await resolveDdl(rt.ctx, rt.cdc!.queue, { server: 0, action: 'apply', owner: 'test' });
+      // The plan has the columns right after the CHANGE (note second, defined as remark was), not the table's now.
+      const plan = await rt.store.getPlan(config.migrationId, 'order_info');
+      expect(plan!.columns.slice(0, 2)).toEqual(['id', 'note']);
+      expect(plan!.binlogColumns![1]).toMatchObject({ COLUMN_NAME: 'note' });
+      expect((await pausedCapture(rt)).statement).toMatch(/DROP COLUMN note/);
+      expect(await targetRows(rt, `note = 'renamed'`)).toBe(5);
+      await resolveDdl(rt.ctx, rt.cdc!.queue, { server: 0, action: 'apply', owner: 'test' });
+      await expectConverged(rt);
+      expect(await targetRows(rt, 'status = 7')).toBe(3);
+    });
+  });
+
   it("gh-ost's table swap: capture keeps the ghost's ALTER, stops at the swap, and `ddl apply` runs the ALTER on the targets", async () => {
     const config = ddlConfig('ddl_swap', 'stop');
     await withCopiedCdc(config, async (rt, src) => {

@@ -1,7 +1,7 @@
 /** Which binlog statements are DDL of which tables, whether they change columns, and their target forms. */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { columnNamesAfter, parseDdl, targetStatement, touchedTables, refKey } from '../../lambdas/core/ddl.js';
+import { columnNamesAfter, columnsAfter, columnsAfterAll, parseDdl, targetStatement, touchedTables, refKey } from '../../lambdas/core/ddl.js';
 
 const names = (s: string, db = 'shop') => parseDdl(s, db)?.tables.map(refKey);
 
@@ -114,11 +114,35 @@ describe('columnNamesAfter', () => {
     ['ALTER TABLE t ADD INDEX ix (amount), ADD COLUMN y INT, ALGORITHM=INPLACE, LOCK=NONE', ['id', 'status', 'amount', 'remark', 'y']],
     ['ALTER TABLE t DROP INDEX ix, DROP COLUMN status', ['id', 'amount', 'remark']],
     ['CREATE INDEX ix ON t (amount)', before],
+    ['ALTER TABLE t MODIFY amount DECIMAL(14,2)', before],
+    ['ALTER TABLE t MODIFY COLUMN remark TEXT FIRST', ['remark', 'id', 'status', 'amount']],
+    ['ALTER TABLE t CHANGE amount total DECIMAL(12,2)', ['id', 'status', 'total', 'remark']],
+    ['ALTER TABLE t CHANGE COLUMN `amount` `total` DECIMAL(12,2) NOT NULL DEFAULT (1.5) AFTER remark', ['id', 'status', 'remark', 'total']],
+    ['ALTER TABLE t CHANGE status status INT AFTER amount', ['id', 'amount', 'status', 'remark']],
+    ['ALTER TABLE t MODIFY IF EXISTS gone INT', before],
+    ['ALTER TABLE t RENAME COLUMN amount TO total, ADD COLUMN amount INT', ['id', 'status', 'total', 'remark', 'amount']],
+    ['ALTER TABLE t ALTER COLUMN amount SET DEFAULT 0, MODIFY remark VARCHAR(300)', before],
   ])('%s', (sql, want) => {
     expect(columnNamesAfter(parseDdl(sql, 'd')!, before)).toEqual(want);
   });
 
-  it.each(['ALTER TABLE t MODIFY amount DECIMAL(14,2)', 'ALTER TABLE t CHANGE amount total DECIMAL(12,2)', 'ALTER TABLE t RENAME COLUMN amount TO total', 'TRUNCATE t', 'ALTER TABLE t ADD COLUMN z INT AFTER nowhere'])(
+  it('keeps which column before each column is: renamed ones their old name, added ones none', () => {
+    expect(columnsAfter(parseDdl('ALTER TABLE t CHANGE amount total DECIMAL(12,2) FIRST, ADD note INT, DROP remark', 'd')!, before)).toEqual([
+      { name: 'total', from: 'amount' },
+      { name: 'id', from: 'id' },
+      { name: 'status', from: 'status' },
+      { name: 'note' },
+    ]);
+  });
+
+  it('follows columns through several statements, back to the names before the first', () => {
+    const ddls = ['ALTER TABLE t RENAME COLUMN amount TO total', 'ALTER TABLE t CHANGE total sum DECIMAL(14,2) AFTER id, ADD x INT', 'ALTER TABLE t DROP status'].map((s) => parseDdl(s, 'd')!);
+    expect(columnsAfterAll(ddls, before)).toEqual([{ name: 'id', from: 'id' }, { name: 'sum', from: 'amount' }, { name: 'remark', from: 'remark' }, { name: 'x' }]);
+    expect(columnsAfterAll([], ['id'])).toEqual([{ name: 'id', from: 'id' }]);
+    expect(columnsAfterAll([...ddls, parseDdl('ALTER TABLE t CONVERT TO CHARACTER SET utf8mb4', 'd')!], before)).toBeUndefined();
+  });
+
+  it.each(['ALTER TABLE t CONVERT TO CHARACTER SET latin1', 'ALTER TABLE t MODIFY gone INT', 'ALTER TABLE t CHANGE amount total INT AFTER nowhere', 'ALTER TABLE t RENAME COLUMN gone TO x', 'TRUNCATE t', 'ALTER TABLE t ADD COLUMN z INT AFTER nowhere'])(
     '%s: not followed by names alone',
     (sql) => {
       expect(columnNamesAfter(parseDdl(sql, 'd')!, before)).toBeUndefined();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createdColumns, parseDdl, type Ddl } from '../../lambdas/core/ddl.js';
-import { afterGhostDdl, columnNamesAfterAll, ghostDdlOf, ghostName, ghostSwapOf, swapChange, withoutGhost, type Ghosts } from '../../lambdas/core/osc.js';
+import { afterGhostDdl, ghostDdlOf, ghostName, ghostSwapOf, swapChange, withoutGhost, type Ghosts } from '../../lambdas/core/osc.js';
 
 const ddl = (sql: string, db = 'shop'): Ddl => {
   const d = parseDdl(sql, db);
@@ -108,15 +108,5 @@ describe('swapChange', () => {
     ['created with other columns', { 'shop._orders_gho': { of: 'shop.orders', tool: 'gh-ost', columns: ['id'], alters: [] } }, { why: 'shop._orders_gho was created with other columns (id) than shop.orders had (id, b)' }],
   ])('%s', (_name, ghosts, expected) => {
     expect(swapChange(swap, ghosts, ['id', 'b'])).toEqual(expected);
-  });
-});
-
-describe('columnNamesAfterAll', () => {
-  it('follows ADD and DROP through several ALTERs, and gives up at any other column change', () => {
-    const a = ddl('ALTER TABLE _orders_gho ADD COLUMN c INT AFTER id');
-    const b = ddl('ALTER TABLE _orders_gho DROP COLUMN b, ADD COLUMN d INT FIRST');
-    expect(columnNamesAfterAll([a, b], ['id', 'b'])).toEqual(['d', 'id', 'c']);
-    expect(columnNamesAfterAll([], ['id'])).toEqual(['id']);
-    expect(columnNamesAfterAll([a, ddl('ALTER TABLE _orders_gho MODIFY c BIGINT')], ['id', 'b'])).toBeUndefined();
   });
 });
