@@ -18,6 +18,8 @@ interface Slot {
 export class ShardedWriter {
   ops = 0;
   readonly counts = { insert: 0, update: 0, delete: 0 };
+  /** Transactions a deadlock or lock wait timeout rolled back (not counted above), as an application retries them. */
+  rolledBack = 0;
   private running = false;
   private loops: Promise<void>[] = [];
 
@@ -64,6 +66,8 @@ export class ShardedWriter {
     let nextId = this.opts.idBase + server * 10_000_000;
     while (this.running) {
       const conn = await pool.getConnection();
+      // Counted once the transaction commits.
+      const done = { insert: 0, update: 0, delete: 0, ops: 0 };
       try {
         await conn.beginTransaction();
         for (let i = 0; i < 10; i++) {
@@ -84,23 +88,34 @@ export class ShardedWriter {
                 no,
                 user,
               ]);
-            this.counts.insert += 1 + items;
+            done.insert += 1 + items;
           } else if (r < 0.8) {
             await conn.query(`UPDATE ${slot.orders} SET status = status + 1, remark = ?, update_time = NOW(6) WHERE id >= ? ORDER BY id LIMIT 1`, ['updated during the reshard ✓', pivot]);
             await conn.query(`UPDATE ${slot.items} SET quantity = quantity + 1, update_time = NOW(6) WHERE id >= ? ORDER BY id LIMIT 1`, [pivot]);
-            this.counts.update += 2;
+            done.update += 2;
           } else {
             const [rows] = await conn.query<RowDataPacket[]>(`SELECT id, order_no, user_id FROM ${slot.orders} WHERE id >= ? ORDER BY id LIMIT 1`, [pivot]);
             const o = rows[0];
             if (o) {
               await conn.query(`DELETE FROM ${slot.items} WHERE order_no <=> ? AND user_id <=> ?`, [o.order_no, o.user_id]);
               await conn.query(`DELETE FROM ${slot.orders} WHERE id = ?`, [o.id]);
-              this.counts.delete++;
+              done.delete++;
             }
           }
-          this.ops++;
+          done.ops++;
         }
         await conn.commit();
+        this.counts.insert += done.insert;
+        this.counts.update += done.update;
+        this.counts.delete += done.delete;
+        this.ops += done.ops;
+      } catch (err) {
+        // Apply writes the same rows meanwhile: a deadlock or lock wait rolls this transaction back, and the
+        // loop goes on, as an application would retry.
+        const code = (err as { code?: string }).code;
+        if (code !== 'ER_LOCK_DEADLOCK' && code !== 'ER_LOCK_WAIT_TIMEOUT') throw err;
+        await conn.rollback().catch(() => undefined);
+        this.rolledBack++;
       } finally {
         conn.release();
       }
