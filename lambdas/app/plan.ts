@@ -5,7 +5,7 @@
  */
 import { recordKeyOf, sourceTableCount, type TableConfig } from '../core/config.js';
 import { ConfigError, SchemaError } from '../core/errors.js';
-import { compareKeys, planSegments, keyText, rangeSiblings, scrollLabel, scrollValue, textOrdered, unitSegments, type KeyKind, type Segment } from '../core/segments.js';
+import { compareKeys, keyParts, planSegments, keyText, rangeSiblings, scrollLabel, scrollValue, textOrdered, unitSegments, type KeyKind, type Segment } from '../core/segments.js';
 import { builtInRouters, skew } from '../core/routing.js';
 import { inParallel } from '../core/parallel.js';
 import { captureServers, overlappingTables, serverNames, sourceLayoutOf, sourceServers, sourceUnits, type SourceUnit } from '../core/source-layout.js';
@@ -14,7 +14,7 @@ import { binlogColumnsOf, type ColumnInfo } from '../adapters/mysql/schema.js';
 import { sumPerDay } from './statistics.js';
 import { ping } from '../adapters/mysql/pool.js';
 import { literalKindsOf, readKindsOf, keyKindOf, prepareTargets } from '../adapters/mysql/schema.js';
-import { SegmentStatus, VerifyStatus, type Checkpoint, type Row, type TablePlan } from '../core/model.js';
+import { SegmentStatus, sortableKey, VerifyStatus, type Checkpoint, type Row, type TablePlan } from '../core/model.js';
 import { checkSourceSettings, currentPosition, detectDialect, gtidAt, serverIdentity } from '../adapters/binlog/server.js';
 import { retentionWarning } from '../core/dialect.js';
 import { forgetPlans, planFor, routerFor, sourceFor, sourcesFor, type AppContext } from './context.js';
@@ -368,21 +368,29 @@ const KEY_PAGE = 10_000;
 /**
  * Refuses record keys present in more than one physical source table (within the window), naming the key
  * and both tables: two rows would claim one target row. Reads every physical table's keys in key order, a
- * page at a time, and compares the keys of all tables up to the lowest last key read. Only a record key
- * that is the integer scroll key is checked this way.
+ * page at a time, and compares the keys of all tables up to the lowest last key read. Checked this way when
+ * the record key is the scroll key and its text orders as the server orders it (integer columns, one or
+ * several: `textOrdered`), each key compared by its sortable text.
  */
 async function checkSharedKeys(table: TableConfig, keyKind: KeyKind, reads: readonly UnitRead[]): Promise<void> {
   const rk = recordKeyOf(table);
-  if (keyKind !== 'int' || rk.length !== 1 || rk[0] !== table.scrollKey[0]) return;
-  const streams = reads.map((r) => ({ r, keys: [] as bigint[], after: null as string | null, ended: false }));
+  const scroll = table.scrollKey;
+  if (!textOrdered(keyKind) || rk.length !== scroll.length || !rk.every((c) => scroll.includes(c))) return;
+  // Each key as [sortable text, key text].
+  const streams = reads.map((r) => ({ r, keys: [] as [string, string][], after: null as string | null, ended: false }));
   const fill = (s: (typeof streams)[number]) =>
-    s.r.reader
-      .page({ columns: table.scrollKey, scrollKey: table.scrollKey, keyKind, after: s.after, upTo: null, timeColumn: table.timeColumn, window: table.window, limit: KEY_PAGE })
-      .then((rows) => {
-        for (const row of rows) s.keys.push(BigInt(String(row[0])));
-        if (rows.length < KEY_PAGE) s.ended = true;
-        if (rows.length) s.after = String(rows[rows.length - 1]![0]);
-      });
+    s.r.reader.page({ columns: scroll, scrollKey: scroll, keyKind, after: s.after, upTo: null, timeColumn: table.timeColumn, window: table.window, limit: KEY_PAGE }).then((rows) => {
+      for (const row of rows) {
+        const text = keyText(scroll.length === 1 ? row[0] : row, keyKind, `${s.r.unit.id} key`);
+        s.keys.push([sortableKey(text, keyKind), text]);
+      }
+      if (rows.length < KEY_PAGE) s.ended = true;
+      if (rows.length) s.after = s.keys.at(-1)![1];
+    });
+  const label = (text: string) => {
+    const parts = keyParts(text, keyKind);
+    return scrollLabel(scroll, (c) => parts[scroll.indexOf(c)]);
+  };
   const shared: string[] = [];
   for (;;) {
     await inParallel(
@@ -393,16 +401,16 @@ async function checkSharedKeys(table: TableConfig, keyKind: KeyKind, reads: read
     const live = streams.filter((s) => s.keys.length > 0);
     if (!live.length) break;
     // Every key up to the lowest last key read is compared now; higher keys wait for the next round.
-    let bound: bigint | undefined;
-    for (const s of live) if (!s.ended) bound = bound === undefined || s.keys.at(-1)! < bound ? s.keys.at(-1)! : bound;
-    const seen = new Map<bigint, UnitRead>();
+    let bound: string | undefined;
+    for (const s of live) if (!s.ended) bound = bound === undefined || s.keys.at(-1)![0] < bound ? s.keys.at(-1)![0] : bound;
+    const seen = new Map<string, UnitRead>();
     for (const s of live) {
       let n = 0;
-      for (const k of s.keys) {
+      for (const [k, text] of s.keys) {
         if (bound !== undefined && k > bound) break;
         n++;
         const other = seen.get(k);
-        if (other && shared.length < 10) shared.push(`${rk[0]!}=${k} is in ${other.unit.id} and ${s.r.unit.id}`);
+        if (other && shared.length < 10) shared.push(`${label(text)} is in ${other.unit.id} and ${s.r.unit.id}`);
         else seen.set(k, s.r);
       }
       s.keys.splice(0, n);

@@ -288,6 +288,23 @@ describe('plan refuses a source layout it cannot copy safely', () => {
     expect(err.message).toContain(`id=${id} is in ${prefix}_s_0.order_info_0 and ${prefix}_s_1.order_info_1`);
   });
 
+  it('a composite record key present in two physical source tables, naming the key and both tables', async () => {
+    const { config: base, prefix } = await small('sharedpair');
+    const config = parseConfig({ ...base, tables: [{ ...base.tables[0]!, scrollKey: ['id', 'user_id'] }] });
+    for (const [pool, db, t] of [[poolA, `${prefix}_s_0`, 0], [poolA, `${prefix}_s_0`, 1], [poolB, `${prefix}_s_1`, 0], [poolB, `${prefix}_s_1`, 1]] as const)
+      await pool.query(`ALTER TABLE \`${db}\`.order_info_${t} MODIFY user_id BIGINT NOT NULL, ADD INDEX ix_id_user (id, user_id)`);
+    // The same (id, user_id) in a second table, with an order number that belongs there.
+    const [[row]] = (await poolA.query<RowDataPacket[]>(`SELECT id, user_id FROM \`${prefix}_s_0\`.order_info_0 ORDER BY id LIMIT 1`)) as unknown as [RowDataPacket[]];
+    const [[donor]] = (await poolB.query<RowDataPacket[]>(`SELECT id FROM \`${prefix}_s_1\`.order_info_1 ORDER BY id LIMIT 1`)) as unknown as [RowDataPacket[]];
+    await poolB.query(
+      `INSERT INTO \`${prefix}_s_1\`.order_info_1 SELECT ?, order_no, ?, status, amount, discount, buyer_name, address, remark, attrs, create_time, update_time FROM \`${prefix}_s_1\`.order_info_1 WHERE id = ?`,
+      [String(row!.id), String(row!.user_id), String(donor!.id)],
+    );
+    const err = await planError(config);
+    expect(err).toBeInstanceOf(SchemaError);
+    expect(err.message).toContain(`(id, user_id)=(${String(row!.id)}, ${String(row!.user_id)}) is in ${prefix}_s_0.order_info_0 and ${prefix}_s_1.order_info_1`);
+  });
+
   it('a target layout that overlaps the source layout', async () => {
     const prefix = uniquePrefix('overlap');
     const config = parseConfig({
