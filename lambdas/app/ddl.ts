@@ -5,7 +5,8 @@
  * target table (apply) or not (skip), take the source table's new columns into the plan (what copy, apply,
  * verify and capture's decoding use), and move capture past it.
  */
-import { APPLICABLE, columnsAfterAll, parseDdl, targetStatement, type ColumnAfter, type Ddl } from '../core/ddl.js';
+import { APPLICABLE, parseDdl, targetStatement, type Ddl } from '../core/ddl.js';
+import { columnsAfterAll, type ColumnAfter } from '../core/ddl-columns.js';
 import { ghostSwapOf, swapChange, type SwapChange } from '../core/osc.js';
 import { sourceTableCount, type MigrationConfig } from '../core/config.js';
 import { ConfigError, SchemaError } from '../core/errors.js';

@@ -5,7 +5,8 @@
  * Capture keeps what it reads of each ghost of a migrated table (`GhostTable`), so that at the swap it knows
  * the change: the ghost's ALTER statements, which the targets take as they would the ALTER itself. Pure.
  */
-import { createdColumns, parseDdl, refKey, type Ddl } from './ddl.js';
+import { parseDdl, refKey, type Ddl } from './ddl.js';
+import { createdColumns } from './ddl-columns.js';
 
 export type OscTool = 'gh-ost' | 'pt-online-schema-change';
 

@@ -1,7 +1,8 @@
 /** Which binlog statements are DDL of which tables, whether they change columns, and their target forms. */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { columnNamesAfter, columnsAfter, columnsAfterAll, parseDdl, targetStatement, touchedTables, refKey } from '../../lambdas/core/ddl.js';
+import { parseDdl, targetStatement, touchedTables, refKey } from '../../lambdas/core/ddl.js';
+import { columnNamesAfter, columnsAfter, columnsAfterAll } from '../../lambdas/core/ddl-columns.js';
 
 const names = (s: string, db = 'shop') => parseDdl(s, db)?.tables.map(refKey);
 

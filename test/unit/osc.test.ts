@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createdColumns, parseDdl, type Ddl } from '../../lambdas/core/ddl.js';
+import { parseDdl, type Ddl } from '../../lambdas/core/ddl.js';
+import { createdColumns } from '../../lambdas/core/ddl-columns.js';
 import { afterGhostDdl, ghostDdlOf, ghostName, ghostSwapOf, swapChange, withoutGhost, type Ghosts } from '../../lambdas/core/osc.js';
 
 const ddl = (sql: string, db = 'shop'): Ddl => {
