@@ -175,12 +175,9 @@ export async function sampleKeys(
   const [[sample], [ends]] = await withDbErrors(`sampling the keys of ${tableId(opts.database, opts.table)}`, () =>
     Promise.all([pool.query<RowDataPacket[]>(sql.sample, [k]), pool.query<RowDataPacket[]>({ sql: sql.ends, rowsAsArray: true })]),
   );
-  if (opts.scrollKey.length === 1) {
-    const [lo, hi] = (ends as unknown as unknown[][])[0] ?? [];
-    return { rows: sample, min: lo ?? null, max: hi ?? null };
-  }
-  // A composite key's ends: the least key's values, then the greatest's (`scrollValue`).
-  const [lo, hi] = ends as unknown as unknown[][];
+  // One key column: one row (MIN, MAX). A composite key: the least key's row, then the greatest's (`scrollValue`).
+  const found = ends as unknown as unknown[][];
+  const [lo, hi] = opts.scrollKey.length === 1 ? (found[0] ?? []) : found;
   return { rows: sample, min: lo ?? null, max: hi ?? null };
 }
 
