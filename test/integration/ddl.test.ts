@@ -170,6 +170,8 @@ describe('DDL during CDC, cdc.onDdl stop', () => {
       expect(out).toMatchObject({ action: 'apply', targets: 4, already: 0, replanned: ['order_info'] });
       const plan = await rt.store.getPlan(config.migrationId, 'order_info');
       expect(plan!.columns.indexOf('channel')).toBe(plan!.columns.indexOf('status') + 1);
+      // The ghost is the table now: capture keeps it no more.
+      expect((await rt.store.getCapture(config.migrationId))!.ghosts).toBeUndefined();
       await suite.pool.query(`DROP TABLE ${db}._order_info_del`);
       await expectConverged(rt);
       expect(await targetRows(rt, `channel = 'app'`)).toBe(5);

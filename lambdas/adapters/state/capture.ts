@@ -4,7 +4,7 @@
  * moves forward only, by a lease-fenced conditional write that requires the position it read.
  */
 import { LeaseLostError } from '../../core/errors.js';
-import type { Ghosts } from '../../core/osc.js';
+import { withoutGhost, type Ghosts } from '../../core/osc.js';
 import { comparePositions, type BinlogPosition } from '../../core/position.js';
 import type { CaptureState, PausedDdl, SourceChange } from '../../core/model.js';
 import { conditionalWrite, leaseHeldError } from './conditional-write.js';
@@ -175,15 +175,19 @@ export class CaptureItems {
     return this.stop(migrationId, { ...held, position: paused.at }, owner, server, { ddl: JSON.stringify(paused) }, 'paused');
   }
 
-  /** Ends a pause: capture goes on from `paused.next` (lease-fenced; the pause must still be the one held). */
+  /**
+   * Ends a pause: capture goes on from `paused.next` (lease-fenced; the pause must still be the one held). A
+   * ghost the paused swap brought in is the table now: it leaves the ghosts.
+   */
   async resume(migrationId: string, held: CaptureState, owner: string, server = 0): Promise<CaptureState> {
     const paused = held.paused;
     if (!paused) throw new LeaseLostError(`capture of ${migrationId} is not paused`);
+    const ghosts = paused.swap ? withoutGhost(held.ghosts, paused.swap.ghost) : undefined;
     const item = await conditionalWrite(
       this.t,
       {
         Key: { pk: pk(migrationId), sk: skOf(server) },
-        UpdateExpression: 'SET #f = :nf, #p = :np, #skip = :zero, updatedAt = :now REMOVE ddl',
+        UpdateExpression: `SET #f = :nf, #p = :np, #skip = :zero, updatedAt = :now${ghosts ? ', ghosts = :gh' : ''} REMOVE ddl`,
         ConditionExpression: 'leaseOwner = :o AND leaseToken = :tok AND #f = :af AND #p = :ap AND ddl = :d',
         ExpressionAttributeNames: { '#f': 'file', '#p': 'position', '#skip': 'skip' },
         ExpressionAttributeValues: {
@@ -196,6 +200,7 @@ export class CaptureItems {
           ':af': paused.at.file,
           ':ap': paused.at.position,
           ':d': JSON.stringify(paused),
+          ...(ghosts ? { ':gh': JSON.stringify(ghosts) } : {}),
         },
       },
       (current) => {
