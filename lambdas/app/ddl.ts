@@ -37,6 +37,7 @@ export function pausedDdl(stop: DdlStop, at: BinlogPosition, reason: string, now
     tables: stop.touched.map((t) => ({ physical: `${t.database}.${t.table}`, table: t.as })),
     at,
     next: stop.next,
+    ...(stop.nextGtid !== undefined ? { nextGtid: stop.nextGtid } : {}),
     ...(swap ? { swap } : {}),
     pausedAt: now,
     reason,

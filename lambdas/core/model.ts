@@ -249,8 +249,10 @@ export interface PausedDdl {
   readonly tables: readonly { readonly physical: string; readonly table: string }[];
   /** The capture position: just before the DDL. */
   readonly at: BinlogPosition;
-  /** The position after it, where capture goes on once it is dealt with. */
+  /** The position after it, where capture goes on once it is dealt with… */
   readonly next: BinlogPosition;
+  /** …and, on MariaDB, the GTID position there. */
+  readonly nextGtid?: string;
   /** A RENAME that swaps in an online schema change's ghost: what the targets take instead (`core/osc.ts`). */
   readonly swap?: SwapChange;
   readonly pausedAt: number;

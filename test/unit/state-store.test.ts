@@ -154,6 +154,38 @@ describe('capture lease', () => {
   });
 });
 
+describe('capture stopped before a DDL', () => {
+  const at = (position: number) => ({ file: 'binlog.000001', position });
+
+  it('keeps the ghosts read, and resumes after the DDL with its GTID position, taking a swapped-in ghost out', async () => {
+    await store.initCapture('g', at(4), 0, { gtid: '0-1-10' });
+    const held = await store.acquireCapture('g', 'a', 1000);
+    const ghosts = {
+      'shop._orders_gho': { of: 'shop.orders', tool: 'gh-ost' as const, alters: [{ statement: 'ALTER TABLE _orders_gho ADD c INT', schema: 'shop' }] },
+      'shop._users_new': { of: 'shop.users', tool: 'pt-online-schema-change' as const, alters: [] },
+    };
+    const moved = await store.commitCapture('g', held, 'a', 1000, { position: at(100), events: 0, gtid: '0-1-12', ghosts });
+    expect(moved).toMatchObject({ position: at(100), gtid: '0-1-12', ghosts });
+    const paused = await store.pauseCapture('g', moved, 'a', {
+      statement: 'RENAME TABLE orders TO _orders_del, _orders_gho TO orders',
+      schema: 'shop',
+      kind: 'rename',
+      changesColumns: true,
+      tables: [{ physical: 'shop.orders', table: 'orders' }],
+      at: at(100),
+      next: at(180),
+      nextGtid: '0-1-13',
+      swap: { ghost: 'shop._orders_gho', tool: 'gh-ost', alters: ghosts['shop._orders_gho'].alters, changesColumns: true },
+      pausedAt: 5,
+      reason: 'cdc.onDdl is stop',
+    });
+    const resumed = await store.resumeCapture('g', paused, 'a');
+    expect(resumed).toMatchObject({ position: at(180), gtid: '0-1-13', ghosts: { 'shop._users_new': ghosts['shop._users_new'] } });
+    expect(resumed.paused).toBeUndefined();
+    expect(resumed.ghosts!['shop._orders_gho']).toBeUndefined();
+  });
+});
+
 describe('verification state and tombstones', () => {
   const batch = (segment: number, n: number): VerifyBatchState => ({
     table: 't', segment, batch: n, lo: null, hi: null, status: 'CLEAN', method: 'checksum', sourceRows: 1, targetRows: 1, missing: 0, different: 0, extra: 0, repaired: 0, dirtyRows: [],

@@ -176,8 +176,8 @@ export class CaptureItems {
   }
 
   /**
-   * Ends a pause: capture goes on from `paused.next` (lease-fenced; the pause must still be the one held). A
-   * ghost the paused swap brought in is the table now: it leaves the ghosts.
+   * Ends a pause: capture goes on from `paused.next`, with the GTID position there (lease-fenced; the pause
+   * must still be the one held). A ghost the paused swap brought in is the table now: it leaves the ghosts.
    */
   async resume(migrationId: string, held: CaptureState, owner: string, server = 0): Promise<CaptureState> {
     const paused = held.paused;
@@ -187,7 +187,7 @@ export class CaptureItems {
       this.t,
       {
         Key: { pk: pk(migrationId), sk: skOf(server) },
-        UpdateExpression: `SET #f = :nf, #p = :np, #skip = :zero, updatedAt = :now${ghosts ? ', ghosts = :gh' : ''} REMOVE ddl`,
+        UpdateExpression: `SET #f = :nf, #p = :np, #skip = :zero, updatedAt = :now${ghosts ? ', ghosts = :gh' : ''}${paused.nextGtid !== undefined ? ', gtid = :g' : ''} REMOVE ddl`,
         ConditionExpression: 'leaseOwner = :o AND leaseToken = :tok AND #f = :af AND #p = :ap AND ddl = :d',
         ExpressionAttributeNames: { '#f': 'file', '#p': 'position', '#skip': 'skip' },
         ExpressionAttributeValues: {
@@ -201,6 +201,7 @@ export class CaptureItems {
           ':ap': paused.at.position,
           ':d': JSON.stringify(paused),
           ...(ghosts ? { ':gh': JSON.stringify(ghosts) } : {}),
+          ...(paused.nextGtid !== undefined ? { ':g': paused.nextGtid } : {}),
         },
       },
       (current) => {
