@@ -71,6 +71,13 @@ export interface TargetName {
   readonly tableName: string;
 }
 
+/** A row as an error names it: its columns by name, or a reader of them. */
+type RowValues = Readonly<Record<string, unknown>> | ((column: string) => unknown);
+
+function valuesOf(row: RowValues | undefined): (column: string) => unknown {
+  return typeof row === 'function' ? row : (c) => row?.[c];
+}
+
 /** Routes rows of one table: picks the first non-NULL shard key column, applies the rule, names the target. */
 export class TableRouter {
   readonly layout: Layout;
@@ -98,10 +105,11 @@ export class TableRouter {
       const text = shardKeyText(row[col]);
       if (text !== undefined && text !== '') return text;
     }
-    throw this.noShardKey((c) => row[c]);
+    throw this.noShardKey(row);
   }
 
-  private noShardKey(valueOf: (column: string) => unknown): RowRoutingError {
+  private noShardKey(row: RowValues): RowRoutingError {
+    const valueOf = valuesOf(row);
     return new RowRoutingError(
       `${this.table.name} row ${scrollLabel(this.table.scrollKey, valueOf)}: every shard key column (${this.table.shardKeys.join(', ')}) is NULL or empty`,
       this.table.name,
@@ -110,7 +118,7 @@ export class TableRouter {
   }
 
   route(row: Record<string, unknown>): TargetName {
-    return this.routeKey(this.shardKey(row), (c) => row[c]);
+    return this.routeKey(this.shardKey(row), row);
   }
 
   /**
@@ -125,8 +133,11 @@ export class TableRouter {
     };
     const shard = this.table.shardKeys.map(at);
     const scroll = new Map(this.table.scrollKey.map((c) => [c, at(c)]));
+    // One reader of the row being routed, for the errors (each reads it at once): nothing is made per row.
+    let current: readonly unknown[] = [];
+    const valueOf = (c: string) => current[scroll.get(c)!];
     return (values) => {
-      const valueOf = (c: string) => values[scroll.get(c)!];
+      current = values;
       for (const i of shard) {
         const text = shardKeyText(values[i]);
         if (text !== undefined && text !== '') return this.routeKey(text, valueOf);
@@ -135,17 +146,17 @@ export class TableRouter {
     };
   }
 
-  /** Routes a shard key text; `valueOf` (the row's columns) only names the row in the error. */
-  routeKey(key: string, valueOf?: (column: string) => unknown): TargetName {
+  /** Routes a shard key text; `row` only names the row in the error. */
+  routeKey(key: string, row?: RowValues): TargetName {
     let r: Route;
     try {
       r = this.routeFn(key, this.layout);
     } catch (err) {
-      const row = valueOf ?? (() => undefined);
+      const valueOf = valuesOf(row);
       throw new RowRoutingError(
-        `${this.table.name} row ${scrollLabel(this.table.scrollKey, row)}: cannot route shard key ${JSON.stringify(key)}: ${(err as Error).message}`,
+        `${this.table.name} row ${scrollLabel(this.table.scrollKey, valueOf)}: cannot route shard key ${JSON.stringify(key)}: ${(err as Error).message}`,
         this.table.name,
-        scrollValue(this.table.scrollKey, row),
+        scrollValue(this.table.scrollKey, valueOf),
       );
     }
     return this.target(r);
