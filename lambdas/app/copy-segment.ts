@@ -10,7 +10,7 @@
  * the limits or its time budget ends.
  */
 import { groupRows } from '../core/routing.js';
-import { keyText, scrollValue } from '../core/segments.js';
+import { keyText } from '../core/segments.js';
 import { bytesPerRowOf, pageRows } from '../core/page-size.js';
 import { describeError, SchemaError, TransientError } from '../core/errors.js';
 import { LoadRefusedError } from '../adapters/mysql/load-data.js';
@@ -160,8 +160,11 @@ export async function copySegment(ctx: AppContext, req: CopyRequest, owner: stri
       if (ctx.hooks.afterRead) await ctx.hooks.afterRead(table.name, req.segment, rows.map((r) => Object.fromEntries(columns.map((c, i) => [c, r[i]]))));
       const done = rows.length < page.limit;
       bytesPerRow = bytesPerRowOf(rows) ?? bytesPerRow;
+      // A row's key text, its columns found once per page (the columns read depend on the page's rendering).
+      const at = table.scrollKey.map((c) => columns.indexOf(c));
+      const keyOf = (r: readonly unknown[]) => keyText(at.length === 1 ? r[at[0]!] : at.map((i) => r[i]), plan.keyKind, `${table.name} page after ${cp.cursor}`);
       const last = rows[rows.length - 1];
-      const cursor = last ? keyText(scrollValue(table.scrollKey, (c) => last[columns.indexOf(c)]), plan.keyKind, `${table.name} page after ${cp.cursor}`) : cp.cursor;
+      const cursor = last ? keyOf(last) : cp.cursor;
       // Route the whole page before writing any of it: a row that cannot be routed fails the page untouched.
       const groups = [...groupRows(rows, page.route).values()];
       if (!done) {
@@ -201,8 +204,7 @@ export async function copySegment(ctx: AppContext, req: CopyRequest, owner: stri
       });
       // Rows of this page that CDC deleted after the page was read: take them out again (DESIGN §2.5).
       if (config.cdc.enabled && rows.length && cursor !== null) {
-        const keys = () => rows.map((r) => keyText(scrollValue(table.scrollKey, (c) => r[columns.indexOf(c)]), plan.keyKind, `${table.name} page after ${cp.cursor}`));
-        await removeTombstoned(ctx, table, tombstoneRange(plan.keyKind, cp.cursor, cursor, keys));
+        await removeTombstoned(ctx, table, tombstoneRange(plan.keyKind, cp.cursor, cursor, () => rows.map(keyOf)));
       }
       await ctx.hooks.beforeCommit?.(table.name, req.segment);
       cp = await store.commitPage(migrationId, cp, owner, leaseMs, { cursor, rows: rows.length, ...sum, done });
